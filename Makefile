@@ -1,0 +1,128 @@
+# dwell — help-center analytics. See README.md.
+#
+#   make            build ./dwell
+#   make run        install what is missing, build, start the demo server
+#   make test       install what is missing, build, run every suite
+#   make test SAN=1 the same under AddressSanitizer + UBSan
+#   make bench      throughput benchmarks (wrk on loopback)
+
+CC      ?= cc
+VERSION := 0.1.0
+PKGS    := libmicrohttpd lmdb libmaxminddb libcjson
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
+           -Wstrict-prototypes -Wvla
+CFLAGS  ?= -O2 -g
+ifeq ($(SAN),1)
+VARIANT := san
+CFLAGS  := -O1 -g -fno-omit-frame-pointer
+SANFL   := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+VARIANT := std
+SANFL   :=
+endif
+
+B       := build/$(VARIANT)
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFL) -Iinclude -I$(B)/gen \
+             -DDWELL_VERSION='"$(VERSION)"' -MMD -MP \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lz -lm
+
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/embed.o
+BIN     := $(B)/dwell
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+# Debian packages the build, the server and the tests need.
+DEB_BUILD := build-essential pkg-config libmicrohttpd-dev liblmdb-dev \
+             libmaxminddb-dev libcjson-dev zlib1g-dev curl ca-certificates
+DEB_TEST  := libmaxmind-db-writer-perl lmdb-utils
+DEB_BENCH := wrk nginx-light
+NEED_CMDS := node:nodejs npm:npm python3:python3
+
+DATA    ?= data
+LISTEN  ?= 127.0.0.1:8080
+GEO_PKG := @ip-location-db/geo-whois-asn-country-mmdb
+GEO_DB  := $(DATA)/geo/country.mmdb
+
+.PHONY: all deps deps-test deps-bench run test unit-test bench clean geo
+
+all: dwell
+
+dwell: $(BIN)
+ifeq ($(SAN),1)
+	@true
+else
+	cp $(BIN) dwell
+endif
+
+$(BIN): $(B)/obj/main.o $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/obj/%.o: src/%.c | $(B)/obj $(B)/gen/embed.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Files served by the binary, embedded at build time (never committed).
+EMBED := js-snippet/dwell.js
+$(B)/gen/embed.h $(B)/gen/embed.c: $(EMBED) Makefile | $(B)/gen
+	sh tests/tools/embed.sh $(B)/gen $(EMBED)
+
+$(B)/obj/embed.o: $(B)/gen/embed.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/obj $(B)/gen $(B)/tests:
+	mkdir -p $@
+
+$(B)/tests/%: tests/unit/%.c $(LIB_OBJ) tests/unit/check.h | $(B)/tests
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+-include $(wildcard $(B)/obj/*.d $(B)/tests/*.d)
+
+# --- installing what is missing -------------------------------------------
+deps:
+	@sh tests/tools/deps.sh $(DEB_BUILD) -- $(NEED_CMDS)
+
+deps-test: deps
+	@sh tests/tools/deps.sh $(DEB_TEST) --
+
+deps-bench: deps
+	@sh tests/tools/deps.sh $(DEB_BENCH) --
+
+# The default country database (CC BY 4.0), from the npm registry.
+geo: $(GEO_DB)
+$(GEO_DB):
+	@mkdir -p $(DATA)/geo
+	@echo "fetching the country database ($(GEO_PKG)) ..."
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent $(GEO_PKG) >/dev/null) \
+	  && tar -xzf $$tmp/*.tgz -C $$tmp package/geo-whois-asn-country.mmdb \
+	  && mv $$tmp/package/geo-whois-asn-country.mmdb $@ && rm -rf $$tmp \
+	  || { rm -rf $$tmp; echo "could not fetch $(GEO_PKG); dwell will run without countries"; }
+
+# --- running ----------------------------------------------------------------
+run: deps
+	@$(MAKE) --no-print-directory dwell
+	@-$(MAKE) --no-print-directory geo
+	@./dwell site add demo --origin http://$(LISTEN) --origin http://localhost:$(lastword $(subst :, ,$(LISTEN))) --data $(DATA) >/dev/null 2>&1 || true
+	@echo
+	@echo "  demo help center:  http://$(LISTEN)/demo/"
+	@echo "  stored events:     ./dwell events demo --data $(DATA)"
+	@echo "  health:            http://$(LISTEN)/healthz"
+	@echo
+	./dwell serve --listen $(LISTEN) --data $(DATA) \
+	  $(if $(wildcard $(GEO_DB)),--geo $(GEO_DB)) --demo js-snippet/demo
+
+# --- testing ----------------------------------------------------------------
+test: deps-test
+	@$(MAKE) --no-print-directory dwell $(UNIT_BIN)
+	@sh tests/run.sh $(B)
+
+unit-test: $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do $$t || exit 1; done
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory dwell
+	@sh tests/bench/run.sh $(B)
+
+clean:
+	rm -rf build dwell tests/out

@@ -1,0 +1,28 @@
+/* assets.h — files the server hands out as they are: the tracker snippet
+ * embedded at build time (plain and gzip, with an ETag), and the demo help
+ * center read from a directory. */
+#ifndef DWELL_ASSETS_H
+#define DWELL_ASSETS_H
+
+#include "dwell/http.h"
+
+struct assets {
+    const char *demo_dir;     /* NULL: no demo */
+    char etag[24];            /* set by assets_init */
+};
+
+/* Prepares A (computes the snippet's ETag); DEMO_DIR may be NULL. */
+void assets_init(struct assets *a, const char *demo_dir);
+
+/* GET /dwell.js: the snippet, gzip when accepted, 304 on a matching
+ * If-None-Match, cacheable for an hour. */
+void assets_snippet(void *ctx, const struct http_req *q, struct http_reply *r);
+
+/* GET /demo/NAME: a file of the demo directory (flat names of
+ * [A-Za-z0-9._-] only); /demo/ is its index.html. */
+void assets_demo(void *ctx, const struct http_req *q, struct http_reply *r);
+
+/* The embedded snippet's gzip -9 size in bytes. */
+size_t assets_snippet_gz_size(void);
+
+#endif

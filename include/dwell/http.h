@@ -1,0 +1,109 @@
+/* http.h — the HTTP server: libmicrohttpd's daemon, request limits, routing,
+ * replies, and the suspension of a request until the store acknowledges it.
+ * Handlers see a neutral request and fill a neutral reply; nothing outside
+ * http.c includes <microhttpd.h>. */
+#ifndef DWELL_HTTP_H
+#define DWELL_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dwell/clientaddr.h"
+
+#define HTTP_MAX_URL   2048      /* path + query string; longer: 414 */
+#define HTTP_MAX_BODY  8192      /* request body; larger: 413 */
+
+enum {
+    HTTP_GET = 1, HTTP_HEAD = 2, HTTP_POST = 4, HTTP_PUT = 8,
+    HTTP_DELETE = 16, HTTP_OPTIONS = 32
+};
+
+/* Answers a handler can pick that the server keeps ready-made. */
+enum http_canned { HTTP_CANNED_NONE, HTTP_CANNED_204, HTTP_CANNED_GIF };
+
+#define HTTP_MAX_HEADERS 6
+
+struct http_req {
+    unsigned method;          /* one HTTP_* bit */
+    const char *path;         /* without the query string */
+    const char *body;         /* POST body (not NUL-terminated), or NULL */
+    size_t body_len;
+    struct ipaddr peer;       /* the socket's peer address */
+    void *conn;               /* http.c's own */
+};
+
+struct http_reply {
+    int status;
+    enum http_canned canned;  /* if set, status and body come from it */
+    const char *content_type;
+    const void *body;
+    size_t len;
+    bool body_static;         /* BODY outlives the server: not copied */
+    void *owned;              /* malloc'd memory the server frees once the
+                                 reply is built (e.g. BODY) */
+    size_t nheaders;
+    const char *headers[HTTP_MAX_HEADERS][2];   /* static strings */
+    bool pending;             /* answer when the store acks (see below) */
+    char scratch[512];        /* room for a short generated body */
+};
+
+/* Fills R with {"error": MSG} and STATUS. */
+void http_reply_error(struct http_reply *r, int status, const char *msg);
+
+/* Adds a header (NAME and VALUE must outlive the reply). */
+void http_reply_header(struct http_reply *r, const char *name,
+                       const char *value);
+
+/* Request header NAME (case-insensitive) or query argument NAME
+ * (percent-decoded); NULL when absent. */
+const char *http_req_header(const struct http_req *q, const char *name);
+const char *http_req_arg(const struct http_req *q, const char *name);
+
+/* A handler that sets REPLY->pending hands the request to the store with
+ * http_req_ack as the acknowledgment and http_req_ack_ctx(q) as its
+ * context; the reply it filled is sent when the ack arrives with status 0,
+ * a 503 JSON error otherwise. */
+void *http_req_ack_ctx(const struct http_req *q);
+void http_req_ack(void *ctx, int status);
+
+typedef void (*http_handler)(void *ctx, const struct http_req *q,
+                             struct http_reply *reply);
+
+struct http_route {
+    const char *path;
+    bool prefix;              /* PATH is a prefix ("/demo/") */
+    unsigned methods;         /* allowed HTTP_* bits; others get 405 */
+    http_handler fn;
+    void *ctx;
+};
+
+struct http_options {
+    const char *listen;       /* "ADDR:PORT" or "[ADDR]:PORT" */
+    unsigned threads;         /* 0: one per core */
+    unsigned max_connections;
+    unsigned max_per_ip;      /* 0: no limit */
+    unsigned timeout_s;
+};
+
+struct http_server;
+
+/* Starts serving ROUTES (N of them, which must outlive the server). Returns
+ * 0 and sets *OUT, or -1 with a reason in ERR. */
+int http_start(const struct http_options *opt, const struct http_route *routes,
+               size_t n, struct http_server **out, char *err, size_t errlen);
+
+/* Stops accepting connections; requests on open connections get 503. */
+void http_quiesce(struct http_server *s);
+
+/* Waits up to TIMEOUT_MS for every request in progress to finish.
+ * Returns 0, or -1 on timeout. */
+int http_wait_idle(struct http_server *s, unsigned timeout_ms);
+
+/* Stops the server and frees it. S may be NULL. */
+void http_stop(struct http_server *s);
+
+/* The number of requests being served now. */
+unsigned http_inflight(struct http_server *s);
+
+#endif

@@ -1,0 +1,30 @@
+/* serve.h — `dwell serve`: wires the store, the country database, the
+ * ingest endpoints and the HTTP server together, and shuts them down in
+ * order on SIGINT/SIGTERM. */
+#ifndef DWELL_SERVE_H
+#define DWELL_SERVE_H
+
+#include <stddef.h>
+
+#include "dwell/clientaddr.h"
+#include "dwell/store.h"
+
+#define SERVE_MAX_TRUSTED 32
+
+struct serve_options {
+    const char *listen;
+    const char *data_dir;
+    const char *geo_path;           /* NULL: no countries */
+    const char *demo_dir;           /* NULL: no demo pages */
+    struct cidr trusted[SERVE_MAX_TRUSTED];
+    size_t ntrusted;
+    struct store_options store;
+    unsigned threads;
+    unsigned max_per_ip;
+};
+
+/* Serves until SIGINT or SIGTERM, then stops accepting, drains the queue,
+ * commits and returns 0; returns 1 if the server could not start. */
+int serve_run(const struct serve_options *opt);
+
+#endif

@@ -1,0 +1,127 @@
+/* store.h — the event store: one LMDB environment per process, its schema,
+ * the bounded ingest queue and the one writer thread that turns queued
+ * events into raw records, per-view state and daily rollups in a single
+ * transaction per batch. Nothing outside store.c includes <lmdb.h>.
+ *
+ * Thread model: any thread may call store_enqueue() and the read functions;
+ * only the writer thread (and CLI commands, through the store_*_put calls)
+ * open write transactions. */
+#ifndef DWELL_STORE_H
+#define DWELL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dwell/event.h"
+
+struct store;
+struct ipaddr;
+
+enum store_durability {
+    STORE_FSYNC,    /* ack after the batch is committed and synced */
+    STORE_COMMIT,   /* ack after commit, without waiting for the sync */
+    STORE_NONE      /* the caller acks on enqueue; commit without sync */
+};
+
+struct store_options {
+    enum store_durability durability;
+    size_t map_size;       /* initial map size in bytes; 0: 256 MiB */
+    size_t queue_cap;      /* queued events at most; 0: 65,536 */
+    bool readonly;         /* open for reading only (CLI reports) */
+};
+
+#define STORE_MAX_ORIGINS 8
+#define STORE_ORIGIN_MAX  200
+
+struct site {
+    uint32_t id;
+    char name[EVENT_SITE_MAX + 1];
+    size_t norigins;
+    char origins[STORE_MAX_ORIGINS][STORE_ORIGIN_MAX + 1];
+};
+
+struct store_stats {
+    uint64_t events_stored;   /* by this process since start */
+    uint64_t batches;
+    uint64_t orphans;         /* engage/vote/… events without a known view */
+    uint64_t map_grows;
+    uint64_t write_errors;
+    size_t queue_depth;       /* events waiting */
+    size_t map_size;
+};
+
+#define STORE_EFULL (-2)      /* store_enqueue: the queue is full */
+
+/* Opens (creating it if needed, unless OPT->readonly) the environment in
+ * directory DIR. On success returns 0 and sets *OUT; the caller owns it and
+ * frees it with store_close(). On error returns -1 with a reason in ERR. */
+int store_open(const char *dir, const struct store_options *opt,
+               struct store **out, char *err, size_t errlen);
+
+/* Stops the writer after it has committed and acknowledged everything
+ * queued, then closes the environment. ST may be NULL. */
+void store_close(struct store *st);
+
+/* Starts the writer thread. Returns 0, or -1 with a reason in ERR. */
+int store_start_writer(struct store *st, char *err, size_t errlen);
+
+/* Called by the writer once the events of one store_enqueue() call are
+ * durable as the durability mode promises (STATUS 0), or could not be
+ * stored (STATUS -1). Runs on the writer thread: it must not block. */
+typedef void (*store_ack_fn)(void *ctx, int status);
+
+/* Queues the N events of one request, from client address ADDR with user
+ * agent UA (used for the visitor hash and then forgotten), as one unit: the
+ * writer stores all of them in one transaction. Never blocks. Returns 0;
+ * STORE_EFULL when the queue is full (nothing queued); -1 on another error.
+ * The events are copied. ACK (may be NULL) is called once, later, with CTX. */
+int store_enqueue(struct store *st, const struct event *evs, size_t n,
+                  const struct ipaddr *addr, const char *ua, size_t ualen,
+                  store_ack_fn ack, void *ctx);
+
+/* Blocks until every event queued so far is committed and acknowledged,
+ * or TIMEOUT_MS has passed. Returns 0, or -1 on timeout. */
+int store_drain(struct store *st, unsigned timeout_ms);
+
+/* Copies the counters of ST to OUT. */
+void store_get_stats(struct store *st, struct store_stats *out);
+
+/* Registers site NAME (1–100 of [a-z0-9.-]) with its allowed ORIGINS, or
+ * replaces the origins of an existing one. Sets *ID and *CREATED. Returns 0,
+ * or -1 with a reason in ERR. */
+int store_site_put(struct store *st, const char *name,
+                   const char *const *origins, size_t norigins,
+                   uint32_t *id, bool *created, char *err, size_t errlen);
+
+/* Looks up site NAME (LEN bytes). Returns 0 and fills OUT; 1 if there is no
+ * such site; -1 on a storage error. Sees sites added by other processes. */
+int store_site_get(struct store *st, const char *name, size_t len,
+                   struct site *out);
+
+/* Calls FN for every site in name order until FN returns non-zero.
+ * Returns 0, or -1 on a storage error. */
+int store_site_each(struct store *st,
+                    int (*fn)(void *ctx, const struct site *s), void *ctx);
+
+/* Calls FN for the stored events of SITE_ID at or after SINCE_US, oldest
+ * first, at most the LIMIT most recent of them (0: no limit). An engage,
+ * vote, … event's path is the path of the article it belongs to, when known.
+ * The event's strings live until FN returns. Returns 0, or -1. */
+int store_events_each(struct store *st, uint32_t site_id, uint64_t since_us,
+                      size_t limit,
+                      int (*fn)(void *ctx, const struct event *ev), void *ctx);
+
+/* Makes TODAY (UTC days since the epoch) the current day for visitor
+ * salts: creates today's salt if missing and destroys every salt that is
+ * not live (see visitor_salt_live). Returns 0, or -1. */
+int store_salt_rotate(struct store *st, uint32_t today);
+
+/* Reads the salt of day DAY. Returns 0; 1 if there is none (never made, or
+ * destroyed); -1 on a storage error. */
+int store_salt_get(struct store *st, uint32_t day, uint8_t salt[16]);
+
+/* Microseconds since the epoch (wall clock). */
+uint64_t store_now_us(void);
+
+#endif

@@ -1,0 +1,141 @@
+/* assets.c — see assets.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "dwell/assets.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "embed.h"
+#include "dwell/visitor.h"
+
+#define DEMO_FILE_MAX (1u << 20)
+
+void assets_init(struct assets *a, const char *demo_dir)
+{
+    static const uint8_t key[16] = "dwell.js etag...";
+    uint64_t h = siphash24(key, embed_dwell_js, embed_dwell_js_len);
+    a->demo_dir = demo_dir;
+    snprintf(a->etag, sizeof a->etag, "\"%016llx\"", (unsigned long long)h);
+}
+
+size_t assets_snippet_gz_size(void)
+{
+    return embed_dwell_js_gz_len;
+}
+
+/* True when the Accept-Encoding header value AE allows gzip. */
+static bool accepts_gzip(const char *ae)
+{
+    if (ae == NULL)
+        return false;
+    const char *g = strstr(ae, "gzip");
+    if (g == NULL)
+        return false;
+    const char *q = g + 4;
+    while (*q == ' ')
+        q++;
+    return !(strncmp(q, ";q=0", 4) == 0 && strncmp(q, ";q=0.", 5) != 0);
+}
+
+void assets_snippet(void *ctx, const struct http_req *q, struct http_reply *r)
+{
+    struct assets *a = ctx;
+    http_reply_header(r, "ETag", a->etag);
+    http_reply_header(r, "Cache-Control", "public, max-age=3600");
+    http_reply_header(r, "Vary", "Accept-Encoding");
+    const char *inm = http_req_header(q, "If-None-Match");
+    if (inm != NULL && strstr(inm, a->etag) != NULL) {
+        r->status = 304;
+        r->body = "";
+        r->len = 0;
+        r->body_static = true;
+        return;
+    }
+    r->status = 200;
+    r->content_type = "application/javascript; charset=utf-8";
+    r->body_static = true;
+    if (accepts_gzip(http_req_header(q, "Accept-Encoding"))) {
+        http_reply_header(r, "Content-Encoding", "gzip");
+        r->body = embed_dwell_js_gz;
+        r->len = embed_dwell_js_gz_len;
+    } else {
+        r->body = embed_dwell_js;
+        r->len = embed_dwell_js_len;
+    }
+}
+
+static const char *content_type_of(const char *name)
+{
+    static const struct { const char *ext, *type; } tab[] = {
+        { ".html", "text/html; charset=utf-8" },
+        { ".css", "text/css; charset=utf-8" },
+        { ".js", "application/javascript; charset=utf-8" },
+        { ".svg", "image/svg+xml" },
+        { ".png", "image/png" },
+        { ".json", "application/json" },
+    };
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof tab / sizeof tab[0]; i++)
+        if (strcmp(dot, tab[i].ext) == 0)
+            return tab[i].type;
+    return "application/octet-stream";
+}
+
+static bool demo_name_ok(const char *name)
+{
+    if (name[0] == '\0' || name[0] == '.' || strlen(name) > 100)
+        return false;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+              (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' ||
+              *c == '-'))
+            return false;
+    return true;
+}
+
+/* Reads PATH (at most DEMO_FILE_MAX bytes) into a new buffer. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = malloc(DEMO_FILE_MAX);
+    size_t n = buf ? fread(buf, 1, DEMO_FILE_MAX, f) : 0;
+    bool bad = buf == NULL || ferror(f) || !feof(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+void assets_demo(void *ctx, const struct http_req *q, struct http_reply *r)
+{
+    struct assets *a = ctx;
+    const char *name = q->path + strlen("/demo/");
+    if (name[0] == '\0')
+        name = "index.html";
+    if (a->demo_dir == NULL || !demo_name_ok(name)) {
+        http_reply_error(r, 404, "no such resource");
+        return;
+    }
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/%s", a->demo_dir, name);
+    size_t len = 0;
+    char *body = (n > 0 && (size_t)n < sizeof path) ? read_file(path, &len)
+                                                     : NULL;
+    if (body == NULL) {
+        http_reply_error(r, 404, "no such resource");
+        return;
+    }
+    r->status = 200;
+    r->content_type = content_type_of(name);
+    r->body = body;
+    r->len = len;
+    r->body_static = false;     /* copied by the server, freed below */
+    r->owned = body;
+}

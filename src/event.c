@@ -1,0 +1,661 @@
+/* event.c — see event.h. The wire format is a contract with pages already
+ * deployed: fields may be added, never reinterpreted. */
+#define _POSIX_C_SOURCE 200809L
+#include "dwell/event.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#define RECORD_VERSION 1
+
+static const char *const type_names[] = {
+    NULL, "view", "engage", "vote", "search", "link", "identify", "event"
+};
+
+const char *event_type_name(int type)
+{
+    if (type < EVENT_VIEW || type > EVENT_CUSTOM)
+        return "?";
+    return type_names[type];
+}
+
+static int type_of_name(const char *s)
+{
+    for (int t = EVENT_VIEW; t <= EVENT_CUSTOM; t++)
+        if (strcmp(s, type_names[t]) == 0)
+            return t;
+    return 0;
+}
+
+#if defined(__GNUC__)
+#define EVENT_PRINTF __attribute__((format(printf, 4, 5)))
+#else
+#define EVENT_PRINTF
+#endif
+
+/* Writes "event I: " + the formatted message to ERR; returns -1. */
+static int fail(char *err, size_t errlen, int index, const char *fmt, ...)
+    EVENT_PRINTF;
+
+static int fail(char *err, size_t errlen, int index, const char *fmt, ...)
+{
+    size_t off = 0;
+    if (index >= 0) {
+        int n = snprintf(err, errlen, "event %d: ", index);
+        if (n > 0 && (size_t)n < errlen)
+            off = (size_t)n;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + off, errlen - off, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Length of the prefix of S[0..N) that is at most CAP bytes and ends on a
+ * character boundary; *OK is cleared if that prefix is not valid UTF-8
+ * (bytes past the cap are dropped unread). */
+static size_t utf8_cut(const char *s, size_t n, size_t cap, bool *ok)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, keep = 0;
+    *ok = true;
+    while (i < n && i < cap) {
+        size_t len;
+        unsigned char c = u[i];
+        if (c < 0x80) len = 1;
+        else if (c >= 0xC2 && c <= 0xDF) len = 2;
+        else if (c >= 0xE0 && c <= 0xEF) len = 3;
+        else if (c >= 0xF0 && c <= 0xF4) len = 4;
+        else { *ok = false; return keep; }
+        if (i + len > n) { *ok = false; return keep; }
+        for (size_t k = 1; k < len; k++)
+            if ((u[i + k] & 0xC0) != 0x80) { *ok = false; return keep; }
+        if (len == 3 && ((c == 0xE0 && u[i + 1] < 0xA0) ||
+                         (c == 0xED && u[i + 1] > 0x9F))) {
+            *ok = false;
+            return keep;
+        }
+        if (len == 4 && ((c == 0xF0 && u[i + 1] < 0x90) ||
+                         (c == 0xF4 && u[i + 1] > 0x8F))) {
+            *ok = false;
+            return keep;
+        }
+        i += len;
+        if (i > cap)
+            break;
+        keep = i;
+    }
+    return keep;
+}
+
+/* Copies S[0..N) (already cut to its cap) into the batch arena, turning
+ * control characters into spaces. Returns the copy. */
+static struct event_str arena_copy(struct event_batch *b, const char *s,
+                                   size_t n)
+{
+    struct event_str out = { b->arena + b->used, (uint16_t)n };
+    char *d = b->arena + b->used;
+    for (size_t i = 0; i < n; i++)
+        d[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? ' ' : s[i];
+    b->used += n;
+    return out;
+}
+
+/* Validates S as UTF-8, cuts it to CAP and stores it in the arena. */
+static int put_text(struct event_batch *b, const char *s, size_t n, size_t cap,
+                    struct event_str *out)
+{
+    bool ok;
+    size_t keep = utf8_cut(s, n, cap, &ok);
+    if (!ok)
+        return -1;
+    if (b->used + keep > sizeof b->arena)
+        return -1;
+    *out = arena_copy(b, s, keep);
+    return 0;
+}
+
+static bool is_id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/* Stores an identifier of MIN–MAX characters of [A-Za-z0-9_-]. */
+static int put_id(struct event_batch *b, const char *s, size_t min, size_t max,
+                  struct event_str *out)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!is_id_char(s[i]))
+            return -1;
+    return put_text(b, s, n, max, out);
+}
+
+static char lower_ascii(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Length of a URL's scheme and "://" (http or https), or 0. */
+static size_t scheme_len(const char *u)
+{
+    if (strncmp(u, "https://", 8) == 0)
+        return 8;
+    if (strncmp(u, "http://", 7) == 0)
+        return 7;
+    return 0;
+}
+
+/* Stores the path of U (a full http(s) URL or an absolute path), without
+ * query string or fragment. Returns -1 if U is neither. */
+static int put_path(struct event_batch *b, const char *u, struct event_str *out)
+{
+    const char *p = u;
+    size_t sl = scheme_len(u);
+    if (sl > 0) {
+        p = u + sl;
+        p += strcspn(p, "/?#");
+    } else if (u[0] != '/') {
+        return -1;
+    }
+    size_t n = strcspn(p, "?#");
+    if (n == 0)
+        return put_text(b, "/", 1, EVENT_PATH_MAX, out);
+    return put_text(b, p, n, EVENT_PATH_MAX, out);
+}
+
+/* Stores the lower-cased host of referrer URL R; an unusable referrer is
+ * stored as empty (it is a hint, never a reason to reject). */
+static void put_referrer(struct event_batch *b, const char *r,
+                         struct event_str *out)
+{
+    out->p = b->arena + b->used;
+    out->n = 0;
+    size_t sl = scheme_len(r);
+    if (sl == 0)
+        return;
+    const char *h = r + sl;
+    size_t n = strcspn(h, "/?#:@");
+    if (h[n] == '@')           /* credentials in the URL: skip them */
+        return;
+    if (n == 0 || n > EVENT_REFERRER_MAX)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!is_id_char(h[i]) && h[i] != '.')
+            return;
+    char host[EVENT_REFERRER_MAX];
+    for (size_t i = 0; i < n; i++)
+        host[i] = lower_ascii(h[i]);
+    *out = arena_copy(b, host, n);
+}
+
+/* Stores search query Q trimmed, with inner runs of blanks folded to one
+ * space, ASCII letters lower-cased, cut to EVENT_QUERY_MAX bytes. */
+static int put_query(struct event_batch *b, const char *q, struct event_str *out)
+{
+    char norm[EVENT_QUERY_MAX + 4];
+    size_t n = 0;
+    bool space = false;
+    for (const char *c = q; *c && n < sizeof norm; c++) {
+        if (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r') {
+            space = n > 0;
+            continue;
+        }
+        if (space && n < sizeof norm)
+            norm[n++] = ' ';
+        space = false;
+        if (n < sizeof norm)
+            norm[n++] = lower_ascii(*c);
+    }
+    if (put_text(b, norm, n, EVENT_QUERY_MAX, out) != 0)
+        return -1;
+    while (out->n > 0 && out->p[out->n - 1] == ' ')
+        out->n--;
+    return 0;
+}
+
+static int put_hash(struct event_batch *b, const char *h, struct event_str *out)
+{
+    char low[EVENT_HASH_LEN];
+    if (strlen(h) != EVENT_HASH_LEN)
+        return -1;
+    for (size_t i = 0; i < EVENT_HASH_LEN; i++) {
+        char c = lower_ascii(h[i]);
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return -1;
+        low[i] = c;
+    }
+    return put_text(b, low, EVENT_HASH_LEN, EVENT_HASH_LEN, out);
+}
+
+/* Reads integer field KEY of OBJ into *OUT if present and within 0–MAX.
+ * Returns 1 if set, 0 if absent, -1 if not a number in range. */
+static int get_uint(const cJSON *obj, const char *key, uint32_t max,
+                    uint32_t *out)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (it == NULL || cJSON_IsNull(it))
+        return 0;
+    if (!cJSON_IsNumber(it))
+        return -1;
+    double d = it->valuedouble;
+    if (!isfinite(d) || d < 0 || d > (double)max)
+        return -1;
+    *out = (uint32_t)floor(d);
+    return 1;
+}
+
+/* The string field KEY of OBJ, NULL if absent; *BAD set if of another type. */
+static const char *get_str(const cJSON *obj, const char *key, bool *bad)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (it == NULL || cJSON_IsNull(it))
+        return NULL;
+    if (!cJSON_IsString(it)) {
+        *bad = true;
+        return NULL;
+    }
+    return it->valuestring;
+}
+
+/* Parses the fields of a view event shared by beacons and pixels. */
+static int fill_view(struct event_batch *b, struct event *ev, const char *u,
+                     const char *r, const char *ti, const char *c,
+                     const char *l, char *err, size_t errlen, int i)
+{
+    if (u == NULL)
+        return fail(err, errlen, i, "u: missing (the page URL)");
+    if (put_path(b, u, &ev->path) != 0)
+        return fail(err, errlen, i, "u: not an http(s) URL or absolute path");
+    ev->article = event_article_id(ev->path.p, ev->path.n);
+    if (r != NULL)
+        put_referrer(b, r, &ev->referrer);
+    if (ti != NULL && put_text(b, ti, strlen(ti), EVENT_TITLE_MAX, &ev->title))
+        return fail(err, errlen, i, "ti: invalid UTF-8");
+    if (c != NULL && put_text(b, c, strlen(c), EVENT_CATEGORY_MAX,
+                              &ev->category))
+        return fail(err, errlen, i, "c: invalid UTF-8");
+    if (l != NULL && put_text(b, l, strlen(l), EVENT_LANG_MAX, &ev->lang))
+        return fail(err, errlen, i, "l: invalid UTF-8");
+    return 0;
+}
+
+/* Parses the fields that depend on the event type. */
+static int fill_typed(struct event_batch *b, struct event *ev, const cJSON *o,
+                      char *err, size_t errlen, int i)
+{
+    bool bad = false;
+    uint32_t v;
+    switch (ev->type) {
+    case EVENT_VIEW: {
+        const char *u = get_str(o, "u", &bad), *r = get_str(o, "r", &bad);
+        const char *ti = get_str(o, "ti", &bad), *c = get_str(o, "c", &bad);
+        const char *l = get_str(o, "l", &bad);
+        if (bad)
+            return fail(err, errlen, i, "u, r, ti, c, l: must be strings");
+        if (fill_view(b, ev, u, r, ti, c, l, err, errlen, i) != 0)
+            return -1;
+        if (get_uint(o, "w", EVENT_MAX_WORDS, &ev->words) < 0)
+            return fail(err, errlen, i, "w: not a word count (0–%u)",
+                        EVENT_MAX_WORDS);
+        if (get_uint(o, "sw", EVENT_MAX_SCREEN, &ev->screen_w) < 0)
+            return fail(err, errlen, i, "sw: not a screen width");
+        return 0;
+    }
+    case EVENT_ENGAGE:
+        if (get_uint(o, "e", EVENT_MAX_ENGAGED_MS, &ev->engaged_ms) != 1)
+            return fail(err, errlen, i,
+                        "e: missing or out of range (0–%u ms)",
+                        EVENT_MAX_ENGAGED_MS);
+        return 0;
+    case EVENT_VOTE: {
+        const char *x = get_str(o, "x", &bad);
+        if (x != NULL && strcmp(x, "up") == 0)
+            ev->vote = EVENT_VOTE_UP;
+        else if (x != NULL && strcmp(x, "down") == 0)
+            ev->vote = EVENT_VOTE_DOWN;
+        else
+            return fail(err, errlen, i, "x: must be \"up\" or \"down\"");
+        return 0;
+    }
+    case EVENT_SEARCH: {
+        const char *q = get_str(o, "q", &bad);
+        if (q == NULL || put_query(b, q, &ev->text) != 0)
+            return fail(err, errlen, i, "q: missing or invalid UTF-8");
+        if (ev->text.n == 0)
+            return fail(err, errlen, i, "q: empty search query");
+        int got = get_uint(o, "n", EVENT_MAX_RESULTS, &v);
+        if (got < 0)
+            return fail(err, errlen, i, "n: not a result count");
+        ev->results = got == 1 ? v : EVENT_RESULTS_NONE;
+        return 0;
+    }
+    case EVENT_LINK: {
+        const char *k = get_str(o, "k", &bad);
+        if (k == NULL || put_id(b, k, EVENT_LINK_MIN, EVENT_LINK_MAX,
+                                &ev->text) != 0)
+            return fail(err, errlen, i,
+                        "k: link id must be %d–%d of [A-Za-z0-9_-]",
+                        EVENT_LINK_MIN, EVENT_LINK_MAX);
+        return 0;
+    }
+    case EVENT_IDENTIFY: {
+        const char *h = get_str(o, "h", &bad);
+        if (h == NULL || put_hash(b, h, &ev->text) != 0)
+            return fail(err, errlen, i, "h: must be 64 hex digits (sha256)");
+        return 0;
+    }
+    case EVENT_CUSTOM: {
+        const char *n = get_str(o, "n", &bad);
+        if (n == NULL || put_text(b, n, strlen(n), EVENT_NAME_MAX,
+                                  &ev->text) != 0 || ev->text.n == 0)
+            return fail(err, errlen, i, "n: missing event name");
+        return 0;
+    }
+    }
+    return fail(err, errlen, i, "t: unknown type");
+}
+
+/* Parses one event object O as event number I of the batch. */
+static int parse_one(struct event_batch *b, const cJSON *o, int i, char *err,
+                     size_t errlen)
+{
+    struct event *ev = &b->ev[b->n];
+    bool bad = false;
+    memset(ev, 0, sizeof *ev);
+    ev->scroll = EVENT_SCROLL_NONE;
+    memcpy(ev->country, "--", 3);
+
+    if (!cJSON_IsObject(o))
+        return fail(err, errlen, i, "not a JSON object");
+    const char *s = get_str(o, "s", &bad);
+    if (s == NULL || s[0] == '\0' || strlen(s) > EVENT_SITE_MAX)
+        return fail(err, errlen, i, "s: missing site");
+    if (put_text(b, s, strlen(s), EVENT_SITE_MAX, &ev->site) != 0)
+        return fail(err, errlen, i, "s: invalid UTF-8");
+    const char *t = get_str(o, "t", &bad);
+    if (t == NULL)
+        return fail(err, errlen, i, "t: missing event type");
+    ev->type = (uint8_t)type_of_name(t);
+    if (ev->type == 0)
+        return fail(err, errlen, i, "t: unknown event type");
+    const char *v = get_str(o, "v", &bad);
+    if (v == NULL || put_id(b, v, EVENT_ID_MIN, EVENT_ID_MAX, &ev->view_id))
+        return fail(err, errlen, i,
+                    "v: page-view id must be %d–%d of [A-Za-z0-9_-]",
+                    EVENT_ID_MIN, EVENT_ID_MAX);
+    uint32_t sd;
+    int got = get_uint(o, "sd", 100, &sd);
+    if (got < 0)
+        return fail(err, errlen, i, "sd: scroll depth must be 0–100");
+    if (got == 1)
+        ev->scroll = (uint8_t)sd;
+    const cJSON *bf = cJSON_GetObjectItemCaseSensitive(o, "b");
+    if (cJSON_IsTrue(bf) || (cJSON_IsNumber(bf) && bf->valuedouble == 1))
+        ev->flags |= EVENT_FLAG_AUTOMATED | EVENT_FLAG_BOT;
+    if (fill_typed(b, ev, o, err, errlen, i) != 0)
+        return -1;
+    b->n++;
+    return 0;
+}
+
+int event_parse_json(const char *body, size_t len, struct event_batch *b,
+                     char *err, size_t errlen)
+{
+    b->n = 0;
+    b->used = 0;
+    if (len == 0)
+        return fail(err, errlen, -1, "empty body");
+    if (len > EVENT_MAX_BODY)
+        return fail(err, errlen, -1, "body larger than %d bytes",
+                    EVENT_MAX_BODY);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    if (root == NULL)
+        return fail(err, errlen, -1, "malformed JSON near byte %td",
+                    end ? end - body : (ptrdiff_t)0);
+    int rc = 0;
+    if (cJSON_IsArray(root)) {
+        int n = cJSON_GetArraySize(root);
+        if (n == 0 || n > EVENT_MAX_BATCH) {
+            rc = fail(err, errlen, -1, "a batch holds 1–%d events, not %d",
+                      EVENT_MAX_BATCH, n);
+        } else {
+            int i = 0;
+            const cJSON *it;
+            cJSON_ArrayForEach(it, root) {
+                if ((rc = parse_one(b, it, i++, err, errlen)) != 0)
+                    break;
+            }
+        }
+    } else {
+        rc = parse_one(b, root, -1, err, errlen);
+    }
+    cJSON_Delete(root);
+    if (rc != 0)
+        b->n = 0;
+    return rc;
+}
+
+int event_parse_pixel(event_param_fn get, void *ctx, const char *view_id,
+                      struct event_batch *b, char *err, size_t errlen)
+{
+    struct event *ev = &b->ev[0];
+    b->n = 0;
+    b->used = 0;
+    memset(ev, 0, sizeof *ev);
+    ev->type = EVENT_VIEW;
+    ev->flags = EVENT_FLAG_PIXEL;
+    ev->scroll = EVENT_SCROLL_NONE;
+    memcpy(ev->country, "--", 3);
+
+    const char *s = get(ctx, "s");
+    if (s == NULL || s[0] == '\0' || strlen(s) > EVENT_SITE_MAX ||
+        put_text(b, s, strlen(s), EVENT_SITE_MAX, &ev->site) != 0)
+        return fail(err, errlen, -1, "s: missing site");
+    if (put_id(b, view_id, EVENT_ID_MIN, EVENT_ID_MAX, &ev->view_id) != 0)
+        return fail(err, errlen, -1, "internal: bad view id");
+    if (fill_view(b, ev, get(ctx, "u"), get(ctx, "r"), get(ctx, "t"),
+                  get(ctx, "c"), get(ctx, "l"), err, errlen, -1) != 0)
+        return -1;
+    b->n = 1;
+    return 0;
+}
+
+uint64_t event_article_id(const char *path, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;           /* FNV-1a 64 */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)path[i];
+        h *= 0x100000001b3ull;
+    }
+    return h ? h : 1;
+}
+
+/* --- binary records ------------------------------------------------------ */
+
+enum {
+    STR_VIEW_ID, STR_PATH, STR_TITLE, STR_REFERRER, STR_CATEGORY, STR_LANG,
+    STR_TEXT, STR_COUNT
+};
+enum {
+    NUM_ENGAGED = 1, NUM_WORDS = 2, NUM_RESULTS = 4, NUM_SCREEN = 8,
+    NUM_ARTICLE = 16
+};
+
+/* The string fields of EV in record order. */
+static struct event_str *str_field(struct event *ev, int k)
+{
+    switch (k) {
+    case STR_VIEW_ID: return &ev->view_id;
+    case STR_PATH: return &ev->path;
+    case STR_TITLE: return &ev->title;
+    case STR_REFERRER: return &ev->referrer;
+    case STR_CATEGORY: return &ev->category;
+    case STR_LANG: return &ev->lang;
+    default: return &ev->text;
+    }
+}
+
+struct wbuf {
+    uint8_t *p;
+    size_t n, cap;
+    bool full;
+};
+
+static void put_byte(struct wbuf *w, uint8_t c)
+{
+    if (w->n >= w->cap) {
+        w->full = true;
+        return;
+    }
+    w->p[w->n++] = c;
+}
+
+static void put_bytes(struct wbuf *w, const void *src, size_t n)
+{
+    if (w->n + n > w->cap) {
+        w->full = true;
+        return;
+    }
+    memcpy(w->p + w->n, src, n);
+    w->n += n;
+}
+
+static void put_varint(struct wbuf *w, uint64_t v)
+{
+    while (v >= 0x80) {
+        put_byte(w, (uint8_t)(v | 0x80));
+        v >>= 7;
+    }
+    put_byte(w, (uint8_t)v);
+}
+
+static void put_u64(struct wbuf *w, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        put_byte(w, (uint8_t)(v >> (8 * i)));
+}
+
+int event_encode(const struct event *ev, uint8_t *buf, size_t cap)
+{
+    struct wbuf w = { buf, 0, cap, false };
+    struct event copy = *ev;
+    uint8_t smask = 0, nmask = 0;
+
+    for (int k = 0; k < STR_COUNT; k++)
+        if (str_field(&copy, k)->n > 0)
+            smask |= (uint8_t)(1u << k);
+    if (ev->engaged_ms) nmask |= NUM_ENGAGED;
+    if (ev->words) nmask |= NUM_WORDS;
+    if (ev->results != EVENT_RESULTS_NONE && ev->type == EVENT_SEARCH)
+        nmask |= NUM_RESULTS;
+    if (ev->screen_w) nmask |= NUM_SCREEN;
+    if (ev->article) nmask |= NUM_ARTICLE;
+
+    put_byte(&w, RECORD_VERSION);
+    put_byte(&w, ev->type);
+    put_byte(&w, ev->flags);
+    put_byte(&w, ev->scroll);
+    put_byte(&w, ev->vote);
+    put_bytes(&w, ev->country, 2);
+    put_varint(&w, ev->site_id);
+    put_u64(&w, ev->visitor);
+    put_byte(&w, smask);
+    put_byte(&w, nmask);
+    for (int k = 0; k < STR_COUNT; k++) {
+        const struct event_str *s = str_field(&copy, k);
+        if (s->n == 0)
+            continue;
+        put_varint(&w, s->n);
+        put_bytes(&w, s->p, s->n);
+    }
+    if (nmask & NUM_ENGAGED) put_varint(&w, ev->engaged_ms);
+    if (nmask & NUM_WORDS) put_varint(&w, ev->words);
+    if (nmask & NUM_RESULTS) put_varint(&w, ev->results);
+    if (nmask & NUM_SCREEN) put_varint(&w, ev->screen_w);
+    if (nmask & NUM_ARTICLE) put_u64(&w, ev->article);
+    return w.full ? -1 : (int)w.n;
+}
+
+struct rbuf {
+    const uint8_t *p;
+    size_t n, off;
+    bool bad;
+};
+
+static uint8_t get_byte(struct rbuf *r)
+{
+    if (r->off >= r->n) {
+        r->bad = true;
+        return 0;
+    }
+    return r->p[r->off++];
+}
+
+static uint64_t get_varint(struct rbuf *r)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        uint8_t c = get_byte(r);
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80))
+            return v;
+    }
+    r->bad = true;
+    return 0;
+}
+
+static uint64_t get_u64(struct rbuf *r)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)get_byte(r) << (8 * i);
+    return v;
+}
+
+int event_decode(const uint8_t *buf, size_t len, struct event *ev)
+{
+    struct rbuf r = { buf, len, 0, false };
+    memset(ev, 0, sizeof *ev);
+    if (get_byte(&r) != RECORD_VERSION)
+        return -1;
+    ev->type = get_byte(&r);
+    ev->flags = get_byte(&r);
+    ev->scroll = get_byte(&r);
+    ev->vote = get_byte(&r);
+    ev->country[0] = (char)get_byte(&r);
+    ev->country[1] = (char)get_byte(&r);
+    ev->country[2] = '\0';
+    ev->site_id = (uint32_t)get_varint(&r);
+    ev->visitor = get_u64(&r);
+    uint8_t smask = get_byte(&r), nmask = get_byte(&r);
+    for (int k = 0; k < STR_COUNT && !r.bad; k++) {
+        if (!(smask & (1u << k)))
+            continue;
+        uint64_t n = get_varint(&r);
+        if (n > UINT16_MAX || r.off + n > r.n)
+            return -1;
+        struct event_str *s = str_field(ev, k);
+        s->p = (const char *)buf + r.off;
+        s->n = (uint16_t)n;
+        r.off += n;
+    }
+    ev->results = EVENT_RESULTS_NONE;
+    if (nmask & NUM_ENGAGED) ev->engaged_ms = (uint32_t)get_varint(&r);
+    if (nmask & NUM_WORDS) ev->words = (uint32_t)get_varint(&r);
+    if (nmask & NUM_RESULTS) ev->results = (uint32_t)get_varint(&r);
+    if (nmask & NUM_SCREEN) ev->screen_w = (uint32_t)get_varint(&r);
+    if (nmask & NUM_ARTICLE) ev->article = get_u64(&r);
+    if (r.bad || r.off != r.n || ev->type < EVENT_VIEW || ev->type > EVENT_CUSTOM)
+        return -1;
+    return 0;
+}

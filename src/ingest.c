@@ -1,0 +1,176 @@
+/* ingest.c — see ingest.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "dwell/ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dwell/bot.h"
+#include "dwell/event.h"
+#include "dwell/geo.h"
+#include "dwell/store.h"
+#include "dwell/visitor.h"
+
+/* Length of the origin ("scheme://host[:port]") at the start of URL. */
+static size_t origin_len(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (p == NULL)
+        return 0;
+    p += 3;
+    return (size_t)(p - url) + strcspn(p, "/?#");
+}
+
+/* True when the request's Origin (or, lacking it, its Referer's origin) is
+ * one of SITE's origins; a site without origins accepts any, and so does
+ * a request that names neither (the noscript pixel, server-side senders). */
+static bool origin_allowed(const struct site *site, const struct http_req *q)
+{
+    if (site->norigins == 0)
+        return true;
+    const char *o = http_req_header(q, "Origin");
+    size_t n;
+    if (o != NULL) {
+        n = strlen(o);
+    } else {
+        o = http_req_header(q, "Referer");
+        if (o == NULL)
+            return true;
+        n = origin_len(o);
+    }
+    for (size_t i = 0; i < site->norigins; i++) {
+        const char *allowed = site->origins[i];
+        if (strlen(allowed) == n && strncasecmp(allowed, o, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Resolves every event's site, checks origins, and fills in the site id,
+ * country and bot flag. Returns 0, or -1 with R filled with the error. */
+static int enrich(struct ingest *in, const struct http_req *q,
+                  struct event_batch *b, const struct ipaddr *addr,
+                  struct http_reply *r)
+{
+    struct site site;
+    char country[3];
+    const char *ua = http_req_header(q, "User-Agent");
+    bool bot = bot_user_agent(ua, ua ? strlen(ua) : 0);
+    geo_country_of(in->geo, addr, country);
+    site.name[0] = '\0';
+
+    for (size_t i = 0; i < b->n; i++) {
+        struct event *ev = &b->ev[i];
+        if (strlen(site.name) != ev->site.n ||
+            memcmp(site.name, ev->site.p, ev->site.n) != 0) {
+            int rc = store_site_get(in->store, ev->site.p, ev->site.n, &site);
+            if (rc != 0) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "unknown site \"%.*s\"",
+                         (int)(ev->site.n > 100 ? 100 : ev->site.n),
+                         ev->site.p);
+                http_reply_error(r, rc > 0 ? 404 : 500,
+                                 rc > 0 ? msg : "storage error");
+                return -1;
+            }
+            if (!origin_allowed(&site, q)) {
+                http_reply_error(r, 403, "origin not allowed for this site");
+                return -1;
+            }
+        }
+        ev->site_id = site.id;
+        memcpy(ev->country, country, sizeof country);
+        if (bot)
+            ev->flags |= EVENT_FLAG_BOT;
+    }
+    return 0;
+}
+
+/* Queues the batch; sets R to the success reply SUCCESS (sent after the
+ * store's ack unless the store acks on enqueue) or to the error. */
+static void submit(struct ingest *in, const struct http_req *q,
+                   struct event_batch *b, enum http_canned success,
+                   struct http_reply *r)
+{
+    struct ipaddr addr;
+    const char *xff = http_req_header(q, "X-Forwarded-For");
+    clientaddr_resolve(&q->peer, xff, in->trusted, in->ntrusted, &addr);
+    if (enrich(in, q, b, &addr, r) != 0)
+        return;
+    const char *ua = http_req_header(q, "User-Agent");
+    store_ack_fn ack = in->ack_on_enqueue ? NULL : http_req_ack;
+    int rc = store_enqueue(in->store, b->ev, b->n, &addr, ua,
+                           ua ? strlen(ua) : 0, ack, http_req_ack_ctx(q));
+    if (rc == STORE_EFULL) {
+        http_reply_error(r, 503, "too many events queued; try again");
+        http_reply_header(r, "Retry-After", "1");
+        return;
+    }
+    if (rc != 0) {
+        http_reply_error(r, 500, "could not queue the event");
+        return;
+    }
+    r->canned = success;
+    r->pending = !in->ack_on_enqueue;
+}
+
+void ingest_beacon(void *ctx, const struct http_req *q, struct http_reply *r)
+{
+    struct ingest *in = ctx;
+    char err[256];
+    struct event_batch *b = malloc(sizeof *b);
+    if (b == NULL) {
+        http_reply_error(r, 503, "out of memory");
+        return;
+    }
+    if (q->body_len == 0)
+        http_reply_error(r, 400, "empty body: expected a JSON event");
+    else if (event_parse_json(q->body, q->body_len, b, err, sizeof err) != 0)
+        http_reply_error(r, 400, err);
+    else
+        submit(in, q, b, HTTP_CANNED_204, r);
+    free(b);
+}
+
+/* Query-string lookup for event_parse_pixel. */
+static const char *pixel_arg(void *ctx, const char *key)
+{
+    return http_req_arg(ctx, key);
+}
+
+/* A new random page-view id of 16 characters of [A-Za-z0-9_-]. */
+static int new_view_id(char id[17])
+{
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t rnd[VISITOR_SALT_LEN];
+    if (visitor_new_salt(rnd) != 0)
+        return -1;
+    for (int i = 0; i < 16; i++)
+        id[i] = abc[rnd[i] & 63];
+    id[16] = '\0';
+    return 0;
+}
+
+void ingest_pixel(void *ctx, const struct http_req *q, struct http_reply *r)
+{
+    struct ingest *in = ctx;
+    char err[256], view_id[17];
+    if (new_view_id(view_id) != 0) {
+        http_reply_error(r, 503, "no randomness available");
+        return;
+    }
+    struct event_batch *b = malloc(sizeof *b);
+    if (b == NULL) {
+        http_reply_error(r, 503, "out of memory");
+        return;
+    }
+    if (event_parse_pixel(pixel_arg, (void *)q, view_id, b, err,
+                          sizeof err) != 0)
+        http_reply_error(r, 400, err);
+    else
+        submit(in, q, b, HTTP_CANNED_GIF, r);
+    free(b);
+}

@@ -1,0 +1,192 @@
+/* rollup.c — see rollup.h. */
+#include "dwell/rollup.h"
+
+#include <string.h>
+
+#define FINE_END_MS    60000u     /* 1 s buckets below this */
+#define MID_END_MS     300000u    /* 5 s buckets below this */
+#define COARSE_END_MS  3600000u   /* 30 s buckets below this */
+#define FINE_N   60
+#define MID_N    48
+#define COARSE_N 110
+
+int rollup_bucket_of_ms(uint64_t ms)
+{
+    if (ms < FINE_END_MS)
+        return (int)(ms / 1000u);
+    if (ms < MID_END_MS)
+        return FINE_N + (int)((ms - FINE_END_MS) / 5000u);
+    if (ms < COARSE_END_MS)
+        return FINE_N + MID_N + (int)((ms - MID_END_MS) / 30000u);
+    return ROLLUP_HIST_BUCKETS - 1;
+}
+
+uint32_t rollup_bucket_lower_ms(int b)
+{
+    if (b < FINE_N)
+        return (uint32_t)b * 1000u;
+    if (b < FINE_N + MID_N)
+        return FINE_END_MS + (uint32_t)(b - FINE_N) * 5000u;
+    if (b < FINE_N + MID_N + COARSE_N)
+        return MID_END_MS + (uint32_t)(b - FINE_N - MID_N) * 30000u;
+    return COARSE_END_MS;
+}
+
+uint32_t rollup_bucket_upper_ms(int b)
+{
+    if (b >= ROLLUP_HIST_BUCKETS - 1)
+        return 2 * COARSE_END_MS;
+    return rollup_bucket_lower_ms(b + 1);
+}
+
+int rollup_scroll_bucket(unsigned pct)
+{
+    if (pct >= 100)
+        return ROLLUP_SCROLL_BUCKETS - 1;
+    return (int)(pct / 10u);
+}
+
+void rollup_move(uint32_t *hist, int from, int to)
+{
+    if (from == to)
+        return;
+    if (hist[from] > 0)
+        hist[from]--;
+    hist[to]++;
+}
+
+/* --- encoding: a version byte, then (index, value) varint pairs for every
+ * non-zero slot of the record seen as one array of counters. ------------- */
+
+#define RECORD_VERSION 1
+#define N_COUNTERS 8
+#define N_SLOTS (N_COUNTERS + 1 + ROLLUP_HIST_BUCKETS + ROLLUP_SCROLL_BUCKETS)
+
+static uint64_t slot_get(const struct rollup_day *d, int i)
+{
+    const uint32_t counters[N_COUNTERS] = {
+        d->views, d->visitors, d->reads, d->votes_up, d->votes_down,
+        d->searches, d->links, d->events
+    };
+    if (i < N_COUNTERS)
+        return counters[i];
+    if (i == N_COUNTERS)
+        return d->engaged_ms;
+    i -= N_COUNTERS + 1;
+    if (i < ROLLUP_HIST_BUCKETS)
+        return d->hist[i];
+    return d->scroll[i - ROLLUP_HIST_BUCKETS];
+}
+
+static void slot_set(struct rollup_day *d, int i, uint64_t v)
+{
+    uint32_t *counters[N_COUNTERS] = {
+        &d->views, &d->visitors, &d->reads, &d->votes_up, &d->votes_down,
+        &d->searches, &d->links, &d->events
+    };
+    if (i < N_COUNTERS) {
+        *counters[i] = (uint32_t)v;
+        return;
+    }
+    if (i == N_COUNTERS) {
+        d->engaged_ms = v;
+        return;
+    }
+    i -= N_COUNTERS + 1;
+    if (i < ROLLUP_HIST_BUCKETS)
+        d->hist[i] = (uint32_t)v;
+    else
+        d->scroll[i - ROLLUP_HIST_BUCKETS] = (uint32_t)v;
+}
+
+static size_t varint_put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+static int varint_get(const uint8_t *p, size_t len, size_t *off, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *off < len; shift += 7) {
+        uint8_t c = p[(*off)++];
+        *v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80))
+            return 0;
+    }
+    return -1;
+}
+
+int rollup_encode(const struct rollup_day *d, uint8_t *buf, size_t cap)
+{
+    uint8_t tmp[20];
+    size_t n = 0;
+    if (cap < 1)
+        return -1;
+    buf[n++] = RECORD_VERSION;
+    for (int i = 0; i < N_SLOTS; i++) {
+        uint64_t v = slot_get(d, i);
+        if (v == 0)
+            continue;
+        size_t k = varint_put(tmp, (uint64_t)i);
+        k += varint_put(tmp + k, v);
+        if (n + k > cap)
+            return -1;
+        memcpy(buf + n, tmp, k);
+        n += k;
+    }
+    return (int)n;
+}
+
+int rollup_decode(const uint8_t *buf, size_t len, struct rollup_day *d)
+{
+    memset(d, 0, sizeof *d);
+    if (len < 1 || buf[0] != RECORD_VERSION)
+        return -1;
+    size_t off = 1;
+    while (off < len) {
+        uint64_t i, v;
+        if (varint_get(buf, len, &off, &i) != 0 ||
+            varint_get(buf, len, &off, &v) != 0 || i >= N_SLOTS)
+            return -1;
+        slot_set(d, (int)i, v);
+    }
+    return 0;
+}
+
+void rollup_add(struct rollup_day *dst, const struct rollup_day *src)
+{
+    for (int i = 0; i < N_SLOTS; i++) {
+        uint64_t v = slot_get(src, i);
+        if (v)
+            slot_set(dst, i, slot_get(dst, i) + v);
+    }
+}
+
+double rollup_quantile_ms(const uint32_t *hist, double q)
+{
+    uint64_t total = 0;
+    for (int b = 0; b < ROLLUP_HIST_BUCKETS; b++)
+        total += hist[b];
+    if (total == 0)
+        return 0;
+    double rank = q * (double)total;
+    uint64_t below = 0;
+    for (int b = 0; b < ROLLUP_HIST_BUCKETS; b++) {
+        if (hist[b] == 0)
+            continue;
+        if ((double)(below + hist[b]) >= rank) {
+            double lo = rollup_bucket_lower_ms(b);
+            double hi = rollup_bucket_upper_ms(b);
+            double frac = (rank - (double)below) / (double)hist[b];
+            return lo + frac * (hi - lo);
+        }
+        below += hist[b];
+    }
+    return rollup_bucket_lower_ms(ROLLUP_HIST_BUCKETS - 1);
+}

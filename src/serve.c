@@ -1,0 +1,131 @@
+/* serve.c — see serve.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "dwell/serve.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dwell/assets.h"
+#include "dwell/geo.h"
+#include "dwell/http.h"
+#include "dwell/ingest.h"
+#include "dwell/log.h"
+
+static const char *const durability_names[] = { "fsync", "commit", "none" };
+
+struct health {
+    struct store *store;
+    struct http_server *http;
+};
+
+/* GET /healthz: liveness and the queue's depth. */
+static void serve_health(void *ctx, const struct http_req *q,
+                         struct http_reply *r)
+{
+    struct health *h = ctx;
+    struct store_stats s;
+    (void)q;
+    store_get_stats(h->store, &s);
+    int n = snprintf(r->scratch, sizeof r->scratch,
+                     "{\"status\":\"ok\",\"version\":\"%s\",\"queue\":%zu,"
+                     "\"events_stored\":%llu,\"batches\":%llu,"
+                     "\"orphans\":%llu,\"write_errors\":%llu,"
+                     "\"map_bytes\":%zu}\n",
+                     DWELL_VERSION, s.queue_depth,
+                     (unsigned long long)s.events_stored,
+                     (unsigned long long)s.batches,
+                     (unsigned long long)s.orphans,
+                     (unsigned long long)s.write_errors, s.map_size);
+    r->status = 200;
+    r->content_type = "application/json";
+    r->body = r->scratch;
+    r->len = n > 0 && (size_t)n < sizeof r->scratch ? (size_t)n : 0;
+    http_reply_header(r, "Cache-Control", "no-store");
+}
+
+/* Blocks SIGINT and SIGTERM in this thread and every thread it starts. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Stops accepting, lets every queued event be committed and answered,
+ * then stops the server. */
+static void shut_down(struct http_server *http, struct store *st)
+{
+    http_quiesce(http);
+    if (store_drain(st, 30000) != 0)
+        log_warn("shutdown: the queue did not drain in 30 s");
+    if (http_wait_idle(http, 5000) != 0)
+        log_warn("shutdown: %u request(s) still open", http_inflight(http));
+    http_stop(http);
+}
+
+int serve_run(const struct serve_options *opt)
+{
+    char err[512];
+    sigset_t sigs;
+    struct geo *geo = NULL;
+    struct store *st = NULL;
+    struct http_server *http = NULL;
+
+    block_signals(&sigs);
+    if (opt->geo_path && geo_open(opt->geo_path, &geo, err, sizeof err)) {
+        log_error("--geo: %s", err);
+        return 1;
+    }
+    if (geo == NULL)
+        log_warn("no country database (--geo): countries will be \"--\"");
+    if (store_open(opt->data_dir, &opt->store, &st, err, sizeof err) != 0 ||
+        store_start_writer(st, err, sizeof err) != 0) {
+        log_error("store %s: %s", opt->data_dir, err);
+        store_close(st);
+        geo_close(geo);
+        return 1;
+    }
+
+    struct ingest in = {
+        .store = st, .geo = geo, .trusted = opt->trusted,
+        .ntrusted = opt->ntrusted,
+        .ack_on_enqueue = opt->store.durability == STORE_NONE
+    };
+    struct assets assets;
+    assets_init(&assets, opt->demo_dir);
+    struct health health = { .store = st };
+    const struct http_route routes[] = {
+        { "/e", false, HTTP_POST, ingest_beacon, &in },
+        { "/p.gif", false, HTTP_GET | HTTP_HEAD, ingest_pixel, &in },
+        { "/dwell.js", false, HTTP_GET | HTTP_HEAD, assets_snippet, &assets },
+        { "/healthz", false, HTTP_GET | HTTP_HEAD, serve_health, &health },
+        { "/demo/", true, HTTP_GET | HTTP_HEAD, assets_demo, &assets },
+    };
+    struct http_options hopt = {
+        .listen = opt->listen, .threads = opt->threads,
+        .max_per_ip = opt->max_per_ip
+    };
+    if (http_start(&hopt, routes, sizeof routes / sizeof routes[0], &http,
+                   err, sizeof err) != 0) {
+        log_error("%s", err);
+        store_close(st);
+        geo_close(geo);
+        return 1;
+    }
+    health.http = http;
+    log_info("dwell %s listening on http://%s (data %s, durability %s)",
+             DWELL_VERSION, opt->listen, opt->data_dir,
+             durability_names[opt->store.durability]);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_info("%s: draining and stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    shut_down(http, st);
+    store_close(st);
+    geo_close(geo);
+    log_info("stopped");
+    return 0;
+}

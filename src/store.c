@@ -1,0 +1,1338 @@
+/* store.c — see store.h.
+ *
+ * Named databases (keys are big-endian so that they sort as numbers):
+ *   meta       "schema" -> u32; "site_seq" -> u32; "salt"+day(4) -> 16 bytes
+ *   sites      name -> id(4) norigins(1) {len(1) origin}...
+ *   events     time_us(8) seq(4) -> event record (event_encode)
+ *   views      site(4) view id -> struct view_rec
+ *   articles   site(4) article(8) -> first_day(4) last_day(4) words(4)
+ *                                    {len(2) path} {len(2) title} {len(2) cat}
+ *   daily      site(4) article(8) day(4) class(1) -> rollup record
+ *   daily_dim  site(4) article(8) day(4) class(1) dim(1) value -> count(4)
+ *   seen       day(4) site(4) article(8) visitor(8) -> ""
+ *   links      site(4) link id -> time_us(8) article(8) visitor(8) view id
+ * Article id 0 holds the site-wide rollup; class 0 is readers, 1 is bots. */
+#define _POSIX_C_SOURCE 200809L
+#include "dwell/store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "dwell/clientaddr.h"
+#include "dwell/log.h"
+#include "dwell/rollup.h"
+#include "dwell/visitor.h"
+
+#define SCHEMA_VERSION     1
+#define DEFAULT_MAP_SIZE   ((size_t)256 << 20)
+#define MAX_MAP_SIZE       ((size_t)1 << 40)
+#define DEFAULT_QUEUE_CAP  65536
+#define BATCH_MAX_EVENTS   4096
+#define UA_MAX             512
+#define VIEW_KEEP_DAYS     2
+#define US_PER_DAY         86400000000ull
+
+enum { DB_META, DB_SITES, DB_EVENTS, DB_VIEWS, DB_ARTICLES, DB_DAILY,
+       DB_DIM, DB_SEEN, DB_LINKS, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {
+    "meta", "sites", "events", "views", "articles", "daily", "daily_dim",
+    "seen", "links"
+};
+
+enum { DIM_COUNTRY = 'c', DIM_REFERRER = 'r', DIM_SEARCH = 's',
+       DIM_SEARCH_ZERO = 'z', DIM_EVENT = 'e' };
+
+enum { VIEW_BOT = 1, VIEW_READ = 2 };
+
+/* Per-view state, kept VIEW_KEEP_DAYS days. Stored as packed bytes. */
+struct view_rec {
+    uint64_t article;
+    uint32_t day;
+    uint32_t engaged_ms;
+    uint8_t scroll;      /* max seen, 0–100 */
+    uint8_t scroll0;     /* first reported, or EVENT_SCROLL_NONE */
+    uint8_t flags;       /* VIEW_* */
+    uint8_t vote;
+};
+#define VIEW_REC_LEN 20
+
+/* One store_enqueue() call waiting for the writer. */
+struct slot {
+    struct slot *next;
+    store_ack_fn ack;
+    void *ctx;
+    struct ipaddr addr;
+    uint64_t time_us;
+    uint16_t ualen;
+    uint16_t nev;
+    size_t len;          /* bytes of DATA: the UA, then {u16 len, record}… */
+    uint8_t data[];
+};
+
+struct store {
+    MDB_env *env;
+    MDB_dbi dbi[DB_COUNT];
+    enum store_durability durability;
+    bool readonly;
+    size_t map_size;
+    pthread_rwlock_t resize_lock;   /* read txns shared, map resize exclusive */
+
+    pthread_mutex_t mu;             /* guards the queue and stats */
+    pthread_cond_t wake;            /* writer: work or stop */
+    pthread_cond_t idle;            /* drainers: queue empty */
+    struct slot *head, *tail;
+    size_t queued, queue_cap;
+    bool busy;                      /* writer holds a batch */
+    bool stop;
+    bool writer_running;
+    pthread_t writer;
+    struct store_stats stats;
+
+    /* writer-only state */
+    uint64_t last_time_us;
+    uint32_t last_seq;
+    uint32_t salt_day;
+    uint8_t salt_today[VISITOR_SALT_LEN], salt_yesterday[VISITOR_SALT_LEN];
+    bool have_yesterday;
+    uint64_t last_sync_us, last_purge_us;
+};
+
+/* --- small helpers ------------------------------------------------------- */
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);  p[3] = (uint8_t)v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    put_be32(p, (uint32_t)(v >> 32));
+    put_be32(p + 4, (uint32_t)v);
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+           (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+uint64_t store_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint32_t day_of_us(uint64_t us)
+{
+    return (uint32_t)(us / US_PER_DAY);
+}
+
+static int set_err(char *err, size_t errlen, const char *what, int rc)
+{
+    snprintf(err, errlen, "%s: %s", what, mdb_strerror(rc));
+    return -1;
+}
+
+/* --- environment ---------------------------------------------------------- */
+
+/* Begins a transaction, adopting a map size grown by another process. */
+static int txn_begin(struct store *st, unsigned flags, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(st->env, NULL, flags, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        pthread_rwlock_wrlock(&st->resize_lock);
+        mdb_env_set_mapsize(st->env, 0);
+        pthread_rwlock_unlock(&st->resize_lock);
+        rc = mdb_txn_begin(st->env, NULL, flags, txn);
+    }
+    return rc;
+}
+
+/* Read transactions hold the resize lock shared for their whole life. */
+static int read_begin(struct store *st, MDB_txn **txn)
+{
+    pthread_rwlock_rdlock(&st->resize_lock);
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        pthread_rwlock_unlock(&st->resize_lock);
+        pthread_rwlock_wrlock(&st->resize_lock);
+        mdb_env_set_mapsize(st->env, 0);
+        pthread_rwlock_unlock(&st->resize_lock);
+        pthread_rwlock_rdlock(&st->resize_lock);
+        rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+    }
+    if (rc != 0)
+        pthread_rwlock_unlock(&st->resize_lock);
+    return rc;
+}
+
+static void read_end(struct store *st, MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&st->resize_lock);
+}
+
+/* Doubles the map (no transaction of this process may be open). */
+static int grow_map(struct store *st)
+{
+    size_t next = st->map_size * 2;
+    if (next > MAX_MAP_SIZE)
+        return -1;
+    pthread_rwlock_wrlock(&st->resize_lock);
+    int rc = mdb_env_set_mapsize(st->env, next);
+    pthread_rwlock_unlock(&st->resize_lock);
+    if (rc != 0) {
+        log_error("store: growing the map to %zu bytes: %s", next,
+                  mdb_strerror(rc));
+        return -1;
+    }
+    log_info("store: map grown to %zu MiB", next >> 20);
+    st->map_size = next;
+    pthread_mutex_lock(&st->mu);
+    st->stats.map_grows++;
+    pthread_mutex_unlock(&st->mu);
+    return 0;
+}
+
+/* Opens every named database and checks the schema version. */
+static int open_dbs(struct store *st, char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    unsigned dbflags = st->readonly ? 0 : MDB_CREATE;
+    int rc = txn_begin(st, st->readonly ? MDB_RDONLY : 0, &txn);
+    if (rc != 0)
+        return set_err(err, errlen, "begin", rc);
+    for (int i = 0; i < DB_COUNT; i++) {
+        rc = mdb_dbi_open(txn, db_names[i], dbflags, &st->dbi[i]);
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            return set_err(err, errlen, db_names[i], rc);
+        }
+    }
+    MDB_val k = { 6, "schema" }, v;
+    rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+    if (rc == 0 && (v.mv_size != 4 || get_be32(v.mv_data) != SCHEMA_VERSION)) {
+        mdb_txn_abort(txn);
+        snprintf(err, errlen, "data was written by another dwell version "
+                 "(schema %u, expected %u)",
+                 v.mv_size == 4 ? get_be32(v.mv_data) : 0, SCHEMA_VERSION);
+        return -1;
+    }
+    if (rc == MDB_NOTFOUND && !st->readonly) {
+        uint8_t ver[4];
+        put_be32(ver, SCHEMA_VERSION);
+        v.mv_size = 4;
+        v.mv_data = ver;
+        rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+    } else if (rc == MDB_NOTFOUND) {
+        rc = 0;
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return set_err(err, errlen, "schema", rc);
+    }
+    rc = mdb_txn_commit(txn);     /* keeps the handles, even read-only */
+    return rc ? set_err(err, errlen, "commit", rc) : 0;
+}
+
+int store_open(const char *dir, const struct store_options *opt,
+               struct store **out, char *err, size_t errlen)
+{
+    struct stat sb;
+    if (opt->readonly && stat(dir, &sb) != 0) {
+        snprintf(err, errlen, "no dwell data in %s", dir);
+        return -1;
+    }
+    if (!opt->readonly && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    struct store *st = calloc(1, sizeof *st);
+    if (st == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    st->durability = opt->durability;
+    st->readonly = opt->readonly;
+    st->map_size = opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE;
+    st->queue_cap = opt->queue_cap ? opt->queue_cap : DEFAULT_QUEUE_CAP;
+    pthread_rwlock_init(&st->resize_lock, NULL);
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->wake, NULL);
+    pthread_cond_init(&st->idle, NULL);
+
+    unsigned flags = MDB_NOTLS;
+    if (opt->readonly)
+        flags |= MDB_RDONLY;
+    else if (opt->durability != STORE_FSYNC)
+        flags |= MDB_NOSYNC;
+    int rc = mdb_env_create(&st->env);
+    if (rc == 0) rc = mdb_env_set_maxdbs(st->env, DB_COUNT + 2);
+    if (rc == 0) rc = mdb_env_set_maxreaders(st->env, 256);
+    if (rc == 0) rc = mdb_env_set_mapsize(st->env, st->map_size);
+    if (rc == 0) rc = mdb_env_open(st->env, dir, flags, 0600);
+    if (rc != 0) {
+        if (opt->readonly && rc == ENOENT)
+            snprintf(err, errlen, "no dwell data in %s", dir);
+        else
+            set_err(err, errlen, dir, rc);
+        goto fail;
+    }
+    MDB_envinfo info;
+    if (mdb_env_info(st->env, &info) == 0 && info.me_mapsize > st->map_size)
+        st->map_size = info.me_mapsize;
+    int dead = 0;
+    mdb_reader_check(st->env, &dead);
+    if (dead > 0)
+        log_warn("store: cleared %d stale reader slot(s)", dead);
+    if (open_dbs(st, err, errlen) != 0)
+        goto fail;
+    *out = st;
+    return 0;
+fail:
+    if (st->env)
+        mdb_env_close(st->env);
+    pthread_rwlock_destroy(&st->resize_lock);
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->wake);
+    pthread_cond_destroy(&st->idle);
+    free(st);
+    return -1;
+}
+
+/* --- the queue ------------------------------------------------------------ */
+
+int store_enqueue(struct store *st, const struct event *evs, size_t n,
+                  const struct ipaddr *addr, const char *ua, size_t ualen,
+                  store_ack_fn ack, void *ctx)
+{
+    uint8_t rec[EVENT_RECORD_MAX];
+    if (n == 0 || n > EVENT_MAX_BATCH)
+        return -1;
+    if (ualen > UA_MAX)
+        ualen = UA_MAX;
+    size_t cap = ualen + n * (2 + EVENT_RECORD_MAX);
+    struct slot *s = malloc(sizeof *s + cap);
+    if (s == NULL)
+        return -1;
+    s->next = NULL;
+    s->ack = ack;
+    s->ctx = ctx;
+    s->addr = *addr;
+    s->time_us = store_now_us();
+    s->ualen = (uint16_t)ualen;
+    s->nev = (uint16_t)n;
+    if (ualen)
+        memcpy(s->data, ua, ualen);
+    s->len = ualen;
+    for (size_t i = 0; i < n; i++) {
+        int len = event_encode(&evs[i], rec, sizeof rec);
+        if (len < 0) {
+            free(s);
+            return -1;
+        }
+        s->data[s->len] = (uint8_t)(len >> 8);
+        s->data[s->len + 1] = (uint8_t)len;
+        memcpy(s->data + s->len + 2, rec, (size_t)len);
+        s->len += 2 + (size_t)len;
+    }
+
+    pthread_mutex_lock(&st->mu);
+    if (st->stop || (st->queued > 0 && st->queued + n > st->queue_cap)) {
+        pthread_mutex_unlock(&st->mu);
+        free(s);
+        return STORE_EFULL;
+    }
+    if (st->tail)
+        st->tail->next = s;
+    else
+        st->head = s;
+    st->tail = s;
+    st->queued += n;
+    pthread_cond_signal(&st->wake);
+    pthread_mutex_unlock(&st->mu);
+    return 0;
+}
+
+int store_drain(struct store *st, unsigned timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&st->mu);
+    while ((st->head != NULL || st->busy) && rc == 0)
+        if (pthread_cond_timedwait(&st->idle, &st->mu, &until) == ETIMEDOUT)
+            rc = -1;
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+void store_get_stats(struct store *st, struct store_stats *out)
+{
+    pthread_mutex_lock(&st->mu);
+    *out = st->stats;
+    out->queue_depth = st->queued;
+    out->map_size = st->map_size;
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* --- salts ---------------------------------------------------------------- */
+
+static void salt_key(uint8_t key[8], uint32_t day)
+{
+    memcpy(key, "salt", 4);
+    put_be32(key + 4, day);
+}
+
+/* Creates TODAY's salt in TXN if missing; deletes salts no longer live. */
+static int salts_rotate_txn(struct store *st, MDB_txn *txn, uint32_t today)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_META], &cur);
+    if (rc != 0)
+        return rc;
+    uint8_t kb[8];
+    salt_key(kb, 0);
+    MDB_val k = { 8, kb }, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == 8 && memcmp(k.mv_data, "salt", 4) == 0) {
+        uint32_t day = get_be32((const uint8_t *)k.mv_data + 4);
+        if (!visitor_salt_live(day, today) && day != today) {
+            rc = mdb_cursor_del(cur, 0);
+            if (rc != 0)
+                break;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* after a delete:
+                                                            the next one */
+            continue;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    salt_key(kb, today);
+    k.mv_size = 8;
+    k.mv_data = kb;
+    if (mdb_get(txn, st->dbi[DB_META], &k, &v) == 0)
+        return 0;
+    uint8_t salt[VISITOR_SALT_LEN];
+    if (visitor_new_salt(salt) != 0)
+        return EIO;
+    v.mv_size = sizeof salt;
+    v.mv_data = salt;
+    return mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+}
+
+static int salt_read_txn(struct store *st, MDB_txn *txn, uint32_t day,
+                         uint8_t salt[VISITOR_SALT_LEN])
+{
+    uint8_t kb[8];
+    salt_key(kb, day);
+    MDB_val k = { 8, kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+    if (rc != 0)
+        return rc;
+    if (v.mv_size != VISITOR_SALT_LEN)
+        return MDB_CORRUPTED;
+    memcpy(salt, v.mv_data, VISITOR_SALT_LEN);
+    return 0;
+}
+
+int store_salt_rotate(struct store *st, uint32_t today)
+{
+    MDB_txn *txn;
+    int rc = txn_begin(st, 0, &txn);
+    if (rc != 0)
+        return -1;
+    rc = salts_rotate_txn(st, txn, today);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return -1;
+    }
+    return mdb_txn_commit(txn) ? -1 : 0;
+}
+
+int store_salt_get(struct store *st, uint32_t day, uint8_t salt[16])
+{
+    MDB_txn *txn;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    int rc = salt_read_txn(st, txn, day, salt);
+    read_end(st, txn);
+    return rc == 0 ? 0 : rc == MDB_NOTFOUND ? 1 : -1;
+}
+
+/* Makes the writer's salts those of TODAY (inside the batch's TXN). */
+static int writer_salts(struct store *st, MDB_txn *txn, uint32_t today)
+{
+    if (st->salt_day == today)
+        return 0;
+    int rc = salts_rotate_txn(st, txn, today);
+    if (rc == 0)
+        rc = salt_read_txn(st, txn, today, st->salt_today);
+    if (rc != 0)
+        return rc;
+    st->have_yesterday =
+        salt_read_txn(st, txn, today - 1, st->salt_yesterday) == 0;
+    st->salt_day = today;
+    return 0;
+}
+
+/* --- applying events ------------------------------------------------------ */
+
+static void view_pack(const struct view_rec *r, uint8_t *p)
+{
+    put_be64(p, r->article);
+    put_be32(p + 8, r->day);
+    put_be32(p + 12, r->engaged_ms);
+    p[16] = r->scroll;
+    p[17] = r->scroll0;
+    p[18] = r->flags;
+    p[19] = r->vote;
+}
+
+static void view_unpack(const uint8_t *p, struct view_rec *r)
+{
+    r->article = get_be64(p);
+    r->day = get_be32(p + 8);
+    r->engaged_ms = get_be32(p + 12);
+    r->scroll = p[16];
+    r->scroll0 = p[17];
+    r->flags = p[18];
+    r->vote = p[19];
+}
+
+static size_t view_key(uint8_t *key, uint32_t site, const struct event_str *id)
+{
+    put_be32(key, site);
+    memcpy(key + 4, id->p, id->n);
+    return 4 + id->n;
+}
+
+static size_t daily_key(uint8_t *key, uint32_t site, uint64_t article,
+                        uint32_t day, int cls)
+{
+    put_be32(key, site);
+    put_be64(key + 4, article);
+    put_be32(key + 12, day);
+    key[16] = (uint8_t)cls;
+    return 17;
+}
+
+/* Applies FN to the daily rollup of (SITE, ARTICLE, DAY, CLS). */
+static int daily_update(struct store *st, MDB_txn *txn, uint32_t site,
+                        uint64_t article, uint32_t day, int cls,
+                        void (*fn)(struct rollup_day *d, const void *arg),
+                        const void *arg)
+{
+    uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
+    struct rollup_day d;
+    MDB_val k = { daily_key(kb, site, article, day, cls), kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_DAILY], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        memset(&d, 0, sizeof d);
+    else if (rc != 0)
+        return rc;
+    else if (rollup_decode(v.mv_data, v.mv_size, &d) != 0)
+        return MDB_CORRUPTED;
+    fn(&d, arg);
+    int len = rollup_encode(&d, buf, sizeof buf);
+    if (len < 0)
+        return MDB_BAD_VALSIZE;
+    v.mv_size = (size_t)len;
+    v.mv_data = buf;
+    return mdb_put(txn, st->dbi[DB_DAILY], &k, &v, 0);
+}
+
+/* Adds one to dimension DIM = VALUE of (SITE, ARTICLE, DAY, CLS). */
+static int dim_bump(struct store *st, MDB_txn *txn, uint32_t site,
+                    uint64_t article, uint32_t day, int cls, int dim,
+                    const char *value, size_t len)
+{
+    uint8_t kb[18 + 256];
+    if (len > 256)
+        len = 256;
+    size_t kl = daily_key(kb, site, article, day, cls);
+    kb[kl++] = (uint8_t)dim;
+    memcpy(kb + kl, value, len);
+    MDB_val k = { kl + len, kb }, v;
+    uint32_t count = 0;
+    int rc = mdb_get(txn, st->dbi[DB_DIM], &k, &v);
+    if (rc == 0 && v.mv_size == 4)
+        count = get_be32(v.mv_data);
+    else if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    uint8_t cb[4];
+    put_be32(cb, count + 1);
+    v.mv_size = 4;
+    v.mv_data = cb;
+    return mdb_put(txn, st->dbi[DB_DIM], &k, &v, 0);
+}
+
+/* Records VISITOR as seen for (DAY, SITE, ARTICLE); sets *FIRST when it is
+ * the visitor's first time there that day. */
+static int seen_mark(struct store *st, MDB_txn *txn, uint32_t day,
+                     uint32_t site, uint64_t article, uint64_t visitor,
+                     bool *first)
+{
+    uint8_t kb[24];
+    put_be32(kb, day);
+    put_be32(kb + 4, site);
+    put_be64(kb + 8, article);
+    put_be64(kb + 16, visitor);
+    MDB_val k = { sizeof kb, kb }, v = { 0, NULL };
+    int rc = mdb_put(txn, st->dbi[DB_SEEN], &k, &v, MDB_NOOVERWRITE);
+    *first = rc == 0;
+    return rc == MDB_KEYEXIST ? 0 : rc;
+}
+
+static void put_str16(uint8_t *p, size_t *off, const struct event_str *s)
+{
+    p[*off] = (uint8_t)(s->n >> 8);
+    p[*off + 1] = (uint8_t)s->n;
+    memcpy(p + *off + 2, s->p, s->n);
+    *off += 2 + s->n;
+}
+
+/* Creates or refreshes the article record of view EV on DAY. */
+static int article_touch(struct store *st, MDB_txn *txn,
+                         const struct event *ev, uint32_t day)
+{
+    uint8_t kb[12];
+    uint8_t buf[12 + 6 + EVENT_PATH_MAX + EVENT_TITLE_MAX + EVENT_CATEGORY_MAX];
+    put_be32(kb, ev->site_id);
+    put_be64(kb + 4, ev->article);
+    MDB_val k = { sizeof kb, kb }, v;
+    uint32_t first = day;
+    int rc = mdb_get(txn, st->dbi[DB_ARTICLES], &k, &v);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (rc == 0 && v.mv_size >= 12)
+        first = get_be32(v.mv_data);
+    size_t n = 12;
+    put_be32(buf, first);
+    put_be32(buf + 4, day);
+    put_be32(buf + 8, ev->words);
+    put_str16(buf, &n, &ev->path);
+    put_str16(buf, &n, &ev->title);
+    put_str16(buf, &n, &ev->category);
+    if (rc == 0 && v.mv_size == n && memcmp(v.mv_data, buf, n) == 0)
+        return 0;
+    v.mv_size = n;
+    v.mv_data = buf;
+    return mdb_put(txn, st->dbi[DB_ARTICLES], &k, &v, 0);
+}
+
+struct view_delta {
+    int new_view;          /* a view was added */
+    int new_visitor;       /* …by a visitor new to this article today */
+    int hist_from, hist_to;
+    int scroll_from, scroll_to;
+    int read;              /* the view just became a read */
+    uint64_t engaged_add;
+    int vote_up, vote_down;
+    int searches, links, events;
+};
+
+static void apply_delta(struct rollup_day *d, const void *arg)
+{
+    const struct view_delta *x = arg;
+    d->views += (uint32_t)x->new_view;
+    d->visitors += (uint32_t)x->new_visitor;
+    if (x->new_view) {
+        d->hist[x->hist_to]++;
+        d->scroll[x->scroll_to]++;
+    } else {
+        if (x->hist_from >= 0)
+            rollup_move(d->hist, x->hist_from, x->hist_to);
+        if (x->scroll_from >= 0)
+            rollup_move(d->scroll, x->scroll_from, x->scroll_to);
+    }
+    d->reads += (uint32_t)x->read;
+    d->engaged_ms += x->engaged_add;
+    d->votes_up = (uint32_t)((int64_t)d->votes_up + x->vote_up);
+    d->votes_down = (uint32_t)((int64_t)d->votes_down + x->vote_down);
+    d->searches += (uint32_t)x->searches;
+    d->links += (uint32_t)x->links;
+    d->events += (uint32_t)x->events;
+}
+
+static bool view_is_read(const struct view_rec *r)
+{
+    if (r->engaged_ms < ROLLUP_READ_MS)
+        return false;
+    return r->scroll >= 100 ||
+           (r->scroll0 != EVENT_SCROLL_NONE && r->scroll > r->scroll0);
+}
+
+/* Applies a view event: article, view state, rollups and dimensions. */
+static int apply_view(struct store *st, MDB_txn *txn, struct event *ev,
+                      uint32_t day)
+{
+    uint8_t kb[4 + EVENT_ID_MAX], vb[VIEW_REC_LEN];
+    MDB_val k = { view_key(kb, ev->site_id, &ev->view_id), kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_VIEWS], &k, &v);
+    if (rc == 0)
+        return 0;                        /* a repeated view: counted once */
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    int cls = (ev->flags & EVENT_FLAG_BOT) ? 1 : 0;
+    struct view_rec r = {
+        .article = ev->article, .day = day,
+        .scroll = ev->scroll == EVENT_SCROLL_NONE ? 0 : ev->scroll,
+        .scroll0 = ev->scroll, .flags = cls ? VIEW_BOT : 0
+    };
+    view_pack(&r, vb);
+    v.mv_size = sizeof vb;
+    v.mv_data = vb;
+    if ((rc = mdb_put(txn, st->dbi[DB_VIEWS], &k, &v, 0)) != 0)
+        return rc;
+    if ((rc = article_touch(st, txn, ev, day)) != 0)
+        return rc;
+
+    bool first_a, first_s;
+    if ((rc = seen_mark(st, txn, day, ev->site_id, ev->article, ev->visitor,
+                        &first_a)) != 0 ||
+        (rc = seen_mark(st, txn, day, ev->site_id, 0, ev->visitor,
+                        &first_s)) != 0)
+        return rc;
+    struct view_delta x = {
+        .new_view = 1, .new_visitor = first_a,
+        .hist_from = -1, .hist_to = 0,
+        .scroll_from = -1, .scroll_to = rollup_scroll_bucket(r.scroll)
+    };
+    if ((rc = daily_update(st, txn, ev->site_id, ev->article, day, cls,
+                           apply_delta, &x)) != 0)
+        return rc;
+    x.new_visitor = first_s;
+    if ((rc = daily_update(st, txn, ev->site_id, 0, day, cls,
+                           apply_delta, &x)) != 0)
+        return rc;
+    if ((rc = dim_bump(st, txn, ev->site_id, ev->article, day, cls,
+                       DIM_COUNTRY, ev->country, 2)) != 0)
+        return rc;
+    const char *ref = ev->referrer.n ? ev->referrer.p : "(direct)";
+    size_t reflen = ev->referrer.n ? ev->referrer.n : 8;
+    return dim_bump(st, txn, ev->site_id, ev->article, day, cls,
+                    DIM_REFERRER, ref, reflen);
+}
+
+/* Applies an event that belongs to an earlier view (engage, vote, search,
+ * link, identify, custom): moves that view's buckets and counters. */
+static int apply_follow_up(struct store *st, MDB_txn *txn, struct event *ev,
+                           uint32_t day)
+{
+    uint8_t kb[4 + EVENT_ID_MAX], vb[VIEW_REC_LEN];
+    MDB_val k = { view_key(kb, ev->site_id, &ev->view_id), kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_VIEWS], &k, &v);
+    if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size != VIEW_REC_LEN)) {
+        pthread_mutex_lock(&st->mu);
+        st->stats.orphans++;
+        pthread_mutex_unlock(&st->mu);
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    struct view_rec r;
+    view_unpack(v.mv_data, &r);
+    ev->article = r.article;
+    int cls = (r.flags & VIEW_BOT) ? 1 : 0;
+    struct view_delta x = { .hist_from = -1, .scroll_from = -1 };
+
+    uint64_t total = (uint64_t)r.engaged_ms + ev->engaged_ms;
+    if (total > 24u * EVENT_MAX_ENGAGED_MS)
+        total = 24u * EVENT_MAX_ENGAGED_MS;
+    x.engaged_add = total - r.engaged_ms;
+    x.hist_from = rollup_bucket_of_ms(r.engaged_ms);
+    x.hist_to = rollup_bucket_of_ms(total);
+    r.engaged_ms = (uint32_t)total;
+    if (ev->scroll != EVENT_SCROLL_NONE) {
+        if (r.scroll0 == EVENT_SCROLL_NONE)
+            r.scroll0 = ev->scroll;
+        x.scroll_from = rollup_scroll_bucket(r.scroll);
+        if (ev->scroll > r.scroll)
+            r.scroll = ev->scroll;
+        x.scroll_to = rollup_scroll_bucket(r.scroll);
+    }
+    if (!(r.flags & VIEW_READ) && view_is_read(&r)) {
+        r.flags |= VIEW_READ;
+        x.read = 1;
+    }
+    if (ev->type == EVENT_VOTE && ev->vote != r.vote) {
+        x.vote_up = (ev->vote == EVENT_VOTE_UP) - (r.vote == EVENT_VOTE_UP);
+        x.vote_down =
+            (ev->vote == EVENT_VOTE_DOWN) - (r.vote == EVENT_VOTE_DOWN);
+        r.vote = ev->vote;
+    }
+    x.searches = ev->type == EVENT_SEARCH;
+    x.links = ev->type == EVENT_LINK;
+    x.events = ev->type == EVENT_CUSTOM;
+
+    view_pack(&r, vb);
+    v.mv_size = sizeof vb;
+    v.mv_data = vb;
+    if ((rc = mdb_put(txn, st->dbi[DB_VIEWS], &k, &v, 0)) != 0)
+        return rc;
+    if ((rc = daily_update(st, txn, ev->site_id, r.article, r.day, cls,
+                           apply_delta, &x)) != 0)
+        return rc;
+    if (x.vote_up || x.vote_down || x.searches) {
+        struct view_delta site = { .hist_from = -1, .scroll_from = -1,
+                                   .vote_up = x.vote_up,
+                                   .vote_down = x.vote_down,
+                                   .searches = x.searches };
+        if ((rc = daily_update(st, txn, ev->site_id, 0, r.day, cls,
+                               apply_delta, &site)) != 0)
+            return rc;
+    }
+    (void)day;
+    return 0;
+}
+
+/* Applies the type-specific extras: search terms, custom events, links. */
+static int apply_extras(struct store *st, MDB_txn *txn, const struct event *ev,
+                        uint32_t day)
+{
+    int cls = (ev->flags & EVENT_FLAG_BOT) ? 1 : 0;
+    int rc = 0;
+    if (ev->type == EVENT_SEARCH) {
+        int dim = ev->results == 0 ? DIM_SEARCH_ZERO : DIM_SEARCH;
+        rc = dim_bump(st, txn, ev->site_id, 0, day, cls, dim, ev->text.p,
+                      ev->text.n);
+        if (rc == 0 && ev->article)
+            rc = dim_bump(st, txn, ev->site_id, ev->article, day, cls, dim,
+                          ev->text.p, ev->text.n);
+    } else if (ev->type == EVENT_CUSTOM && ev->article) {
+        rc = dim_bump(st, txn, ev->site_id, ev->article, day, cls, DIM_EVENT,
+                      ev->text.p, ev->text.n);
+    } else if (ev->type == EVENT_LINK) {
+        uint8_t kb[4 + EVENT_LINK_MAX], vb[24 + EVENT_ID_MAX];
+        put_be32(kb, ev->site_id);
+        memcpy(kb + 4, ev->text.p, ev->text.n);
+        put_be64(vb, ev->time_us);
+        put_be64(vb + 8, ev->article);
+        put_be64(vb + 16, ev->visitor);
+        memcpy(vb + 24, ev->view_id.p, ev->view_id.n);
+        MDB_val k = { 4 + (size_t)ev->text.n, kb };
+        MDB_val v = { 24 + (size_t)ev->view_id.n, vb };
+        rc = mdb_put(txn, st->dbi[DB_LINKS], &k, &v, 0);
+    }
+    return rc;
+}
+
+/* The next events key: time, then a sequence number that keeps keys
+ * strictly increasing even if the clock steps back or another process
+ * appended later keys. */
+static void next_event_key(struct store *st, uint64_t t, uint8_t key[12])
+{
+    if (t > st->last_time_us) {
+        st->last_time_us = t;
+        st->last_seq = 0;
+    } else {
+        st->last_seq++;
+    }
+    put_be64(key, st->last_time_us);
+    put_be32(key + 8, st->last_seq);
+}
+
+/* Reads the last events key so that MDB_APPEND stays valid. */
+static int sync_last_key(struct store *st, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_EVENTS], &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0 || k.mv_size != 12)
+        return rc ? rc : MDB_CORRUPTED;
+    uint64_t t = get_be64(k.mv_data);
+    uint32_t seq = get_be32((const uint8_t *)k.mv_data + 8);
+    if (t > st->last_time_us ||
+        (t == st->last_time_us && seq > st->last_seq)) {
+        st->last_time_us = t;
+        st->last_seq = seq;
+    }
+    return 0;
+}
+
+/* Stores one event of slot S: enrich, update state, append the record. */
+static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
+                       const uint8_t *rec, size_t len)
+{
+    struct event ev;
+    if (event_decode(rec, len, &ev) != 0)
+        return MDB_CORRUPTED;
+    ev.time_us = s->time_us;
+    uint32_t day = day_of_us(ev.time_us);
+    const uint8_t *salt = st->salt_today;
+    if (day + 1 == st->salt_day && st->have_yesterday)
+        salt = st->salt_yesterday;
+    ev.visitor = visitor_hash(salt, ev.site_id, &s->addr,
+                              (const char *)s->data, s->ualen);
+    int rc = ev.type == EVENT_VIEW ? apply_view(st, txn, &ev, day)
+                                   : apply_follow_up(st, txn, &ev, day);
+    if (rc == 0)
+        rc = apply_extras(st, txn, &ev, day);
+    if (rc != 0)
+        return rc;
+
+    uint8_t kb[12], out[EVENT_RECORD_MAX];
+    int olen = event_encode(&ev, out, sizeof out);
+    if (olen < 0)
+        return MDB_BAD_VALSIZE;
+    next_event_key(st, ev.time_us, kb);
+    MDB_val k = { sizeof kb, kb }, v = { (size_t)olen, out };
+    return mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_APPEND);
+}
+
+/* Stores every event of the slots from HEAD up to (not including) END in one
+ * transaction and commits. Returns 0 or an LMDB error code. */
+static int apply_batch(struct store *st, struct slot *head, size_t *stored)
+{
+    MDB_txn *txn;
+    uint64_t saved_time = st->last_time_us;
+    uint32_t saved_seq = st->last_seq;
+    int rc = txn_begin(st, 0, &txn);
+    if (rc != 0)
+        return rc;
+    rc = sync_last_key(st, txn);
+    if (rc == 0)
+        rc = writer_salts(st, txn, day_of_us(store_now_us()));
+    size_t n = 0;
+    for (struct slot *s = head; s != NULL && rc == 0; s = s->next) {
+        size_t off = s->ualen;
+        while (off + 2 <= s->len && rc == 0) {
+            size_t len = (size_t)s->data[off] << 8 | s->data[off + 1];
+            rc = apply_event(st, txn, s, s->data + off + 2, len);
+            off += 2 + len;
+            n++;
+        }
+    }
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+    }
+    if (rc != 0) {
+        st->last_time_us = saved_time;   /* the keys were not used */
+        st->last_seq = saved_seq;
+        st->salt_day = 0;                /* re-read salts next time */
+        return rc;
+    }
+    *stored = n;
+    return 0;
+}
+
+/* Deletes view state and visitor marks older than VIEW_KEEP_DAYS. */
+static void purge_old_state(struct store *st, uint32_t today)
+{
+    MDB_txn *txn;
+    if (txn_begin(st, 0, &txn) != 0)
+        return;
+    MDB_cursor *cur;
+    size_t removed = 0;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_VIEWS], &cur);
+    MDB_val k, v;
+    if (rc == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        while (rc == 0) {
+            struct view_rec r;
+            if (v.mv_size == VIEW_REC_LEN) {
+                view_unpack(v.mv_data, &r);
+                if (r.day + VIEW_KEEP_DAYS < today) {
+                    if (mdb_cursor_del(cur, 0) != 0)
+                        break;
+                    removed++;
+                }
+            }
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        mdb_cursor_close(cur);
+    }
+    if (mdb_cursor_open(txn, st->dbi[DB_SEEN], &cur) == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        while (rc == 0 && k.mv_size == 24 &&
+               get_be32(k.mv_data) + 1 < today) {
+            if (mdb_cursor_del(cur, 0) != 0)
+                break;
+            removed++;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        mdb_cursor_close(cur);
+    }
+    if (mdb_txn_commit(txn) != 0)
+        log_warn("store: purging old view state failed");
+    else if (removed > 0)
+        log_info("store: purged %zu expired view/visitor records", removed);
+}
+
+/* Hourly and per-second chores of the writer. */
+static void writer_chores(struct store *st)
+{
+    uint64_t now = store_now_us();
+    if (st->durability != STORE_FSYNC && now - st->last_sync_us > 1000000u) {
+        mdb_env_sync(st->env, 1);
+        st->last_sync_us = now;
+    }
+    if (now - st->last_purge_us > 3600u * 1000000u) {
+        purge_old_state(st, day_of_us(now));
+        st->last_purge_us = now;
+    }
+}
+
+/* Takes up to BATCH_MAX_EVENTS queued events (whole slots) off the queue;
+ * waits up to one second for work. Returns NULL when there is none. */
+static struct slot *take_batch(struct store *st, bool *stop)
+{
+    pthread_mutex_lock(&st->mu);
+    if (st->head == NULL && !st->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&st->wake, &st->mu, &until);
+    }
+    struct slot *head = st->head, *last = NULL;
+    size_t n = 0;
+    for (struct slot *s = head; s && n < BATCH_MAX_EVENTS; s = s->next) {
+        n += s->nev;
+        last = s;
+    }
+    if (last) {
+        st->head = last->next;
+        if (st->head == NULL)
+            st->tail = NULL;
+        last->next = NULL;
+        st->busy = true;
+    }
+    *stop = st->stop && st->head == NULL && head == NULL;
+    pthread_mutex_unlock(&st->mu);
+    return last ? head : NULL;
+}
+
+/* Acknowledges and frees every slot from HEAD with STATUS. */
+static void finish_batch(struct store *st, struct slot *head, int status,
+                         size_t stored)
+{
+    size_t nev = 0;
+    while (head) {
+        struct slot *next = head->next;
+        nev += head->nev;
+        if (head->ack)
+            head->ack(head->ctx, status);
+        free(head);
+        head = next;
+    }
+    pthread_mutex_lock(&st->mu);
+    st->queued -= nev;
+    st->busy = false;
+    if (status == 0) {
+        st->stats.events_stored += stored;
+        st->stats.batches++;
+    } else {
+        st->stats.write_errors++;
+    }
+    if (st->head == NULL)
+        pthread_cond_broadcast(&st->idle);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void *writer_main(void *arg)
+{
+    struct store *st = arg;
+    for (;;) {
+        bool stop;
+        struct slot *batch = take_batch(st, &stop);
+        if (batch == NULL) {
+            if (stop)
+                break;
+            writer_chores(st);
+            continue;
+        }
+        size_t stored = 0;
+        int rc, tries = 0;
+        while ((rc = apply_batch(st, batch, &stored)) == MDB_MAP_FULL &&
+               tries++ < 16)
+            if (grow_map(st) != 0)
+                break;
+        if (rc != 0)
+            log_error("store: batch not stored: %s", mdb_strerror(rc));
+        finish_batch(st, batch, rc == 0 ? 0 : -1, stored);
+        writer_chores(st);
+    }
+    if (st->durability != STORE_FSYNC)
+        mdb_env_sync(st->env, 1);
+    return NULL;
+}
+
+int store_start_writer(struct store *st, char *err, size_t errlen)
+{
+    if (st->readonly) {
+        snprintf(err, errlen, "store opened read-only");
+        return -1;
+    }
+    if (store_salt_rotate(st, day_of_us(store_now_us())) != 0) {
+        snprintf(err, errlen, "cannot create today's visitor salt");
+        return -1;
+    }
+    st->last_sync_us = store_now_us();
+    int rc = pthread_create(&st->writer, NULL, writer_main, st);
+    if (rc != 0) {
+        snprintf(err, errlen, "writer thread: %s", strerror(rc));
+        return -1;
+    }
+    st->writer_running = true;
+    return 0;
+}
+
+void store_close(struct store *st)
+{
+    if (st == NULL)
+        return;
+    if (st->writer_running) {
+        pthread_mutex_lock(&st->mu);
+        st->stop = true;
+        pthread_cond_signal(&st->wake);
+        pthread_mutex_unlock(&st->mu);
+        pthread_join(st->writer, NULL);
+    }
+    mdb_env_close(st->env);
+    pthread_rwlock_destroy(&st->resize_lock);
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->wake);
+    pthread_cond_destroy(&st->idle);
+    free(st);
+}
+
+/* --- sites ---------------------------------------------------------------- */
+
+static bool site_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > EVENT_SITE_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static int site_unpack(const char *name, size_t nlen, const MDB_val *v,
+                       struct site *out)
+{
+    const uint8_t *p = v->mv_data;
+    memset(out, 0, sizeof *out);
+    if (v->mv_size < 5 || nlen > EVENT_SITE_MAX)
+        return -1;
+    memcpy(out->name, name, nlen);
+    out->id = get_be32(p);
+    size_t n = p[4], off = 5;
+    for (size_t i = 0; i < n && i < STORE_MAX_ORIGINS; i++) {
+        if (off >= v->mv_size)
+            return -1;
+        size_t len = p[off++];
+        if (len > STORE_ORIGIN_MAX || off + len > v->mv_size)
+            return -1;
+        memcpy(out->origins[i], p + off, len);
+        off += len;
+        out->norigins++;
+    }
+    return 0;
+}
+
+int store_site_put(struct store *st, const char *name,
+                   const char *const *origins, size_t norigins,
+                   uint32_t *id, bool *created, char *err, size_t errlen)
+{
+    if (!site_name_ok(name)) {
+        snprintf(err, errlen, "site name must be 1–%d of [a-z0-9.-]",
+                 EVENT_SITE_MAX);
+        return -1;
+    }
+    if (norigins > STORE_MAX_ORIGINS) {
+        snprintf(err, errlen, "at most %d origins", STORE_MAX_ORIGINS);
+        return -1;
+    }
+    uint8_t buf[5 + STORE_MAX_ORIGINS * (1 + STORE_ORIGIN_MAX)];
+    size_t off = 5;
+    for (size_t i = 0; i < norigins; i++) {
+        size_t len = strlen(origins[i]);
+        if (len == 0 || len > STORE_ORIGIN_MAX) {
+            snprintf(err, errlen, "origin too long: %s", origins[i]);
+            return -1;
+        }
+        buf[off++] = (uint8_t)len;
+        memcpy(buf + off, origins[i], len);
+        off += len;
+    }
+    buf[4] = (uint8_t)norigins;
+
+    MDB_txn *txn;
+    int rc = txn_begin(st, 0, &txn);
+    if (rc != 0)
+        return set_err(err, errlen, "begin", rc);
+    MDB_val k = { strlen(name), (void *)name }, v;
+    rc = mdb_get(txn, st->dbi[DB_SITES], &k, &v);
+    *created = rc == MDB_NOTFOUND;
+    if (rc == 0 && v.mv_size >= 4) {
+        *id = get_be32(v.mv_data);
+    } else if (rc == MDB_NOTFOUND) {
+        MDB_val sk = { 8, "site_seq" }, sv;
+        uint32_t next = 1;
+        if (mdb_get(txn, st->dbi[DB_META], &sk, &sv) == 0 && sv.mv_size == 4)
+            next = get_be32(sv.mv_data) + 1;
+        uint8_t nb[4];
+        put_be32(nb, next);
+        sv.mv_size = 4;
+        sv.mv_data = nb;
+        rc = mdb_put(txn, st->dbi[DB_META], &sk, &sv, 0);
+        *id = next;
+    }
+    if (rc == 0) {
+        put_be32(buf, *id);
+        v.mv_size = off;
+        v.mv_data = buf;
+        rc = mdb_put(txn, st->dbi[DB_SITES], &k, &v, 0);
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return set_err(err, errlen, "site", rc);
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? set_err(err, errlen, "commit", rc) : 0;
+}
+
+int store_site_get(struct store *st, const char *name, size_t len,
+                   struct site *out)
+{
+    if (len == 0 || len > EVENT_SITE_MAX)
+        return 1;
+    MDB_txn *txn;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    MDB_val k = { len, (void *)name }, v;
+    int rc = mdb_get(txn, st->dbi[DB_SITES], &k, &v);
+    int out_rc = rc == MDB_NOTFOUND ? 1 : rc != 0 ? -1
+               : site_unpack(name, len, &v, out);
+    read_end(st, txn);
+    return out_rc;
+}
+
+int store_site_each(struct store *st,
+                    int (*fn)(void *ctx, const struct site *s), void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    if (mdb_cursor_open(txn, st->dbi[DB_SITES], &cur) != 0) {
+        read_end(st, txn);
+        return -1;
+    }
+    MDB_val k, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        struct site s;
+        if (site_unpack(k.mv_data, k.mv_size, &v, &s) == 0 && fn(ctx, &s))
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    read_end(st, txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+/* --- reading events ------------------------------------------------------- */
+
+/* Sets EV->path from the article record when the event has none. */
+static void fill_path(struct store *st, MDB_txn *txn, struct event *ev)
+{
+    if (ev->path.n > 0 || ev->article == 0)
+        return;
+    uint8_t kb[12];
+    put_be32(kb, ev->site_id);
+    put_be64(kb + 4, ev->article);
+    MDB_val k = { sizeof kb, kb }, v;
+    if (mdb_get(txn, st->dbi[DB_ARTICLES], &k, &v) != 0 || v.mv_size < 14)
+        return;
+    const uint8_t *p = v.mv_data;
+    size_t n = (size_t)p[12] << 8 | p[13];
+    if (14 + n > v.mv_size)
+        return;
+    ev->path.p = (const char *)p + 14;
+    ev->path.n = (uint16_t)n;
+}
+
+int store_events_each(struct store *st, uint32_t site_id, uint64_t since_us,
+                      size_t limit,
+                      int (*fn)(void *ctx, const struct event *ev), void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    if (mdb_cursor_open(txn, st->dbi[DB_EVENTS], &cur) != 0) {
+        read_end(st, txn);
+        return -1;
+    }
+    uint8_t start[12];
+    put_be64(start, since_us);
+    put_be32(start + 8, 0);
+    MDB_val k, v;
+    struct event ev;
+    int rc;
+    if (limit > 0) {                  /* walk back to the LIMIT-th newest */
+        size_t seen = 0;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        while (rc == 0 && k.mv_size == 12 && get_be64(k.mv_data) >= since_us) {
+            if (event_decode(v.mv_data, v.mv_size, &ev) == 0 &&
+                ev.site_id == site_id && ++seen == limit) {
+                memcpy(start, k.mv_data, 12);
+                break;
+            }
+            rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+        }
+    }
+    k.mv_size = sizeof start;
+    k.mv_data = start;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0) {
+        if (k.mv_size == 12 &&
+            event_decode(v.mv_data, v.mv_size, &ev) == 0 &&
+            ev.site_id == site_id) {
+            ev.time_us = get_be64(k.mv_data);
+            fill_path(st, txn, &ev);
+            if (fn(ctx, &ev) != 0)
+                break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    read_end(st, txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}

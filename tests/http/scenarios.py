@@ -1,0 +1,599 @@
+"""scenarios.py — dwell tests that need several requests, several servers,
+restarts or signals. Every public function here is one test, run in the
+order written, named for the behaviour it checks; it gets a harness.T.
+"""
+
+import calendar
+import json
+import signal
+import threading
+import time
+
+import harness
+from harness import (SITE, CHROME_UA, TestFailure, expect, Conn, grep_tree,
+                     ISO_UTC_RE)
+
+
+# --- small helpers ----------------------------------------------------------------
+
+def _view(vid, path="/kb/article", site=SITE, **kw):
+    ev = {"s": site, "t": "view", "v": vid, "u": "http://help.test" + path,
+          "ti": "Article " + vid}
+    ev.update(kw)
+    return ev
+
+
+def _engage(vid, e, sd, site=SITE):
+    return {"s": site, "t": "engage", "v": vid, "e": e, "sd": sd}
+
+
+def _by_view(evs):
+    out = {}
+    for e in evs:
+        out.setdefault(e.get("view"), []).append(e)
+    return out
+
+
+def _status(r, want, what):
+    expect(r.status == want, "%s: status %d, expected %d (body %r)"
+           % (what, r.status, want, r.body[:200]))
+
+
+class _Burst:
+    """THREADS senders, each on its own keep-alive connection, posting
+    make(thread, i) (a list of events) until stop() or LIMIT requests each.
+    results: (thread, i, events, status, retry_after) of every request."""
+
+    def __init__(self, srv, threads, make, limit=None):
+        self.srv = srv
+        self.make = make
+        self.limit = limit
+        self._stop = threading.Event()
+        self.results = []
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, args=(k,),
+                                          daemon=True)
+                         for k in range(threads)]
+        for th in self._threads:
+            th.start()
+
+    def _run(self, k):
+        conn = Conn(self.srv.port, timeout=harness.HTTP_TIMEOUT)
+        i = 0
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                if self.limit is not None and i >= self.limit:
+                    break
+                evs = self.make(k, i)
+                status, retry = conn.post(evs)
+                with self._lock:
+                    self.results.append((k, i, evs, status, retry))
+                i += 1
+                if status is None:
+                    failures += 1
+                    if not self.srv.alive() or failures > 200:
+                        break
+                    time.sleep(0.01)
+        finally:
+            conn.close()
+
+    def acked(self):
+        with self._lock:
+            return [r for r in self.results if r[3] == 204]
+
+    def stop(self):
+        self._stop.set()
+
+    def join(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        for th in self._threads:
+            th.join(max(0.1, deadline - time.monotonic()))
+        expect(not any(th.is_alive() for th in self._threads),
+               "burst threads still running after %gs" % timeout)
+
+    def wait_acked(self, n, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(self.acked()) < n:
+            time.sleep(0.01)
+        return len(self.acked())
+
+
+def _burst_events(k, i):
+    """A burst request: a view alone, or a view with its engage (every
+    third request), with a view id unique in the run."""
+    vid = "burst_%d_%06d" % (k, i)
+    evs = [_view(vid, "/kb/burst-%d" % (i % 7))]
+    if i % 3 == 0:
+        evs.append(_engage(vid, 1500, 40))
+    return evs
+
+
+def _check_acked_stored(t, data, burst, what):
+    """Every event of every request of BURST answered 204 is in DATA."""
+    acked = burst.acked()
+    by_view = _by_view(t.events(data))
+    missing = []
+    for (_, _, evs, _, _) in acked:
+        for ev in evs:
+            got = [e for e in by_view.get(ev["v"], []) if e.get("type") == ev["t"]]
+            if not got:
+                missing.append("%s/%s" % (ev["v"], ev["t"]))
+    t.log("%s: %d requests, %d answered 204, %d events missing"
+          % (what, len(burst.results), len(acked), len(missing)))
+    expect(not missing, "%s: %d of the events answered 204 are not stored, "
+           "e.g. %s" % (what, len(missing), ", ".join(missing[:5])))
+    return len(acked)
+
+
+def _statuses(burst):
+    counts = {}
+    for r in burst.results:
+        counts[r[3]] = counts.get(r[3], 0) + 1
+    return ", ".join("%s: %d" % (k, v) for k, v in
+                     sorted(counts.items(), key=lambda kv: str(kv[0])))
+
+
+# --- beacons and views ------------------------------------------------------------
+
+def beacon_view_then_engage_shows_engaged_time_and_scroll(t):
+    with t.server("--geo", t.geo()) as srv:
+        vid = "scen_engage_view01"
+        _status(srv.post_events(_view(vid, "/kb/engaged-reading")), 204, "view")
+        _status(srv.post_events(_engage(vid, 15000, 64)), 204, "engage 1")
+        _status(srv.post_events(_engage(vid, 5000, 80)), 204, "engage 2")
+        evs = _by_view(t.events(srv.data)).get(vid, [])
+        types = [e.get("type") for e in evs]
+        expect(types == ["view", "engage", "engage"],
+               "stored types %s, expected view, engage, engage" % types)
+        e1, e2 = evs[1], evs[2]
+        expect(e1.get("engaged_ms") == 15000 and e1.get("scroll") == 64,
+               "first engage stored engaged_ms=%r scroll=%r, expected 15000, 64"
+               % (e1.get("engaged_ms"), e1.get("scroll")))
+        expect(e2.get("engaged_ms") == 5000 and e2.get("scroll") == 80,
+               "second engage stored engaged_ms=%r scroll=%r, expected 5000, 80"
+               % (e2.get("engaged_ms"), e2.get("scroll")))
+        for e in (e1, e2):
+            expect(e.get("path") == "/kb/engaged-reading",
+                   "engage path %r, expected the view's /kb/engaged-reading"
+                   % e.get("path"))
+
+
+def dwell_js_answers_304_to_its_own_etag(t):
+    with t.server() as srv:
+        r = srv.request("GET", "/dwell.js")
+        _status(r, 200, "GET /dwell.js")
+        etag = r.header("ETag")
+        expect(etag, "no ETag on /dwell.js")
+        expect(len(r.body) > 0, "empty snippet")
+        r2 = srv.request("GET", "/dwell.js", [("If-None-Match", etag)])
+        _status(r2, 304, "GET /dwell.js with If-None-Match: %s" % etag)
+        expect(r2.body == b"", "304 with a body of %d bytes" % len(r2.body))
+        r3 = srv.request("GET", "/dwell.js", [("If-None-Match", '"not-it"')])
+        _status(r3, 200, "GET /dwell.js with another If-None-Match")
+
+
+# --- enrichment: client address and country ----------------------------------------
+
+def _geo_table(t, srv, cases, what):
+    """CASES: (view id, X-Forwarded-For or None, expected country)."""
+    for vid, xff, _ in cases:
+        _status(srv.post_events(_view(vid, "/kb/geo"), xff=xff), 204,
+                "%s: view with X-Forwarded-For %r" % (what, xff))
+    by_view = _by_view(t.events(srv.data))
+    wrong = []
+    for vid, xff, cc in cases:
+        evs = by_view.get(vid, [])
+        got = evs[0].get("country") if evs else "(not stored)"
+        if got != cc:
+            wrong.append("X-Forwarded-For %r gave %r, expected %r"
+                         % (xff, got, cc))
+    expect(not wrong, "%s: %s" % (what, "; ".join(wrong)))
+
+
+def forwarded_for_from_trusted_proxy_gives_forwarded_country(t):
+    with t.server("--geo", t.geo("maxmind"), "--trust-proxy", "127.0.0.0/8",
+                  "--trust-proxy", "10.0.0.0/8") as srv:
+        _geo_table(t, srv, [
+            ("xff_trusted_gb_001", "81.2.69.160", "GB"),
+            ("xff_trusted_us_001", "216.160.83.56", "US"),
+            ("xff_trusted_se_001", "89.160.20.112", "SE"),
+            # a second trusted proxy in the chain is skipped
+            ("xff_trusted_chain1", "89.160.20.112, 10.1.2.3", "SE"),
+            # the rightmost untrusted address counts, not a spoofed leftmost
+            ("xff_trusted_spoof1", "216.160.83.56, 81.2.69.160", "GB"),
+            # without the header: the peer, 127.0.0.1
+            ("xff_trusted_none01", None, "--"),
+            # an address the database does not know
+            ("xff_trusted_unknown", "192.0.2.7", "--"),
+        ], "maxmind schema")
+        # the pixel is enriched the same way
+        r = srv.request("GET", "/p.gif?s=help.test&u=/kb/pixel-forwarded",
+                        [("User-Agent", CHROME_UA),
+                         ("Referer", "http://help.test/kb/pixel-forwarded"),
+                         ("X-Forwarded-For", "89.160.20.112")])
+        _status(r, 200, "pixel with X-Forwarded-For")
+        px = [e for e in t.events(srv.data) if e.get("path") == "/kb/pixel-forwarded"]
+        expect(len(px) == 1 and px[0].get("country") == "SE",
+               "pixel with X-Forwarded-For 89.160.20.112: stored %s, expected "
+               "one view with country SE" % json.dumps(px)[:300])
+
+
+def forwarded_for_from_untrusted_peer_is_ignored(t):
+    # the peer 127.0.0.1 is not inside the trusted network
+    with t.server("--geo", t.geo("maxmind"), "--trust-proxy", "10.0.0.0/8") as srv:
+        _geo_table(t, srv, [
+            ("xff_untrusted_gb01", "81.2.69.160", "--"),
+            ("xff_untrusted_v601", "2a02:cf40::1", "--"),
+        ], "peer not trusted")
+
+
+def forwarded_ipv6_address_gives_its_country(t):
+    with t.server("--geo", t.geo("maxmind"), "--trust-proxy", "127.0.0.1/32") as srv:
+        _geo_table(t, srv, [
+            ("xff_ipv6_no_000001", "2a02:cf40::1", "NO"),
+            ("xff_ipv6_jp_000001", "2001:218::5", "JP"),
+            ("xff_ipv6_unknown01", "2001:db8::1", "--"),
+        ], "IPv6")
+
+
+def iplocation_schema_database_gives_countries(t):
+    with t.server("--geo", t.geo("iplocation"), "--trust-proxy", "127.0.0.1/32") as srv:
+        _geo_table(t, srv, [
+            ("ipl_schema_gb_0001", "81.2.69.160", "GB"),
+            ("ipl_schema_us_0001", "216.160.83.56", "US"),
+            ("ipl_schema_se_0001", "89.160.20.112", "SE"),
+            ("ipl_schema_no_0001", "2a02:cf40::1", "NO"),
+            ("ipl_schema_jp_0001", "2001:218::5", "JP"),
+            ("ipl_schema_unknown", "192.0.2.7", "--"),
+        ], "ip-location-db schema")
+
+
+def no_geo_database_gives_country_dashes(t):
+    with t.server("--trust-proxy", "127.0.0.1/32") as srv:
+        _geo_table(t, srv, [
+            ("nogeo_gb_00000001", "81.2.69.160", "--"),
+            ("nogeo_peer_000001", None, "--"),
+        ], "no --geo")
+
+
+def no_client_ip_or_user_agent_in_data_dir(t):
+    ua = CHROME_UA + " PrivacyProbe/4242"
+    data = t.datadir()
+    with t.server("--geo", t.geo(), "--trust-proxy", "127.0.0.1/32",
+                  data=data) as srv:
+        for i, (ip, cc) in enumerate((("81.2.69.160", "GB"),
+                                      ("2a02:cf40::1", "NO"))):
+            vid = "privacy_probe_%04d" % i
+            _status(srv.post_events([_view(vid, "/kb/privacy"),
+                                     _engage(vid, 2000, 50)], ua=ua, xff=ip),
+                    204, "beacon from %s" % ip)
+            got = _country_of_first(t, srv, vid)
+            expect(got == cc, "country %r for %s, expected %r (so the address "
+                   "was not used at all)" % (got, ip, cc))
+        r = srv.request("GET", "/p.gif?s=help.test&u=/kb/privacy-pixel",
+                        [("User-Agent", ua), ("X-Forwarded-For", "81.2.69.160"),
+                         ("Referer", "http://help.test/kb/privacy-pixel")])
+        _status(r, 200, "pixel")
+    # the server has stopped: everything it had is on disk
+    needles = [b"81.2.69.160", b"2a02:cf40::1", b"2A02:CF40::1",
+               b"PrivacyProbe/4242", ua.encode(),
+               # the addresses in binary, as an IPv4-mapped and an IPv6 address
+               bytes(10) + b"\xff\xff" + bytes([81, 2, 69, 160]),
+               bytes.fromhex("2a02cf40000000000000000000000001")]
+    hits = grep_tree(data, needles)
+    expect(not hits, "found in the data dir: %s" % ", ".join(
+        "%r in %s" % (n[:40], f) for f, n in hits[:5]))
+
+
+def _country_of_first(t, srv, vid):
+    evs = [e for e in t.events(srv.data) if e.get("view") == vid]
+    expect(evs, "view %s not stored" % vid)
+    return evs[0].get("country")
+
+
+# --- sites, restarts ----------------------------------------------------------------
+
+def site_added_while_running_is_accepted(t):
+    with t.server() as srv:
+        late = "late.test"
+        ev = _view("late_site_view_01", "/kb/late", site=late)
+        r = srv.post_events(ev, origin="http://late.test")
+        _status(r, 404, "before `dwell site add`")
+        t.site_add(srv.data, late, ["http://late.test"])
+        deadline = time.monotonic() + 2.0
+        while True:
+            r = srv.post_events(ev, origin="http://late.test")
+            if r.status == 204 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        _status(r, 204, "after `dwell site add` (retried for 2 s)")
+        evs = t.events(srv.data, site=late)
+        expect([e.get("view") for e in evs] == ["late_site_view_01"],
+               "late.test events: %s" % json.dumps(evs)[:300])
+        # the site registered at start still works
+        _status(srv.post_events(_view("late_site_other_01")), 204,
+                "help.test after adding late.test")
+
+
+def restart_keeps_stored_events(t):
+    data = t.datadir()
+    first = ["restart_first_%03d" % i for i in range(5)]
+    with t.server("--geo", t.geo(), data=data) as srv:
+        for vid in first:
+            _status(srv.post_events(_view(vid, "/kb/restart")), 204, vid)
+        rc = srv.stop()
+        expect(rc == 0, "first server: exit status %s on SIGTERM" % rc)
+    got = [e.get("view") for e in t.events(data)]
+    expect(got == first, "after the first run, stored %s, expected %s"
+           % (got, first))
+    second = ["restart_second_%03d" % i for i in range(2)]
+    with t.server("--geo", t.geo(), data=data) as srv:
+        for vid in second:
+            _status(srv.post_events(_view(vid, "/kb/restart")), 204,
+                    "after restart: " + vid)
+        got = [e.get("view") for e in t.events(data)]
+        expect(got == first + second, "while the second server runs, stored "
+               "%s, expected %s" % (got, first + second))
+    got = [e.get("view") for e in t.events(data)]
+    expect(got == first + second, "after the second run, stored %s" % got)
+
+
+def sigterm_during_burst_drains_and_exits_0(t):
+    with t.server() as srv:
+        b = _Burst(srv, 4, _burst_events)
+        n = b.wait_acked(40, 10)
+        expect(n > 0, "no request answered 204 before SIGTERM (%s)" % _statuses(b))
+        srv.send_signal(signal.SIGTERM)
+        rc = srv.wait()
+        b.stop()
+        b.join()
+        t.log("SIGTERM burst: %s" % _statuses(b))
+        expect(rc == 0, "exit status %s after SIGTERM, expected 0" % rc)
+        _check_acked_stored(t, srv.data, b, "SIGTERM during a burst")
+
+
+def sigint_stops_the_server_with_status_0(t):
+    with t.server() as srv:
+        _status(srv.post_events(_view("sigint_view_00001")), 204, "view")
+        rc = srv.stop(signal.SIGINT)
+        expect(rc == 0, "exit status %s after SIGINT, expected 0" % rc)
+        expect([e.get("view") for e in t.events(srv.data)] == ["sigint_view_00001"],
+               "the event answered 204 is not stored")
+
+
+def kill_9_during_burst_loses_no_acknowledged_event(t):
+    data = t.datadir()
+    with t.server(data=data) as srv:            # default durability: fsync
+        b = _Burst(srv, 4, _burst_events)
+        n = b.wait_acked(60, 10)
+        expect(n > 0, "no request answered 204 before the kill (%s)" % _statuses(b))
+        srv.kill9()                              # while the senders still send
+        b.stop()
+        b.join()
+        t.log("kill -9 burst: %s" % _statuses(b))
+        _check_acked_stored(t, data, b, "kill -9 during a burst (fsync)")
+    # the environment is intact: a new server opens it and goes on
+    with t.server(data=data) as srv:
+        _status(srv.post_events(_view("after_kill9_view01")), 204,
+                "a beacon after restarting on the killed server's data")
+        expect(any(e.get("view") == "after_kill9_view01" for e in t.events(data)),
+               "the beacon after the restart is not stored")
+
+
+def durability_commit_stores_and_survives_kill_9(t):
+    data = t.datadir()
+    with t.server("--durability", "commit", data=data) as srv:
+        vids = ["dur_commit_%04d" % i for i in range(10)]
+        for vid in vids:
+            _status(srv.post_events(_view(vid)), 204, vid)
+        got = [e.get("view") for e in t.events(data)]
+        expect(got == vids, "stored %s right after the 204s, expected %s"
+               % (got, vids))
+        # DESIGN §5: commit without sync survives a process crash
+        b = _Burst(srv, 4, _burst_events)
+        n = b.wait_acked(60, 10)
+        expect(n > 0, "no request answered 204 (%s)" % _statuses(b))
+        srv.kill9()
+        b.stop()
+        b.join()
+        _check_acked_stored(t, data, b, "kill -9 during a burst (commit)")
+
+
+def durability_none_stores_events(t):
+    data = t.datadir()
+    with t.server("--durability", "none", data=data) as srv:
+        vids = ["dur_none_%04d" % i for i in range(10)]
+        for vid in vids:
+            _status(srv.post_events(_view(vid)), 204, vid)
+        # 204 on enqueue: the events reach the store soon after
+        deadline = time.monotonic() + 5
+        while True:
+            got = [e.get("view") for e in t.events(data)]
+            if got == vids or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        expect(got == vids, "5 s after the 204s, stored %s, expected %s"
+               % (got, vids))
+        b = _Burst(srv, 4, _burst_events, limit=30)
+        b.join()
+        expect(b.acked(), "no request of the burst answered 204 (%s)"
+               % _statuses(b))
+        rc = srv.stop()
+        expect(rc == 0, "exit status %s on SIGTERM" % rc)
+        _check_acked_stored(t, data, b, "SIGTERM after a burst (none)")
+
+
+def queue_full_answers_503_with_retry_after(t):
+    with t.server("--queue", "1") as srv:
+        def make(k, i):
+            return [_view("queue_%02d_%05d" % (k, i), "/kb/queue")]
+        b = _Burst(srv, 16, make, limit=40)
+        b.join(60)
+        t.log("--queue 1: %s" % _statuses(b))
+        full = [r for r in b.results if r[3] == 503]
+        expect(full, "no 503 among %d concurrent requests with --queue 1 (%s)"
+               % (len(b.results), _statuses(b)))
+        no_retry = [r for r in full if not r[4]]
+        expect(not no_retry, "%d of %d answers 503 without Retry-After"
+               % (len(no_retry), len(full)))
+        expect(b.acked(), "no request answered 204 (%s)" % _statuses(b))
+        # one 503 in detail: a JSON error
+        for _ in range(30):
+            r = _one_503(srv)
+            if r is not None:
+                break
+        if r is not None:
+            ct = r.header("Content-Type") or ""
+            expect(ct.startswith("application/json"),
+                   "503 with Content-Type %r" % ct)
+            expect(isinstance(r.json(), dict) and r.json().get("error"),
+                   "503 without an error message: %r" % r.body[:200])
+        # the queue drains: a lone request goes through again
+        time.sleep(0.2)
+        _status(srv.post_events(_view("queue_after_burst1")), 204,
+                "a lone beacon after the burst")
+        _check_acked_stored(t, srv.data, b, "--queue 1")
+
+
+def _one_503(srv):
+    """Fires 8 concurrent requests; returns one 503 Response, or None."""
+    got = []
+
+    def send(k):
+        try:
+            r = srv.post_events(_view("queue_detail_%02d_%d"
+                                      % (k, int(time.monotonic() * 1e6) % 10**6)))
+            if r.status == 503:
+                got.append(r)
+        except (OSError, TestFailure):
+            pass
+    ths = [threading.Thread(target=send, args=(k,), daemon=True) for k in range(8)]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join(harness.HTTP_TIMEOUT + 1)
+    return got[0] if got else None
+
+
+# --- the CLI ------------------------------------------------------------------------
+
+def events_cli_reads_while_server_runs(t):
+    before = time.time()
+    with t.server("--geo", t.geo()) as srv:
+        sent = [
+            _view("cli_events_view01", "/kb/cli", r="https://www.bing.com/x",
+                  w=300, c="billing", l="de-DE"),
+            _engage("cli_events_view01", 12000, 55),
+            {"s": SITE, "t": "vote", "v": "cli_events_view01", "x": "up"},
+            {"s": SITE, "t": "search", "v": "cli_events_view01",
+             "q": "Invoice", "n": 2},
+            {"s": SITE, "t": "link", "v": "cli_events_view01", "k": "LinkId_0001"},
+            {"s": SITE, "t": "event", "v": "cli_events_view01", "n": "contact"},
+        ]
+        for ev in sent:
+            _status(srv.post_events(ev), 204, ev["t"])
+        evs = t.events(srv.data, since=None, limit=None)      # the defaults
+        types = [e.get("type") for e in evs]
+        expect(types == [ev["t"] for ev in sent],
+               "with default --since/--limit: types %s, expected %s (oldest "
+               "first)" % (types, [ev["t"] for ev in sent]))
+        for e in evs:
+            for k in ("time", "type", "view", "path", "engaged_ms", "scroll",
+                      "country", "bot"):
+                expect(k in e, "%s event without %r: %s" % (e.get("type"), k,
+                                                           json.dumps(e)))
+            expect(isinstance(e["time"], str) and ISO_UTC_RE.match(e["time"]),
+                   "time %r is not ISO 8601 UTC" % e.get("time"))
+            expect(isinstance(e["bot"], bool), "bot %r is not true/false"
+                   % e.get("bot"))
+        ts = time.strptime(evs[0]["time"][:19], "%Y-%m-%dT%H:%M:%S")
+        when = calendar.timegm(ts)
+        expect(before - 120 <= when <= time.time() + 120,
+               "time %s is not now" % evs[0]["time"])
+        v, en, vo, se, li, ev_ = evs
+        expect(v.get("title") == "Article cli_events_view01" and
+               v.get("referrer") == "www.bing.com" and v.get("category") ==
+               "billing" and v.get("lang") == "de-DE" and v.get("words") == 300,
+               "view fields: %s" % json.dumps(v))
+        expect(en.get("engaged_ms") == 12000 and en.get("scroll") == 55 and
+               en.get("path") == "/kb/cli", "engage fields: %s" % json.dumps(en))
+        expect(vo.get("vote") == "up", "vote fields: %s" % json.dumps(vo))
+        expect(se.get("query") == "invoice" and se.get("results") == 2,
+               "search fields: %s" % json.dumps(se))
+        expect(li.get("link") == "LinkId_0001", "link fields: %s" % json.dumps(li))
+        expect(ev_.get("name") == "contact", "event fields: %s" % json.dumps(ev_))
+        two = t.events(srv.data, since="1h", limit="2")
+        expect(len(two) == 2, "--limit 2 printed %d events" % len(two))
+        expect(len(t.events(srv.data, since="all", limit="0")) == 6,
+               "--since all --limit 0 did not print all 6 events")
+        r = t.dwell("events", "nosuch.test", "--data", srv.data)
+        expect(r.returncode != 0 and r.stderr.strip(),
+               "events for an unknown site: exit %d, stderr %r"
+               % (r.returncode, r.stderr[:200]))
+
+
+def cli_help_and_version_exit_0(t):
+    for flag in ("--help", "--version"):
+        r = t.dwell(flag)
+        expect(r.returncode == 0, "dwell %s: exit %d" % (flag, r.returncode))
+        expect((r.stdout + r.stderr).strip(), "dwell %s printed nothing" % flag)
+
+
+def cli_unknown_command_or_flag_fails_with_a_message(t):
+    data = t.datadir()
+    port = harness.free_port()
+    for argv in (["frobnicate"],
+                 ["--frobnicate"],
+                 ["events", SITE, "--data", data, "--frobnicate"],
+                 ["site", "add", "x.test", "--origin", "http://x.test",
+                  "--data", data, "--frobnicate"],
+                 ["site", "frobnicate", "--data", data],
+                 ["serve", "--listen", "127.0.0.1:%d" % port, "--data", data,
+                  "--frobnicate"]):
+        r = t.dwell(*argv, timeout=10)
+        expect(r.returncode != 0, "dwell %s: exit 0" % " ".join(argv))
+        expect(r.stderr.strip(), "dwell %s: nothing on stderr" % " ".join(argv))
+
+
+def serve_refuses_bad_flag_values(t):
+    data = t.datadir()
+    port = harness.free_port()
+    base = ["serve", "--listen", "127.0.0.1:%d" % port, "--data", data]
+    for extra in (["--durability", "sometimes"],
+                  ["--trust-proxy", "not-a-network"],
+                  ["--queue", "many"]):
+        r = t.dwell(*(base + extra), timeout=10)
+        expect(r.returncode != 0, "dwell serve %s: exit 0" % " ".join(extra))
+        expect(r.stderr.strip(), "dwell serve %s: nothing on stderr"
+               % " ".join(extra))
+
+
+def site_add_and_list(t):
+    data = t.datadir(sites=())
+    r = t.dwell("site", "add", "a.test", "--origin", "http://a.test",
+                "--origin", "https://a.test", "--data", data)
+    expect(r.returncode == 0, "site add: exit %d: %s" % (r.returncode, r.stderr))
+    t.site_add(data, "b.test", ["http://b.test"])
+    r = t.dwell("site", "list", "--data", data)
+    expect(r.returncode == 0, "site list: exit %d" % r.returncode)
+    lines = sorted(r.stdout.splitlines())
+    expect(lines == ["a.test\thttp://a.test,https://a.test", "b.test\thttp://b.test"],
+           "site list printed %r" % r.stdout)
+    # re-adding updates the origins
+    r = t.dwell("site", "add", "a.test", "--origin", "http://new-a.test",
+                "--data", data)
+    expect(r.returncode == 0, "re-adding a.test: exit %d: %s"
+           % (r.returncode, r.stderr))
+    r = t.dwell("site", "list", "--data", data)
+    a = [l for l in r.stdout.splitlines() if l.split("\t")[0] == "a.test"]
+    expect(len(a) == 1 and "http://new-a.test" in a[0].split("\t")[1].split(","),
+           "after re-adding, a.test is listed as %r" % a)
+    # bad flags
+    for argv in (["site", "add", "--data", data],
+                 ["site", "add", "c.test", "--origin", "--data", data],
+                 ["site", "add", "c.test", "--origin", "http://c.test", "--data"]):
+        r = t.dwell(*argv)
+        expect(r.returncode != 0 and r.stderr.strip(),
+               "dwell %s: exit %d, stderr %r"
+               % (" ".join(argv), r.returncode, r.stderr[:200]))
