@@ -87,8 +87,9 @@
 
   // --- the view -----------------------------------------------------------
   function words() {
-    const el = (cfg.article && d.querySelector(cfg.article)) ||
-      d.querySelector('article') || d.querySelector('main') || d.body;
+    let el = null;
+    try { el = cfg.article && d.querySelector(cfg.article); } catch (e) { /* bad selector */ }
+    el = el || d.querySelector('article') || d.querySelector('main') || d.body;
     const text = el ? (el.innerText || el.textContent || '') : '';
     return (text.match(/\S+/g) || []).length;
   }

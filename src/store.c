@@ -90,8 +90,9 @@ struct store {
     size_t queued, queue_cap;
     bool busy;                      /* writer holds a batch */
     bool stop;
-    bool writer_running;
-    pthread_t writer;
+    bool writer_running, syncer_running;
+    pthread_t writer, syncer;
+    pthread_cond_t sync_wake;       /* syncer: stop */
     struct store_stats stats;
 
     /* writer-only state */
@@ -100,7 +101,7 @@ struct store {
     uint32_t salt_day;
     uint8_t salt_today[VISITOR_SALT_LEN], salt_yesterday[VISITOR_SALT_LEN];
     bool have_yesterday;
-    uint64_t last_sync_us, last_purge_us;
+    uint64_t last_purge_us;
 };
 
 /* --- small helpers ------------------------------------------------------- */
@@ -273,6 +274,7 @@ int store_open(const char *dir, const struct store_options *opt,
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->wake, NULL);
     pthread_cond_init(&st->idle, NULL);
+    pthread_cond_init(&st->sync_wake, NULL);
 
     unsigned flags = MDB_NOTLS;
     if (opt->readonly)
@@ -309,6 +311,7 @@ fail:
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->wake);
     pthread_cond_destroy(&st->idle);
+    pthread_cond_destroy(&st->sync_wake);
     free(st);
     return -1;
 }
@@ -989,14 +992,10 @@ static void purge_old_state(struct store *st, uint32_t today)
         log_info("store: purged %zu expired view/visitor records", removed);
 }
 
-/* Hourly and per-second chores of the writer. */
+/* The writer's hourly chore. */
 static void writer_chores(struct store *st)
 {
     uint64_t now = store_now_us();
-    if (st->durability != STORE_FSYNC && now - st->last_sync_us > 1000000u) {
-        mdb_env_sync(st->env, 1);
-        st->last_sync_us = now;
-    }
     if (now - st->last_purge_us > 3600u * 1000000u) {
         purge_old_state(st, day_of_us(now));
         st->last_purge_us = now;
@@ -1032,9 +1031,10 @@ static struct slot *take_batch(struct store *st, bool *stop)
     return last ? head : NULL;
 }
 
-/* Acknowledges and frees every slot from HEAD with STATUS. */
-static void finish_batch(struct store *st, struct slot *head, int status,
-                         size_t stored)
+/* Acknowledges every slot from HEAD with STATUS and frees them; updates
+ * the counters. LAST: the writer is done with its batch. */
+static void finish_slots(struct store *st, struct slot *head, int status,
+                         size_t stored, bool last)
 {
     size_t nev = 0;
     while (head) {
@@ -1047,16 +1047,30 @@ static void finish_batch(struct store *st, struct slot *head, int status,
     }
     pthread_mutex_lock(&st->mu);
     st->queued -= nev;
-    st->busy = false;
     if (status == 0) {
         st->stats.events_stored += stored;
         st->stats.batches++;
     } else {
         st->stats.write_errors++;
     }
-    if (st->head == NULL)
-        pthread_cond_broadcast(&st->idle);
+    if (last) {
+        st->busy = false;
+        if (st->head == NULL)
+            pthread_cond_broadcast(&st->idle);
+    }
     pthread_mutex_unlock(&st->mu);
+}
+
+/* Stores SLOTS in one transaction, growing the map while it is full.
+ * Returns 0 or an LMDB error code. */
+static int store_slots(struct store *st, struct slot *slots, size_t *stored)
+{
+    int rc, tries = 0;
+    while ((rc = apply_batch(st, slots, stored)) == MDB_MAP_FULL &&
+           tries++ < 16)
+        if (grow_map(st) != 0)
+            break;
+    return rc;
 }
 
 static void *writer_main(void *arg)
@@ -1072,18 +1086,47 @@ static void *writer_main(void *arg)
             continue;
         }
         size_t stored = 0;
-        int rc, tries = 0;
-        while ((rc = apply_batch(st, batch, &stored)) == MDB_MAP_FULL &&
-               tries++ < 16)
-            if (grow_map(st) != 0)
-                break;
-        if (rc != 0)
-            log_error("store: batch not stored: %s", mdb_strerror(rc));
-        finish_batch(st, batch, rc == 0 ? 0 : -1, stored);
+        int rc = store_slots(st, batch, &stored);
+        if (rc == 0 || batch->next == NULL) {
+            if (rc != 0)
+                log_error("store: events not stored: %s", mdb_strerror(rc));
+            finish_slots(st, batch, rc == 0 ? 0 : -1, stored, true);
+        } else {
+            /* one bad request must not fail the others: each on its own */
+            while (batch) {
+                struct slot *next = batch->next;
+                batch->next = NULL;
+                rc = store_slots(st, batch, &stored);
+                if (rc != 0)
+                    log_error("store: events not stored: %s",
+                              mdb_strerror(rc));
+                finish_slots(st, batch, rc == 0 ? 0 : -1, stored,
+                              next == NULL);
+                batch = next;
+            }
+        }
         writer_chores(st);
     }
-    if (st->durability != STORE_FSYNC)
+    return NULL;
+}
+
+/* Without per-commit syncs (commit and none modes), flushes committed data
+ * to disk once a second, off the writer's path, so that a machine crash
+ * loses at most about a second. */
+static void *syncer_main(void *arg)
+{
+    struct store *st = arg;
+    pthread_mutex_lock(&st->mu);
+    while (!st->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&st->sync_wake, &st->mu, &until);
+        pthread_mutex_unlock(&st->mu);
         mdb_env_sync(st->env, 1);
+        pthread_mutex_lock(&st->mu);
+    }
+    pthread_mutex_unlock(&st->mu);
     return NULL;
 }
 
@@ -1097,13 +1140,20 @@ int store_start_writer(struct store *st, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create today's visitor salt");
         return -1;
     }
-    st->last_sync_us = store_now_us();
     int rc = pthread_create(&st->writer, NULL, writer_main, st);
     if (rc != 0) {
         snprintf(err, errlen, "writer thread: %s", strerror(rc));
         return -1;
     }
     st->writer_running = true;
+    if (st->durability == STORE_FSYNC)
+        return 0;
+    rc = pthread_create(&st->syncer, NULL, syncer_main, st);
+    if (rc != 0) {
+        snprintf(err, errlen, "sync thread: %s", strerror(rc));
+        return -1;
+    }
+    st->syncer_running = true;
     return 0;
 }
 
@@ -1115,14 +1165,20 @@ void store_close(struct store *st)
         pthread_mutex_lock(&st->mu);
         st->stop = true;
         pthread_cond_signal(&st->wake);
+        pthread_cond_signal(&st->sync_wake);
         pthread_mutex_unlock(&st->mu);
         pthread_join(st->writer, NULL);
     }
+    if (st->syncer_running)
+        pthread_join(st->syncer, NULL);
+    if (st->writer_running && st->durability != STORE_FSYNC)
+        mdb_env_sync(st->env, 1);
     mdb_env_close(st->env);
     pthread_rwlock_destroy(&st->resize_lock);
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->wake);
     pthread_cond_destroy(&st->idle);
+    pthread_cond_destroy(&st->sync_wake);
     free(st);
 }
 

@@ -342,7 +342,7 @@ def restart_keeps_stored_events(t):
 def sigterm_during_burst_drains_and_exits_0(t):
     with t.server() as srv:
         b = _Burst(srv, 4, _burst_events)
-        n = b.wait_acked(40, 10)
+        n = b.wait_acked(150, 5)
         expect(n > 0, "no request answered 204 before SIGTERM (%s)" % _statuses(b))
         srv.send_signal(signal.SIGTERM)
         rc = srv.wait()
@@ -366,7 +366,7 @@ def kill_9_during_burst_loses_no_acknowledged_event(t):
     data = t.datadir()
     with t.server(data=data) as srv:            # default durability: fsync
         b = _Burst(srv, 4, _burst_events)
-        n = b.wait_acked(60, 10)
+        n = b.wait_acked(300, 5)
         expect(n > 0, "no request answered 204 before the kill (%s)" % _statuses(b))
         srv.kill9()                              # while the senders still send
         b.stop()
@@ -392,7 +392,7 @@ def durability_commit_stores_and_survives_kill_9(t):
                % (got, vids))
         # DESIGN §5: commit without sync survives a process crash
         b = _Burst(srv, 4, _burst_events)
-        n = b.wait_acked(60, 10)
+        n = b.wait_acked(300, 5)
         expect(n > 0, "no request answered 204 (%s)" % _statuses(b))
         srv.kill9()
         b.stop()

@@ -1,0 +1,1079 @@
+/* test_event.c — the wire format (JSON beacons and pixel query strings), its
+ * validation and normalisation, and the binary record the store keeps. */
+#define _POSIX_C_SOURCE 200809L
+#include "check.h"
+#include "dwell/event.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One parsed request at a time: the batch is too big for a small stack. */
+static struct event_batch batch;
+static char err[256];
+
+/* Parses the NUL-terminated JSON BODY into the shared batch. */
+static int parse(const char *body)
+{
+    err[0] = '\0';
+    return event_parse_json(body, strlen(body), &batch, err, sizeof err);
+}
+
+/* Parses BODY, which must fail, and says whether ERR names FIELD (a prefix
+ * such as "v:"). Prints the message when it does not. */
+static bool rejected_naming(const char *body, const char *field)
+{
+    if (parse(body) != -1) {
+        printf("  accepted: %s\n", body);
+        return false;
+    }
+    if (batch.n != 0) {
+        printf("  rejected but batch.n == %zu\n", batch.n);
+        return false;
+    }
+    if (strstr(err, field) == NULL) {
+        printf("  error \"%s\" does not name \"%s\"\n", err, field);
+        return false;
+    }
+    return true;
+}
+
+/* True when S holds exactly the bytes of the NUL-terminated WANT. */
+static bool str_is(struct event_str s, const char *want)
+{
+    size_t n = strlen(want);
+    if (s.n == n && (n == 0 || memcmp(s.p, want, n) == 0))
+        return true;
+    printf("  got \"%.*s\" (%u bytes), expected \"%s\" (%zu bytes)\n",
+           (int)s.n, s.p ? s.p : "", (unsigned)s.n, want, n);
+    return false;
+}
+
+static bool str_eq(struct event_str a, struct event_str b)
+{
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+/* --- the pixel's query parameters ---------------------------------------- */
+
+struct param {
+    const char *key, *value;
+};
+
+/* An event_param_fn over a table of PARAMs ended by a NULL key. */
+static const char *param_get(void *ctx, const char *key)
+{
+    for (const struct param *p = ctx; p->key != NULL; p++)
+        if (strcmp(p->key, key) == 0)
+            return p->value;
+    return NULL;
+}
+
+static int parse_pixel(struct param *table, const char *view_id)
+{
+    err[0] = '\0';
+    return event_parse_pixel(param_get, table, view_id, &batch, err,
+                             sizeof err);
+}
+
+/* --- every event type ----------------------------------------------------- */
+
+TEST(view_parses_with_every_field)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"help.example.com\",\"t\":\"view\","
+                       "\"v\":\"k3J9xQ2m\","
+                       "\"u\":\"https://help.example.com/kb/reset-password\","
+                       "\"r\":\"https://www.google.com/\","
+                       "\"ti\":\"Reset your password\",\"w\":812,"
+                       "\"c\":\"accounts\",\"l\":\"en-US\",\"sw\":1280}"), 0);
+    CHECK_EQ_INT(batch.n, 1);
+    const struct event *ev = &batch.ev[0];
+    CHECK_EQ_INT(ev->type, EVENT_VIEW);
+    CHECK_EQ_INT(ev->flags, 0);
+    CHECK(str_is(ev->site, "help.example.com"));
+    CHECK(str_is(ev->view_id, "k3J9xQ2m"));
+    CHECK(str_is(ev->path, "/kb/reset-password"));
+    CHECK(str_is(ev->referrer, "www.google.com"));
+    CHECK(str_is(ev->title, "Reset your password"));
+    CHECK(str_is(ev->category, "accounts"));
+    CHECK(str_is(ev->lang, "en-US"));
+    CHECK_EQ_INT(ev->words, 812);
+    CHECK_EQ_INT(ev->screen_w, 1280);
+    CHECK_EQ_INT(ev->scroll, EVENT_SCROLL_NONE);
+    CHECK(ev->article == event_article_id("/kb/reset-password", 18));
+    CHECK_EQ_STR(ev->country, "--");
+    CHECK_EQ_INT(ev->site_id, 0);
+    CHECK(ev->visitor == 0);
+}
+
+TEST(engage_parses_with_e_and_sd)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"help.example.com\",\"t\":\"engage\","
+                       "\"v\":\"k3J9xQ2m\",\"e\":15000,\"sd\":64}"), 0);
+    CHECK_EQ_INT(batch.n, 1);
+    CHECK_EQ_INT(batch.ev[0].type, EVENT_ENGAGE);
+    CHECK_EQ_INT(batch.ev[0].engaged_ms, 15000);
+    CHECK_EQ_INT(batch.ev[0].scroll, 64);
+    CHECK(str_is(batch.ev[0].view_id, "k3J9xQ2m"));
+    CHECK_EQ_INT(batch.ev[0].path.n, 0);
+}
+
+TEST(engage_without_e_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"sd\":10}", "e:"));
+}
+
+TEST(vote_up_and_down_parse)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
+                       "\"x\":\"up\"}"), 0);
+    CHECK_EQ_INT(batch.ev[0].type, EVENT_VOTE);
+    CHECK_EQ_INT(batch.ev[0].vote, EVENT_VOTE_UP);
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
+                       "\"x\":\"down\"}"), 0);
+    CHECK_EQ_INT(batch.ev[0].vote, EVENT_VOTE_DOWN);
+}
+
+TEST(search_parses_query_and_result_count)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"search\",\"v\":\"k3J9xQ2m\","
+                       "\"q\":\"reset password\",\"n\":7}"), 0);
+    CHECK_EQ_INT(batch.ev[0].type, EVENT_SEARCH);
+    CHECK(str_is(batch.ev[0].text, "reset password"));
+    CHECK_EQ_INT(batch.ev[0].results, 7);
+}
+
+TEST(link_parses_its_id)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"link\",\"v\":\"k3J9xQ2m\","
+                       "\"k\":\"Lr5tY8wq1Zp0\"}"), 0);
+    CHECK_EQ_INT(batch.ev[0].type, EVENT_LINK);
+    CHECK(str_is(batch.ev[0].text, "Lr5tY8wq1Zp0"));
+}
+
+TEST(identify_parses_its_hash_lower_cased)
+{
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"s\":\"a.com\",\"t\":\"identify\",\"v\":\"k3J9xQ2m\","
+             "\"h\":\"%s\"}",
+             "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789ABCDEF");
+    CHECK_EQ_INT(parse(body), 0);
+    CHECK_EQ_INT(batch.ev[0].type, EVENT_IDENTIFY);
+    CHECK(str_is(batch.ev[0].text,
+                 "0123456789abcdef0123456789abcdef"
+                 "0123456789abcdef0123456789abcdef"));
+}
+
+TEST(custom_event_parses_its_name)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"event\",\"v\":\"k3J9xQ2m\","
+                       "\"n\":\"contact\"}"), 0);
+    CHECK_EQ_INT(batch.ev[0].type, EVENT_CUSTOM);
+    CHECK(str_is(batch.ev[0].text, "contact"));
+}
+
+TEST(custom_event_without_name_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"event\","
+                          "\"v\":\"k3J9xQ2m\"}", "n:"));
+}
+
+TEST(pixel_parses_a_view_with_its_fields)
+{
+    struct param p[] = {
+        { "s", "help.example.com" },
+        { "u", "https://help.example.com/kb/sso?utm=x#top" },
+        { "r", "https://Duck.Example.ORG/?q=sso" },
+        { "t", "Single sign-on" },
+        { "c", "security" },
+        { "l", "fr" },
+        { NULL, NULL }
+    };
+    CHECK_EQ_INT(parse_pixel(p, "pixel0123abc"), 0);
+    CHECK_EQ_INT(batch.n, 1);
+    const struct event *ev = &batch.ev[0];
+    CHECK_EQ_INT(ev->type, EVENT_VIEW);
+    CHECK_EQ_INT(ev->flags, EVENT_FLAG_PIXEL);
+    CHECK(str_is(ev->site, "help.example.com"));
+    CHECK(str_is(ev->view_id, "pixel0123abc"));
+    CHECK(str_is(ev->path, "/kb/sso"));
+    CHECK(str_is(ev->referrer, "duck.example.org"));
+    CHECK(str_is(ev->title, "Single sign-on"));
+    CHECK(str_is(ev->category, "security"));
+    CHECK(str_is(ev->lang, "fr"));
+    CHECK(ev->article == event_article_id("/kb/sso", 7));
+    CHECK_EQ_INT(ev->scroll, EVENT_SCROLL_NONE);
+}
+
+TEST(pixel_without_site_is_rejected)
+{
+    struct param p[] = { { "u", "/kb/a" }, { NULL, NULL } };
+    CHECK_EQ_INT(parse_pixel(p, "pixel0123abc"), -1);
+    CHECK_EQ_INT(batch.n, 0);
+    CHECK(strstr(err, "s:") != NULL);
+}
+
+TEST(pixel_without_url_is_rejected)
+{
+    struct param p[] = { { "s", "a.com" }, { NULL, NULL } };
+    CHECK_EQ_INT(parse_pixel(p, "pixel0123abc"), -1);
+    CHECK_EQ_INT(batch.n, 0);
+    CHECK(strstr(err, "u:") != NULL);
+}
+
+TEST(pixel_with_a_non_url_is_rejected)
+{
+    struct param p[] = { { "s", "a.com" }, { "u", "javascript:alert(1)" },
+                         { NULL, NULL } };
+    CHECK_EQ_INT(parse_pixel(p, "pixel0123abc"), -1);
+    CHECK(strstr(err, "u:") != NULL);
+}
+
+/* --- batches -------------------------------------------------------------- */
+
+/* Writes a JSON array of N engage events (view ids differ) into BUF. */
+static void make_batch(char *buf, size_t cap, int n)
+{
+    size_t off = 0;
+    buf[off++] = '[';
+    for (int i = 0; i < n; i++)
+        off += (size_t)snprintf(buf + off, cap - off,
+                                "%s{\"s\":\"a.com\",\"t\":\"engage\","
+                                "\"v\":\"view%04d\",\"e\":%d}",
+                                i ? "," : "", i, i * 10);
+    snprintf(buf + off, cap - off, "]");
+}
+
+TEST(batch_of_1_is_accepted)
+{
+    CHECK_EQ_INT(parse("[{\"s\":\"a.com\",\"t\":\"engage\","
+                       "\"v\":\"k3J9xQ2m\",\"e\":1}]"), 0);
+    CHECK_EQ_INT(batch.n, 1);
+}
+
+TEST(batch_of_32_is_accepted_in_order)
+{
+    char body[EVENT_MAX_BODY];
+    make_batch(body, sizeof body, 32);
+    CHECK(strlen(body) <= EVENT_MAX_BODY);
+    CHECK_EQ_INT(parse(body), 0);
+    CHECK_EQ_INT(batch.n, 32);
+    CHECK(str_is(batch.ev[0].view_id, "view0000"));
+    CHECK(str_is(batch.ev[31].view_id, "view0031"));
+    CHECK_EQ_INT(batch.ev[31].engaged_ms, 310);
+}
+
+TEST(empty_batch_is_rejected)
+{
+    CHECK(rejected_naming("[]", "batch"));
+}
+
+TEST(batch_of_33_is_rejected)
+{
+    char body[EVENT_MAX_BODY];
+    make_batch(body, sizeof body, 33);
+    CHECK(strlen(body) <= EVENT_MAX_BODY);
+    CHECK(rejected_naming(body, "33"));
+}
+
+TEST(bad_event_in_batch_rejects_the_whole_batch)
+{
+    CHECK(rejected_naming("[{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"e\":1},"
+                          "{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"e\":2},"
+                          "{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9\",\"e\":3}]", "v:"));
+    CHECK(strstr(err, "event 2") != NULL);
+}
+
+TEST(non_object_in_array_is_rejected)
+{
+    CHECK(rejected_naming("[{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"e\":1}, 42]",
+                          "not a JSON object"));
+    CHECK(strstr(err, "event 1") != NULL);
+    CHECK(rejected_naming("[\"view\"]", "not a JSON object"));
+}
+
+TEST(body_not_an_object_is_rejected)
+{
+    CHECK(rejected_naming("\"view\"", "not a JSON object"));
+}
+
+TEST(malformed_json_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":", "malformed JSON"));
+    CHECK(rejected_naming("{\"s\":\"a.com\"", "malformed JSON"));
+    CHECK(rejected_naming("not json", "malformed JSON"));
+}
+
+TEST(json_followed_by_trailing_garbage_is_rejected)
+{
+    /* RFC 8259: a JSON text is one value with optional blanks around it.
+     * A valid event followed by other bytes is not JSON. */
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"e\":1} trailing",
+                          "malformed JSON"));
+    CHECK(rejected_naming("[{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"e\":1}]]",
+                          "malformed JSON"));
+}
+
+TEST(json_with_surrounding_blanks_is_accepted)
+{
+    CHECK_EQ_INT(parse(" \n{\"s\":\"a.com\",\"t\":\"engage\","
+                       "\"v\":\"k3J9xQ2m\",\"e\":1}\r\n "), 0);
+    CHECK_EQ_INT(batch.n, 1);
+}
+
+TEST(empty_body_is_rejected)
+{
+    CHECK_EQ_INT(event_parse_json("", 0, &batch, err, sizeof err), -1);
+    CHECK(strstr(err, "empty") != NULL);
+}
+
+/* --- required fields and ranges ------------------------------------------- */
+
+TEST(missing_site_is_rejected)
+{
+    CHECK(rejected_naming("{\"t\":\"engage\",\"v\":\"k3J9xQ2m\",\"e\":1}",
+                          "s:"));
+    CHECK(rejected_naming("{\"s\":\"\",\"t\":\"engage\",\"v\":\"k3J9xQ2m\","
+                          "\"e\":1}", "s:"));
+}
+
+TEST(missing_type_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"v\":\"k3J9xQ2m\",\"e\":1}",
+                          "t:"));
+}
+
+TEST(unknown_type_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"click\","
+                          "\"v\":\"k3J9xQ2m\"}", "t:"));
+}
+
+TEST(missing_view_id_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\",\"e\":1}", "v:"));
+}
+
+TEST(view_id_not_a_string_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":12345678,\"e\":1}", "v:"));
+}
+
+TEST(view_id_of_7_characters_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"abcdefg\",\"e\":1}", "v:"));
+}
+
+TEST(view_id_of_33_characters_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"abcdefghijklmnopqrstuvwxyz0123456\","
+                          "\"e\":1}", "v:"));
+}
+
+TEST(view_id_with_a_bad_character_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"abcd.efgh\",\"e\":1}", "v:"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"abcd efgh\",\"e\":1}", "v:"));
+}
+
+TEST(view_ids_of_8_and_32_characters_are_accepted)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"engage\","
+                       "\"v\":\"Ab_-0123\",\"e\":1}"), 0);
+    CHECK(str_is(batch.ev[0].view_id, "Ab_-0123"));
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"engage\","
+                       "\"v\":\"abcdefghijklmnopqrstuvwxyz012345\","
+                       "\"e\":1}"), 0);
+    CHECK_EQ_INT(batch.ev[0].view_id.n, 32);
+}
+
+TEST(engage_delta_above_one_hour_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"e\":3600001}", "e:"));
+}
+
+TEST(engage_delta_negative_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"e\":-1}", "e:"));
+}
+
+TEST(engage_delta_not_a_number_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"e\":\"100\"}", "e:"));
+}
+
+TEST(engage_at_its_limits_is_accepted)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"engage\","
+                       "\"v\":\"k3J9xQ2m\",\"e\":3600000,\"sd\":100}"), 0);
+    CHECK_EQ_INT(batch.ev[0].engaged_ms, 3600000);
+    CHECK_EQ_INT(batch.ev[0].scroll, 100);
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"engage\","
+                       "\"v\":\"k3J9xQ2m\",\"e\":0,\"sd\":0}"), 0);
+    CHECK_EQ_INT(batch.ev[0].engaged_ms, 0);
+    CHECK_EQ_INT(batch.ev[0].scroll, 0);
+}
+
+TEST(scroll_depth_above_100_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"e\":1,\"sd\":101}", "sd:"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"e\":1,\"sd\":-1}", "sd:"));
+}
+
+TEST(vote_neither_up_nor_down_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"vote\","
+                          "\"v\":\"k3J9xQ2m\",\"x\":\"maybe\"}", "x:"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"vote\","
+                          "\"v\":\"k3J9xQ2m\",\"x\":\"UP\"}", "x:"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"vote\","
+                          "\"v\":\"k3J9xQ2m\"}", "x:"));
+}
+
+TEST(link_id_too_short_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"link\","
+                          "\"v\":\"k3J9xQ2m\",\"k\":\"Lr5tY8w\"}", "k:"));
+}
+
+TEST(link_id_too_long_or_with_bad_characters_is_rejected)
+{
+    char body[256];
+    char id[66];
+    memset(id, 'L', 65);
+    id[65] = '\0';
+    snprintf(body, sizeof body, "{\"s\":\"a.com\",\"t\":\"link\","
+             "\"v\":\"k3J9xQ2m\",\"k\":\"%s\"}", id);
+    CHECK(rejected_naming(body, "k:"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"link\","
+                          "\"v\":\"k3J9xQ2m\",\"k\":\"Lr5t/Y8wq\"}", "k:"));
+}
+
+TEST(link_ids_of_8_and_64_characters_are_accepted)
+{
+    char body[256];
+    char id[65];
+    memset(id, 'L', 64);
+    id[64] = '\0';
+    snprintf(body, sizeof body, "{\"s\":\"a.com\",\"t\":\"link\","
+             "\"v\":\"k3J9xQ2m\",\"k\":\"%s\"}", id);
+    CHECK_EQ_INT(parse(body), 0);
+    CHECK(str_is(batch.ev[0].text, id));
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"link\","
+                       "\"v\":\"k3J9xQ2m\",\"k\":\"Lr5tY8wq\"}"), 0);
+    CHECK(str_is(batch.ev[0].text, "Lr5tY8wq"));
+}
+
+TEST(identify_hash_not_64_hex_is_rejected)
+{
+    const char *hex64 =
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    char body[256], h[80];
+    /* 63 hex digits */
+    snprintf(h, sizeof h, "%.*s", 63, hex64);
+    snprintf(body, sizeof body, "{\"s\":\"a.com\",\"t\":\"identify\","
+             "\"v\":\"k3J9xQ2m\",\"h\":\"%s\"}", h);
+    CHECK(rejected_naming(body, "h:"));
+    /* 65 hex digits */
+    snprintf(h, sizeof h, "%sa", hex64);
+    snprintf(body, sizeof body, "{\"s\":\"a.com\",\"t\":\"identify\","
+             "\"v\":\"k3J9xQ2m\",\"h\":\"%s\"}", h);
+    CHECK(rejected_naming(body, "h:"));
+    /* 64 characters, one not hex */
+    snprintf(h, sizeof h, "%.*sg", 63, hex64);
+    snprintf(body, sizeof body, "{\"s\":\"a.com\",\"t\":\"identify\","
+             "\"v\":\"k3J9xQ2m\",\"h\":\"%s\"}", h);
+    CHECK(rejected_naming(body, "h:"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"identify\","
+                          "\"v\":\"k3J9xQ2m\"}", "h:"));
+}
+
+/* --- normalisation -------------------------------------------------------- */
+
+/* Parses a view of URL U (JSON-escaped by the caller) into the batch. */
+static int parse_view_url(const char *u)
+{
+    char body[4096];
+    snprintf(body, sizeof body, "{\"s\":\"a.com\",\"t\":\"view\","
+             "\"v\":\"k3J9xQ2m\",\"u\":\"%s\"}", u);
+    return parse(body);
+}
+
+TEST(path_of_a_full_url_drops_query_and_fragment)
+{
+    CHECK_EQ_INT(parse_view_url("https://help.example.com/kb/a/b?x=1&y=2#sec"),
+                 0);
+    CHECK(str_is(batch.ev[0].path, "/kb/a/b"));
+    CHECK_EQ_INT(parse_view_url("http://help.example.com:8080/kb/c#frag"), 0);
+    CHECK(str_is(batch.ev[0].path, "/kb/c"));
+}
+
+TEST(path_only_url_is_kept_without_query)
+{
+    CHECK_EQ_INT(parse_view_url("/kb/reset-password"), 0);
+    CHECK(str_is(batch.ev[0].path, "/kb/reset-password"));
+    CHECK_EQ_INT(parse_view_url("/kb/x?utm_source=mail"), 0);
+    CHECK(str_is(batch.ev[0].path, "/kb/x"));
+}
+
+TEST(url_without_a_path_gives_slash)
+{
+    CHECK_EQ_INT(parse_view_url("https://host"), 0);
+    CHECK(str_is(batch.ev[0].path, "/"));
+    CHECK_EQ_INT(parse_view_url("https://host?q=1"), 0);
+    CHECK(str_is(batch.ev[0].path, "/"));
+}
+
+TEST(non_url_is_rejected)
+{
+    CHECK_EQ_INT(parse_view_url("kb/relative"), -1);
+    CHECK(strstr(err, "u:") != NULL);
+    CHECK_EQ_INT(parse_view_url("ftp://host/kb/a"), -1);
+    CHECK(strstr(err, "u:") != NULL);
+    CHECK_EQ_INT(parse_view_url(""), -1);
+    CHECK(strstr(err, "u:") != NULL);
+}
+
+TEST(view_without_url_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\","
+                          "\"v\":\"k3J9xQ2m\"}", "u:"));
+}
+
+TEST(path_cut_to_512_bytes)
+{
+    char u[700];
+    u[0] = '/';
+    memset(u + 1, 'p', 599);
+    u[600] = '\0';
+    CHECK_EQ_INT(parse_view_url(u), 0);
+    CHECK_EQ_INT(batch.ev[0].path.n, EVENT_PATH_MAX);
+    CHECK(memcmp(batch.ev[0].path.p, u, EVENT_PATH_MAX) == 0);
+}
+
+TEST(referrer_is_stored_as_lower_cased_host_only)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                       "\"u\":\"/kb/a\","
+                       "\"r\":\"https://WWW.Google.COM:443/search?q=x#y\"}"),
+                 0);
+    CHECK(str_is(batch.ev[0].referrer, "www.google.com"));
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                       "\"u\":\"/kb/a\",\"r\":\"http://Bing.com\"}"), 0);
+    CHECK(str_is(batch.ev[0].referrer, "bing.com"));
+}
+
+TEST(unusable_referrer_is_stored_empty_not_rejected)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                       "\"u\":\"/kb/a\",\"r\":\"android-app://x\"}"), 0);
+    CHECK_EQ_INT(batch.ev[0].referrer.n, 0);
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                       "\"u\":\"/kb/a\",\"r\":\"https://user@evil.com/\"}"),
+                 0);
+    CHECK_EQ_INT(batch.ev[0].referrer.n, 0);
+}
+
+TEST(referrer_with_user_and_password_does_not_store_the_user_name)
+{
+    /* put_referrer skips URLs with credentials, but stops the host at ':'
+     * first, so "user:pw@host" is taken for host "user" with a port. */
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                       "\"u\":\"/kb/a\","
+                       "\"r\":\"https://alice:secret@evil.com/\"}"), 0);
+    if (batch.ev[0].referrer.n != 0)
+        printf("  referrer stored as \"%.*s\"\n", (int)batch.ev[0].referrer.n,
+               batch.ev[0].referrer.p);
+    CHECK_EQ_INT(batch.ev[0].referrer.n, 0);
+}
+
+TEST(title_cut_at_200_bytes_without_splitting_a_utf8_character)
+{
+    /* 199 ASCII bytes, then "é" (C3 A9): the 2-byte character would end
+     * at byte 201, so only the 199 ASCII bytes are kept. */
+    char body[512];
+    char title[256];
+    memset(title, 'T', 199);
+    memcpy(title + 199, "\xc3\xa9", 2);
+    memcpy(title + 201, "tail", 5);
+    snprintf(body, sizeof body, "{\"s\":\"a.com\",\"t\":\"view\","
+             "\"v\":\"k3J9xQ2m\",\"u\":\"/kb/a\",\"ti\":\"%s\"}", title);
+    CHECK_EQ_INT(parse(body), 0);
+    CHECK_EQ_INT(batch.ev[0].title.n, 199);
+    CHECK(memcmp(batch.ev[0].title.p, title, 199) == 0);
+
+    /* 198 ASCII + "é" ends exactly at 200: kept whole. */
+    memset(title, 'T', 198);
+    memcpy(title + 198, "\xc3\xa9", 2);
+    memcpy(title + 200, "tail", 5);
+    snprintf(body, sizeof body, "{\"s\":\"a.com\",\"t\":\"view\","
+             "\"v\":\"k3J9xQ2m\",\"u\":\"/kb/a\",\"ti\":\"%s\"}", title);
+    CHECK_EQ_INT(parse(body), 0);
+    CHECK_EQ_INT(batch.ev[0].title.n, 200);
+    CHECK(memcmp(batch.ev[0].title.p, title, 200) == 0);
+}
+
+TEST(title_with_invalid_utf8_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                          "\"u\":\"/kb/a\",\"ti\":\"bad \xff byte\"}", "ti:"));
+    /* an overlong encoding of '/' */
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                          "\"u\":\"/kb/a\",\"ti\":\"x\xc0\xafy\"}", "ti:"));
+    /* a lead byte whose continuation is missing */
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                          "\"u\":\"/kb/a\",\"ti\":\"x\xe2\x82\"}", "ti:"));
+}
+
+TEST(control_characters_in_title_become_spaces)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                       "\"u\":\"/kb/a\",\"ti\":\"a\\tb\\nc\"}"), 0);
+    CHECK(str_is(batch.ev[0].title, "a b c"));
+}
+
+TEST(search_query_is_trimmed_folded_and_lower_cased)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"search\",\"v\":\"k3J9xQ2m\","
+                       "\"q\":\"  Reset \\t  My\\n PASSWORD   \"}"), 0);
+    CHECK(str_is(batch.ev[0].text, "reset my password"));
+}
+
+TEST(search_query_cut_to_100_bytes)
+{
+    char body[512], q[200];
+    for (int i = 0; i < 150; i++)
+        q[i] = (char)('A' + i % 26);
+    q[150] = '\0';
+    snprintf(body, sizeof body, "{\"s\":\"a.com\",\"t\":\"search\","
+             "\"v\":\"k3J9xQ2m\",\"q\":\"%s\"}", q);
+    CHECK_EQ_INT(parse(body), 0);
+    CHECK_EQ_INT(batch.ev[0].text.n, EVENT_QUERY_MAX);
+    for (int i = 0; i < EVENT_QUERY_MAX; i++)
+        CHECK(batch.ev[0].text.p[i] == (char)('a' + i % 26));
+}
+
+TEST(search_query_of_only_blanks_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"search\","
+                          "\"v\":\"k3J9xQ2m\",\"q\":\"   \"}", "q:"));
+}
+
+TEST(webdriver_flag_b1_marks_the_event_automated_and_bot)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"engage\",\"v\":\"k3J9xQ2m\","
+                       "\"e\":1,\"b\":1}"), 0);
+    CHECK_EQ_INT(batch.ev[0].flags, EVENT_FLAG_AUTOMATED | EVENT_FLAG_BOT);
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"engage\",\"v\":\"k3J9xQ2m\","
+                       "\"e\":1,\"b\":0}"), 0);
+    CHECK_EQ_INT(batch.ev[0].flags, 0);
+}
+
+TEST(search_without_n_has_no_result_count)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"search\",\"v\":\"k3J9xQ2m\","
+                       "\"q\":\"sso\"}"), 0);
+    CHECK(batch.ev[0].results == EVENT_RESULTS_NONE);
+}
+
+TEST(search_with_n_0_has_zero_results)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"search\",\"v\":\"k3J9xQ2m\","
+                       "\"q\":\"sso\",\"n\":0}"), 0);
+    CHECK_EQ_INT(batch.ev[0].results, 0);
+}
+
+/* --- binary records ------------------------------------------------------- */
+
+/* One example of every event type, as the store would encode them: parsed,
+ * then given a site id, a visitor hash, a country and (for follow-ups) an
+ * article. */
+static const char *const examples[] = {
+    "{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+    "\"u\":\"https://a.com/kb/reset-password?x=1\","
+    "\"r\":\"https://www.google.com/\",\"ti\":\"R\xc3\xa9set your password\","
+    "\"w\":812,\"c\":\"accounts\",\"l\":\"en-US\",\"sw\":1280,\"sd\":12,"
+    "\"b\":1}",
+    "{\"s\":\"a.com\",\"t\":\"engage\",\"v\":\"k3J9xQ2m\",\"e\":15000,"
+    "\"sd\":64}",
+    "{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\",\"x\":\"down\"}",
+    "{\"s\":\"a.com\",\"t\":\"search\",\"v\":\"k3J9xQ2m\",\"q\":\"sso\","
+    "\"n\":0}",
+    "{\"s\":\"a.com\",\"t\":\"search\",\"v\":\"k3J9xQ2m\",\"q\":\"sso\"}",
+    "{\"s\":\"a.com\",\"t\":\"link\",\"v\":\"k3J9xQ2m\","
+    "\"k\":\"Lr5tY8wq1Zp0\"}",
+    "{\"s\":\"a.com\",\"t\":\"identify\",\"v\":\"k3J9xQ2m\",\"h\":"
+    "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}",
+    "{\"s\":\"a.com\",\"t\":\"event\",\"v\":\"k3J9xQ2m\",\"n\":\"contact\"}",
+};
+#define N_EXAMPLES (sizeof examples / sizeof examples[0])
+
+/* Parses example I and enriches it as the store does. */
+static bool example(size_t i, struct event *out)
+{
+    if (parse(examples[i]) != 0) {
+        printf("  example %zu: %s\n", i, err);
+        return false;
+    }
+    *out = batch.ev[0];
+    out->site_id = 70000 + (uint32_t)i;      /* a multi-byte varint */
+    out->visitor = UINT64_C(0x8123456789abcdef) + i;
+    memcpy(out->country, "DE", 3);
+    if (out->type != EVENT_VIEW)
+        out->article = event_article_id("/kb/reset-password", 18);
+    return true;
+}
+
+/* True when every stored field of A equals B's; names the first that
+ * differs. */
+static bool same_event(const struct event *a, const struct event *b)
+{
+#define SAME_NUM(f) \
+    if (a->f != b->f) { \
+        printf("  %s: %llu != %llu\n", #f, (unsigned long long)a->f, \
+               (unsigned long long)b->f); \
+        return false; \
+    }
+#define SAME_STR(f) \
+    if (!str_eq(a->f, b->f)) { \
+        printf("  %s: \"%.*s\" != \"%.*s\"\n", #f, (int)a->f.n, \
+               a->f.p ? a->f.p : "", (int)b->f.n, b->f.p ? b->f.p : ""); \
+        return false; \
+    }
+    SAME_NUM(type) SAME_NUM(flags) SAME_NUM(scroll) SAME_NUM(vote)
+    SAME_NUM(site_id) SAME_NUM(engaged_ms) SAME_NUM(words)
+    SAME_NUM(screen_w) SAME_NUM(visitor) SAME_NUM(article)
+    if (a->type == EVENT_SEARCH) {
+        SAME_NUM(results)
+    }
+    if (memcmp(a->country, b->country, 2) != 0) {
+        printf("  country: %.2s != %.2s\n", a->country, b->country);
+        return false;
+    }
+    SAME_STR(view_id) SAME_STR(path) SAME_STR(title) SAME_STR(referrer)
+    SAME_STR(category) SAME_STR(lang) SAME_STR(text)
+#undef SAME_NUM
+#undef SAME_STR
+    return true;
+}
+
+TEST(encode_decode_round_trip_preserves_every_field_of_each_type)
+{
+    for (size_t i = 0; i < N_EXAMPLES; i++) {
+        struct event ev, back;
+        uint8_t rec[EVENT_RECORD_MAX];
+        CHECK(example(i, &ev));
+        int len = event_encode(&ev, rec, sizeof rec);
+        CHECK(len > 0);
+        CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), 0);
+        if (!same_event(&ev, &back))
+            printf("  example %zu (%s) differs\n", i,
+                   event_type_name(ev.type));
+        CHECK(same_event(&ev, &back));
+        CHECK_EQ_STR(back.country, "DE");
+        CHECK(back.time_us == 0);
+    }
+}
+
+TEST(round_trip_of_search_keeps_no_count_and_zero_apart)
+{
+    struct event ev, back;
+    uint8_t rec[EVENT_RECORD_MAX];
+    CHECK(example(3, &ev));                /* n:0 */
+    int len = event_encode(&ev, rec, sizeof rec);
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), 0);
+    CHECK_EQ_INT(back.results, 0);
+    CHECK(example(4, &ev));                /* no n */
+    len = event_encode(&ev, rec, sizeof rec);
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), 0);
+    CHECK(back.results == EVENT_RESULTS_NONE);
+}
+
+TEST(round_trip_of_longest_fields_fits_the_record_max)
+{
+    /* Every string at its cap: the record must still fit EVENT_RECORD_MAX. */
+    char path[EVENT_PATH_MAX], title[EVENT_TITLE_MAX], cat[EVENT_CATEGORY_MAX];
+    char lang[EVENT_LANG_MAX], text[EVENT_LINK_MAX], vid[EVENT_ID_MAX];
+    char ref[EVENT_REFERRER_MAX];
+    memset(path, '/', sizeof path);
+    memset(title, 't', sizeof title);
+    memset(cat, 'c', sizeof cat);
+    memset(lang, 'l', sizeof lang);
+    memset(text, 'x', sizeof text);
+    memset(vid, 'v', sizeof vid);
+    memset(ref, 'r', sizeof ref);
+    struct event ev, back;
+    memset(&ev, 0, sizeof ev);
+    ev.type = EVENT_VIEW;
+    ev.flags = EVENT_FLAG_BOT | EVENT_FLAG_PIXEL;
+    ev.scroll = 100;
+    memcpy(ev.country, "US", 3);
+    ev.site_id = UINT32_MAX;
+    ev.engaged_ms = EVENT_MAX_ENGAGED_MS;
+    ev.words = EVENT_MAX_WORDS;
+    ev.screen_w = EVENT_MAX_SCREEN;
+    ev.visitor = UINT64_MAX;
+    ev.article = UINT64_MAX;
+    ev.view_id = (struct event_str){ vid, sizeof vid };
+    ev.path = (struct event_str){ path, sizeof path };
+    ev.title = (struct event_str){ title, sizeof title };
+    ev.referrer = (struct event_str){ ref, sizeof ref };
+    ev.category = (struct event_str){ cat, sizeof cat };
+    ev.lang = (struct event_str){ lang, sizeof lang };
+    ev.text = (struct event_str){ text, sizeof text };
+    uint8_t rec[EVENT_RECORD_MAX];
+    int len = event_encode(&ev, rec, sizeof rec);
+    CHECK(len > 0);
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), 0);
+    CHECK(same_event(&ev, &back));
+}
+
+TEST(truncated_record_fails_to_decode)
+{
+    for (size_t i = 0; i < N_EXAMPLES; i++) {
+        struct event ev, back;
+        uint8_t rec[EVENT_RECORD_MAX];
+        CHECK(example(i, &ev));
+        int len = event_encode(&ev, rec, sizeof rec);
+        CHECK(len > 0);
+        for (int cut = 0; cut < len; cut++) {
+            /* a copy of exactly CUT bytes, so ASan sees any over-read */
+            uint8_t *part = malloc(cut ? (size_t)cut : 1);
+            CHECK(part != NULL);
+            memcpy(part, rec, (size_t)cut);
+            int rc = event_decode(part, (size_t)cut, &back);
+            free(part);
+            if (rc != -1)
+                printf("  example %zu cut to %d of %d bytes decoded\n", i,
+                       cut, len);
+            CHECK_EQ_INT(rc, -1);
+        }
+    }
+}
+
+TEST(record_with_trailing_bytes_fails_to_decode)
+{
+    struct event ev, back;
+    uint8_t rec[EVENT_RECORD_MAX];
+    CHECK(example(1, &ev));
+    int len = event_encode(&ev, rec, sizeof rec);
+    CHECK(len > 0);
+    rec[len] = 0;
+    CHECK_EQ_INT(event_decode(rec, (size_t)len + 1, &back), -1);
+}
+
+TEST(record_with_a_bad_version_fails_to_decode)
+{
+    struct event ev, back;
+    uint8_t rec[EVENT_RECORD_MAX];
+    CHECK(example(0, &ev));
+    int len = event_encode(&ev, rec, sizeof rec);
+    CHECK(len > 0);
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), 0);
+    rec[0] = 2;
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), -1);
+    rec[0] = 0;
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), -1);
+}
+
+TEST(record_with_an_unknown_type_fails_to_decode)
+{
+    struct event ev, back;
+    uint8_t rec[EVENT_RECORD_MAX];
+    CHECK(example(1, &ev));
+    int len = event_encode(&ev, rec, sizeof rec);
+    CHECK(len > 0);
+    rec[1] = 0;
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), -1);
+    rec[1] = EVENT_CUSTOM + 1;
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), -1);
+}
+
+TEST(encode_into_a_too_small_buffer_fails)
+{
+    for (size_t i = 0; i < N_EXAMPLES; i++) {
+        struct event ev;
+        uint8_t rec[EVENT_RECORD_MAX];
+        CHECK(example(i, &ev));
+        int len = event_encode(&ev, rec, sizeof rec);
+        CHECK(len > 0);
+        for (int cap = 0; cap < len; cap++) {
+            /* exactly CAP bytes, so ASan sees any overflow */
+            uint8_t *small = malloc(cap ? (size_t)cap : 1);
+            CHECK(small != NULL);
+            int rc = event_encode(&ev, small, (size_t)cap);
+            free(small);
+            CHECK_EQ_INT(rc, -1);
+        }
+        uint8_t *exact = malloc((size_t)len);
+        CHECK(exact != NULL);
+        int rc = event_encode(&ev, exact, (size_t)len);
+        bool same = rc == len && memcmp(exact, rec, (size_t)len) == 0;
+        free(exact);
+        CHECK(same);
+    }
+}
+
+TEST(article_id_is_stable_and_differs_by_path)
+{
+    uint64_t a = event_article_id("/kb/reset-password", 18);
+    CHECK(a != 0);
+    CHECK(a == event_article_id("/kb/reset-password", 18));
+    char copy[] = "/kb/reset-password";
+    CHECK(a == event_article_id(copy, strlen(copy)));
+    CHECK(a != event_article_id("/kb/reset-passwore", 18));
+    CHECK(a != event_article_id("/kb/reset-password/", 19));
+    CHECK(a != event_article_id("/kb/reset-passwor", 17));
+    CHECK(event_article_id("/", 1) != event_article_id("", 0));
+    CHECK(event_article_id("", 0) != 0);
+}
+
+TEST(event_type_names)
+{
+    CHECK_EQ_STR(event_type_name(EVENT_VIEW), "view");
+    CHECK_EQ_STR(event_type_name(EVENT_ENGAGE), "engage");
+    CHECK_EQ_STR(event_type_name(EVENT_CUSTOM), "event");
+    CHECK_EQ_STR(event_type_name(0), "?");
+    CHECK_EQ_STR(event_type_name(99), "?");
+}
+
+TEST(typical_records_are_small)
+{
+    /* A view: 12-char view id, 30-char path, 25-char title, referrer host,
+     * category, language, word count and screen width; an engage: 12-char
+     * view id, e and sd, and the article id the store adds. Both with a
+     * site id, a visitor hash and a country, as stored. */
+    struct event ev;
+    uint8_t rec[EVENT_RECORD_MAX];
+    CHECK_EQ_INT(parse("{\"s\":\"help.example.com\",\"t\":\"view\","
+                       "\"v\":\"k3J9xQ2mAb0_\","
+                       "\"u\":\"https://help.example.com"
+                       "/kb/accounts/reset-password-12\","
+                       "\"r\":\"https://www.google.com/\","
+                       "\"ti\":\"Reset your password, fast\","
+                       "\"c\":\"accounts\",\"l\":\"en-US\","
+                       "\"w\":812,\"sw\":1280}"), 0);
+    ev = batch.ev[0];
+    CHECK_EQ_INT(ev.path.n, 30);
+    CHECK_EQ_INT(ev.title.n, 25);
+    CHECK_EQ_INT(ev.referrer.n, 14);
+    ev.site_id = 1;
+    ev.visitor = UINT64_C(0x1234567890abcdef);
+    memcpy(ev.country, "DE", 3);
+    int view = event_encode(&ev, rec, sizeof rec);
+    CHECK(view > 0);
+
+    CHECK_EQ_INT(parse("{\"s\":\"help.example.com\",\"t\":\"engage\","
+                       "\"v\":\"k3J9xQ2mAb0_\",\"e\":15000,\"sd\":64}"), 0);
+    ev = batch.ev[0];
+    ev.site_id = 1;
+    ev.visitor = UINT64_C(0x1234567890abcdef);
+    ev.article = event_article_id("/kb/accounts/reset-password-12", 30);
+    memcpy(ev.country, "DE", 3);
+    int engage = event_encode(&ev, rec, sizeof rec);
+    CHECK(engage > 0);
+    printf("# bytes: view=%d engage=%d\n", view, engage);
+    CHECK(view < 160);
+    CHECK(engage < 64);
+}
+
+int main(void)
+{
+    RUN(view_parses_with_every_field);
+    RUN(engage_parses_with_e_and_sd);
+    RUN(engage_without_e_is_rejected);
+    RUN(vote_up_and_down_parse);
+    RUN(search_parses_query_and_result_count);
+    RUN(link_parses_its_id);
+    RUN(identify_parses_its_hash_lower_cased);
+    RUN(custom_event_parses_its_name);
+    RUN(custom_event_without_name_is_rejected);
+    RUN(pixel_parses_a_view_with_its_fields);
+    RUN(pixel_without_site_is_rejected);
+    RUN(pixel_without_url_is_rejected);
+    RUN(pixel_with_a_non_url_is_rejected);
+
+    RUN(batch_of_1_is_accepted);
+    RUN(batch_of_32_is_accepted_in_order);
+    RUN(empty_batch_is_rejected);
+    RUN(batch_of_33_is_rejected);
+    RUN(bad_event_in_batch_rejects_the_whole_batch);
+    RUN(non_object_in_array_is_rejected);
+    RUN(body_not_an_object_is_rejected);
+    RUN(malformed_json_is_rejected);
+    RUN(json_followed_by_trailing_garbage_is_rejected);
+    RUN(json_with_surrounding_blanks_is_accepted);
+    RUN(empty_body_is_rejected);
+
+    RUN(missing_site_is_rejected);
+    RUN(missing_type_is_rejected);
+    RUN(unknown_type_is_rejected);
+    RUN(missing_view_id_is_rejected);
+    RUN(view_id_not_a_string_is_rejected);
+    RUN(view_id_of_7_characters_is_rejected);
+    RUN(view_id_of_33_characters_is_rejected);
+    RUN(view_id_with_a_bad_character_is_rejected);
+    RUN(view_ids_of_8_and_32_characters_are_accepted);
+    RUN(engage_delta_above_one_hour_is_rejected);
+    RUN(engage_delta_negative_is_rejected);
+    RUN(engage_delta_not_a_number_is_rejected);
+    RUN(engage_at_its_limits_is_accepted);
+    RUN(scroll_depth_above_100_is_rejected);
+    RUN(vote_neither_up_nor_down_is_rejected);
+    RUN(link_id_too_short_is_rejected);
+    RUN(link_id_too_long_or_with_bad_characters_is_rejected);
+    RUN(link_ids_of_8_and_64_characters_are_accepted);
+    RUN(identify_hash_not_64_hex_is_rejected);
+
+    RUN(path_of_a_full_url_drops_query_and_fragment);
+    RUN(path_only_url_is_kept_without_query);
+    RUN(url_without_a_path_gives_slash);
+    RUN(non_url_is_rejected);
+    RUN(view_without_url_is_rejected);
+    RUN(path_cut_to_512_bytes);
+    RUN(referrer_is_stored_as_lower_cased_host_only);
+    RUN(unusable_referrer_is_stored_empty_not_rejected);
+    RUN(referrer_with_user_and_password_does_not_store_the_user_name);
+    RUN(title_cut_at_200_bytes_without_splitting_a_utf8_character);
+    RUN(title_with_invalid_utf8_is_rejected);
+    RUN(control_characters_in_title_become_spaces);
+    RUN(search_query_is_trimmed_folded_and_lower_cased);
+    RUN(search_query_cut_to_100_bytes);
+    RUN(search_query_of_only_blanks_is_rejected);
+    RUN(webdriver_flag_b1_marks_the_event_automated_and_bot);
+    RUN(search_without_n_has_no_result_count);
+    RUN(search_with_n_0_has_zero_results);
+
+    RUN(encode_decode_round_trip_preserves_every_field_of_each_type);
+    RUN(round_trip_of_search_keeps_no_count_and_zero_apart);
+    RUN(round_trip_of_longest_fields_fits_the_record_max);
+    RUN(truncated_record_fails_to_decode);
+    RUN(record_with_trailing_bytes_fails_to_decode);
+    RUN(record_with_a_bad_version_fails_to_decode);
+    RUN(record_with_an_unknown_type_fails_to_decode);
+    RUN(encode_into_a_too_small_buffer_fails);
+    RUN(article_id_is_stable_and_differs_by_path);
+    RUN(event_type_names);
+    RUN(typical_records_are_small);
+    return check_summary();
+}
