@@ -54,7 +54,7 @@ dwell: $(BIN)
 ifeq ($(SAN),1)
 	@true
 else
-	cp $(BIN) dwell
+	cp $(BIN) dwell.tmp && mv -f dwell.tmp dwell
 endif
 
 $(BIN): $(B)/obj/main.o $(LIB_OBJ)
@@ -109,8 +109,8 @@ run: deps
 	@echo "  stored events:     ./dwell events demo --data $(DATA)"
 	@echo "  health:            http://$(LISTEN)/healthz"
 	@echo
-	./dwell serve --listen $(LISTEN) --data $(DATA) \
-	  $(if $(wildcard $(GEO_DB)),--geo $(GEO_DB)) --demo js-snippet/demo
+	./dwell serve --listen $(LISTEN) --data $(DATA) --demo js-snippet/demo \
+	  $$([ -f $(GEO_DB) ] && echo --geo $(GEO_DB))
 
 # --- testing ----------------------------------------------------------------
 test: deps-test

@@ -172,8 +172,9 @@ static int put_path(struct event_batch *b, const char *u, struct event_str *out)
     return put_text(b, p, n, EVENT_PATH_MAX, out);
 }
 
-/* Stores the lower-cased host of referrer URL R; an unusable referrer is
- * stored as empty (it is a hint, never a reason to reject). */
+/* Stores the lower-cased host of referrer URL R (without its port); an
+ * unusable referrer, or one carrying credentials, is stored as empty (it is
+ * a hint, never a reason to reject). */
 static void put_referrer(struct event_batch *b, const char *r,
                          struct event_str *out)
 {
@@ -183,9 +184,12 @@ static void put_referrer(struct event_batch *b, const char *r,
     if (sl == 0)
         return;
     const char *h = r + sl;
-    size_t n = strcspn(h, "/?#:@");
-    if (h[n] == '@')           /* credentials in the URL: skip them */
+    size_t auth = strcspn(h, "/?#");
+    if (memchr(h, '@', auth) != NULL)    /* "user:password@host" */
         return;
+    size_t n = strcspn(h, ":/?#");
+    if (n > auth)
+        n = auth;
     if (n == 0 || n > EVENT_REFERRER_MAX)
         return;
     for (size_t i = 0; i < n; i++)
@@ -422,6 +426,14 @@ int event_parse_json(const char *body, size_t len, struct event_batch *b,
     if (root == NULL)
         return fail(err, errlen, -1, "malformed JSON near byte %td",
                     end ? end - body : (ptrdiff_t)0);
+    while (end < body + len && (*end == ' ' || *end == '\n' ||
+                                *end == '\r' || *end == '\t'))
+        end++;
+    if (end != body + len) {
+        cJSON_Delete(root);
+        return fail(err, errlen, -1, "malformed JSON: text after the value "
+                    "at byte %td", end - body);
+    }
     int rc = 0;
     if (cJSON_IsArray(root)) {
         int n = cJSON_GetArraySize(root);

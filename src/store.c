@@ -612,7 +612,8 @@ static void put_str16(uint8_t *p, size_t *off, const struct event_str *s)
 {
     p[*off] = (uint8_t)(s->n >> 8);
     p[*off + 1] = (uint8_t)s->n;
-    memcpy(p + *off + 2, s->p, s->n);
+    if (s->n > 0)
+        memcpy(p + *off + 2, s->p, s->n);
     *off += 2 + s->n;
 }
 
@@ -1171,6 +1172,11 @@ void store_close(struct store *st)
     }
     if (st->syncer_running)
         pthread_join(st->syncer, NULL);
+    if (st->head != NULL) {            /* no writer ever took these */
+        struct slot *left = st->head;
+        st->head = st->tail = NULL;
+        finish_slots(st, left, -1, 0, true);
+    }
     if (st->writer_running && st->durability != STORE_FSYNC)
         mdb_env_sync(st->env, 1);
     mdb_env_close(st->env);

@@ -154,7 +154,11 @@ def raw_request(port, method, target, headers=(), body=None,
         hdrs.append(("Connection", "close"))
     head = method.encode() + b" " + target + b" HTTP/1.1\r\n"
     for k, v in hdrs:
-        head += k.encode("latin-1") + b": " + v.encode("utf-8") + b"\r\n"
+        try:
+            vb = v.encode("latin-1")        # byte for byte, as cases read them
+        except UnicodeEncodeError:
+            vb = v.encode("utf-8")
+        head += k.encode("latin-1") + b": " + vb + b"\r\n"
     head += b"\r\n"
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
@@ -188,9 +192,9 @@ def beacon_headers(origin=ORIGIN, ua=CHROME_UA, xff=None, extra=()):
 
 
 class Conn:
-    """A keep-alive connection for bursts: post() never raises, it returns
-    the status or None when the request failed at the transport level (the
-    server may or may not have stored it)."""
+    """A keep-alive connection for bursts. post() never raises: it returns
+    (status, Retry-After value), with status None when the request failed at
+    the transport level (the server may or may not have stored it)."""
 
     def __init__(self, port, timeout=HTTP_TIMEOUT):
         self.port = port
@@ -467,6 +471,5 @@ def grep_tree(root, needles):
     return hits
 
 
-VIEW_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 ISO_UTC_RE = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$")

@@ -71,6 +71,7 @@ import threading
 import time
 import traceback
 
+sys.dont_write_bytecode = True          # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness                                      # noqa: E402
 from harness import TestFailure, expect             # noqa: E402
@@ -532,13 +533,25 @@ def run_cases(res, bin_, geo_dir, paths, patterns):
 
         def body(p=p, ct=ct, srv=srv):
             case = Case(p)
+            if not srv.alive():
+                raise TestFailure("the case server is not running")
             try:
                 run_case(case, srv, ct)
-            finally:
+            except Exception as e:
+                # a server that crashed on this request may take a moment to go
+                try:
+                    srv.proc.wait(timeout=1)
+                except Exception:
+                    pass
                 if not srv.alive():
-                    raise TestFailure("the case server died (status %s); "
-                                      "see %s" % (srv.proc.returncode,
-                                                  t.log_path))
+                    raise TestFailure("%s; the case server died on this request "
+                                      "(status %s, see %s)"
+                                      % (e, srv.proc.returncode, t.log_path))
+                raise
+            if not srv.alive():
+                raise TestFailure("the case server died after this request "
+                                  "(status %s, see %s)"
+                                  % (srv.proc.returncode, t.log_path))
         timer = threading.Timer(TEST_LIMIT, srv.proc.kill)
         timer.daemon = True
         timer.start()

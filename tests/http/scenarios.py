@@ -4,6 +4,8 @@ order written, named for the behaviour it checks; it gets a harness.T.
 """
 
 import calendar
+import gzip
+import http.client
 import json
 import signal
 import threading
@@ -11,7 +13,7 @@ import time
 
 import harness
 from harness import (SITE, CHROME_UA, TestFailure, expect, Conn, grep_tree,
-                     ISO_UTC_RE)
+                     beacon_headers, ISO_UTC_RE)
 
 
 # --- small helpers ----------------------------------------------------------------
@@ -171,6 +173,59 @@ def dwell_js_answers_304_to_its_own_etag(t):
         expect(r2.body == b"", "304 with a body of %d bytes" % len(r2.body))
         r3 = srv.request("GET", "/dwell.js", [("If-None-Match", '"not-it"')])
         _status(r3, 200, "GET /dwell.js with another If-None-Match")
+
+
+def dwell_js_is_gzipped_when_accepted(t):
+    # DESIGN §2: "gzip when accepted"
+    with t.server() as srv:
+        plain = srv.request("GET", "/dwell.js")
+        _status(plain, 200, "GET /dwell.js")
+        expect((plain.header("Content-Encoding") or "identity") == "identity",
+               "gzip sent to a client that did not accept it")
+        gz = srv.request("GET", "/dwell.js", [("Accept-Encoding", "gzip, br")])
+        _status(gz, 200, "GET /dwell.js with Accept-Encoding: gzip")
+        expect((gz.header("Content-Encoding") or "") == "gzip",
+               "Content-Encoding %r, expected gzip" % gz.header("Content-Encoding"))
+        try:
+            body = gzip.decompress(gz.body)
+        except (OSError, EOFError) as e:
+            raise TestFailure("gzip body does not decompress: %s" % e)
+        expect(body == plain.body, "gzip body decompresses to %d bytes that "
+               "differ from the %d plain bytes" % (len(body), len(plain.body)))
+        for r in (plain, gz):
+            expect("accept-encoding" in (r.header("Vary") or "").lower(),
+                   "no Vary: Accept-Encoding on a cacheable response that "
+                   "depends on it (got %r)" % r.header("Vary"))
+
+
+def keep_alive_connection_serves_several_requests(t):
+    # DESIGN §8: answering on the first handler call makes libmicrohttpd
+    # close every connection (4x slower); the connection must stay open.
+    with t.server() as srv:
+        c = http.client.HTTPConnection("127.0.0.1", srv.port,
+                                       timeout=harness.HTTP_TIMEOUT)
+        try:
+            steps = [("GET", "/healthz", None, {}),
+                     ("POST", "/e", json.dumps(_view("keepalive_view_01")),
+                      dict(beacon_headers())),
+                     ("GET", "/p.gif?s=help.test&u=/kb/keep-alive", None,
+                      {"Referer": "http://help.test/kb/keep-alive",
+                       "User-Agent": CHROME_UA}),
+                     ("GET", "/dwell.js", None, {}),
+                     ("GET", "/healthz", None, {})]
+            sock = None
+            for i, (m, path, body, hdrs) in enumerate(steps):
+                c.request(m, path, body=body, headers=hdrs)
+                r = c.getresponse()
+                r.read()
+                expect(r.status < 400, "%s %s: status %d" % (m, path, r.status))
+                if i == 0:
+                    sock = c.sock
+                expect(c.sock is not None and c.sock is sock,
+                       "the server closed the connection after %s %s "
+                       "(Connection: %r)" % (m, path, r.getheader("Connection")))
+        finally:
+            c.close()
 
 
 # --- enrichment: client address and country ----------------------------------------

@@ -331,6 +331,26 @@ TEST(json_with_surrounding_blanks_is_accepted)
     CHECK_EQ_INT(batch.n, 1);
 }
 
+TEST(body_larger_than_8192_bytes_is_rejected)
+{
+    static char body[EVENT_MAX_BODY + 2];
+    const char *ev = "{\"s\":\"a.com\",\"t\":\"engage\","
+                     "\"v\":\"k3J9xQ2m\",\"e\":1}";
+    size_t n = strlen(ev);
+    memset(body, ' ', sizeof body);
+    memcpy(body, ev, n);
+    /* exactly 8192 bytes, not NUL-terminated: ASan sees any over-read */
+    char *exact = malloc(EVENT_MAX_BODY);
+    CHECK(exact != NULL);
+    memcpy(exact, body, EVENT_MAX_BODY);
+    int rc = event_parse_json(exact, EVENT_MAX_BODY, &batch, err, sizeof err);
+    free(exact);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(event_parse_json(body, EVENT_MAX_BODY + 1, &batch, err,
+                                  sizeof err), -1);
+    CHECK(strstr(err, "8192") != NULL);
+}
+
 TEST(empty_body_is_rejected)
 {
     CHECK_EQ_INT(event_parse_json("", 0, &batch, err, sizeof err), -1);
@@ -438,6 +458,16 @@ TEST(scroll_depth_above_100_is_rejected)
                           "\"v\":\"k3J9xQ2m\",\"e\":1,\"sd\":101}", "sd:"));
     CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
                           "\"v\":\"k3J9xQ2m\",\"e\":1,\"sd\":-1}", "sd:"));
+}
+
+TEST(word_count_and_screen_width_out_of_range_are_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                          "\"u\":\"/kb/a\",\"w\":1000001}", "w:"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                          "\"u\":\"/kb/a\",\"w\":-5}", "w:"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                          "\"u\":\"/kb/a\",\"sw\":100001}", "sw:"));
 }
 
 TEST(vote_neither_up_nor_down_is_rejected)
@@ -589,22 +619,41 @@ TEST(unusable_referrer_is_stored_empty_not_rejected)
                        "\"u\":\"/kb/a\",\"r\":\"android-app://x\"}"), 0);
     CHECK_EQ_INT(batch.ev[0].referrer.n, 0);
     CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
-                       "\"u\":\"/kb/a\",\"r\":\"https://user@evil.com/\"}"),
-                 0);
+                       "\"u\":\"/kb/a\",\"r\":\"https:///path\"}"), 0);
     CHECK_EQ_INT(batch.ev[0].referrer.n, 0);
+}
+
+/* True when the parsed referrer is empty or exactly the host "evil.com":
+ * never a user name or password from the URL. */
+static bool referrer_without_credentials(void)
+{
+    struct event_str r = batch.ev[0].referrer;
+    if (r.n == 0 || (r.n == 8 && memcmp(r.p, "evil.com", 8) == 0))
+        return true;
+    printf("  referrer stored as \"%.*s\"\n", (int)r.n, r.p);
+    return false;
+}
+
+TEST(referrer_with_a_user_name_does_not_store_it)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                       "\"u\":\"/kb/a\",\"r\":\"https://alice@evil.com/\"}"),
+                 0);
+    CHECK(referrer_without_credentials());
 }
 
 TEST(referrer_with_user_and_password_does_not_store_the_user_name)
 {
-    /* put_referrer skips URLs with credentials, but stops the host at ':'
-     * first, so "user:pw@host" is taken for host "user" with a port. */
+    /* The first put_referrer skipped URLs with credentials, but stopped the
+     * host at ':' first, so "alice:secret@evil.com" was stored as "alice". */
     CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
                        "\"u\":\"/kb/a\","
                        "\"r\":\"https://alice:secret@evil.com/\"}"), 0);
-    if (batch.ev[0].referrer.n != 0)
-        printf("  referrer stored as \"%.*s\"\n", (int)batch.ev[0].referrer.n,
-               batch.ev[0].referrer.p);
-    CHECK_EQ_INT(batch.ev[0].referrer.n, 0);
+    CHECK(referrer_without_credentials());
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                       "\"u\":\"/kb/a\","
+                       "\"r\":\"http://alice:secret@evil.com:8080/x?y\"}"), 0);
+    CHECK(referrer_without_credentials());
 }
 
 TEST(title_cut_at_200_bytes_without_splitting_a_utf8_character)
@@ -1023,6 +1072,7 @@ int main(void)
     RUN(malformed_json_is_rejected);
     RUN(json_followed_by_trailing_garbage_is_rejected);
     RUN(json_with_surrounding_blanks_is_accepted);
+    RUN(body_larger_than_8192_bytes_is_rejected);
     RUN(empty_body_is_rejected);
 
     RUN(missing_site_is_rejected);
@@ -1039,6 +1089,7 @@ int main(void)
     RUN(engage_delta_not_a_number_is_rejected);
     RUN(engage_at_its_limits_is_accepted);
     RUN(scroll_depth_above_100_is_rejected);
+    RUN(word_count_and_screen_width_out_of_range_are_rejected);
     RUN(vote_neither_up_nor_down_is_rejected);
     RUN(link_id_too_short_is_rejected);
     RUN(link_id_too_long_or_with_bad_characters_is_rejected);
@@ -1053,6 +1104,7 @@ int main(void)
     RUN(path_cut_to_512_bytes);
     RUN(referrer_is_stored_as_lower_cased_host_only);
     RUN(unusable_referrer_is_stored_empty_not_rejected);
+    RUN(referrer_with_a_user_name_does_not_store_it);
     RUN(referrer_with_user_and_password_does_not_store_the_user_name);
     RUN(title_cut_at_200_bytes_without_splitting_a_utf8_character);
     RUN(title_with_invalid_utf8_is_rejected);

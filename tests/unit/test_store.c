@@ -1,0 +1,1347 @@
+/* test_store.c — the event store against a real LMDB environment in a fresh
+ * temporary directory: opening and reopening, sites, visitor salts, the
+ * bounded queue and the writer thread, map growth, and reading events back. */
+#define _XOPEN_SOURCE 700
+#include "check.h"
+#include "dwell/clientaddr.h"
+#include "dwell/event.h"
+#include "dwell/log.h"
+#include "dwell/store.h"
+
+#include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DRAIN_MS 120000u      /* generous: sanitizers and fsync are slow */
+
+static char root[64];         /* this run's temporary directory */
+static char err[256];
+
+static const char chrome_ua[] =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+static const char firefox_ua[] =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
+
+/* --- fixtures -------------------------------------------------------------- */
+
+/* Writes ROOT/NAME to BUF: each test has a data directory of its own. */
+static const char *data_dir(char *buf, size_t len, const char *name)
+{
+    snprintf(buf, len, "%s/%s", root, name);
+    return buf;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag,
+                        struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+/* Opens a writable store in ROOT/NAME with OPT (NULL: defaults). */
+static struct store *open_store(const char *name,
+                                const struct store_options *opt)
+{
+    char dir[128];
+    struct store_options def;
+    memset(&def, 0, sizeof def);
+    struct store *st = NULL;
+    err[0] = '\0';
+    if (store_open(data_dir(dir, sizeof dir, name), opt ? opt : &def, &st,
+                   err, sizeof err) != 0) {
+        printf("  store_open %s: %s\n", dir, err);
+        return NULL;
+    }
+    return st;
+}
+
+/* Registers SITE in ST and returns its id (0 on failure). */
+static uint32_t add_site(struct store *st, const char *site)
+{
+    const char *origins[] = { "https://help.example.com" };
+    uint32_t id = 0;
+    bool created = false;
+    if (store_site_put(st, site, origins, 1, &id, &created, err,
+                       sizeof err) != 0) {
+        printf("  store_site_put %s: %s\n", site, err);
+        return 0;
+    }
+    return id;
+}
+
+static struct ipaddr addr_of(const char *s)
+{
+    struct ipaddr a;
+    memset(&a, 0, sizeof a);
+    if (ipaddr_parse(s, strlen(s), &a) != 0)
+        printf("  test setup: %s did not parse\n", s);
+    return a;
+}
+
+/* A view event filled by hand; the strings are copied by store_enqueue. */
+static struct event make_view(uint32_t site_id, const char *view_id,
+                              const char *path, const char *title)
+{
+    struct event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = EVENT_VIEW;
+    ev.scroll = EVENT_SCROLL_NONE;
+    memcpy(ev.country, "--", 3);
+    ev.site_id = site_id;
+    ev.view_id = (struct event_str){ view_id, (uint16_t)strlen(view_id) };
+    ev.path = (struct event_str){ path, (uint16_t)strlen(path) };
+    ev.title = (struct event_str){ title, (uint16_t)strlen(title) };
+    /* a category too: see view_without_title_or_category_is_stored */
+    ev.category = (struct event_str){ "kb", 2 };
+    ev.article = event_article_id(path, strlen(path));
+    return ev;
+}
+
+/* --- acknowledgements ---------------------------------------------------- */
+
+struct ack_rec {
+    atomic_int calls;
+    atomic_int status;
+};
+
+static void on_ack(void *ctx, int status)
+{
+    struct ack_rec *a = ctx;
+    atomic_store(&a->status, status);
+    atomic_fetch_add(&a->calls, 1);
+}
+
+static void ack_init(struct ack_rec *a)
+{
+    atomic_init(&a->calls, 0);
+    atomic_init(&a->status, 12345);
+}
+
+/* True when A was called exactly once, with status 0. */
+static bool acked_once_ok(struct ack_rec *a)
+{
+    int calls = atomic_load(&a->calls), status = atomic_load(&a->status);
+    if (calls != 1 || status != 0) {
+        printf("  ack called %d time(s), last status %d\n", calls, status);
+        return false;
+    }
+    return true;
+}
+
+/* --- reading events back -------------------------------------------------- */
+
+/* A stored event with its strings copied out of the read transaction. */
+struct got_event {
+    struct event ev;          /* its event_str fields are cleared */
+    char view_id[EVENT_ID_MAX + 1];
+    char path[EVENT_PATH_MAX + 1];
+    char title[EVENT_TITLE_MAX + 1];
+    char referrer[EVENT_REFERRER_MAX + 1];
+};
+
+struct got {
+    size_t n;                 /* events seen */
+    struct got_event ev[16];  /* the first 16 of them */
+};
+
+static void copy_str(char *dst, size_t cap, struct event_str s)
+{
+    size_t n = s.n < cap - 1 ? s.n : cap - 1;
+    if (n)
+        memcpy(dst, s.p, n);
+    dst[n] = '\0';
+}
+
+static int collect(void *ctx, const struct event *ev)
+{
+    struct got *g = ctx;
+    if (g->n < sizeof g->ev / sizeof g->ev[0]) {
+        struct got_event *o = &g->ev[g->n];
+        o->ev = *ev;
+        copy_str(o->view_id, sizeof o->view_id, ev->view_id);
+        copy_str(o->path, sizeof o->path, ev->path);
+        copy_str(o->title, sizeof o->title, ev->title);
+        copy_str(o->referrer, sizeof o->referrer, ev->referrer);
+        memset(&o->ev.view_id, 0, sizeof o->ev.view_id);
+        memset(&o->ev.path, 0, sizeof o->ev.path);
+        memset(&o->ev.title, 0, sizeof o->ev.title);
+        memset(&o->ev.referrer, 0, sizeof o->ev.referrer);
+        memset(&o->ev.category, 0, sizeof o->ev.category);
+        memset(&o->ev.lang, 0, sizeof o->ev.lang);
+        memset(&o->ev.text, 0, sizeof o->ev.text);
+        memset(&o->ev.site, 0, sizeof o->ev.site);
+    }
+    g->n++;
+    return 0;
+}
+
+/* Reads every event of SITE_ID (at most LIMIT most recent) into G. */
+static int read_events(struct store *st, uint32_t site_id, size_t limit,
+                       struct got *g)
+{
+    memset(g, 0, sizeof *g);
+    return store_events_each(st, site_id, 0, limit, collect, g);
+}
+
+/* Parses JSON BODY (one event) into *OUT for SITE_ID. The event's strings
+ * point into a static batch: enqueue it before the next parse. */
+static bool parse_one(const char *body, uint32_t site_id, struct event *out)
+{
+    static struct event_batch b;
+    if (event_parse_json(body, strlen(body), &b, err, sizeof err) != 0 ||
+        b.n != 1) {
+        printf("  parse: %s\n", err);
+        return false;
+    }
+    *out = b.ev[0];
+    out->site_id = site_id;
+    return true;
+}
+
+/* --- opening -------------------------------------------------------------- */
+
+TEST(open_close_reopen_keeps_sites_and_events)
+{
+    struct store *st = open_store("reopen", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "help.example.com");
+    CHECK(id != 0);
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    struct event ev = make_view(id, "reopen01", "/kb/kept", "Kept");
+    struct ipaddr a = addr_of("203.0.113.7");
+    struct ack_rec ack;
+    ack_init(&ack);
+    CHECK_EQ_INT(store_enqueue(st, &ev, 1, &a, chrome_ua, strlen(chrome_ua),
+                               on_ack, &ack), 0);
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    store_close(st);
+    CHECK(acked_once_ok(&ack));
+
+    st = open_store("reopen", NULL);
+    CHECK(st != NULL);
+    struct site s;
+    int rc = store_site_get(st, "help.example.com", 16, &s);
+    struct got g;
+    int rc2 = read_events(st, id, 0, &g);
+    store_close(st);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(s.id, id);
+    CHECK_EQ_STR(s.name, "help.example.com");
+    CHECK_EQ_INT(s.norigins, 1);
+    CHECK_EQ_STR(s.origins[0], "https://help.example.com");
+    CHECK_EQ_INT(rc2, 0);
+    CHECK_EQ_INT(g.n, 1);
+    CHECK_EQ_STR(g.ev[0].view_id, "reopen01");
+    CHECK_EQ_STR(g.ev[0].path, "/kb/kept");
+}
+
+TEST(close_commits_and_acknowledges_everything_queued)
+{
+    struct store *st = open_store("close-drains", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "a.example");
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    struct ipaddr a = addr_of("203.0.113.7");
+    struct ack_rec acks[5];
+    char ids[5][24];
+    for (int i = 0; i < 5; i++) {
+        ack_init(&acks[i]);
+        snprintf(ids[i], sizeof ids[i], "closing%d", i);
+        struct event ev = make_view(id, ids[i], "/kb/x", "X");
+        CHECK_EQ_INT(store_enqueue(st, &ev, 1, &a, "ua", 2, on_ack,
+                                   &acks[i]), 0);
+    }
+    store_close(st);                   /* no drain first */
+    for (int i = 0; i < 5; i++)
+        CHECK(acked_once_ok(&acks[i]));
+    st = open_store("close-drains", NULL);
+    CHECK(st != NULL);
+    struct got g;
+    int rc = read_events(st, id, 0, &g);
+    store_close(st);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(g.n, 5);
+}
+
+TEST(readonly_open_of_a_missing_dir_fails_with_a_message)
+{
+    char dir[128];
+    struct store_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.readonly = true;
+    struct store *st = NULL;
+    err[0] = '\0';
+    CHECK_EQ_INT(store_open(data_dir(dir, sizeof dir, "does-not-exist"), &opt,
+                            &st, err, sizeof err), -1);
+    CHECK(st == NULL);
+    CHECK(err[0] != '\0');
+    CHECK(strstr(err, "does-not-exist") != NULL);
+    struct stat sb;
+    CHECK(stat(dir, &sb) != 0);        /* and it was not created */
+}
+
+TEST(readonly_open_of_an_empty_dir_fails_with_a_message)
+{
+    char dir[128];
+    data_dir(dir, sizeof dir, "empty");
+    CHECK_EQ_INT(mkdir(dir, 0700), 0);
+    struct store_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.readonly = true;
+    struct store *st = NULL;
+    err[0] = '\0';
+    CHECK_EQ_INT(store_open(dir, &opt, &st, err, sizeof err), -1);
+    CHECK(strstr(err, "no dwell data") != NULL);
+}
+
+TEST(readonly_open_reads_and_cannot_start_a_writer)
+{
+    struct store *st = open_store("readonly", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "ro.example");
+    store_close(st);
+    char dir[128];
+    struct store_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.readonly = true;
+    st = NULL;
+    CHECK_EQ_INT(store_open(data_dir(dir, sizeof dir, "readonly"), &opt, &st,
+                            err, sizeof err), 0);
+    struct site s;
+    int rc = store_site_get(st, "ro.example", 10, &s);
+    int wr = store_start_writer(st, err, sizeof err);
+    store_close(st);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(s.id, id);
+    CHECK_EQ_INT(wr, -1);
+}
+
+/* --- sites ---------------------------------------------------------------- */
+
+TEST(site_put_creates_then_updates_with_the_same_id)
+{
+    struct store *st = open_store("sites", NULL);
+    CHECK(st != NULL);
+    const char *o1[] = { "https://help.example.com" };
+    const char *o2[] = { "https://help.example.com", "https://kb.example.com" };
+    uint32_t id1 = 0, id2 = 0, id3 = 0;
+    bool created = false;
+    int rc1 = store_site_put(st, "help.example.com", o1, 1, &id1, &created,
+                             err, sizeof err);
+    bool created1 = created;
+    int rc2 = store_site_put(st, "help.example.com", o2, 2, &id2, &created,
+                             err, sizeof err);
+    bool created2 = created;
+    int rc3 = store_site_put(st, "other.example.com", o1, 1, &id3, &created,
+                             err, sizeof err);
+    bool created3 = created;
+    struct site s;
+    int got = store_site_get(st, "help.example.com", 16, &s);
+    store_close(st);
+    CHECK_EQ_INT(rc1, 0);
+    CHECK(created1);
+    CHECK(id1 != 0);
+    CHECK_EQ_INT(rc2, 0);
+    CHECK(!created2);
+    CHECK_EQ_INT(id2, id1);
+    CHECK_EQ_INT(rc3, 0);
+    CHECK(created3);
+    CHECK(id3 != id1);
+    CHECK_EQ_INT(got, 0);
+    CHECK_EQ_INT(s.norigins, 2);
+    CHECK_EQ_STR(s.origins[1], "https://kb.example.com");
+}
+
+TEST(site_put_rejects_bad_names)
+{
+    struct store *st = open_store("bad-sites", NULL);
+    CHECK(st != NULL);
+    char long_name[EVENT_SITE_MAX + 2];
+    memset(long_name, 'a', EVENT_SITE_MAX + 1);
+    long_name[EVENT_SITE_MAX + 1] = '\0';
+    const char *bad[] = { "Bad Name", "", "UPPER.example", "a/b", long_name };
+    uint32_t id;
+    bool created;
+    int rcs[5];
+    char first_err[256] = "";
+    for (int i = 0; i < 5; i++) {
+        err[0] = '\0';
+        rcs[i] = store_site_put(st, bad[i], NULL, 0, &id, &created, err,
+                                sizeof err);
+        if (i == 0)
+            snprintf(first_err, sizeof first_err, "%s", err);
+    }
+    long_name[EVENT_SITE_MAX] = '\0';          /* exactly 100: accepted */
+    int ok = store_site_put(st, long_name, NULL, 0, &id, &created, err,
+                            sizeof err);
+    struct site s;
+    int missing = store_site_get(st, "Bad Name", 8, &s);
+    store_close(st);
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ_INT(rcs[i], -1);
+    CHECK(strstr(first_err, "[a-z0-9.-]") != NULL);
+    CHECK_EQ_INT(ok, 0);
+    CHECK_EQ_INT(missing, 1);
+}
+
+TEST(site_get_of_a_missing_site_returns_1)
+{
+    struct store *st = open_store("sites-missing", NULL);
+    CHECK(st != NULL);
+    add_site(st, "present.example");
+    struct site s;
+    int rc = store_site_get(st, "absent.example", 14, &s);
+    int rc_prefix = store_site_get(st, "present", 7, &s);
+    int rc_empty = store_site_get(st, "", 0, &s);
+    int rc_len = store_site_get(st, "present.example.org", 15, &s);
+    store_close(st);
+    CHECK_EQ_INT(rc, 1);
+    CHECK_EQ_INT(rc_prefix, 1);
+    CHECK_EQ_INT(rc_empty, 1);
+    CHECK_EQ_INT(rc_len, 0);            /* LEN bytes of the name count */
+    CHECK_EQ_STR(s.name, "present.example");
+}
+
+struct site_names {
+    int n, stop_after;
+    char names[8][EVENT_SITE_MAX + 1];
+};
+
+static int list_site(void *ctx, const struct site *s)
+{
+    struct site_names *l = ctx;
+    if (l->n < 8)
+        snprintf(l->names[l->n], sizeof l->names[0], "%s", s->name);
+    l->n++;
+    return l->stop_after && l->n >= l->stop_after;
+}
+
+TEST(site_each_lists_sites_in_name_order)
+{
+    struct store *st = open_store("sites-order", NULL);
+    CHECK(st != NULL);
+    add_site(st, "zeta.example");
+    add_site(st, "alpha.example");
+    add_site(st, "mid.example");
+    add_site(st, "alpha.example");      /* an update adds nothing */
+    struct site_names all, first;
+    memset(&all, 0, sizeof all);
+    memset(&first, 0, sizeof first);
+    first.stop_after = 2;
+    int rc = store_site_each(st, list_site, &all);
+    int rc2 = store_site_each(st, list_site, &first);
+    store_close(st);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(all.n, 3);
+    CHECK_EQ_STR(all.names[0], "alpha.example");
+    CHECK_EQ_STR(all.names[1], "mid.example");
+    CHECK_EQ_STR(all.names[2], "zeta.example");
+    CHECK_EQ_INT(rc2, 0);
+    CHECK_EQ_INT(first.n, 2);           /* stops when FN says so */
+}
+
+/* --- visitor salts -------------------------------------------------------- */
+
+TEST(salt_rotation_keeps_today_and_yesterday_and_destroys_older)
+{
+    struct store *st = open_store("salts", NULL);
+    CHECK(st != NULL);
+    uint8_t s100[16], s100b[16], s101[16], s101b[16], s102[16], x[16];
+    int r[12];
+    r[0] = store_salt_get(st, 100, x);            /* none yet */
+    r[1] = store_salt_rotate(st, 100);
+    r[2] = store_salt_get(st, 100, s100);
+    r[3] = store_salt_get(st, 99, x);
+    r[4] = store_salt_rotate(st, 101);
+    r[5] = store_salt_get(st, 100, s100b);
+    r[6] = store_salt_get(st, 101, s101);
+    r[7] = store_salt_rotate(st, 102);
+    r[8] = store_salt_get(st, 100, x);
+    r[9] = store_salt_get(st, 101, s101b);
+    r[10] = store_salt_get(st, 102, s102);
+    r[11] = store_salt_rotate(st, 102);           /* again: a no-op */
+    uint8_t s102b[16];
+    int r12 = store_salt_get(st, 102, s102b);
+    store_close(st);
+    CHECK_EQ_INT(r[0], 1);
+    CHECK_EQ_INT(r[1], 0);
+    CHECK_EQ_INT(r[2], 0);
+    CHECK_EQ_INT(r[3], 1);
+    CHECK_EQ_INT(r[4], 0);
+    CHECK_EQ_INT(r[5], 0);
+    CHECK(memcmp(s100, s100b, 16) == 0);          /* kept as it was */
+    CHECK_EQ_INT(r[6], 0);
+    CHECK(memcmp(s100, s101, 16) != 0);
+    CHECK_EQ_INT(r[7], 0);
+    CHECK_EQ_INT(r[8], 1);                        /* destroyed */
+    CHECK_EQ_INT(r[9], 0);
+    CHECK(memcmp(s101, s101b, 16) == 0);
+    CHECK_EQ_INT(r[10], 0);
+    CHECK(memcmp(s101, s102, 16) != 0);
+    CHECK(memcmp(s100, s102, 16) != 0);
+    CHECK_EQ_INT(r[11], 0);
+    CHECK_EQ_INT(r12, 0);
+    CHECK(memcmp(s102, s102b, 16) == 0);
+}
+
+TEST(salt_rotation_after_a_gap_destroys_every_old_salt)
+{
+    struct store *st = open_store("salts-gap", NULL);
+    CHECK(st != NULL);
+    uint8_t x[16];
+    store_salt_rotate(st, 200);
+    store_salt_rotate(st, 201);
+    int rc = store_salt_rotate(st, 210);
+    int g200 = store_salt_get(st, 200, x), g201 = store_salt_get(st, 201, x);
+    int g209 = store_salt_get(st, 209, x), g210 = store_salt_get(st, 210, x);
+    store_close(st);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(g200, 1);
+    CHECK_EQ_INT(g201, 1);
+    CHECK_EQ_INT(g209, 1);
+    CHECK_EQ_INT(g210, 0);
+}
+
+/* --- the writer ----------------------------------------------------------- */
+
+TEST(view_then_engage_are_stored_with_visitor_time_path_and_engaged_ms)
+{
+    struct store *st = open_store("writer", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "help.example.com");
+    CHECK(id != 0);
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    struct ipaddr a = addr_of("203.0.113.77");
+    struct ack_rec ack1, ack2;
+    ack_init(&ack1);
+    ack_init(&ack2);
+
+    struct event ev;
+    CHECK(parse_one("{\"s\":\"help.example.com\",\"t\":\"view\","
+                    "\"v\":\"k3J9xQ2m\","
+                    "\"u\":\"https://help.example.com/kb/reset-password?a=1\","
+                    "\"r\":\"https://www.google.com/\","
+                    "\"ti\":\"Reset your password\",\"w\":812,"
+                    "\"c\":\"accounts\",\"l\":\"en-US\",\"sw\":1280}", id,
+                    &ev));
+    memcpy(ev.country, "DE", 3);
+    uint64_t before = store_now_us();
+    CHECK_EQ_INT(store_enqueue(st, &ev, 1, &a, chrome_ua, strlen(chrome_ua),
+                               on_ack, &ack1), 0);
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    uint64_t after = store_now_us();
+    CHECK(acked_once_ok(&ack1));
+    struct got g;
+    CHECK_EQ_INT(read_events(st, id, 0, &g), 0);
+    CHECK_EQ_INT(g.n, 1);
+    const struct got_event *v = &g.ev[0];
+    CHECK_EQ_INT(v->ev.type, EVENT_VIEW);
+    CHECK_EQ_INT(v->ev.site_id, id);
+    CHECK(v->ev.visitor != 0);
+    CHECK(v->ev.time_us >= before && v->ev.time_us <= after);
+    CHECK_EQ_STR(v->view_id, "k3J9xQ2m");
+    CHECK_EQ_STR(v->path, "/kb/reset-password");
+    CHECK_EQ_STR(v->title, "Reset your password");
+    CHECK_EQ_STR(v->referrer, "www.google.com");
+    CHECK_EQ_STR(v->ev.country, "DE");
+    CHECK_EQ_INT(v->ev.words, 812);
+    CHECK(v->ev.article == event_article_id("/kb/reset-password", 18));
+
+    CHECK(parse_one("{\"s\":\"help.example.com\",\"t\":\"engage\","
+                    "\"v\":\"k3J9xQ2m\",\"e\":15000,\"sd\":64}", id, &ev));
+    CHECK(ev.article == 0 && ev.path.n == 0);     /* the store fills them */
+    CHECK_EQ_INT(store_enqueue(st, &ev, 1, &a, chrome_ua, strlen(chrome_ua),
+                               on_ack, &ack2), 0);
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    CHECK(acked_once_ok(&ack2));
+    CHECK(acked_once_ok(&ack1));                  /* still once */
+    CHECK_EQ_INT(read_events(st, id, 0, &g), 0);
+    struct store_stats stats;
+    store_get_stats(st, &stats);
+    store_close(st);
+    CHECK_EQ_INT(g.n, 2);
+    const struct got_event *e = &g.ev[1];
+    CHECK_EQ_INT(g.ev[0].ev.type, EVENT_VIEW);
+    CHECK_EQ_INT(e->ev.type, EVENT_ENGAGE);
+    CHECK_EQ_STR(e->path, "/kb/reset-password");
+    CHECK_EQ_INT(e->ev.engaged_ms, 15000);
+    CHECK_EQ_INT(e->ev.scroll, 64);
+    CHECK(e->ev.article == event_article_id("/kb/reset-password", 18));
+    CHECK(e->ev.visitor == g.ev[0].ev.visitor);
+    CHECK(e->ev.time_us > g.ev[0].ev.time_us);
+    CHECK_EQ_INT(stats.events_stored, 2);
+    CHECK_EQ_INT(stats.orphans, 0);
+    CHECK_EQ_INT(stats.write_errors, 0);
+    CHECK_EQ_INT(stats.queue_depth, 0);
+}
+
+TEST(engage_for_an_unknown_view_is_an_orphan_without_a_path)
+{
+    struct store *st = open_store("orphan", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "a.example");
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    struct ipaddr a = addr_of("203.0.113.77");
+    struct event ev;
+    CHECK(parse_one("{\"s\":\"a.example\",\"t\":\"engage\","
+                    "\"v\":\"nobody00\",\"e\":5000}", id, &ev));
+    struct ack_rec ack;
+    ack_init(&ack);
+    CHECK_EQ_INT(store_enqueue(st, &ev, 1, &a, "ua", 2, on_ack, &ack), 0);
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    struct got g;
+    int rc = read_events(st, id, 0, &g);
+    struct store_stats stats;
+    store_get_stats(st, &stats);
+    store_close(st);
+    CHECK(acked_once_ok(&ack));
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(g.n, 1);
+    CHECK_EQ_STR(g.ev[0].path, "");
+    CHECK(g.ev[0].ev.article == 0);
+    CHECK_EQ_INT(stats.orphans, 1);
+}
+
+TEST(same_address_and_ua_on_one_day_give_one_visitor_hash)
+{
+    struct store *st = open_store("visitors", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "a.example");
+    uint32_t id2 = add_site(st, "b.example");
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    struct ipaddr a = addr_of("203.0.113.77");
+    struct ipaddr a_mapped = addr_of("::ffff:203.0.113.77");
+    struct ipaddr b = addr_of("203.0.113.78");
+    struct ipaddr c = addr_of("2001:db8::77");
+    struct ack_rec acks[6];
+    struct {
+        const char *view_id;
+        const struct ipaddr *addr;
+        const char *ua;
+        uint32_t site;
+    } sends[6] = {
+        { "visitor0", &a, chrome_ua, id },
+        { "visitor1", &a_mapped, chrome_ua, id },     /* same address */
+        { "visitor2", &b, chrome_ua, id },
+        { "visitor3", &c, chrome_ua, id },
+        { "visitor4", &a, firefox_ua, id },
+        { "visitor5", &a, chrome_ua, id2 },           /* another site */
+    };
+    for (int i = 0; i < 6; i++) {
+        ack_init(&acks[i]);
+        struct event ev = make_view(sends[i].site, sends[i].view_id,
+                                    "/kb/same", "Same");
+        CHECK_EQ_INT(store_enqueue(st, &ev, 1, sends[i].addr, sends[i].ua,
+                                   strlen(sends[i].ua), on_ack, &acks[i]), 0);
+    }
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    struct got g, g2;
+    int rc = read_events(st, id, 0, &g);
+    int rc2 = read_events(st, id2, 0, &g2);
+    store_close(st);
+    for (int i = 0; i < 6; i++)
+        CHECK(acked_once_ok(&acks[i]));
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(rc2, 0);
+    CHECK_EQ_INT(g.n, 5);
+    CHECK_EQ_INT(g2.n, 1);
+    for (int i = 0; i < 5; i++)
+        CHECK(g.ev[i].ev.visitor != 0);
+    CHECK_EQ_STR(g.ev[0].view_id, "visitor0");
+    CHECK(g.ev[0].ev.visitor == g.ev[1].ev.visitor);
+    CHECK(g.ev[0].ev.visitor != g.ev[2].ev.visitor);
+    CHECK(g.ev[0].ev.visitor != g.ev[3].ev.visitor);
+    CHECK(g.ev[2].ev.visitor != g.ev[3].ev.visitor);
+    CHECK(g.ev[0].ev.visitor != g.ev[4].ev.visitor);  /* other browser */
+    CHECK(g.ev[0].ev.visitor != g2.ev[0].ev.visitor); /* other site */
+}
+
+/* True when the NEEDLE bytes occur in the file at PATH. */
+static bool file_contains(const char *path, const void *needle, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return false;
+    static uint8_t buf[1 << 16];
+    size_t have = 0, got;
+    bool found = false;
+    while (!found && (got = fread(buf + have, 1, sizeof buf - have, f)) > 0) {
+        have += got;
+        for (size_t i = 0; i + n <= have && !found; i++)
+            found = memcmp(buf + i, needle, n) == 0;
+        if (have >= n) {               /* keep a tail that may start one */
+            memmove(buf, buf + have - (n - 1), n - 1);
+            have = n - 1;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+TEST(no_client_address_or_user_agent_reaches_the_data_files)
+{
+    struct store *st = open_store("privacy", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "a.example");
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    struct ipaddr a = addr_of("198.51.100.213");
+    struct event ev = make_view(id, "private0", "/kb/p", "P");
+    CHECK_EQ_INT(store_enqueue(st, &ev, 1, &a, firefox_ua, strlen(firefox_ua),
+                               NULL, NULL), 0);
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    store_close(st);
+    char dir[128], file[160];
+    data_dir(dir, sizeof dir, "privacy");
+    snprintf(file, sizeof file, "%s/data.mdb", dir);
+    CHECK(file_contains(file, "private0", 8));         /* the probe works */
+    CHECK(!file_contains(file, "Firefox/121.0", 13));
+    CHECK(!file_contains(file, a.b, sizeof a.b));
+    CHECK(!file_contains(file, "198.51.100.213", 14));
+}
+
+/* --- the bounded queue ----------------------------------------------------- */
+
+TEST(queue_of_cap_2_refuses_a_third_event_until_the_writer_runs)
+{
+    struct store_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.queue_cap = 2;
+    struct store *st = open_store("queue-cap", &opt);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "a.example");
+    struct ipaddr a = addr_of("203.0.113.7");
+    struct event two[2] = {
+        make_view(id, "queued00", "/kb/q", "Q"),
+        make_view(id, "queued01", "/kb/q", "Q"),
+    };
+    struct event third = make_view(id, "queued02", "/kb/q", "Q");
+    struct ack_rec ack_two, ack_third, ack_later;
+    ack_init(&ack_two);
+    ack_init(&ack_third);
+    ack_init(&ack_later);
+    int rc_two = store_enqueue(st, two, 2, &a, "ua", 2, on_ack, &ack_two);
+    int rc_third = store_enqueue(st, &third, 1, &a, "ua", 2, on_ack,
+                                 &ack_third);
+    struct store_stats stats;
+    store_get_stats(st, &stats);
+    /* the writer empties the queue; then there is room again */
+    int rc_start = store_start_writer(st, err, sizeof err);
+    int rc_drain = store_drain(st, DRAIN_MS);
+    int rc_later = store_enqueue(st, &third, 1, &a, "ua", 2, on_ack,
+                                 &ack_later);
+    int rc_drain2 = store_drain(st, DRAIN_MS);
+    struct got g;
+    int rc_read = read_events(st, id, 0, &g);
+    store_close(st);
+    CHECK_EQ_INT(rc_two, 0);
+    CHECK_EQ_INT(rc_third, STORE_EFULL);
+    CHECK_EQ_INT(stats.queue_depth, 2);
+    CHECK_EQ_INT(rc_start, 0);
+    CHECK_EQ_INT(rc_drain, 0);
+    CHECK_EQ_INT(rc_later, 0);
+    CHECK_EQ_INT(rc_drain2, 0);
+    CHECK(acked_once_ok(&ack_two));
+    CHECK_EQ_INT(atomic_load(&ack_third.calls), 0);   /* refused: no ack */
+    CHECK(acked_once_ok(&ack_later));
+    CHECK_EQ_INT(rc_read, 0);
+    CHECK_EQ_INT(g.n, 3);
+}
+
+TEST(queue_of_cap_2_takes_two_single_events_and_refuses_a_third)
+{
+    struct store_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.queue_cap = 2;
+    struct store *st = open_store("queue-cap-singles", &opt);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "a.example");
+    struct ipaddr a = addr_of("203.0.113.7");
+    struct event ev = make_view(id, "single00", "/kb/q", "Q");
+    struct ack_rec acks[3];
+    int rc[3];
+    for (int i = 0; i < 3; i++) {
+        ack_init(&acks[i]);
+        rc[i] = store_enqueue(st, &ev, 1, &a, "ua", 2, on_ack, &acks[i]);
+    }
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    store_close(st);
+    CHECK_EQ_INT(rc[0], 0);
+    CHECK_EQ_INT(rc[1], 0);
+    CHECK_EQ_INT(rc[2], STORE_EFULL);
+    CHECK(acked_once_ok(&acks[0]));
+    CHECK(acked_once_ok(&acks[1]));
+    CHECK_EQ_INT(atomic_load(&acks[2].calls), 0);
+}
+
+TEST(enqueue_of_0_or_33_events_is_refused)
+{
+    struct store *st = open_store("queue-n", NULL);
+    CHECK(st != NULL);
+    static struct event evs[EVENT_MAX_BATCH + 1];
+    for (int i = 0; i <= EVENT_MAX_BATCH; i++)
+        evs[i] = make_view(1, "manyview", "/kb/m", "M");
+    struct ipaddr a = addr_of("203.0.113.7");
+    int rc0 = store_enqueue(st, evs, 0, &a, "ua", 2, NULL, NULL);
+    int rc33 = store_enqueue(st, evs, EVENT_MAX_BATCH + 1, &a, "ua", 2, NULL,
+                             NULL);
+    store_close(st);
+    CHECK_EQ_INT(rc0, -1);
+    CHECK_EQ_INT(rc33, -1);
+}
+
+/* Runs FN in a child process and says whether it exited with status 0.
+ * For the tests that show a bug in src/: a sanitizer abort or a leak report
+ * there must not take this process's report with it. */
+static bool in_child(int (*fn)(void))
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return false;
+    }
+    if (pid == 0) {
+        int rc = fn();
+        fflush(stdout);
+        _exit(rc);                     /* no atexit handlers, no LSan */
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid) {
+        perror("waitpid");
+        return false;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return true;
+    if (WIFSIGNALED(status))
+        printf("  child killed by signal %d\n", WTERMSIG(status));
+    else
+        printf("  child exited with status %d\n", WEXITSTATUS(status));
+    return false;
+}
+
+/* store_enqueue promises that ACK "is called once, later", and store_close
+ * that it returns after "everything queued" is acknowledged. A store closed
+ * before its writer ever ran never calls the ack, and leaks the queued
+ * slot (LeakSanitizer reports it from store_enqueue). */
+static int close_without_writer(void)
+{
+    struct store *st = open_store("close-no-writer", NULL);
+    if (st == NULL)
+        return 2;
+    uint32_t id = add_site(st, "a.example");
+    struct ipaddr a = addr_of("203.0.113.7");
+    struct event ev = make_view(id, "unwritten", "/kb/u", "U");
+    struct ack_rec ack;
+    ack_init(&ack);
+    if (store_enqueue(st, &ev, 1, &a, "ua", 2, on_ack, &ack) != 0)
+        return 3;
+    store_close(st);
+    int calls = atomic_load(&ack.calls);
+    if (calls != 1)
+        printf("  ack called %d time(s) by store_close\n", calls);
+    return calls == 1 ? 0 : 1;
+}
+
+TEST(close_without_a_writer_acknowledges_queued_events)
+{
+    CHECK(in_child(close_without_writer));
+}
+
+/* Views without a title or a category are common (the snippet sends "c"
+ * only when the page has a dwell:category meta tag). Their event_str is
+ * {NULL, 0}; the article record must be written without passing NULL to
+ * memcpy (undefined behaviour, fatal under UBSan). */
+static int view_without_title_or_category(void)
+{
+    struct store *st = open_store("no-category", NULL);
+    if (st == NULL)
+        return 2;
+    uint32_t id = add_site(st, "a.example");
+    if (store_start_writer(st, err, sizeof err) != 0)
+        return 3;
+    struct event ev;
+    if (!parse_one("{\"s\":\"a.example\",\"t\":\"view\","
+                   "\"v\":\"bareview\",\"u\":\"/kb/bare\"}", id, &ev))
+        return 4;
+    struct ipaddr a = addr_of("203.0.113.7");
+    struct ack_rec ack;
+    ack_init(&ack);
+    if (store_enqueue(st, &ev, 1, &a, "ua", 2, on_ack, &ack) != 0 ||
+        store_drain(st, DRAIN_MS) != 0)
+        return 5;
+    struct got g;
+    int rc = read_events(st, id, 0, &g);
+    store_close(st);
+    if (!acked_once_ok(&ack) || rc != 0 || g.n != 1 ||
+        strcmp(g.ev[0].path, "/kb/bare") != 0 || g.ev[0].title[0] != '\0')
+        return 1;
+    return 0;
+}
+
+TEST(view_without_title_or_category_is_stored)
+{
+    CHECK(in_child(view_without_title_or_category));
+}
+
+/* store_enqueue takes any struct event; the writer keeps view ids, link
+ * ids and article fields in fixed buffers sized by the limits of event.h
+ * (4 + EVENT_ID_MAX key bytes, 12 + 6 + 512 + 200 + 64 article bytes).
+ * An event beyond those limits (a caller's bug) must be refused at enqueue
+ * or stored safely, never written past a buffer on the writer thread.
+ * Run in a child: ASan ends the process on an overflow. */
+static int oversized_case;
+
+static int enqueue_oversized(void)
+{
+    static char long_id[41], long_path[601], long_title[251], long_link[101];
+    memset(long_id, 'i', 40);
+    long_path[0] = '/';
+    memset(long_path + 1, 'p', 599);
+    memset(long_title, 't', 250);
+    memset(long_link, 'k', 100);
+    char name[32];
+    snprintf(name, sizeof name, "oversized-%d", oversized_case);
+    struct store *st = open_store(name, NULL);
+    if (st == NULL)
+        return 2;
+    uint32_t id = add_site(st, "a.example");
+    if (store_start_writer(st, err, sizeof err) != 0)
+        return 3;
+    struct event evs[2];
+    size_t n = 1;
+    switch (oversized_case) {
+    case 0:                                 /* view id of 40 characters */
+        evs[0] = make_view(id, long_id, "/kb/o", "O");
+        break;
+    case 1:                                 /* path 600 bytes, title 250 */
+        evs[0] = make_view(id, "oversize", long_path, long_title);
+        break;
+    default:                                /* link id of 100 characters */
+        evs[0] = make_view(id, "oversize", "/kb/o", "O");
+        memset(&evs[1], 0, sizeof evs[1]);
+        evs[1].type = EVENT_LINK;
+        evs[1].scroll = EVENT_SCROLL_NONE;
+        memcpy(evs[1].country, "--", 3);
+        evs[1].site_id = id;
+        evs[1].view_id = evs[0].view_id;
+        evs[1].text = (struct event_str){ long_link, 100 };
+        n = 2;
+        break;
+    }
+    struct ipaddr a = addr_of("203.0.113.7");
+    int rc = store_enqueue(st, evs, n, &a, "ua", 2, NULL, NULL);
+    if (rc == 0 && store_drain(st, DRAIN_MS) != 0)
+        rc = 4;
+    store_close(st);
+    return rc == 0 || rc == -1 ? 0 : 1;
+}
+
+TEST(view_id_beyond_32_characters_never_overflows_the_writer)
+{
+    oversized_case = 0;
+    CHECK(in_child(enqueue_oversized));
+}
+
+TEST(path_and_title_beyond_their_caps_never_overflow_the_writer)
+{
+    oversized_case = 1;
+    CHECK(in_child(enqueue_oversized));
+}
+
+TEST(link_id_beyond_64_characters_never_overflows_the_writer)
+{
+    oversized_case = 2;
+    CHECK(in_child(enqueue_oversized));
+}
+
+/* --- map growth ------------------------------------------------------------ */
+
+#define BULK_EVENTS 20000
+#define BULK_BATCH  32
+
+struct bulk_seen {
+    size_t n, bad, dup, unordered;
+    uint64_t last_time;
+    uint8_t seen[BULK_EVENTS];
+};
+
+static int bulk_visit(void *ctx, const struct event *ev)
+{
+    struct bulk_seen *b = ctx;
+    unsigned long i = 0;
+    char id[EVENT_ID_MAX + 1];
+    copy_str(id, sizeof id, ev->view_id);
+    char *end = NULL;
+    if (strncmp(id, "bulk", 4) == 0)
+        i = strtoul(id + 4, &end, 10);
+    if (end == NULL || *end != '\0' || i >= BULK_EVENTS ||
+        ev->title.n != EVENT_TITLE_MAX) {
+        b->bad++;
+    } else if (b->seen[i]++) {
+        b->dup++;
+    }
+    if (ev->time_us < b->last_time)
+        b->unordered++;
+    b->last_time = ev->time_us;
+    b->n++;
+    return 0;
+}
+
+TEST(map_full_grows_the_map_and_keeps_all_20000_events)
+{
+    struct store_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.map_size = (size_t)256 << 10;
+    struct store *st = open_store("grow", &opt);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "big.example");
+    CHECK(id != 0);
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    struct ipaddr a = addr_of("203.0.113.7");
+
+    enum { NBATCH = BULK_EVENTS / BULK_BATCH };
+    static struct ack_rec acks[NBATCH];
+    static char ids[BULK_EVENTS][16];
+    static char paths[BULK_EVENTS][32];
+    char title[EVENT_TITLE_MAX + 1];
+    for (int i = 0; i < EVENT_TITLE_MAX; i++)
+        title[i] = (char)('a' + i % 26);
+    title[EVENT_TITLE_MAX] = '\0';
+    int refused = 0;
+    for (int b = 0; b < NBATCH; b++) {
+        struct event evs[BULK_BATCH];
+        for (int j = 0; j < BULK_BATCH; j++) {
+            int i = b * BULK_BATCH + j;
+            snprintf(ids[i], sizeof ids[i], "bulk%05d", i);
+            snprintf(paths[i], sizeof paths[i], "/kb/article-%04d", i % 2000);
+            evs[j] = make_view(id, ids[i], paths[i], title);
+        }
+        ack_init(&acks[b]);
+        if (store_enqueue(st, evs, BULK_BATCH, &a, chrome_ua,
+                          strlen(chrome_ua), on_ack, &acks[b]) != 0)
+            refused++;
+    }
+    int rc_drain = store_drain(st, DRAIN_MS);
+    struct store_stats stats;
+    store_get_stats(st, &stats);
+    static struct bulk_seen seen;
+    memset(&seen, 0, sizeof seen);
+    int rc_read = store_events_each(st, id, 0, 0, bulk_visit, &seen);
+    store_close(st);
+
+    CHECK_EQ_INT(refused, 0);
+    CHECK_EQ_INT(rc_drain, 0);
+    int not_acked = 0;
+    for (int b = 0; b < NBATCH; b++)
+        if (atomic_load(&acks[b].calls) != 1 ||
+            atomic_load(&acks[b].status) != 0)
+            not_acked++;
+    CHECK_EQ_INT(not_acked, 0);
+    printf("# map: %llu grow(s), now %zu KiB, %llu batch(es)\n",
+           (unsigned long long)stats.map_grows, stats.map_size >> 10,
+           (unsigned long long)stats.batches);
+    CHECK(stats.map_grows > 0);
+    CHECK(stats.map_size > opt.map_size);
+    CHECK_EQ_INT(stats.events_stored, BULK_EVENTS);
+    CHECK_EQ_INT(stats.write_errors, 0);
+    CHECK_EQ_INT(rc_read, 0);
+    CHECK_EQ_INT(seen.n, BULK_EVENTS);
+    CHECK_EQ_INT(seen.bad, 0);
+    CHECK_EQ_INT(seen.dup, 0);
+    CHECK_EQ_INT(seen.unordered, 0);
+    for (int i = 0; i < BULK_EVENTS; i++)
+        CHECK_EQ_INT(seen.seen[i], 1);
+}
+
+/* --- durability modes and concurrency -------------------------------------- */
+
+TEST(every_durability_mode_acks_once_and_stores)
+{
+    const enum store_durability modes[] = { STORE_FSYNC, STORE_COMMIT,
+                                            STORE_NONE };
+    const char *names[] = { "mode-fsync", "mode-commit", "mode-none" };
+    for (int m = 0; m < 3; m++) {
+        struct store_options opt;
+        memset(&opt, 0, sizeof opt);
+        opt.durability = modes[m];
+        struct store *st = open_store(names[m], &opt);
+        CHECK(st != NULL);
+        uint32_t id = add_site(st, "a.example");
+        CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+        struct ipaddr a = addr_of("203.0.113.7");
+        struct event evs[3] = {
+            make_view(id, "durable0", "/kb/d", "D"),
+            make_view(id, "durable1", "/kb/d", "D"),
+            make_view(id, "durable2", "/kb/d", "D"),
+        };
+        struct ack_rec ack;
+        ack_init(&ack);
+        CHECK_EQ_INT(store_enqueue(st, evs, 3, &a, "ua", 2, on_ack, &ack), 0);
+        CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+        store_close(st);
+        CHECK(acked_once_ok(&ack));
+        st = open_store(names[m], &opt);
+        CHECK(st != NULL);
+        struct got g;
+        int rc = read_events(st, id, 0, &g);
+        store_close(st);
+        CHECK_EQ_INT(rc, 0);
+        CHECK_EQ_INT(g.n, 3);
+        CHECK_EQ_STR(g.ev[2].view_id, "durable2");
+    }
+}
+
+#define PRODUCERS      4
+#define PER_PRODUCER   1000
+#define PRODUCER_BATCH 10
+
+struct producer {
+    struct store *st;
+    uint32_t site;
+    int index;
+    int refused;
+    struct ack_rec acks[PER_PRODUCER / PRODUCER_BATCH];
+    char ids[PER_PRODUCER][24];
+};
+
+static void *produce(void *arg)
+{
+    struct producer *p = arg;
+    struct ipaddr a = addr_of("203.0.113.7");
+    char title[EVENT_TITLE_MAX + 1];
+    memset(title, 'w', EVENT_TITLE_MAX);
+    title[EVENT_TITLE_MAX] = '\0';
+    for (int b = 0; b < PER_PRODUCER / PRODUCER_BATCH; b++) {
+        struct event evs[PRODUCER_BATCH];
+        for (int j = 0; j < PRODUCER_BATCH; j++) {
+            int i = b * PRODUCER_BATCH + j;
+            snprintf(p->ids[i], sizeof p->ids[i], "p%d-%05d", p->index, i);
+            evs[j] = make_view(p->site, p->ids[i], "/kb/concurrent", title);
+        }
+        ack_init(&p->acks[b]);
+        if (store_enqueue(p->st, evs, PRODUCER_BATCH, &a, "ua", 2, on_ack,
+                          &p->acks[b]) != 0)
+            p->refused++;
+    }
+    return NULL;
+}
+
+struct reader {
+    struct store *st;
+    uint32_t site;
+    atomic_int stop;
+    int reads, errors, went_back;
+};
+
+static int count_event(void *ctx, const struct event *ev)
+{
+    (void)ev;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+static void *read_while_writing(void *arg)
+{
+    struct reader *r = arg;
+    size_t last = 0;
+    while (!atomic_load(&r->stop)) {
+        size_t n = 0;
+        if (store_events_each(r->st, r->site, 0, 0, count_event, &n) != 0)
+            r->errors++;
+        if (n < last)
+            r->went_back++;
+        last = n;
+        r->reads++;
+    }
+    return NULL;
+}
+
+TEST(enqueue_from_four_threads_while_reading_during_map_growth_loses_nothing)
+{
+    struct store_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.map_size = (size_t)256 << 10;
+    opt.durability = STORE_COMMIT;
+    struct store *st = open_store("concurrent", &opt);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "a.example");
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    static struct producer prod[PRODUCERS];
+    static struct reader rd;
+    memset(&rd, 0, sizeof rd);
+    rd.st = st;
+    rd.site = id;
+    atomic_init(&rd.stop, 0);
+    pthread_t reader_thread, producer_threads[PRODUCERS];
+    CHECK_EQ_INT(pthread_create(&reader_thread, NULL, read_while_writing,
+                                &rd), 0);
+    for (int i = 0; i < PRODUCERS; i++) {
+        memset(&prod[i], 0, sizeof prod[i]);
+        prod[i].st = st;
+        prod[i].site = id;
+        prod[i].index = i;
+        CHECK_EQ_INT(pthread_create(&producer_threads[i], NULL, produce,
+                                    &prod[i]), 0);
+    }
+    for (int i = 0; i < PRODUCERS; i++)
+        pthread_join(producer_threads[i], NULL);
+    int rc_drain = store_drain(st, DRAIN_MS);
+    atomic_store(&rd.stop, 1);
+    pthread_join(reader_thread, NULL);
+    size_t total = 0;
+    int rc_read = store_events_each(st, id, 0, 0, count_event, &total);
+    struct store_stats stats;
+    store_get_stats(st, &stats);
+    store_close(st);
+
+    CHECK_EQ_INT(rc_drain, 0);
+    int refused = 0, not_acked = 0;
+    for (int i = 0; i < PRODUCERS; i++) {
+        refused += prod[i].refused;
+        for (int b = 0; b < PER_PRODUCER / PRODUCER_BATCH; b++)
+            if (!acked_once_ok(&prod[i].acks[b]))
+                not_acked++;
+    }
+    CHECK_EQ_INT(refused, 0);
+    CHECK_EQ_INT(not_acked, 0);
+    CHECK_EQ_INT(rc_read, 0);
+    CHECK_EQ_INT(total, PRODUCERS * PER_PRODUCER);
+    CHECK_EQ_INT(stats.events_stored, PRODUCERS * PER_PRODUCER);
+    CHECK(stats.map_grows > 0);
+    CHECK(rd.reads > 0);
+    CHECK_EQ_INT(rd.errors, 0);
+    CHECK_EQ_INT(rd.went_back, 0);
+}
+
+/* --- reading a window ------------------------------------------------------ */
+
+TEST(events_each_with_limit_n_gives_the_n_most_recent_oldest_first)
+{
+    struct store *st = open_store("limit", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "a.example");
+    uint32_t other = add_site(st, "b.example");
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    struct ipaddr a = addr_of("203.0.113.7");
+    char ids[10][24];
+    struct ack_rec acks[20];
+    /* ten views of site A, each followed by one of site B */
+    for (int i = 0; i < 10; i++) {
+        snprintf(ids[i], sizeof ids[i], "limit%03d", i);
+        struct event ev = make_view(id, ids[i], "/kb/l", "L");
+        struct event ob = make_view(other, ids[i], "/kb/o", "O");
+        ack_init(&acks[2 * i]);
+        ack_init(&acks[2 * i + 1]);
+        CHECK_EQ_INT(store_enqueue(st, &ev, 1, &a, "ua", 2, on_ack,
+                                   &acks[2 * i]), 0);
+        CHECK_EQ_INT(store_enqueue(st, &ob, 1, &a, "ua", 2, on_ack,
+                                   &acks[2 * i + 1]), 0);
+    }
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    struct got g3, g1, g10, g50, gall, gsince;
+    int r3 = read_events(st, id, 3, &g3);
+    int r1 = read_events(st, id, 1, &g1);
+    int r10 = read_events(st, id, 10, &g10);
+    int r50 = read_events(st, id, 50, &g50);
+    int rall = read_events(st, id, 0, &gall);
+    int rsince = 0;
+    memset(&gsince, 0, sizeof gsince);
+    if (rall == 0 && gall.n == 10)
+        rsince = store_events_each(st, id, gall.ev[6].ev.time_us, 0, collect,
+                                   &gsince);
+    store_close(st);
+    for (int i = 0; i < 20; i++)
+        CHECK(acked_once_ok(&acks[i]));
+    CHECK_EQ_INT(r3, 0);
+    CHECK_EQ_INT(g3.n, 3);
+    CHECK_EQ_STR(g3.ev[0].view_id, "limit007");
+    CHECK_EQ_STR(g3.ev[1].view_id, "limit008");
+    CHECK_EQ_STR(g3.ev[2].view_id, "limit009");
+    CHECK(g3.ev[0].ev.time_us < g3.ev[2].ev.time_us);
+    CHECK_EQ_INT(r1, 0);
+    CHECK_EQ_INT(g1.n, 1);
+    CHECK_EQ_STR(g1.ev[0].view_id, "limit009");
+    CHECK_EQ_INT(r10, 0);
+    CHECK_EQ_INT(g10.n, 10);
+    CHECK_EQ_STR(g10.ev[0].view_id, "limit000");
+    CHECK_EQ_INT(r50, 0);
+    CHECK_EQ_INT(g50.n, 10);
+    CHECK_EQ_INT(rall, 0);
+    CHECK_EQ_INT(gall.n, 10);
+    for (int i = 0; i < 10; i++) {
+        CHECK_EQ_STR(gall.ev[i].view_id, ids[i]);
+        CHECK_EQ_STR(gall.ev[i].path, "/kb/l");
+    }
+    CHECK_EQ_INT(rsince, 0);
+    CHECK_EQ_INT(gsince.n, 4);
+    CHECK_EQ_STR(gsince.ev[0].view_id, "limit006");
+}
+
+TEST(events_each_of_an_empty_store_calls_nothing)
+{
+    struct store *st = open_store("empty-read", NULL);
+    CHECK(st != NULL);
+    struct got g;
+    int r0 = read_events(st, 1, 0, &g);
+    size_t n0 = g.n;
+    int r5 = read_events(st, 1, 5, &g);
+    store_close(st);
+    CHECK_EQ_INT(r0, 0);
+    CHECK_EQ_INT(n0, 0);
+    CHECK_EQ_INT(r5, 0);
+    CHECK_EQ_INT(g.n, 0);
+}
+
+int main(void)
+{
+    snprintf(root, sizeof root, "/tmp/dwell-test-store-XXXXXX");
+    if (mkdtemp(root) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    /* line-buffered: a sanitizer report ends the process without a flush */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    log_set_quiet(1);
+    RUN(open_close_reopen_keeps_sites_and_events);
+    RUN(close_commits_and_acknowledges_everything_queued);
+    RUN(readonly_open_of_a_missing_dir_fails_with_a_message);
+    RUN(readonly_open_of_an_empty_dir_fails_with_a_message);
+    RUN(readonly_open_reads_and_cannot_start_a_writer);
+    RUN(site_put_creates_then_updates_with_the_same_id);
+    RUN(site_put_rejects_bad_names);
+    RUN(site_get_of_a_missing_site_returns_1);
+    RUN(site_each_lists_sites_in_name_order);
+    RUN(salt_rotation_keeps_today_and_yesterday_and_destroys_older);
+    RUN(salt_rotation_after_a_gap_destroys_every_old_salt);
+    RUN(view_then_engage_are_stored_with_visitor_time_path_and_engaged_ms);
+    RUN(engage_for_an_unknown_view_is_an_orphan_without_a_path);
+    RUN(same_address_and_ua_on_one_day_give_one_visitor_hash);
+    RUN(no_client_address_or_user_agent_reaches_the_data_files);
+    RUN(queue_of_cap_2_refuses_a_third_event_until_the_writer_runs);
+    RUN(queue_of_cap_2_takes_two_single_events_and_refuses_a_third);
+    RUN(enqueue_of_0_or_33_events_is_refused);
+    RUN(close_without_a_writer_acknowledges_queued_events);
+    RUN(view_without_title_or_category_is_stored);
+    RUN(view_id_beyond_32_characters_never_overflows_the_writer);
+    RUN(path_and_title_beyond_their_caps_never_overflow_the_writer);
+    RUN(link_id_beyond_64_characters_never_overflows_the_writer);
+    RUN(map_full_grows_the_map_and_keeps_all_20000_events);
+    RUN(every_durability_mode_acks_once_and_stores);
+    RUN(enqueue_from_four_threads_while_reading_during_map_growth_loses_nothing);
+    RUN(events_each_with_limit_n_gives_the_n_most_recent_oldest_first);
+    RUN(events_each_of_an_empty_store_calls_nothing);
+    int rc = check_summary();
+    if (nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        perror(root);
+    return rc;
+}
