@@ -37,7 +37,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Debian packages the build, the server and the tests need.
 DEB_BUILD := build-essential pkg-config libmicrohttpd-dev liblmdb-dev \
              libmaxminddb-dev libcjson-dev zlib1g-dev curl ca-certificates
-DEB_TEST  := libmaxmind-db-writer-perl lmdb-utils
+DEB_TEST  := libmaxmind-db-writer-perl lmdb-utils chromium
 DEB_BENCH := wrk nginx-light
 NEED_CMDS := node:nodejs npm:npm python3:python3
 
@@ -63,8 +63,19 @@ $(BIN): $(B)/obj/main.o $(LIB_OBJ)
 $(B)/obj/%.o: src/%.c | $(B)/obj $(B)/gen/embed.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The snippet, minified with esbuild (from npm, installed here on demand).
+ESBUILD := js-snippet/node_modules/.bin/esbuild
+$(ESBUILD): js-snippet/package.json js-snippet/package-lock.json
+	cd js-snippet && npm ci --no-audit --no-fund --silent
+	touch $@
+
+$(B)/gen/dwell.js: js-snippet/dwell.js $(ESBUILD) | $(B)/gen
+	$(ESBUILD) js-snippet/dwell.js --minify --target=es2017 \
+	  --log-level=warning --outfile=$@
+	@echo "snippet: $$(wc -c < $@) bytes, $$(gzip -9 -n -c $@ | wc -c) bytes gzipped (budget 1536)"
+
 # Files served by the binary, embedded at build time (never committed).
-EMBED := js-snippet/dwell.js
+EMBED := $(B)/gen/dwell.js
 $(B)/gen/embed.h $(B)/gen/embed.c: $(EMBED) Makefile | $(B)/gen
 	sh tests/tools/embed.sh $(B)/gen $(EMBED)
 
@@ -113,8 +124,13 @@ run: deps
 	  $$([ -f $(GEO_DB) ] && echo --geo $(GEO_DB))
 
 # --- testing ----------------------------------------------------------------
+PLAYWRIGHT := tests/browser/node_modules/playwright-core/package.json
+$(PLAYWRIGHT): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+	touch $@
+
 test: deps-test
-	@$(MAKE) --no-print-directory dwell $(UNIT_BIN)
+	@$(MAKE) --no-print-directory dwell $(UNIT_BIN) $(PLAYWRIGHT)
 	@sh tests/run.sh $(B)
 
 unit-test: $(UNIT_BIN)

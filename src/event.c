@@ -155,8 +155,10 @@ static size_t scheme_len(const char *u)
 }
 
 /* Stores the path of U (a full http(s) URL or an absolute path), without
- * query string or fragment. Returns -1 if U is neither. */
-static int put_path(struct event_batch *b, const char *u, struct event_str *out)
+ * fragment, and without query string unless KEEP_QUERY. Returns -1 if U is
+ * neither. */
+static int put_path(struct event_batch *b, const char *u, bool keep_query,
+                    struct event_str *out)
 {
     const char *p = u;
     size_t sl = scheme_len(u);
@@ -166,8 +168,8 @@ static int put_path(struct event_batch *b, const char *u, struct event_str *out)
     } else if (u[0] != '/') {
         return -1;
     }
-    size_t n = strcspn(p, "?#");
-    if (n == 0)
+    size_t n = strcspn(p, keep_query ? "#" : "?#");
+    if (n == 0 || p[0] == '?')
         return put_text(b, "/", 1, EVENT_PATH_MAX, out);
     return put_text(b, p, n, EVENT_PATH_MAX, out);
 }
@@ -270,14 +272,21 @@ static const char *get_str(const cJSON *obj, const char *key, bool *bad)
     return it->valuestring;
 }
 
-/* Parses the fields of a view event shared by beacons and pixels. */
-static int fill_view(struct event_batch *b, struct event *ev, const char *u,
-                     const char *r, const char *ti, const char *c,
-                     const char *l, char *err, size_t errlen, int i)
+/* The strings of a view, shared by beacons and pixels. */
+struct view_fields {
+    const char *u, *r, *ti, *c, *l;
+    bool keep_query;
+};
+
+/* Parses the fields of a view event. */
+static int fill_view(struct event_batch *b, struct event *ev,
+                     const struct view_fields *f, char *err, size_t errlen,
+                     int i)
 {
+    const char *u = f->u, *r = f->r, *ti = f->ti, *c = f->c, *l = f->l;
     if (u == NULL)
         return fail(err, errlen, i, "u: missing (the page URL)");
-    if (put_path(b, u, &ev->path) != 0)
+    if (put_path(b, u, f->keep_query, &ev->path) != 0)
         return fail(err, errlen, i, "u: not an http(s) URL or absolute path");
     ev->article = event_article_id(ev->path.p, ev->path.n);
     if (r != NULL)
@@ -300,12 +309,17 @@ static int fill_typed(struct event_batch *b, struct event *ev, const cJSON *o,
     uint32_t v;
     switch (ev->type) {
     case EVENT_VIEW: {
-        const char *u = get_str(o, "u", &bad), *r = get_str(o, "r", &bad);
-        const char *ti = get_str(o, "ti", &bad), *c = get_str(o, "c", &bad);
-        const char *l = get_str(o, "l", &bad);
+        struct view_fields f = {
+            get_str(o, "u", &bad), get_str(o, "r", &bad),
+            get_str(o, "ti", &bad), get_str(o, "c", &bad),
+            get_str(o, "l", &bad),
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "kq")) ||
+            cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "kq"))
+                == 1
+        };
         if (bad)
             return fail(err, errlen, i, "u, r, ti, c, l: must be strings");
-        if (fill_view(b, ev, u, r, ti, c, l, err, errlen, i) != 0)
+        if (fill_view(b, ev, &f, err, errlen, i) != 0)
             return -1;
         if (get_uint(o, "w", EVENT_MAX_WORDS, &ev->words) < 0)
             return fail(err, errlen, i, "w: not a word count (0–%u)",
@@ -475,8 +489,9 @@ int event_parse_pixel(event_param_fn get, void *ctx, const char *view_id,
         return fail(err, errlen, -1, "s: missing site");
     if (put_id(b, view_id, EVENT_ID_MIN, EVENT_ID_MAX, &ev->view_id) != 0)
         return fail(err, errlen, -1, "internal: bad view id");
-    if (fill_view(b, ev, get(ctx, "u"), get(ctx, "r"), get(ctx, "t"),
-                  get(ctx, "c"), get(ctx, "l"), err, errlen, -1) != 0)
+    struct view_fields f = { get(ctx, "u"), get(ctx, "r"), get(ctx, "t"),
+                             get(ctx, "c"), get(ctx, "l"), false };
+    if (fill_view(b, ev, &f, err, errlen, -1) != 0)
         return -1;
     b->n = 1;
     return 0;
