@@ -58,10 +58,12 @@ else
 endif
 
 $(BIN): $(B)/obj/main.o $(LIB_OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/obj/%.o: src/%.c | $(B)/obj $(B)/gen/embed.h
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The snippet, minified with esbuild (from npm, installed here on demand).
 ESBUILD := js-snippet/node_modules/.bin/esbuild
@@ -80,13 +82,14 @@ $(B)/gen/embed.h $(B)/gen/embed.c: $(EMBED) Makefile | $(B)/gen
 	sh tests/tools/embed.sh $(B)/gen $(EMBED)
 
 $(B)/obj/embed.o: $(B)/gen/embed.c
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/obj $(B)/gen $(B)/tests:
 	mkdir -p $@
 
 $(B)/tests/%: tests/unit/%.c $(LIB_OBJ) tests/unit/check.h | $(B)/tests
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+	@echo "  CC $<"
+	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 -include $(wildcard $(B)/obj/*.d $(B)/tests/*.d)
 

@@ -497,6 +497,19 @@ int event_parse_pixel(event_param_fn get, void *ctx, const char *view_id,
     return 0;
 }
 
+bool event_within_limits(const struct event *ev)
+{
+    size_t text_cap = ev->type == EVENT_LINK ? EVENT_LINK_MAX
+                    : ev->type == EVENT_SEARCH ? EVENT_QUERY_MAX
+                    : ev->type == EVENT_IDENTIFY ? EVENT_HASH_LEN
+                    : EVENT_NAME_MAX;
+    return ev->site.n <= EVENT_SITE_MAX && ev->view_id.n <= EVENT_ID_MAX &&
+           ev->path.n <= EVENT_PATH_MAX && ev->title.n <= EVENT_TITLE_MAX &&
+           ev->referrer.n <= EVENT_REFERRER_MAX &&
+           ev->category.n <= EVENT_CATEGORY_MAX &&
+           ev->lang.n <= EVENT_LANG_MAX && ev->text.n <= text_cap;
+}
+
 uint64_t event_article_id(const char *path, size_t len)
 {
     uint64_t h = 0xcbf29ce484222325ull;           /* FNV-1a 64 */

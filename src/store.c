@@ -342,7 +342,8 @@ int store_enqueue(struct store *st, const struct event *evs, size_t n,
         memcpy(s->data, ua, ualen);
     s->len = ualen;
     for (size_t i = 0; i < n; i++) {
-        int len = event_encode(&evs[i], rec, sizeof rec);
+        int len = event_within_limits(&evs[i])
+                ? event_encode(&evs[i], rec, sizeof rec) : -1;
         if (len < 0) {
             free(s);
             return -1;

@@ -8,6 +8,7 @@
 #ifndef DWELL_EVENT_H
 #define DWELL_EVENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,6 +109,10 @@ typedef const char *(*event_param_fn)(void *ctx, const char *key);
  * -1 with a message in ERR. */
 int event_parse_pixel(event_param_fn get, void *ctx, const char *view_id,
                       struct event_batch *b, char *err, size_t errlen);
+
+/* True when every string of EV is within its documented cap (as the
+ * parsers guarantee); the store refuses events that are not. */
+bool event_within_limits(const struct event *ev);
 
 /* The article id of a path: a stable 64-bit hash, never 0. */
 uint64_t event_article_id(const char *path, size_t len);
