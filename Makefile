@@ -78,7 +78,7 @@ $(B)/gen/dwell.js: js-snippet/dwell.js $(ESBUILD) | $(B)/gen
 
 # Files served by the binary, embedded at build time (never committed).
 EMBED := $(B)/gen/dwell.js
-$(B)/gen/embed.h $(B)/gen/embed.c: $(EMBED) Makefile | $(B)/gen
+$(B)/gen/embed.h $(B)/gen/embed.c &: $(EMBED) Makefile | $(B)/gen
 	sh tests/tools/embed.sh $(B)/gen $(EMBED)
 
 $(B)/obj/embed.o: $(B)/gen/embed.c

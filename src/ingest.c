@@ -158,6 +158,10 @@ void ingest_pixel(void *ctx, const struct http_req *q, struct http_reply *r)
 {
     struct ingest *in = ctx;
     char err[256], view_id[17];
+    if (q->method == HTTP_HEAD) {         /* a probe, not a page view */
+        r->canned = HTTP_CANNED_GIF;
+        return;
+    }
     if (new_view_id(view_id) != 0) {
         http_reply_error(r, 503, "no randomness available");
         return;

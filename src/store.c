@@ -11,6 +11,8 @@
  *   daily_dim  site(4) article(8) day(4) class(1) dim(1) value -> count(4)
  *   seen       day(4) site(4) article(8) visitor(8) -> ""
  *   links      site(4) link id -> time_us(8) article(8) visitor(8) view id
+ *   searched   site(4) visitor(8) -> time_us(8) query   (the visitor's last
+ *              search, for "searches that led here"; kept an hour)
  * Article id 0 holds the site-wide rollup; class 0 is readers, 1 is bots. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/store.h"
@@ -39,14 +41,17 @@
 #define US_PER_DAY         86400000000ull
 
 enum { DB_META, DB_SITES, DB_EVENTS, DB_VIEWS, DB_ARTICLES, DB_DAILY,
-       DB_DIM, DB_SEEN, DB_LINKS, DB_COUNT };
+       DB_DIM, DB_SEEN, DB_LINKS, DB_SEARCHED, DB_COUNT };
 static const char *const db_names[DB_COUNT] = {
     "meta", "sites", "events", "views", "articles", "daily", "daily_dim",
-    "seen", "links"
+    "seen", "links", "searched"
 };
 
-enum { DIM_COUNTRY = 'c', DIM_REFERRER = 'r', DIM_SEARCH = 's',
-       DIM_SEARCH_ZERO = 'z', DIM_EVENT = 'e' };
+#define LED_HERE_WINDOW_US (30ull * 60 * 1000000)
+
+enum { DIM_COUNTRY = STORE_DIM_COUNTRY, DIM_REFERRER = STORE_DIM_REFERRER,
+       DIM_SEARCH = STORE_DIM_SEARCH, DIM_SEARCH_ZERO = STORE_DIM_SEARCH_ZERO,
+       DIM_LED_HERE = STORE_DIM_LED_HERE, DIM_EVENT = STORE_DIM_EVENT };
 
 enum { VIEW_BOT = 1, VIEW_READ = 2 };
 
@@ -322,13 +327,23 @@ int store_enqueue(struct store *st, const struct event *evs, size_t n,
                   const struct ipaddr *addr, const char *ua, size_t ualen,
                   store_ack_fn ack, void *ctx)
 {
-    uint8_t rec[EVENT_RECORD_MAX];
+    uint8_t recs[EVENT_MAX_BATCH * (2 + EVENT_RECORD_MAX)];
     if (n == 0 || n > EVENT_MAX_BATCH)
         return -1;
     if (ualen > UA_MAX)
         ualen = UA_MAX;
-    size_t cap = ualen + n * (2 + EVENT_RECORD_MAX);
-    struct slot *s = malloc(sizeof *s + cap);
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        int len = event_within_limits(&evs[i])
+                ? event_encode(&evs[i], recs + used + 2, EVENT_RECORD_MAX)
+                : -1;
+        if (len < 0)
+            return -1;
+        recs[used] = (uint8_t)(len >> 8);
+        recs[used + 1] = (uint8_t)len;
+        used += 2 + (size_t)len;
+    }
+    struct slot *s = malloc(sizeof *s + ualen + used);
     if (s == NULL)
         return -1;
     s->next = NULL;
@@ -340,19 +355,8 @@ int store_enqueue(struct store *st, const struct event *evs, size_t n,
     s->nev = (uint16_t)n;
     if (ualen)
         memcpy(s->data, ua, ualen);
-    s->len = ualen;
-    for (size_t i = 0; i < n; i++) {
-        int len = event_within_limits(&evs[i])
-                ? event_encode(&evs[i], rec, sizeof rec) : -1;
-        if (len < 0) {
-            free(s);
-            return -1;
-        }
-        s->data[s->len] = (uint8_t)(len >> 8);
-        s->data[s->len + 1] = (uint8_t)len;
-        memcpy(s->data + s->len + 2, rec, (size_t)len);
-        s->len += 2 + (size_t)len;
-    }
+    memcpy(s->data + ualen, recs, used);
+    s->len = ualen + used;
 
     pthread_mutex_lock(&st->mu);
     if (st->stop || (st->queued > 0 && st->queued + n > st->queue_cap)) {
@@ -648,6 +652,7 @@ static int article_touch(struct store *st, MDB_txn *txn,
 }
 
 struct view_delta {
+    bool counters_only;    /* the site-wide row: no buckets */
     int new_view;          /* a view was added */
     int new_visitor;       /* …by a visitor new to this article today */
     int hist_from, hist_to;
@@ -663,7 +668,9 @@ static void apply_delta(struct rollup_day *d, const void *arg)
     const struct view_delta *x = arg;
     d->views += (uint32_t)x->new_view;
     d->visitors += (uint32_t)x->new_visitor;
-    if (x->new_view) {
+    if (x->counters_only) {
+        /* the site-wide row keeps counters; buckets live per article */
+    } else if (x->new_view) {
         d->hist[x->hist_to]++;
         d->scroll[x->scroll_to]++;
     } else {
@@ -687,6 +694,27 @@ static bool view_is_read(const struct view_rec *r)
         return false;
     return r->scroll >= 100 ||
            (r->scroll0 != EVENT_SCROLL_NONE && r->scroll > r->scroll0);
+}
+
+/* Credits the visitor's search of the last 30 minutes, if any, as a search
+ * that led to the article of view EV. */
+static int credit_search(struct store *st, MDB_txn *txn,
+                         const struct event *ev, uint32_t day, int cls)
+{
+    uint8_t kb[12];
+    put_be32(kb, ev->site_id);
+    put_be64(kb + 4, ev->visitor);
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_SEARCHED], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0 || v.mv_size < 8)
+        return rc;
+    uint64_t t = get_be64(v.mv_data);
+    if (t > ev->time_us || ev->time_us - t > LED_HERE_WINDOW_US)
+        return 0;
+    return dim_bump(st, txn, ev->site_id, ev->article, day, cls, DIM_LED_HERE,
+                    (const char *)v.mv_data + 8, v.mv_size - 8);
 }
 
 /* Applies a view event: article, view state, rollups and dimensions. */
@@ -729,11 +757,14 @@ static int apply_view(struct store *st, MDB_txn *txn, struct event *ev,
                            apply_delta, &x)) != 0)
         return rc;
     x.new_visitor = first_s;
+    x.counters_only = true;
     if ((rc = daily_update(st, txn, ev->site_id, 0, day, cls,
                            apply_delta, &x)) != 0)
         return rc;
     if ((rc = dim_bump(st, txn, ev->site_id, ev->article, day, cls,
                        DIM_COUNTRY, ev->country, 2)) != 0)
+        return rc;
+    if ((rc = credit_search(st, txn, ev, day, cls)) != 0)
         return rc;
     const char *ref = ev->referrer.n ? ev->referrer.p : "(direct)";
     size_t reflen = ev->referrer.n ? ev->referrer.n : 8;
@@ -801,7 +832,8 @@ static int apply_follow_up(struct store *st, MDB_txn *txn, struct event *ev,
                            apply_delta, &x)) != 0)
         return rc;
     if (x.vote_up || x.vote_down || x.searches) {
-        struct view_delta site = { .hist_from = -1, .scroll_from = -1,
+        struct view_delta site = { .counters_only = true,
+                                   .hist_from = -1, .scroll_from = -1,
                                    .vote_up = x.vote_up,
                                    .vote_down = x.vote_down,
                                    .searches = x.searches };
@@ -820,6 +852,14 @@ static int apply_extras(struct store *st, MDB_txn *txn, const struct event *ev,
     int cls = (ev->flags & EVENT_FLAG_BOT) ? 1 : 0;
     int rc = 0;
     if (ev->type == EVENT_SEARCH) {
+        uint8_t kb[12], vb[8 + EVENT_QUERY_MAX];
+        put_be32(kb, ev->site_id);
+        put_be64(kb + 4, ev->visitor);
+        put_be64(vb, ev->time_us);
+        memcpy(vb + 8, ev->text.p, ev->text.n);
+        MDB_val k = { sizeof kb, kb }, v = { 8 + (size_t)ev->text.n, vb };
+        if ((rc = mdb_put(txn, st->dbi[DB_SEARCHED], &k, &v, 0)) != 0)
+            return rc;
         int dim = ev->results == 0 ? DIM_SEARCH_ZERO : DIM_SEARCH;
         rc = dim_bump(st, txn, ev->site_id, 0, day, cls, dim, ev->text.p,
                       ev->text.n);
@@ -988,6 +1028,20 @@ static void purge_old_state(struct store *st, uint32_t today)
         }
         mdb_cursor_close(cur);
     }
+    if (mdb_cursor_open(txn, st->dbi[DB_SEARCHED], &cur) == 0) {
+        uint64_t now = store_now_us();
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        while (rc == 0) {
+            if (v.mv_size >= 8 &&
+                get_be64(v.mv_data) + 2 * LED_HERE_WINDOW_US < now) {
+                if (mdb_cursor_del(cur, 0) != 0)
+                    break;
+                removed++;
+            }
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        mdb_cursor_close(cur);
+    }
     if (mdb_txn_commit(txn) != 0)
         log_warn("store: purging old view state failed");
     else if (removed > 0)
@@ -999,6 +1053,8 @@ static void writer_chores(struct store *st)
 {
     uint64_t now = store_now_us();
     if (now - st->last_purge_us > 3600u * 1000000u) {
+        if (store_salt_rotate(st, day_of_us(now)) == 0)
+            st->salt_day = 0;            /* reload at the next batch */
         purge_old_state(st, day_of_us(now));
         st->last_purge_us = now;
     }
@@ -1276,7 +1332,7 @@ int store_site_put(struct store *st, const char *name,
         rc = mdb_put(txn, st->dbi[DB_META], &sk, &sv, 0);
         *id = next;
     }
-    if (rc == 0) {
+    if (rc == 0 && (*created || norigins > 0)) {
         put_be32(buf, *id);
         v.mv_size = off;
         v.mv_data = buf;
@@ -1393,6 +1449,189 @@ int store_events_each(struct store *st, uint32_t site_id, uint64_t since_us,
             if (fn(ctx, &ev) != 0)
                 break;
         }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    read_end(st, txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+/* --- reading rollups -------------------------------------------------------- */
+
+/* Decodes an article record (key = site, id) into OUT. */
+static int article_unpack(const MDB_val *k, const MDB_val *v,
+                          struct store_article *out)
+{
+    const uint8_t *p = v->mv_data;
+    memset(out, 0, sizeof *out);
+    if (k->mv_size != 12 || v->mv_size < 18)
+        return -1;
+    out->id = get_be64((const uint8_t *)k->mv_data + 4);
+    out->first_day = get_be32(p);
+    out->last_day = get_be32(p + 4);
+    out->words = get_be32(p + 8);
+    size_t off = 12;
+    char *dst[3] = { out->path, out->title, out->category };
+    size_t cap[3] = { EVENT_PATH_MAX, EVENT_TITLE_MAX, EVENT_CATEGORY_MAX };
+    for (int i = 0; i < 3; i++) {
+        if (off + 2 > v->mv_size)
+            return -1;
+        size_t n = (size_t)p[off] << 8 | p[off + 1];
+        off += 2;
+        if (n > cap[i] || off + n > v->mv_size)
+            return -1;
+        memcpy(dst[i], p + off, n);
+        dst[i][n] = '\0';
+        off += n;
+    }
+    return 0;
+}
+
+int store_articles_each(struct store *st, uint32_t site_id,
+                        int (*fn)(void *ctx, const struct store_article *a),
+                        void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    if (mdb_cursor_open(txn, st->dbi[DB_ARTICLES], &cur) != 0) {
+        read_end(st, txn);
+        return -1;
+    }
+    uint8_t kb[12];
+    put_be32(kb, site_id);
+    put_be64(kb + 4, 0);
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == 12 && get_be32(k.mv_data) == site_id) {
+        struct store_article a;
+        if (article_unpack(&k, &v, &a) == 0 && fn(ctx, &a) != 0)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    read_end(st, txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+int store_article_get(struct store *st, uint32_t site_id, uint64_t id,
+                      struct store_article *out)
+{
+    MDB_txn *txn;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    uint8_t kb[12];
+    put_be32(kb, site_id);
+    put_be64(kb + 4, id);
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_ARTICLES], &k, &v);
+    int out_rc = rc == MDB_NOTFOUND ? 1 : rc != 0 ? -1
+               : article_unpack(&k, &v, out);
+    read_end(st, txn);
+    return out_rc;
+}
+
+/* Walks the daily rows of one site: for each article (or only ARTICLE),
+ * seeks straight to its FROM day and stops at its TO day. */
+int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
+                       uint32_t from, uint32_t to, bool include_bots,
+                       store_rollup_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (from > to)
+        return 0;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    if (mdb_cursor_open(txn, st->dbi[DB_DAILY], &cur) != 0) {
+        read_end(st, txn);
+        return -1;
+    }
+    bool all = article == STORE_ALL_ARTICLES;
+    uint64_t next = all ? 1 : article;
+    uint8_t kb[17];
+    MDB_val k, v;
+    int rc = 0, stop = 0;
+    struct rollup_day sum, one;
+    while (!stop) {
+        k.mv_size = daily_key(kb, site_id, next, from, 0);
+        k.mv_data = kb;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc != 0 || k.mv_size != 17 || get_be32(k.mv_data) != site_id)
+            break;
+        uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
+        if (a != next) {                 /* FROM of the next article */
+            if (!all)
+                break;
+            next = a;
+            continue;
+        }
+        uint32_t day = 0;
+        bool have = false;
+        while (rc == 0 && k.mv_size == 17 &&
+               get_be32(k.mv_data) == site_id &&
+               get_be64((const uint8_t *)k.mv_data + 4) == a) {
+            uint32_t d = get_be32((const uint8_t *)k.mv_data + 12);
+            int cls = ((const uint8_t *)k.mv_data)[16];
+            if (d > to)
+                break;
+            if (have && d != day) {
+                if ((stop = fn(ctx, a, day, &sum)) != 0)
+                    break;
+                have = false;
+            }
+            if ((cls == 0 || include_bots) &&
+                rollup_decode(v.mv_data, v.mv_size, &one) == 0) {
+                if (!have)
+                    memset(&sum, 0, sizeof sum);
+                rollup_add(&sum, &one);
+                have = true;
+                day = d;
+            }
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        if (have && !stop)
+            stop = fn(ctx, a, day, &sum);
+        if (!all || a == UINT64_MAX - 1)
+            break;
+        next = a + 1;
+    }
+    mdb_cursor_close(cur);
+    read_end(st, txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
+                    enum store_dim dim, uint32_t from, uint32_t to,
+                    bool include_bots,
+                    int (*fn)(void *ctx, const char *value, size_t len,
+                              uint64_t count),
+                    void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (from > to)
+        return 0;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    if (mdb_cursor_open(txn, st->dbi[DB_DIM], &cur) != 0) {
+        read_end(st, txn);
+        return -1;
+    }
+    uint8_t kb[17];
+    MDB_val k = { daily_key(kb, site_id, article, from, 0), kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size >= 18) {
+        const uint8_t *p = k.mv_data;
+        if (get_be32(p) != site_id || get_be64(p + 4) != article ||
+            get_be32(p + 12) > to)
+            break;
+        if (p[17] == (uint8_t)dim && (p[16] == 0 || include_bots) &&
+            v.mv_size == 4 &&
+            fn(ctx, (const char *)p + 18, k.mv_size - 18,
+               get_be32(v.mv_data)) != 0)
+            break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);

@@ -104,7 +104,7 @@ int event_parse_json(const char *body, size_t len, struct event_batch *b,
 /* Looks up a query parameter; returns NULL when absent. */
 typedef const char *(*event_param_fn)(void *ctx, const char *key);
 
-/* Parses a pixel request (s, u, r, t; optional w, c, l) into a batch of one
+/* Parses a pixel request (s, u; optional r, t, c, l) into a batch of one
  * view, with VIEW_ID (made by the caller) as its page-view id. Returns 0, or
  * -1 with a message in ERR. */
 int event_parse_pixel(event_param_fn get, void *ctx, const char *view_id,

@@ -88,7 +88,8 @@ int store_drain(struct store *st, unsigned timeout_ms);
 void store_get_stats(struct store *st, struct store_stats *out);
 
 /* Registers site NAME (1–100 of [a-z0-9.-]) with its allowed ORIGINS, or
- * replaces the origins of an existing one. Sets *ID and *CREATED. Returns 0,
+ * replaces the origins of an existing one (when NORIGINS > 0; an existing
+ * site's origins are kept when none are given). Sets *ID and *CREATED. Returns 0,
  * or -1 with a reason in ERR. */
 int store_site_put(struct store *st, const char *name,
                    const char *const *origins, size_t norigins,
@@ -120,6 +121,64 @@ int store_salt_rotate(struct store *st, uint32_t today);
 /* Reads the salt of day DAY. Returns 0; 1 if there is none (never made, or
  * destroyed); -1 on a storage error. */
 int store_salt_get(struct store *st, uint32_t day, uint8_t salt[16]);
+
+/* --- reading rollups (reports) ------------------------------------------ */
+
+#include "dwell/rollup.h"
+
+/* Breakdown dimensions kept per article and day. */
+enum store_dim {
+    STORE_DIM_COUNTRY = 'c',       /* ISO code or "--" */
+    STORE_DIM_REFERRER = 'r',      /* referrer host or "(direct)" */
+    STORE_DIM_SEARCH = 's',        /* searches made here, with results */
+    STORE_DIM_SEARCH_ZERO = 'z',   /* searches made here, no results */
+    STORE_DIM_LED_HERE = 'l',      /* searches followed by a view of this
+                                      article within 30 minutes */
+    STORE_DIM_EVENT = 'e'          /* custom event names */
+};
+
+struct store_article {
+    uint64_t id;
+    uint32_t first_day, last_day;  /* days since the epoch, UTC */
+    uint32_t words;
+    char path[EVENT_PATH_MAX + 1];
+    char title[EVENT_TITLE_MAX + 1];
+    char category[EVENT_CATEGORY_MAX + 1];
+};
+
+/* Calls FN for every article of SITE_ID, in id order, until FN returns
+ * non-zero. Returns 0, or -1 on a storage error. */
+int store_articles_each(struct store *st, uint32_t site_id,
+                        int (*fn)(void *ctx, const struct store_article *a),
+                        void *ctx);
+
+/* Reads article ID of SITE_ID. Returns 0; 1 if unknown; -1 on error. */
+int store_article_get(struct store *st, uint32_t site_id, uint64_t id,
+                      struct store_article *out);
+
+/* One day of one article's rollup, for store_rollups_each. */
+typedef int (*store_rollup_fn)(void *ctx, uint64_t article, uint32_t day,
+                               const struct rollup_day *d);
+
+/* Calls FN for each stored daily rollup of SITE_ID with FROM <= day <= TO,
+ * readers only or readers + bots summed when INCLUDE_BOTS, article by
+ * article (ascending id) and day by day. ARTICLE selects one article (0 is
+ * the site-wide row); STORE_ALL_ARTICLES every article but the site row.
+ * Stops early when FN returns non-zero. Returns 0, or -1. */
+#define STORE_ALL_ARTICLES UINT64_MAX
+int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
+                       uint32_t from, uint32_t to, bool include_bots,
+                       store_rollup_fn fn, void *ctx);
+
+/* Calls FN for each stored count of dimension DIM of ARTICLE (0: site-wide,
+ * for searches) on a day in FROM..TO (one call per day and value; the caller
+ * sums). Stops early when FN returns non-zero. Returns 0, or -1. */
+int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
+                    enum store_dim dim, uint32_t from, uint32_t to,
+                    bool include_bots,
+                    int (*fn)(void *ctx, const char *value, size_t len,
+                              uint64_t count),
+                    void *ctx);
 
 /* Microseconds since the epoch (wall clock). */
 uint64_t store_now_us(void);

@@ -1,0 +1,121 @@
+/* report.h — what content writers read: per-article metrics for a date
+ * range, computed from the daily rollups only (never from raw events),
+ * site summaries, search terms and the "needs attention" list.
+ * Definitions and formulas: docs/metrics.md. Knows neither HTTP nor JSON. */
+#ifndef DWELL_REPORT_H
+#define DWELL_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dwell/rollup.h"
+#include "dwell/store.h"
+
+#define REPORT_WPM 230.0       /* expected reading speed, words a minute */
+#define REPORT_MAX_DAYS 3660   /* longest range a report covers */
+
+struct report_query {
+    uint32_t site_id;
+    uint32_t from, to;         /* days since the epoch, inclusive */
+    bool include_bots;
+    const char *prefix;        /* path prefix filter, or NULL */
+    const char *category;      /* category filter, or NULL */
+};
+
+/* One article over a range: its record, the summed rollup and the derived
+ * metrics. Ratios are NAN when undefined (no views, no votes, no words). */
+struct report_row {
+    struct store_article a;
+    struct rollup_day sum;
+    uint64_t views, visitors, reads, quick_exits, read_throughs;
+    double p50_ms, p75_ms, p90_ms, mean_ms;
+    double read_rate, read_through, read_ratio, quick_exit_rate;
+    double helpful_rate;
+    uint64_t views_prev;       /* the previous period of equal length */
+    double p50_prev_ms;
+    double views_change;       /* (views - prev) / prev, NAN if prev == 0 */
+    double attention;          /* "needs attention" score, 0 if none */
+    const char *attention_reason;
+};
+
+/* Fills the derived metrics of R from R->sum and R->a.words. */
+void report_derive(struct report_row *r);
+
+struct report_list {
+    struct report_row *rows;   /* owned; free with report_list_free */
+    size_t n;
+};
+
+/* Every article of Q's site matching Q's filters that had a view in the
+ * range or in the previous period, with the previous period filled in.
+ * Articles without views are included when WITH_IDLE. Returns 0, or -1. */
+int report_articles(struct store *st, const struct report_query *q,
+                    bool with_idle, struct report_list *out);
+
+void report_list_free(struct report_list *l);
+
+/* Sort keys of report_sort (NULL-terminated, for error messages). */
+extern const char *const report_sort_keys[];
+
+/* Sorts L by KEY (one of report_sort_keys) in descending or ascending order;
+ * undefined values (NAN) sort last either way. Returns 0, or -1 for an
+ * unknown key. */
+int report_sort(struct report_list *l, const char *key, bool descending);
+
+/* Scores L's rows for "needs attention" (see docs/metrics.md) and sorts
+ * the ones that need it first. Returns how many do. */
+size_t report_rank_attention(struct report_list *l);
+
+/* One value of a breakdown with its count. */
+struct report_count {
+    char value[EVENT_PATH_MAX + 1];
+    uint64_t count;
+    uint64_t zero;             /* searches: how many had no results */
+};
+
+struct report_counts {
+    struct report_count *items;   /* owned; free with report_counts_free */
+    size_t n;
+};
+
+/* Dimension DIM of ARTICLE (0: site-wide) summed over Q's range, largest
+ * first, at most LIMIT (0: all). Returns 0, or -1. */
+int report_dim(struct store *st, const struct report_query *q,
+               uint64_t article, enum store_dim dim, size_t limit,
+               struct report_counts *out);
+
+/* Site-wide searches over Q's range, merged with their zero-result counts
+ * (item.zero), most frequent first, at most LIMIT (0: all). */
+int report_searches(struct store *st, const struct report_query *q,
+                    size_t limit, struct report_counts *out);
+
+void report_counts_free(struct report_counts *c);
+
+/* One day of a series. */
+struct report_day {
+    uint32_t day;
+    struct rollup_day sum;
+};
+
+struct report_series {
+    struct report_day *days;   /* every day of the range, zeros included */
+    size_t n;
+};
+
+/* The daily series of ARTICLE (0: site-wide) over Q's range. */
+int report_series(struct store *st, const struct report_query *q,
+                  uint64_t article, struct report_series *out);
+
+void report_series_free(struct report_series *s);
+
+/* Parses "YYYY-MM-DD" into days since the epoch. Returns 0, or -1. */
+int report_parse_date(const char *s, uint32_t *day);
+
+/* Writes DAY as "YYYY-MM-DD" (11 bytes with the NUL). */
+void report_format_date(uint32_t day, char out[11]);
+
+/* Today's UTC day number. */
+uint32_t report_today(void);
+
+#endif
