@@ -161,11 +161,34 @@ int rollup_decode(const uint8_t *buf, size_t len, struct rollup_day *d)
 
 void rollup_add(struct rollup_day *dst, const struct rollup_day *src)
 {
-    for (int i = 0; i < N_SLOTS; i++) {
-        uint64_t v = slot_get(src, i);
-        if (v)
-            slot_set(dst, i, slot_get(dst, i) + v);
+    dst->views += src->views;
+    dst->visitors += src->visitors;
+    dst->reads += src->reads;
+    dst->votes_up += src->votes_up;
+    dst->votes_down += src->votes_down;
+    dst->searches += src->searches;
+    dst->links += src->links;
+    dst->events += src->events;
+    dst->engaged_ms += src->engaged_ms;
+    for (int b = 0; b < ROLLUP_HIST_BUCKETS; b++)
+        dst->hist[b] += src->hist[b];
+    for (int b = 0; b < ROLLUP_SCROLL_BUCKETS; b++)
+        dst->scroll[b] += src->scroll[b];
+}
+
+int rollup_decode_add(const uint8_t *buf, size_t len, struct rollup_day *d)
+{
+    if (len < 1 || buf[0] != RECORD_VERSION)
+        return -1;
+    size_t off = 1;
+    while (off < len) {
+        uint64_t i, v;
+        if (varint_get(buf, len, &off, &i) != 0 ||
+            varint_get(buf, len, &off, &v) != 0 || i >= N_SLOTS)
+            return -1;
+        slot_set(d, (int)i, slot_get(d, (int)i) + v);
     }
+    return 0;
 }
 
 double rollup_quantile_ms(const uint32_t *hist, double q)

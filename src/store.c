@@ -1536,7 +1536,7 @@ int store_article_get(struct store *st, uint32_t site_id, uint64_t id,
  * seeks straight to its FROM day and stops at its TO day. */
 int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
                        uint32_t from, uint32_t to, bool include_bots,
-                       store_rollup_fn fn, void *ctx)
+                       bool per_day, store_rollup_fn fn, void *ctx)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -1553,7 +1553,12 @@ int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
     uint8_t kb[17];
     MDB_val k, v;
     int rc = 0, stop = 0;
-    struct rollup_day sum, one;
+    struct rollup_day *sum = malloc(sizeof *sum);
+    if (sum == NULL) {
+        mdb_cursor_close(cur);
+        read_end(st, txn);
+        return -1;
+    }
     while (!stop) {
         k.mv_size = daily_key(kb, site_id, next, from, 0);
         k.mv_data = kb;
@@ -1576,27 +1581,28 @@ int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
             int cls = ((const uint8_t *)k.mv_data)[16];
             if (d > to)
                 break;
-            if (have && d != day) {
-                if ((stop = fn(ctx, a, day, &sum)) != 0)
+            if (per_day && have && d != day) {
+                if ((stop = fn(ctx, a, day, sum)) != 0)
                     break;
                 have = false;
             }
-            if ((cls == 0 || include_bots) &&
-                rollup_decode(v.mv_data, v.mv_size, &one) == 0) {
+            if (cls == 0 || include_bots) {
                 if (!have)
-                    memset(&sum, 0, sizeof sum);
-                rollup_add(&sum, &one);
+                    memset(sum, 0, sizeof *sum);
+                if (rollup_decode_add(v.mv_data, v.mv_size, sum) != 0)
+                    log_warn("store: damaged rollup skipped");
                 have = true;
-                day = d;
+                day = per_day ? d : to;
             }
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
         }
         if (have && !stop)
-            stop = fn(ctx, a, day, &sum);
+            stop = fn(ctx, a, day, sum);
         if (!all || a == UINT64_MAX - 1)
             break;
         next = a + 1;
     }
+    free(sum);
     mdb_cursor_close(cur);
     read_end(st, txn);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;

@@ -109,6 +109,48 @@ int report_series(struct store *st, const struct report_query *q,
 
 void report_series_free(struct report_series *s);
 
+/* Site-wide numbers over a range. */
+struct report_totals {
+    struct rollup_day sum;     /* summed over articles (buckets included) */
+    uint64_t visitors;         /* distinct per day on the site, summed */
+    uint64_t searches;
+    double p50_ms, p75_ms, p90_ms;
+    double read_rate, read_through, quick_exit_rate, helpful_rate;
+};
+
+struct report_summary {
+    struct report_totals cur, prev;
+    uint32_t prev_from, prev_to;
+    struct report_series series;       /* site-wide, every day */
+    struct report_list articles;       /* all matching, views descending */
+    struct report_row *attention;      /* owned copy, needs attention first */
+    size_t n_attention;
+    struct report_counts searches;     /* top 20, zero-result counts too */
+    struct report_counts zero_searches;/* top 20 with no results */
+};
+
+/* Everything the summary page shows for Q. Returns 0, or -1; free OUT with
+ * report_summary_free (also after an error). */
+int report_summary(struct store *st, const struct report_query *q,
+                   struct report_summary *out);
+
+void report_summary_free(struct report_summary *s);
+
+/* One article in depth. */
+struct report_detail {
+    struct report_row row;
+    struct report_series series;
+    struct report_counts countries, referrers, led_here, searched_here;
+};
+
+/* The detail of article ID over Q's range (with the previous period).
+ * Returns 0; 1 if the site has no such article; -1 on error. Free OUT with
+ * report_detail_free (also after an error). */
+int report_detail(struct store *st, const struct report_query *q,
+                  uint64_t id, struct report_detail *out);
+
+void report_detail_free(struct report_detail *d);
+
 /* Parses "YYYY-MM-DD" into days since the epoch. Returns 0, or -1. */
 int report_parse_date(const char *s, uint32_t *day);
 

@@ -59,6 +59,11 @@ int rollup_encode(const struct rollup_day *d, uint8_t *buf, size_t cap);
  * record is damaged. */
 int rollup_decode(const uint8_t *buf, size_t len, struct rollup_day *d);
 
+/* Adds the record made by rollup_encode at BUF to D (without clearing D
+ * first). Returns 0, or -1 if the record is damaged (D may then hold part
+ * of it). */
+int rollup_decode_add(const uint8_t *buf, size_t len, struct rollup_day *d);
+
 /* Adds every counter and bucket of SRC to DST. */
 void rollup_add(struct rollup_day *dst, const struct rollup_day *src);
 

@@ -156,19 +156,22 @@ int store_articles_each(struct store *st, uint32_t site_id,
 int store_article_get(struct store *st, uint32_t site_id, uint64_t id,
                       struct store_article *out);
 
-/* One day of one article's rollup, for store_rollups_each. */
+/* One article's rollup for one day (or for the whole range), for
+ * store_rollups_each. */
 typedef int (*store_rollup_fn)(void *ctx, uint64_t article, uint32_t day,
                                const struct rollup_day *d);
 
-/* Calls FN for each stored daily rollup of SITE_ID with FROM <= day <= TO,
+/* Calls FN with the daily rollups of SITE_ID with FROM <= day <= TO,
  * readers only or readers + bots summed when INCLUDE_BOTS, article by
- * article (ascending id) and day by day. ARTICLE selects one article (0 is
- * the site-wide row); STORE_ALL_ARTICLES every article but the site row.
+ * article (ascending id): once per day with data when PER_DAY, else once
+ * per article with data, summed over the range (DAY is then TO).
+ * ARTICLE selects one article (0 is the site-wide row, which has counters
+ * but no buckets); STORE_ALL_ARTICLES every article but the site row.
  * Stops early when FN returns non-zero. Returns 0, or -1. */
 #define STORE_ALL_ARTICLES UINT64_MAX
 int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
                        uint32_t from, uint32_t to, bool include_bots,
-                       store_rollup_fn fn, void *ctx);
+                       bool per_day, store_rollup_fn fn, void *ctx);
 
 /* Calls FN for each stored count of dimension DIM of ARTICLE (0: site-wide,
  * for searches) on a day in FROM..TO (one call per day and value; the caller

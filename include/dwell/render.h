@@ -1,0 +1,38 @@
+/* render.h — reports as text: JSON for the API and the report page, CSV
+ * for spreadsheets, and plain tables that fit an 80-column terminal.
+ * Each function returns a new NUL-terminated string the caller frees, or
+ * NULL when memory ran out. Text from the data is escaped for its format
+ * (JSON strings; CSV quoting, with formula-like cells made inert). */
+#ifndef DWELL_RENDER_H
+#define DWELL_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dwell/report.h"
+
+enum render_format { RENDER_JSON, RENDER_CSV, RENDER_TABLE };
+
+/* What every report is about. */
+struct render_scope {
+    const char *site;
+    const struct report_query *q;
+};
+
+char *render_summary(const struct render_scope *sc,
+                     const struct report_summary *s, enum render_format f);
+
+/* Rows OFFSET .. OFFSET+LIMIT of L (already sorted by SORT). */
+char *render_articles(const struct render_scope *sc,
+                      const struct report_list *l, size_t offset,
+                      size_t limit, const char *sort, bool descending,
+                      enum render_format f);
+
+char *render_article(const struct render_scope *sc,
+                     const struct report_detail *d, enum render_format f);
+
+char *render_searches(const struct render_scope *sc,
+                      const struct report_counts *searches,
+                      const struct report_counts *zero, enum render_format f);
+
+#endif

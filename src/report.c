@@ -1,0 +1,619 @@
+/* report.c — see report.h. Every number here comes from the daily rollups
+ * read through store.h; formulas are in docs/metrics.md. */
+#define _POSIX_C_SOURCE 200809L
+#include "dwell/report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* --- dates ------------------------------------------------------------------ */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
+}
+
+int report_parse_date(const char *s, uint32_t *day)
+{
+    unsigned y, m, d;
+    if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 +
+                   (s[2] - '0') * 10 + (s[3] - '0'));
+    m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
+    d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
+    static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
+                                      31, 30, 31 };
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return -1;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (m == 2 && d == 29 && !leap)
+        return -1;
+    *day = (uint32_t)days_from_civil(y, m, d);
+    return 0;
+}
+
+void report_format_date(uint32_t day, char out[11])
+{
+    int y;
+    unsigned m, d;
+    civil_from_days(day, &y, &m, &d);
+    snprintf(out, 11, "%04d-%02u-%02u", y % 10000, m % 100, d % 100);
+}
+
+uint32_t report_today(void)
+{
+    return (uint32_t)(time(NULL) / 86400);
+}
+
+/* --- one row ----------------------------------------------------------------- */
+
+static double ratio(uint64_t num, uint64_t den)
+{
+    return den ? (double)num / (double)den : NAN;
+}
+
+void report_derive(struct report_row *r)
+{
+    const struct rollup_day *s = &r->sum;
+    int quick = rollup_bucket_of_ms(ROLLUP_QUICK_EXIT_MS);
+    r->views = s->views;
+    r->visitors = s->visitors;
+    r->reads = s->reads;
+    r->quick_exits = 0;
+    for (int b = 0; b < quick; b++)
+        r->quick_exits += s->hist[b];
+    r->read_throughs = s->scroll[9] + s->scroll[10];
+    r->p50_ms = rollup_quantile_ms(s->hist, 0.50);
+    r->p75_ms = rollup_quantile_ms(s->hist, 0.75);
+    r->p90_ms = rollup_quantile_ms(s->hist, 0.90);
+    r->mean_ms = r->views ? (double)s->engaged_ms / (double)r->views : NAN;
+    r->read_rate = ratio(r->reads, r->views);
+    r->read_through = ratio(r->read_throughs, r->views);
+    r->quick_exit_rate = ratio(r->quick_exits, r->views);
+    r->helpful_rate = ratio(s->votes_up, (uint64_t)s->votes_up + s->votes_down);
+    double expected_ms = r->a.words * 60000.0 / REPORT_WPM;
+    r->read_ratio = (r->views && r->a.words) ? r->p50_ms / expected_ms : NAN;
+    r->views_change = r->views_prev
+        ? ((double)r->views - (double)r->views_prev) / (double)r->views_prev
+        : NAN;
+}
+
+/* --- the article list ---------------------------------------------------------- */
+
+struct collect {
+    struct report_row *rows;
+    size_t n, cap;
+    const struct report_query *q;
+    uint32_t *prev_hist;          /* n × ROLLUP_HIST_BUCKETS, previous period */
+};
+
+static bool matches(const struct report_query *q, const struct store_article *a)
+{
+    if (q->prefix && strncmp(a->path, q->prefix, strlen(q->prefix)) != 0)
+        return false;
+    if (q->category && strcmp(a->category, q->category) != 0)
+        return false;
+    return true;
+}
+
+static int collect_article(void *ctx, const struct store_article *a)
+{
+    struct collect *c = ctx;
+    if (!matches(c->q, a))
+        return 0;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        struct report_row *rows = realloc(c->rows, cap * sizeof *rows);
+        if (rows == NULL)
+            return -1;
+        c->rows = rows;
+        c->cap = cap;
+    }
+    struct report_row *r = &c->rows[c->n++];
+    memset(r, 0, sizeof *r);
+    r->a = *a;
+    return 0;
+}
+
+/* The row of article ID (rows are in ascending id order), or NULL. */
+static struct report_row *find_row(struct collect *c, uint64_t id)
+{
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->rows[mid].a.id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->n && c->rows[lo].a.id == id ? &c->rows[lo] : NULL;
+}
+
+static int add_current(void *ctx, uint64_t article, uint32_t day,
+                       const struct rollup_day *d)
+{
+    struct report_row *r = find_row(ctx, article);
+    (void)day;
+    if (r)
+        r->sum = *d;
+    return 0;
+}
+
+static int add_previous(void *ctx, uint64_t article, uint32_t day,
+                        const struct rollup_day *d)
+{
+    struct collect *c = ctx;
+    struct report_row *r = find_row(c, article);
+    (void)day;
+    if (r == NULL)
+        return 0;
+    r->views_prev = d->views;
+    memcpy(c->prev_hist + (size_t)(r - c->rows) * ROLLUP_HIST_BUCKETS,
+           d->hist, sizeof d->hist);
+    return 0;
+}
+
+int report_articles(struct store *st, const struct report_query *q,
+                    bool with_idle, struct report_list *out)
+{
+    struct collect c = { .q = q };
+    out->rows = NULL;
+    out->n = 0;
+    if (store_articles_each(st, q->site_id, collect_article, &c) != 0)
+        goto fail;
+    if (c.n == 0)
+        return 0;
+    c.prev_hist = calloc(c.n, sizeof(uint32_t) * ROLLUP_HIST_BUCKETS);
+    if (c.prev_hist == NULL)
+        goto fail;
+    uint32_t len = q->to - q->from + 1;
+    if (store_rollups_each(st, q->site_id, STORE_ALL_ARTICLES, q->from, q->to,
+                           q->include_bots, false, add_current, &c) != 0)
+        goto fail;
+    if (q->from >= len &&
+        store_rollups_each(st, q->site_id, STORE_ALL_ARTICLES, q->from - len,
+                           q->from - 1, q->include_bots, false, add_previous,
+                           &c) != 0)
+        goto fail;
+    size_t kept = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        struct report_row *r = &c.rows[i];
+        r->p50_prev_ms = rollup_quantile_ms(
+            c.prev_hist + i * ROLLUP_HIST_BUCKETS, 0.5);
+        report_derive(r);
+        if (with_idle || r->views > 0 || r->views_prev > 0)
+            c.rows[kept++] = *r;
+    }
+    free(c.prev_hist);
+    out->rows = c.rows;
+    out->n = kept;
+    return 0;
+fail:
+    free(c.prev_hist);
+    free(c.rows);
+    return -1;
+}
+
+void report_list_free(struct report_list *l)
+{
+    free(l->rows);
+    l->rows = NULL;
+    l->n = 0;
+}
+
+/* --- sorting ---------------------------------------------------------------------- */
+
+const char *const report_sort_keys[] = {
+    "views", "visitors", "reads", "read_rate", "read_through", "read_ratio",
+    "quick_exits", "engaged_p50", "engaged_p75", "engaged_p90",
+    "engaged_mean", "helpful", "votes", "views_change", "attention", "title",
+    "path", "category", NULL
+};
+
+static _Thread_local int sort_key;     /* qsort has no context argument */
+static _Thread_local bool sort_desc;
+
+/* The numeric value of row R for sort key K. */
+static double row_value(const struct report_row *r, int k)
+{
+    switch (k) {
+    case 0: return (double)r->views;
+    case 1: return (double)r->visitors;
+    case 2: return (double)r->reads;
+    case 3: return r->read_rate;
+    case 4: return r->read_through;
+    case 5: return r->read_ratio;
+    case 6: return r->quick_exit_rate;
+    case 7: return r->views ? r->p50_ms : NAN;
+    case 8: return r->views ? r->p75_ms : NAN;
+    case 9: return r->views ? r->p90_ms : NAN;
+    case 10: return r->mean_ms;
+    case 11: return r->helpful_rate;
+    case 12: return (double)r->sum.votes_up + r->sum.votes_down;
+    case 13: return r->views_change;
+    default: return r->attention;
+    }
+}
+
+static int cmp_rows(const void *pa, const void *pb)
+{
+    const struct report_row *a = pa, *b = pb;
+    int c;
+    if (sort_key >= 15) {
+        const char *sa = sort_key == 15 ? a->a.title
+                       : sort_key == 16 ? a->a.path : a->a.category;
+        const char *sb = sort_key == 15 ? b->a.title
+                       : sort_key == 16 ? b->a.path : b->a.category;
+        c = strcmp(sa, sb);
+        c = sort_desc ? -c : c;
+    } else {
+        double x = row_value(a, sort_key), y = row_value(b, sort_key);
+        if (isnan(x) || isnan(y))
+            c = isnan(x) - isnan(y);            /* undefined values last */
+        else
+            c = (x < y) ? -1 : (x > y);
+        if (!isnan(x) && !isnan(y) && sort_desc)
+            c = -c;
+    }
+    if (c == 0)                                  /* stable: by path */
+        c = strcmp(a->a.path, b->a.path);
+    return c;
+}
+
+int report_sort(struct report_list *l, const char *key, bool descending)
+{
+    int k = -1;
+    for (int i = 0; report_sort_keys[i]; i++)
+        if (strcmp(key, report_sort_keys[i]) == 0)
+            k = i;
+    if (k < 0)
+        return -1;
+    sort_key = k;
+    sort_desc = descending;
+    if (l->n > 1)
+        qsort(l->rows, l->n, sizeof *l->rows, cmp_rows);
+    return 0;
+}
+
+size_t report_rank_attention(struct report_list *l)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < l->n; i++)
+        total += l->rows[i].views;
+    double floor_views = l->n ? (double)total / (double)l->n : 0;
+    if (floor_views < 10)
+        floor_views = 10;
+    size_t flagged = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        struct report_row *r = &l->rows[i];
+        double w = 0;
+        r->attention = 0;
+        r->attention_reason = NULL;
+        if ((double)r->views < floor_views)
+            continue;
+        uint64_t votes = (uint64_t)r->sum.votes_up + r->sum.votes_down;
+        if (votes >= 5 && r->helpful_rate < 0.5) {
+            w += 1.0 - r->helpful_rate;
+            r->attention_reason = "few readers find it helpful";
+        }
+        if (!isnan(r->read_ratio) && r->read_ratio < 0.5) {
+            w += 1.0 - r->read_ratio;
+            if (!r->attention_reason)
+                r->attention_reason = "read far shorter than its length";
+        }
+        if (r->quick_exit_rate > 0.5) {
+            w += r->quick_exit_rate - 0.5;
+            if (!r->attention_reason)
+                r->attention_reason = "most readers leave within 5 s";
+        }
+        r->attention = w * (double)r->views;
+        flagged += w > 0;
+    }
+    report_sort(l, "attention", true);
+    return flagged;
+}
+
+/* --- breakdowns ---------------------------------------------------------------------- */
+
+struct dim_acc {
+    struct report_count *items;
+    size_t n, cap;
+    bool zero;                   /* counting zero-result searches */
+};
+
+static int add_dim(void *ctx, const char *value, size_t len, uint64_t count)
+{
+    struct dim_acc *a = ctx;
+    if (len > EVENT_PATH_MAX)
+        len = EVENT_PATH_MAX;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        struct report_count *items = realloc(a->items, cap * sizeof *items);
+        if (items == NULL)
+            return -1;
+        a->items = items;
+        a->cap = cap;
+    }
+    struct report_count *it = &a->items[a->n++];
+    memcpy(it->value, value, len);
+    it->value[len] = '\0';
+    it->count = count;
+    it->zero = a->zero ? count : 0;
+    return 0;
+}
+
+static int cmp_value(const void *pa, const void *pb)
+{
+    const struct report_count *a = pa, *b = pb;
+    return strcmp(a->value, b->value);
+}
+
+static int cmp_count(const void *pa, const void *pb)
+{
+    const struct report_count *a = pa, *b = pb;
+    if (a->count != b->count)
+        return a->count < b->count ? 1 : -1;
+    return strcmp(a->value, b->value);
+}
+
+/* Merges equal values, orders by count and keeps the first LIMIT. */
+static void finish_counts(struct dim_acc *a, size_t limit,
+                          struct report_counts *out)
+{
+    if (a->n > 1)
+        qsort(a->items, a->n, sizeof *a->items, cmp_value);
+    size_t m = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        if (m > 0 && strcmp(a->items[m - 1].value, a->items[i].value) == 0) {
+            a->items[m - 1].count += a->items[i].count;
+            a->items[m - 1].zero += a->items[i].zero;
+        } else {
+            a->items[m++] = a->items[i];
+        }
+    }
+    if (m > 1)
+        qsort(a->items, m, sizeof *a->items, cmp_count);
+    out->items = a->items;
+    out->n = limit && m > limit ? limit : m;
+}
+
+int report_dim(struct store *st, const struct report_query *q,
+               uint64_t article, enum store_dim dim, size_t limit,
+               struct report_counts *out)
+{
+    struct dim_acc a = { 0 };
+    if (store_dims_each(st, q->site_id, article, dim, q->from, q->to,
+                        q->include_bots, add_dim, &a) != 0) {
+        free(a.items);
+        return -1;
+    }
+    finish_counts(&a, limit, out);
+    return 0;
+}
+
+int report_searches(struct store *st, const struct report_query *q,
+                    size_t limit, struct report_counts *out)
+{
+    struct dim_acc a = { 0 };
+    int rc = store_dims_each(st, q->site_id, 0, STORE_DIM_SEARCH, q->from,
+                             q->to, q->include_bots, add_dim, &a);
+    a.zero = true;
+    if (rc == 0)
+        rc = store_dims_each(st, q->site_id, 0, STORE_DIM_SEARCH_ZERO,
+                             q->from, q->to, q->include_bots, add_dim, &a);
+    if (rc != 0) {
+        free(a.items);
+        return -1;
+    }
+    finish_counts(&a, limit, out);
+    return 0;
+}
+
+void report_counts_free(struct report_counts *c)
+{
+    free(c->items);
+    c->items = NULL;
+    c->n = 0;
+}
+
+/* --- series ---------------------------------------------------------------------------- */
+
+static int add_day(void *ctx, uint64_t article, uint32_t day,
+                   const struct rollup_day *d)
+{
+    struct report_series *s = ctx;
+    (void)article;
+    uint32_t first = s->days[0].day;
+    if (day >= first && day - first < s->n)
+        rollup_add(&s->days[day - first].sum, d);
+    return 0;
+}
+
+int report_series(struct store *st, const struct report_query *q,
+                  uint64_t article, struct report_series *out)
+{
+    size_t n = (size_t)(q->to - q->from) + 1;
+    out->days = calloc(n, sizeof *out->days);
+    out->n = n;
+    if (out->days == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        out->days[i].day = q->from + (uint32_t)i;
+    if (store_rollups_each(st, q->site_id, article, q->from, q->to,
+                           q->include_bots, true, add_day, out) != 0) {
+        report_series_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void report_series_free(struct report_series *s)
+{
+    free(s->days);
+    s->days = NULL;
+    s->n = 0;
+}
+
+/* --- summary ------------------------------------------------------------------------------ */
+
+/* Totals over Q's range: the articles' summed rollups (buckets included),
+ * with visitors and searches from the site-wide row. */
+static int fill_totals(struct store *st, const struct report_query *q,
+                       const struct report_list *rows, struct report_totals *t)
+{
+    memset(t, 0, sizeof *t);
+    for (size_t i = 0; i < rows->n; i++)
+        rollup_add(&t->sum, &rows->rows[i].sum);
+    struct report_series site;
+    if (report_series(st, q, 0, &site) != 0)
+        return -1;
+    for (size_t i = 0; i < site.n; i++) {
+        t->visitors += site.days[i].sum.visitors;
+        t->searches += site.days[i].sum.searches;
+    }
+    report_series_free(&site);
+    struct report_row r = { .sum = t->sum };
+    report_derive(&r);
+    t->p50_ms = r.p50_ms;
+    t->p75_ms = r.p75_ms;
+    t->p90_ms = r.p90_ms;
+    t->read_rate = r.read_rate;
+    t->read_through = r.read_through;
+    t->quick_exit_rate = r.quick_exit_rate;
+    t->helpful_rate = r.helpful_rate;
+    return 0;
+}
+
+/* The previous period's totals (zero before the first day of the epoch). */
+static int fill_previous(struct store *st, const struct report_query *q,
+                         struct report_summary *out)
+{
+    uint32_t len = q->to - q->from + 1;
+    memset(&out->prev, 0, sizeof out->prev);
+    if (q->from < len)
+        return 0;
+    struct report_query pq = *q;
+    pq.from = out->prev_from;
+    pq.to = out->prev_to;
+    struct report_list prev;
+    if (report_articles(st, &pq, false, &prev) != 0)
+        return -1;
+    int rc = fill_totals(st, &pq, &prev, &out->prev);
+    report_list_free(&prev);
+    return rc;
+}
+
+int report_summary(struct store *st, const struct report_query *q,
+                   struct report_summary *out)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t len = q->to - q->from + 1;
+    out->prev_to = q->from >= 1 ? q->from - 1 : 0;
+    out->prev_from = q->from >= len ? q->from - len : 0;
+    if (report_articles(st, q, true, &out->articles) != 0 ||
+        report_series(st, q, 0, &out->series) != 0 ||
+        fill_totals(st, q, &out->articles, &out->cur) != 0 ||
+        fill_previous(st, q, out) != 0)
+        return -1;
+    out->n_attention = report_rank_attention(&out->articles);
+    if (out->n_attention > 10)
+        out->n_attention = 10;
+    if (out->n_attention) {
+        out->attention = malloc(out->n_attention * sizeof *out->attention);
+        if (out->attention == NULL)
+            return -1;
+        memcpy(out->attention, out->articles.rows,
+               out->n_attention * sizeof *out->attention);
+    }
+    report_sort(&out->articles, "views", true);
+    if (report_searches(st, q, 20, &out->searches) != 0 ||
+        report_dim(st, q, 0, STORE_DIM_SEARCH_ZERO, 20,
+                   &out->zero_searches) != 0)
+        return -1;
+    return 0;
+}
+
+void report_summary_free(struct report_summary *s)
+{
+    report_series_free(&s->series);
+    report_list_free(&s->articles);
+    free(s->attention);
+    s->attention = NULL;
+    report_counts_free(&s->searches);
+    report_counts_free(&s->zero_searches);
+}
+
+/* --- one article ---------------------------------------------------------------------- */
+
+static int take_sum(void *ctx, uint64_t article, uint32_t day,
+                    const struct rollup_day *d)
+{
+    (void)article;
+    (void)day;
+    *(struct rollup_day *)ctx = *d;
+    return 0;
+}
+
+int report_detail(struct store *st, const struct report_query *q,
+                  uint64_t id, struct report_detail *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = store_article_get(st, q->site_id, id, &out->row.a);
+    if (rc != 0)
+        return rc;
+    struct rollup_day prev;
+    memset(&prev, 0, sizeof prev);
+    uint32_t len = q->to - q->from + 1;
+    if (store_rollups_each(st, q->site_id, id, q->from, q->to,
+                           q->include_bots, false, take_sum,
+                           &out->row.sum) != 0 ||
+        (q->from >= len &&
+         store_rollups_each(st, q->site_id, id, q->from - len, q->from - 1,
+                            q->include_bots, false, take_sum, &prev) != 0))
+        return -1;
+    out->row.views_prev = prev.views;
+    out->row.p50_prev_ms = rollup_quantile_ms(prev.hist, 0.5);
+    report_derive(&out->row);
+    if (report_series(st, q, id, &out->series) != 0 ||
+        report_dim(st, q, id, STORE_DIM_COUNTRY, 50, &out->countries) ||
+        report_dim(st, q, id, STORE_DIM_REFERRER, 50, &out->referrers) ||
+        report_dim(st, q, id, STORE_DIM_LED_HERE, 50, &out->led_here) ||
+        report_dim(st, q, id, STORE_DIM_SEARCH, 50, &out->searched_here))
+        return -1;
+    return 0;
+}
+
+void report_detail_free(struct report_detail *d)
+{
+    report_series_free(&d->series);
+    report_counts_free(&d->countries);
+    report_counts_free(&d->referrers);
+    report_counts_free(&d->led_here);
+    report_counts_free(&d->searched_here);
+}
