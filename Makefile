@@ -76,8 +76,13 @@ $(B)/gen/dwell.js: js-snippet/dwell.js $(ESBUILD) | $(B)/gen
 	  --log-level=warning --outfile=$@
 	@echo "snippet: $$(wc -c < $@) bytes, $$(gzip -9 -n -c $@ | wc -c) bytes gzipped (budget 1536)"
 
+# The report page (src/web/report.html), one self-contained file.
+$(B)/gen/report.html: $(wildcard src/web/report.html) | $(B)/gen
+	@if [ -f src/web/report.html ]; then cp src/web/report.html $@; \
+	 else echo '<!doctype html><title>dwell</title><p>report page not built' > $@; fi
+
 # Files served by the binary, embedded at build time (never committed).
-EMBED := $(B)/gen/dwell.js
+EMBED := $(B)/gen/dwell.js $(B)/gen/report.html
 $(B)/gen/embed.h $(B)/gen/embed.c &: $(EMBED) Makefile | $(B)/gen
 	sh tests/tools/embed.sh $(B)/gen $(EMBED)
 

@@ -139,3 +139,29 @@ void assets_demo(void *ctx, const struct http_req *q, struct http_reply *r)
     r->body_static = false;     /* copied by the server, freed below */
     r->owned = body;
 }
+
+void assets_report(void *ctx, const struct http_req *q, struct http_reply *r)
+{
+    const char *site = q->path + strlen("/report/");
+    (void)ctx;
+    if (site[0] == '\0' || strchr(site, '/') != NULL) {
+        http_reply_error(r, 404, "no such resource: /report/SITE");
+        return;
+    }
+    r->status = 200;
+    r->content_type = "text/html; charset=utf-8";
+    r->body_static = true;
+    http_reply_header(r, "Cache-Control", "no-cache");
+    http_reply_header(r, "Referrer-Policy", "no-referrer");
+    http_reply_header(r, "Content-Security-Policy",
+                      "default-src 'self'; script-src 'unsafe-inline'; "
+                      "style-src 'unsafe-inline'; img-src 'self' data:");
+    if (accepts_gzip(http_req_header(q, "Accept-Encoding"))) {
+        http_reply_header(r, "Content-Encoding", "gzip");
+        r->body = embed_report_html_gz;
+        r->len = embed_report_html_gz_len;
+    } else {
+        r->body = embed_report_html;
+        r->len = embed_report_html_len;
+    }
+}

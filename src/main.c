@@ -7,12 +7,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dwell/clientaddr.h"
+#include "dwell/demo.h"
+#include "dwell/event.h"
 #include "dwell/export.h"
 #include "dwell/log.h"
+#include "dwell/render.h"
+#include "dwell/report.h"
 #include "dwell/serve.h"
 #include "dwell/store.h"
+#include "dwell/token.h"
 
 static const char usage[] =
 "usage: dwell COMMAND [FLAGS]\n"
@@ -33,6 +39,15 @@ static const char usage[] =
 "  site list             list the sites\n"
 "  events SITE [--since DURATION|all] [--limit N]\n"
 "                        print stored events as NDJSON (default: 24h, 1000)\n"
+"  report SITE [--from DATE] [--to DATE] [--article PATH] [--sort METRIC]\n"
+"              [--order asc|desc] [--limit N] [--format table|csv|json]\n"
+"              [--include-bots] [--summary] [--searches]\n"
+"                        read-time report (default: last 30 days, table)\n"
+"  token create SITE [--read-only] [--name NAME]\n"
+"  token list | token revoke ID\n"
+"                        access tokens for the reports API and share links\n"
+"  demo SITE [--days N] [--seed N]\n"
+"                        generate realistic demo traffic (default 90 days)\n"
 "\n"
 "every command takes --data DIR (default $DWELL_DATA, else ./data)\n"
 "  --help, --version\n";
@@ -286,6 +301,21 @@ static int cmd_site_list(struct args *a)
     return rc == 0 ? 0 : 1;
 }
 
+static int print_token(void *ctx, const struct store_token *t)
+{
+    char id[TOKEN_ID_LEN + 1], when[32];
+    time_t secs = (time_t)(t->created_us / 1000000u);
+    struct tm tm;
+    (void)ctx;
+    token_id(t, id);
+    gmtime_r(&secs, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    printf("%s\t%s\t%s\t%s\t%s\n", id, t->site,
+           t->scope == STORE_SCOPE_READ ? "read-only" : "full", when,
+           t->name);
+    return 0;
+}
+
 static int print_event(void *ctx, const struct event *ev)
 {
     (void)ctx;
@@ -343,6 +373,287 @@ static int cmd_events(struct args *a)
     return 0;
 }
 
+/* Opens the store of A and looks SITE up; prints why not on failure. */
+static int open_site(struct args *a, const char *name, bool readonly,
+                     struct store **st, struct site *site)
+{
+    if (open_store(a->data, readonly, st) != 0)
+        return 1;
+    int rc = store_site_get(*st, name, strlen(name), site);
+    if (rc != 0) {
+        fprintf(stderr, "dwell: %s: %s\n", name,
+                rc > 0 ? "no such site (dwell site add NAME)"
+                       : "storage error");
+        store_close(*st);
+        return 1;
+    }
+    return 0;
+}
+
+struct report_args {
+    const char *site, *from, *to, *article, *sort, *order, *format;
+    bool bots, summary, searches;
+    unsigned limit;
+};
+
+static int parse_report_args(struct args *a, struct report_args *r)
+{
+    while (a->i < a->argc) {
+        const char *v = NULL, *arg = a->argv[a->i];
+        int k;
+        if ((k = take_flag(a, "data", &v)) > 0) a->data = v;
+        else if (k == 0 && (k = take_flag(a, "from", &v)) > 0) r->from = v;
+        else if (k == 0 && (k = take_flag(a, "to", &v)) > 0) r->to = v;
+        else if (k == 0 && (k = take_flag(a, "article", &v)) > 0)
+            r->article = v;
+        else if (k == 0 && (k = take_flag(a, "sort", &v)) > 0) r->sort = v;
+        else if (k == 0 && (k = take_flag(a, "order", &v)) > 0) r->order = v;
+        else if (k == 0 && (k = take_flag(a, "format", &v)) > 0)
+            r->format = v;
+        else if (k == 0 && (k = take_flag(a, "limit", &v)) > 0) {
+            if (parse_uint(v, 100000, &r->limit) != 0 || r->limit == 0)
+                return die_usage("--limit %s: expected 1–100000", v);
+        } else if (k == 0 && strcmp(arg, "--include-bots") == 0) {
+            r->bots = true;
+            a->i++;
+        } else if (k == 0 && strcmp(arg, "--summary") == 0) {
+            r->summary = true;
+            a->i++;
+        } else if (k == 0 && strcmp(arg, "--searches") == 0) {
+            r->searches = true;
+            a->i++;
+        } else if (k == 0 && arg[0] != '-' && r->site == NULL) {
+            r->site = arg;
+            a->i++;
+        } else if (k < 0) {
+            return die_usage("%s needs a value", arg);
+        } else {
+            return die_usage("report: unexpected argument %s", arg);
+        }
+    }
+    if (r->site == NULL)
+        return die_usage("report: missing SITE");
+    return 0;
+}
+
+/* Builds the report query from R's dates; prints why not on failure. */
+static int report_query_of(const struct report_args *r, uint32_t site_id,
+                           struct report_query *q)
+{
+    memset(q, 0, sizeof *q);
+    q->site_id = site_id;
+    q->include_bots = r->bots;
+    q->to = report_today();
+    if (r->to && report_parse_date(r->to, &q->to) != 0)
+        return die_usage("--to %s: expected YYYY-MM-DD", r->to);
+    q->from = q->to >= 29 ? q->to - 29 : 0;
+    if (r->from && report_parse_date(r->from, &q->from) != 0)
+        return die_usage("--from %s: expected YYYY-MM-DD", r->from);
+    if (q->from > q->to || q->to - q->from >= REPORT_MAX_DAYS)
+        return die_usage("--from must be before --to, at most 3660 days");
+    return 0;
+}
+
+/* Runs the report R asks for on ST and returns its text (or NULL). */
+static char *run_cli_report(struct store *st, const struct report_args *r,
+                            const struct report_query *q,
+                            enum render_format f)
+{
+    struct render_scope sc = { r->site, q };
+    char *out = NULL;
+    if (r->article) {
+        struct report_detail d;
+        int rc = report_detail(st, q, event_article_id(r->article,
+                                                       strlen(r->article)),
+                               &d);
+        if (rc == 0)
+            out = render_article(&sc, &d, f);
+        else if (rc > 0)
+            fprintf(stderr, "dwell: no article %s on %s\n", r->article,
+                    r->site);
+        report_detail_free(&d);
+    } else if (r->summary) {
+        struct report_summary s;
+        if (report_summary(st, q, &s) == 0)
+            out = render_summary(&sc, &s, f);
+        report_summary_free(&s);
+    } else if (r->searches) {
+        struct report_counts s = { 0 }, z = { 0 };
+        if (report_searches(st, q, r->limit, &s) == 0 &&
+            report_dim(st, q, 0, STORE_DIM_SEARCH_ZERO, r->limit, &z) == 0)
+            out = render_searches(&sc, &s, &z, f);
+        report_counts_free(&s);
+        report_counts_free(&z);
+    } else {
+        struct report_list l;
+        bool desc = !r->order || strcmp(r->order, "asc") != 0;
+        if (report_articles(st, q, false, &l) == 0) {
+            if (strcmp(r->sort, "attention") == 0)
+                report_rank_attention(&l);
+            report_sort(&l, r->sort, desc);
+            out = render_articles(&sc, &l, 0, r->limit, r->sort, desc, f);
+        }
+        report_list_free(&l);
+    }
+    return out;
+}
+
+static int cmd_report(struct args *a)
+{
+    struct report_args r = { .sort = "views", .format = "table",
+                             .limit = 50 };
+    int rc = parse_report_args(a, &r);
+    if (rc != 0)
+        return rc;
+    enum render_format f;
+    if (strcmp(r.format, "table") == 0) f = RENDER_TABLE;
+    else if (strcmp(r.format, "csv") == 0) f = RENDER_CSV;
+    else if (strcmp(r.format, "json") == 0) f = RENDER_JSON;
+    else return die_usage("--format %s: expected table, csv or json",
+                          r.format);
+    bool known = false;
+    for (int i = 0; report_sort_keys[i]; i++)
+        known |= strcmp(r.sort, report_sort_keys[i]) == 0;
+    if (!known)
+        return die_usage("--sort %s: unknown metric", r.sort);
+    if (r.order && strcmp(r.order, "asc") && strcmp(r.order, "desc"))
+        return die_usage("--order %s: expected asc or desc", r.order);
+    struct store *st;
+    struct site site;
+    if (open_site(a, r.site, true, &st, &site) != 0)
+        return 1;
+    struct report_query q;
+    if ((rc = report_query_of(&r, site.id, &q)) != 0) {
+        store_close(st);
+        return rc;
+    }
+    char *out = run_cli_report(st, &r, &q, f);
+    store_close(st);
+    if (out == NULL)
+        return 1;
+    fputs(out, stdout);
+    free(out);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int cmd_token(struct args *a)
+{
+    const char *verb = a->i < a->argc ? a->argv[a->i++] : "";
+    const char *arg = NULL, *name = "";
+    bool read_only = false;
+    while (a->i < a->argc) {
+        const char *v = NULL;
+        int k = take_flag(a, "data", &v);
+        if (k > 0) a->data = v;
+        else if (k == 0 && (k = take_flag(a, "name", &v)) > 0) name = v;
+        else if (k == 0 && strcmp(a->argv[a->i], "--read-only") == 0) {
+            read_only = true;
+            a->i++;
+        } else if (k == 0 && a->argv[a->i][0] != '-' && arg == NULL) {
+            arg = a->argv[a->i++];
+        } else if (k < 0) {
+            return die_usage("%s needs a value", a->argv[a->i]);
+        } else {
+            return die_usage("token: unexpected argument %s", a->argv[a->i]);
+        }
+    }
+    if (strcmp(verb, "create") == 0) {
+        if (arg == NULL)
+            return die_usage("token create: missing SITE");
+        if (strlen(name) > STORE_TOKEN_NAME_MAX)
+            return die_usage("--name: at most 64 bytes");
+        struct store *st;
+        struct site site;
+        if (open_site(a, arg, false, &st, &site) != 0)
+            return 1;
+        char text[TOKEN_TEXT_LEN + 1], id[TOKEN_ID_LEN + 1], err[256];
+        int rc = token_create(st, arg, read_only ? STORE_SCOPE_READ
+                                                 : STORE_SCOPE_FULL,
+                              name, text, id, err, sizeof err);
+        store_close(st);
+        if (rc != 0) {
+            fprintf(stderr, "dwell: token create: %s\n", err);
+            return 1;
+        }
+        printf("%s\n", text);
+        fprintf(stderr, "token %s for %s (%s); shown once: keep it\n", id,
+                arg, read_only ? "read-only" : "full");
+        return 0;
+    }
+    struct store *st;
+    if (strcmp(verb, "list") == 0) {
+        if (open_store(a->data, true, &st) != 0)
+            return 1;
+        int rc = store_token_each(st, print_token, NULL);
+        store_close(st);
+        return rc == 0 ? 0 : 1;
+    }
+    if (strcmp(verb, "revoke") == 0) {
+        if (arg == NULL)
+            return die_usage("token revoke: missing ID (see dwell token "
+                             "list)");
+        if (open_store(a->data, false, &st) != 0)
+            return 1;
+        int rc = token_revoke(st, arg);
+        store_close(st);
+        if (rc == 0) {
+            printf("token %s revoked\n", arg);
+            return 0;
+        }
+        fprintf(stderr, "dwell: token revoke %s: %s\n", arg,
+                rc == 1 ? "no such token" : rc == 2 ? "ambiguous id"
+                : "expected 6–12 hex digits of an id from dwell token list");
+        return 1;
+    }
+    return die_usage("token: expected create, list or revoke");
+}
+
+static int cmd_demo(struct args *a)
+{
+    const char *name = NULL;
+    unsigned days = 90, seed = 1;
+    while (a->i < a->argc) {
+        const char *v = NULL;
+        int k = take_flag(a, "data", &v);
+        if (k > 0) a->data = v;
+        else if (k == 0 && (k = take_flag(a, "days", &v)) > 0) {
+            if (parse_uint(v, 3650, &days) != 0 || days == 0)
+                return die_usage("--days %s: expected 1–3650", v);
+        } else if (k == 0 && (k = take_flag(a, "seed", &v)) > 0) {
+            if (parse_uint(v, 4000000000u, &seed) != 0)
+                return die_usage("--seed %s: not a number", v);
+        } else if (k == 0 && a->argv[a->i][0] != '-' && name == NULL) {
+            name = a->argv[a->i++];
+        } else if (k < 0) {
+            return die_usage("%s needs a value", a->argv[a->i]);
+        } else {
+            return die_usage("demo: unexpected argument %s", a->argv[a->i]);
+        }
+    }
+    if (name == NULL)
+        return die_usage("demo: missing SITE");
+    struct store *st;
+    struct site site;
+    char err[256];
+    if (open_site(a, name, false, &st, &site) != 0)
+        return 1;
+    if (store_start_writer(st, err, sizeof err) != 0) {
+        fprintf(stderr, "dwell: demo: %s\n", err);
+        store_close(st);
+        return 1;
+    }
+    size_t events = 0;
+    int rc = demo_generate(st, site.id, name, days, seed, &events);
+    store_close(st);
+    if (rc != 0) {
+        fprintf(stderr, "dwell: demo: generation failed\n");
+        return 1;
+    }
+    printf("%zu demo events over %u days stored for %s\n", events, days,
+           name);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct args a = { argc, 2, argv, getenv("DWELL_DATA") };
@@ -364,6 +675,12 @@ int main(int argc, char **argv)
         return cmd_serve(&a);
     if (strcmp(cmd, "events") == 0)
         return cmd_events(&a);
+    if (strcmp(cmd, "report") == 0)
+        return cmd_report(&a);
+    if (strcmp(cmd, "token") == 0)
+        return cmd_token(&a);
+    if (strcmp(cmd, "demo") == 0)
+        return cmd_demo(&a);
     if (strcmp(cmd, "site") == 0 && argc >= 3) {
         a.i = 3;
         if (strcmp(argv[2], "add") == 0)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dwell/api.h"
 #include "dwell/assets.h"
 #include "dwell/geo.h"
 #include "dwell/http.h"
@@ -97,12 +98,15 @@ int serve_run(const struct serve_options *opt)
     struct assets assets;
     assets_init(&assets, opt->demo_dir);
     struct health health = { .store = st };
+    struct api api = { .store = st };
     const struct http_route routes[] = {
         { "/e", false, HTTP_POST, ingest_beacon, &in },
         { "/p.gif", false, HTTP_GET | HTTP_HEAD, ingest_pixel, &in },
         { "/dwell.js", false, HTTP_GET | HTTP_HEAD, assets_snippet, &assets },
         { "/healthz", false, HTTP_GET | HTTP_HEAD, serve_health, &health },
         { "/demo/", true, HTTP_GET | HTTP_HEAD, assets_demo, &assets },
+        { "/api/v1/sites/", true, HTTP_GET | HTTP_HEAD, api_reports, &api },
+        { "/report/", true, HTTP_GET | HTTP_HEAD, assets_report, &assets },
     };
     struct http_options hopt = {
         .listen = opt->listen, .threads = opt->threads,

@@ -11,6 +11,8 @@
  *   daily_dim  site(4) article(8) day(4) class(1) dim(1) value -> count(4)
  *   seen       day(4) site(4) article(8) visitor(8) -> ""
  *   links      site(4) link id -> time_us(8) article(8) visitor(8) view id
+ *   tokens     sha256(token)(32) -> scope(1) created_us(8) {len(1) site}
+ *                                    {len(1) name}
  *   searched   site(4) visitor(8) -> time_us(8) query   (the visitor's last
  *              search, for "searches that led here"; kept an hour)
  * Article id 0 holds the site-wide rollup; class 0 is readers, 1 is bots. */
@@ -41,10 +43,10 @@
 #define US_PER_DAY         86400000000ull
 
 enum { DB_META, DB_SITES, DB_EVENTS, DB_VIEWS, DB_ARTICLES, DB_DAILY,
-       DB_DIM, DB_SEEN, DB_LINKS, DB_SEARCHED, DB_COUNT };
+       DB_DIM, DB_SEEN, DB_LINKS, DB_SEARCHED, DB_TOKENS, DB_COUNT };
 static const char *const db_names[DB_COUNT] = {
     "meta", "sites", "events", "views", "articles", "daily", "daily_dim",
-    "seen", "links", "searched"
+    "seen", "links", "searched", "tokens"
 };
 
 #define LED_HERE_WINDOW_US (30ull * 60 * 1000000)
@@ -74,6 +76,7 @@ struct slot {
     void *ctx;
     struct ipaddr addr;
     uint64_t time_us;
+    bool backfill;       /* a past time: not appended at the end */
     uint16_t ualen;
     uint16_t nev;
     size_t len;          /* bytes of DATA: the UA, then {u16 len, record}… */
@@ -103,6 +106,7 @@ struct store {
     /* writer-only state */
     uint64_t last_time_us;
     uint32_t last_seq;
+    uint32_t backfill_seq;
     uint32_t salt_day;
     uint8_t salt_today[VISITOR_SALT_LEN], salt_yesterday[VISITOR_SALT_LEN];
     bool have_yesterday;
@@ -327,6 +331,14 @@ int store_enqueue(struct store *st, const struct event *evs, size_t n,
                   const struct ipaddr *addr, const char *ua, size_t ualen,
                   store_ack_fn ack, void *ctx)
 {
+    return store_enqueue_at(st, 0, evs, n, addr, ua, ualen, ack, ctx);
+}
+
+int store_enqueue_at(struct store *st, uint64_t time_us,
+                     const struct event *evs, size_t n,
+                     const struct ipaddr *addr, const char *ua, size_t ualen,
+                     store_ack_fn ack, void *ctx)
+{
     uint8_t recs[EVENT_MAX_BATCH * (2 + EVENT_RECORD_MAX)];
     if (n == 0 || n > EVENT_MAX_BATCH)
         return -1;
@@ -350,7 +362,8 @@ int store_enqueue(struct store *st, const struct event *evs, size_t n,
     s->ack = ack;
     s->ctx = ctx;
     s->addr = *addr;
-    s->time_us = store_now_us();
+    s->time_us = time_us ? time_us : store_now_us();
+    s->backfill = time_us != 0;
     s->ualen = (uint16_t)ualen;
     s->nev = (uint16_t)n;
     if (ualen)
@@ -948,9 +961,17 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
     int olen = event_encode(&ev, out, sizeof out);
     if (olen < 0)
         return MDB_BAD_VALSIZE;
-    next_event_key(st, ev.time_us, kb);
     MDB_val k = { sizeof kb, kb }, v = { (size_t)olen, out };
-    return mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_APPEND);
+    if (!s->backfill) {
+        next_event_key(st, ev.time_us, kb);
+        return mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_APPEND);
+    }
+    put_be64(kb, ev.time_us);          /* a past time: an ordinary insert */
+    do {
+        put_be32(kb + 8, 0x80000000u | st->backfill_seq++);
+        rc = mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_NOOVERWRITE);
+    } while (rc == MDB_KEYEXIST);
+    return rc;
 }
 
 /* Stores every event of the slots from HEAD up to (not including) END in one
@@ -1198,6 +1219,7 @@ int store_start_writer(struct store *st, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create today's visitor salt");
         return -1;
     }
+    st->last_purge_us = store_now_us();  /* first purge in an hour */
     int rc = pthread_create(&st->writer, NULL, writer_main, st);
     if (rc != 0) {
         snprintf(err, errlen, "writer thread: %s", strerror(rc));
@@ -1643,4 +1665,131 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
     mdb_cursor_close(cur);
     read_end(st, txn);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+/* --- tokens ------------------------------------------------------------------------ */
+
+static int token_unpack(const MDB_val *k, const MDB_val *v,
+                        struct store_token *out)
+{
+    const uint8_t *p = v->mv_data;
+    memset(out, 0, sizeof *out);
+    if (k->mv_size != 32 || v->mv_size < 11)
+        return -1;
+    memcpy(out->hash, k->mv_data, 32);
+    out->scope = p[0] ? STORE_SCOPE_READ : STORE_SCOPE_FULL;
+    out->created_us = get_be64(p + 1);
+    size_t off = 9, n = p[off++];
+    if (n > EVENT_SITE_MAX || off + n + 1 > v->mv_size)
+        return -1;
+    memcpy(out->site, p + off, n);
+    off += n;
+    n = p[off++];
+    if (n > STORE_TOKEN_NAME_MAX || off + n > v->mv_size)
+        return -1;
+    memcpy(out->name, p + off, n);
+    return 0;
+}
+
+int store_token_put(struct store *st, const struct store_token *t,
+                    char *err, size_t errlen)
+{
+    uint8_t buf[11 + EVENT_SITE_MAX + STORE_TOKEN_NAME_MAX];
+    size_t sl = strlen(t->site), nl = strlen(t->name);
+    if (sl == 0 || sl > EVENT_SITE_MAX || nl > STORE_TOKEN_NAME_MAX) {
+        snprintf(err, errlen, "bad site or token name");
+        return -1;
+    }
+    buf[0] = t->scope == STORE_SCOPE_READ;
+    put_be64(buf + 1, t->created_us);
+    buf[9] = (uint8_t)sl;
+    memcpy(buf + 10, t->site, sl);
+    buf[10 + sl] = (uint8_t)nl;
+    memcpy(buf + 11 + sl, t->name, nl);
+    MDB_txn *txn;
+    int rc = txn_begin(st, 0, &txn);
+    if (rc != 0)
+        return set_err(err, errlen, "begin", rc);
+    MDB_val k = { 32, (void *)t->hash }, v = { 11 + sl + nl, buf };
+    rc = mdb_put(txn, st->dbi[DB_TOKENS], &k, &v, 0);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return set_err(err, errlen, "token", rc);
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? set_err(err, errlen, "commit", rc) : 0;
+}
+
+int store_token_get(struct store *st, const uint8_t hash[32],
+                    struct store_token *out)
+{
+    MDB_txn *txn;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    MDB_val k = { 32, (void *)hash }, v;
+    int rc = mdb_get(txn, st->dbi[DB_TOKENS], &k, &v);
+    int out_rc = rc == MDB_NOTFOUND ? 1 : rc != 0 ? -1
+               : token_unpack(&k, &v, out);
+    read_end(st, txn);
+    return out_rc;
+}
+
+int store_token_each(struct store *st,
+                     int (*fn)(void *ctx, const struct store_token *t),
+                     void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    if (mdb_cursor_open(txn, st->dbi[DB_TOKENS], &cur) != 0) {
+        read_end(st, txn);
+        return -1;
+    }
+    MDB_val k, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        struct store_token t;
+        if (token_unpack(&k, &v, &t) == 0 && fn(ctx, &t))
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    read_end(st, txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+int store_token_delete(struct store *st, const uint8_t *prefix, size_t n)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (n == 0 || n > 32 || txn_begin(st, 0, &txn) != 0)
+        return -1;
+    if (mdb_cursor_open(txn, st->dbi[DB_TOKENS], &cur) != 0) {
+        mdb_txn_abort(txn);
+        return -1;
+    }
+    uint8_t kb[32] = { 0 };
+    memcpy(kb, prefix, n);
+    MDB_val k = { 32, kb }, v;
+    int found = 0, rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    uint8_t match[32];
+    while (rc == 0 && memcmp(k.mv_data, prefix, n) == 0) {
+        memcpy(match, k.mv_data, 32);
+        found++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (found != 1) {
+        mdb_txn_abort(txn);
+        return found == 0 ? 1 : 2;
+    }
+    k.mv_size = 32;
+    k.mv_data = match;
+    rc = mdb_del(txn, st->dbi[DB_TOKENS], &k, NULL);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return -1;
+    }
+    return mdb_txn_commit(txn) ? -1 : 0;
 }

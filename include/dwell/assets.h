@@ -22,6 +22,10 @@ void assets_snippet(void *ctx, const struct http_req *q, struct http_reply *r);
  * [A-Za-z0-9._-] only); /demo/ is its index.html. */
 void assets_demo(void *ctx, const struct http_req *q, struct http_reply *r);
 
+/* GET /report/SITE: the report page (it reads its data from the API with
+ * the token of its own URL). */
+void assets_report(void *ctx, const struct http_req *q, struct http_reply *r);
+
 /* The embedded snippet's gzip -9 size in bytes. */
 size_t assets_snippet_gz_size(void);
 

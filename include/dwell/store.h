@@ -80,6 +80,14 @@ int store_enqueue(struct store *st, const struct event *evs, size_t n,
                   const struct ipaddr *addr, const char *ua, size_t ualen,
                   store_ack_fn ack, void *ctx);
 
+/* Like store_enqueue, for events that happened at TIME_US (microseconds
+ * since the epoch) rather than now: imports and generated demo traffic.
+ * Their rollups land on the day of TIME_US. */
+int store_enqueue_at(struct store *st, uint64_t time_us,
+                     const struct event *evs, size_t n,
+                     const struct ipaddr *addr, const char *ua, size_t ualen,
+                     store_ack_fn ack, void *ctx);
+
 /* Blocks until every event queued so far is committed and acknowledged,
  * or TIMEOUT_MS has passed. Returns 0, or -1 on timeout. */
 int store_drain(struct store *st, unsigned timeout_ms);
@@ -121,6 +129,41 @@ int store_salt_rotate(struct store *st, uint32_t today);
 /* Reads the salt of day DAY. Returns 0; 1 if there is none (never made, or
  * destroyed); -1 on a storage error. */
 int store_salt_get(struct store *st, uint32_t day, uint8_t salt[16]);
+
+/* --- access tokens ---------------------------------------------------------- */
+
+enum store_scope {
+    STORE_SCOPE_FULL = 0,      /* reports and ticket webhooks */
+    STORE_SCOPE_READ = 1       /* reports only (share links) */
+};
+
+#define STORE_TOKEN_NAME_MAX 64
+
+/* A token as stored: only its SHA-256, never the token itself. */
+struct store_token {
+    uint8_t hash[32];
+    char site[EVENT_SITE_MAX + 1];
+    enum store_scope scope;
+    uint64_t created_us;
+    char name[STORE_TOKEN_NAME_MAX + 1];
+};
+
+/* Stores T (keyed by T->hash). Returns 0, or -1 with a reason in ERR. */
+int store_token_put(struct store *st, const struct store_token *t,
+                    char *err, size_t errlen);
+
+/* Looks up the token whose SHA-256 is HASH. Returns 0; 1 if none; -1. */
+int store_token_get(struct store *st, const uint8_t hash[32],
+                    struct store_token *out);
+
+/* Calls FN for every token until FN returns non-zero. Returns 0, or -1. */
+int store_token_each(struct store *st,
+                     int (*fn)(void *ctx, const struct store_token *t),
+                     void *ctx);
+
+/* Deletes the token whose hash starts with the bytes PREFIX (N of them).
+ * Returns 0; 1 if none matches; 2 if several do; -1 on error. */
+int store_token_delete(struct store *st, const uint8_t *prefix, size_t n);
 
 /* --- reading rollups (reports) ------------------------------------------ */
 

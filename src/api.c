@@ -1,0 +1,271 @@
+/* api.c — see api.h. Parses and checks the request, asks report.c for the
+ * numbers and render.c for the text; knows nothing of LMDB or JSON. */
+#define _POSIX_C_SOURCE 200809L
+#include "dwell/api.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dwell/render.h"
+#include "dwell/report.h"
+#include "dwell/token.h"
+
+#define API_PREFIX "/api/v1/sites/"
+#define API_MAX_LIMIT 1000
+
+enum api_view { VIEW_SUMMARY, VIEW_ARTICLES, VIEW_ARTICLE, VIEW_SEARCHES };
+
+struct api_request {
+    char site[EVENT_SITE_MAX + 1];
+    enum api_view view;
+    uint64_t article;
+    bool csv;
+    struct report_query q;
+    const char *sort;
+    bool descending;
+    size_t limit, offset;
+};
+
+/* Fills R with a 400 naming the parameter. */
+static void bad_param(struct http_reply *r, const char *param,
+                      const char *what)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s", param, what);
+    http_reply_error(r, 400, msg);
+}
+
+/* Splits "SITE/VIEW[.csv]" or "SITE/articles/ID[.csv]". Returns 0, or -1
+ * (404) for a path that names no report. */
+static int parse_path(const char *path, struct api_request *a)
+{
+    const char *p = path + strlen(API_PREFIX);
+    size_t sl = strcspn(p, "/");
+    if (sl == 0 || sl > EVENT_SITE_MAX || p[sl] != '/')
+        return -1;
+    memcpy(a->site, p, sl);
+    a->site[sl] = '\0';
+    char rest[64];
+    if (strlen(p + sl + 1) >= sizeof rest)
+        return -1;
+    snprintf(rest, sizeof rest, "%s", p + sl + 1);
+    size_t n = strlen(rest);
+    if (n > 4 && strcmp(rest + n - 4, ".csv") == 0) {
+        a->csv = true;
+        rest[n - 4] = '\0';
+    }
+    if (strcmp(rest, "summary") == 0) {
+        a->view = VIEW_SUMMARY;
+    } else if (strcmp(rest, "articles") == 0) {
+        a->view = VIEW_ARTICLES;
+    } else if (strcmp(rest, "searches") == 0) {
+        a->view = VIEW_SEARCHES;
+    } else if (strncmp(rest, "articles/", 9) == 0 && strlen(rest) == 25) {
+        char *end;
+        errno = 0;
+        a->article = strtoull(rest + 9, &end, 16);
+        if (errno != 0 || *end != '\0' || a->article == 0)
+            return -1;
+        a->view = VIEW_ARTICLE;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_count(const char *s, size_t max, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+/* Reads the query parameters. Returns 0, or -1 with R set to the 400. */
+static int parse_params(const struct http_req *q, struct api_request *a,
+                        struct http_reply *r)
+{
+    const char *v;
+    uint32_t today = report_today();
+    a->q.to = today;
+    if ((v = http_req_arg(q, "to")) && report_parse_date(v, &a->q.to) != 0)
+        return bad_param(r, "to", "not a date (YYYY-MM-DD)"), -1;
+    a->q.from = a->q.to >= 29 ? a->q.to - 29 : 0;
+    if ((v = http_req_arg(q, "from")) &&
+        report_parse_date(v, &a->q.from) != 0)
+        return bad_param(r, "from", "not a date (YYYY-MM-DD)"), -1;
+    if (a->q.from > a->q.to)
+        return bad_param(r, "from", "after to"), -1;
+    if (a->q.to - a->q.from >= REPORT_MAX_DAYS)
+        return bad_param(r, "from", "range longer than 3660 days"), -1;
+    if ((v = http_req_arg(q, "include_bots"))) {
+        if (strcmp(v, "1") != 0 && strcmp(v, "0") != 0)
+            return bad_param(r, "include_bots", "must be 0 or 1"), -1;
+        a->q.include_bots = v[0] == '1';
+    }
+    a->sort = "views";
+    if ((v = http_req_arg(q, "sort"))) {
+        bool known = false;
+        for (int i = 0; report_sort_keys[i]; i++)
+            known |= strcmp(v, report_sort_keys[i]) == 0;
+        if (!known)
+            return bad_param(r, "sort", "unknown metric"), -1;
+        a->sort = v;
+    }
+    a->descending = strcmp(a->sort, "title") != 0 &&
+                    strcmp(a->sort, "path") != 0 &&
+                    strcmp(a->sort, "category") != 0;
+    if ((v = http_req_arg(q, "order"))) {
+        if (strcmp(v, "asc") != 0 && strcmp(v, "desc") != 0)
+            return bad_param(r, "order", "must be asc or desc"), -1;
+        a->descending = v[0] == 'd';
+    }
+    a->limit = 50;
+    if ((v = http_req_arg(q, "limit")) &&
+        (parse_count(v, API_MAX_LIMIT, &a->limit) != 0 || a->limit == 0))
+        return bad_param(r, "limit", "must be 1–1000"), -1;
+    if ((v = http_req_arg(q, "offset")) &&
+        parse_count(v, 100000000, &a->offset) != 0)
+        return bad_param(r, "offset", "must be a number >= 0"), -1;
+    if ((v = http_req_arg(q, "prefix")) && v[0] != '\0') {
+        if (v[0] != '/')
+            return bad_param(r, "prefix", "must start with /"), -1;
+        a->q.prefix = v;
+    }
+    if ((v = http_req_arg(q, "category")) && v[0] != '\0')
+        a->q.category = v;
+    return 0;
+}
+
+/* The token of the request: the bearer header, else ?token=. */
+static const char *request_token(const struct http_req *q)
+{
+    const char *h = http_req_header(q, "Authorization");
+    if (h && strncmp(h, "Bearer ", 7) == 0)
+        return h + 7;
+    return http_req_arg(q, "token");
+}
+
+/* Sets R from VERDICT; returns 0 when access is granted. */
+static int check_access(struct api *api, const struct http_req *q,
+                        const char *site, struct http_reply *r)
+{
+    switch (token_authorize(api->store, request_token(q), site, false)) {
+    case TOKEN_OK:
+        return 0;
+    case TOKEN_MISSING:
+        http_reply_error(r, 401, "a token is required (Authorization: "
+                         "Bearer TOKEN, or ?token=TOKEN)");
+        break;
+    case TOKEN_INVALID:
+        http_reply_error(r, 401, "unknown or revoked token");
+        break;
+    case TOKEN_WRONG_SITE:
+    case TOKEN_READ_ONLY:
+        http_reply_error(r, 403, "this token is not valid for this site");
+        break;
+    default:
+        http_reply_error(r, 500, "storage error");
+        break;
+    }
+    http_reply_header(r, "WWW-Authenticate", "Bearer");
+    return -1;
+}
+
+/* Runs the report A asks for; returns the rendered text or NULL (R set). */
+static char *run_report(struct api *api, struct api_request *a,
+                        struct http_reply *r)
+{
+    struct render_scope sc = { a->site, &a->q };
+    enum render_format f = a->csv ? RENDER_CSV : RENDER_JSON;
+    char *out = NULL;
+    int rc = 0;
+    switch (a->view) {
+    case VIEW_SUMMARY: {
+        struct report_summary s;
+        if ((rc = report_summary(api->store, &a->q, &s)) == 0)
+            out = render_summary(&sc, &s, f);
+        report_summary_free(&s);
+        break;
+    }
+    case VIEW_ARTICLES: {
+        struct report_list l;
+        if ((rc = report_articles(api->store, &a->q, false, &l)) == 0) {
+            if (strcmp(a->sort, "attention") == 0)
+                report_rank_attention(&l);
+            report_sort(&l, a->sort, a->descending);
+            out = render_articles(&sc, &l, a->offset, a->limit, a->sort,
+                                  a->descending, f);
+        }
+        report_list_free(&l);
+        break;
+    }
+    case VIEW_ARTICLE: {
+        struct report_detail d;
+        rc = report_detail(api->store, &a->q, a->article, &d);
+        if (rc == 0)
+            out = render_article(&sc, &d, f);
+        report_detail_free(&d);
+        if (rc == 1) {
+            http_reply_error(r, 404, "no such article on this site");
+            return NULL;
+        }
+        break;
+    }
+    case VIEW_SEARCHES: {
+        struct report_counts s = { 0 }, z = { 0 };
+        if ((rc = report_searches(api->store, &a->q, a->limit, &s)) == 0 &&
+            (rc = report_dim(api->store, &a->q, 0, STORE_DIM_SEARCH_ZERO,
+                             a->limit, &z)) == 0)
+            out = render_searches(&sc, &s, &z, f);
+        report_counts_free(&s);
+        report_counts_free(&z);
+        break;
+    }
+    }
+    if (out == NULL)
+        http_reply_error(r, 500, rc ? "storage error" : "out of memory");
+    return out;
+}
+
+void api_reports(void *ctx, const struct http_req *q, struct http_reply *r)
+{
+    struct api *api = ctx;
+    struct api_request a;
+    memset(&a, 0, sizeof a);
+    if (parse_path(q->path, &a) != 0) {
+        http_reply_error(r, 404, "no such report (summary, articles, "
+                         "articles/ID, searches)");
+        return;
+    }
+    if (check_access(api, q, a.site, r) != 0)
+        return;
+    struct site site;
+    int rc = store_site_get(api->store, a.site, strlen(a.site), &site);
+    if (rc != 0) {
+        http_reply_error(r, rc > 0 ? 404 : 500,
+                         rc > 0 ? "unknown site" : "storage error");
+        return;
+    }
+    a.q.site_id = site.id;
+    const char *accept = http_req_header(q, "Accept");
+    if (accept && strstr(accept, "text/csv"))
+        a.csv = true;
+    if (parse_params(q, &a, r) != 0)
+        return;
+    char *out = run_report(api, &a, r);
+    if (out == NULL)
+        return;
+    r->status = 200;
+    r->content_type = a.csv ? "text/csv; charset=utf-8" : "application/json";
+    r->body = out;
+    r->len = strlen(out);
+    r->owned = out;
+    http_reply_header(r, "Cache-Control", "no-store");
+}

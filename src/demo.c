@@ -1,0 +1,290 @@
+/* demo.c — see demo.h. Synthetic but plausible: articles with their own
+ * read-time profiles, weekly rhythm, countries, referrers, votes, searches
+ * with and without results, and a few bots. Every event goes through
+ * event_parse_json and store_enqueue_at, like a beacon. */
+#define _POSIX_C_SOURCE 200809L
+#include "dwell/demo.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "dwell/clientaddr.h"
+#include "dwell/event.h"
+#include "dwell/log.h"
+
+struct profile {
+    const char *path, *title, *category;
+    unsigned words;
+    double weight;          /* share of views */
+    double median_s;        /* median engaged seconds of readers */
+    double quick_exit;      /* share leaving within 5 s */
+    double helpful;         /* share of votes that are "up" */
+    double finish;          /* share scrolling to the end */
+};
+
+static const struct profile articles[] = {
+    { "/kb/reset-password", "Reset your password", "accounts", 520, 9.0,
+      70, 0.10, 0.85, 0.70 },
+    { "/kb/change-email", "Change the e-mail address of your account",
+      "accounts", 310, 3.0, 45, 0.12, 0.80, 0.75 },
+    { "/kb/two-factor", "Turn on two-factor authentication", "security",
+      760, 4.0, 120, 0.08, 0.78, 0.55 },
+    { "/kb/sso-saml", "Set up single sign-on (SAML)", "security", 2150, 2.0,
+      420, 0.06, 0.66, 0.35 },
+    { "/kb/export-csv", "Export your data to CSV", "data", 590, 5.0, 85,
+      0.15, 0.74, 0.60 },
+    { "/kb/import-contacts", "Import contacts from a spreadsheet", "data",
+      880, 3.5, 150, 0.10, 0.55, 0.45 },
+    { "/kb/api-tokens", "Create and rotate API tokens", "developers", 640,
+      2.5, 95, 0.09, 0.82, 0.50 },
+    { "/kb/webhooks", "Receive events with webhooks", "developers", 1400,
+      1.5, 260, 0.07, 0.71, 0.40 },
+    { "/kb/billing-invoices", "Download invoices and receipts", "billing",
+      280, 4.5, 30, 0.20, 0.88, 0.80 },
+    { "/kb/change-plan", "Upgrade or downgrade your plan", "billing", 450,
+      3.0, 55, 0.14, 0.62, 0.65 },
+    { "/kb/refund-policy", "Refunds and cancellations", "billing", 700, 3.5,
+      25, 0.55, 0.30, 0.20 },
+    { "/kb/display-language", "Change your display language", "settings",
+      90, 2.0, 12, 0.30, 0.90, 0.95 },
+    { "/kb/notifications", "Choose which notifications you get", "settings",
+      380, 1.8, 48, 0.18, 0.76, 0.60 },
+    { "/kb/delete-account", "Delete your account", "accounts", 330, 1.2, 40,
+      0.12, 0.58, 0.70 },
+    { "/kb/mobile-app", "Use the mobile app offline", "settings", 510, 1.0,
+      10, 0.62, 0.25, 0.15 },
+    { "/kb/keyboard-shortcuts", "Keyboard shortcuts", "settings", 240, 0.8,
+      60, 0.05, 0.93, 0.85 },
+};
+#define N_ARTICLES (sizeof articles / sizeof articles[0])
+
+static const char *const countries[] = {
+    "US", "US", "US", "GB", "GB", "DE", "DE", "FR", "IN", "IN", "CA", "AU",
+    "NL", "SE", "BR", "JP", "ES", "PL"
+};
+static const char *const referrers[] = {
+    "", "", "", "https://www.google.com/", "https://www.google.com/",
+    "https://www.google.com/", "https://www.bing.com/",
+    "https://duckduckgo.com/", "https://app.example.com/settings",
+    "https://app.example.com/dashboard", "https://community.example.com/t/1"
+};
+static const char *const user_agents[] = {
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.2 Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) "
+    "AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+};
+
+/* Searches: a query, the article it leads to (index), or -1 for none. */
+static const struct { const char *q; int leads_to; } searches[] = {
+    { "reset password", 0 }, { "forgot password", 0 }, { "change email", 1 },
+    { "2fa", 2 }, { "sso", 3 }, { "saml okta", 3 }, { "export", 4 },
+    { "csv export", 4 }, { "import contacts", 5 }, { "api key", 6 },
+    { "webhook", 7 }, { "invoice", 8 }, { "refund", 10 },
+    { "language", 11 }, { "offline mode", 14 }, { "dark mode", -1 },
+    { "gdpr data request", -1 }, { "slack integration", -1 },
+    { "cancel subscription", 10 }, { "shortcuts", 15 },
+};
+#define N_SEARCHES (sizeof searches / sizeof searches[0])
+
+/* --- randomness (splitmix64; reproducible for a seed) --------------------- */
+
+static uint64_t next_u64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double uniform(uint64_t *s)
+{
+    return (double)(next_u64(s) >> 11) / 9007199254740992.0;
+}
+
+static unsigned below(uint64_t *s, unsigned n)
+{
+    return (unsigned)(uniform(s) * n) % n;
+}
+
+/* A log-normal draw with the given median and spread (sigma). */
+static double lognormal(uint64_t *s, double median, double sigma)
+{
+    double u1 = uniform(s), u2 = uniform(s);
+    if (u1 < 1e-12)
+        u1 = 1e-12;
+    double z = sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
+    return median * exp(sigma * z);
+}
+
+static unsigned pick_article(uint64_t *s)
+{
+    double total = 0;
+    for (size_t i = 0; i < N_ARTICLES; i++)
+        total += articles[i].weight;
+    double x = uniform(s) * total;
+    for (size_t i = 0; i < N_ARTICLES; i++) {
+        x -= articles[i].weight;
+        if (x <= 0)
+            return (unsigned)i;
+    }
+    return N_ARTICLES - 1;
+}
+
+/* --- one reader's visit ------------------------------------------------------ */
+
+struct visit {
+    char json[EVENT_MAX_BODY];
+    size_t len;
+    unsigned n;
+};
+
+static void add(struct visit *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void add(struct visit *v, const char *fmt, ...)
+{
+    va_list ap;
+    if (v->len + 2 >= sizeof v->json)
+        return;
+    v->json[v->len++] = v->n++ ? ',' : '[';
+    va_start(ap, fmt);
+    int n = vsnprintf(v->json + v->len, sizeof v->json - v->len - 1, fmt, ap);
+    va_end(ap);
+    if (n > 0 && v->len + (size_t)n < sizeof v->json - 1)
+        v->len += (size_t)n;
+}
+
+/* Builds the events of one view of article A: the view, engaged-time
+ * heartbeats, maybe a vote, maybe a search before it. */
+static void make_visit(struct visit *v, uint64_t *rng, const char *site,
+                       unsigned a, bool bot)
+{
+    const struct profile *p = &articles[a];
+    char id[17];
+    for (int i = 0; i < 16; i++)
+        id[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[below(rng, 36)];
+    id[16] = '\0';
+    v->len = 0;
+    v->n = 0;
+    bool search = uniform(rng) < 0.18;
+    if (search) {
+        unsigned k = below(rng, N_SEARCHES);
+        if (searches[k].leads_to >= 0)
+            a = (unsigned)searches[k].leads_to, p = &articles[a];
+        add(v, "{\"s\":\"%s\",\"t\":\"view\",\"v\":\"%.8ss0\","
+            "\"u\":\"https://help.example.com/search\",\"ti\":\"Search\"}",
+            site, id);
+        add(v, "{\"s\":\"%s\",\"t\":\"search\",\"v\":\"%.8ss0\","
+            "\"q\":\"%s\",\"n\":%d}", site, id, searches[k].q,
+            searches[k].leads_to >= 0 ? 3 + (int)below(rng, 8) : 0);
+        if (searches[k].leads_to < 0 && uniform(rng) < 0.7)
+            goto done;               /* nothing found: many give up */
+    }
+    bool fits = p->words < 150;
+    unsigned sd0 = fits ? 100 : 10 + below(rng, 30);
+    add(v, "{\"s\":\"%s\",\"t\":\"view\",\"v\":\"%s\",\"u\":\"https://"
+        "help.example.com%s\",\"r\":\"%s\",\"ti\":\"%s\",\"w\":%u,"
+        "\"c\":\"%s\",\"l\":\"en-US\",\"sw\":%u,\"sd\":%u%s}",
+        site, id, p->path, search ? "https://help.example.com/search"
+                                  : referrers[below(rng, 11)],
+        p->title, p->words, p->category, uniform(rng) < 0.3 ? 390u : 1440u,
+        sd0, bot ? ",\"b\":1" : "");
+    double secs = uniform(rng) < p->quick_exit ? uniform(rng) * 4.5
+                : lognormal(rng, p->median_s, 0.6);
+    if (secs > 3000)
+        secs = 3000;
+    unsigned total_ms = (unsigned)(secs * 1000);
+    bool finished = fits || (secs > p->median_s * 0.5 &&
+                             uniform(rng) < p->finish);
+    unsigned sd = finished ? 100
+                : sd0 + (unsigned)((90 - sd0) * fmin(1.0, secs /
+                                   (p->median_s * 2)) * uniform(rng));
+    for (unsigned sent = 0; sent < total_ms && v->n < 30;) {
+        unsigned step = total_ms - sent > 15000 ? 15000 : total_ms - sent;
+        sent += step;
+        unsigned depth = sd0 + (unsigned)((double)(sd - sd0) * sent /
+                                          total_ms);
+        add(v, "{\"s\":\"%s\",\"t\":\"engage\",\"v\":\"%s\",\"e\":%u,"
+            "\"sd\":%u}", site, id, step, depth);
+    }
+    if (secs > 20 && uniform(rng) < 0.12)
+        add(v, "{\"s\":\"%s\",\"t\":\"vote\",\"v\":\"%s\",\"x\":\"%s\"}",
+            site, id, uniform(rng) < p->helpful ? "up" : "down");
+done:
+    v->json[v->len++] = ']';
+    v->json[v->len] = '\0';
+}
+
+/* Queues one visit at TIME, waiting for room in the queue. */
+static int queue_visit(struct store *st, uint32_t site_id, uint64_t time_us,
+                       const struct visit *v, uint64_t *rng, bool bot,
+                       size_t *events)
+{
+    static struct event_batch b;        /* one generator at a time */
+    char err[256];
+    if (event_parse_json(v->json, v->len, &b, err, sizeof err) != 0) {
+        log_error("demo: generated an invalid event: %s", err);
+        return -1;
+    }
+    const char *country = countries[below(rng, sizeof countries /
+                                             sizeof countries[0])];
+    for (size_t i = 0; i < b.n; i++) {
+        b.ev[i].site_id = site_id;
+        memcpy(b.ev[i].country, country, 3);
+    }
+    struct ipaddr addr = { .b = { [10] = 0xff, [11] = 0xff, [12] = 198,
+                                  [13] = 51 } };
+    addr.b[14] = (uint8_t)below(rng, 256);
+    addr.b[15] = (uint8_t)below(rng, 256);
+    const char *ua = bot ? "Mozilla/5.0 (compatible; Googlebot/2.1)"
+                         : user_agents[below(rng, 4)];
+    for (int tries = 0; tries < 1000; tries++) {
+        int rc = store_enqueue_at(st, time_us, b.ev, b.n, &addr, ua,
+                                  strlen(ua), NULL, NULL);
+        if (rc == 0) {
+            *events += b.n;
+            return 0;
+        }
+        if (rc != STORE_EFULL)
+            return -1;
+        store_drain(st, 1000);
+    }
+    return -1;
+}
+
+int demo_generate(struct store *st, uint32_t site_id, const char *site,
+                  unsigned days, uint64_t seed, size_t *events)
+{
+    static struct visit v;
+    uint64_t rng = seed * 0x2545f4914f6cdd1dull + 1;
+    uint64_t now = (uint64_t)time(NULL);
+    uint64_t today = now / 86400;
+    *events = 0;
+    for (unsigned d = days; d-- > 0;) {
+        uint64_t day = today - d;
+        unsigned weekday = (unsigned)((day + 4) % 7);    /* 0 = Sunday */
+        double rhythm = (weekday == 0 || weekday == 6) ? 0.45 : 1.0;
+        double growth = 0.8 + 0.4 * (double)(days - d) / (double)days;
+        unsigned n = (unsigned)(140 * rhythm * growth * (0.85 + 0.3 *
+                                                         uniform(&rng)));
+        for (unsigned i = 0; i < n; i++) {
+            uint64_t t = day * 86400 + 6 * 3600 + below(&rng, 15 * 3600);
+            if (t > now)
+                t = now - below(&rng, 600);
+            bool bot = uniform(&rng) < 0.04;
+            make_visit(&v, &rng, site, pick_article(&rng), bot);
+            if (queue_visit(st, site_id, t * 1000000u +
+                            below(&rng, 1000000), &v, &rng, bot,
+                            events) != 0)
+                return -1;
+        }
+    }
+    return store_drain(st, 60000);
+}
