@@ -122,11 +122,14 @@ $(GEO_DB):
 run: deps
 	@$(MAKE) --no-print-directory dwell
 	@-$(MAKE) --no-print-directory geo
-	@./dwell site add demo --origin http://$(LISTEN) --origin http://localhost:$(lastword $(subst :, ,$(LISTEN))) --data $(DATA) >/dev/null 2>&1 || true
+	@./dwell site add demo --origin http://$(LISTEN) --origin http://localhost:$(lastword $(subst :, ,$(LISTEN))) --data $(DATA) >/dev/null
+	@[ -f $(DATA)/demo-token ] || { ./dwell demo demo --days 90 --data $(DATA) && \
+	  ./dwell token create demo --read-only --name "make run" --data $(DATA) > $(DATA)/demo-token 2>/dev/null; }
 	@echo
 	@echo "  demo help center:  http://$(LISTEN)/demo/"
+	@echo "  report:            http://$(LISTEN)/report/demo?token=$$(cat $(DATA)/demo-token)"
 	@echo "  stored events:     ./dwell events demo --data $(DATA)"
-	@echo "  health:            http://$(LISTEN)/healthz"
+	@echo "  report in the CLI: ./dwell report demo --data $(DATA)"
 	@echo
 	./dwell serve --listen $(LISTEN) --data $(DATA) --demo js-snippet/demo \
 	  $$([ -f $(GEO_DB) ] && echo --geo $(GEO_DB))

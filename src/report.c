@@ -322,7 +322,7 @@ size_t report_rank_attention(struct report_list *l)
             w += 1.0 - r->helpful_rate;
             r->attention_reason = "few readers find it helpful";
         }
-        if (!isnan(r->read_ratio) && r->read_ratio < 0.5) {
+        if (!isnan(r->read_ratio) && r->read_ratio < 0.35) {
             w += 1.0 - r->read_ratio;
             if (!r->attention_reason)
                 r->attention_reason = "read far shorter than its length";

@@ -178,6 +178,12 @@ void rollup_add(struct rollup_day *dst, const struct rollup_day *src)
 
 int rollup_decode_add(const uint8_t *buf, size_t len, struct rollup_day *d)
 {
+    return rollup_decode_merge(buf, len, d, 1);
+}
+
+int rollup_decode_merge(const uint8_t *buf, size_t len, struct rollup_day *d,
+                        int sign)
+{
     if (len < 1 || buf[0] != RECORD_VERSION)
         return -1;
     size_t off = 1;
@@ -186,7 +192,8 @@ int rollup_decode_add(const uint8_t *buf, size_t len, struct rollup_day *d)
         if (varint_get(buf, len, &off, &i) != 0 ||
             varint_get(buf, len, &off, &v) != 0 || i >= N_SLOTS)
             return -1;
-        slot_set(d, (int)i, slot_get(d, (int)i) + v);
+        uint64_t cur = slot_get(d, (int)i);
+        slot_set(d, (int)i, sign > 0 ? cur + v : cur >= v ? cur - v : 0);
     }
     return 0;
 }

@@ -11,6 +11,11 @@
  *   daily_dim  site(4) article(8) day(4) class(1) dim(1) value -> count(4)
  *   seen       day(4) site(4) article(8) visitor(8) -> ""
  *   links      site(4) link id -> time_us(8) article(8) visitor(8) view id
+ *   cum        site(4) article(8) day(4) class(1) -> rollup record: the sum
+ *              of that article's daily rows of that class up to the day,
+ *              kept for final days only (see "cumulative rollups")
+ *   dirty      site(4) article(8) class(1) -> day(4): cum rows from that day
+ *              on are stale (a final day changed) and must be rebuilt
  *   tokens     sha256(token)(32) -> scope(1) created_us(8) {len(1) site}
  *                                    {len(1) name}
  *   searched   site(4) visitor(8) -> time_us(8) query   (the visitor's last
@@ -43,11 +48,17 @@
 #define US_PER_DAY         86400000000ull
 
 enum { DB_META, DB_SITES, DB_EVENTS, DB_VIEWS, DB_ARTICLES, DB_DAILY,
-       DB_DIM, DB_SEEN, DB_LINKS, DB_SEARCHED, DB_TOKENS, DB_COUNT };
+       DB_DIM, DB_SEEN, DB_LINKS, DB_SEARCHED, DB_TOKENS, DB_CUM, DB_DIRTY,
+       DB_COUNT };
 static const char *const db_names[DB_COUNT] = {
     "meta", "sites", "events", "views", "articles", "daily", "daily_dim",
-    "seen", "links", "searched", "tokens"
+    "seen", "links", "searched", "tokens", "cum", "dirty"
 };
+
+/* A day's rollups are final this many days after it: by then its views
+ * have expired, so no engage can move their buckets any more. */
+#define FINAL_AFTER_DAYS (VIEW_KEEP_DAYS + 1)
+#define SETTLE_CHUNK 400      /* article rebuilds per write transaction */
 
 #define LED_HERE_WINDOW_US (30ull * 60 * 1000000)
 
@@ -111,7 +122,20 @@ struct store {
     uint8_t salt_today[VISITOR_SALT_LEN], salt_yesterday[VISITOR_SALT_LEN];
     bool have_yesterday;
     uint64_t last_purge_us;
+    uint32_t final_through;         /* cum rows are valid up to this day */
+    uint32_t final_mark;            /* days up to this one are final for
+                                       writes (>= final_through) */
+    pthread_mutex_t write_mu;       /* one of batch or settle step at a time
+                                       in this process (LMDB serialises the
+                                       transactions; this, our own state) */
+    uint32_t settle_site;           /* where a settling pass resumes */
+    uint64_t settle_article;
 };
+
+static int settle_step(struct store *st);
+static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
+                          uint32_t from, uint32_t to, bool bots,
+                          store_rollup_fn fn, void *ctx);
 
 /* --- small helpers ------------------------------------------------------- */
 
@@ -258,6 +282,19 @@ static int open_dbs(struct store *st, char *err, size_t errlen)
     return rc ? set_err(err, errlen, "commit", rc) : 0;
 }
 
+/* Reads the last settled day (0 if none) from the meta database. */
+static int read_final(struct store *st, uint32_t *day)
+{
+    MDB_txn *txn;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    MDB_val k = { 5, "final" }, v;
+    int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+    *day = rc == 0 && v.mv_size == 4 ? get_be32(v.mv_data) : 0;
+    read_end(st, txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
 int store_open(const char *dir, const struct store_options *opt,
                struct store **out, char *err, size_t errlen)
 {
@@ -284,6 +321,7 @@ int store_open(const char *dir, const struct store_options *opt,
     pthread_cond_init(&st->wake, NULL);
     pthread_cond_init(&st->idle, NULL);
     pthread_cond_init(&st->sync_wake, NULL);
+    pthread_mutex_init(&st->write_mu, NULL);
 
     unsigned flags = MDB_NOTLS;
     if (opt->readonly)
@@ -311,6 +349,11 @@ int store_open(const char *dir, const struct store_options *opt,
         log_warn("store: cleared %d stale reader slot(s)", dead);
     if (open_dbs(st, err, errlen) != 0)
         goto fail;
+    if (read_final(st, &st->final_through) != 0) {
+        snprintf(err, errlen, "cannot read the settled day");
+        goto fail;
+    }
+    st->final_mark = st->final_through;
     *out = st;
     return 0;
 fail:
@@ -321,6 +364,7 @@ fail:
     pthread_cond_destroy(&st->wake);
     pthread_cond_destroy(&st->idle);
     pthread_cond_destroy(&st->sync_wake);
+    pthread_mutex_destroy(&st->write_mu);
     free(st);
     return -1;
 }
@@ -559,6 +603,27 @@ static size_t daily_key(uint8_t *key, uint32_t site, uint64_t article,
     return 17;
 }
 
+/* Notes that the cumulative rows of (SITE, ARTICLE, CLS) from DAY on no
+ * longer hold: a final day changed (imports, generated data, late events). */
+static int mark_dirty(struct store *st, MDB_txn *txn, uint32_t site,
+                      uint64_t article, int cls, uint32_t day)
+{
+    uint8_t kb[13], vb[4];
+    put_be32(kb, site);
+    put_be64(kb + 4, article);
+    kb[12] = (uint8_t)cls;
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_DIRTY], &k, &v);
+    if (rc == 0 && v.mv_size == 4 && get_be32(v.mv_data) <= day)
+        return 0;
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    put_be32(vb, day);
+    v.mv_size = 4;
+    v.mv_data = vb;
+    return mdb_put(txn, st->dbi[DB_DIRTY], &k, &v, 0);
+}
+
 /* Applies FN to the daily rollup of (SITE, ARTICLE, DAY, CLS). */
 static int daily_update(struct store *st, MDB_txn *txn, uint32_t site,
                         uint64_t article, uint32_t day, int cls,
@@ -581,7 +646,10 @@ static int daily_update(struct store *st, MDB_txn *txn, uint32_t site,
         return MDB_BAD_VALSIZE;
     v.mv_size = (size_t)len;
     v.mv_data = buf;
-    return mdb_put(txn, st->dbi[DB_DAILY], &k, &v, 0);
+    rc = mdb_put(txn, st->dbi[DB_DAILY], &k, &v, 0);
+    if (rc == 0 && article != 0 && day <= st->final_mark)
+        rc = mark_dirty(st, txn, site, article, cls, day);
+    return rc;
 }
 
 /* Adds one to dimension DIM = VALUE of (SITE, ARTICLE, DAY, CLS). */
@@ -976,7 +1044,19 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
 
 /* Stores every event of the slots from HEAD up to (not including) END in one
  * transaction and commits. Returns 0 or an LMDB error code. */
+static int apply_batch_locked(struct store *st, struct slot *head,
+                              size_t *stored);
+
 static int apply_batch(struct store *st, struct slot *head, size_t *stored)
+{
+    pthread_mutex_lock(&st->write_mu);
+    int rc = apply_batch_locked(st, head, stored);
+    pthread_mutex_unlock(&st->write_mu);
+    return rc;
+}
+
+static int apply_batch_locked(struct store *st, struct slot *head,
+                              size_t *stored)
 {
     MDB_txn *txn;
     uint64_t saved_time = st->last_time_us;
@@ -1069,9 +1149,20 @@ static void purge_old_state(struct store *st, uint32_t today)
         log_info("store: purged %zu expired view/visitor records", removed);
 }
 
-/* The writer's hourly chore. */
+static bool queue_empty(struct store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    bool empty = st->head == NULL;
+    pthread_mutex_unlock(&st->mu);
+    return empty;
+}
+
+/* The writer's chores: settling rollups while there is nothing to store,
+ * and hourly purges. */
 static void writer_chores(struct store *st)
 {
+    while (queue_empty(st) && settle_step(st) == 1)
+        ;
     uint64_t now = store_now_us();
     if (now - st->last_purge_us > 3600u * 1000000u) {
         if (store_salt_rotate(st, day_of_us(now)) == 0)
@@ -1264,6 +1355,7 @@ void store_close(struct store *st)
     pthread_cond_destroy(&st->wake);
     pthread_cond_destroy(&st->idle);
     pthread_cond_destroy(&st->sync_wake);
+    pthread_mutex_destroy(&st->write_mu);
     free(st);
 }
 
@@ -1564,6 +1656,9 @@ int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
     MDB_cursor *cur;
     if (from > to)
         return 0;
+    if (!per_day)
+        return rollups_summed(st, site_id, article, from, to, include_bots,
+                              fn, ctx);
     if (read_begin(st, &txn) != 0)
         return -1;
     if (mdb_cursor_open(txn, st->dbi[DB_DAILY], &cur) != 0) {
@@ -1665,6 +1760,361 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
     mdb_cursor_close(cur);
     read_end(st, txn);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+
+/* --- cumulative rollups --------------------------------------------------------
+ * A day is final FINAL_AFTER_DAYS after it. For final days the writer keeps,
+ * per article and class, the running sum of the daily rows ("cum"), so that
+ * the sum over any range of final days is one row minus another: a report
+ * over a year of 10,000 articles reads two rows per article instead of 365.
+ * Days not yet final are read from the daily rows. A write to a final day
+ * (an import, generated data, a late event) marks the article dirty; the
+ * writer rebuilds its cum rows when it has nothing else to do, and readers
+ * fall back to the daily rows for dirty articles meanwhile. */
+
+static bool same_article(const MDB_val *k, uint32_t site, uint64_t a)
+{
+    return k->mv_size == 17 && get_be32(k->mv_data) == site &&
+           get_be64((const uint8_t *)k->mv_data + 4) == a;
+}
+
+/* Adds (SIGN 1) or subtracts (SIGN -1) to OUT the cum row of (SITE, A, CLS)
+ * with the greatest day <= DAY, if any. */
+static int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
+                        uint32_t day, struct rollup_day *out, int sign)
+{
+    uint8_t kb[17];
+    MDB_val k = { daily_key(kb, site, a, day + 1, 0), kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    rc = mdb_cursor_get(cur, &k, &v, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+    while (rc == 0 && same_article(&k, site, a)) {
+        const uint8_t *p = k.mv_data;
+        if (p[16] == cls && get_be32(p + 12) <= day)
+            return rollup_decode_merge(v.mv_data, v.mv_size, out, sign) == 0
+                   ? 0 : MDB_CORRUPTED;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    }
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Adds to OUT the daily rows of (SITE, A) with FROM <= day <= TO, of class
+ * 0 (and 1 when BOTS). */
+static int daily_merge(MDB_cursor *cur, uint32_t site, uint64_t a,
+                       uint32_t from, uint32_t to, bool bots,
+                       struct rollup_day *out)
+{
+    if (from > to)
+        return 0;
+    uint8_t kb[17];
+    MDB_val k = { daily_key(kb, site, a, from, 0), kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && same_article(&k, site, a)) {
+        const uint8_t *p = k.mv_data;
+        if (get_be32(p + 12) > to)
+            break;
+        if ((p[16] == 0 || bots) &&
+            rollup_decode_add(v.mv_data, v.mv_size, out) != 0)
+            return MDB_CORRUPTED;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The cursors and settled day of one reading of rollups. */
+struct rollup_reader {
+    MDB_txn *txn;
+    MDB_cursor *daily, *cum;
+    MDB_dbi dirty;
+    bool any_dirty;
+    uint32_t final;
+};
+
+/* Sums the rollups of (SITE, A) over FROM..TO into OUT (cleared first):
+ * the final part from two cum rows, the rest from daily rows. */
+static int range_sum(struct store *st, const struct rollup_reader *r,
+                     uint32_t site, uint64_t a, uint32_t from, uint32_t to,
+                     bool bots, struct rollup_day *out)
+{
+    memset(out, 0, sizeof *out);
+    bool use_cum = a != 0 && r->final >= from && from > 0;
+    if (use_cum && r->any_dirty) {
+        uint8_t kb[13];
+        put_be32(kb, site);
+        put_be64(kb + 4, a);
+        for (int cls = 0; cls <= (bots ? 1 : 0) && use_cum; cls++) {
+            kb[12] = (uint8_t)cls;
+            MDB_val k = { sizeof kb, kb }, v;
+            if (mdb_get(r->txn, r->dirty, &k, &v) == 0 && v.mv_size == 4 &&
+                get_be32(v.mv_data) <= r->final)
+                use_cum = false;
+        }
+    }
+    (void)st;
+    if (!use_cum)
+        return daily_merge(r->daily, site, a, from, to, bots, out);
+    uint32_t last_final = to < r->final ? to : r->final;
+    for (int cls = 0; cls <= (bots ? 1 : 0); cls++) {
+        int rc = cum_merge_at(r->cum, site, a, cls, last_final, out, 1);
+        if (rc == 0)
+            rc = cum_merge_at(r->cum, site, a, cls, from - 1, out, -1);
+        if (rc != 0)
+            return rc;
+    }
+    return daily_merge(r->daily, site, a, last_final + 1, to, bots, out);
+}
+
+static bool rollup_empty(const struct rollup_day *d)
+{
+    return !d->views && !d->engaged_ms && !d->votes_up && !d->votes_down &&
+           !d->searches && !d->links && !d->events && !d->visitors;
+}
+
+/* store_rollups_each without PER_DAY: one sum per article, from cum rows
+ * where the range is final. */
+static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
+                          uint32_t from, uint32_t to, bool bots,
+                          store_rollup_fn fn, void *ctx)
+{
+    struct rollup_reader r = { .dirty = st->dbi[DB_DIRTY] };
+    MDB_cursor *arts = NULL;
+    struct rollup_day *sum = malloc(sizeof *sum);
+    if (sum == NULL || read_begin(st, &r.txn) != 0) {
+        free(sum);
+        return -1;
+    }
+    MDB_val fk = { 5, "final" }, fv;
+    MDB_stat ds;
+    if (mdb_get(r.txn, st->dbi[DB_META], &fk, &fv) == 0 && fv.mv_size == 4)
+        r.final = get_be32(fv.mv_data);
+    r.any_dirty = mdb_stat(r.txn, r.dirty, &ds) == 0 && ds.ms_entries > 0;
+    int rc = mdb_cursor_open(r.txn, st->dbi[DB_DAILY], &r.daily);
+    if (rc == 0)
+        rc = mdb_cursor_open(r.txn, st->dbi[DB_CUM], &r.cum);
+    if (rc == 0 && article != STORE_ALL_ARTICLES) {
+        rc = range_sum(st, &r, site_id, article, from, to, bots, sum);
+        if (rc == 0 && !rollup_empty(sum))
+            fn(ctx, article, to, sum);
+    } else if (rc == 0 &&
+               (rc = mdb_cursor_open(r.txn, st->dbi[DB_ARTICLES], &arts)) == 0) {
+        uint8_t kb[12];
+        put_be32(kb, site_id);
+        put_be64(kb + 4, 0);
+        MDB_val k = { sizeof kb, kb }, v;
+        int c = mdb_cursor_get(arts, &k, &v, MDB_SET_RANGE);
+        while (c == 0 && k.mv_size == 12 && get_be32(k.mv_data) == site_id) {
+            uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
+            if ((rc = range_sum(st, &r, site_id, a, from, to, bots, sum)) != 0)
+                break;
+            if (!rollup_empty(sum) && fn(ctx, a, to, sum) != 0)
+                break;
+            c = mdb_cursor_get(arts, &k, &v, MDB_NEXT);
+        }
+        if (rc == 0 && c != 0 && c != MDB_NOTFOUND)
+            rc = c;
+        mdb_cursor_close(arts);
+    }
+    if (r.cum)
+        mdb_cursor_close(r.cum);
+    if (r.daily)
+        mdb_cursor_close(r.daily);
+    read_end(st, r.txn);
+    free(sum);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Rewrites the cum rows of (SITE, A, CLS) for days FROM..THROUGH from the
+ * daily rows, and drops any later ones. */
+static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,
+                       uint64_t a, int cls, uint32_t from, uint32_t through)
+{
+    MDB_cursor *cum, *daily;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_CUM], &cum);
+    if (rc != 0)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &daily)) != 0) {
+        mdb_cursor_close(cum);
+        return rc;
+    }
+    uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
+    MDB_val k = { daily_key(kb, site, a, from, 0), kb }, v;
+    rc = mdb_cursor_get(cum, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && same_article(&k, site, a)) {
+        if (((const uint8_t *)k.mv_data)[16] == cls &&
+            (rc = mdb_cursor_del(cum, 0)) != 0)
+            break;
+        rc = mdb_cursor_get(cum, &k, &v, MDB_NEXT);
+    }
+    struct rollup_day *base = calloc(1, sizeof *base);
+    if (base == NULL)
+        rc = ENOMEM;
+    if (rc == 0 || rc == MDB_NOTFOUND)
+        rc = from > 0 ? cum_merge_at(cum, site, a, cls, from - 1, base, 1) : 0;
+    k.mv_size = daily_key(kb, site, a, from, 0);
+    k.mv_data = kb;
+    if (rc == 0)
+        rc = mdb_cursor_get(daily, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && same_article(&k, site, a)) {
+        const uint8_t *p = k.mv_data;
+        uint32_t day = get_be32(p + 12);
+        if (day > through)
+            break;
+        if (p[16] == cls) {
+            if (rollup_decode_add(v.mv_data, v.mv_size, base) != 0) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            int len = rollup_encode(base, buf, sizeof buf);
+            uint8_t ck[17];
+            MDB_val ckey = { 17, ck }, cval = { (size_t)len, buf };
+            memcpy(ck, p, 17);
+            if (len < 0 ||
+                (rc = mdb_put(txn, st->dbi[DB_CUM], &ckey, &cval, 0)) != 0) {
+                rc = len < 0 ? MDB_BAD_VALSIZE : rc;
+                break;
+            }
+        }
+        rc = mdb_cursor_get(daily, &k, &v, MDB_NEXT);
+    }
+    free(base);
+    mdb_cursor_close(daily);
+    mdb_cursor_close(cum);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Rebuilds dirty articles, at most *BUDGET of them. */
+static int settle_dirty(struct store *st, MDB_txn *txn, unsigned *budget)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_DIRTY], &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    while (*budget > 0 &&
+           (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+        const uint8_t *p = k.mv_data;
+        if (k.mv_size != 13 || v.mv_size != 4) {
+            rc = mdb_cursor_del(cur, 0);
+        } else {
+            uint32_t site = get_be32(p), from = get_be32(v.mv_data);
+            uint64_t a = get_be64(p + 4);
+            int cls = p[12];
+            rc = cum_rebuild(st, txn, site, a, cls, from, st->final_mark);
+            if (rc == 0) {
+                MDB_val dk = { 13, (void *)p };
+                uint8_t copy[13];
+                memcpy(copy, p, 13);
+                dk.mv_data = copy;
+                rc = mdb_del(txn, st->dbi[DB_DIRTY], &dk, NULL);
+            }
+        }
+        if (rc != 0)
+            break;
+        (*budget)--;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Extends the cum rows of every article to TARGET, resuming where the last
+ * call stopped, at most *BUDGET articles. Sets *DONE when all are. */
+static int settle_days(struct store *st, MDB_txn *txn, uint32_t target,
+                       unsigned *budget, bool *done)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &cur);
+    if (rc != 0)
+        return rc;
+    *done = false;
+    while (*budget > 0) {
+        uint8_t kb[17];
+        MDB_val k = { daily_key(kb, st->settle_site, st->settle_article, 0, 0),
+                      kb }, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND) {
+            *done = true;
+            rc = 0;
+            break;
+        }
+        if (rc != 0 || k.mv_size != 17)
+            break;
+        uint32_t site = get_be32(k.mv_data);
+        uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
+        if (a != 0) {
+            for (int cls = 0; cls <= 1 && rc == 0; cls++)
+                rc = cum_rebuild(st, txn, site, a, cls,
+                                 st->final_through + 1, target);
+            if (rc != 0)
+                break;
+            (*budget)--;
+        }
+        st->settle_site = site;
+        st->settle_article = a + 1;
+        if (a == UINT64_MAX) {
+            st->settle_site = site + 1;
+            st->settle_article = 0;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* One step of settling: up to SETTLE_CHUNK article rebuilds in one write
+ * transaction. Returns 1 if more work remains, 0 if settled, -1 on error. */
+static int settle_step_locked(struct store *st);
+
+static int settle_step(struct store *st)
+{
+    pthread_mutex_lock(&st->write_mu);
+    int rc = settle_step_locked(st);
+    pthread_mutex_unlock(&st->write_mu);
+    return rc;
+}
+
+static int settle_step_locked(struct store *st)
+{
+    uint32_t today = day_of_us(store_now_us());
+    uint32_t target = today > FINAL_AFTER_DAYS ? today - FINAL_AFTER_DAYS : 0;
+    if (st->final_mark < target)
+        st->final_mark = target;         /* writes to these days: dirty */
+    MDB_txn *txn;
+    if (txn_begin(st, 0, &txn) != 0)
+        return -1;
+    unsigned budget = SETTLE_CHUNK;
+    bool done = true;
+    int rc = settle_dirty(st, txn, &budget);
+    if (rc == 0 && budget > 0 && st->final_through < target)
+        rc = settle_days(st, txn, target, &budget, &done);
+    bool finished = rc == 0 && budget > 0 && done;
+    if (rc == 0 && finished && st->final_through < target) {
+        uint8_t vb[4];
+        put_be32(vb, target);
+        MDB_val k = { 5, "final" }, v = { 4, vb };
+        rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        if (rc == MDB_MAP_FULL && grow_map(st) == 0)
+            return 1;
+        log_error("store: settling rollups: %s", mdb_strerror(rc));
+        return -1;
+    }
+    if (mdb_txn_commit(txn) != 0)
+        return -1;
+    if (finished && st->final_through < target) {
+        st->final_through = target;
+        st->settle_site = 0;
+        st->settle_article = 0;
+    }
+    return finished ? 0 : 1;
+}
+
+int store_settle(struct store *st)
+{
+    int rc;
+    while ((rc = settle_step(st)) == 1)
+        ;
+    return rc;
 }
 
 /* --- tokens ------------------------------------------------------------------------ */

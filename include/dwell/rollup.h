@@ -64,6 +64,11 @@ int rollup_decode(const uint8_t *buf, size_t len, struct rollup_day *d);
  * of it). */
 int rollup_decode_add(const uint8_t *buf, size_t len, struct rollup_day *d);
 
+/* Adds (SIGN > 0) or subtracts (SIGN < 0, never below zero) the record at
+ * BUF to or from D. Returns 0, or -1 if the record is damaged. */
+int rollup_decode_merge(const uint8_t *buf, size_t len, struct rollup_day *d,
+                        int sign);
+
 /* Adds every counter and bucket of SRC to DST. */
 void rollup_add(struct rollup_day *dst, const struct rollup_day *src);
 

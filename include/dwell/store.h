@@ -226,6 +226,11 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
                               uint64_t count),
                     void *ctx);
 
+/* Brings the cumulative rollups up to date now (the writer otherwise does
+ * it when idle): reports over long ranges then read two rows per article.
+ * Call only where no writer thread runs, or from it. Returns 0, or -1. */
+int store_settle(struct store *st);
+
 /* Microseconds since the epoch (wall clock). */
 uint64_t store_now_us(void);
 
