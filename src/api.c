@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dwell/render.h"
 #include "dwell/report.h"
@@ -147,7 +148,7 @@ static int parse_params(const struct http_req *q, struct api_request *a,
 static const char *request_token(const struct http_req *q)
 {
     const char *h = http_req_header(q, "Authorization");
-    if (h && strncmp(h, "Bearer ", 7) == 0)
+    if (h && strncasecmp(h, "Bearer ", 7) == 0)
         return h + 7;
     return http_req_arg(q, "token");
 }

@@ -486,7 +486,10 @@ static char *run_cli_report(struct store *st, const struct report_args *r,
         report_counts_free(&z);
     } else {
         struct report_list l;
-        bool desc = !r->order || strcmp(r->order, "asc") != 0;
+        bool text = strcmp(r->sort, "title") == 0 ||
+                    strcmp(r->sort, "path") == 0 ||
+                    strcmp(r->sort, "category") == 0;
+        bool desc = r->order ? strcmp(r->order, "desc") == 0 : !text;
         if (report_articles(st, q, false, &l) == 0) {
             if (strcmp(r->sort, "attention") == 0)
                 report_rank_attention(&l);

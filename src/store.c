@@ -133,6 +133,8 @@ struct store {
 };
 
 static int settle_step(struct store *st);
+static int article_unpack(const MDB_val *k, const MDB_val *v,
+                          struct store_article *out);
 static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
                           uint32_t from, uint32_t to, bool bots,
                           store_rollup_fn fn, void *ctx);
@@ -716,15 +718,32 @@ static int article_touch(struct store *st, MDB_txn *txn,
     int rc = mdb_get(txn, st->dbi[DB_ARTICLES], &k, &v);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
-    if (rc == 0 && v.mv_size >= 12)
+    struct event_str title = ev->title, category = ev->category;
+    uint32_t words = ev->words;
+    if (rc == 0 && v.mv_size >= 12) {
         first = get_be32(v.mv_data);
+        /* a view that omits them (the noscript pixel) keeps what is known */
+        struct store_article old;
+        MDB_val key = { sizeof kb, kb };
+        if ((!words || !title.n || !category.n) &&
+            article_unpack(&key, &v, &old) == 0) {
+            if (!words)
+                words = old.words;
+            if (!title.n)
+                title = (struct event_str){ old.title,
+                                            (uint16_t)strlen(old.title) };
+            if (!category.n)
+                category = (struct event_str){
+                    old.category, (uint16_t)strlen(old.category) };
+        }
+    }
     size_t n = 12;
     put_be32(buf, first);
     put_be32(buf + 4, day);
-    put_be32(buf + 8, ev->words);
+    put_be32(buf + 8, words);
     put_str16(buf, &n, &ev->path);
-    put_str16(buf, &n, &ev->title);
-    put_str16(buf, &n, &ev->category);
+    put_str16(buf, &n, &title);
+    put_str16(buf, &n, &category);
     if (rc == 0 && v.mv_size == n && memcmp(v.mv_data, buf, n) == 0)
         return 0;
     v.mv_size = n;
@@ -912,9 +931,10 @@ static int apply_follow_up(struct store *st, MDB_txn *txn, struct event *ev,
     if ((rc = daily_update(st, txn, ev->site_id, r.article, r.day, cls,
                            apply_delta, &x)) != 0)
         return rc;
-    if (x.vote_up || x.vote_down || x.searches) {
+    if (x.vote_up || x.vote_down || x.searches || x.read) {
         struct view_delta site = { .counters_only = true,
                                    .hist_from = -1, .scroll_from = -1,
+                                   .read = x.read,
                                    .vote_up = x.vote_up,
                                    .vote_down = x.vote_down,
                                    .searches = x.searches };
