@@ -354,14 +354,28 @@ static void table_counts(struct text *t, const char *title,
     }
 }
 
+/* Writes LINE cut to 80 columns, then a newline. */
+static void table_line(struct text *t, const char *line)
+{
+    char cut[400];
+    fit(cut, sizeof cut, line, 80);
+    size_t n = strlen(cut);
+    while (n > 0 && cut[n - 1] == ' ')
+        n--;
+    text_put(t, cut, n);
+    text_put(t, "\n", 1);
+}
+
 static void table_header(struct text *t, const struct render_scope *sc,
                          const char *what)
 {
-    char f[11], to[11];
+    char f[11], to[11], line[400];
     report_format_date(sc->q->from, f);
     report_format_date(sc->q->to, to);
-    text_printf(t, "%s: %s, %s to %s%s\n\n", sc->site, what, f, to,
-                sc->q->include_bots ? " (bots included)" : "");
+    snprintf(line, sizeof line, "%s to %s%s: %s, %s", f, to,
+             sc->q->include_bots ? " (bots included)" : "", sc->site, what);
+    table_line(t, line);
+    text_put(t, "\n", 1);
 }
 
 /* --- the reports ------------------------------------------------------------------------ */
@@ -508,8 +522,12 @@ char *render_article(const struct render_scope *sc,
     }
     if (f == RENDER_TABLE) {
         table_header(&t, sc, r->a.path);
-        text_printf(&t, "title    %s\ncategory %s\nwords    %u\n\n",
-                    r->a.title, r->a.category, r->a.words);
+        char line[400];
+        snprintf(line, sizeof line, "title    %s", r->a.title);
+        table_line(&t, line);
+        snprintf(line, sizeof line, "category %s", r->a.category);
+        table_line(&t, line);
+        text_printf(&t, "words    %u\n\n", r->a.words);
         table_rows(&t, r, 1);
         table_counts(&t, "countries", &d->countries);
         table_counts(&t, "referrers", &d->referrers);

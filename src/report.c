@@ -4,6 +4,7 @@
 #include "dwell/report.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,9 +90,12 @@ void report_derive(struct report_row *r)
     for (int b = 0; b < quick; b++)
         r->quick_exits += s->hist[b];
     r->read_throughs = s->scroll[9] + s->scroll[10];
-    r->p50_ms = rollup_quantile_ms(s->hist, 0.50);
-    r->p75_ms = rollup_quantile_ms(s->hist, 0.75);
-    r->p90_ms = rollup_quantile_ms(s->hist, 0.90);
+    static const double qs[3] = { 0.50, 0.75, 0.90 };
+    double qv[3];
+    rollup_quantiles_ms(s->hist, qs, 3, qv);
+    r->p50_ms = qv[0];
+    r->p75_ms = qv[1];
+    r->p90_ms = qv[2];
     r->mean_ms = r->views ? (double)s->engaged_ms / (double)r->views : NAN;
     r->read_rate = ratio(r->reads, r->views);
     r->read_through = ratio(r->read_throughs, r->views);
@@ -110,7 +114,6 @@ struct collect {
     struct report_row *rows;
     size_t n, cap;
     const struct report_query *q;
-    uint32_t *prev_hist;          /* n × ROLLUP_HIST_BUCKETS, previous period */
 };
 
 static bool matches(const struct report_query *q, const struct store_article *a)
@@ -141,42 +144,72 @@ static int collect_article(void *ctx, const struct store_article *a)
     return 0;
 }
 
-/* The row of article ID (rows are in ascending id order), or NULL. */
-static struct report_row *find_row(struct collect *c, uint64_t id)
+/* One share of the articles, summed on its own thread. */
+struct share {
+    struct store *st;
+    const struct report_query *q;
+    const uint64_t *ids;
+    size_t n, nr;
+    struct store_range ranges[2];
+    struct rollup_day *out;
+    int rc;
+};
+
+static void *sum_share(void *arg)
 {
-    size_t lo = 0, hi = c->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c->rows[mid].a.id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
+    struct share *s = arg;
+    s->rc = store_rollup_sums(s->st, s->q->site_id, s->ids, s->n, s->ranges,
+                              s->nr, s->q->include_bots, s->out);
+    return NULL;
+}
+
+/* Sums every row over the range and the previous one, on two threads when
+ * there are many articles (the machine's two cores). */
+static int sum_rows(struct store *st, const struct report_query *q,
+                    struct collect *c)
+{
+    uint32_t len = q->to - q->from + 1;
+    size_t nr = q->from >= len ? 2 : 1;
+    uint64_t *ids = malloc(c->n * sizeof *ids);
+    struct rollup_day *sums = malloc(c->n * nr * sizeof *sums);
+    int rc = -1;
+    if (ids == NULL || sums == NULL)
+        goto done;
+    for (size_t i = 0; i < c->n; i++)
+        ids[i] = c->rows[i].a.id;
+    struct share sh[2];
+    size_t half = c->n >= 2000 ? c->n / 2 : c->n;
+    for (int t = 0; t < 2; t++) {
+        size_t from = t ? half : 0;
+        sh[t] = (struct share){ st, q, ids + from, t ? c->n - half : half,
+                                nr, { { q->from, q->to },
+                                      { q->from - (nr > 1 ? len : 0),
+                                        q->from - (nr > 1 ? 1 : 0) } },
+                                sums + from * nr, 0 };
     }
-    return lo < c->n && c->rows[lo].a.id == id ? &c->rows[lo] : NULL;
-}
-
-static int add_current(void *ctx, uint64_t article, uint32_t day,
-                       const struct rollup_day *d)
-{
-    struct report_row *r = find_row(ctx, article);
-    (void)day;
-    if (r)
-        r->sum = *d;
-    return 0;
-}
-
-static int add_previous(void *ctx, uint64_t article, uint32_t day,
-                        const struct rollup_day *d)
-{
-    struct collect *c = ctx;
-    struct report_row *r = find_row(c, article);
-    (void)day;
-    if (r == NULL)
-        return 0;
-    r->views_prev = d->views;
-    memcpy(c->prev_hist + (size_t)(r - c->rows) * ROLLUP_HIST_BUCKETS,
-           d->hist, sizeof d->hist);
-    return 0;
+    pthread_t helper;
+    bool threaded = half < c->n &&
+                    pthread_create(&helper, NULL, sum_share, &sh[1]) == 0;
+    sum_share(&sh[0]);
+    if (threaded)
+        pthread_join(helper, NULL);
+    else if (half < c->n)
+        sum_share(&sh[1]);
+    if (sh[0].rc != 0 || sh[1].rc != 0)
+        goto done;
+    for (size_t i = 0; i < c->n; i++) {
+        struct report_row *r = &c->rows[i];
+        r->sum = sums[i * nr];
+        if (nr > 1) {
+            r->views_prev = sums[i * nr + 1].views;
+            r->p50_prev_ms = rollup_quantile_ms(sums[i * nr + 1].hist, 0.5);
+        }
+    }
+    rc = 0;
+done:
+    free(ids);
+    free(sums);
+    return rc;
 }
 
 int report_articles(struct store *st, const struct report_query *q,
@@ -185,39 +218,24 @@ int report_articles(struct store *st, const struct report_query *q,
     struct collect c = { .q = q };
     out->rows = NULL;
     out->n = 0;
-    if (store_articles_each(st, q->site_id, collect_article, &c) != 0)
-        goto fail;
-    if (c.n == 0)
-        return 0;
-    c.prev_hist = calloc(c.n, sizeof(uint32_t) * ROLLUP_HIST_BUCKETS);
-    if (c.prev_hist == NULL)
-        goto fail;
-    uint32_t len = q->to - q->from + 1;
-    if (store_rollups_each(st, q->site_id, STORE_ALL_ARTICLES, q->from, q->to,
-                           q->include_bots, false, add_current, &c) != 0)
-        goto fail;
-    if (q->from >= len &&
-        store_rollups_each(st, q->site_id, STORE_ALL_ARTICLES, q->from - len,
-                           q->from - 1, q->include_bots, false, add_previous,
-                           &c) != 0)
-        goto fail;
+    if (store_articles_each(st, q->site_id, collect_article, &c) != 0 ||
+        (c.n > 0 && sum_rows(st, q, &c) != 0)) {
+        free(c.rows);
+        return -1;
+    }
     size_t kept = 0;
     for (size_t i = 0; i < c.n; i++) {
         struct report_row *r = &c.rows[i];
-        r->p50_prev_ms = rollup_quantile_ms(
-            c.prev_hist + i * ROLLUP_HIST_BUCKETS, 0.5);
         report_derive(r);
-        if (with_idle || r->views > 0 || r->views_prev > 0)
-            c.rows[kept++] = *r;
+        if (with_idle || r->views > 0 || r->views_prev > 0) {
+            if (kept != i)
+                c.rows[kept] = *r;
+            kept++;
+        }
     }
-    free(c.prev_hist);
     out->rows = c.rows;
     out->n = kept;
     return 0;
-fail:
-    free(c.prev_hist);
-    free(c.rows);
-    return -1;
 }
 
 void report_list_free(struct report_list *l)
@@ -286,6 +304,12 @@ static int cmp_rows(const void *pa, const void *pb)
     return c;
 }
 
+static int cmp_row_ptrs(const void *pa, const void *pb)
+{
+    return cmp_rows(*(const struct report_row *const *)pa,
+                    *(const struct report_row *const *)pb);
+}
+
 int report_sort(struct report_list *l, const char *key, bool descending)
 {
     int k = -1;
@@ -296,8 +320,25 @@ int report_sort(struct report_list *l, const char *key, bool descending)
         return -1;
     sort_key = k;
     sort_desc = descending;
-    if (l->n > 1)
+    if (l->n < 2)
+        return 0;
+    /* rows are large: sort pointers, then move each row once */
+    struct report_row **order = malloc(l->n * sizeof *order);
+    struct report_row *sorted = malloc(l->n * sizeof *sorted);
+    if (order == NULL || sorted == NULL) {
+        free(order);
+        free(sorted);
         qsort(l->rows, l->n, sizeof *l->rows, cmp_rows);
+        return 0;
+    }
+    for (size_t i = 0; i < l->n; i++)
+        order[i] = &l->rows[i];
+    qsort(order, l->n, sizeof *order, cmp_row_ptrs);
+    for (size_t i = 0; i < l->n; i++)
+        sorted[i] = *order[i];
+    free(order);
+    free(l->rows);
+    l->rows = sorted;
     return 0;
 }
 

@@ -176,6 +176,15 @@ void rollup_add(struct rollup_day *dst, const struct rollup_day *src)
         dst->scroll[b] += src->scroll[b];
 }
 
+void rollup_sub(struct rollup_day *dst, const struct rollup_day *src)
+{
+    for (int i = 0; i < N_SLOTS; i++) {
+        uint64_t a = slot_get(dst, i), b = slot_get(src, i);
+        if (b)
+            slot_set(dst, i, a > b ? a - b : 0);
+    }
+}
+
 int rollup_decode_add(const uint8_t *buf, size_t len, struct rollup_day *d)
 {
     return rollup_decode_merge(buf, len, d, 1);
@@ -196,6 +205,30 @@ int rollup_decode_merge(const uint8_t *buf, size_t len, struct rollup_day *d,
         slot_set(d, (int)i, sign > 0 ? cur + v : cur >= v ? cur - v : 0);
     }
     return 0;
+}
+
+void rollup_quantiles_ms(const uint32_t *hist, const double *q, size_t n,
+                         double *out)
+{
+    uint64_t total = 0;
+    for (int b = 0; b < ROLLUP_HIST_BUCKETS; b++)
+        total += hist[b];
+    size_t k = 0;
+    uint64_t below = 0;
+    for (int b = 0; b < ROLLUP_HIST_BUCKETS && k < n && total; b++) {
+        if (hist[b] == 0)
+            continue;
+        while (k < n && (double)(below + hist[b]) >= q[k] * (double)total) {
+            double lo = rollup_bucket_lower_ms(b);
+            double hi = rollup_bucket_upper_ms(b);
+            double frac = (q[k] * (double)total - (double)below) /
+                          (double)hist[b];
+            out[k++] = lo + frac * (hi - lo);
+        }
+        below += hist[b];
+    }
+    for (; k < n; k++)
+        out[k] = total ? rollup_bucket_lower_ms(ROLLUP_HIST_BUCKETS - 1) : 0;
 }
 
 double rollup_quantile_ms(const uint32_t *hist, double q)

@@ -1943,6 +1943,113 @@ static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
     return rc == 0 ? 0 : -1;
 }
 
+/* Whether article A's cum rows are stale within the settled days. */
+static bool is_dirty(const struct rollup_reader *r, uint32_t site, uint64_t a,
+                     bool bots)
+{
+    if (!r->any_dirty)
+        return false;
+    uint8_t kb[13];
+    put_be32(kb, site);
+    put_be64(kb + 4, a);
+    for (int cls = 0; cls <= (bots ? 1 : 0); cls++) {
+        kb[12] = (uint8_t)cls;
+        MDB_val k = { sizeof kb, kb }, v;
+        if (mdb_get(r->txn, r->dirty, &k, &v) == 0 && v.mv_size == 4 &&
+            get_be32(v.mv_data) <= r->final)
+            return true;
+    }
+    return false;
+}
+
+#define MAX_SUM_RANGES 4
+
+/* The sums of one article over several ranges (see store_rollup_sums). */
+static int article_sums(const struct rollup_reader *r, uint32_t site,
+                        uint64_t a, const struct store_range *ranges,
+                        size_t nr, bool bots, struct rollup_day *out,
+                        struct rollup_day *scratch)
+{
+    uint32_t days[2 * MAX_SUM_RANGES];
+    size_t nd = 0;
+    bool cum = !is_dirty(r, site, a, bots);
+    for (size_t i = 0; i < nr; i++)
+        memset(&out[i], 0, sizeof out[i]);
+    for (size_t i = 0; i < nr && cum; i++) {    /* distinct boundaries */
+        const struct store_range *g = &ranges[i];
+        if (g->from == 0 || g->from > r->final)
+            continue;
+        uint32_t b[2] = { g->to < r->final ? g->to : r->final, g->from - 1 };
+        for (int j = 0; j < 2; j++) {
+            size_t k = 0;
+            while (k < nd && days[k] != b[j])
+                k++;
+            if (k == nd)
+                days[nd++] = b[j];
+        }
+    }
+    for (size_t k = 0; k < nd; k++) {
+        memset(&scratch[k], 0, sizeof scratch[k]);
+        for (int cls = 0; cls <= (bots ? 1 : 0); cls++) {
+            int rc = cum_merge_at(r->cum, site, a, cls, days[k], &scratch[k],
+                                  1);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    for (size_t i = 0; i < nr; i++) {
+        const struct store_range *g = &ranges[i];
+        uint32_t open_from = g->from;
+        if (cum && g->from > 0 && g->from <= r->final) {
+            uint32_t hi = g->to < r->final ? g->to : r->final;
+            for (size_t k = 0; k < nd; k++)
+                if (days[k] == hi)
+                    out[i] = scratch[k];
+            for (size_t k = 0; k < nd; k++)
+                if (days[k] == g->from - 1)
+                    rollup_sub(&out[i], &scratch[k]);
+            open_from = hi + 1;
+        }
+        int rc = daily_merge(r->daily, site, a, open_from, g->to, bots,
+                             &out[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int store_rollup_sums(struct store *st, uint32_t site_id, const uint64_t *ids,
+                      size_t n, const struct store_range *ranges, size_t nr,
+                      bool include_bots, struct rollup_day *out)
+{
+    if (nr == 0 || nr > MAX_SUM_RANGES)
+        return -1;
+    struct rollup_reader r = { .dirty = st->dbi[DB_DIRTY] };
+    struct rollup_day *scratch = malloc(2 * MAX_SUM_RANGES * sizeof *scratch);
+    if (scratch == NULL || read_begin(st, &r.txn) != 0) {
+        free(scratch);
+        return -1;
+    }
+    MDB_val fk = { 5, "final" }, fv;
+    MDB_stat ds;
+    if (mdb_get(r.txn, st->dbi[DB_META], &fk, &fv) == 0 && fv.mv_size == 4)
+        r.final = get_be32(fv.mv_data);
+    r.any_dirty = mdb_stat(r.txn, r.dirty, &ds) == 0 && ds.ms_entries > 0;
+    int rc = mdb_cursor_open(r.txn, st->dbi[DB_DAILY], &r.daily);
+    if (rc == 0)
+        rc = mdb_cursor_open(r.txn, st->dbi[DB_CUM], &r.cum);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = article_sums(&r, site_id, ids[i], ranges, nr, include_bots,
+                          out + i * nr, scratch);
+    if (r.cum)
+        mdb_cursor_close(r.cum);
+    if (r.daily)
+        mdb_cursor_close(r.daily);
+    read_end(st, r.txn);
+    free(scratch);
+    return rc == 0 ? 0 : -1;
+}
+
 /* Rewrites the cum rows of (SITE, A, CLS) for days FROM..THROUGH from the
  * daily rows, and drops any later ones. */
 static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,

@@ -69,11 +69,19 @@ int rollup_decode_add(const uint8_t *buf, size_t len, struct rollup_day *d);
 int rollup_decode_merge(const uint8_t *buf, size_t len, struct rollup_day *d,
                         int sign);
 
+/* Subtracts every counter and bucket of SRC from DST (never below 0). */
+void rollup_sub(struct rollup_day *dst, const struct rollup_day *src);
+
 /* Adds every counter and bucket of SRC to DST. */
 void rollup_add(struct rollup_day *dst, const struct rollup_day *src);
 
 /* The Q-quantile (0 < Q < 1) of the engaged time in HIST, in ms,
  * interpolated linearly inside its bucket; 0 for an empty histogram. */
 double rollup_quantile_ms(const uint32_t *hist, double q);
+
+/* The N quantiles Q (ascending) of HIST in one pass, into OUT; the same
+ * values as rollup_quantile_ms. */
+void rollup_quantiles_ms(const uint32_t *hist, const double *q, size_t n,
+                         double *out);
 
 #endif

@@ -216,6 +216,19 @@ int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
                        uint32_t from, uint32_t to, bool include_bots,
                        bool per_day, store_rollup_fn fn, void *ctx);
 
+struct store_range {
+    uint32_t from, to;         /* days, inclusive */
+};
+
+/* For each of the N articles IDS of SITE_ID, writes its rollups summed over
+ * each of the NR RANGES to OUT[i * NR + r] (readers, plus bots when
+ * INCLUDE_BOTS). Reads two cumulative rows per range boundary where the
+ * days are final (boundaries shared by ranges are read once), daily rows
+ * otherwise. Safe to call from several threads at once. Returns 0, or -1. */
+int store_rollup_sums(struct store *st, uint32_t site_id, const uint64_t *ids,
+                      size_t n, const struct store_range *ranges, size_t nr,
+                      bool include_bots, struct rollup_day *out);
+
 /* Calls FN for each stored count of dimension DIM of ARTICLE (0: site-wide,
  * for searches) on a day in FROM..TO (one call per day and value; the caller
  * sums). Stops early when FN returns non-zero. Returns 0, or -1. */
