@@ -1,119 +1,208 @@
-/* dwell.js — help-center analytics snippet (first version).
+/* dwell.js — help-center analytics snippet. Reference: docs/snippet.md.
+ *
+ *   <script>window.dwell=window.dwell||function(){(dwell.q=dwell.q||[]).push(arguments)}</script>
  *   <script defer src="https://stats.example.com/dwell.js" data-site="help.example.com"></script>
- * Sends a `view` at load, `engage` deltas of engaged time with the max scroll
- * depth, and votes. No cookies, no storage writes, no dependencies. */
-(function () {
-  'use strict';
-  const w = window, d = document, n = navigator;
-  const me = d.currentScript || d.querySelector('script[data-site]');
-  const cfg = (me && me.dataset) || {};
+ *
+ * Sends a `view` per page view (load, SPA route change, back/forward-cache
+ * restore), `engage` deltas of engaged time, and what the page asks for
+ * (votes, searches, custom events, link ids, identify). No cookies; storage
+ * is read for `dwell_ignore` and written only with data-link="persistent".
+ *
+ * Written for size: it is minified by esbuild (--target=es2017) and must stay
+ * under 1,536 bytes gzipped. Hence local variables over object properties
+ * (the minifier renames the former, never the latter), one event-listener
+ * helper, one sender, and a few terse idioms that are commented where used.
+ * Wire format: DESIGN.md §2. */
+((w, d, n, L) => {
+  const $ = (sel) => d.querySelector(sel);
+  const me = d.currentScript || $('script[data-site]');
+  const cfg = me.dataset;
   const site = cfg.site;
-  const api = cfg.api || (me && me.src ? new URL(me.src).origin + '/e' : '');
-  const IDLE = 30000, BEAT = 15000;
-  const queued = (w.dwell && w.dwell.q) || [];
+  const api = cfg.api || new URL(me.src).origin + '/e';
+  const kq = 'keepQuery' in cfg ? 1 : void 0; // data-keep-query present
+  const noop = () => '';
 
-  let off = !site || !api;
-  if (cfg.respectDnt !== 'false' && (n.doNotTrack === '1' || n.globalPrivacyControl)) off = true;
-  try { if (localStorage.dwell_ignore === '1') off = true; } catch (e) { /* storage blocked */ }
-  if (off) { w.dwell = function () {}; return; }
+  // (doNotTrack == 1: the string '1'.)
+  let off = !site || (cfg.respectDnt != 'false' &&
+                      (n.doNotTrack == 1 || n.globalPrivacyControl));
+  // Reading localStorage throws where storage is blocked; then S stays unset
+  // and linkId's use of it throws into its own catch.
+  let S;
+  try { off = off || (S = localStorage).dwell_ignore == '1'; } catch (e) { /* blocked */ }
+  // Off: a do-nothing API (linkId gives ''), so pages calling it still work.
+  if (off) return (w.dwell = noop).linkId = noop;
 
-  // Page-view id: 12 chars of [A-Za-z0-9_-]; 256 % 64 == 0 keeps it uniform.
-  const ABC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-  const view = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => ABC[b & 63]).join('');
+  // `addEventListener`, on window unless told; C = capture. All events used
+  // here but prerenderingchange reach window (visibilitychange and click
+  // bubble up from the document).
+  const on = (type, fn, C, at = w) => at.addEventListener(type, fn, C);
+  // 16 random chars of [0-9a-v] (a subset of the wire's [A-Za-z0-9_-]):
+  // 80 bits, 5 per byte, unbiased.
+  const rid = () => crypto.getRandomValues(new Uint8Array(16))
+    .reduce((s, b) => s + (b & 31).toString(32), '');
 
-  function send(t, fields) {
-    const ev = Object.assign({ s: site, t: t, v: view }, fields);
-    if (n.webdriver) ev.b = 1;
-    const body = JSON.stringify(ev);
-    // A string body goes as text/plain: no CORS preflight.
-    if (!(n.sendBeacon && n.sendBeacon(api, body))) {
-      fetch(api, { method: 'POST', body: body, keepalive: true, mode: 'no-cors' }).catch(() => {});
-    }
-  }
+  // The page URL as sent: origin + path (+ query with data-keep-query).
+  const url = () => L.origin + L.pathname + (kq ? L.search : '');
 
-  // --- scroll depth: max % of the document seen; a page that fits is 100 ---
-  let sd = 0;
-  function depth() {
-    const h = d.documentElement.scrollHeight;
-    const p = h > 0 ? Math.round((w.scrollY + w.innerHeight) / h * 100) : 100;
-    sd = Math.max(sd, Math.min(100, p));
-  }
+  let vid;      // page-view id of the current view
+  let U;        // its URL as sent (the next SPA view's referrer)
+  let px = 0;   // deepest point seen, in px from the top of the document
+  let acc = 0;  // engaged ms not sent yet
+  let mark;     // start of the interval being measured
+  let last;     // time of the reader's last action
+  let live;     // visible and focused since `mark`
+  let focused;  // window focus, from focus/blur events
+
+  // Max scroll depth in %, against the document's height now (so a page
+  // that grows lowers it until the reader scrolls on); a page that fits = 100.
+  const depth = () => {
+    px = Math.max(px, w.scrollY + w.innerHeight);
+    return Math.min(100, px * 100 / d.documentElement.scrollHeight + 0.5 | 0); // rounded
+  };
+
+  // Sends event O of type T. Every event carries the max scroll depth so far
+  // and, under automation, b:1. JSON.stringify drops undefined fields.
+  const send = (t, o) => {
+    o.s = site;
+    o.t = t;
+    o.v = vid;
+    o.sd = depth();
+    if (n.webdriver) o.b = 1;
+    const body = JSON.stringify(o);
+    // A string body goes as text/plain: no CORS preflight. sendBeacon returns
+    // false when it cannot queue; then fetch; without fetch, views only, the
+    // pixel (…/e → …/p.gif).
+    (n.sendBeacon && n.sendBeacon(api, body)) ||
+      (w.fetch
+        ? fetch(api, { method: 'POST', body: body, keepalive: true, mode: 'no-cors' }).catch(noop)
+        : o.u && (new Image().src = api.slice(0, -1) + 'p.gif?' +
+            new URLSearchParams({ s: site, u: o.u, r: o.r, t: o.ti })));
+  };
 
   // --- engaged time -------------------------------------------------------
-  // Time between two ticks counts if the page was visible and focused during
-  // it (every change of those calls tick) and only up to IDLE after the
-  // reader's last action. Loading the page counts as an action.
-  let acc = 0;                 // engaged ms not sent yet
-  let mark = performance.now(); // start of the interval being measured
-  let last = mark;             // last reader action
-  let on = false;              // visible and focused since mark
-  let sent = false;            // an engage event has been sent
-  function tick() {
-    const t = performance.now();
-    if (on) acc += Math.max(0, Math.min(t, last + IDLE) - mark);
+  // Time between two ticks counts if the page was visible and focused
+  // during it (every change of those calls tick) and only up to 30 s after
+  // the reader's last action. tick(truthy): the reader did something (the
+  // activity listeners pass their event).
+  const tick = (act) => {
+    const t = performance.now() | 0; // whole ms, monotonic; faked by test clocks
+    if (live) acc += Math.max(0, Math.min(t, last + 3e4) - mark);
     mark = t;
-    on = d.visibilityState === 'visible' && d.hasFocus();
-  }
-  function act(e) {
-    if (e && e.type === 'scroll') depth();
-    tick();
-    last = mark;
-  }
-  // Sends what has accrued. A zero delta goes only on a final trigger and only
-  // if nothing was sent before. A final trigger also stops the clock until the
-  // page is shown again, so hide + pagehide together send one event.
-  function flush(final) {
-    tick();
-    if (final) on = false;
-    depth();
-    const e = Math.round(acc);
-    if (e > 0 || (final && !sent)) {
-      acc -= e;
-      sent = true;
-      send('engage', { e: e, sd: sd });
+    live = !d.hidden && focused;
+    if (act) {
+      last = t;
+      depth();
     }
-  }
+  };
 
-  const opt = { capture: true, passive: true };
-  ['scroll', 'keydown', 'pointerdown', 'pointermove', 'touchstart', 'wheel']
-    .forEach((type) => w.addEventListener(type, act, opt));
-  w.addEventListener('focus', act);
-  w.addEventListener('blur', () => { tick(); on = false; });
-  d.addEventListener('visibilitychange', () => {
-    if (d.visibilityState === 'hidden') flush(true); else act();
-  });
-  w.addEventListener('pagehide', () => flush(true));
-  setInterval(() => flush(false), BEAT);
+  // Sends what has accrued (whole ms), never a zero delta. A final trigger
+  // (hide, pagehide, leaving the view) also stops the clock until the next
+  // tick, so hide + pagehide together send one event.
+  const flush = (fin) => {
+    tick();
+    if (fin) live = 0;
+    if (acc > 0) {
+      send('engage', { e: acc });
+      acc = 0;
+    }
+  };
 
-  // --- the view -----------------------------------------------------------
-  function words() {
-    let el = null;
-    try { el = cfg.article && d.querySelector(cfg.article); } catch (e) { /* bad selector */ }
-    el = el || d.querySelector('article') || d.querySelector('main') || d.body;
-    const text = el ? (el.innerText || el.textContent || '') : '';
-    return (text.match(/\S+/g) || []).length;
-  }
-  const meta = d.querySelector('meta[name="dwell:category"]');
-  depth();
-  tick();
-  send('view', {
-    u: location.origin + location.pathname,
-    r: d.referrer,
-    ti: d.title,
-    w: words(),
-    c: meta ? meta.content : undefined, // JSON.stringify drops undefined
-    l: n.language,
-    sw: screen.width,
-  });
+  // Starts a view: closes the current one under its own id first.
+  const view = (r) => {
+    if (vid) flush(1);
+    tick(1);          // a new view counts as an action
+    vid = rid();
+    px = 0; // (acc is 0: just flushed)
+    send('view', {
+      u: (U = url()),
+      r: r,
+      ti: d.title,
+      // words of the article: data-article selector, else article, main, body
+      w: (($(cfg.article || 'article') || $('main') || d.body)
+        .innerText.match(/\S+/g) || []).length,
+      c: ($('meta[name="dwell:category"]') || 0).content, // undefined: dropped
+      l: n.language,
+      sw: screen.width,
+      kq: kq,
+    });
+  };
 
-  // --- public API: dwell('vote', 'up'|'down'), and data-dwell-vote buttons --
-  function dwell(cmd, arg) {
-    if (cmd === 'vote' && (arg === 'up' || arg === 'down')) send('vote', { x: arg });
-  }
-  w.dwell = dwell;
-  queued.forEach((args) => dwell.apply(null, args));
-  d.addEventListener('click', (e) => {
-    const b = e.target.closest && e.target.closest('[data-dwell-vote]');
-    if (b) dwell('vote', b.getAttribute('data-dwell-vote'));
-  });
-})();
+  // An SPA route change: a view when the URL as sent changed.
+  const route = () => url() != U && view(U);
+
+  // --- link ids -----------------------------------------------------------
+  const linkId = () => {
+    let k = rid();
+    // localStorage itself throws where storage is blocked.
+    if (cfg.link == 'persistent') {
+      try { k = S.dwell_link || (S.dwell_link = k); } catch (e) { /* blocked */ }
+    }
+    send('link', { k: k });
+    return k;
+  };
+
+  // --- public API ---------------------------------------------------------
+  // dwell('vote', 'up'|'down'), dwell('search', query, resultCount),
+  // dwell('event', name), dwell('identify', sha256hex): the first argument
+  // names the event type, the second fills the field this table gives.
+  // (n comes first so that the name of an 'event' overrides it.)
+  const dwell = (c, a, b) => {
+    const k = { vote: 'x', search: 'q', event: 'n', identify: 'h' }[c];
+    k && send(c, { n: k == 'q' && b === +b ? b : void 0, [k]: a });
+  };
+  dwell.linkId = linkId;
+
+  const go = () => {
+    focused = d.hasFocus();
+    view(d.referrer);
+    // Calls queued by the page's stub, in order, after the first view.
+    const q = (w.dwell || 0).q || [];
+    w.dwell = dwell;
+    q.map((a) => dwell(...a));
+
+    'scroll keydown pointerdown pointermove touchstart wheel'.split(' ')
+      .map((t) => on(t, tick, true));
+    // Focus counts as an action; so may blur, as nothing counts until the
+    // next focus, which sets `last` again.
+    const fb = (e) => { focused = e.type == 'focus'; tick(1); };
+    on('focus', fb);
+    on('blur', fb);
+    on('visibilitychange', () => (d.hidden ? flush(1) : tick(1)));
+    on('pagehide', () => flush(1));
+    // Back/forward cache restore: a new view.
+    on('pageshow', (e) => e.persisted && view());
+    setInterval(flush, 15e3); // heartbeat
+
+    // SPA navigation. replaceState and popstate often keep the URL (state
+    // updates, fragment jumps): route() ignores those.
+    'pushState replaceState'.split(' ').map((k) => {
+      const f = history[k];
+      history[k] = (...a) => { f.apply(history, a); route(); };
+    });
+    on('popstate', route);
+
+    // Declarative: data-dwell-vote="up|down" and data-dwell-contact. Capture,
+    // so a page handler that stops propagation cannot hide the click.
+    on('click', (e) => {
+      const t = e.target, v = t.closest('[data-dwell-vote]'), c = t.closest('[data-dwell-contact]');
+      if (v) dwell('vote', v.dataset.dwellVote);
+      if (c) {
+        dwell('event', 'contact');
+        const k = linkId();
+        // The nearest form, else the first form holding a dwell_link input
+        // (form.dwell_link: the form's control of that name).
+        const f = c.closest('form') || ($('[name=dwell_link]') || 0).form;
+        if (f) {
+          f.dwell_link || f.insertAdjacentHTML('beforeend', '<input type=hidden name=dwell_link>');
+          f.dwell_link.value = k;
+        } else if (c.href) {
+          // ("?&dwell_link=…" when the link had no query: still valid.)
+          c.search += '&dwell_link=' + k;
+        }
+      }
+    }, true);
+  };
+
+  // A prerendered page sends nothing until the reader actually opens it.
+  d.prerendering ? on('prerenderingchange', go, 0, d) : go();
+})(window, document, navigator, location);

@@ -253,6 +253,10 @@ static int open_dbs(struct store *st, char *err, size_t errlen)
         return set_err(err, errlen, "begin", rc);
     for (int i = 0; i < DB_COUNT; i++) {
         rc = mdb_dbi_open(txn, db_names[i], dbflags, &st->dbi[i]);
+        if (rc == MDB_NOTFOUND && st->readonly) {
+            mdb_txn_abort(txn);
+            return 1;          /* written by an older dwell: create it */
+        }
         if (rc != 0) {
             mdb_txn_abort(txn);
             return set_err(err, errlen, db_names[i], rc);
@@ -349,7 +353,29 @@ int store_open(const char *dir, const struct store_options *opt,
     mdb_reader_check(st->env, &dead);
     if (dead > 0)
         log_warn("store: cleared %d stale reader slot(s)", dead);
-    if (open_dbs(st, err, errlen) != 0)
+    rc = open_dbs(st, err, errlen);
+    if (rc == 1) {
+        /* an environment from an older dwell lacks a database: let a
+         * writable opening create it, then read as asked */
+        mdb_env_close(st->env);
+        st->env = NULL;
+        struct store_options rw = *opt;
+        struct store *tmp;
+        rw.readonly = false;
+        if (store_open(dir, &rw, &tmp, err, errlen) != 0)
+            goto fail;
+        store_close(tmp);
+        rc = mdb_env_create(&st->env);
+        if (rc == 0) rc = mdb_env_set_maxdbs(st->env, DB_COUNT + 2);
+        if (rc == 0) rc = mdb_env_set_maxreaders(st->env, 256);
+        if (rc == 0) rc = mdb_env_open(st->env, dir, flags, 0600);
+        if (rc != 0) {
+            set_err(err, errlen, dir, rc);
+            goto fail;
+        }
+        rc = open_dbs(st, err, errlen);
+    }
+    if (rc != 0)
         goto fail;
     if (read_final(st, &st->final_through) != 0) {
         snprintf(err, errlen, "cannot read the settled day");
