@@ -276,8 +276,10 @@ int demo_generate(struct store *st, uint32_t site_id, const char *site,
                                                          uniform(&rng)));
         for (unsigned i = 0; i < n; i++) {
             uint64_t t = day * 86400 + 6 * 3600 + below(&rng, 15 * 3600);
+            unsigned back = below(&rng, 600);  /* drawn always: same seed,
+                                                  same traffic */
             if (t > now)
-                t = now - below(&rng, 600);
+                t = now - back;
             bool bot = uniform(&rng) < 0.04;
             make_visit(&v, &rng, site, pick_article(&rng), bot);
             if (queue_visit(st, site_id, t * 1000000u +

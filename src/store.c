@@ -746,10 +746,10 @@ static int article_touch(struct store *st, MDB_txn *txn,
         return rc;
     struct event_str title = ev->title, category = ev->category;
     uint32_t words = ev->words;
+    struct store_article old;         /* TITLE, CATEGORY may point here */
     if (rc == 0 && v.mv_size >= 12) {
         first = get_be32(v.mv_data);
         /* a view that omits them (the noscript pixel) keeps what is known */
-        struct store_article old;
         MDB_val key = { sizeof kb, kb };
         if ((!words || !title.n || !category.n) &&
             article_unpack(&key, &v, &old) == 0) {

@@ -6,8 +6,9 @@
 BIN is the dwell binary; GEO_DIR holds geo-maxmind.mmdb and
 geo-iplocation.mmdb (tests/tools/make-mmdb.pl makes them). Plays every
 tests/http/cases/*.case against one server, then every scenario function of
-tests/http/scenarios.py. NAMEs (case file stems or scenario function names;
-shell patterns allowed) run only those tests. Prints `ok   NAME` or
+tests/http/scenarios.py, then of tests/http/reports.py. NAMEs (case file
+stems or scenario function names; shell patterns allowed) run only those
+tests. Prints `ok   NAME` or
 `FAIL NAME: reason` per test and ends with `N passed, N failed`; exit status
 1 when any failed. Logs and data dirs go to tests/out/http/.
 
@@ -419,10 +420,14 @@ def selected(name, patterns):
 
 def scenario_functions():
     import scenarios
-    fns = [f for (n, f) in vars(scenarios).items()
-           if inspect.isfunction(f) and not n.startswith("_")
-           and f.__module__ == scenarios.__name__]
-    fns.sort(key=lambda f: f.__code__.co_firstlineno)
+    import reports
+    fns = []
+    for mod in (scenarios, reports):
+        mine = [f for (n, f) in vars(mod).items()
+                if inspect.isfunction(f) and not n.startswith("_")
+                and f.__module__ == mod.__name__]
+        mine.sort(key=lambda f: f.__code__.co_firstlineno)
+        fns += mine
     return fns
 
 
