@@ -147,8 +147,12 @@ test: deps-test
 unit-test: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do $$t || exit 1; done
 
+$(B)/bench/report_fill: tests/bench/report_fill.c $(LIB_OBJ)
+	@mkdir -p $(B)/bench
+	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
 bench: deps-bench
-	@$(MAKE) --no-print-directory dwell
+	@$(MAKE) --no-print-directory dwell $(B)/bench/report_fill
 	@sh tests/bench/run.sh $(B)
 
 clean:

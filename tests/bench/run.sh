@@ -74,3 +74,24 @@ bench_dwell pixel-fsync fsync "/p.gif?s=bench&u=/kb/pixel-article&t=Pixel"
 bench_dwell beacon-fsync fsync /e -s tests/bench/beacon.lua
 bench_dwell beacon-commit commit /e -s tests/bench/beacon.lua
 bench_dwell beacon-none none /e -s tests/bench/beacon.lua
+
+# --- reports: 10,000 articles x 365 days of rollups ----------------------------
+ART=${BENCH_ARTICLES:-10000}
+RDATA=tests/out/bench-data/reports-$ART
+if [ ! -f "$RDATA/.filled" ]; then
+    echo "filling $ART articles x 365 days of rollups (once; kept in $RDATA) ..."
+    rm -rf "$RDATA"; mkdir -p "$RDATA"
+    start=$(date +%s)
+    "$B/bench/report_fill" "$RDATA" bench "$ART" 365
+    echo "  filled in $(( $(date +%s) - start )) s, $(du -sh "$RDATA" | cut -f1)"
+    touch "$RDATA/.filled"
+fi
+TOKEN=$("$BIN" token create bench --read-only --name bench --data "$RDATA" 2>/dev/null)
+port=$(free_port)
+"$BIN" serve --listen "127.0.0.1:$port" --data "$RDATA" > "$OUT/reports.log" 2>&1 &
+spid=$!
+pids="$pids $spid"
+wait_up "http://127.0.0.1:$port/healthz"
+echo "reports API over 365 days, $ART articles (one connection, sequential):"
+python3 tests/bench/report_latency.py "$port" "$TOKEN" bench
+kill -TERM "$spid"; wait "$spid" 2>/dev/null || true

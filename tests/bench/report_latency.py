@@ -1,0 +1,49 @@
+"""report_latency.py PORT TOKEN SITE — p50/p95 latency of the reports API
+over a 365-day range: the articles list (sorted two ways), one article's
+detail and the summary, each requested sequentially on one keep-alive
+connection. Prints one line per report with the issue's target."""
+import datetime
+import http.client
+import json
+import sys
+import time
+
+port, token, site = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+to = datetime.datetime.now(datetime.timezone.utc).date()
+frm = to - datetime.timedelta(days=364)
+q = f"from={frm}&to={to}"
+
+
+def run(path, n):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    times, body = [], b""
+    for _ in range(n):
+        t = time.perf_counter()
+        c.request("GET", path, headers={"Authorization": "Bearer " + token})
+        r = c.getresponse()
+        body = r.read()
+        times.append((time.perf_counter() - t) * 1000)
+        if r.status != 200:
+            sys.exit(f"{path}: {r.status} {body[:200]!r}")
+    times.sort()
+    return times[len(times) // 2], times[max(0, int(len(times) * 0.95) - 1)], body
+
+
+def show(name, p50, p95, target):
+    verdict = "ok" if p95 <= target else "OVER"
+    print(f"  {name:<28} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   "
+          f"target p95 <= {target} ms: {verdict}")
+
+
+base = f"/api/v1/sites/{site}"
+run(f"{base}/articles?{q}", 3)                       # warm the page cache
+p50, p95, body = run(f"{base}/articles?{q}", 40)
+total = json.loads(body)["total"]
+show(f"articles, 365 d ({total})", p50, p95, 50)
+p50, p95, _ = run(f"{base}/articles?{q}&sort=engaged_p50", 20)
+show("articles by median, 365 d", p50, p95, 50)
+aid = json.loads(body)["articles"][0]["id"]
+p50, p95, _ = run(f"{base}/articles/{aid}?{q}", 40)
+show("article detail, 365 d", p50, p95, 20)
+p50, p95, _ = run(f"{base}/summary?{q}", 10)
+show("summary, 365 d", p50, p95, 100)
