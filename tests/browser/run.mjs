@@ -1,0 +1,547 @@
+#!/usr/bin/env node
+// run.mjs — the browser scenarios of dwell.
+//
+//   node tests/browser/run.mjs BIN [NAME...]
+//
+// BIN is the dwell binary (e.g. build/std/dwell). Every scenario is one file
+// scenarios/NAME.mjs exporting `default async function (t)` (t: the class
+// Scenario below); without NAMEs all of them run, in name order. Each one
+// gets its own data directory, its own `dwell serve` (site t.test, the pages
+// of pages/ at /demo/) and its own browser context in Chromium (Debian's
+// /usr/bin/chromium driven by playwright-core, never a downloaded browser;
+// one browser for the run, relaunched after a failure), and asserts on what
+// the server STORED, read back with `dwell events`.
+//
+// Prints `ok   NAME` or `FAIL NAME: reason` per scenario and ends with
+// `N passed, N failed`; exits 1 when anything failed. On a failure the error
+// with its stack, the server log, the stored events and a screenshot of every
+// open page go to tests/out/browser/.
+//
+// DWELL_SNIPPET=FILE serves FILE to the pages in place of the binary's
+// /dwell.js (e.g. js-snippet/dwell.js while working on it, without a
+// rebuild); the size budget scenario still measures the binary's.
+// DWELL_BROWSER_TIMES=1 prints how long each scenario took.
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const PAGES = path.join(HERE, 'pages');
+const SCENARIOS = path.join(HERE, 'scenarios');
+const OUT = path.resolve(HERE, '..', 'out', 'browser');
+const SITE = 't.test';
+const SCENARIO_TIMEOUT_MS = 60_000;
+const SUITE_BUDGET_MS = 170_000; // the whole suite stays under ~3 min
+const STORE_WAIT_MS = 3_000;     // beacons are async: how long to poll the store
+let chromium; // playwright-core's, imported in main() so a missing install is reported
+const SNIPPET = process.env.DWELL_SNIPPET ? path.resolve(process.env.DWELL_SNIPPET) : null;
+
+// DESIGN.md §8. playwright-core adds its own defaults; one of them,
+// --disable-back-forward-cache, is dropped: readers' browsers have a
+// back/forward cache and the snippet must handle restores from it.
+const LAUNCH = {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+  ignoreDefaultArgs: ['--disable-back-forward-cache'],
+  timeout: 20_000,
+};
+
+// ---------------------------------------------------------------- helpers --
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/* Rejects after MS with MESSAGE unless PROMISE settles first. */
+function within(promise, ms, message) {
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+function runBin(bin, args) {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { timeout: 15_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) {
+        reject(new Error(`dwell ${args.join(' ')}: ${(stderr || err.message).trim()}`));
+      } else {
+        resolve(stdout);
+      }
+    });
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/* GET URL without any decoding: { status, headers, body (Buffer) }. */
+function httpGet(url, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, timeout: 5_000 }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: timed out`)));
+    req.on('error', reject);
+  });
+}
+
+/* One line per stored event, short enough for a failure message. */
+function summarize(events) {
+  if (events.length === 0) return 'nothing stored';
+  return events.map((e) => {
+    let s = `${e.type} ${e.view} ${e.path}`;
+    if (e.type === 'engage') s += ` e=${e.engaged_ms} sd=${e.scroll}`;
+    for (const k of ['vote', 'query', 'results', 'link', 'name', 'identity']) {
+      if (e[k] !== undefined) s += ` ${k}=${JSON.stringify(e[k])}`;
+    }
+    return s;
+  }).join('; ');
+}
+
+/* With DWELL_SNIPPET, CONTEXT's pages get that file as /dwell.js. */
+async function useSnippet(context) {
+  if (!SNIPPET) return;
+  await context.route((u) => u.pathname === '/dwell.js', (route) =>
+    route.fulfill({ path: SNIPPET, contentType: 'application/javascript; charset=utf-8' }));
+}
+
+// ----------------------------------------------------------- the server --
+
+async function startServer(bin, dir) {
+  const data = path.join(dir, 'data');
+  const log = path.join(dir, 'server.log');
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    await runBin(bin, ['site', 'add', SITE, '--origin', origin, '--data', data]);
+    const fd = fs.openSync(log, 'a');
+    const proc = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', data, '--demo', PAGES],
+      { stdio: ['ignore', fd, fd] });
+    fs.closeSync(fd);
+    let exited = false;
+    proc.on('exit', () => { exited = true; });
+    const deadline = Date.now() + 5_000;
+    while (!exited && Date.now() < deadline) {
+      try {
+        if ((await httpGet(`${origin}/healthz`)).status === 200) return { proc, port, origin, data, log };
+      } catch { /* not listening yet */ }
+      await sleep(50);
+    }
+    await stopServer(proc);
+    if (attempt === 2 || !exited) throw new Error(`dwell serve did not become ready on ${origin}; see ${log}`);
+    // exited early: most likely the port was taken meanwhile; try another one
+  }
+}
+
+async function stopServer(proc) {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const gone = new Promise((resolve) => proc.once('exit', resolve));
+  proc.kill('SIGTERM');
+  if (await Promise.race([gone.then(() => true), sleep(5_000).then(() => false)])) return;
+  proc.kill('SIGKILL');
+  await Promise.race([gone, sleep(2_000)]);
+}
+
+// ------------------------------------------------- what a scenario gets --
+
+class Scenario {
+  constructor(name, bin, dir, server, browser) {
+    this.name = name;
+    this.bin = bin;
+    this.dir = dir;
+    this.server = server;
+    this.origin = server.origin;
+    this.browser = browser; // the run's browser, shared by the scenarios
+    this.made = [];       // contexts made in it for this scenario
+    this.browsers = [];   // browsers launched for this scenario only
+    this.contexts = [];   // persistent contexts (each owns its browser)
+    this.servers = [];    // browser servers (launchKillable)
+    this.notes = [];
+    this.poked = 0;
+  }
+
+  /* A fresh context in the run's browser and a blank page in it. */
+  async init() {
+    this.context = await this.newContext();
+    this.page = await this.context.newPage();
+  }
+
+  /* A browser of its own whose process the scenario may kill:
+     { browser, process } (Browser has no process(); BrowserServer has). */
+  async launchKillable() {
+    const server = await chromium.launchServer(LAUNCH);
+    this.servers.push(server);
+    const browser = await chromium.connect(server.wsEndpoint());
+    this.browsers.push(browser);
+    return { browser, process: server.process() };
+  }
+
+  async newContext(options = {}, browser = this.browser) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, ...options });
+    context.setDefaultTimeout(10_000);
+    this.made.push(context);
+    await useSnippet(context);
+    return context;
+  }
+
+  /* A context in its own browser whose profile starts with PREFS (Chromium's
+     Preferences file), e.g. { enable_do_not_track: true }. */
+  async persistentContext(prefs) {
+    const dir = fs.mkdtempSync(path.join(this.dir, 'profile-'));
+    fs.mkdirSync(path.join(dir, 'Default'));
+    fs.writeFileSync(path.join(dir, 'Default', 'Preferences'), JSON.stringify(prefs));
+    const context = await chromium.launchPersistentContext(dir, {
+      ...LAUNCH, viewport: { width: 1280, height: 720 },
+    });
+    context.setDefaultTimeout(10_000);
+    this.contexts.push(context);
+    await useSnippet(context);
+    return context;
+  }
+
+  url(name) {
+    return `${this.origin}/demo/${name}`;
+  }
+
+  /* Loads page NAME in PAGE with Playwright's fake clock installed and
+     paused first, so the scenario scripts every millisecond the page sees
+     (performance.now, Date, timers) with runFor/read/idle. */
+  async open(page, name, { clock = true } = {}) {
+    if (clock) await this.pauseClock(page.context());
+    await page.goto(this.url(name));
+    return page;
+  }
+
+  async pauseClock(context) {
+    if (context._dwellPaused) return;
+    await context.clock.install({ time: Date.now() });
+    // The installed clock runs in real time until paused; pausing at a time
+    // it has not reached yet (however slow the machine) needs some slack.
+    // Pages already open (blank ones) just see it jump ahead.
+    await context.clock.pauseAt(Date.now() + 2_000);
+    context._dwellPaused = true;
+  }
+
+  /* Reader activity: a real pointer move (pointermove) over the page. */
+  async poke(page) {
+    this.poked++;
+    await page.mouse.move(300 + (this.poked % 2) * 40, 300 + (this.poked % 3) * 10);
+  }
+
+  /* Active reading for MS of page time: activity, then the clock advanced by
+     at most EVERY ms (timers fire on the way), again until MS has passed. */
+  async read(page, ms, every = 5_000) {
+    for (let done = 0; done < ms;) {
+      await this.poke(page);
+      const step = Math.min(every, ms - done);
+      await page.clock.runFor(step);
+      done += step;
+    }
+  }
+
+  /* MS of page time without any reader activity. */
+  async idle(page, ms) {
+    await page.clock.runFor(ms);
+  }
+
+  // Headless Chromium never changes document.visibilityState by itself:
+  // another tab brought to front, Target.activateTarget, a minimised window
+  // (Browser.setWindowBounds) and Page.setWebLifecycleState all leave the page
+  // 'visible' (checked with Chromium 156). So hide()/show() override
+  // document.visibilityState/hidden on the page's document and dispatch a
+  // visibilitychange event (bubbling, as the browser fires it) the way a
+  // browser does when the tab is switched.
+  // Real unloads (page.close, navigation) need no help: they fire pagehide
+  // and visibilitychange themselves.
+  async hide(page) {
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+      document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+    });
+  }
+
+  async show(page) {
+    await page.evaluate(() => {
+      delete document.visibilityState;
+      delete document.hidden;
+      document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+    });
+  }
+
+  /* Playwright makes every page believe it has focus (CDP
+     Emulation.setFocusEmulationEnabled). This turns that off for PAGES, so
+     focus follows the real window focus: bringing another page to front
+     fires a real blur, bringing this one back a real focus. */
+  async realFocus(...pages) {
+    for (const page of pages) {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: false });
+    }
+  }
+
+  // ---- the store ----
+
+  /* Every stored event of the site, oldest first (dwell events, NDJSON). */
+  async events() {
+    const out = await runBin(this.bin, ['events', SITE, '--data', this.server.data, '--since', 'all', '--limit', '0']);
+    return out.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));
+  }
+
+  /* Polls the store (up to ~3 s) until PRED(events) is true, then until
+     nothing new has arrived for QUIET ms (so an upper bound is not checked
+     while a beacon is still on its way); returns the events. Throws WHAT,
+     with what was stored, when PRED never becomes true. */
+  async waitFor(pred, what, ms = STORE_WAIT_MS, quiet = 500) {
+    const deadline = Date.now() + ms;
+    let events;
+    for (;;) {
+      events = await this.events();
+      if (pred(events)) break;
+      if (Date.now() >= deadline) throw new Error(`${what} (stored: ${summarize(events)})`);
+      await sleep(100);
+    }
+    const cap = Date.now() + 3_000;
+    for (let since = Date.now(); Date.now() - since < quiet && Date.now() < cap;) {
+      await sleep(100);
+      const again = await this.events();
+      if (again.length !== events.length) {
+        events = again;
+        since = Date.now();
+      }
+    }
+    if (!pred(events)) throw new Error(`${what} (no longer true once settled; stored: ${summarize(events)})`);
+    return events;
+  }
+
+  /* view id -> sum of engaged_ms of its engage events. */
+  engagedByView(events) {
+    const sum = {};
+    for (const e of events) {
+      if (e.type === 'engage') sum[e.view] = (sum[e.view] || 0) + e.engaged_ms;
+    }
+    return sum;
+  }
+
+  /* The view events whose path is PATH, in order. */
+  viewsOf(events, pathname) {
+    return events.filter((e) => e.type === 'view' && e.path === pathname);
+  }
+
+  /* Max scroll stored for VIEW, or null. */
+  scrollOf(events, view) {
+    let max = null;
+    for (const e of events) {
+      if (e.view === view && typeof e.scroll === 'number') max = Math.max(max ?? 0, e.scroll);
+    }
+    return max;
+  }
+
+  summarize(events) {
+    return summarize(events);
+  }
+
+  async get(pathname, headers) {
+    return httpGet(this.origin + pathname, headers);
+  }
+
+  // ---- assertions ----
+
+  assert(cond, message) {
+    if (!cond) throw new Error(message);
+  }
+
+  near(actual, expected, tolerance, what) {
+    if (typeof actual !== 'number' || Math.abs(actual - expected) > tolerance) {
+      throw new Error(`${what}: ${actual} is not ${expected} ± ${tolerance}`);
+    }
+  }
+
+  note(message) {
+    this.notes.push(message);
+  }
+
+  // ---- after the scenario ----
+
+  openPages() {
+    const pages = [];
+    for (const c of [...this.made, ...this.contexts]) {
+      if (c.browser() === null || c.browser().isConnected()) pages.push(...c.pages());
+    }
+    return pages;
+  }
+
+  async saveFailure() {
+    fs.mkdirSync(OUT, { recursive: true });
+    let i = 0;
+    for (const page of this.openPages()) {
+      const file = path.join(OUT, `${this.name}-${++i}.png`);
+      await within(page.screenshot({ path: file, timeout: 5_000 }), 6_000, 'screenshot').catch(() => {});
+    }
+    try {
+      fs.copyFileSync(this.server.log, path.join(OUT, `${this.name}.server.log`));
+    } catch { /* no log */ }
+    try {
+      const lines = (await this.events()).map((e) => JSON.stringify(e)).join('\n');
+      fs.writeFileSync(path.join(OUT, `${this.name}.events.ndjson`), lines + '\n');
+    } catch (e) {
+      fs.writeFileSync(path.join(OUT, `${this.name}.events.ndjson`), `# ${e.message}\n`);
+    }
+  }
+
+  async close() {
+    for (const closable of [...this.made, ...this.contexts, ...this.browsers]) {
+      await within(closable.close(), 5_000, 'close').catch(() => {});
+    }
+    for (const server of this.servers) {
+      await within(server.kill(), 5_000, 'kill').catch(() => {});
+    }
+  }
+}
+
+// ------------------------------------------------------------ the runner --
+
+async function main() {
+  const [binArg, ...names] = process.argv.slice(2);
+  if (!binArg) {
+    console.error('usage: node tests/browser/run.mjs BIN [NAME...]');
+    process.exit(2);
+  }
+  if (!fs.existsSync(binArg)) {
+    console.error(`run.mjs: no such binary: ${binArg}`);
+    process.exit(2);
+  }
+  const all = fs.readdirSync(SCENARIOS).filter((f) => f.endsWith('.mjs')).map((f) => f.slice(0, -4)).sort();
+  const wanted = names.map((n) => n.replace(/\.mjs$/, ''));
+  const unknown = wanted.filter((n) => !all.includes(n));
+  if (unknown.length) {
+    console.error(`run.mjs: no such scenario: ${unknown.join(', ')}`);
+    process.exit(2);
+  }
+  const todo = wanted.length ? wanted : all;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch {
+    console.log('FAIL setup: playwright-core is not installed (cd tests/browser && npm ci)');
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  if (!fs.existsSync(LAUNCH.executablePath)) {
+    console.log(`FAIL setup: no ${LAUNCH.executablePath} (Debian's chromium package)`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  if (SNIPPET && !fs.existsSync(SNIPPET)) {
+    console.error(`run.mjs: DWELL_SNIPPET: no such file: ${SNIPPET}`);
+    process.exit(2);
+  }
+  if (SNIPPET) console.log(`# pages get ${SNIPPET} as /dwell.js (DWELL_SNIPPET)`);
+
+  fs.rmSync(OUT, { recursive: true, force: true });
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dwell-browser-'));
+  // A private copy: a rebuild during the run cannot mix two versions.
+  const bin = path.join(root, 'dwell');
+  fs.copyFileSync(binArg, bin);
+  fs.chmodSync(bin, 0o755);
+
+  let current = null;
+  let browser = null;
+  const stop = async (signal) => {
+    if (current) {
+      await current.close().catch(() => {});
+      await stopServer(current.server.proc);
+    }
+    if (browser) await within(browser.close(), 5_000, 'close').catch(() => {});
+    fs.rmSync(root, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  const started = Date.now();
+  let passed = 0;
+  let failed = 0;
+  for (const name of todo) {
+    const left = SUITE_BUDGET_MS - (Date.now() - started);
+    if (left < 5_000) {
+      console.log(`FAIL ${name}: not run, the suite's ${SUITE_BUDGET_MS / 1000} s budget is used up`);
+      failed++;
+      continue;
+    }
+    const began = Date.now();
+    const dir = fs.mkdtempSync(path.join(root, `${name}-`));
+    let t = null;
+    let error = null;
+    let server = null;
+    try {
+      server = await startServer(bin, dir);
+      if (!browser || !browser.isConnected()) browser = await chromium.launch(LAUNCH);
+      t = current = new Scenario(name, bin, dir, server, browser);
+      const body = (async () => {
+        await t.init();
+        const mod = await import(pathToFileURL(path.join(SCENARIOS, `${name}.mjs`)).href);
+        await mod.default(t);
+      })();
+      body.catch(() => {}); // settles late after a timeout; reported below
+      await within(body, Math.min(SCENARIO_TIMEOUT_MS, left), `timed out after ${Math.round(Math.min(SCENARIO_TIMEOUT_MS, left) / 1000)} s`);
+    } catch (e) {
+      error = e;
+    }
+    if (error) {
+      failed++;
+      const reason = String(error && error.message || error).split('\n')[0];
+      console.log(`FAIL ${name}: ${reason}`);
+      fs.mkdirSync(OUT, { recursive: true });
+      fs.writeFileSync(path.join(OUT, `${name}.error.txt`), `${error && error.stack || error}\n`);
+      if (t) {
+        await t.saveFailure().catch(() => {});
+      } else if (fs.existsSync(path.join(dir, 'server.log'))) {
+        fs.copyFileSync(path.join(dir, 'server.log'), path.join(OUT, `${name}.server.log`));
+      }
+    } else {
+      passed++;
+      console.log(`ok   ${name}`);
+    }
+    if (process.env.DWELL_BROWSER_TIMES) t?.note(`took ${((Date.now() - began) / 1000).toFixed(1)} s`);
+    for (const n of t ? t.notes : []) console.log(`     note: ${n}`);
+    if (t) await t.close();
+    if (server) await stopServer(server.proc);
+    current = null;
+    if (error && browser) {
+      // whatever state the failure left the browser in, the next scenario
+      // gets a new one
+      await within(browser.close(), 5_000, 'close').catch(() => {});
+      browser = null;
+    }
+  }
+  if (browser) await within(browser.close(), 5_000, 'close').catch(() => {});
+  fs.rmSync(root, { recursive: true, force: true });
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+});
