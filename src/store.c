@@ -10,7 +10,14 @@
  *   daily      site(4) article(8) day(4) class(1) -> rollup record
  *   daily_dim  site(4) article(8) day(4) class(1) dim(1) value -> count(4)
  *   seen       day(4) site(4) article(8) visitor(8) -> ""
- *   links      site(4) link id -> time_us(8) article(8) visitor(8) view id
+ *   links      site(4) link id -> time_us(8) article(8) visitor(8)
+ *              visitor under the previous day's salt(8, 0 if none) view id
+ *   visits     site(4) visitor(8) time_us(8) kind(1) -> kind 'v': article(8);
+ *              kind 's': results flag(1) query  (who read and searched
+ *              what, for ticket attribution; kept VISITS_KEEP_DAYS)
+ *   idents     site(4) identity(32) time_us(8) -> visitor(8): identify
+ *              events; identity = HMAC(secret, "e:" + sha256 hex of the
+ *              e-mail); kept VISITS_KEEP_DAYS
  *   cum        site(4) article(8) day(4) class(1) -> rollup record: the sum
  *              of that article's daily rows of that class up to the day,
  *              kept for final days only (see "cumulative rollups")
@@ -36,6 +43,7 @@
 #include "dwell/clientaddr.h"
 #include "dwell/log.h"
 #include "dwell/rollup.h"
+#include "dwell/sha256.h"
 #include "dwell/visitor.h"
 
 #define SCHEMA_VERSION     1
@@ -49,11 +57,14 @@
 
 enum { DB_META, DB_SITES, DB_EVENTS, DB_VIEWS, DB_ARTICLES, DB_DAILY,
        DB_DIM, DB_SEEN, DB_LINKS, DB_SEARCHED, DB_TOKENS, DB_CUM, DB_DIRTY,
-       DB_COUNT };
+       DB_VISITS, DB_IDENTS, DB_TICKETS, DB_TICKET_TIMES, DB_COUNT };
 static const char *const db_names[DB_COUNT] = {
     "meta", "sites", "events", "views", "articles", "daily", "daily_dim",
-    "seen", "links", "searched", "tokens", "cum", "dirty"
+    "seen", "links", "searched", "tokens", "cum", "dirty", "visits",
+    "idents", "tickets", "ticket_times"
 };
+
+#define VISITS_KEEP_DAYS 90
 
 /* A day's rollups are final this many days after it: by then its views
  * have expired, so no engage can move their buckets any more. */
@@ -122,6 +133,9 @@ struct store {
     uint8_t salt_today[VISITOR_SALT_LEN], salt_yesterday[VISITOR_SALT_LEN];
     bool have_yesterday;
     uint64_t last_purge_us;
+    uint8_t secret[32];             /* server secret (meta "secret") */
+    bool have_secret;
+    uint32_t visits_purged_day;
     uint32_t final_through;         /* cum rows are valid up to this day */
     uint32_t final_mark;            /* days up to this one are final for
                                        writes (>= final_through) */
@@ -133,6 +147,11 @@ struct store {
 };
 
 static int settle_step(struct store *st);
+static void store_identity_of(struct store *st, const char *hex, size_t n,
+                              uint8_t out[32]);
+static int load_secret(struct store *st);
+static int record_visit(struct store *st, MDB_txn *txn,
+                        const struct event *ev);
 static int article_unpack(const MDB_val *k, const MDB_val *v,
                           struct store_article *out);
 static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
@@ -288,6 +307,42 @@ static int open_dbs(struct store *st, char *err, size_t errlen)
     return rc ? set_err(err, errlen, "commit", rc) : 0;
 }
 
+/* Reads the server secret, creating it when the store is writable. */
+static int load_secret(struct store *st)
+{
+    MDB_txn *txn;
+    MDB_val k = { 6, "secret" }, v;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+    if (rc == 0 && v.mv_size == sizeof st->secret) {
+        memcpy(st->secret, v.mv_data, sizeof st->secret);
+        st->have_secret = true;
+    }
+    read_end(st, txn);
+    if (st->have_secret || st->readonly)
+        return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+    uint8_t fresh[32];
+    if (visitor_new_salt(fresh) != 0 || visitor_new_salt(fresh + 16) != 0)
+        return -1;
+    if (txn_begin(st, 0, &txn) != 0)
+        return -1;
+    rc = mdb_get(txn, st->dbi[DB_META], &k, &v);   /* another process? */
+    if (rc == 0 && v.mv_size == sizeof st->secret) {
+        memcpy(st->secret, v.mv_data, sizeof st->secret);
+        mdb_txn_abort(txn);
+    } else {
+        memcpy(st->secret, fresh, sizeof fresh);
+        v.mv_size = sizeof fresh;
+        v.mv_data = fresh;
+        if (mdb_put(txn, st->dbi[DB_META], &k, &v, 0) != 0 ||
+            mdb_txn_commit(txn) != 0)
+            return -1;
+    }
+    st->have_secret = true;
+    return 0;
+}
+
 /* Reads the last settled day (0 if none) from the meta database. */
 static int read_final(struct store *st, uint32_t *day)
 {
@@ -377,6 +432,10 @@ int store_open(const char *dir, const struct store_options *opt,
     }
     if (rc != 0)
         goto fail;
+    if (load_secret(st) != 0) {
+        snprintf(err, errlen, "cannot read or create the server secret");
+        goto fail;
+    }
     if (read_final(st, &st->final_through) != 0) {
         snprintf(err, errlen, "cannot read the settled day");
         goto fail;
@@ -997,18 +1056,63 @@ static int apply_extras(struct store *st, MDB_txn *txn, const struct event *ev,
         rc = dim_bump(st, txn, ev->site_id, ev->article, day, cls, DIM_EVENT,
                       ev->text.p, ev->text.n);
     } else if (ev->type == EVENT_LINK) {
-        uint8_t kb[4 + EVENT_LINK_MAX], vb[24 + EVENT_ID_MAX];
+        uint8_t kb[4 + EVENT_LINK_MAX], vb[32 + EVENT_ID_MAX];
         put_be32(kb, ev->site_id);
         memcpy(kb + 4, ev->text.p, ev->text.n);
         put_be64(vb, ev->time_us);
         put_be64(vb + 8, ev->article);
         put_be64(vb + 16, ev->visitor);
-        memcpy(vb + 24, ev->view_id.p, ev->view_id.n);
+        put_be64(vb + 24, ev->visitor_prev);
+        memcpy(vb + 32, ev->view_id.p, ev->view_id.n);
         MDB_val k = { 4 + (size_t)ev->text.n, kb };
-        MDB_val v = { 24 + (size_t)ev->view_id.n, vb };
+        MDB_val v = { 32 + (size_t)ev->view_id.n, vb };
         rc = mdb_put(txn, st->dbi[DB_LINKS], &k, &v, 0);
     }
+    if (rc == 0 && !(ev->flags & EVENT_FLAG_BOT))
+        rc = record_visit(st, txn, ev);
     return rc;
+}
+
+/* Remembers what this visitor read or searched, for ticket attribution. */
+static int record_visit(struct store *st, MDB_txn *txn, const struct event *ev)
+{
+    uint8_t kb[21], vb[1 + EVENT_QUERY_MAX];
+    size_t vl;
+    if (ev->type == EVENT_VIEW) {
+        put_be64(vb, ev->article);
+        vl = 8;
+    } else if (ev->type == EVENT_SEARCH) {
+        vb[0] = ev->results == 0;
+        memcpy(vb + 1, ev->text.p, ev->text.n);
+        vl = 1 + ev->text.n;
+    } else {
+        return 0;
+    }
+    put_be32(kb, ev->site_id);
+    put_be64(kb + 4, ev->visitor);
+    put_be64(kb + 12, ev->time_us);
+    kb[20] = ev->type == EVENT_VIEW ? 'v' : 's';
+    MDB_val k = { sizeof kb, kb }, v = { vl, vb };
+    return mdb_put(txn, st->dbi[DB_VISITS], &k, &v, 0);
+}
+
+/* Replaces an identify event's hash by its keyed hash, and remembers which
+ * visitor the identity had at that time. */
+static int record_identity(struct store *st, MDB_txn *txn, struct event *ev,
+                           char hex[65])
+{
+    uint8_t id[SHA256_LEN], kb[44], vb[8];
+    store_identity_of(st, ev->text.p, ev->text.n, id);
+    for (int i = 0; i < SHA256_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    ev->text.p = hex;
+    ev->text.n = 64;
+    put_be32(kb, ev->site_id);
+    memcpy(kb + 4, id, SHA256_LEN);
+    put_be64(kb + 36, ev->time_us);
+    put_be64(vb, ev->visitor);
+    MDB_val k = { sizeof kb, kb }, v = { sizeof vb, vb };
+    return mdb_put(txn, st->dbi[DB_IDENTS], &k, &v, 0);
 }
 
 /* The next events key: time, then a sequence number that keeps keys
@@ -1064,7 +1168,17 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
         salt = st->salt_yesterday;
     ev.visitor = visitor_hash(salt, ev.site_id, &s->addr,
                               (const char *)s->data, s->ualen);
-    int rc = ev.type == EVENT_VIEW ? apply_view(st, txn, &ev, day)
+    ev.visitor_prev = 0;
+    if (ev.type == EVENT_LINK && salt == st->salt_today && st->have_yesterday)
+        ev.visitor_prev = visitor_hash(st->salt_yesterday, ev.site_id,
+                                       &s->addr, (const char *)s->data,
+                                       s->ualen);
+    char ident_hex[65];
+    int rc = 0;
+    if (ev.type == EVENT_IDENTIFY)
+        rc = record_identity(st, txn, &ev, ident_hex);
+    if (rc == 0)
+        rc = ev.type == EVENT_VIEW ? apply_view(st, txn, &ev, day)
                                    : apply_follow_up(st, txn, &ev, day);
     if (rc == 0)
         rc = apply_extras(st, txn, &ev, day);
@@ -1188,6 +1302,30 @@ static void purge_old_state(struct store *st, uint32_t today)
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
         }
         mdb_cursor_close(cur);
+    }
+    uint32_t today_day = day_of_us(store_now_us());
+    if (st->visits_purged_day != today_day) {
+        uint64_t cutoff = store_now_us() -
+                          (uint64_t)VISITS_KEEP_DAYS * US_PER_DAY;
+        const int dbs[2] = { DB_VISITS, DB_IDENTS };
+        const size_t time_at[2] = { 12, 36 };
+        for (int d = 0; d < 2; d++) {
+            if (mdb_cursor_open(txn, st->dbi[dbs[d]], &cur) != 0)
+                continue;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+            while (rc == 0) {
+                if (k.mv_size >= time_at[d] + 8 &&
+                    get_be64((const uint8_t *)k.mv_data + time_at[d]) <
+                        cutoff) {
+                    if (mdb_cursor_del(cur, 0) != 0)
+                        break;
+                    removed++;
+                }
+                rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            }
+            mdb_cursor_close(cur);
+        }
+        st->visits_purged_day = today_day;
     }
     if (mdb_txn_commit(txn) != 0)
         log_warn("store: purging old view state failed");
@@ -2395,4 +2533,343 @@ int store_token_delete(struct store *st, const uint8_t *prefix, size_t n)
         return -1;
     }
     return mdb_txn_commit(txn) ? -1 : 0;
+}
+
+/* --- tickets and attribution ---------------------------------------------------- */
+
+int store_keyed_hash(struct store *st, const char *prefix, const char *data,
+                     size_t n, uint8_t out[32])
+{
+    uint8_t msg[8 + 512];
+    size_t pl = strlen(prefix);
+    if (!st->have_secret || pl > 8)
+        return -1;
+    if (n > 512)
+        n = 512;
+    memcpy(msg, prefix, pl);
+    memcpy(msg + pl, data, n);
+    hmac_sha256(st->secret, sizeof st->secret, msg, pl + n, out);
+    return 0;
+}
+
+/* The keyed identity of an identify event's lower-cased sha256 hex. */
+static void store_identity_of(struct store *st, const char *hex, size_t n,
+                              uint8_t out[32])
+{
+    if (store_keyed_hash(st, "e:", hex, n, out) != 0)
+        memset(out, 0, 32);
+}
+
+static void put_str8(uint8_t *p, size_t *off, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > 255)
+        n = 255;
+    p[(*off)++] = (uint8_t)n;
+    memcpy(p + *off, s, n);
+    *off += n;
+}
+
+static int get_str8(const uint8_t *p, size_t len, size_t *off, char *out,
+                    size_t cap)
+{
+    if (*off >= len)
+        return -1;
+    size_t n = p[(*off)++];
+    if (n >= cap || *off + n > len)
+        return -1;
+    memcpy(out, p + *off, n);
+    out[n] = '\0';
+    *off += n;
+    return 0;
+}
+
+#define TICKET_REC_MAX (8 + 1 + 64 + 3 * 256 + 1 + \
+                        STORE_TICKET_TAGS * (1 + STORE_TICKET_TAG_MAX))
+
+/* created(8) flags(1: 1 email, 2 requester) [email_key(32)]
+ * [requester_key(32)] {len(1) link} {len(1) channel} ntags(1) {len tag}… */
+static size_t ticket_pack(const struct store_ticket *t, uint8_t *buf)
+{
+    size_t off = 9;
+    put_be64(buf, t->created_us);
+    buf[8] = (uint8_t)((t->has_email ? 1 : 0) | (t->has_requester ? 2 : 0));
+    if (t->has_email) {
+        memcpy(buf + off, t->email_key, 32);
+        off += 32;
+    }
+    if (t->has_requester) {
+        memcpy(buf + off, t->requester_key, 32);
+        off += 32;
+    }
+    put_str8(buf, &off, t->link);
+    put_str8(buf, &off, t->channel);
+    size_t nt = t->ntags < STORE_TICKET_TAGS ? t->ntags : STORE_TICKET_TAGS;
+    buf[off++] = (uint8_t)nt;
+    for (size_t i = 0; i < nt; i++)
+        put_str8(buf, &off, t->tags[i]);
+    return off;
+}
+
+static int ticket_unpack(const MDB_val *k, const MDB_val *v,
+                         struct store_ticket *t)
+{
+    const uint8_t *p = v->mv_data;
+    size_t len = v->mv_size, off = 9;
+    memset(t, 0, sizeof *t);
+    if (k->mv_size < 5 || k->mv_size - 4 > STORE_TICKET_ID_MAX || len < 12)
+        return -1;
+    memcpy(t->id, (const uint8_t *)k->mv_data + 4, k->mv_size - 4);
+    t->created_us = get_be64(p);
+    t->has_email = p[8] & 1;
+    t->has_requester = (p[8] & 2) != 0;
+    if (t->has_email) {
+        if (off + 32 > len)
+            return -1;
+        memcpy(t->email_key, p + off, 32);
+        off += 32;
+    }
+    if (t->has_requester) {
+        if (off + 32 > len)
+            return -1;
+        memcpy(t->requester_key, p + off, 32);
+        off += 32;
+    }
+    if (get_str8(p, len, &off, t->link, sizeof t->link) != 0 ||
+        get_str8(p, len, &off, t->channel, sizeof t->channel) != 0 ||
+        off >= len)
+        return -1;
+    size_t nt = p[off++];
+    for (size_t i = 0; i < nt && i < STORE_TICKET_TAGS; i++)
+        if (get_str8(p, len, &off, t->tags[i], sizeof t->tags[i]) != 0)
+            return -1;
+    t->ntags = nt < STORE_TICKET_TAGS ? nt : STORE_TICKET_TAGS;
+    return 0;
+}
+
+static size_t ticket_time_key(uint8_t *kb, uint32_t site, uint64_t t,
+                              const char *id)
+{
+    size_t n = strlen(id);
+    put_be32(kb, site);
+    put_be64(kb + 4, t);
+    memcpy(kb + 12, id, n);
+    return 12 + n;
+}
+
+/* Puts one ticket in TXN; counts it in *UNCHANGED when identical. */
+static int ticket_put_txn(struct store *st, MDB_txn *txn, uint32_t site,
+                          const struct store_ticket *t, size_t *unchanged)
+{
+    uint8_t kb[4 + STORE_TICKET_ID_MAX], buf[TICKET_REC_MAX];
+    uint8_t tk[12 + STORE_TICKET_ID_MAX];
+    size_t idl = strlen(t->id);
+    if (idl == 0 || idl > STORE_TICKET_ID_MAX)
+        return MDB_BAD_VALSIZE;
+    put_be32(kb, site);
+    memcpy(kb + 4, t->id, idl);
+    MDB_val k = { 4 + idl, kb }, v;
+    size_t n = ticket_pack(t, buf);
+    int rc = mdb_get(txn, st->dbi[DB_TICKETS], &k, &v);
+    if (rc == 0 && v.mv_size == n && memcmp(v.mv_data, buf, n) == 0) {
+        (*unchanged)++;
+        return 0;
+    }
+    if (rc == 0 && v.mv_size >= 8) {       /* replaced: drop its old time */
+        MDB_val ok = { ticket_time_key(tk, site, get_be64(v.mv_data), t->id),
+                       tk };
+        rc = mdb_del(txn, st->dbi[DB_TICKET_TIMES], &ok, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rc;
+    } else if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    v.mv_size = n;
+    v.mv_data = buf;
+    if ((rc = mdb_put(txn, st->dbi[DB_TICKETS], &k, &v, 0)) != 0)
+        return rc;
+    MDB_val tkey = { ticket_time_key(tk, site, t->created_us, t->id), tk };
+    MDB_val empty = { 0, NULL };
+    return mdb_put(txn, st->dbi[DB_TICKET_TIMES], &tkey, &empty, 0);
+}
+
+int store_tickets_put(struct store *st, uint32_t site_id,
+                      const struct store_ticket *t, size_t n,
+                      size_t *unchanged, char *err, size_t errlen)
+{
+    *unchanged = 0;
+    for (int tries = 0; tries < 16; tries++) {
+        MDB_txn *txn;
+        int rc = txn_begin(st, 0, &txn);
+        if (rc != 0)
+            return set_err(err, errlen, "begin", rc);
+        size_t same = 0;
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = ticket_put_txn(st, txn, site_id, &t[i], &same);
+        if (rc == 0)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+        if (rc == 0) {
+            *unchanged = same;
+            return 0;
+        }
+        if (rc != MDB_MAP_FULL || grow_map(st) != 0)
+            return set_err(err, errlen, "tickets", rc);
+    }
+    snprintf(err, errlen, "tickets: the map cannot grow enough");
+    return -1;
+}
+
+int store_tickets_each(struct store *st, uint32_t site_id, uint64_t from_us,
+                       uint64_t to_us,
+                       int (*fn)(void *ctx, const struct store_ticket *t),
+                       void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    if (mdb_cursor_open(txn, st->dbi[DB_TICKET_TIMES], &cur) != 0) {
+        read_end(st, txn);
+        return -1;
+    }
+    uint8_t kb[12];
+    put_be32(kb, site_id);
+    put_be64(kb + 4, from_us);
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size > 12 && get_be32(k.mv_data) == site_id &&
+           get_be64((const uint8_t *)k.mv_data + 4) < to_us) {
+        uint8_t tk[4 + STORE_TICKET_ID_MAX];
+        size_t idl = k.mv_size - 12;
+        if (idl <= STORE_TICKET_ID_MAX) {
+            put_be32(tk, site_id);
+            memcpy(tk + 4, (const uint8_t *)k.mv_data + 12, idl);
+            MDB_val tkey = { 4 + idl, tk }, tv;
+            struct store_ticket t;
+            if (mdb_get(txn, st->dbi[DB_TICKETS], &tkey, &tv) == 0 &&
+                ticket_unpack(&tkey, &tv, &t) == 0 && fn(ctx, &t) != 0)
+                break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    read_end(st, txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+int store_ticket_get(struct store *st, uint32_t site_id, const char *id,
+                     struct store_ticket *out)
+{
+    uint8_t kb[4 + STORE_TICKET_ID_MAX];
+    size_t n = strlen(id);
+    if (n == 0 || n > STORE_TICKET_ID_MAX)
+        return 1;
+    put_be32(kb, site_id);
+    memcpy(kb + 4, id, n);
+    MDB_txn *txn;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    MDB_val k = { 4 + n, kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_TICKETS], &k, &v);
+    int out_rc = rc == MDB_NOTFOUND ? 1 : rc != 0 ? -1
+               : ticket_unpack(&k, &v, out);
+    read_end(st, txn);
+    return out_rc;
+}
+
+int store_link_get(struct store *st, uint32_t site_id, const char *link,
+                   uint64_t *time_us, uint64_t visitors[2])
+{
+    uint8_t kb[4 + EVENT_LINK_MAX];
+    size_t n = strlen(link);
+    if (n == 0 || n > EVENT_LINK_MAX)
+        return 1;
+    put_be32(kb, site_id);
+    memcpy(kb + 4, link, n);
+    MDB_txn *txn;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    MDB_val k = { 4 + n, kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_LINKS], &k, &v);
+    if (rc == 0 && v.mv_size >= 32) {
+        *time_us = get_be64(v.mv_data);
+        visitors[0] = get_be64((const uint8_t *)v.mv_data + 16);
+        visitors[1] = get_be64((const uint8_t *)v.mv_data + 24);
+    }
+    read_end(st, txn);
+    return rc == 0 ? (v.mv_size >= 32 ? 0 : 1) : rc == MDB_NOTFOUND ? 1 : -1;
+}
+
+int store_identity_each(struct store *st, uint32_t site_id,
+                        const uint8_t identity[32], uint64_t from_us,
+                        uint64_t to_us,
+                        int (*fn)(void *ctx, uint64_t time_us,
+                                  uint64_t visitor),
+                        void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    if (mdb_cursor_open(txn, st->dbi[DB_IDENTS], &cur) != 0) {
+        read_end(st, txn);
+        return -1;
+    }
+    uint8_t kb[44];
+    put_be32(kb, site_id);
+    memcpy(kb + 4, identity, 32);
+    put_be64(kb + 36, from_us);
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == 44 &&
+           memcmp(k.mv_data, kb, 36) == 0 &&
+           get_be64((const uint8_t *)k.mv_data + 36) < to_us) {
+        if (v.mv_size == 8 &&
+            fn(ctx, get_be64((const uint8_t *)k.mv_data + 36),
+               get_be64(v.mv_data)) != 0)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    read_end(st, txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+int store_visits_each(struct store *st, uint32_t site_id, uint64_t visitor,
+                      uint64_t from_us, uint64_t to_us, store_visit_fn fn,
+                      void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (read_begin(st, &txn) != 0)
+        return -1;
+    if (mdb_cursor_open(txn, st->dbi[DB_VISITS], &cur) != 0) {
+        read_end(st, txn);
+        return -1;
+    }
+    uint8_t kb[21] = { 0 };
+    put_be32(kb, site_id);
+    put_be64(kb + 4, visitor);
+    put_be64(kb + 12, from_us);
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == 21 && memcmp(k.mv_data, kb, 12) == 0) {
+        const uint8_t *p = k.mv_data, *q = v.mv_data;
+        uint64_t t = get_be64(p + 12);
+        if (t > to_us)
+            break;
+        int stop = 0;
+        if (p[20] == 'v' && v.mv_size == 8)
+            stop = fn(ctx, t, get_be64(q), NULL, 0, false);
+        else if (p[20] == 's' && v.mv_size >= 1)
+            stop = fn(ctx, t, 0, (const char *)q + 1, v.mv_size - 1, q[0]);
+        if (stop)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    read_end(st, txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }

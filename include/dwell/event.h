@@ -73,6 +73,8 @@ struct event {
     uint32_t screen_w;       /* view: screen width in CSS px */
     uint64_t time_us;        /* set by the store (from the record's key) */
     uint64_t visitor;        /* set by the store's writer */
+    uint64_t visitor_prev;   /* link events: the visitor hash under the
+                                previous day's salt (writer only) */
     uint64_t article;        /* article id (hash of the path); 0 unknown */
     struct event_str site;   /* site name as sent (parsing only) */
     struct event_str view_id;

@@ -239,6 +239,80 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
                               uint64_t count),
                     void *ctx);
 
+/* --- tickets and attribution ------------------------------------------------ */
+
+#define STORE_TICKET_ID_MAX   64
+#define STORE_TICKET_TAGS     16
+#define STORE_TICKET_TAG_MAX  64
+
+/* A ticket as stored: no subject, no body, no e-mail; the requester only
+ * as keyed hashes (see store_keyed_hash). */
+struct store_ticket {
+    char id[STORE_TICKET_ID_MAX + 1];
+    uint64_t created_us;
+    char link[EVENT_LINK_MAX + 1];        /* dwell link id, or "" */
+    bool has_email;                       /* EMAIL_KEY is set */
+    uint8_t email_key[32];                /* keyed hash of the e-mail */
+    bool has_requester;
+    uint8_t requester_key[32];            /* keyed hash of the requester */
+    char channel[33];
+    size_t ntags;
+    char tags[STORE_TICKET_TAGS][STORE_TICKET_TAG_MAX + 1];
+};
+
+/* HMAC-SHA-256 under the server secret of PREFIX followed by the N bytes at
+ * DATA: how e-mails ("e:" + sha256 hex of the lower-cased address, the same
+ * value the snippet's identify sends) and requester ids ("r:" + id) are
+ * kept. Returns 0, or -1 if there is no secret (a read-only store that was
+ * never written). */
+int store_keyed_hash(struct store *st, const char *prefix, const char *data,
+                     size_t n, uint8_t out[32]);
+
+/* Stores the N tickets of SITE_ID in one transaction, keyed by id: a ticket
+ * stored before with the same content is left alone (*UNCHANGED counts
+ * them), one with other content is replaced. Returns 0, or -1 with a reason
+ * in ERR (then nothing was stored). */
+int store_tickets_put(struct store *st, uint32_t site_id,
+                      const struct store_ticket *t, size_t n,
+                      size_t *unchanged, char *err, size_t errlen);
+
+/* Calls FN for each ticket of SITE_ID created in [FROM_US, TO_US), oldest
+ * first, until FN returns non-zero. Returns 0, or -1. */
+int store_tickets_each(struct store *st, uint32_t site_id, uint64_t from_us,
+                       uint64_t to_us,
+                       int (*fn)(void *ctx, const struct store_ticket *t),
+                       void *ctx);
+
+/* Reads ticket ID of SITE_ID. Returns 0; 1 if unknown; -1. */
+int store_ticket_get(struct store *st, uint32_t site_id, const char *id,
+                     struct store_ticket *out);
+
+/* The reader behind link id LINK: its time and the visitor hashes under
+ * that day's and the previous day's salt (0 when unknown). Returns 0; 1 if
+ * unknown; -1. */
+int store_link_get(struct store *st, uint32_t site_id, const char *link,
+                   uint64_t *time_us, uint64_t visitors[2]);
+
+/* Calls FN with the visitor hash of each identify event of IDENTITY (see
+ * store_keyed_hash) in [FROM_US, TO_US). Returns 0, or -1. */
+int store_identity_each(struct store *st, uint32_t site_id,
+                        const uint8_t identity[32], uint64_t from_us,
+                        uint64_t to_us,
+                        int (*fn)(void *ctx, uint64_t time_us,
+                                  uint64_t visitor),
+                        void *ctx);
+
+/* What one visitor did: a view of ARTICLE (QUERY NULL), or a search for
+ * QUERY (QLEN bytes; ZERO when it found nothing). */
+typedef int (*store_visit_fn)(void *ctx, uint64_t time_us, uint64_t article,
+                              const char *query, size_t qlen, bool zero);
+
+/* Calls FN for each view and search of VISITOR on SITE_ID in
+ * [FROM_US, TO_US], oldest first. Returns 0, or -1. */
+int store_visits_each(struct store *st, uint32_t site_id, uint64_t visitor,
+                      uint64_t from_us, uint64_t to_us, store_visit_fn fn,
+                      void *ctx);
+
 /* Brings the cumulative rollups up to date now (the writer otherwise does
  * it when idle): reports over long ranges then read two rows per article.
  * Call only where no writer thread runs, or from it. Returns 0, or -1. */
