@@ -17,6 +17,11 @@
 // with its stack, the server log, the stored events and a screenshot of every
 // open page go to tests/out/browser/.
 //
+// A scenario may also export `async function setup(s)`: it runs once, after
+// the site is added and before `dwell serve` starts, with s.cli(...ARGS)
+// running `dwell ARGS --data DIR` (its stdout, trimmed) and s.site; what it
+// returns is the scenario's t.fixture (e.g. tokens it created).
+//
 // DWELL_SNIPPET=FILE serves FILE to the pages in place of the binary's
 // /dwell.js (e.g. js-snippet/dwell.js while working on it, without a
 // rebuild); the size budget scenario still measures the binary's.
@@ -127,13 +132,25 @@ async function useSnippet(context) {
 
 // ----------------------------------------------------------- the server --
 
-async function startServer(bin, dir) {
+/* `dwell ARGS --data DATA` in BIN: its stdout, trimmed. */
+function cli(bin, data, args) {
+  return runBin(bin, [...args, '--data', data]).then((out) => out.trim());
+}
+
+/* Starts `dwell serve` on a free port with site SITE. SETUP (a scenario's
+   setup export), when given, runs once before the server starts; what it
+   returns is the server's `fixture`. */
+async function startServer(bin, dir, setup) {
   const data = path.join(dir, 'data');
   const log = path.join(dir, 'server.log');
+  let fixture;
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
     await runBin(bin, ['site', 'add', SITE, '--origin', origin, '--data', data]);
+    if (setup && attempt === 1) {
+      fixture = await setup({ site: SITE, cli: (...args) => cli(bin, data, args) });
+    }
     const fd = fs.openSync(log, 'a');
     const proc = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', data, '--demo', PAGES],
       { stdio: ['ignore', fd, fd] });
@@ -143,7 +160,7 @@ async function startServer(bin, dir) {
     const deadline = Date.now() + 5_000;
     while (!exited && Date.now() < deadline) {
       try {
-        if ((await httpGet(`${origin}/healthz`)).status === 200) return { proc, port, origin, data, log };
+        if ((await httpGet(`${origin}/healthz`)).status === 200) return { proc, port, origin, data, log, fixture };
       } catch { /* not listening yet */ }
       await sleep(50);
     }
@@ -171,6 +188,8 @@ class Scenario {
     this.dir = dir;
     this.server = server;
     this.origin = server.origin;
+    this.site = SITE;
+    this.fixture = server.fixture; // what the scenario's setup returned
     this.browser = browser; // the run's browser, shared by the scenarios
     this.made = [];       // contexts made in it for this scenario
     this.browsers = [];   // browsers launched for this scenario only
@@ -365,6 +384,42 @@ class Scenario {
     return httpGet(this.origin + pathname, headers);
   }
 
+  /* `dwell ARGS --data DIR` on the scenario's data (the server may be
+     running): its stdout, trimmed. */
+  async cli(...args) {
+    return cli(this.bin, this.server.data, args);
+  }
+
+  /* GET /api/v1/sites/SITE/REPORT?PARAMS with TOKEN as a Bearer header (none
+     when null): { status, json } (json null when the body is not JSON). */
+  async apiGet(report, params = {}, token = null, site = SITE) {
+    const qs = new URLSearchParams(params).toString();
+    const headers = { Accept: 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const res = await httpGet(`${this.origin}/api/v1/sites/${encodeURIComponent(site)}/${report}${qs ? `?${qs}` : ''}`, headers);
+    let json = null;
+    try {
+      json = JSON.parse(res.body.toString('utf8'));
+    } catch { /* not JSON */ }
+    return { status: res.status, json };
+  }
+
+  /* The JSON of a report the API answers with 200; throws otherwise. */
+  async api(report, params = {}, token = null, site = SITE) {
+    const { status, json } = await this.apiGet(report, params, token, site);
+    if (status !== 200 || !json) {
+      throw new Error(`GET ${report}?${new URLSearchParams(params)}: ${status} ${json ? json.error : '(not JSON)'}`);
+    }
+    return json;
+  }
+
+  /* tests/out/browser/NAME (the directory made): for files a scenario keeps
+     whether or not it fails, e.g. screenshots. */
+  outFile(name) {
+    fs.mkdirSync(OUT, { recursive: true });
+    return path.join(OUT, name);
+  }
+
   // ---- assertions ----
 
   assert(cond, message) {
@@ -494,12 +549,12 @@ async function main() {
     let error = null;
     let server = null;
     try {
-      server = await startServer(bin, dir);
+      const mod = await import(pathToFileURL(path.join(SCENARIOS, `${name}.mjs`)).href);
+      server = await startServer(bin, dir, mod.setup);
       if (!browser || !browser.isConnected()) browser = await chromium.launch(LAUNCH);
       t = current = new Scenario(name, bin, dir, server, browser);
       const body = (async () => {
         await t.init();
-        const mod = await import(pathToFileURL(path.join(SCENARIOS, `${name}.mjs`)).href);
         await mod.default(t);
       })();
       body.catch(() => {}); // settles late after a timeout; reported below
