@@ -326,6 +326,58 @@ static int take_day(void *ctx, uint64_t article, uint32_t day,
     return 0;
 }
 
+/* Sample autocorrelation of X (N values) at lag K. */
+static double autocorr(const double *x, size_t n, size_t k)
+{
+    double mean = 0, num = 0, den = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += x[i];
+    mean /= (double)n;
+    for (size_t i = 0; i < n; i++)
+        den += (x[i] - mean) * (x[i] - mean);
+    for (size_t i = 0; i + k < n; i++)
+        num += (x[i] - mean) * (x[i + k] - mean);
+    return den > 0 ? num / den : 0;
+}
+
+/* Removes a series' own lag-1 memory (an AR(1) filter, x[t] - phi x[t-1],
+ * phi its lag-1 autocorrelation): after differencing, noise alone has
+ * phi = -0.5, which would otherwise make unrelated series look related.
+ * Shortens the series by one (*N). */
+static void whiten_ar1(double *x, size_t *n)
+{
+    if (*n < 3)
+        return;
+    double phi = autocorr(x, *n, 1);
+    for (size_t i = 0; i + 1 < *n; i++)
+        x[i] = x[i + 1] - phi * x[i];
+    (*n)--;
+}
+
+/* Differenced series are autocorrelated (differencing noise alone gives
+ * -0.5 at lag 1), and a cross-correlation of two autocorrelated series
+ * varies more than Fisher's 1/(n-3) assumes: Bartlett's approximation
+ * inflates its variance by 1 + 2·Σ ρx(k)ρy(k). Recomputes each lag's
+ * interval with the effective number of pairs that implies. */
+static void widen_for_autocorrelation(const double *x, const double *y,
+                                      size_t n, double z,
+                                      struct stats_lag *lags)
+{
+    double f = 1.0;
+    for (size_t k = 1; k <= CORRELATE_MAX_LAG && k + 3 < n; k++)
+        f += 2.0 * fabs(autocorr(x, n, k) * autocorr(y, n, k));
+    if (f < 1.0)
+        f = 1.0;
+    for (int l = 0; l <= CORRELATE_MAX_LAG; l++) {
+        struct stats_lag *g = &lags[l];
+        if (isnan(g->r) || g->n <= 3)
+            continue;
+        size_t eff = 3 + (size_t)((double)(g->n - 3) / f);
+        if (stats_fisher(g->r, eff, z, &g->ci) != 0)
+            g->ci.lo = g->ci.hi = NAN;
+    }
+}
+
 /* The lagged correlation of each topic's prewhitened reads and tickets. */
 static int sum_topics(struct run *r, struct correlate_result *out)
 {
@@ -341,8 +393,10 @@ static int sum_topics(struct run *r, struct correlate_result *out)
                            r->q->from, r->q->to, false, true, take_day,
                            &tr) != 0)
         goto done;
-    /* family-wise 95 % over the lags examined */
-    double z = stats_z(1.0 - 0.05 / (CORRELATE_MAX_LAG + 1));
+    /* simultaneous 95 % intervals over every topic and lag examined
+     * (Bonferroni): a report of many topics must not cry wolf */
+    size_t tests = (r->ntopics ? r->ntopics : 1) * (CORRELATE_MAX_LAG + 1);
+    double z = stats_z(1.0 - 0.05 / (double)tests);
     for (size_t k = 0; k < r->ntopics; k++) {
         struct correlate_topic *t = &out->topics[out->ntopics++];
         const double *rd = reads + k * days, *tk = r->topic_tickets + k * days;
@@ -360,10 +414,14 @@ static int sum_topics(struct run *r, struct correlate_result *out)
         if (stats_prewhiten(rd, days, r->q->from, x) != 0 ||
             stats_prewhiten(tk, days, r->q->from, y) != 0)
             continue;
-        int best = stats_xcorr(x, y, days - 1, CORRELATE_MAX_LAG, z,
-                               t->lags);
+        size_t m = days - 1;
+        whiten_ar1(x, &m);
+        m = days - 1;
+        whiten_ar1(y, &m);
+        int best = stats_xcorr(x, y, m, CORRELATE_MAX_LAG, z, t->lags);
         if (best < 0)
             continue;
+        widen_for_autocorrelation(x, y, m, z, t->lags);
         t->best_lag = t->lags[best].lag;
         t->r = t->lags[best].r;
         t->n = t->lags[best].n;

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -60,6 +61,11 @@ static const struct profile articles[] = {
       60, 0.05, 0.93, 0.85 },
 };
 #define N_ARTICLES (sizeof articles / sizeof articles[0])
+
+static const char *const categories[] = {
+    "accounts", "security", "data", "developers", "billing", "settings"
+};
+#define N_CATEGORIES (sizeof categories / sizeof categories[0])
 
 static const char *const countries[] = {
     "US", "US", "US", "GB", "GB", "DE", "DE", "FR", "IN", "IN", "CA", "AU",
@@ -143,7 +149,20 @@ struct visit {
     char json[EVENT_MAX_BODY];
     size_t len;
     unsigned n;
+    bool contact;              /* the reader clicked "contact support" */
+    char link[17];             /* …with this link id */
+    unsigned article;          /* the article read (or searched for) */
 };
+
+/* The planted effects (see docs/tickets.md, "Validation"). */
+#define PLANTED_ARTICLE 10           /* refund policy: 40 % contact rate */
+#define PLANTED_RATE    0.40
+#define BASE_RATE       0.03
+#define GIVE_UP_CONTACT 0.30         /* after a search that found nothing */
+#define TOPIC           "accounts"
+#define TOPIC_TICKETS   40.0         /* a day, on average */
+#define TOPIC_LAG       2            /* days from reads to fewer tickets */
+#define TOPIC_EFFECT    35.0         /* fewer tickets per unit of extra reads */
 
 static void add(struct visit *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -164,15 +183,18 @@ static void add(struct visit *v, const char *fmt, ...)
 /* Builds the events of one view of article A: the view, engaged-time
  * heartbeats, maybe a vote, maybe a search before it. */
 static void make_visit(struct visit *v, uint64_t *rng, const char *site,
-                       unsigned a, bool bot)
+                       unsigned a, bool bot, bool effects)
 {
     const struct profile *p = &articles[a];
-    char id[17];
+    char id[17], page[17];
     for (int i = 0; i < 16; i++)
         id[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[below(rng, 36)];
     id[16] = '\0';
+    snprintf(page, sizeof page, "%s", id);
+    v->article = a;
     v->len = 0;
     v->n = 0;
+    v->contact = false;
     bool search = uniform(rng) < 0.18;
     if (search) {
         unsigned k = below(rng, N_SEARCHES);
@@ -184,9 +206,15 @@ static void make_visit(struct visit *v, uint64_t *rng, const char *site,
         add(v, "{\"s\":\"%s\",\"t\":\"search\",\"v\":\"%.8ss0\","
             "\"q\":\"%s\",\"n\":%d}", site, id, searches[k].q,
             searches[k].leads_to >= 0 ? 3 + (int)below(rng, 8) : 0);
-        if (searches[k].leads_to < 0 && uniform(rng) < 0.7)
-            goto done;               /* nothing found: many give up */
+        if (searches[k].leads_to < 0 && uniform(rng) < 0.7) {
+            /* nothing found: many give up, some ask support */
+            v->contact = !bot && uniform(rng) < GIVE_UP_CONTACT;
+            snprintf(page, sizeof page, "%.8ss0", id);
+            v->article = UINT32_MAX;
+            goto done;
+        }
     }
+    v->article = a;
     bool fits = p->words < 150;
     unsigned sd0 = fits ? 100 : 10 + below(rng, 30);
     add(v, "{\"s\":\"%s\",\"t\":\"view\",\"v\":\"%s\",\"u\":\"https://"
@@ -206,7 +234,7 @@ static void make_visit(struct visit *v, uint64_t *rng, const char *site,
     unsigned sd = finished ? 100
                 : sd0 + (unsigned)((90 - sd0) * fmin(1.0, secs /
                                    (p->median_s * 2)) * uniform(rng));
-    for (unsigned sent = 0; sent < total_ms && v->n < 30;) {
+    for (unsigned sent = 0; sent < total_ms && v->n < 27;) {
         unsigned step = total_ms - sent > 15000 ? 15000 : total_ms - sent;
         sent += step;
         unsigned depth = sd0 + (unsigned)((double)(sd - sd0) * sent /
@@ -217,7 +245,19 @@ static void make_visit(struct visit *v, uint64_t *rng, const char *site,
     if (secs > 20 && uniform(rng) < 0.12)
         add(v, "{\"s\":\"%s\",\"t\":\"vote\",\"v\":\"%s\",\"x\":\"%s\"}",
             site, id, uniform(rng) < p->helpful ? "up" : "down");
+    double contact = effects && a == PLANTED_ARTICLE ? PLANTED_RATE
+                                                     : BASE_RATE;
+    v->contact = !bot && uniform(rng) < contact;
 done:
+    if (v->contact) {                  /* "contact support": a link id */
+        for (int i = 0; i < 16; i++)
+            v->link[i] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[below(rng, 32)];
+        v->link[16] = '\0';
+        add(v, "{\"s\":\"%s\",\"t\":\"event\",\"v\":\"%s\","
+            "\"n\":\"contact\"}", site, page);
+        add(v, "{\"s\":\"%s\",\"t\":\"link\",\"v\":\"%s\",\"k\":\"%s\"}",
+            site, page, v->link);
+    }
     v->json[v->len++] = ']';
     v->json[v->len] = '\0';
 }
@@ -259,14 +299,79 @@ static int queue_visit(struct store *st, uint32_t site_id, uint64_t time_us,
     return -1;
 }
 
+/* A Poisson draw with mean LAMBDA (Knuth; LAMBDA is small here). */
+static unsigned poisson(uint64_t *rng, double lambda)
+{
+    double l = exp(-lambda), p = 1.0;
+    unsigned k = 0;
+    do {
+        k++;
+        p *= uniform(rng);
+    } while (p > l && k < 1000);
+    return k - 1;
+}
+
+static bool is_topic(unsigned a)
+{
+    return a < N_ARTICLES && strcmp(articles[a].category, TOPIC) == 0;
+}
+
+/* The tickets being generated, stored at the end in one transaction. */
+struct demo_tickets {
+    struct store_ticket *t;
+    size_t n, cap;
+};
+
+static int add_ticket(struct demo_tickets *dt, uint64_t seed, uint64_t when,
+                      const char *link, const char *tag, uint64_t *rng)
+{
+    if (dt->n == dt->cap) {
+        size_t cap = dt->cap ? dt->cap * 2 : 1024;
+        struct store_ticket *t = realloc(dt->t, cap * sizeof *t);
+        if (t == NULL)
+            return -1;
+        dt->t = t;
+        dt->cap = cap;
+    }
+    struct store_ticket *t = &dt->t[dt->n];
+    memset(t, 0, sizeof *t);
+    snprintf(t->id, sizeof t->id, "demo-%llu-%zu", (unsigned long long)seed,
+             dt->n + 1);
+    t->created_us = when;
+    snprintf(t->link, sizeof t->link, "%s", link ? link : "");
+    snprintf(t->channel, sizeof t->channel, "%s",
+             link ? "web" : uniform(rng) < 0.6 ? "email" : "chat");
+    if (tag && tag[0]) {
+        snprintf(t->tags[0], sizeof t->tags[0], "%s", tag);
+        t->ntags = 1;
+    }
+    dt->n++;
+    return 0;
+}
+
 int demo_generate(struct store *st, uint32_t site_id, const char *site,
                   unsigned days, uint64_t seed, size_t *events)
 {
+    struct demo_options o = { .days = days, .seed = seed, .tickets = true,
+                              .effects = true };
+    size_t tickets;
+    return demo_generate_ex(st, site_id, site, &o, events, &tickets);
+}
+
+int demo_generate_ex(struct store *st, uint32_t site_id, const char *site,
+                     const struct demo_options *o, size_t *events,
+                     size_t *tickets)
+{
     static struct visit v;
-    uint64_t rng = seed * 0x2545f4914f6cdd1dull + 1;
+    struct demo_tickets dt = { 0 };
+    unsigned days = o->days;
+    uint64_t rng = o->seed * 0x2545f4914f6cdd1dull + 1;
     uint64_t now = (uint64_t)time(NULL);
     uint64_t today = now / 86400;
+    double mult[TOPIC_LAG + 1] = { 1.0, 1.0, 1.0 };   /* recent days' */
+    int rc = -1;
     *events = 0;
+    *tickets = 0;
     for (unsigned d = days; d-- > 0;) {
         uint64_t day = today - d;
         unsigned weekday = (unsigned)((day + 4) % 7);    /* 0 = Sunday */
@@ -274,6 +379,10 @@ int demo_generate(struct store *st, uint32_t site_id, const char *site,
         double growth = 0.8 + 0.4 * (double)(days - d) / (double)days;
         unsigned n = (unsigned)(140 * rhythm * growth * (0.85 + 0.3 *
                                                          uniform(&rng)));
+        /* the topic's reads swing from day to day (newsletters, promos) */
+        for (int k = TOPIC_LAG; k > 0; k--)
+            mult[k] = mult[k - 1];
+        mult[0] = 0.4 + 1.2 * uniform(&rng);
         for (unsigned i = 0; i < n; i++) {
             uint64_t t = day * 86400 + 6 * 3600 + below(&rng, 15 * 3600);
             unsigned back = below(&rng, 600);  /* drawn always: same seed,
@@ -281,12 +390,57 @@ int demo_generate(struct store *st, uint32_t site_id, const char *site,
             if (t > now)
                 t = now - back;
             bool bot = uniform(&rng) < 0.04;
-            make_visit(&v, &rng, site, pick_article(&rng), bot);
-            if (queue_visit(st, site_id, t * 1000000u +
-                            below(&rng, 1000000), &v, &rng, bot,
-                            events) != 0)
-                return -1;
+            unsigned a = pick_article(&rng);
+            if (is_topic(a) && uniform(&rng) * 1.6 > mult[0])
+                a = pick_article(&rng);        /* a quieter topic day */
+            make_visit(&v, &rng, site, a, bot, o->effects);
+            uint64_t when = t * 1000000u + below(&rng, 1000000);
+            if (queue_visit(st, site_id, when, &v, &rng, bot, events) != 0)
+                goto done;
+            if (o->tickets && o->effects && v.contact) {   /* its ticket */
+                uint64_t after = (uint64_t)(300 + below(&rng, 20 * 3600));
+                uint64_t at = when + after * 1000000u;
+                if (at > now * 1000000u)
+                    at = now * 1000000u - 1;
+                const char *tag = v.article < N_ARTICLES
+                                ? articles[v.article].category : "";
+                if (add_ticket(&dt, o->seed, at, v.link, tag, &rng) != 0)
+                    goto done;
+            }
+        }
+        /* unlinked tickets: the topic's fall two days after many reads;
+         * without effects, every category gets tickets that owe nothing
+         * to reading */
+        for (size_t c = 0; c < N_CATEGORIES && o->tickets; c++) {
+            bool topic = strcmp(categories[c], TOPIC) == 0;
+            if (o->effects && !topic)
+                continue;
+            double lambda = (topic ? TOPIC_TICKETS : 3.0) * rhythm;
+            if (o->effects)
+                lambda -= TOPIC_EFFECT * (mult[TOPIC_LAG] - 1.0) * rhythm;
+            unsigned nt = poisson(&rng, lambda > 1 ? lambda : 1);
+            for (unsigned i = 0; i < nt; i++) {
+                uint64_t at = (day * 86400 + below(&rng, 86400)) * 1000000u;
+                if (at > now * 1000000u)
+                    at = now * 1000000u - 1;
+                if (add_ticket(&dt, o->seed, at, NULL, categories[c],
+                               &rng) != 0)
+                    goto done;
+            }
         }
     }
-    return store_drain(st, 60000);
+    if (store_drain(st, 60000) != 0)
+        goto done;
+    char err[256];
+    size_t unchanged;
+    if (dt.n && store_tickets_put(st, site_id, dt.t, dt.n, &unchanged, err,
+                                  sizeof err) != 0) {
+        log_error("demo: tickets: %s", err);
+        goto done;
+    }
+    *tickets = dt.n;
+    rc = 0;
+done:
+    free(dt.t);
+    return rc;
 }

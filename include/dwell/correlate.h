@@ -3,7 +3,7 @@
  * readers), and computes per article the contact rate after reading with a
  * Wilson interval, the site's self-service numbers, per topic the lagged
  * correlation of daily reads and tickets (prewhitened, Fisher-z interval,
- * Bonferroni-adjusted over the lags), and the searches most often followed
+ * Bonferroni-adjusted over topics and lags), and the searches most often followed
  * by a ticket. Definitions: docs/tickets.md. Knows neither HTTP nor JSON. */
 #ifndef DWELL_CORRELATE_H
 #define DWELL_CORRELATE_H
@@ -63,7 +63,8 @@ struct correlate_topic {
     int best_lag;                  /* -1 when undefined */
     double r;                      /* at the best lag, NAN if undefined */
     size_t n;
-    struct stats_interval ci;      /* Fisher z, family-wise 95 % */
+    struct stats_interval ci;      /* Fisher z, 95 % simultaneous over all
+                                      topics and lags of the run */
     bool evidence;                 /* the interval excludes 0 */
     struct stats_lag lags[CORRELATE_MAX_LAG + 1];
 };
