@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dwell/correlate.h"
 #include "dwell/render.h"
 #include "dwell/report.h"
 #include "dwell/token.h"
@@ -17,7 +18,8 @@
 #define API_PREFIX "/api/v1/sites/"
 #define API_MAX_LIMIT 1000
 
-enum api_view { VIEW_SUMMARY, VIEW_ARTICLES, VIEW_ARTICLE, VIEW_SEARCHES };
+enum api_view { VIEW_SUMMARY, VIEW_ARTICLES, VIEW_ARTICLE, VIEW_SEARCHES,
+                VIEW_DEFLECTION, VIEW_TOPICS, VIEW_GAPS, VIEW_TICKET_READS };
 
 struct api_request {
     char site[EVENT_SITE_MAX + 1];
@@ -28,6 +30,9 @@ struct api_request {
     const char *sort;
     bool descending;
     size_t limit, offset;
+    char ticket[STORE_TICKET_ID_MAX + 1];
+    const char *window;
+    uint64_t window_us;
 };
 
 /* Fills R with a 400 naming the parameter. */
@@ -49,7 +54,7 @@ static int parse_path(const char *path, struct api_request *a)
         return -1;
     memcpy(a->site, p, sl);
     a->site[sl] = '\0';
-    char rest[64];
+    char rest[128];
     if (strlen(p + sl + 1) >= sizeof rest)
         return -1;
     snprintf(rest, sizeof rest, "%s", p + sl + 1);
@@ -64,6 +69,20 @@ static int parse_path(const char *path, struct api_request *a)
         a->view = VIEW_ARTICLES;
     } else if (strcmp(rest, "searches") == 0) {
         a->view = VIEW_SEARCHES;
+    } else if (strcmp(rest, "deflection") == 0) {
+        a->view = VIEW_DEFLECTION;
+    } else if (strcmp(rest, "topics") == 0) {
+        a->view = VIEW_TOPICS;
+    } else if (strcmp(rest, "gaps") == 0) {
+        a->view = VIEW_GAPS;
+    } else if (strncmp(rest, "tickets/", 8) == 0 && n > 14 &&
+               strcmp(rest + strlen(rest) - 6, "/reads") == 0) {
+        size_t idl = strlen(rest) - 8 - 6;
+        if (idl == 0 || idl > STORE_TICKET_ID_MAX)
+            return -1;
+        memcpy(a->ticket, rest + 8, idl);
+        a->ticket[idl] = '\0';
+        a->view = VIEW_TICKET_READS;
     } else if (strncmp(rest, "articles/", 9) == 0 && strlen(rest) == 25) {
         char *end;
         errno = 0;
@@ -141,6 +160,12 @@ static int parse_params(const struct http_req *q, struct api_request *a,
     }
     if ((v = http_req_arg(q, "category")) && v[0] != '\0')
         a->q.category = v;
+    a->window = "24h";
+    if ((v = http_req_arg(q, "window")))
+        a->window = v;
+    if (correlate_parse_window(a->window, &a->window_us) != 0)
+        return bad_param(r, "window", "expected e.g. 30m, 24h or 7d "
+                         "(1 minute to 30 days)"), -1;
     return 0;
 }
 
@@ -177,6 +202,37 @@ static int check_access(struct api *api, const struct http_req *q,
     }
     http_reply_header(r, "WWW-Authenticate", "Bearer");
     return -1;
+}
+
+/* The reads before one ticket; NULL with *RC = 1 and R set to a 404 when
+ * the ticket is unknown. */
+static char *ticket_reads(struct api *api, const struct api_request *a,
+                          const struct render_scope *sc, enum render_format f,
+                          struct http_reply *r, int *rc)
+{
+    struct correlate_read reads[200];
+    struct store_article *arts = calloc(200, sizeof *arts);
+    size_t n = 0;
+    bool linked = false;
+    char *out = NULL;
+    if (arts == NULL) {
+        *rc = -1;
+        return NULL;
+    }
+    *rc = correlate_ticket_reads(api->store, a->q.site_id, a->ticket,
+                                 a->window_us, reads, 200, &n, &linked);
+    if (*rc == 1) {
+        http_reply_error(r, 404, "no such ticket on this site");
+    } else if (*rc == 0) {
+        for (size_t i = 0; i < n; i++)
+            if (store_article_get(api->store, a->q.site_id,
+                                  reads[i].article, &arts[i]) != 0)
+                snprintf(arts[i].path, sizeof arts[i].path, "?");
+        out = render_ticket_reads(sc, a->ticket, a->window, linked, reads, n,
+                                  arts, f);
+    }
+    free(arts);
+    return out;
 }
 
 /* Runs the report A asks for; returns the rendered text or NULL (R set). */
@@ -219,6 +275,25 @@ static char *run_report(struct api *api, struct api_request *a,
         }
         break;
     }
+    case VIEW_DEFLECTION:
+    case VIEW_TOPICS:
+    case VIEW_GAPS: {
+        struct correlate_query cq = { a->q.site_id, a->q.from, a->q.to,
+                                      a->window_us, NULL, 0 };
+        struct correlate_result res;
+        enum render_part part = a->view == VIEW_DEFLECTION ? RENDER_DEFLECTION
+                              : a->view == VIEW_TOPICS ? RENDER_TOPICS
+                              : RENDER_GAPS;
+        if ((rc = correlate_run(api->store, &cq, &res)) == 0)
+            out = render_correlation(&sc, a->window, &res, part, f);
+        correlate_free(&res);
+        break;
+    }
+    case VIEW_TICKET_READS:
+        out = ticket_reads(api, a, &sc, f, r, &rc);
+        if (out == NULL && rc == 1)
+            return NULL;
+        break;
     case VIEW_SEARCHES: {
         struct report_counts s = { 0 }, z = { 0 };
         if ((rc = report_searches(api->store, &a->q, a->limit, &s)) == 0 &&
@@ -242,7 +317,8 @@ void api_reports(void *ctx, const struct http_req *q, struct http_reply *r)
     memset(&a, 0, sizeof a);
     if (parse_path(q->path, &a) != 0) {
         http_reply_error(r, 404, "no such report (summary, articles, "
-                         "articles/ID, searches)");
+                         "articles/ID, searches, deflection, topics, gaps, "
+                         "tickets/ID/reads)");
         return;
     }
     if (check_access(api, q, a.site, r) != 0)

@@ -609,3 +609,22 @@ int correlate_ticket_reads(struct store *st, uint32_t site_id,
     *n = a.n;
     return 0;
 }
+
+int correlate_parse_window(const char *s, uint64_t *us)
+{
+    char *end;
+    if (s == NULL || s[0] < '0' || s[0] > '9')
+        return -1;
+    unsigned long v = strtoul(s, &end, 10);
+    uint64_t unit;
+    switch (*end) {
+    case 'm': unit = 60000000ull; break;
+    case 'h': unit = 3600000000ull; break;
+    case 'd': unit = US_PER_DAY; break;
+    default: return -1;
+    }
+    if (end[1] != '\0' || v == 0 || v > 30 * (US_PER_DAY / unit))
+        return -1;
+    *us = v * unit;
+    return 0;
+}

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "dwell/clientaddr.h"
+#include "dwell/correlate.h"
 #include "dwell/demo.h"
 #include "dwell/event.h"
 #include "dwell/export.h"
@@ -46,6 +47,12 @@ static const char usage[] =
 "  token create SITE [--read-only] [--name NAME]\n"
 "  token list | token revoke ID\n"
 "                        access tokens for the reports API and share links\n"
+"  correlate SITE [--window 30m|24h|7d] [--from DATE] [--to DATE]\n"
+"              [--part deflection|topics|gaps] [--format table|csv|json]\n"
+"                        tickets after reading (default: 90 days, 24h)\n"
+"  tickets import FILE --site SITE --format FORMAT [--map COLUMN=FIELD]...\n"
+"              [--link-field NAME]   FORMAT: zendesk-json, zendesk-csv,\n"
+"              freshdesk-json, helpscout-json, intercom-json, csv\n"
 "  demo SITE [--days N] [--seed N]\n"
 "                        generate realistic demo traffic (default 90 days)\n"
 "\n"
@@ -657,6 +664,77 @@ static int cmd_demo(struct args *a)
     return 0;
 }
 
+static int cmd_correlate(struct args *a)
+{
+    const char *name = NULL, *from = NULL, *to = NULL, *window = "24h";
+    const char *format = "table", *part = NULL;
+    while (a->i < a->argc) {
+        const char *v = NULL, *arg = a->argv[a->i];
+        int k;
+        if ((k = take_flag(a, "data", &v)) > 0) a->data = v;
+        else if (k == 0 && (k = take_flag(a, "from", &v)) > 0) from = v;
+        else if (k == 0 && (k = take_flag(a, "to", &v)) > 0) to = v;
+        else if (k == 0 && (k = take_flag(a, "window", &v)) > 0) window = v;
+        else if (k == 0 && (k = take_flag(a, "format", &v)) > 0) format = v;
+        else if (k == 0 && (k = take_flag(a, "part", &v)) > 0) part = v;
+        else if (k == 0 && arg[0] != '-' && name == NULL) {
+            name = arg;
+            a->i++;
+        } else if (k < 0) {
+            return die_usage("%s needs a value", arg);
+        } else {
+            return die_usage("correlate: unexpected argument %s", arg);
+        }
+    }
+    if (name == NULL)
+        return die_usage("correlate: missing SITE");
+    struct correlate_query cq = { 0 };
+    if (correlate_parse_window(window, &cq.window_us) != 0)
+        return die_usage("--window %s: expected e.g. 30m, 24h or 7d", window);
+    enum render_format f;
+    if (strcmp(format, "table") == 0) f = RENDER_TABLE;
+    else if (strcmp(format, "csv") == 0) f = RENDER_CSV;
+    else if (strcmp(format, "json") == 0) f = RENDER_JSON;
+    else return die_usage("--format %s: expected table, csv or json", format);
+    enum render_part rp = RENDER_ALL;
+    if (part && strcmp(part, "deflection") == 0) rp = RENDER_DEFLECTION;
+    else if (part && strcmp(part, "topics") == 0) rp = RENDER_TOPICS;
+    else if (part && strcmp(part, "gaps") == 0) rp = RENDER_GAPS;
+    else if (part) return die_usage("--part %s: expected deflection, topics "
+                                    "or gaps", part);
+    if (f == RENDER_CSV && rp == RENDER_ALL)
+        rp = RENDER_DEFLECTION;
+    cq.to = report_today();
+    if (to && report_parse_date(to, &cq.to) != 0)
+        return die_usage("--to %s: expected YYYY-MM-DD", to);
+    cq.from = cq.to >= 89 ? cq.to - 89 : 0;
+    if (from && report_parse_date(from, &cq.from) != 0)
+        return die_usage("--from %s: expected YYYY-MM-DD", from);
+    if (cq.from > cq.to || cq.to - cq.from >= REPORT_MAX_DAYS)
+        return die_usage("--from must be before --to, at most 3660 days");
+    struct store *st;
+    struct site site;
+    if (open_site(a, name, true, &st, &site) != 0)
+        return 1;
+    cq.site_id = site.id;
+    struct correlate_result res;
+    struct report_query rq = { .site_id = site.id, .from = cq.from,
+                               .to = cq.to };
+    struct render_scope sc = { name, &rq };
+    char *out = NULL;
+    if (correlate_run(st, &cq, &res) == 0)
+        out = render_correlation(&sc, window, &res, rp, f);
+    correlate_free(&res);
+    store_close(st);
+    if (out == NULL) {
+        fprintf(stderr, "dwell: correlate: failed\n");
+        return 1;
+    }
+    fputs(out, stdout);
+    free(out);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     struct args a = { argc, 2, argv, getenv("DWELL_DATA") };
@@ -684,6 +762,8 @@ int main(int argc, char **argv)
         return cmd_token(&a);
     if (strcmp(cmd, "demo") == 0)
         return cmd_demo(&a);
+    if (strcmp(cmd, "correlate") == 0)
+        return cmd_correlate(&a);
     if (strcmp(cmd, "site") == 0 && argc >= 3) {
         a.i = 3;
         if (strcmp(argv[2], "add") == 0)

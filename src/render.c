@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* --- a growable text buffer with a hard cap ---------------------------------- */
 
@@ -378,6 +379,15 @@ static void table_header(struct text *t, const struct render_scope *sc,
     text_put(t, "\n", 1);
 }
 
+/* Writes US (µs since the epoch) as an ISO 8601 UTC time. */
+static void format_time_us(uint64_t us, char out[32])
+{
+    time_t secs = (time_t)(us / 1000000u);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 /* --- the reports ------------------------------------------------------------------------ */
 
 char *render_summary(const struct render_scope *sc,
@@ -598,5 +608,288 @@ char *render_searches(const struct render_scope *sc,
     cJSON_AddItemToObject(o, "searches", json_counts(searches, "query", true));
     cJSON_AddItemToObject(o, "zero_result_searches",
                           json_counts(zero, "query", false));
+    return json_done(o);
+}
+
+/* --- tickets after reading ----------------------------------------------------- */
+
+static void json_interval(cJSON *o, const char *name, double lo, double hi)
+{
+    if (isnan(lo) || isnan(hi)) {
+        cJSON_AddNullToObject(o, name);
+        return;
+    }
+    cJSON *a = cJSON_AddArrayToObject(o, name);
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(round(lo * 10000) / 10000));
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(round(hi * 10000) / 10000));
+}
+
+/* A plain-language reading of a topic's result. */
+static void topic_verdict(const struct correlate_topic *t, char *out,
+                          size_t n)
+{
+    if (t->best_lag < 0)
+        snprintf(out, n, "not enough data (%zu days, %llu tickets)", t->days,
+                 (unsigned long long)t->tickets);
+    else if (!t->evidence)
+        snprintf(out, n, "no evidence");
+    else
+        snprintf(out, n, "more reads are followed by %s tickets %d day%s "
+                 "later", t->r < 0 ? "fewer" : "more", t->best_lag,
+                 t->best_lag == 1 ? "" : "s");
+}
+
+static cJSON *json_site_numbers(const struct correlate_site *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "tickets", (double)s->tickets);
+    cJSON_AddNumberToObject(o, "linked_tickets", (double)s->linked);
+    cJSON_AddNumberToObject(o, "tickets_with_read", (double)s->with_read);
+    cJSON_AddNumberToObject(o, "requesters", (double)s->requesters);
+    cJSON_AddNumberToObject(o, "visitors", (double)s->visitors);
+    cJSON_AddNumberToObject(o, "views", (double)s->views);
+    json_ratio(o, "self_service_score", s->self_service_score);
+    json_ratio(o, "tickets_per_1000_views", s->tickets_per_1000_views);
+    json_ratio(o, "share_of_tickets_after_reading", s->share_with_read);
+    return o;
+}
+
+static cJSON *json_correlate_article(const struct correlate_article *a)
+{
+    char id[17];
+    cJSON *o = cJSON_CreateObject();
+    snprintf(id, sizeof id, "%016" PRIx64, a->a.id);
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "path", a->a.path);
+    cJSON_AddStringToObject(o, "title", a->a.title);
+    cJSON_AddStringToObject(o, "category", a->a.category);
+    cJSON_AddNumberToObject(o, "views", (double)a->views);
+    cJSON_AddNumberToObject(o, "followed_by_ticket", (double)a->followed);
+    json_ratio(o, "contact_after_read", a->rate);
+    json_interval(o, "contact_after_read_ci", a->ci.lo, a->ci.hi);
+    json_ratio(o, "deflection", isnan(a->rate) ? NAN : 1.0 - a->rate);
+    json_interval(o, "deflection_ci", 1.0 - a->ci.hi, 1.0 - a->ci.lo);
+    json_ms(o, "median_read_to_ticket_s", a->median_to_ticket_s);
+    return o;
+}
+
+static cJSON *json_topic(const struct correlate_topic *t)
+{
+    char verdict[160];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "category", t->category);
+    cJSON_AddNumberToObject(o, "days", (double)t->days);
+    cJSON_AddNumberToObject(o, "reads", (double)t->reads);
+    cJSON_AddNumberToObject(o, "tickets", (double)t->tickets);
+    if (t->best_lag < 0)
+        cJSON_AddNullToObject(o, "best_lag_days");
+    else
+        cJSON_AddNumberToObject(o, "best_lag_days", t->best_lag);
+    json_ratio(o, "r", t->r);
+    cJSON_AddNumberToObject(o, "n", (double)t->n);
+    json_interval(o, "ci", t->ci.lo, t->ci.hi);
+    cJSON_AddBoolToObject(o, "evidence", t->evidence);
+    topic_verdict(t, verdict, sizeof verdict);
+    cJSON_AddStringToObject(o, "verdict", verdict);
+    cJSON *lags = cJSON_AddArrayToObject(o, "lags");
+    for (int l = 0; l <= CORRELATE_MAX_LAG && t->best_lag >= 0; l++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddNumberToObject(x, "lag", t->lags[l].lag);
+        json_ratio(x, "r", t->lags[l].r);
+        cJSON_AddNumberToObject(x, "n", (double)t->lags[l].n);
+        cJSON_AddItemToArray(lags, x);
+    }
+    return o;
+}
+
+static void correlation_csv(struct text *t, const struct correlate_result *r,
+                            enum render_part part)
+{
+    if (part == RENDER_TOPICS) {
+        text_put(t, "category,days,reads,tickets,best_lag_days,r,n,ci_low,"
+                 "ci_high,evidence\r\n", 72);
+        for (size_t i = 0; i < r->ntopics; i++) {
+            const struct correlate_topic *x = &r->topics[i];
+            csv_field(t, x->category);
+            text_printf(t, ",%zu,%" PRIu64 ",%" PRIu64 ",", x->days, x->reads,
+                        x->tickets);
+            if (x->best_lag >= 0)
+                text_printf(t, "%d", x->best_lag);
+            text_put(t, ",", 1);
+            csv_num(t, x->r, 4);
+            text_printf(t, ",%zu,", x->n);
+            csv_num(t, x->ci.lo, 4);
+            text_put(t, ",", 1);
+            csv_num(t, x->ci.hi, 4);
+            text_printf(t, ",%s\r\n", x->evidence ? "yes" : "no");
+        }
+        return;
+    }
+    if (part == RENDER_GAPS) {
+        text_put(t, "query,tickets,zero_results\r\n", 28);
+        for (size_t i = 0; i < r->ngaps; i++) {
+            csv_field(t, r->gaps[i].query);
+            text_printf(t, ",%" PRIu64 ",%s\r\n", r->gaps[i].tickets,
+                        r->gaps[i].zero_results ? "yes" : "no");
+        }
+        return;
+    }
+    text_put(t, "id,path,title,views,followed_by_ticket,contact_after_read,"
+             "ci_low,ci_high,median_read_to_ticket_s\r\n", 101);
+    for (size_t i = 0; i < r->narticles; i++) {
+        const struct correlate_article *a = &r->articles[i];
+        text_printf(t, "%016" PRIx64 ",", a->a.id);
+        csv_field(t, a->a.path);
+        text_put(t, ",", 1);
+        csv_field(t, a->a.title);
+        text_printf(t, ",%" PRIu64 ",%" PRIu64 ",", a->views, a->followed);
+        csv_num(t, a->rate, 4);
+        text_put(t, ",", 1);
+        csv_num(t, a->ci.lo, 4);
+        text_put(t, ",", 1);
+        csv_num(t, a->ci.hi, 4);
+        text_put(t, ",", 1);
+        csv_num(t, a->median_to_ticket_s, 0);
+        text_put(t, "\r\n", 2);
+    }
+}
+
+static void correlation_table(struct text *t, const struct render_scope *sc,
+                              const char *window,
+                              const struct correlate_result *r)
+{
+    char line[400];
+    snprintf(line, sizeof line, "tickets after reading (window %s)", window);
+    table_header(t, sc, line);
+    const struct correlate_site *s = &r->site;
+    char sss[32], per[32], share[32];
+    fmt_pct(share, sizeof share, s->share_with_read);
+    snprintf(sss, sizeof sss, isnan(s->self_service_score) ? "-" : "%.1f",
+             s->self_service_score);
+    snprintf(per, sizeof per, isnan(s->tickets_per_1000_views) ? "-" : "%.1f",
+             s->tickets_per_1000_views);
+    text_printf(t, "tickets %" PRIu64 " (%" PRIu64 " linked to a reader), "
+                "after reading %s\n", s->tickets, s->linked, share);
+    text_printf(t, "self-service score %s (visitors per requester), "
+                "tickets per 1,000 views %s\n\n", sss, per);
+    text_printf(t, "%-36s %7s %6s %6s %15s\n", "article", "views", "ticket",
+                "rate", "95% interval");
+    for (size_t i = 0; i < r->narticles && i < 15; i++) {
+        const struct correlate_article *a = &r->articles[i];
+        char path[200], rate[16], ci[32];
+        if (a->views == 0)
+            break;
+        fit(path, sizeof path, a->a.path, 36);
+        fmt_pct(rate, sizeof rate, a->rate);
+        if (isnan(a->ci.lo))
+            snprintf(ci, sizeof ci, "-");
+        else
+            snprintf(ci, sizeof ci, "%.0f%%-%.0f%%", a->ci.lo * 100,
+                     a->ci.hi * 100);
+        text_printf(t, "%s %7" PRIu64 " %6" PRIu64 " %6s %15s\n", path,
+                    a->views, a->followed, rate, ci);
+    }
+    text_put(t, "\ntopics (reads vs tickets, lags 0-14 days)\n", 43);
+    for (size_t i = 0; i < r->ntopics; i++) {
+        char verdict[160], name[64];
+        fit(name, sizeof name, r->topics[i].category, 14);
+        topic_verdict(&r->topics[i], verdict, sizeof verdict);
+        if (r->topics[i].best_lag >= 0)
+            snprintf(line, sizeof line, "  %s r %+.2f at %2d d, n %zu: %s",
+                     name, r->topics[i].r, r->topics[i].best_lag,
+                     r->topics[i].n, verdict);
+        else
+            snprintf(line, sizeof line, "  %s %s", name, verdict);
+        table_line(t, line);
+    }
+    if (r->ngaps)
+        text_put(t, "\nsearches followed by a ticket\n", 31);
+    for (size_t i = 0; i < r->ngaps && i < 10; i++) {
+        char q[200];
+        fit(q, sizeof q, r->gaps[i].query, 50);
+        text_printf(t, "  %s %6" PRIu64 "%s\n", q, r->gaps[i].tickets,
+                    r->gaps[i].zero_results ? "  (no results)" : "");
+    }
+}
+
+char *render_correlation(const struct render_scope *sc, const char *window,
+                         const struct correlate_result *r,
+                         enum render_part part, enum render_format f)
+{
+    struct text t = { 0 };
+    if (f == RENDER_TABLE) {
+        correlation_table(&t, sc, window, r);
+        return text_done(&t);
+    }
+    if (f == RENDER_CSV) {
+        correlation_csv(&t, r, part);
+        return text_done(&t);
+    }
+    cJSON *o = json_scope(sc);
+    cJSON_AddStringToObject(o, "window", window);
+    if (part == RENDER_ALL || part == RENDER_DEFLECTION) {
+        cJSON_AddItemToObject(o, "site_numbers", json_site_numbers(&r->site));
+        cJSON *a = cJSON_AddArrayToObject(o, "articles");
+        for (size_t i = 0; i < r->narticles; i++)
+            if (r->articles[i].views > 0)
+                cJSON_AddItemToArray(a, json_correlate_article(
+                                            &r->articles[i]));
+    }
+    if (part == RENDER_ALL || part == RENDER_TOPICS) {
+        cJSON *a = cJSON_AddArrayToObject(o, "topics");
+        for (size_t i = 0; i < r->ntopics; i++)
+            cJSON_AddItemToArray(a, json_topic(&r->topics[i]));
+    }
+    if (part == RENDER_ALL || part == RENDER_GAPS) {
+        cJSON *a = cJSON_AddArrayToObject(o, "gaps");
+        for (size_t i = 0; i < r->ngaps; i++) {
+            cJSON *g = cJSON_CreateObject();
+            cJSON_AddStringToObject(g, "query", r->gaps[i].query);
+            cJSON_AddNumberToObject(g, "tickets", (double)r->gaps[i].tickets);
+            cJSON_AddBoolToObject(g, "zero_results", r->gaps[i].zero_results);
+            cJSON_AddItemToArray(a, g);
+        }
+    }
+    return json_done(o);
+}
+
+char *render_ticket_reads(const struct render_scope *sc, const char *ticket,
+                          const char *window, bool linked,
+                          const struct correlate_read *reads, size_t n,
+                          const struct store_article *arts,
+                          enum render_format f)
+{
+    struct text t = { 0 };
+    if (f == RENDER_CSV) {
+        text_put(&t, "time,path,title,before_s\r\n", 26);
+        for (size_t i = 0; i < n; i++) {
+            char when[32];
+            format_time_us(reads[i].time_us, when);
+            text_printf(&t, "%s,", when);
+            csv_field(&t, arts[i].path);
+            text_put(&t, ",", 1);
+            csv_field(&t, arts[i].title);
+            text_printf(&t, ",%.0f\r\n", reads[i].before_s);
+        }
+        return text_done(&t);
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "site", sc->site);
+    cJSON_AddStringToObject(o, "ticket", ticket);
+    cJSON_AddStringToObject(o, "window", window);
+    cJSON_AddBoolToObject(o, "linked", linked);
+    cJSON *a = cJSON_AddArrayToObject(o, "reads");
+    for (size_t i = 0; i < n; i++) {
+        char id[17], when[32];
+        cJSON *x = cJSON_CreateObject();
+        snprintf(id, sizeof id, "%016" PRIx64, reads[i].article);
+        format_time_us(reads[i].time_us, when);
+        cJSON_AddStringToObject(x, "id", id);
+        cJSON_AddStringToObject(x, "path", arts[i].path);
+        cJSON_AddStringToObject(x, "title", arts[i].title);
+        cJSON_AddStringToObject(x, "time", when);
+        cJSON_AddNumberToObject(x, "before_s", round(reads[i].before_s));
+        cJSON_AddItemToArray(a, x);
+    }
     return json_done(o);
 }

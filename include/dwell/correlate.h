@@ -94,6 +94,10 @@ int correlate_run(struct store *st, const struct correlate_query *q,
 
 void correlate_free(struct correlate_result *r);
 
+/* Parses an attribution window ("30m", "24h", "7d"; 1 minute to 30 days)
+ * into microseconds. Returns 0, or -1. */
+int correlate_parse_window(const char *s, uint64_t *us);
+
 /* One article a ticket's requester read before it. */
 struct correlate_read {
     uint64_t article;

@@ -35,4 +35,26 @@ char *render_searches(const struct render_scope *sc,
                       const struct report_counts *searches,
                       const struct report_counts *zero, enum render_format f);
 
+#include "dwell/correlate.h"
+
+enum render_part {
+    RENDER_ALL,                /* CLI: everything */
+    RENDER_DEFLECTION,         /* site numbers and per-article rates */
+    RENDER_TOPICS,
+    RENDER_GAPS
+};
+
+/* Tickets after reading: WINDOW is the attribution window as given
+ * ("24h"). */
+char *render_correlation(const struct render_scope *sc, const char *window,
+                         const struct correlate_result *r,
+                         enum render_part part, enum render_format f);
+
+/* The articles one ticket's requester read before it. */
+char *render_ticket_reads(const struct render_scope *sc, const char *ticket,
+                          const char *window, bool linked,
+                          const struct correlate_read *reads, size_t n,
+                          const struct store_article *arts,
+                          enum render_format f);
+
 #endif
