@@ -11,8 +11,10 @@
 #include <strings.h>
 
 #include "dwell/correlate.h"
+#include "dwell/helpdesk.h"
 #include "dwell/render.h"
 #include "dwell/report.h"
+#include "dwell/tickets.h"
 #include "dwell/token.h"
 
 #define API_PREFIX "/api/v1/sites/"
@@ -345,4 +347,80 @@ void api_reports(void *ctx, const struct http_req *q, struct http_reply *r)
     r->len = strlen(out);
     r->owned = out;
     http_reply_header(r, "Cache-Control", "no-store");
+}
+
+/* --- the ticket webhook ------------------------------------------------------------ */
+
+void api_tickets(void *ctx, const struct http_req *q, struct http_reply *r)
+{
+    struct api *api = ctx;
+    const char *site_name = http_req_arg(q, "site");
+    if (site_name == NULL || site_name[0] == '\0') {
+        http_reply_error(r, 400, "site: missing (?site=SITE)");
+        return;
+    }
+    const char *sig = http_req_header(q, "X-HelpScout-Signature");
+    bool signed_ok = sig && api->helpscout_secret &&
+        helpdesk_helpscout_signature_ok(q->body ? q->body : "", q->body_len,
+                                        api->helpscout_secret, sig);
+    if (sig && api->helpscout_secret && !signed_ok) {
+        http_reply_error(r, 401, "X-HelpScout-Signature does not match");
+        return;
+    }
+    if (!signed_ok) {
+        enum token_verdict v = token_authorize(api->store, request_token(q),
+                                               site_name, true);
+        if (v != TOKEN_OK) {
+            http_reply_error(r, v == TOKEN_MISSING || v == TOKEN_INVALID
+                             ? 401 : v == TOKEN_ERROR ? 500 : 403,
+                             v == TOKEN_MISSING ? "a token is required"
+                             : v == TOKEN_INVALID ? "unknown or revoked token"
+                             : v == TOKEN_READ_ONLY
+                             ? "a read-only token cannot write tickets"
+                             : v == TOKEN_ERROR ? "storage error"
+                             : "this token is not valid for this site");
+            http_reply_header(r, "WWW-Authenticate", "Bearer");
+            return;
+        }
+    }
+    struct site site;
+    int rc = store_site_get(api->store, site_name, strlen(site_name), &site);
+    if (rc != 0) {
+        http_reply_error(r, rc > 0 ? 404 : 500,
+                         rc > 0 ? "unknown site" : "storage error");
+        return;
+    }
+    struct helpdesk_options opt = { http_req_arg(q, "link_field"), NULL, 0 };
+    struct ticket t;
+    struct store_ticket stored;
+    char err[256];
+    if (q->body_len == 0 ||
+        helpdesk_parse_webhook(q->body, q->body_len, &opt, &t, err,
+                               sizeof err) != 0) {
+        http_reply_error(r, 400, q->body_len ? err : "empty body");
+        return;
+    }
+    size_t unchanged = 0;
+    if (tickets_to_store(api->store, &t, &stored) != 0 ||
+        store_tickets_put(api->store, site.id, &stored, 1, &unchanged, err,
+                          sizeof err) != 0) {
+        http_reply_error(r, 503, "ticket not stored; try again");
+        http_reply_header(r, "Retry-After", "1");
+        return;
+    }
+    char quoted[2 * STORE_TICKET_ID_MAX + 8];
+    size_t n = 0;
+    for (const char *c = stored.id; *c && n + 3 < sizeof quoted; c++) {
+        if (*c == '"' || *c == '\\')
+            quoted[n++] = '\\';
+        quoted[n++] = (unsigned char)*c < 0x20 ? ' ' : *c;
+    }
+    quoted[n] = '\0';
+    int len = snprintf(r->scratch, sizeof r->scratch,
+                       "{\"ticket\":\"%s\",\"stored\":%s}\n", quoted,
+                       unchanged ? "false" : "true");
+    r->status = 200;
+    r->content_type = "application/json";
+    r->body = r->scratch;
+    r->len = len > 0 && (size_t)len < sizeof r->scratch ? (size_t)len : 0;
 }

@@ -49,8 +49,9 @@ struct conn_state {
     size_t url_len;
     enum phase phase;
     bool too_large;
+    size_t max_body;             /* of the route, or HTTP_MAX_BODY */
     size_t body_len;
-    char *body;                  /* HTTP_MAX_BODY bytes, POST only */
+    char *body;                  /* MAX_BODY bytes, POST only */
     atomic_int ack_state;
     atomic_int ack_status;
     struct http_req req;
@@ -239,8 +240,9 @@ static enum MHD_Result dispatch(struct conn_state *cs, const char *url,
         return send_reply(cs, &cs->reply);
     }
     if (cs->too_large)
-        return send_error(cs, 413,
-                          "body larger than 8192 bytes");
+        return send_error(cs, 413, cs->max_body == HTTP_MAX_BODY
+                          ? "body larger than 8192 bytes"
+                          : "body too large for this endpoint");
 
     cs->req.method = m;
     cs->req.path = url;
@@ -300,11 +302,11 @@ static void take_body(struct conn_state *cs, const char *data, size_t n)
 {
     if (cs->too_large)
         return;
-    if (cs->body_len + n > HTTP_MAX_BODY) {
+    if (cs->body_len + n > cs->max_body) {
         cs->too_large = true;
         return;
     }
-    if (cs->body == NULL && (cs->body = malloc(HTTP_MAX_BODY)) == NULL) {
+    if (cs->body == NULL && (cs->body = malloc(cs->max_body)) == NULL) {
         cs->too_large = true;
         return;
     }
@@ -332,9 +334,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         cs->phase = PHASE_BODY;
         const char *cl = MHD_lookup_connection_value(
             c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && strtoull(cl, NULL, 10) > HTTP_MAX_BODY)
-            return send_error(cs, 413,
-                              "body larger than 8192 bytes");
+        const struct http_route *rt = find_route(s, url);
+        cs->max_body = rt && rt->max_body ? rt->max_body : HTTP_MAX_BODY;
+        if (cl != NULL && strtoull(cl, NULL, 10) > cs->max_body)
+            return send_error(cs, 413, cs->max_body == HTTP_MAX_BODY
+                              ? "body larger than 8192 bytes"
+                              : "body too large for this endpoint");
         return MHD_YES;
     }
     if (*upload_size > 0) {

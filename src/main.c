@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "dwell/clientaddr.h"
+#include "dwell/helpdesk.h"
+#include "dwell/tickets.h"
 #include "dwell/correlate.h"
 #include "dwell/demo.h"
 #include "dwell/event.h"
@@ -31,6 +33,7 @@ static const char usage[] =
 "      --trust-proxy CIDR       proxy allowed to set X-Forwarded-For (repeatable)\n"
 "      --durability MODE        fsync (default) | commit | none\n"
 "      --demo DIR               serve the demo help center from DIR at /demo/\n"
+"      --helpscout-secret S     verify Help Scout webhooks with secret S\n"
 "      --queue N                events queued at most (default 65536)\n"
 "      --map-size BYTES         initial LMDB map size (grows on demand)\n"
 "      --threads N              HTTP threads (default: one per core)\n"
@@ -181,6 +184,8 @@ static int cmd_serve(struct args *a)
             o.geo_path = v;
         } else if (r == 0 && (r = take_flag(a, "demo", &v)) > 0) {
             o.demo_dir = v;
+        } else if (r == 0 && (r = take_flag(a, "helpscout-secret", &v)) > 0) {
+            o.helpscout_secret = v;
         } else if (r == 0 && (r = take_flag(a, "trust-proxy", &v)) > 0) {
             if (o.ntrusted >= SERVE_MAX_TRUSTED)
                 return die_usage("too many --trust-proxy (at most 32)");
@@ -664,6 +669,117 @@ static int cmd_demo(struct args *a)
     return 0;
 }
 
+/* Reads the whole file PATH into a new buffer (*LEN bytes). */
+static char *read_whole(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *more = cap < ((size_t)1 << 32) ? realloc(buf, cap * 2) : NULL;
+        if (more == NULL) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = more;
+        cap *= 2;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+struct import_report {
+    const char *file;
+    size_t shown;
+};
+
+static void print_bad_record(void *ctx, const char *where, const char *why)
+{
+    struct import_report *ir = ctx;
+    if (ir->shown++ < 100)
+        fprintf(stderr, "%s: %s: %s\n", ir->file, where, why);
+    else if (ir->shown == 101)
+        fprintf(stderr, "%s: (more bad records not shown)\n", ir->file);
+}
+
+static int cmd_tickets(struct args *a)
+{
+    const char *verb = a->i < a->argc ? a->argv[a->i++] : "";
+    const char *file = NULL, *name = NULL, *format = NULL, *link = NULL;
+    const char *maps[32];
+    size_t nmap = 0;
+    if (strcmp(verb, "import") != 0)
+        return die_usage("tickets: expected import");
+    while (a->i < a->argc) {
+        const char *v = NULL, *arg = a->argv[a->i];
+        int k;
+        if ((k = take_flag(a, "data", &v)) > 0) a->data = v;
+        else if (k == 0 && (k = take_flag(a, "site", &v)) > 0) name = v;
+        else if (k == 0 && (k = take_flag(a, "format", &v)) > 0) format = v;
+        else if (k == 0 && (k = take_flag(a, "link-field", &v)) > 0) link = v;
+        else if (k == 0 && (k = take_flag(a, "map", &v)) > 0) {
+            if (nmap == 32 || strchr(v, '=') == NULL)
+                return die_usage("--map %s: expected COLUMN=FIELD (at most "
+                                 "32)", v);
+            maps[nmap++] = v;
+        } else if (k == 0 && arg[0] != '-' && file == NULL) {
+            file = arg;
+            a->i++;
+        } else if (k < 0) {
+            return die_usage("%s needs a value", arg);
+        } else {
+            return die_usage("tickets import: unexpected argument %s", arg);
+        }
+    }
+    enum helpdesk_format fmt;
+    if (file == NULL || name == NULL || format == NULL)
+        return die_usage("tickets import: needs FILE, --site and --format");
+    if (helpdesk_format_of(format, &fmt) != 0)
+        return die_usage("--format %s: expected zendesk-json, zendesk-csv, "
+                         "freshdesk-json, helpscout-json, intercom-json or "
+                         "csv", format);
+    size_t len = 0;
+    char *data = read_whole(file, &len);
+    if (data == NULL) {
+        fprintf(stderr, "dwell: %s: %s\n", file, strerror(errno));
+        return 1;
+    }
+    struct store *st;
+    struct site site;
+    if (open_site(a, name, false, &st, &site) != 0) {
+        free(data);
+        return 1;
+    }
+    struct helpdesk_options opt = { link, maps, nmap };
+    struct import_report ir = { file, 0 };
+    struct tickets_result res;
+    char why[256];
+    int rc = tickets_import(st, site.id, fmt, data, len, &opt,
+                            print_bad_record, &ir, &res, why, sizeof why);
+    store_close(st);
+    free(data);
+    if (rc != 0) {
+        fprintf(stderr, "dwell: %s: nothing imported: %s\n", file, why);
+        return 1;
+    }
+    printf("%s: %zu tickets imported (%zu already stored as they are), "
+           "%zu bad records skipped\n", file, res.good - res.unchanged,
+           res.unchanged, res.bad);
+    return res.bad ? 3 : 0;
+}
+
 static int cmd_correlate(struct args *a)
 {
     const char *name = NULL, *from = NULL, *to = NULL, *window = "24h";
@@ -764,6 +880,8 @@ int main(int argc, char **argv)
         return cmd_demo(&a);
     if (strcmp(cmd, "correlate") == 0)
         return cmd_correlate(&a);
+    if (strcmp(cmd, "tickets") == 0)
+        return cmd_tickets(&a);
     if (strcmp(cmd, "site") == 0 && argc >= 3) {
         a.i = 3;
         if (strcmp(argv[2], "add") == 0)

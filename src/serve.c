@@ -98,15 +98,19 @@ int serve_run(const struct serve_options *opt)
     struct assets assets;
     assets_init(&assets, opt->demo_dir);
     struct health health = { .store = st };
-    struct api api = { .store = st };
+    struct api api = { .store = st, .helpscout_secret = opt->helpscout_secret };
     const struct http_route routes[] = {
-        { "/e", false, HTTP_POST, ingest_beacon, &in },
-        { "/p.gif", false, HTTP_GET | HTTP_HEAD, ingest_pixel, &in },
-        { "/dwell.js", false, HTTP_GET | HTTP_HEAD, assets_snippet, &assets },
-        { "/healthz", false, HTTP_GET | HTTP_HEAD, serve_health, &health },
-        { "/demo/", true, HTTP_GET | HTTP_HEAD, assets_demo, &assets },
-        { "/api/v1/sites/", true, HTTP_GET | HTTP_HEAD, api_reports, &api },
-        { "/report/", true, HTTP_GET | HTTP_HEAD, assets_report, &assets },
+        { "/e", false, HTTP_POST, ingest_beacon, &in, 0 },
+        { "/p.gif", false, HTTP_GET | HTTP_HEAD, ingest_pixel, &in, 0 },
+        { "/dwell.js", false, HTTP_GET | HTTP_HEAD, assets_snippet, &assets,
+          0 },
+        { "/healthz", false, HTTP_GET | HTTP_HEAD, serve_health, &health, 0 },
+        { "/demo/", true, HTTP_GET | HTTP_HEAD, assets_demo, &assets, 0 },
+        { "/api/v1/tickets", false, HTTP_POST, api_tickets, &api,
+          API_WEBHOOK_MAX_BODY },
+        { "/api/v1/sites/", true, HTTP_GET | HTTP_HEAD, api_reports, &api,
+          0 },
+        { "/report/", true, HTTP_GET | HTTP_HEAD, assets_report, &assets, 0 },
     };
     struct http_options hopt = {
         .listen = opt->listen, .threads = opt->threads,

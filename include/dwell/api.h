@@ -10,7 +10,18 @@ struct store;
 
 struct api {
     struct store *store;
+    const char *helpscout_secret;  /* NULL: Help Scout signatures unchecked */
 };
+
+#define API_WEBHOOK_MAX_BODY (512u * 1024)
+
+/* POST /api/v1/tickets?site=SITE: one ticket from a helpdesk webhook
+ * (Zendesk, Freshdesk, Help Scout, generic JSON). Needs a full token
+ * (bearer or ?token=) or, for Help Scout, a valid X-HelpScout-Signature
+ * when a secret is configured. Idempotent by ticket id: 200 with
+ * {"ticket":ID,"stored":true|false}; 400 with the reason for a body it
+ * cannot use; 401, 403, 404 as for reports. */
+void api_tickets(void *ctx, const struct http_req *q, struct http_reply *r);
 
 /* GET /api/v1/sites/SITE/VIEW[.csv]?from=&to=&include_bots=&sort=&order=
  * &limit=&offset=&prefix=&category= : 200 with the report; 400 naming the

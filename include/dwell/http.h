@@ -12,7 +12,8 @@
 #include "dwell/clientaddr.h"
 
 #define HTTP_MAX_URL   2048      /* path + query string; longer: 414 */
-#define HTTP_MAX_BODY  8192      /* request body; larger: 413 */
+#define HTTP_MAX_BODY  8192      /* request body, unless the route says
+                                    otherwise; larger: 413 */
 
 enum {
     HTTP_GET = 1, HTTP_HEAD = 2, HTTP_POST = 4, HTTP_PUT = 8,
@@ -76,6 +77,7 @@ struct http_route {
     unsigned methods;         /* allowed HTTP_* bits; others get 405 */
     http_handler fn;
     void *ctx;
+    size_t max_body;          /* 0: HTTP_MAX_BODY */
 };
 
 struct http_options {

@@ -16,6 +16,7 @@ struct serve_options {
     const char *data_dir;
     const char *geo_path;           /* NULL: no countries */
     const char *demo_dir;           /* NULL: no demo pages */
+    const char *helpscout_secret;   /* verifies Help Scout webhooks */
     struct cidr trusted[SERVE_MAX_TRUSTED];
     size_t ntrusted;
     struct store_options store;

@@ -1,0 +1,1933 @@
+/* helpdesk.c — see helpdesk.h.
+ *
+ * A JSON export is first checked whole by a small validating scanner (so a
+ * truncated file imports nothing), then each record is handed to cJSON on
+ * its own: memory stays at one record's tree however big the export is.
+ * CSV is read by an RFC 4180 scanner over the caller's buffer, also in two
+ * passes; only the cells dwell uses are ever unquoted, into bounded buffers.
+ *
+ * What is read from a record is only what struct ticket holds: subjects,
+ * bodies, names and the rest are never looked at. Values are never quoted
+ * in error messages (a misplaced column could hold e-mail addresses). */
+#define _POSIX_C_SOURCE 200809L
+#include "dwell/helpdesk.h"
+#include "dwell/sha1.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_LINK_FIELD "dwell_link"
+#define LINK_MIN        8
+#define JSON_MAX_DEPTH  128
+#define CSV_MAX_COLUMNS 4096
+#define MAX_UNIX_SECS   INT64_C(253402300799)   /* 9999-12-31T23:59:59Z */
+#define MAX_LINK_IDS    8
+#define MAX_USERS       1000000                 /* Zendesk side-loads */
+#define WHY_MAX         200
+#define SHOWN_MAX       48
+
+#if defined(__GNUC__)
+#define HD_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define HD_PRINTF(f, a)
+#endif
+
+/* Writes the formatted reason to WHY (which may be NULL); returns -1. */
+static int fail(char *why, size_t whylen, const char *fmt, ...) HD_PRINTF(3, 4);
+
+static int fail(char *why, size_t whylen, const char *fmt, ...)
+{
+    if (why == NULL || whylen == 0)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* --- text ----------------------------------------------------------------- */
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+           c == '\v';
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static void trim(const char **s, size_t *n)
+{
+    while (*n > 0 && is_ws(**s)) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n > 0 && is_ws((*s)[*n - 1]))
+        (*n)--;
+}
+
+/* True when S[0..N) is well-formed UTF-8 without control characters. */
+static bool text_ok(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+    while (p < e) {
+        unsigned c = *p;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return false;
+            p++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp, min;
+        if ((c & 0xe0) == 0xc0) {
+            len = 2, cp = c & 0x1f, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3, cp = c & 0x0f, min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4, cp = c & 0x07, min = 0x10000;
+        } else {
+            return false;
+        }
+        if ((size_t)(e - p) < len)
+            return false;
+        for (size_t i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+            cp < 0xa0)                                  /* C1 controls */
+            return false;
+        p += len;
+    }
+    return true;
+}
+
+/* Field and column names: equal ignoring ASCII case and surrounding blanks,
+ * with ' ' and '_' alike ("Dwell link" is "dwell_link"). */
+static bool name_eq(const char *a, size_t an, const char *b, size_t bn)
+{
+    trim(&a, &an);
+    trim(&b, &bn);
+    if (an != bn)
+        return false;
+    for (size_t i = 0; i < an; i++) {
+        char x = lower(a[i]), y = lower(b[i]);
+        if (x == '_')
+            x = ' ';
+        if (y == '_')
+            y = ' ';
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* Drops Zendesk's trailing " [type]" from a CSV column ("Dwell link [txt]"). */
+static void strip_type(const char **s, size_t *n)
+{
+    trim(s, n);
+    if (*n < 3 || (*s)[*n - 1] != ']')
+        return;
+    for (size_t i = *n - 1; i-- > 0;) {
+        if ((*s)[i] == '[') {
+            *n = i;
+            trim(s, n);
+            return;
+        }
+    }
+}
+
+/* Drops Freshdesk's "cf_" prefix of custom field keys. */
+static void strip_cf(const char **s, size_t *n)
+{
+    if (*n > 3 && lower((*s)[0]) == 'c' && lower((*s)[1]) == 'f' &&
+        (*s)[2] == '_') {
+        *s += 3;
+        *n -= 3;
+    }
+}
+
+/* Copies S into BUF for a message: at most SHOWN_MAX bytes, cut on a UTF-8
+ * boundary, control characters as '?'. Returns BUF. */
+static const char *shown(const char *s, size_t n, char buf[SHOWN_MAX + 4])
+{
+    size_t k = 0;
+    for (; k < n && k < SHOWN_MAX; k++) {
+        unsigned char c = (unsigned char)s[k];
+        buf[k] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    if (k < n) {
+        while (k > 0 && ((unsigned char)buf[k] & 0xc0) == 0x80)
+            k--;
+        memcpy(buf + k, "...", 3);
+        k += 3;
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+/* --- time ----------------------------------------------------------------- */
+
+/* Days from 1970-01-01 to Y-M-D in the proleptic Gregorian calendar
+ * (H. Hinnant's days_from_civil). Y >= 0. */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = y / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+                                 31 };
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return dim[m - 1];
+}
+
+/* Reads exactly N digits at S into *V. */
+static bool digits(const char *s, size_t n, int *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_digit(s[i]))
+            return false;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return true;
+}
+
+static int parse_time_n(const char *s, size_t n, uint64_t *us)
+{
+    trim(&s, &n);
+    if (n == 0)
+        return -1;
+    size_t p = 0;
+    while (p < n && is_digit(s[p]))
+        p++;
+    if (p == n) {                                       /* Unix seconds */
+        if (n > 12)
+            return -1;
+        int64_t v = 0;
+        for (size_t i = 0; i < n; i++)
+            v = v * 10 + (s[i] - '0');
+        if (v > MAX_UNIX_SECS)
+            return -1;
+        *us = (uint64_t)v * 1000000u;
+        return 0;
+    }
+    int y, mo, d, h = 0, mi = 0, se = 0;
+    uint32_t frac = 0;
+    int64_t off = 0;
+    if (n < 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, &y) ||
+        !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d))
+        return -1;
+    p = 10;
+    if (p < n) {
+        if (s[p] != 'T' && s[p] != 't' && s[p] != ' ')
+            return -1;
+        p++;
+        if (n - p < 5 || !digits(s + p, 2, &h) || s[p + 2] != ':' ||
+            !digits(s + p + 3, 2, &mi))
+            return -1;
+        p += 5;
+        if (p < n && s[p] == ':') {
+            if (n - p < 3 || !digits(s + p + 1, 2, &se))
+                return -1;
+            p += 3;
+            if (p < n && (s[p] == '.' || s[p] == ',')) {
+                size_t k = 0, start = ++p;
+                for (; p < n && is_digit(s[p]); p++)
+                    if (k < 6) {
+                        frac = frac * 10 + (uint32_t)(s[p] - '0');
+                        k++;
+                    }
+                if (p == start)
+                    return -1;
+                for (; k < 6; k++)
+                    frac *= 10;
+            }
+        }
+        if (p < n && s[p] == ' ')
+            p++;
+        if (p < n) {
+            if (s[p] == 'Z' || s[p] == 'z') {
+                p++;
+            } else if (n - p == 3 && (name_eq(s + p, 3, "UTC", 3) ||
+                                      name_eq(s + p, 3, "GMT", 3))) {
+                p += 3;
+            } else if (s[p] == '+' || s[p] == '-') {
+                int sign = s[p] == '-' ? -1 : 1, oh, om = 0;
+                p++;
+                if (n - p < 2 || !digits(s + p, 2, &oh))
+                    return -1;
+                p += 2;
+                if (p < n && s[p] == ':') {
+                    if (n - p < 3 || !digits(s + p + 1, 2, &om))
+                        return -1;
+                    p += 3;
+                } else if (n - p >= 2) {
+                    if (!digits(s + p, 2, &om))
+                        return -1;
+                    p += 2;
+                }
+                if (oh > 23 || om > 59)
+                    return -1;
+                off = sign * (int64_t)(oh * 3600 + om * 60);
+            } else {
+                return -1;
+            }
+        }
+        if (p != n)
+            return -1;
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+        mi > 59 || se > 60)                     /* 60: a leap second */
+        return -1;
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+                   se - off;
+    if (secs < 0 || secs > MAX_UNIX_SECS)
+        return -1;
+    *us = (uint64_t)secs * 1000000u + frac;
+    return 0;
+}
+
+int helpdesk_parse_time(const char *s, uint64_t *us)
+{
+    if (s == NULL || us == NULL)
+        return -1;
+    return parse_time_n(s, strlen(s), us);
+}
+
+/* --- ticket fields ---------------------------------------------------------
+ * The optional fields keep the first usable value they are given; callers
+ * offer candidates in order of preference. */
+
+static const char TIME_REASON[] = "not an ISO 8601 time or Unix seconds";
+
+static int set_id_text(struct ticket *t, const char *s, size_t n,
+                       const char *name, char *why, size_t whylen)
+{
+    trim(&s, &n);
+    if (n == 0)
+        return fail(why, whylen, "%s: missing", name);
+    if (n > TICKET_ID_MAX)
+        return fail(why, whylen, "%s: longer than %d bytes", name,
+                    TICKET_ID_MAX);
+    if (!text_ok(s, n))
+        return fail(why, whylen, "%s: not UTF-8 text", name);
+    memcpy(t->id, s, n);
+    t->id[n] = '\0';
+    return 0;
+}
+
+static bool set_link(struct ticket *t, const char *s, size_t n)
+{
+    if (t->link[0] != '\0')
+        return true;
+    trim(&s, &n);
+    if (n < LINK_MIN || n > TICKET_LINK_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              is_digit(c) || c == '_' || c == '-'))
+            return false;
+    }
+    memcpy(t->link, s, n);
+    t->link[n] = '\0';
+    return true;
+}
+
+static void set_requester(struct ticket *t, const char *s, size_t n)
+{
+    trim(&s, &n);
+    if (t->requester_id[0] != '\0' || n == 0 || n > TICKET_PERSON_MAX ||
+        !text_ok(s, n))
+        return;
+    memcpy(t->requester_id, s, n);
+    t->requester_id[n] = '\0';
+}
+
+/* Normalises an e-mail address into OUT (lower-cased, trimmed). Returns
+ * false when S does not look like one address. */
+static bool email_norm(const char *s, size_t n, char out[TICKET_EMAIL_MAX + 1])
+{
+    trim(&s, &n);
+    if (n < 3 || n > TICKET_EMAIL_MAX || !text_ok(s, n))
+        return false;
+    size_t at = 0, ats = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == ' ' || c == '<' || c == '>' || c == ',' || c == ';' ||
+            c == '"')
+            return false;
+        if (c == '@') {
+            ats++;
+            at = i;
+        }
+        out[i] = lower(c);
+    }
+    if (ats != 1 || at == 0 || at == n - 1)
+        return false;
+    out[n] = '\0';
+    return true;
+}
+
+static void set_email(struct ticket *t, const char *s, size_t n)
+{
+    char e[TICKET_EMAIL_MAX + 1];
+    if (t->email[0] == '\0' && email_norm(s, n, e))
+        memcpy(t->email, e, strlen(e) + 1);
+}
+
+static void set_channel(struct ticket *t, const char *s, size_t n)
+{
+    static const struct { const char *from, *to; } aliases[] = {
+        { "mail", "email" },              { "e-mail", "email" },
+        { "web form", "web" },            { "web service", "api" },
+        { "feedback widget", "widget" },  { "outbound email", "outbound-email" },
+    };
+    trim(&s, &n);
+    if (t->channel[0] != '\0' || n == 0 || n > 64)
+        return;
+    char buf[65];
+    for (size_t i = 0; i < n; i++) {
+        char c = lower(s[i]);
+        if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == ' ' ||
+              c == '_' || c == '-' || c == '.' || c == '(' || c == ')'))
+            return;
+        buf[i] = c == ' ' ? '_' : c;
+    }
+    buf[n] = '\0';
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (name_eq(buf, n, aliases[i].from, strlen(aliases[i].from))) {
+            memcpy(t->channel, aliases[i].to, strlen(aliases[i].to) + 1);
+            return;
+        }
+    if (n > TICKET_CHANNEL_MAX)
+        return;
+    memcpy(t->channel, buf, n + 1);
+}
+
+static void add_tag(struct ticket *t, const char *s, size_t n)
+{
+    trim(&s, &n);
+    if (n == 0 || n > TICKET_TAG_MAX || t->ntags >= TICKET_MAX_TAGS ||
+        !text_ok(s, n))
+        return;
+    char buf[TICKET_TAG_MAX + 1];
+    for (size_t i = 0; i < n; i++)
+        buf[i] = lower(s[i]);
+    buf[n] = '\0';
+    for (size_t i = 0; i < t->ntags; i++)
+        if (strcmp(t->tags[i], buf) == 0)
+            return;
+    memcpy(t->tags[t->ntags++], buf, n + 1);
+}
+
+/* Tags in one string: split on commas or semicolons when there are any
+ * ("billing, login issue"), else on blanks (Zendesk's "billing login"). */
+static void add_tags_text(struct ticket *t, const char *s, size_t n)
+{
+    bool listy = memchr(s, ',', n) != NULL || memchr(s, ';', n) != NULL;
+    size_t i = 0;
+    while (i < n && t->ntags < TICKET_MAX_TAGS) {
+        size_t j = i;
+        while (j < n && !(listy ? s[j] == ',' || s[j] == ';' : is_ws(s[j])))
+            j++;
+        add_tag(t, s + i, j - i);
+        i = j + 1;
+    }
+}
+
+/* --- cJSON helpers -------------------------------------------------------- */
+
+static const cJSON *get(const cJSON *o, const char *key)
+{
+    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key)
+                             : NULL;
+}
+
+static const char *get_str(const cJSON *o, const char *key)
+{
+    const cJSON *it = get(o, key);
+    return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+/* Points *S at the text of a string item or of a whole, non-negative number
+ * (written into NB). Returns 0, or -1 for anything else. */
+static int item_text(const cJSON *it, char nb[24], const char **s, size_t *n)
+{
+    if (cJSON_IsString(it)) {
+        *s = it->valuestring;
+        *n = strlen(it->valuestring);
+        return 0;
+    }
+    if (!cJSON_IsNumber(it))
+        return -1;
+    double d = it->valuedouble;
+    if (!(d >= 0.0 && d <= 9007199254740992.0))        /* 2^53 */
+        return -1;
+    uint64_t u = (uint64_t)d;
+    if ((double)u != d)
+        return -1;
+    int len = snprintf(nb, 24, "%" PRIu64, u);
+    *s = nb;
+    *n = (size_t)len;
+    return 0;
+}
+
+static int set_id_item(struct ticket *t, const cJSON *it, const char *name,
+                       char *why, size_t whylen)
+{
+    char nb[24];
+    const char *s;
+    size_t n;
+    if (it == NULL || cJSON_IsNull(it))
+        return fail(why, whylen, "%s: missing", name);
+    if (item_text(it, nb, &s, &n) != 0)
+        return fail(why, whylen, "%s: not a string or a whole number", name);
+    return set_id_text(t, s, n, name, why, whylen);
+}
+
+static int set_created_item(struct ticket *t, const cJSON *it,
+                            const char *name, char *why, size_t whylen)
+{
+    if (it == NULL || cJSON_IsNull(it) ||
+        (cJSON_IsString(it) && it->valuestring[0] == '\0'))
+        return fail(why, whylen, "%s: missing", name);
+    if (cJSON_IsString(it) &&
+        parse_time_n(it->valuestring, strlen(it->valuestring),
+                     &t->created_us) == 0)
+        return 0;
+    if (cJSON_IsNumber(it)) {                           /* Unix seconds */
+        double d = it->valuedouble;
+        if (d >= 0.0 && d <= (double)MAX_UNIX_SECS) {
+            uint64_t u = (uint64_t)d;
+            t->created_us = u * 1000000u + (uint64_t)((d - (double)u) * 1e6);
+            return 0;
+        }
+    }
+    return fail(why, whylen, "%s: %s", name, TIME_REASON);
+}
+
+static void requester_item(struct ticket *t, const cJSON *it)
+{
+    char nb[24];
+    const char *s;
+    size_t n;
+    if (item_text(it, nb, &s, &n) == 0)
+        set_requester(t, s, n);
+}
+
+static void email_item(struct ticket *t, const cJSON *it)
+{
+    if (cJSON_IsString(it))
+        set_email(t, it->valuestring, strlen(it->valuestring));
+}
+
+static void channel_item(struct ticket *t, const cJSON *it)
+{
+    if (cJSON_IsString(it))
+        set_channel(t, it->valuestring, strlen(it->valuestring));
+}
+
+/* Tags as an array of strings, of {"tag"} (Help Scout) or {"name"}
+ * (Intercom) objects, as Intercom's {"tags":[…]} list, or as one string. */
+static void tags_item(struct ticket *t, const cJSON *it)
+{
+    if (cJSON_IsString(it)) {
+        add_tags_text(t, it->valuestring, strlen(it->valuestring));
+        return;
+    }
+    if (cJSON_IsObject(it)) {
+        tags_item(t, get(it, "tags"));
+        return;
+    }
+    if (!cJSON_IsArray(it))
+        return;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, it) {
+        if (t->ntags >= TICKET_MAX_TAGS)
+            return;
+        const char *s = cJSON_IsString(e) ? e->valuestring : NULL;
+        if (s == NULL)
+            s = get_str(e, "tag");
+        if (s == NULL)
+            s = get_str(e, "name");
+        if (s != NULL)
+            add_tag(t, s, strlen(s));
+    }
+}
+
+/* Freshdesk's numeric ticket source. */
+static void freshdesk_source(struct ticket *t, const cJSON *it)
+{
+    static const struct { int code; const char *name; } sources[] = {
+        { 1, "email" }, { 2, "portal" }, { 3, "phone" }, { 7, "chat" },
+        { 9, "widget" }, { 10, "outbound-email" },
+    };
+    if (cJSON_IsString(it)) {
+        channel_item(t, it);
+        return;
+    }
+    if (!cJSON_IsNumber(it))
+        return;
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
+        if (it->valuedouble == sources[i].code) {
+            set_channel(t, sources[i].name, strlen(sources[i].name));
+            return;
+        }
+}
+
+/* --- the link field ------------------------------------------------------- */
+
+struct user_email {
+    char id[24];
+    char *email;
+};
+
+/* What a record's fields are matched against: the link field, and what a
+ * Zendesk export side-loads beside its tickets. */
+struct lookup {
+    const char *field;          /* --link-field as given */
+    size_t nfield;
+    const char *bare;           /* the same without a "cf_" prefix */
+    size_t nbare;
+    char ids[MAX_LINK_IDS][24]; /* ids of ticket_fields titled like field */
+    size_t nids;
+    struct user_email *users;   /* users side-load, sorted by id */
+    size_t nusers;
+};
+
+static void lookup_init(struct lookup *lk, const struct helpdesk_options *opt)
+{
+    memset(lk, 0, sizeof *lk);
+    const char *f = opt != NULL && opt->link_field != NULL &&
+                    opt->link_field[0] != '\0' ? opt->link_field
+                                               : DEFAULT_LINK_FIELD;
+    lk->field = lk->bare = f;
+    lk->nfield = lk->nbare = strlen(f);
+    trim(&lk->field, &lk->nfield);
+    trim(&lk->bare, &lk->nbare);
+    strip_cf(&lk->bare, &lk->nbare);
+}
+
+static void lookup_free_sideloads(struct lookup *lk)
+{
+    for (size_t i = 0; i < lk->nusers; i++)
+        free(lk->users[i].email);
+    free(lk->users);
+    lk->users = NULL;
+    lk->nusers = 0;
+    lk->nids = 0;
+}
+
+/* A custom field's id or name (Zendesk ids, Help Scout names). */
+static bool is_link_id(const struct lookup *lk, const char *s, size_t n)
+{
+    if (name_eq(s, n, lk->field, lk->nfield))
+        return true;
+    for (size_t i = 0; i < lk->nids; i++)
+        if (strlen(lk->ids[i]) == n && memcmp(lk->ids[i], s, n) == 0)
+            return true;
+    return false;
+}
+
+/* A key of a custom-field object, "cf_" optional on either side. */
+static bool is_link_key(const struct lookup *lk, const char *s, size_t n)
+{
+    strip_cf(&s, &n);
+    return name_eq(s, n, lk->bare, lk->nbare);
+}
+
+static void link_item(struct ticket *t, const cJSON *it)
+{
+    char nb[24];
+    const char *s;
+    size_t n;
+    if (t->link[0] == '\0' && item_text(it, nb, &s, &n) == 0)
+        set_link(t, s, n);
+}
+
+/* [{"id":360001234,"value":"…"}] (Zendesk custom_fields and fields) or
+ * [{"id","name","value","text"}] (Help Scout customFields). */
+static void link_from_field_list(struct ticket *t, const cJSON *arr,
+                                 const struct lookup *lk)
+{
+    if (!cJSON_IsArray(arr))
+        return;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, arr) {
+        if (t->link[0] != '\0')
+            return;
+        if (!cJSON_IsObject(f))
+            continue;
+        char nb[24];
+        const char *s;
+        size_t n;
+        const cJSON *id = get(f, "id");
+        if (id == NULL)
+            id = get(f, "fieldId");
+        bool match = item_text(id, nb, &s, &n) == 0 && is_link_id(lk, s, n);
+        const char *names[2] = { get_str(f, "name"), get_str(f, "title") };
+        for (int i = 0; i < 2 && !match; i++)
+            match = names[i] != NULL &&
+                    is_link_key(lk, names[i], strlen(names[i]));
+        if (!match)
+            continue;
+        link_item(t, get(f, "value"));
+        link_item(t, get(f, "text"));
+    }
+}
+
+/* {"cf_dwell_link":"…"} (Freshdesk custom_fields, Intercom
+ * custom_attributes, and keys of a webhook's own ticket object). */
+static void link_from_field_object(struct ticket *t, const cJSON *obj,
+                                   const struct lookup *lk)
+{
+    if (!cJSON_IsObject(obj))
+        return;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, obj) {
+        if (t->link[0] != '\0')
+            return;
+        if (f->string != NULL && is_link_key(lk, f->string, strlen(f->string)))
+            link_item(t, f);
+    }
+}
+
+/* The link field as a query parameter of a URL (Intercom's source.url: the
+ * page the conversation started on). */
+static void link_from_url(struct ticket *t, const char *url,
+                          const struct lookup *lk)
+{
+    const char *q = url != NULL ? strchr(url, '?') : NULL;
+    if (q == NULL)
+        return;
+    for (q++; *q != '\0' && *q != '#' && t->link[0] == '\0';) {
+        size_t len = strcspn(q, "&#");
+        const char *eq = memchr(q, '=', len);
+        if (eq != NULL && is_link_key(lk, q, (size_t)(eq - q)))
+            set_link(t, eq + 1, len - (size_t)(eq - q) - 1);
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+}
+
+static int user_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct user_email *)a)->id,
+                  ((const struct user_email *)b)->id);
+}
+
+static const char *user_email_of(const struct lookup *lk, const char *id)
+{
+    if (lk->nusers == 0 || strlen(id) >= 24)
+        return NULL;
+    struct user_email key;
+    memcpy(key.id, id, strlen(id) + 1);
+    const struct user_email *u =
+        bsearch(&key, lk->users, lk->nusers, sizeof *lk->users, user_cmp);
+    return u != NULL ? u->email : NULL;
+}
+
+/* --- records -------------------------------------------------------------- */
+
+/* A ticket object: Zendesk (exports, the detail of a ticket.created event,
+ * a trigger's {"ticket":{…}}), Freshdesk (exports, a plain ticket webhook)
+ * and the generic webhook shape. TIME is the event's time, used when the
+ * ticket has no created_at (may be NULL). */
+static int parse_ticket_object(const cJSON *o, const struct lookup *lk,
+                               const cJSON *time, struct ticket *t,
+                               char *why, size_t whylen)
+{
+    if (set_id_item(t, get(o, "id"), "id", why, whylen) != 0)
+        return -1;
+    const cJSON *created = get(o, "created_at");
+    if (created == NULL && time != NULL)
+        created = time;
+    if (set_created_item(t, created, "created_at", why, whylen) != 0)
+        return -1;
+
+    const cJSON *req = get(o, "requester"), *via = get(o, "via");
+    requester_item(t, get(o, "requester_id"));
+    if (cJSON_IsObject(req)) {
+        requester_item(t, get(req, "id"));
+        email_item(t, get(req, "email"));
+    } else {
+        requester_item(t, req);
+    }
+    email_item(t, get(o, "email"));
+    email_item(t, get(o, "requester_email"));
+    if (t->email[0] == '\0' && t->requester_id[0] != '\0') {
+        const char *e = user_email_of(lk, t->requester_id);
+        if (e != NULL)
+            set_email(t, e, strlen(e));
+    }
+    if (t->email[0] == '\0')
+        email_item(t, get(get(get(via, "source"), "from"), "address"));
+
+    channel_item(t, get(o, "channel"));
+    channel_item(t, cJSON_IsObject(via) ? get(via, "channel") : via);
+    freshdesk_source(t, get(o, "source"));
+
+    tags_item(t, get(o, "tags"));
+
+    const cJSON *cf = get(o, "custom_fields");
+    link_from_field_list(t, cf, lk);
+    link_from_field_object(t, cf, lk);
+    link_from_field_list(t, get(o, "fields"), lk);
+    link_from_field_object(t, o, lk);
+    link_item(t, get(o, "link"));
+    return 0;
+}
+
+/* Freshdesk's {"freshdesk_webhook":{"ticket_id":…,…}}: the placeholders an
+ * automation rule sends, each key "ticket_" + the placeholder's name. */
+static int parse_freshdesk_webhook(const cJSON *w, const struct lookup *lk,
+                                   struct ticket *t, char *why, size_t whylen)
+{
+    const cJSON *id = get(w, "ticket_id");
+    const char *ids = cJSON_IsString(id) ? id->valuestring : NULL;
+    if (ids != NULL && ids[0] == '#') {         /* "#123" is ticket 123 */
+        if (set_id_text(t, ids + 1, strlen(ids + 1), "ticket_id", why,
+                        whylen) != 0)
+            return -1;
+    } else if (set_id_item(t, id, "ticket_id", why, whylen) != 0) {
+        return -1;
+    }
+    const cJSON *created = get(w, "ticket_created_at");
+    if (created == NULL)
+        created = get(w, "ticket_created_on");
+    if (set_created_item(t, created, "ticket_created_at", why, whylen) != 0)
+        return -1;
+    requester_item(t, get(w, "ticket_requester_id"));
+    requester_item(t, get(w, "ticket_contact_id"));
+    email_item(t, get(w, "ticket_contact_email"));
+    email_item(t, get(w, "ticket_requester_email"));
+    email_item(t, get(w, "requester_email"));
+    freshdesk_source(t, get(w, "ticket_source"));
+    tags_item(t, get(w, "ticket_tags"));
+    const cJSON *f;
+    cJSON_ArrayForEach(f, w) {
+        if (t->link[0] != '\0' || f->string == NULL ||
+            strncmp(f->string, "ticket_", 7) != 0)
+            continue;
+        if (is_link_key(lk, f->string + 7, strlen(f->string + 7)))
+            link_item(t, f);
+    }
+    return 0;
+}
+
+/* A Help Scout conversation (Mailbox API 2.0 and its webhooks). */
+static int parse_helpscout(const cJSON *o, const struct lookup *lk,
+                           struct ticket *t, char *why, size_t whylen)
+{
+    if (set_id_item(t, get(o, "id"), "id", why, whylen) != 0 ||
+        set_created_item(t, get(o, "createdAt"), "createdAt", why,
+                         whylen) != 0)
+        return -1;
+    const char *who[2] = { "customer", "primaryCustomer" };
+    for (int i = 0; i < 2; i++) {
+        const cJSON *c = get(o, who[i]);
+        requester_item(t, get(c, "id"));
+        email_item(t, get(c, "email"));
+    }
+    channel_item(t, get(get(o, "source"), "type"));
+    channel_item(t, get(o, "type"));
+    tags_item(t, get(o, "tags"));
+    link_from_field_list(t, get(o, "customFields"), lk);
+    return 0;
+}
+
+/* An Intercom conversation (REST API 2.x, and a notification's data.item). */
+static int parse_intercom(const cJSON *o, const struct lookup *lk,
+                          struct ticket *t, char *why, size_t whylen)
+{
+    if (set_id_item(t, get(o, "id"), "id", why, whylen) != 0 ||
+        set_created_item(t, get(o, "created_at"), "created_at", why,
+                         whylen) != 0)
+        return -1;
+    const cJSON *src = get(o, "source"), *author = get(src, "author");
+    const char *type = get_str(src, "type");
+    if (type != NULL && strcmp(type, "conversation") == 0)
+        set_channel(t, "chat", 4);                      /* the Messenger */
+    else if (type != NULL)
+        set_channel(t, type, strlen(type));
+    else
+        channel_item(t, get(src, "delivered_as"));
+    const char *atype = get_str(author, "type");
+    if (atype == NULL || (strcmp(atype, "admin") != 0 &&
+                          strcmp(atype, "bot") != 0 &&
+                          strcmp(atype, "team") != 0)) {
+        requester_item(t, get(author, "id"));
+        email_item(t, get(author, "email"));
+    }
+    const cJSON *contacts = get(o, "contacts");
+    if (cJSON_IsObject(contacts))
+        contacts = get(contacts, "contacts");
+    if (cJSON_IsArray(contacts))
+        requester_item(t, get(cJSON_GetArrayItem(contacts, 0), "id"));
+    requester_item(t, get(get(o, "user"), "id"));
+    email_item(t, get(get(o, "user"), "email"));
+    tags_item(t, get(o, "tags"));
+    link_from_field_object(t, get(o, "custom_attributes"), lk);
+    if (t->link[0] == '\0')
+        link_from_url(t, get_str(src, "url"), lk);
+    return 0;
+}
+
+static int parse_record(enum helpdesk_format format, const cJSON *o,
+                        const struct lookup *lk, struct ticket *t, char *why,
+                        size_t whylen)
+{
+    switch (format) {
+    case HELPDESK_HELPSCOUT_JSON:
+        return parse_helpscout(o, lk, t, why, whylen);
+    case HELPDESK_INTERCOM_JSON:
+        return parse_intercom(o, lk, t, why, whylen);
+    default:
+        return parse_ticket_object(o, lk, NULL, t, why, whylen);
+    }
+}
+
+/* --- a validating JSON scanner -------------------------------------------- */
+
+struct jspan {
+    const char *p;
+    size_t n;
+};
+
+struct jerr {
+    const char *at;
+    const char *what;
+};
+
+static const char *jws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static const char *jfail(struct jerr *err, const char *at, const char *what)
+{
+    err->at = at;
+    err->what = what;
+    return NULL;
+}
+
+static bool is_hex(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Each returns the end of the value starting at P, or NULL with ERR. */
+static const char *jstring(const char *p, const char *e, struct jerr *err)
+{
+    for (p++; p < e;) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            return p + 1;
+        if (c == '\\') {
+            if (e - p < 2)
+                break;
+            char x = p[1];
+            if (x == 'u') {
+                if (e - p < 6)
+                    break;
+                for (int i = 2; i < 6; i++)
+                    if (!is_hex(p[i]))
+                        return jfail(err, p, "bad \\u escape in a string");
+                p += 6;
+            } else if (x == '"' || x == '\\' || x == '/' || x == 'b' ||
+                       x == 'f' || x == 'n' || x == 'r' || x == 't') {
+                p += 2;
+            } else {
+                return jfail(err, p, "bad escape in a string");
+            }
+        } else if (c < 0x20) {
+            return jfail(err, p, "control character in a string");
+        } else {
+            p++;
+        }
+    }
+    return jfail(err, e, "ends inside a string");
+}
+
+static const char *jdigits(const char *p, const char *e, struct jerr *err)
+{
+    if (p >= e)
+        return jfail(err, e, "ends inside a number");
+    if (!is_digit(*p))
+        return jfail(err, p, "bad number");
+    while (p < e && is_digit(*p))
+        p++;
+    return p;
+}
+
+static const char *jnumber(const char *p, const char *e, struct jerr *err)
+{
+    if (*p == '-')
+        p++;
+    if (p < e && *p == '0')
+        p++;
+    else if ((p = jdigits(p, e, err)) == NULL)
+        return NULL;
+    if (p < e && *p == '.' && (p = jdigits(p + 1, e, err)) == NULL)
+        return NULL;
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-'))
+            p++;
+        p = jdigits(p, e, err);
+    }
+    return p;
+}
+
+static const char *jliteral(const char *p, const char *e, const char *lit,
+                            struct jerr *err)
+{
+    size_t n = strlen(lit), have = (size_t)(e - p);
+    if (have < n && memcmp(p, lit, have) == 0)
+        return jfail(err, e, "ends inside a literal");
+    if (have < n || memcmp(p, lit, n) != 0)
+        return jfail(err, p, "unexpected character");
+    return p + n;
+}
+
+static const char *jvalue(const char *p, const char *e, int depth,
+                          struct jerr *err)
+{
+    p = jws(p, e);
+    if (p >= e)
+        return jfail(err, e, depth == 0 ? "no value" : "ends before a value");
+    switch (*p) {
+    case '"':
+        return jstring(p, e, err);
+    case 't':
+        return jliteral(p, e, "true", err);
+    case 'f':
+        return jliteral(p, e, "false", err);
+    case 'n':
+        return jliteral(p, e, "null", err);
+    case '{':
+    case '[': {
+        bool obj = *p == '{';
+        char close = obj ? '}' : ']';
+        const char *inside = obj ? "ends inside an object"
+                                 : "ends inside an array";
+        if (depth >= JSON_MAX_DEPTH)
+            return jfail(err, p, "nested too deeply");
+        p = jws(p + 1, e);
+        if (p < e && *p == close)
+            return p + 1;
+        for (;;) {
+            p = jws(p, e);
+            if (p >= e)
+                return jfail(err, e, inside);
+            if (obj) {
+                if (*p != '"')
+                    return jfail(err, p, "expected a member name");
+                if ((p = jstring(p, e, err)) == NULL)
+                    return NULL;
+                p = jws(p, e);
+                if (p >= e)
+                    return jfail(err, e, inside);
+                if (*p != ':')
+                    return jfail(err, p, "expected ':'");
+                p++;
+            }
+            if ((p = jvalue(p, e, depth + 1, err)) == NULL)
+                return NULL;
+            p = jws(p, e);
+            if (p >= e)
+                return jfail(err, e, inside);
+            if (*p == close)
+                return p + 1;
+            if (*p != ',')
+                return jfail(err, p, obj ? "expected ',' or '}'"
+                                         : "expected ',' or ']'");
+            p++;
+        }
+    }
+    default:
+        if (*p == '-' || is_digit(*p))
+            return jnumber(p, e, err);
+        return jfail(err, p, "unexpected character");
+    }
+}
+
+/* Iterating an already validated object or array. */
+struct jiter {
+    const char *p, *e;
+};
+
+static void jiter_init(struct jiter *it, struct jspan v)
+{
+    it->p = v.p + 1;
+    it->e = v.p + v.n;
+}
+
+/* The next element (KEY NULL) or member. Returns false at the end. */
+static bool jiter_next(struct jiter *it, struct jspan *key, struct jspan *val)
+{
+    struct jerr err;
+    const char *p = jws(it->p, it->e);
+    if (p < it->e && *p == ',')
+        p = jws(p + 1, it->e);
+    if (p >= it->e || *p == ']' || *p == '}')
+        return false;
+    if (key != NULL) {
+        const char *k = p;
+        if ((p = jstring(p, it->e, &err)) == NULL)
+            return false;
+        key->p = k + 1;
+        key->n = (size_t)(p - k - 2);
+        p = jws(p, it->e);
+        p = jws(p + 1, it->e);                          /* the ':' */
+    }
+    const char *v = p;
+    if ((p = jvalue(p, it->e, 0, &err)) == NULL)
+        return false;
+    val->p = v;
+    val->n = (size_t)(p - v);
+    it->p = p;
+    return true;
+}
+
+/* The values of OBJ's members named KEYS[i] (raw bytes, the first of each
+ * name) into VALS[i], in one pass; n == 0 for those absent. */
+static void jmembers(struct jspan obj, const char *const *keys, size_t nkeys,
+                     struct jspan *vals)
+{
+    struct jiter it;
+    struct jspan k, v;
+    for (size_t i = 0; i < nkeys; i++)
+        vals[i] = (struct jspan){ NULL, 0 };
+    if (obj.n == 0 || obj.p[0] != '{')
+        return;
+    jiter_init(&it, obj);
+    while (jiter_next(&it, &k, &v))
+        for (size_t i = 0; i < nkeys; i++)
+            if (vals[i].n == 0 && k.n == strlen(keys[i]) &&
+                memcmp(k.p, keys[i], k.n) == 0)
+                vals[i] = v;
+}
+
+static bool jis(struct jspan v, char kind)
+{
+    return v.n > 0 && v.p[0] == kind;
+}
+
+/* "line L, column C" of AT in DATA. */
+static void json_where(const char *data, const char *at, char *buf,
+                       size_t cap)
+{
+    size_t line = 1;
+    const char *ls = data;
+    for (const char *p = data; p < at; p++)
+        if (*p == '\n') {
+            line++;
+            ls = p + 1;
+        }
+    snprintf(buf, cap, "line %zu, column %zu", line, (size_t)(at - ls) + 1);
+}
+
+/* --- exports -------------------------------------------------------------- */
+
+struct exporter {
+    enum helpdesk_format format;
+    struct lookup lk;
+    helpdesk_ticket_fn on_ticket;
+    helpdesk_error_fn on_error;
+    void *ctx;
+    int count;
+    bool stop;
+};
+
+static void ex_error(struct exporter *ex, const char *where, const char *why)
+{
+    if (ex->on_error != NULL)
+        ex->on_error(ex->ctx, where, why);
+}
+
+static void ex_ticket(struct exporter *ex, const struct ticket *t)
+{
+    if (ex->count < INT_MAX)
+        ex->count++;
+    if (ex->on_ticket != NULL && ex->on_ticket(ex->ctx, t) != 0)
+        ex->stop = true;
+}
+
+static void ex_record(struct exporter *ex, const char *where, struct jspan v)
+{
+    if (ex->stop)
+        return;
+    if (v.p[0] != '{') {
+        ex_error(ex, where, "not an object");
+        return;
+    }
+    cJSON *o = cJSON_ParseWithLength(v.p, v.n);
+    if (o == NULL) {
+        ex_error(ex, where, "cannot be read (out of memory)");
+        return;
+    }
+    struct ticket t;
+    char why[WHY_MAX];
+    memset(&t, 0, sizeof t);
+    int rc = parse_record(ex->format, o, &ex->lk, &t, why, sizeof why);
+    cJSON_Delete(o);
+    if (rc != 0)
+        ex_error(ex, where, why);
+    else
+        ex_ticket(ex, &t);
+}
+
+static void ex_array(struct exporter *ex, struct jspan arr, const char *prefix,
+                     const char *name)
+{
+    struct jiter it;
+    struct jspan v;
+    char where[128];
+    size_t i = 0;
+    jiter_init(&it, arr);
+    while (!ex->stop && jiter_next(&it, NULL, &v)) {
+        snprintf(where, sizeof where, "%s%s%s[%zu]", prefix,
+                 prefix[0] != '\0' ? ": " : "", name, i++);
+        ex_record(ex, where, v);
+    }
+}
+
+/* Reads Zendesk's side-loads beside the tickets: "users" (for requester
+ * e-mails) and "ticket_fields" (so --link-field may name a field by its
+ * title). Best effort: what cannot be read is left out. */
+static void ex_sideloads(struct exporter *ex, struct jspan users,
+                         struct jspan fields)
+{
+    struct lookup *lk = &ex->lk;
+    struct jspan v;
+    struct jiter it;
+    size_t cap = 0;
+    if (jis(users, '[')) {
+        jiter_init(&it, users);
+        while (jiter_next(&it, NULL, &v) && lk->nusers < MAX_USERS) {
+            cJSON *u = v.p[0] == '{' ? cJSON_ParseWithLength(v.p, v.n) : NULL;
+            char nb[24], e[TICKET_EMAIL_MAX + 1];
+            const char *s, *mail = get_str(u, "email");
+            size_t n;
+            if (u != NULL && item_text(get(u, "id"), nb, &s, &n) == 0 &&
+                n < 24 && mail != NULL && email_norm(mail, strlen(mail), e)) {
+                if (lk->nusers == cap) {
+                    size_t ncap = cap ? cap * 2 : 64;
+                    void *m = realloc(lk->users, ncap * sizeof *lk->users);
+                    if (m == NULL) {
+                        cJSON_Delete(u);
+                        break;
+                    }
+                    lk->users = m;
+                    cap = ncap;
+                }
+                struct user_email *ue = &lk->users[lk->nusers];
+                if ((ue->email = strdup(e)) != NULL) {
+                    memcpy(ue->id, s, n);
+                    ue->id[n] = '\0';
+                    lk->nusers++;
+                }
+            }
+            cJSON_Delete(u);
+        }
+        if (lk->nusers > 1)
+            qsort(lk->users, lk->nusers, sizeof *lk->users, user_cmp);
+    }
+    if (jis(fields, '[')) {
+        jiter_init(&it, fields);
+        while (jiter_next(&it, NULL, &v) && lk->nids < MAX_LINK_IDS) {
+            cJSON *f = v.p[0] == '{' ? cJSON_ParseWithLength(v.p, v.n) : NULL;
+            const char *names[2] = { get_str(f, "title"),
+                                     get_str(f, "raw_title") };
+            char nb[24];
+            const char *s;
+            size_t n;
+            for (int i = 0; i < 2; i++)
+                if (names[i] != NULL &&
+                    is_link_key(lk, names[i], strlen(names[i])) &&
+                    item_text(get(f, "id"), nb, &s, &n) == 0 && n < 24) {
+                    memcpy(lk->ids[lk->nids], s, n);
+                    lk->ids[lk->nids++][n] = '\0';
+                    break;
+                }
+            cJSON_Delete(f);
+        }
+    }
+}
+
+/* Calls ex_record for each record ROOT holds. PREFIX says where ROOT is
+ * ("" for a whole file, "line 7" in NDJSON). Returns 0, or -1 with WHY when
+ * ROOT holds nothing this format knows. */
+static int ex_root(struct exporter *ex, struct jspan root, const char *prefix,
+                   char *why, size_t whylen)
+{
+    enum { K_TICKETS, K_RESULTS, K_TICKET, K_EMBEDDED, K_CONVERSATIONS, K_ID,
+           K_USERS, K_FIELDS, K_COUNT };
+    static const char *const keys[K_COUNT] = {
+        "tickets", "results", "ticket", "_embedded", "conversations", "id",
+        "users", "ticket_fields"
+    };
+    static const char *const conv_keys[1] = { "conversations" };
+    struct jspan m[K_COUNT], v;
+    enum helpdesk_format f = ex->format;
+    bool zd = f == HELPDESK_ZENDESK_JSON;
+    bool conv = f == HELPDESK_HELPSCOUT_JSON || f == HELPDESK_INTERCOM_JSON;
+    if (root.p[0] == '[') {
+        ex_array(ex, root, prefix, "");
+        return 0;
+    }
+    if (root.p[0] != '{')
+        return fail(why, whylen, "expected a JSON object or array");
+    jmembers(root, keys, K_COUNT, m);
+    if (zd)
+        ex_sideloads(ex, m[K_USERS], m[K_FIELDS]);
+    int rc = 0;
+    if (!conv && jis(m[K_TICKETS], '['))
+        ex_array(ex, m[K_TICKETS], prefix, "tickets");
+    else if (zd && jis(m[K_RESULTS], '['))
+        ex_array(ex, m[K_RESULTS], prefix, "results");
+    else if (!conv && jis(m[K_TICKET], '{'))
+        ex_record(ex, prefix[0] != '\0' ? prefix : "ticket", m[K_TICKET]);
+    else if (f == HELPDESK_HELPSCOUT_JSON && jis(m[K_EMBEDDED], '{') &&
+             (jmembers(m[K_EMBEDDED], conv_keys, 1, &v), jis(v, '[')))
+        ex_array(ex, v, prefix, "_embedded.conversations");
+    else if (conv && jis(m[K_CONVERSATIONS], '['))
+        ex_array(ex, m[K_CONVERSATIONS], prefix, "conversations");
+    else if (m[K_ID].n > 0)                             /* one record */
+        ex_record(ex, prefix[0] != '\0' ? prefix : conv ? "conversation"
+                                                        : "ticket", root);
+    else if (zd)
+        rc = fail(why, whylen, "no \"tickets\" array or \"ticket\" object");
+    else if (f == HELPDESK_HELPSCOUT_JSON)
+        rc = fail(why, whylen, "no \"_embedded.conversations\" array");
+    else if (f == HELPDESK_INTERCOM_JSON)
+        rc = fail(why, whylen, "no \"conversations\" array");
+    else
+        rc = fail(why, whylen, "no \"tickets\" array");
+    lookup_free_sideloads(&ex->lk);
+    return rc;
+}
+
+static int whole_fail(struct exporter *ex, const char *where, const char *why)
+{
+    ex_error(ex, where, why);
+    return -1;
+}
+
+static int json_fail(struct exporter *ex, const char *data, const char *end,
+                     const struct jerr *err)
+{
+    char where[64], why[WHY_MAX];
+    json_where(data, err->at, where, sizeof where);
+    snprintf(why, sizeof why, "%s JSON: %s",
+             err->at >= end ? "truncated" : "not", err->what);
+    return whole_fail(ex, where, why);
+}
+
+/* Newline-delimited JSON (Zendesk's full JSON export): one value a line;
+ * a line that is not JSON is one bad record. */
+static int parse_ndjson(struct exporter *ex, const char *p, const char *e)
+{
+    size_t line = 1;
+    while (p < e && !ex->stop) {
+        const char *eol = memchr(p, '\n', (size_t)(e - p));
+        if (eol == NULL)
+            eol = e;
+        const char *s = jws(p, eol);
+        if (s < eol) {
+            char where[32], why[WHY_MAX];
+            struct jerr err;
+            snprintf(where, sizeof where, "line %zu", line);
+            const char *q = jvalue(s, eol, 0, &err);
+            if (q != NULL && jws(q, eol) != eol)
+                q = jfail(&err, jws(q, eol), "text after the value");
+            if (q == NULL) {
+                snprintf(why, sizeof why, "%s JSON: %s (column %zu)",
+                         err.at >= eol ? "truncated" : "not", err.what,
+                         (size_t)(err.at - p) + 1);
+                ex_error(ex, where, why);
+            } else if (ex_root(ex, (struct jspan){ s, (size_t)(q - s) }, where,
+                               why, sizeof why) != 0) {
+                ex_error(ex, where, why);
+            }
+        }
+        p = eol + 1;
+        line++;
+    }
+    return ex->count;
+}
+
+static const char *skip_bom(const char *p, const char *e)
+{
+    if (e - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        return p + 3;
+    return p;
+}
+
+static int parse_json_export(struct exporter *ex, const char *data,
+                             size_t len)
+{
+    const char *e = data + len, *p = jws(skip_bom(data, e), e);
+    if (p == e)
+        return whole_fail(ex, "whole file", "empty file");
+    struct jerr err;
+    const char *q = jvalue(p, e, 0, &err);
+    if (q == NULL)
+        return json_fail(ex, data, e, &err);
+    const char *r = jws(q, e);
+    if (r < e) {
+        /* More after the first value: NDJSON when that value is one line. */
+        if (memchr(p, '\n', (size_t)(q - p)) != NULL ||
+            memchr(q, '\n', (size_t)(r - q)) == NULL) {
+            err.at = r;
+            err.what = "text after the end of the JSON value";
+            return json_fail(ex, data, e, &err);
+        }
+        return parse_ndjson(ex, skip_bom(data, e), e);
+    }
+    char why[WHY_MAX];
+    if (ex_root(ex, (struct jspan){ p, (size_t)(q - p) }, "", why,
+                sizeof why) != 0)
+        return whole_fail(ex, "whole file", why);
+    return ex->count;
+}
+
+/* --- CSV ------------------------------------------------------------------ */
+
+struct csv {
+    const char *p, *e;
+    size_t line;                /* the line P is on */
+};
+
+struct csv_field {
+    const char *p;              /* raw, quotes and all */
+    size_t n;
+};
+
+/* Line breaks in [P, E): CRLF, LF or a lone CR each count once. */
+static size_t count_lines(const char *p, const char *e)
+{
+    size_t n = 0;
+    for (; p < e; p++)
+        if (*p == '\n' || (*p == '\r' && (p + 1 == e || p[1] != '\n')))
+            n++;
+    return n;
+}
+
+/* Reads the next record. Returns 1, 0 at the end of the input, or -1 when
+ * a quoted field is never closed. Fills F[0..MAX), sets *NF to the record's
+ * field count (which may exceed MAX) and *START to its first line. */
+static int csv_next(struct csv *c, struct csv_field *f, size_t max,
+                    size_t *nf, size_t *start)
+{
+    *start = c->line;
+    if (c->p >= c->e)
+        return 0;
+    size_t k = 0;
+    for (;;) {
+        const char *fs = c->p;
+        if (c->p < c->e && *c->p == '"') {
+            c->p++;
+            for (;;) {
+                const char *q = memchr(c->p, '"', (size_t)(c->e - c->p));
+                if (q == NULL)
+                    return -1;
+                c->line += count_lines(c->p, q);
+                c->p = q + 1;
+                if (c->p < c->e && *c->p == '"') {          /* "" */
+                    c->p++;
+                    continue;
+                }
+                break;
+            }
+        }
+        while (c->p < c->e && *c->p != ',' && *c->p != '\n' && *c->p != '\r')
+            c->p++;
+        if (k < max) {
+            f[k].p = fs;
+            f[k].n = (size_t)(c->p - fs);
+        }
+        k++;
+        if (c->p >= c->e)
+            break;
+        if (*c->p == ',') {
+            c->p++;
+            continue;
+        }
+        if (*c->p == '\r' && c->p + 1 < c->e && c->p[1] == '\n')
+            c->p++;
+        c->p++;
+        c->line++;
+        break;
+    }
+    *nf = k;
+    return 1;
+}
+
+/* Unquotes F into BUF (CAP bytes, NUL-terminated). Returns the length; sets
+ * *CUT when it did not fit (BUF then holds the start). */
+static size_t csv_value(struct csv_field f, char *buf, size_t cap, bool *cut)
+{
+    const char *p = f.p, *e = f.p + f.n;
+    bool quoted = false;
+    size_t o = 0;
+    *cut = false;
+    if (p < e && *p == '"') {
+        quoted = true;
+        p++;
+    }
+    while (p < e) {
+        char ch = *p++;
+        if (quoted && ch == '"') {
+            if (p < e && *p == '"') {
+                p++;
+            } else {
+                quoted = false;
+                continue;
+            }
+        }
+        if (o + 1 >= cap) {
+            *cut = true;
+            break;
+        }
+        buf[o++] = ch;
+    }
+    buf[o] = '\0';
+    return o;
+}
+
+static bool blank_record(const struct csv_field *f, size_t nf)
+{
+    if (nf != 1)
+        return false;
+    for (size_t i = 0; i < f[0].n; i++)
+        if (!is_ws(f[0].p[i]))
+            return false;
+    return true;
+}
+
+enum { F_ID, F_CREATED, F_LINK, F_REQUESTER, F_EMAIL, F_CHANNEL, F_TAGS,
+       F_COUNT };
+
+static const char *const field_names[F_COUNT] = {
+    "id", "created_at", "link", "requester", "email", "channel", "tags"
+};
+
+struct csv_header {
+    size_t n;
+    char **names;               /* unquoted, into one allocation */
+    char *arena;
+    int col[F_COUNT];           /* column of each field, or -1 */
+};
+
+static void header_free(struct csv_header *h)
+{
+    free(h->names);
+    free(h->arena);
+}
+
+static int header_read(struct csv_header *h, const struct csv_field *f,
+                       size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += f[i].n + 1;
+    h->n = n;
+    h->names = calloc(n, sizeof *h->names);
+    h->arena = malloc(total + 1);
+    if (h->names == NULL || h->arena == NULL)
+        return -1;
+    char *a = h->arena;
+    for (size_t i = 0; i < n; i++) {
+        bool cut;
+        h->names[i] = a;
+        a += csv_value(f[i], a, f[i].n + 1, &cut) + 1;
+    }
+    for (int i = 0; i < F_COUNT; i++)
+        h->col[i] = -1;
+    return 0;
+}
+
+/* The column named NAME (case and ' '/'_' aside, and a trailing " [type]"
+ * of the header ignored), or -1. */
+static int header_find(const struct csv_header *h, const char *name,
+                       size_t n)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        const char *s = h->names[i];
+        size_t sn = strlen(s);
+        if (name_eq(s, sn, name, n))
+            return (int)i;
+        strip_type(&s, &sn);
+        if (name_eq(s, sn, name, n))
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Zendesk's CSV export columns (and those of its views and Explore). */
+static void header_zendesk(struct csv_header *h)
+{
+    static const struct { int field; const char *name; } cols[] = {
+        { F_ID, "Id" },               { F_ID, "Ticket ID" },
+        { F_CREATED, "Created at" },  { F_CREATED, "Requested" },
+        { F_CREATED, "Created" },
+        { F_REQUESTER, "Requester id" },
+        { F_EMAIL, "Requester email" },
+        { F_CHANNEL, "Via" },         { F_CHANNEL, "Channel" },
+        { F_TAGS, "Tags" },
+    };
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+        if (h->col[cols[i].field] < 0)
+            h->col[cols[i].field] =
+                header_find(h, cols[i].name, strlen(cols[i].name));
+}
+
+/* Applies --map COLUMN=FIELD entries. Returns 0, or -1 with WHY. */
+static int header_map(struct csv_header *h, const struct helpdesk_options *opt,
+                      char *why, size_t whylen)
+{
+    char sb[SHOWN_MAX + 4];
+    for (size_t i = 0; opt != NULL && i < opt->nmap; i++) {
+        const char *m = opt->map[i];
+        if (m == NULL)
+            continue;
+        const char *eq = strrchr(m, '=');
+        if (eq == NULL || eq == m)
+            return fail(why, whylen, "--map \"%s\": expected COLUMN=FIELD",
+                        shown(m, strlen(m), sb));
+        const char *fs = eq + 1;
+        size_t fn = strlen(fs);
+        int field = -1;
+        for (int k = 0; k < F_COUNT && field < 0; k++)
+            if (name_eq(fs, fn, field_names[k], strlen(field_names[k])))
+                field = k;
+        if (field < 0 && name_eq(fs, fn, "requester_id", 12))
+            field = F_REQUESTER;
+        if (field < 0)
+            return fail(why, whylen, "--map \"%s\": the field is one of id, "
+                        "created_at, link, requester, email, channel, tags",
+                        shown(m, strlen(m), sb));
+        int col = header_find(h, m, (size_t)(eq - m));
+        if (col < 0)
+            return fail(why, whylen, "--map \"%s\": no such column in the "
+                        "header row", shown(m, strlen(m), sb));
+        h->col[field] = col;
+    }
+    return 0;
+}
+
+/* The cell of field FIELD in a row, unquoted into BUF. */
+static size_t csv_cell(const struct csv_header *h, int field,
+                       const struct csv_field *f, size_t nf, char *buf,
+                       size_t cap, bool *cut)
+{
+    int c = h->col[field];
+    *cut = false;
+    buf[0] = '\0';
+    if (c < 0 || (size_t)c >= nf || (size_t)c >= h->n)
+        return 0;
+    return csv_value(f[c], buf, cap, cut);
+}
+
+static int csv_row(const struct csv_header *h, const struct csv_field *f,
+                   size_t nf, struct ticket *t, char *why, size_t whylen)
+{
+    char buf[4096], sb[SHOWN_MAX + 4];
+    bool cut;
+    size_t n;
+    const char *hid = h->names[h->col[F_ID]];
+    const char *hcr = h->names[h->col[F_CREATED]];
+
+    n = csv_cell(h, F_ID, f, nf, buf, TICKET_ID_MAX * 4, &cut);
+    if (cut)
+        return fail(why, whylen, "%s: longer than %d bytes",
+                    shown(hid, strlen(hid), sb), TICKET_ID_MAX);
+    if (set_id_text(t, buf, n, shown(hid, strlen(hid), sb), why, whylen) != 0)
+        return -1;
+
+    n = csv_cell(h, F_CREATED, f, nf, buf, 128, &cut);
+    const char *s = buf;
+    trim(&s, &n);
+    if (n == 0 && !cut)
+        return fail(why, whylen, "%s: missing", shown(hcr, strlen(hcr), sb));
+    if (cut || parse_time_n(s, n, &t->created_us) != 0)
+        return fail(why, whylen, "%s: %s", shown(hcr, strlen(hcr), sb),
+                    TIME_REASON);
+
+    if ((n = csv_cell(h, F_LINK, f, nf, buf, 256, &cut)) > 0 && !cut)
+        set_link(t, buf, n);
+    if ((n = csv_cell(h, F_REQUESTER, f, nf, buf, 256, &cut)) > 0 && !cut)
+        set_requester(t, buf, n);
+    if ((n = csv_cell(h, F_EMAIL, f, nf, buf, 512, &cut)) > 0 && !cut)
+        set_email(t, buf, n);
+    if ((n = csv_cell(h, F_CHANNEL, f, nf, buf, 128, &cut)) > 0 && !cut)
+        set_channel(t, buf, n);
+    if ((n = csv_cell(h, F_TAGS, f, nf, buf, sizeof buf, &cut)) > 0) {
+        if (cut)                        /* drop the tag cut in the middle */
+            while (n > 0 && !is_ws(buf[n - 1]) && buf[n - 1] != ',' &&
+                   buf[n - 1] != ';')
+                n--;
+        add_tags_text(t, buf, n);
+    }
+    return 0;
+}
+
+static int parse_csv_export(struct exporter *ex,
+                            const struct helpdesk_options *opt,
+                            const char *data, size_t len)
+{
+    const char *e = data + len, *p = skip_bom(data, e), *q = p;
+    while (q < e && is_ws(*q))
+        q++;
+    if (q == e)
+        return whole_fail(ex, "whole file", "empty file");
+
+    /* Pass 1: the whole file must be well-formed before anything counts. */
+    struct csv c = { p, e, 1 };
+    size_t nf, line;
+    int rc;
+    char where[64], why[WHY_MAX];
+    while ((rc = csv_next(&c, NULL, 0, &nf, &line)) == 1)
+        ;
+    if (rc < 0) {
+        snprintf(where, sizeof where, "line %zu", line);
+        return whole_fail(ex, where, "a quoted field is never closed");
+    }
+
+    /* The header: the first record that is not blank. */
+    struct csv_field one;
+    c = (struct csv){ p, e, 1 };
+    struct csv saved;
+    do {
+        saved = c;
+        rc = csv_next(&c, &one, 1, &nf, &line);
+    } while (rc == 1 && blank_record(&one, nf));
+    if (rc != 1)
+        return whole_fail(ex, "whole file", "empty file");
+    if (nf > CSV_MAX_COLUMNS) {
+        snprintf(why, sizeof why, "more than %d columns", CSV_MAX_COLUMNS);
+        snprintf(where, sizeof where, "line %zu", line);
+        return whole_fail(ex, where, why);
+    }
+    size_t nh = nf;
+    struct csv_field *f = malloc(nh * sizeof *f);
+    struct csv_header h;
+    memset(&h, 0, sizeof h);
+    if (f == NULL)
+        return whole_fail(ex, "whole file", "out of memory");
+    c = saved;
+    csv_next(&c, f, nh, &nf, &line);
+    snprintf(where, sizeof where, "line %zu", line);
+    if (header_read(&h, f, nh) != 0) {
+        rc = whole_fail(ex, where, "out of memory");
+        goto done;
+    }
+    if (ex->format == HELPDESK_ZENDESK_CSV)
+        header_zendesk(&h);
+    h.col[F_LINK] = header_find(&h, ex->lk.field, ex->lk.nfield);
+    if (header_map(&h, opt, why, sizeof why) != 0) {
+        rc = whole_fail(ex, where, why);
+        goto done;
+    }
+    if (h.col[F_ID] < 0 || h.col[F_CREATED] < 0) {
+        rc = whole_fail(ex, where, ex->format == HELPDESK_ZENDESK_CSV
+            ? "no header row with an \"Id\" and a \"Created at\" column "
+              "(name others with --map COLUMN=id --map COLUMN=created_at)"
+            : "a generic CSV needs --map COLUMN=id and --map "
+              "COLUMN=created_at naming columns of its header row");
+        goto done;
+    }
+
+    while (!ex->stop && csv_next(&c, f, nh, &nf, &line) == 1) {
+        if (blank_record(f, nf))
+            continue;
+        struct ticket t;
+        memset(&t, 0, sizeof t);
+        if (csv_row(&h, f, nf, &t, why, sizeof why) != 0) {
+            snprintf(where, sizeof where, "line %zu", line);
+            ex_error(ex, where, why);
+        } else {
+            ex_ticket(ex, &t);
+        }
+    }
+    rc = ex->count;
+done:
+    header_free(&h);
+    free(f);
+    return rc;
+}
+
+int helpdesk_parse_export(enum helpdesk_format format, const char *data,
+                          size_t len, const struct helpdesk_options *opt,
+                          helpdesk_ticket_fn ticket, helpdesk_error_fn error,
+                          void *ctx)
+{
+    struct exporter ex;
+    memset(&ex, 0, sizeof ex);
+    ex.format = format;
+    ex.on_ticket = ticket;
+    ex.on_error = error;
+    ex.ctx = ctx;
+    lookup_init(&ex.lk, opt);
+    if (data == NULL)
+        data = "", len = 0;
+    switch (format) {
+    case HELPDESK_ZENDESK_JSON:
+    case HELPDESK_FRESHDESK_JSON:
+    case HELPDESK_HELPSCOUT_JSON:
+    case HELPDESK_INTERCOM_JSON:
+        return parse_json_export(&ex, data, len);
+    case HELPDESK_ZENDESK_CSV:
+    case HELPDESK_CSV:
+        return parse_csv_export(&ex, opt, data, len);
+    }
+    return whole_fail(&ex, "whole file", "unknown format");
+}
+
+/* --- webhooks ------------------------------------------------------------- */
+
+int helpdesk_parse_webhook(const char *body, size_t len,
+                           const struct helpdesk_options *opt,
+                           struct ticket *out, char *err, size_t errlen)
+{
+    struct lookup lk;
+    lookup_init(&lk, opt);
+    memset(out, 0, sizeof *out);
+    if (body == NULL || len == 0)
+        return fail(err, errlen, "empty body");
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    if (root == NULL)
+        return fail(err, errlen, "not JSON (near byte %td)",
+                    end != NULL ? end - body : (ptrdiff_t)0);
+    while (end < body + len && is_ws(*end))
+        end++;
+    int rc;
+    const char *type = get_str(root, "type");
+    const cJSON *x;
+    char sb[SHOWN_MAX + 4];
+    if (end != body + len) {
+        rc = fail(err, errlen, "text after the JSON value at byte %td",
+                  end - body);
+    } else if (!cJSON_IsObject(root)) {
+        rc = fail(err, errlen, "expected a JSON object");
+    } else if (type != NULL && strncmp(type, "zen:event-type:", 15) == 0) {
+        if (strcmp(type, "zen:event-type:ticket.created") != 0)
+            rc = fail(err, errlen, "%s: not a ticket.created event",
+                      shown(type, strlen(type), sb));
+        else if (!cJSON_IsObject(x = get(root, "detail")))
+            rc = fail(err, errlen, "detail: missing");
+        else
+            rc = parse_ticket_object(x, &lk, get(root, "time"), out, err,
+                                     errlen);
+    } else if (cJSON_IsObject(x = get(root, "freshdesk_webhook"))) {
+        rc = parse_freshdesk_webhook(x, &lk, out, err, errlen);
+    } else if (cJSON_IsObject(x = get(root, "ticket"))) {
+        rc = parse_ticket_object(x, &lk, NULL, out, err, errlen);
+    } else if (type != NULL && strcmp(type, "notification_event") == 0) {
+        x = get(get(root, "data"), "item");
+        rc = cJSON_IsObject(x) ? parse_intercom(x, &lk, out, err, errlen)
+                               : fail(err, errlen, "data.item: missing");
+    } else if (get(root, "createdAt") != NULL ||
+               cJSON_IsObject(get(root, "customer")) ||
+               cJSON_IsObject(get(root, "primaryCustomer"))) {
+        rc = parse_helpscout(root, &lk, out, err, errlen);
+    } else if (type != NULL && strcmp(type, "conversation") == 0) {
+        rc = parse_intercom(root, &lk, out, err, errlen);
+    } else {
+        rc = parse_ticket_object(root, &lk, NULL, out, err, errlen);
+    }
+    cJSON_Delete(root);
+    if (rc != 0)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
+static void base64(const uint8_t *in, size_t n, char *out)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= in[i + 2];
+        out[o++] = tab[v >> 18 & 63];
+        out[o++] = tab[v >> 12 & 63];
+        out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? tab[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
+int helpdesk_helpscout_signature_ok(const char *body, size_t len,
+                                    const char *secret, const char *signature)
+{
+    if (secret == NULL || secret[0] == '\0' || signature == NULL)
+        return 0;
+    if (body == NULL)
+        body = "", len = 0;
+    uint8_t mac[SHA1_LEN];
+    char want[29];
+    hmac_sha1(secret, strlen(secret), body, len, mac);
+    base64(mac, sizeof mac, want);
+    const char *s = signature;
+    size_t n = strlen(s);
+    trim(&s, &n);
+    if (n != 28)
+        return 0;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < 28; i++)
+        diff |= (unsigned char)(s[i] ^ want[i]);
+    return diff == 0;
+}
+
+int helpdesk_format_of(const char *name, enum helpdesk_format *out)
+{
+    static const struct { const char *name; enum helpdesk_format f; } fs[] = {
+        { "zendesk-json", HELPDESK_ZENDESK_JSON },
+        { "zendesk-csv", HELPDESK_ZENDESK_CSV },
+        { "freshdesk-json", HELPDESK_FRESHDESK_JSON },
+        { "helpscout-json", HELPDESK_HELPSCOUT_JSON },
+        { "intercom-json", HELPDESK_INTERCOM_JSON },
+        { "csv", HELPDESK_CSV },
+    };
+    for (size_t i = 0; name != NULL && i < sizeof fs / sizeof fs[0]; i++)
+        if (strcmp(name, fs[i].name) == 0) {
+            *out = fs[i].f;
+            return 0;
+        }
+    return -1;
+}
