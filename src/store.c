@@ -240,6 +240,25 @@ static void read_end(struct store *st, MDB_txn *txn)
     pthread_rwlock_unlock(&st->resize_lock);
 }
 
+/* A read transaction with a cursor on database DB. */
+static int read_cursor(struct store *st, int db, MDB_txn **txn,
+                       MDB_cursor **cur)
+{
+    if (read_begin(st, txn) != 0)
+        return -1;
+    if (mdb_cursor_open(*txn, st->dbi[db], cur) != 0) {
+        read_end(st, *txn);
+        return -1;
+    }
+    return 0;
+}
+
+static void read_cursor_end(struct store *st, MDB_txn *txn, MDB_cursor *cur)
+{
+    mdb_cursor_close(cur);
+    read_end(st, txn);
+}
+
 /* Doubles the map (no transaction of this process may be open). */
 static int grow_map(struct store *st)
 {
@@ -1665,12 +1684,8 @@ int store_site_each(struct store *st,
 {
     MDB_txn *txn;
     MDB_cursor *cur;
-    if (read_begin(st, &txn) != 0)
+    if (read_cursor(st, DB_SITES, &txn, &cur) != 0)
         return -1;
-    if (mdb_cursor_open(txn, st->dbi[DB_SITES], &cur) != 0) {
-        read_end(st, txn);
-        return -1;
-    }
     MDB_val k, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (rc == 0) {
@@ -1679,8 +1694,7 @@ int store_site_each(struct store *st,
             break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(cur);
-    read_end(st, txn);
+    read_cursor_end(st, txn, cur);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
@@ -1711,12 +1725,8 @@ int store_events_each(struct store *st, uint32_t site_id, uint64_t since_us,
 {
     MDB_txn *txn;
     MDB_cursor *cur;
-    if (read_begin(st, &txn) != 0)
+    if (read_cursor(st, DB_EVENTS, &txn, &cur) != 0)
         return -1;
-    if (mdb_cursor_open(txn, st->dbi[DB_EVENTS], &cur) != 0) {
-        read_end(st, txn);
-        return -1;
-    }
     uint8_t start[12];
     put_be64(start, since_us);
     put_be32(start + 8, 0);
@@ -1749,8 +1759,7 @@ int store_events_each(struct store *st, uint32_t site_id, uint64_t since_us,
         }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(cur);
-    read_end(st, txn);
+    read_cursor_end(st, txn, cur);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
@@ -1791,12 +1800,8 @@ int store_articles_each(struct store *st, uint32_t site_id,
 {
     MDB_txn *txn;
     MDB_cursor *cur;
-    if (read_begin(st, &txn) != 0)
+    if (read_cursor(st, DB_ARTICLES, &txn, &cur) != 0)
         return -1;
-    if (mdb_cursor_open(txn, st->dbi[DB_ARTICLES], &cur) != 0) {
-        read_end(st, txn);
-        return -1;
-    }
     uint8_t kb[12];
     put_be32(kb, site_id);
     put_be64(kb + 4, 0);
@@ -1808,8 +1813,7 @@ int store_articles_each(struct store *st, uint32_t site_id,
             break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(cur);
-    read_end(st, txn);
+    read_cursor_end(st, txn, cur);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
@@ -1843,12 +1847,8 @@ int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
     if (!per_day)
         return rollups_summed(st, site_id, article, from, to, include_bots,
                               fn, ctx);
-    if (read_begin(st, &txn) != 0)
+    if (read_cursor(st, DB_DAILY, &txn, &cur) != 0)
         return -1;
-    if (mdb_cursor_open(txn, st->dbi[DB_DAILY], &cur) != 0) {
-        read_end(st, txn);
-        return -1;
-    }
     bool all = article == STORE_ALL_ARTICLES;
     uint64_t next = all ? 1 : article;
     uint8_t kb[17];
@@ -1904,8 +1904,7 @@ int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
         next = a + 1;
     }
     free(sum);
-    mdb_cursor_close(cur);
-    read_end(st, txn);
+    read_cursor_end(st, txn, cur);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
@@ -1920,12 +1919,8 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
     MDB_cursor *cur;
     if (from > to)
         return 0;
-    if (read_begin(st, &txn) != 0)
+    if (read_cursor(st, DB_DIM, &txn, &cur) != 0)
         return -1;
-    if (mdb_cursor_open(txn, st->dbi[DB_DIM], &cur) != 0) {
-        read_end(st, txn);
-        return -1;
-    }
     uint8_t kb[17];
     MDB_val k = { daily_key(kb, site_id, article, from, 0), kb }, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -1941,8 +1936,7 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
             break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(cur);
-    read_end(st, txn);
+    read_cursor_end(st, txn, cur);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
@@ -2481,12 +2475,8 @@ int store_token_each(struct store *st,
 {
     MDB_txn *txn;
     MDB_cursor *cur;
-    if (read_begin(st, &txn) != 0)
+    if (read_cursor(st, DB_TOKENS, &txn, &cur) != 0)
         return -1;
-    if (mdb_cursor_open(txn, st->dbi[DB_TOKENS], &cur) != 0) {
-        read_end(st, txn);
-        return -1;
-    }
     MDB_val k, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (rc == 0) {
@@ -2495,8 +2485,7 @@ int store_token_each(struct store *st,
             break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(cur);
-    read_end(st, txn);
+    read_cursor_end(st, txn, cur);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
@@ -2728,12 +2717,8 @@ int store_tickets_each(struct store *st, uint32_t site_id, uint64_t from_us,
 {
     MDB_txn *txn;
     MDB_cursor *cur;
-    if (read_begin(st, &txn) != 0)
+    if (read_cursor(st, DB_TICKET_TIMES, &txn, &cur) != 0)
         return -1;
-    if (mdb_cursor_open(txn, st->dbi[DB_TICKET_TIMES], &cur) != 0) {
-        read_end(st, txn);
-        return -1;
-    }
     uint8_t kb[12];
     put_be32(kb, site_id);
     put_be64(kb + 4, from_us);
@@ -2754,8 +2739,7 @@ int store_tickets_each(struct store *st, uint32_t site_id, uint64_t from_us,
         }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(cur);
-    read_end(st, txn);
+    read_cursor_end(st, txn, cur);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
@@ -2811,12 +2795,8 @@ int store_identity_each(struct store *st, uint32_t site_id,
 {
     MDB_txn *txn;
     MDB_cursor *cur;
-    if (read_begin(st, &txn) != 0)
+    if (read_cursor(st, DB_IDENTS, &txn, &cur) != 0)
         return -1;
-    if (mdb_cursor_open(txn, st->dbi[DB_IDENTS], &cur) != 0) {
-        read_end(st, txn);
-        return -1;
-    }
     uint8_t kb[44];
     put_be32(kb, site_id);
     memcpy(kb + 4, identity, 32);
@@ -2832,8 +2812,7 @@ int store_identity_each(struct store *st, uint32_t site_id,
             break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(cur);
-    read_end(st, txn);
+    read_cursor_end(st, txn, cur);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
@@ -2843,12 +2822,8 @@ int store_visits_each(struct store *st, uint32_t site_id, uint64_t visitor,
 {
     MDB_txn *txn;
     MDB_cursor *cur;
-    if (read_begin(st, &txn) != 0)
+    if (read_cursor(st, DB_VISITS, &txn, &cur) != 0)
         return -1;
-    if (mdb_cursor_open(txn, st->dbi[DB_VISITS], &cur) != 0) {
-        read_end(st, txn);
-        return -1;
-    }
     uint8_t kb[21] = { 0 };
     put_be32(kb, site_id);
     put_be64(kb + 4, visitor);
@@ -2869,7 +2844,6 @@ int store_visits_each(struct store *st, uint32_t site_id, uint64_t visitor,
             break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    mdb_cursor_close(cur);
-    read_end(st, txn);
+    read_cursor_end(st, txn, cur);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
