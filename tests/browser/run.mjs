@@ -430,6 +430,7 @@ class Scenario {
     if (typeof actual !== 'number' || Math.abs(actual - expected) > tolerance) {
       throw new Error(`${what}: ${actual} is not ${expected} ± ${tolerance}`);
     }
+    this.note(`${what}: ${actual} (expected ${expected} ± ${tolerance}, error ${actual - expected})`);
   }
 
   note(message) {

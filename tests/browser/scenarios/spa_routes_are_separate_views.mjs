@@ -50,4 +50,6 @@ export default async function (t) {
   t.assert(views.length === 4,
     `views stored: ${views.map((v) => v.path).join(', ')}; want A, B, C, A (a same-path replaceState is no view)`);
   t.assert(new Set(views.map((v) => v.view)).size === 4, 'every route has its own view id');
+  const engaged = t.engagedByView(events);
+  t.note(`engaged ms per route (want 12000, 7000, 5000, 3000): ${views.map((v) => engaged[v.view] || 0).join(', ')}`);
 }
