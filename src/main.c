@@ -657,15 +657,16 @@ static int cmd_demo(struct args *a)
         store_close(st);
         return 1;
     }
-    size_t events = 0;
-    int rc = demo_generate(st, site.id, name, days, seed, &events);
+    size_t events = 0, tickets = 0;
+    struct demo_options o = { days, seed, true, true };
+    int rc = demo_generate_ex(st, site.id, name, &o, &events, &tickets);
     store_close(st);
     if (rc != 0) {
         fprintf(stderr, "dwell: demo: generation failed\n");
         return 1;
     }
-    printf("%zu demo events over %u days stored for %s\n", events, days,
-           name);
+    printf("%zu demo events and %zu tickets over %u days stored for %s\n",
+           events, tickets, days, name);
     return 0;
 }
 
