@@ -42,6 +42,12 @@ static void text_put(struct text *t, const char *s, size_t n)
     t->p[t->n] = '\0';
 }
 
+/* Appends the NUL-terminated S. */
+static void text_str(struct text *t, const char *s)
+{
+    text_put(t, s, strlen(s));
+}
+
 static void text_printf(struct text *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -80,15 +86,15 @@ static void csv_field(struct text *t, const char *s)
         text_put(t, s, strlen(s));
         return;
     }
-    text_put(t, "\"", 1);
+    text_str(t, "\"");
     if (formula)
-        text_put(t, "'", 1);
+        text_str(t, "'");
     for (const char *c = s; *c; c++) {
         if (*c == '"')
-            text_put(t, "\"", 1);
+            text_str(t, "\"");
         text_put(t, c, 1);
     }
-    text_put(t, "\"", 1);
+    text_str(t, "\"");
 }
 
 static void csv_num(struct text *t, double v, int decimals)
@@ -108,9 +114,9 @@ static void csv_row(struct text *t, const struct report_row *r)
 {
     text_printf(t, "%016" PRIx64 ",", r->a.id);
     csv_field(t, r->a.path);
-    text_put(t, ",", 1);
+    text_str(t, ",");
     csv_field(t, r->a.title);
-    text_put(t, ",", 1);
+    text_str(t, ",");
     csv_field(t, r->a.category);
     text_printf(t, ",%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", r->a.words,
                 r->views, r->visitors, r->reads);
@@ -118,19 +124,19 @@ static void csv_row(struct text *t, const struct report_row *r)
                              r->quick_exit_rate };
     for (size_t i = 0; i < 4; i++) {
         csv_num(t, rates[i], 4);
-        text_put(t, ",", 1);
+        text_str(t, ",");
     }
     const double ms[] = { r->views ? r->p50_ms : NAN, r->views ? r->p75_ms : NAN,
                           r->views ? r->p90_ms : NAN, r->mean_ms };
     for (size_t i = 0; i < 4; i++) {
         csv_num(t, ms[i], 0);
-        text_put(t, ",", 1);
+        text_str(t, ",");
     }
     text_printf(t, "%u,%u,", r->sum.votes_up, r->sum.votes_down);
     csv_num(t, r->helpful_rate, 4);
     text_printf(t, ",%" PRIu64 ",", r->views_prev);
     csv_num(t, r->views_change, 4);
-    text_put(t, "\r\n", 2);
+    text_str(t, "\r\n");
 }
 
 static void csv_counts(struct text *t, const char *name,
@@ -142,7 +148,7 @@ static void csv_counts(struct text *t, const char *name,
         text_printf(t, ",%" PRIu64, c->items[i].count);
         if (zero)
             text_printf(t, ",%" PRIu64, c->items[i].zero);
-        text_put(t, "\r\n", 2);
+        text_str(t, "\r\n");
     }
 }
 
@@ -364,7 +370,7 @@ static void table_line(struct text *t, const char *line)
     while (n > 0 && cut[n - 1] == ' ')
         n--;
     text_put(t, cut, n);
-    text_put(t, "\n", 1);
+    text_str(t, "\n");
 }
 
 static void table_header(struct text *t, const struct render_scope *sc,
@@ -376,7 +382,7 @@ static void table_header(struct text *t, const struct render_scope *sc,
     snprintf(line, sizeof line, "%s to %s%s: %s, %s", f, to,
              sc->q->include_bots ? " (bots included)" : "", sc->site, what);
     table_line(t, line);
-    text_put(t, "\n", 1);
+    text_str(t, "\n");
 }
 
 /* Writes US (µs since the epoch) as an ISO 8601 UTC time. */
@@ -395,7 +401,7 @@ char *render_summary(const struct render_scope *sc,
 {
     struct text t = { 0 };
     if (f == RENDER_CSV) {
-        text_put(&t, "date,views,visitors,reads\r\n", 27);
+        text_str(&t, "date,views,visitors,reads\r\n");
         for (size_t i = 0; i < s->series.n; i++) {
             char d[11];
             report_format_date(s->series.days[i].day, d);
@@ -509,7 +515,7 @@ char *render_articles(const struct render_scope *sc,
 
 static void series_csv(struct text *t, const struct report_series *s)
 {
-    text_put(t, "date,views,visitors,reads,engaged_p50_ms\r\n", 42);
+    text_str(t, "date,views,visitors,reads,engaged_p50_ms\r\n");
     for (size_t i = 0; i < s->n; i++) {
         char d[11];
         const struct rollup_day *x = &s->days[i].sum;
@@ -517,7 +523,7 @@ static void series_csv(struct text *t, const struct report_series *s)
         text_printf(t, "%s,%u,%u,%u,", d, x->views, x->visitors, x->reads);
         if (x->views)
             text_printf(t, "%.0f", rollup_quantile_ms(x->hist, 0.5));
-        text_put(t, "\r\n", 2);
+        text_str(t, "\r\n");
     }
 }
 
@@ -706,8 +712,8 @@ static void correlation_csv(struct text *t, const struct correlate_result *r,
                             enum render_part part)
 {
     if (part == RENDER_TOPICS) {
-        text_put(t, "category,days,reads,tickets,best_lag_days,r,n,ci_low,"
-                 "ci_high,evidence\r\n", 72);
+        text_str(t, "category,days,reads,tickets,best_lag_days,r,n,ci_low,"
+             "ci_high,evidence\r\n");
         for (size_t i = 0; i < r->ntopics; i++) {
             const struct correlate_topic *x = &r->topics[i];
             csv_field(t, x->category);
@@ -715,18 +721,18 @@ static void correlation_csv(struct text *t, const struct correlate_result *r,
                         x->tickets);
             if (x->best_lag >= 0)
                 text_printf(t, "%d", x->best_lag);
-            text_put(t, ",", 1);
+            text_str(t, ",");
             csv_num(t, x->r, 4);
             text_printf(t, ",%zu,", x->n);
             csv_num(t, x->ci.lo, 4);
-            text_put(t, ",", 1);
+            text_str(t, ",");
             csv_num(t, x->ci.hi, 4);
             text_printf(t, ",%s\r\n", x->evidence ? "yes" : "no");
         }
         return;
     }
     if (part == RENDER_GAPS) {
-        text_put(t, "query,tickets,zero_results\r\n", 28);
+        text_str(t, "query,tickets,zero_results\r\n");
         for (size_t i = 0; i < r->ngaps; i++) {
             csv_field(t, r->gaps[i].query);
             text_printf(t, ",%" PRIu64 ",%s\r\n", r->gaps[i].tickets,
@@ -734,23 +740,23 @@ static void correlation_csv(struct text *t, const struct correlate_result *r,
         }
         return;
     }
-    text_put(t, "id,path,title,views,followed_by_ticket,contact_after_read,"
-             "ci_low,ci_high,median_read_to_ticket_s\r\n", 101);
+    text_str(t, "id,path,title,views,followed_by_ticket,contact_after_read,"
+             "ci_low,ci_high,median_read_to_ticket_s\r\n");
     for (size_t i = 0; i < r->narticles; i++) {
         const struct correlate_article *a = &r->articles[i];
         text_printf(t, "%016" PRIx64 ",", a->a.id);
         csv_field(t, a->a.path);
-        text_put(t, ",", 1);
+        text_str(t, ",");
         csv_field(t, a->a.title);
         text_printf(t, ",%" PRIu64 ",%" PRIu64 ",", a->views, a->followed);
         csv_num(t, a->rate, 4);
-        text_put(t, ",", 1);
+        text_str(t, ",");
         csv_num(t, a->ci.lo, 4);
-        text_put(t, ",", 1);
+        text_str(t, ",");
         csv_num(t, a->ci.hi, 4);
-        text_put(t, ",", 1);
+        text_str(t, ",");
         csv_num(t, a->median_to_ticket_s, 0);
-        text_put(t, "\r\n", 2);
+        text_str(t, "\r\n");
     }
 }
 
@@ -789,7 +795,7 @@ static void correlation_table(struct text *t, const struct render_scope *sc,
         text_printf(t, "%s %7" PRIu64 " %6" PRIu64 " %6s %15s\n", path,
                     a->views, a->followed, rate, ci);
     }
-    text_put(t, "\ntopics (reads vs tickets, lags 0-14 days)\n", 43);
+    text_str(t, "\ntopics (reads vs tickets, lags 0-14 days)\n");
     for (size_t i = 0; i < r->ntopics; i++) {
         char verdict[160], name[64];
         fit(name, sizeof name, r->topics[i].category, 14);
@@ -803,7 +809,7 @@ static void correlation_table(struct text *t, const struct render_scope *sc,
         table_line(t, line);
     }
     if (r->ngaps)
-        text_put(t, "\nsearches followed by a ticket\n", 31);
+        text_str(t, "\nsearches followed by a ticket\n");
     for (size_t i = 0; i < r->ngaps && i < 10; i++) {
         char q[200];
         fit(q, sizeof q, r->gaps[i].query, 50);
@@ -861,13 +867,13 @@ char *render_ticket_reads(const struct render_scope *sc, const char *ticket,
 {
     struct text t = { 0 };
     if (f == RENDER_CSV) {
-        text_put(&t, "time,path,title,before_s\r\n", 26);
+        text_str(&t, "time,path,title,before_s\r\n");
         for (size_t i = 0; i < n; i++) {
             char when[32];
             format_time_us(reads[i].time_us, when);
             text_printf(&t, "%s,", when);
             csv_field(&t, arts[i].path);
-            text_put(&t, ",", 1);
+            text_str(&t, ",");
             csv_field(&t, arts[i].title);
             text_printf(&t, ",%.0f\r\n", reads[i].before_s);
         }
