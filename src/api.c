@@ -35,6 +35,8 @@ struct api_request {
     char ticket[STORE_TICKET_ID_MAX + 1];
     const char *window;
     uint64_t window_us;
+    struct correlate_map map[32];
+    size_t nmap;
 };
 
 /* Fills R with a 400 naming the parameter. */
@@ -118,7 +120,10 @@ static int parse_params(const struct http_req *q, struct api_request *a,
     a->q.to = today;
     if ((v = http_req_arg(q, "to")) && report_parse_date(v, &a->q.to) != 0)
         return bad_param(r, "to", "not a date (YYYY-MM-DD)"), -1;
-    a->q.from = a->q.to >= 29 ? a->q.to - 29 : 0;
+    /* 30 days; 90 for the ticket correlation, whose topics need weeks */
+    uint32_t span = a->view == VIEW_DEFLECTION || a->view == VIEW_TOPICS ||
+                    a->view == VIEW_GAPS ? 89 : 29;
+    a->q.from = a->q.to >= span ? a->q.to - span : 0;
     if ((v = http_req_arg(q, "from")) &&
         report_parse_date(v, &a->q.from) != 0)
         return bad_param(r, "from", "not a date (YYYY-MM-DD)"), -1;
@@ -168,6 +173,12 @@ static int parse_params(const struct http_req *q, struct api_request *a,
     if (correlate_parse_window(a->window, &a->window_us) != 0)
         return bad_param(r, "window", "expected e.g. 30m, 24h or 7d "
                          "(1 minute to 30 days)"), -1;
+    if ((v = http_req_arg(q, "topics")) && v[0] != '\0') {
+        int n = correlate_parse_map(v, a->map, 32);
+        if (n < 0)
+            return bad_param(r, "topics", "expected category:tag,…"), -1;
+        a->nmap = (size_t)n;
+    }
     return 0;
 }
 
@@ -281,7 +292,7 @@ static char *run_report(struct api *api, struct api_request *a,
     case VIEW_TOPICS:
     case VIEW_GAPS: {
         struct correlate_query cq = { a->q.site_id, a->q.from, a->q.to,
-                                      a->window_us, NULL, 0 };
+                                      a->window_us, a->map, a->nmap };
         struct correlate_result res;
         enum render_part part = a->view == VIEW_DEFLECTION ? RENDER_DEFLECTION
                               : a->view == VIEW_TOPICS ? RENDER_TOPICS

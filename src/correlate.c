@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define US_PER_DAY 86400000000ull
 #define MAX_VISITORS 16
@@ -177,10 +178,10 @@ static void count_topic_ticket(struct run *r, const struct store_ticket *t)
         const char *cat = r->topic_names[k];
         bool hit = false;
         for (size_t i = 0; i < t->ntags && !hit; i++) {
-            hit = strcmp(t->tags[i], cat) == 0;
+            hit = strcasecmp(t->tags[i], cat) == 0;
             for (size_t m = 0; m < r->q->nmap && !hit; m++)
-                hit = strcmp(r->q->map[m].category, cat) == 0 &&
-                      strcmp(r->q->map[m].tag, t->tags[i]) == 0;
+                hit = strcasecmp(r->q->map[m].category, cat) == 0 &&
+                      strcasecmp(r->q->map[m].tag, t->tags[i]) == 0;
         }
         if (hit)
             r->topic_tickets[k * r->days + (day - r->q->from)] += 1;
@@ -465,7 +466,6 @@ static int sum_gaps(struct run *r, struct correlate_result *out)
             memcpy(g->query, r->gaps[i].query, sizeof g->query);
         }
         g->tickets++;
-        g->searches++;
         g->zero_results |= r->gaps[i].zero;
     }
     qsort(out->gaps, out->ngaps, sizeof *out->gaps, cmp_gap);
@@ -627,4 +627,29 @@ int correlate_parse_window(const char *s, uint64_t *us)
         return -1;
     *us = v * unit;
     return 0;
+}
+
+int correlate_parse_map(const char *s, struct correlate_map *out, size_t cap)
+{
+    size_t n = 0;
+    while (*s) {
+        size_t len = strcspn(s, ",");
+        const char *sep = memchr(s, ':', len);
+        if (sep == NULL)
+            sep = memchr(s, '=', len);
+        size_t cl = sep ? (size_t)(sep - s) : 0;
+        size_t tl = sep ? len - cl - 1 : 0;
+        if (n == cap || sep == NULL || cl == 0 || tl == 0 ||
+            cl > EVENT_CATEGORY_MAX || tl > STORE_TICKET_TAG_MAX)
+            return -1;
+        memcpy(out[n].category, s, cl);
+        out[n].category[cl] = '\0';
+        memcpy(out[n].tag, sep + 1, tl);
+        out[n].tag[tl] = '\0';
+        n++;
+        s += len;
+        if (*s == ',')
+            s++;
+    }
+    return (int)n;
 }

@@ -50,8 +50,10 @@ static const char usage[] =
 "  token create SITE [--read-only] [--name NAME]\n"
 "  token list | token revoke ID\n"
 "                        access tokens for the reports API and share links\n"
-"  correlate SITE [--window 30m|24h|7d] [--from DATE] [--to DATE]\n"
+"  correlate SITE [--window 30m|24h|7d|…] [--from DATE] [--to DATE]\n"
 "              [--part deflection|topics|gaps] [--format table|csv|json]\n"
+"              [--topic CATEGORY=TAG]...   (tickets tagged TAG count for\n"
+"              the articles of CATEGORY, besides a tag equal to it)\n"
 "                        tickets after reading (default: 90 days, 24h)\n"
 "  tickets import FILE --site SITE --format FORMAT [--map COLUMN=FIELD]...\n"
 "              [--link-field NAME]   FORMAT: zendesk-json, zendesk-csv,\n"
@@ -785,6 +787,8 @@ static int cmd_correlate(struct args *a)
 {
     const char *name = NULL, *from = NULL, *to = NULL, *window = "24h";
     const char *format = "table", *part = NULL;
+    struct correlate_map map[32];
+    size_t nmap = 0;
     while (a->i < a->argc) {
         const char *v = NULL, *arg = a->argv[a->i];
         int k;
@@ -794,7 +798,12 @@ static int cmd_correlate(struct args *a)
         else if (k == 0 && (k = take_flag(a, "window", &v)) > 0) window = v;
         else if (k == 0 && (k = take_flag(a, "format", &v)) > 0) format = v;
         else if (k == 0 && (k = take_flag(a, "part", &v)) > 0) part = v;
-        else if (k == 0 && arg[0] != '-' && name == NULL) {
+        else if (k == 0 && (k = take_flag(a, "topic", &v)) > 0) {
+            int got = correlate_parse_map(v, map + nmap, 32 - nmap);
+            if (got < 0)
+                return die_usage("--topic %s: expected CATEGORY=TAG", v);
+            nmap += (size_t)got;
+        } else if (k == 0 && arg[0] != '-' && name == NULL) {
             name = arg;
             a->i++;
         } else if (k < 0) {
@@ -834,6 +843,8 @@ static int cmd_correlate(struct args *a)
     if (open_site(a, name, true, &st, &site) != 0)
         return 1;
     cq.site_id = site.id;
+    cq.map = map;
+    cq.nmap = nmap;
     struct correlate_result res;
     struct report_query rq = { .site_id = site.id, .from = cq.from,
                                .to = cq.to };

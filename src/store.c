@@ -23,10 +23,15 @@
  *              kept for final days only (see "cumulative rollups")
  *   dirty      site(4) article(8) class(1) -> day(4): cum rows from that day
  *              on are stale (a final day changed) and must be rebuilt
+ *   tickets    site(4) ticket id -> created_us(8) flags(1) [email key(32)]
+ *              [requester key(32)] {len(1) link} {len(1) channel} tags
+ *   ticket_times  site(4) created_us(8) ticket id -> ""
  *   tokens     sha256(token)(32) -> scope(1) created_us(8) {len(1) site}
  *                                    {len(1) name}
  *   searched   site(4) visitor(8) -> time_us(8) query   (the visitor's last
  *              search, for "searches that led here"; kept an hour)
+ * meta also holds "secret" (32 random bytes: the key of keyed hashes) and
+ * "final" (the last settled day).
  * Article id 0 holds the site-wide rollup; class 0 is readers, 1 is bots. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/store.h"
@@ -147,6 +152,9 @@ struct store {
 };
 
 static int settle_step(struct store *st);
+static int tickets_put_locked(struct store *st, uint32_t site_id,
+                              const struct store_ticket *t, size_t n,
+                              size_t *unchanged, char *err, size_t errlen);
 static void store_identity_of(struct store *st, const char *hex, size_t n,
                               uint8_t out[32]);
 static int load_secret(struct store *st);
@@ -1440,9 +1448,13 @@ static int store_slots(struct store *st, struct slot *slots, size_t *stored)
 {
     int rc, tries = 0;
     while ((rc = apply_batch(st, slots, stored)) == MDB_MAP_FULL &&
-           tries++ < 16)
-        if (grow_map(st) != 0)
+           tries++ < 16) {
+        pthread_mutex_lock(&st->write_mu);
+        int grown = grow_map(st);
+        pthread_mutex_unlock(&st->write_mu);
+        if (grown != 0)
             break;
+    }
     return rc;
 }
 
@@ -2687,6 +2699,18 @@ int store_tickets_put(struct store *st, uint32_t site_id,
                       size_t *unchanged, char *err, size_t errlen)
 {
     *unchanged = 0;
+    /* webhooks call this from HTTP threads: one writer at a time, and the
+     * map grows only while no write transaction of ours is open */
+    pthread_mutex_lock(&st->write_mu);
+    int out = tickets_put_locked(st, site_id, t, n, unchanged, err, errlen);
+    pthread_mutex_unlock(&st->write_mu);
+    return out;
+}
+
+static int tickets_put_locked(struct store *st, uint32_t site_id,
+                              const struct store_ticket *t, size_t n,
+                              size_t *unchanged, char *err, size_t errlen)
+{
     for (int tries = 0; tries < 16; tries++) {
         MDB_txn *txn;
         int rc = txn_begin(st, 0, &txn);

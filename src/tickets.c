@@ -96,6 +96,11 @@ int tickets_import(struct store *st, uint32_t site_id,
         free(im.rows);
         return -1;
     }
+    if (im.n == 0 && im.bad > 0) {
+        snprintf(why, whylen, "no usable record (%zu bad)", im.bad);
+        free(im.rows);
+        return -1;
+    }
     int rc = store_tickets_put(st, site_id, im.rows, im.n, &res->unchanged,
                                why, whylen);
     free(im.rows);

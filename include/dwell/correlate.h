@@ -72,8 +72,6 @@ struct correlate_topic {
 struct correlate_gap {
     char query[EVENT_QUERY_MAX + 1];
     uint64_t tickets;              /* tickets that followed it within W */
-    uint64_t searches;             /* times it was searched by readers who
-                                      then opened a ticket */
     bool zero_results;             /* it found nothing at least once */
 };
 
@@ -93,6 +91,10 @@ int correlate_run(struct store *st, const struct correlate_query *q,
                   struct correlate_result *out);
 
 void correlate_free(struct correlate_result *r);
+
+/* Parses "category:tag,category:tag" (also "=" for ":") into at most CAP
+ * mappings. Returns how many, or -1 if malformed or too many. */
+int correlate_parse_map(const char *s, struct correlate_map *out, size_t cap);
 
 /* Parses an attribution window ("30m", "24h", "7d"; 1 minute to 30 days)
  * into microseconds. Returns 0, or -1. */
