@@ -6,7 +6,8 @@
 BIN is the dwell binary; GEO_DIR holds geo-maxmind.mmdb and
 geo-iplocation.mmdb (tests/tools/make-mmdb.pl makes them). Plays every
 tests/http/cases/*.case against one server, then every scenario function of
-tests/http/scenarios.py, then of tests/http/reports.py. NAMEs (case file
+tests/http/scenarios.py, then of tests/http/reports.py, then of
+tests/http/tickets.py. NAMEs (case file
 stems or scenario function names; shell patterns allowed) run only those
 tests. Prints `ok   NAME` or
 `FAIL NAME: reason` per test and ends with `N passed, N failed`; exit status
@@ -421,8 +422,9 @@ def selected(name, patterns):
 def scenario_functions():
     import scenarios
     import reports
+    import tickets
     fns = []
-    for mod in (scenarios, reports):
+    for mod in (scenarios, reports, tickets):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]
