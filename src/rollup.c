@@ -176,13 +176,27 @@ void rollup_add(struct rollup_day *dst, const struct rollup_day *src)
         dst->scroll[b] += src->scroll[b];
 }
 
+static uint32_t sub32(uint32_t a, uint32_t b)
+{
+    return a > b ? a - b : 0;
+}
+
 void rollup_sub(struct rollup_day *dst, const struct rollup_day *src)
 {
-    for (int i = 0; i < N_SLOTS; i++) {
-        uint64_t a = slot_get(dst, i), b = slot_get(src, i);
-        if (b)
-            slot_set(dst, i, a > b ? a - b : 0);
-    }
+    dst->views = sub32(dst->views, src->views);
+    dst->visitors = sub32(dst->visitors, src->visitors);
+    dst->reads = sub32(dst->reads, src->reads);
+    dst->votes_up = sub32(dst->votes_up, src->votes_up);
+    dst->votes_down = sub32(dst->votes_down, src->votes_down);
+    dst->searches = sub32(dst->searches, src->searches);
+    dst->links = sub32(dst->links, src->links);
+    dst->events = sub32(dst->events, src->events);
+    dst->engaged_ms = dst->engaged_ms > src->engaged_ms
+                    ? dst->engaged_ms - src->engaged_ms : 0;
+    for (int b = 0; b < ROLLUP_HIST_BUCKETS; b++)
+        dst->hist[b] = sub32(dst->hist[b], src->hist[b]);
+    for (int b = 0; b < ROLLUP_SCROLL_BUCKETS; b++)
+        dst->scroll[b] = sub32(dst->scroll[b], src->scroll[b]);
 }
 
 int rollup_decode_add(const uint8_t *buf, size_t len, struct rollup_day *d)
