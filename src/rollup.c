@@ -146,17 +146,7 @@ int rollup_encode(const struct rollup_day *d, uint8_t *buf, size_t cap)
 int rollup_decode(const uint8_t *buf, size_t len, struct rollup_day *d)
 {
     memset(d, 0, sizeof *d);
-    if (len < 1 || buf[0] != RECORD_VERSION)
-        return -1;
-    size_t off = 1;
-    while (off < len) {
-        uint64_t i, v;
-        if (varint_get(buf, len, &off, &i) != 0 ||
-            varint_get(buf, len, &off, &v) != 0 || i >= N_SLOTS)
-            return -1;
-        slot_set(d, (int)i, v);
-    }
-    return 0;
+    return rollup_decode_merge(buf, len, d, 1);
 }
 
 void rollup_add(struct rollup_day *dst, const struct rollup_day *src)

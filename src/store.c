@@ -152,6 +152,8 @@ struct store {
 };
 
 static int settle_step(struct store *st);
+struct rollup_reader;
+static void reader_close(struct store *st, struct rollup_reader *r);
 static int tickets_put_locked(struct store *st, uint32_t site_id,
                               const struct store_ticket *t, size_t n,
                               size_t *unchanged, char *err, size_t errlen);
@@ -2020,38 +2022,33 @@ struct rollup_reader {
     uint32_t final;
 };
 
-/* Sums the rollups of (SITE, A) over FROM..TO into OUT (cleared first):
- * the final part from two cum rows, the rest from daily rows. */
-static int range_sum(struct store *st, const struct rollup_reader *r,
-                     uint32_t site, uint64_t a, uint32_t from, uint32_t to,
-                     bool bots, struct rollup_day *out)
+/* Opens a reading of rollups: a read transaction, the settled day, whether
+ * any article is dirty, and cursors on the daily and cum rows. */
+static int reader_open(struct store *st, struct rollup_reader *r)
 {
-    memset(out, 0, sizeof *out);
-    bool use_cum = a != 0 && r->final >= from && from > 0;
-    if (use_cum && r->any_dirty) {
-        uint8_t kb[13];
-        put_be32(kb, site);
-        put_be64(kb + 4, a);
-        for (int cls = 0; cls <= (bots ? 1 : 0) && use_cum; cls++) {
-            kb[12] = (uint8_t)cls;
-            MDB_val k = { sizeof kb, kb }, v;
-            if (mdb_get(r->txn, r->dirty, &k, &v) == 0 && v.mv_size == 4 &&
-                get_be32(v.mv_data) <= r->final)
-                use_cum = false;
-        }
-    }
-    (void)st;
-    if (!use_cum)
-        return daily_merge(r->daily, site, a, from, to, bots, out);
-    uint32_t last_final = to < r->final ? to : r->final;
-    for (int cls = 0; cls <= (bots ? 1 : 0); cls++) {
-        int rc = cum_merge_at(r->cum, site, a, cls, last_final, out, 1);
-        if (rc == 0)
-            rc = cum_merge_at(r->cum, site, a, cls, from - 1, out, -1);
-        if (rc != 0)
-            return rc;
-    }
-    return daily_merge(r->daily, site, a, last_final + 1, to, bots, out);
+    memset(r, 0, sizeof *r);
+    r->dirty = st->dbi[DB_DIRTY];
+    if (read_begin(st, &r->txn) != 0)
+        return -1;
+    MDB_val fk = { 5, "final" }, fv;
+    MDB_stat ds;
+    if (mdb_get(r->txn, st->dbi[DB_META], &fk, &fv) == 0 && fv.mv_size == 4)
+        r->final = get_be32(fv.mv_data);
+    r->any_dirty = mdb_stat(r->txn, r->dirty, &ds) == 0 && ds.ms_entries > 0;
+    if (mdb_cursor_open(r->txn, st->dbi[DB_DAILY], &r->daily) == 0 &&
+        mdb_cursor_open(r->txn, st->dbi[DB_CUM], &r->cum) == 0)
+        return 0;
+    reader_close(st, r);
+    return -1;
+}
+
+static void reader_close(struct store *st, struct rollup_reader *r)
+{
+    if (r->cum)
+        mdb_cursor_close(r->cum);
+    if (r->daily)
+        mdb_cursor_close(r->daily);
+    read_end(st, r->txn);
 }
 
 static bool rollup_empty(const struct rollup_day *d)
@@ -2060,33 +2057,33 @@ static bool rollup_empty(const struct rollup_day *d)
            !d->searches && !d->links && !d->events && !d->visitors;
 }
 
+static int article_sums(const struct rollup_reader *r, uint32_t site,
+                        uint64_t a, const struct store_range *ranges,
+                        size_t nr, bool bots, struct rollup_day *out,
+                        struct rollup_day *scratch);
+
 /* store_rollups_each without PER_DAY: one sum per article, from cum rows
  * where the range is final. */
 static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
                           uint32_t from, uint32_t to, bool bots,
                           store_rollup_fn fn, void *ctx)
 {
-    struct rollup_reader r = { .dirty = st->dbi[DB_DIRTY] };
+    struct rollup_reader r;
+    struct store_range range = { from, to };
     MDB_cursor *arts = NULL;
-    struct rollup_day *sum = malloc(sizeof *sum);
-    if (sum == NULL || read_begin(st, &r.txn) != 0) {
+    struct rollup_day *sum = malloc(3 * sizeof *sum), *scratch = sum + 1;
+    if (sum == NULL || reader_open(st, &r) != 0) {
         free(sum);
         return -1;
     }
-    MDB_val fk = { 5, "final" }, fv;
-    MDB_stat ds;
-    if (mdb_get(r.txn, st->dbi[DB_META], &fk, &fv) == 0 && fv.mv_size == 4)
-        r.final = get_be32(fv.mv_data);
-    r.any_dirty = mdb_stat(r.txn, r.dirty, &ds) == 0 && ds.ms_entries > 0;
-    int rc = mdb_cursor_open(r.txn, st->dbi[DB_DAILY], &r.daily);
-    if (rc == 0)
-        rc = mdb_cursor_open(r.txn, st->dbi[DB_CUM], &r.cum);
-    if (rc == 0 && article != STORE_ALL_ARTICLES) {
-        rc = range_sum(st, &r, site_id, article, from, to, bots, sum);
+    int rc = 0;
+    if (article != STORE_ALL_ARTICLES) {
+        rc = article_sums(&r, site_id, article, &range, 1, bots, sum,
+                          scratch);
         if (rc == 0 && !rollup_empty(sum))
             fn(ctx, article, to, sum);
-    } else if (rc == 0 &&
-               (rc = mdb_cursor_open(r.txn, st->dbi[DB_ARTICLES], &arts)) == 0) {
+    } else if ((rc = mdb_cursor_open(r.txn, st->dbi[DB_ARTICLES],
+                                     &arts)) == 0) {
         uint8_t kb[12];
         put_be32(kb, site_id);
         put_be64(kb + 4, 0);
@@ -2094,7 +2091,8 @@ static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
         int c = mdb_cursor_get(arts, &k, &v, MDB_SET_RANGE);
         while (c == 0 && k.mv_size == 12 && get_be32(k.mv_data) == site_id) {
             uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
-            if ((rc = range_sum(st, &r, site_id, a, from, to, bots, sum)) != 0)
+            if ((rc = article_sums(&r, site_id, a, &range, 1, bots, sum,
+                                   scratch)) != 0)
                 break;
             if (!rollup_empty(sum) && fn(ctx, a, to, sum) != 0)
                 break;
@@ -2104,11 +2102,7 @@ static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
             rc = c;
         mdb_cursor_close(arts);
     }
-    if (r.cum)
-        mdb_cursor_close(r.cum);
-    if (r.daily)
-        mdb_cursor_close(r.daily);
-    read_end(st, r.txn);
+    reader_close(st, &r);
     free(sum);
     return rc == 0 ? 0 : -1;
 }
@@ -2142,7 +2136,8 @@ static int article_sums(const struct rollup_reader *r, uint32_t site,
 {
     uint32_t days[2 * MAX_SUM_RANGES];
     size_t nd = 0;
-    bool cum = !is_dirty(r, site, a, bots);
+    bool cum = a != 0 && !is_dirty(r, site, a, bots);   /* the site row
+                                                           has no cum rows */
     for (size_t i = 0; i < nr; i++)
         memset(&out[i], 0, sizeof out[i]);
     for (size_t i = 0; i < nr && cum; i++) {    /* distinct boundaries */
@@ -2194,28 +2189,17 @@ int store_rollup_sums(struct store *st, uint32_t site_id, const uint64_t *ids,
 {
     if (nr == 0 || nr > MAX_SUM_RANGES)
         return -1;
-    struct rollup_reader r = { .dirty = st->dbi[DB_DIRTY] };
+    struct rollup_reader r;
     struct rollup_day *scratch = malloc(2 * MAX_SUM_RANGES * sizeof *scratch);
-    if (scratch == NULL || read_begin(st, &r.txn) != 0) {
+    if (scratch == NULL || reader_open(st, &r) != 0) {
         free(scratch);
         return -1;
     }
-    MDB_val fk = { 5, "final" }, fv;
-    MDB_stat ds;
-    if (mdb_get(r.txn, st->dbi[DB_META], &fk, &fv) == 0 && fv.mv_size == 4)
-        r.final = get_be32(fv.mv_data);
-    r.any_dirty = mdb_stat(r.txn, r.dirty, &ds) == 0 && ds.ms_entries > 0;
-    int rc = mdb_cursor_open(r.txn, st->dbi[DB_DAILY], &r.daily);
-    if (rc == 0)
-        rc = mdb_cursor_open(r.txn, st->dbi[DB_CUM], &r.cum);
+    int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = article_sums(&r, site_id, ids[i], ranges, nr, include_bots,
                           out + i * nr, scratch);
-    if (r.cum)
-        mdb_cursor_close(r.cum);
-    if (r.daily)
-        mdb_cursor_close(r.daily);
-    read_end(st, r.txn);
+    reader_close(st, &r);
     free(scratch);
     return rc == 0 ? 0 : -1;
 }
