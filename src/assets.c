@@ -39,6 +39,22 @@ static bool accepts_gzip(const char *ae)
     return !(strncmp(q, ";q=0", 4) == 0 && strncmp(q, ";q=0.", 5) != 0);
 }
 
+/* Answers with an embedded file: its gzip form when the client takes it. */
+static void reply_embedded(const struct http_req *q, struct http_reply *r,
+                           const unsigned char *plain, size_t plain_len,
+                           const unsigned char *gz, size_t gz_len)
+{
+    r->body_static = true;
+    if (accepts_gzip(http_req_header(q, "Accept-Encoding"))) {
+        http_reply_header(r, "Content-Encoding", "gzip");
+        r->body = gz;
+        r->len = gz_len;
+    } else {
+        r->body = plain;
+        r->len = plain_len;
+    }
+}
+
 void assets_snippet(void *ctx, const struct http_req *q, struct http_reply *r)
 {
     struct assets *a = ctx;
@@ -56,14 +72,8 @@ void assets_snippet(void *ctx, const struct http_req *q, struct http_reply *r)
     r->status = 200;
     r->content_type = "application/javascript; charset=utf-8";
     r->body_static = true;
-    if (accepts_gzip(http_req_header(q, "Accept-Encoding"))) {
-        http_reply_header(r, "Content-Encoding", "gzip");
-        r->body = embed_dwell_js_gz;
-        r->len = embed_dwell_js_gz_len;
-    } else {
-        r->body = embed_dwell_js;
-        r->len = embed_dwell_js_len;
-    }
+    reply_embedded(q, r, embed_dwell_js, embed_dwell_js_len,
+                   embed_dwell_js_gz, embed_dwell_js_gz_len);
 }
 
 static const char *content_type_of(const char *name)
@@ -156,12 +166,6 @@ void assets_report(void *ctx, const struct http_req *q, struct http_reply *r)
     http_reply_header(r, "Content-Security-Policy",
                       "default-src 'self'; script-src 'unsafe-inline'; "
                       "style-src 'unsafe-inline'; img-src 'self' data:");
-    if (accepts_gzip(http_req_header(q, "Accept-Encoding"))) {
-        http_reply_header(r, "Content-Encoding", "gzip");
-        r->body = embed_report_html_gz;
-        r->len = embed_report_html_gz_len;
-    } else {
-        r->body = embed_report_html;
-        r->len = embed_report_html_len;
-    }
+    reply_embedded(q, r, embed_report_html, embed_report_html_len,
+                   embed_report_html_gz, embed_report_html_gz_len);
 }
