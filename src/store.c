@@ -7,7 +7,10 @@
  *   views      site(4) view id -> struct view_rec
  *   articles   site(4) article(8) -> first_day(4) last_day(4) words(4)
  *                                    {len(2) path} {len(2) title} {len(2) cat}
- *   daily      site(4) article(8) day(4) class(1) -> rollup record
+ *   daily      site(4) article(8) day(4) class(1) -> rollup record, for
+ *              settled days (see "recent rows")
+ *   recent     the same, for days not yet settled: a small database that
+ *              the writer updates with every event
  *   daily_dim  site(4) article(8) day(4) class(1) dim(1) value -> count(4)
  *   seen       day(4) site(4) article(8) visitor(8) -> ""
  *   links      site(4) link id -> time_us(8) article(8) visitor(8)
@@ -21,6 +24,9 @@
  *   cum        site(4) article(8) day(4) class(1) -> rollup record: the sum
  *              of that article's daily rows of that class up to the day,
  *              kept for final days only (see "cumulative rollups")
+ *   heads      site(4) article(8) class(1) -> first(4) last(4) rollup
+ *              record: the days of that article's first and last cum rows
+ *              and the last one's sum, read in article order by reports
  *   dirty      site(4) article(8) class(1) -> day(4): cum rows from that day
  *              on are stale (a final day changed) and must be rebuilt
  *   tickets    site(4) ticket id -> created_us(8) flags(1) [email key(32)]
@@ -30,8 +36,9 @@
  *                                    {len(1) name}
  *   searched   site(4) visitor(8) -> time_us(8) query   (the visitor's last
  *              search, for "searches that led here"; kept an hour)
- * meta also holds "secret" (32 random bytes: the key of keyed hashes) and
- * "final" (the last settled day).
+ * meta also holds "secret" (32 random bytes: the key of keyed hashes),
+ * "final" (the last settled day) and, while a settling pass runs,
+ * "settling" (the day it settles to).
  * Article id 0 holds the site-wide rollup; class 0 is readers, 1 is bots. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/store.h"
@@ -51,7 +58,7 @@
 #include "dwell/sha256.h"
 #include "dwell/visitor.h"
 
-#define SCHEMA_VERSION     1
+#define SCHEMA_VERSION     2    /* 1: no recent and heads databases */
 #define DEFAULT_MAP_SIZE   ((size_t)256 << 20)
 #define MAX_MAP_SIZE       ((size_t)1 << 40)
 #define DEFAULT_QUEUE_CAP  65536
@@ -62,11 +69,12 @@
 
 enum { DB_META, DB_SITES, DB_EVENTS, DB_VIEWS, DB_ARTICLES, DB_DAILY,
        DB_DIM, DB_SEEN, DB_LINKS, DB_SEARCHED, DB_TOKENS, DB_CUM, DB_DIRTY,
-       DB_VISITS, DB_IDENTS, DB_TICKETS, DB_TICKET_TIMES, DB_COUNT };
+       DB_VISITS, DB_IDENTS, DB_TICKETS, DB_TICKET_TIMES, DB_RECENT,
+       DB_HEADS, DB_COUNT };
 static const char *const db_names[DB_COUNT] = {
     "meta", "sites", "events", "views", "articles", "daily", "daily_dim",
     "seen", "links", "searched", "tokens", "cum", "dirty", "visits",
-    "idents", "tickets", "ticket_times"
+    "idents", "tickets", "ticket_times", "recent", "heads"
 };
 
 #define VISITS_KEEP_DAYS 90
@@ -115,6 +123,7 @@ struct store {
     MDB_dbi dbi[DB_COUNT];
     enum store_durability durability;
     bool readonly;
+    bool manual_settle;
     size_t map_size;
     pthread_rwlock_t resize_lock;   /* read txns shared, map resize exclusive */
 
@@ -141,17 +150,19 @@ struct store {
     uint8_t secret[32];             /* server secret (meta "secret") */
     bool have_secret;
     uint32_t visits_purged_day;
-    uint32_t final_through;         /* cum rows are valid up to this day */
-    uint32_t final_mark;            /* days up to this one are final for
+    uint32_t final_through;         /* meta "final" as the last write
+                                       transaction saw it */
+    uint32_t final_mark;            /* days up to this one are settled for
                                        writes (>= final_through) */
     pthread_mutex_t write_mu;       /* one of batch or settle step at a time
                                        in this process (LMDB serialises the
                                        transactions; this, our own state) */
-    uint32_t settle_site;           /* where a settling pass resumes */
+    uint32_t settle_from, settle_to;/* the pass in progress: final, target */
+    int settle_phase;               /* 0: moving rows, 1: extending cum */
+    uint32_t settle_site;           /* where the phase resumes */
     uint64_t settle_article;
 };
 
-static int settle_step(struct store *st);
 struct rollup_reader;
 static void reader_close(struct store *st, struct rollup_reader *r);
 static int tickets_put_locked(struct store *st, uint32_t site_id,
@@ -292,6 +303,8 @@ static int grow_map(struct store *st)
 }
 
 /* Opens every named database and checks the schema version. */
+static int migrate_v1(struct store *st, MDB_txn *txn);
+
 static int open_dbs(struct store *st, char *err, size_t errlen)
 {
     MDB_txn *txn;
@@ -312,7 +325,20 @@ static int open_dbs(struct store *st, char *err, size_t errlen)
     }
     MDB_val k = { 6, "schema" }, v;
     rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
-    if (rc == 0 && (v.mv_size != 4 || get_be32(v.mv_data) != SCHEMA_VERSION)) {
+    if (rc == 0 && v.mv_size == 4 && get_be32(v.mv_data) == 1) {
+        if (st->readonly) {
+            mdb_txn_abort(txn);
+            return 1;          /* let a writable opening migrate it */
+        }
+        if ((rc = migrate_v1(st, txn)) != 0) {
+            mdb_txn_abort(txn);
+            if (rc == MDB_MAP_FULL && grow_map(st) == 0)
+                return open_dbs(st, err, errlen);
+            return set_err(err, errlen, "migrating from schema 1", rc);
+        }
+        rc = MDB_NOTFOUND;     /* write the current version below */
+    } else if (rc == 0 && (v.mv_size != 4 ||
+                           get_be32(v.mv_data) != SCHEMA_VERSION)) {
         mdb_txn_abort(txn);
         snprintf(err, errlen, "data was written by another dwell version "
                  "(schema %u, expected %u)",
@@ -373,16 +399,18 @@ static int load_secret(struct store *st)
 }
 
 /* Reads the last settled day (0 if none) from the meta database. */
-static int read_final(struct store *st, uint32_t *day)
+static void settled_days(struct store *st, MDB_txn *txn, uint32_t *final,
+                         uint32_t *settling);
+
+/* Loads the settled days into ST. */
+static int load_final(struct store *st)
 {
     MDB_txn *txn;
     if (read_begin(st, &txn) != 0)
         return -1;
-    MDB_val k = { 5, "final" }, v;
-    int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
-    *day = rc == 0 && v.mv_size == 4 ? get_be32(v.mv_data) : 0;
+    settled_days(st, txn, &st->final_through, &st->final_mark);
     read_end(st, txn);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+    return 0;
 }
 
 int store_open(const char *dir, const struct store_options *opt,
@@ -404,6 +432,7 @@ int store_open(const char *dir, const struct store_options *opt,
     }
     st->durability = opt->durability;
     st->readonly = opt->readonly;
+    st->manual_settle = opt->manual_settle;
     st->map_size = opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE;
     st->queue_cap = opt->queue_cap ? opt->queue_cap : DEFAULT_QUEUE_CAP;
     pthread_rwlock_init(&st->resize_lock, NULL);
@@ -465,11 +494,10 @@ int store_open(const char *dir, const struct store_options *opt,
         snprintf(err, errlen, "cannot read or create the server secret");
         goto fail;
     }
-    if (read_final(st, &st->final_through) != 0) {
+    if (load_final(st) != 0) {
         snprintf(err, errlen, "cannot read the settled day");
         goto fail;
     }
-    st->final_mark = st->final_through;
     *out = st;
     return 0;
 fail:
@@ -719,6 +747,23 @@ static size_t daily_key(uint8_t *key, uint32_t site, uint64_t article,
     return 17;
 }
 
+/* The last settled day (meta "final") and the day a running settling pass
+ * settles to (meta "settling"; FINAL itself when none runs), as TXN sees
+ * them. Rows of days after *SETTLING are only ever in "recent". */
+static void settled_days(struct store *st, MDB_txn *txn, uint32_t *final,
+                         uint32_t *settling)
+{
+    MDB_val k = { 5, "final" }, v;
+    *final = mdb_get(txn, st->dbi[DB_META], &k, &v) == 0 && v.mv_size == 4
+             ? get_be32(v.mv_data) : 0;
+    k.mv_size = 8;
+    k.mv_data = "settling";
+    *settling = mdb_get(txn, st->dbi[DB_META], &k, &v) == 0 &&
+                v.mv_size == 4 ? get_be32(v.mv_data) : 0;
+    if (*settling < *final)
+        *settling = *final;
+}
+
 /* Notes that the cumulative rows of (SITE, ARTICLE, CLS) from DAY on no
  * longer hold: a final day changed (imports, generated data, late events). */
 static int mark_dirty(struct store *st, MDB_txn *txn, uint32_t site,
@@ -740,7 +785,8 @@ static int mark_dirty(struct store *st, MDB_txn *txn, uint32_t site,
     return mdb_put(txn, st->dbi[DB_DIRTY], &k, &v, 0);
 }
 
-/* Applies FN to the daily rollup of (SITE, ARTICLE, DAY, CLS). */
+/* Applies FN to the daily rollup of (SITE, ARTICLE, DAY, CLS), wherever
+ * it lives: in "recent" until a settling pass moves it to "daily". */
 static int daily_update(struct store *st, MDB_txn *txn, uint32_t site,
                         uint64_t article, uint32_t day, int cls,
                         void (*fn)(struct rollup_day *d, const void *arg),
@@ -748,8 +794,14 @@ static int daily_update(struct store *st, MDB_txn *txn, uint32_t site,
 {
     uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
     struct rollup_day d;
+    bool settled = day <= st->final_mark;
+    MDB_dbi db = st->dbi[DB_RECENT];
     MDB_val k = { daily_key(kb, site, article, day, cls), kb }, v;
-    int rc = mdb_get(txn, st->dbi[DB_DAILY], &k, &v);
+    int rc = mdb_get(txn, db, &k, &v);
+    if (rc == MDB_NOTFOUND && settled) {     /* moved, or a new row */
+        db = st->dbi[DB_DAILY];
+        rc = mdb_get(txn, db, &k, &v);
+    }
     if (rc == MDB_NOTFOUND)
         memset(&d, 0, sizeof d);
     else if (rc != 0)
@@ -762,8 +814,8 @@ static int daily_update(struct store *st, MDB_txn *txn, uint32_t site,
         return MDB_BAD_VALSIZE;
     v.mv_size = (size_t)len;
     v.mv_data = buf;
-    rc = mdb_put(txn, st->dbi[DB_DAILY], &k, &v, 0);
-    if (rc == 0 && article != 0 && day <= st->final_mark)
+    rc = mdb_put(txn, db, &k, &v, 0);
+    if (rc == 0 && article != 0 && settled)
         rc = mark_dirty(st, txn, site, article, cls, day);
     return rc;
 }
@@ -1256,6 +1308,7 @@ static int apply_batch_locked(struct store *st, struct slot *head,
     rc = sync_last_key(st, txn);
     if (rc == 0)
         rc = writer_salts(st, txn, day_of_us(store_now_us()));
+    settled_days(st, txn, &st->final_through, &st->final_mark);
     size_t n = 0;
     for (struct slot *s = head; s != NULL && rc == 0; s = s->next) {
         size_t off = s->ualen;
@@ -1374,7 +1427,8 @@ static bool queue_empty(struct store *st)
  * and hourly purges. */
 static void writer_chores(struct store *st)
 {
-    while (queue_empty(st) && settle_step(st) == 1)
+    while (!st->manual_settle && queue_empty(st) &&
+           store_settle_step(st, SETTLE_CHUNK) == 1)
         ;
     uint64_t now = store_now_us();
     if (now - st->last_purge_us > 3600u * 1000000u) {
@@ -1850,78 +1904,6 @@ int store_article_get(struct store *st, uint32_t site_id, uint64_t id,
 
 /* Walks the daily rows of one site: for each article (or only ARTICLE),
  * seeks straight to its FROM day and stops at its TO day. */
-int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
-                       uint32_t from, uint32_t to, bool include_bots,
-                       bool per_day, store_rollup_fn fn, void *ctx)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    if (from > to)
-        return 0;
-    if (!per_day)
-        return rollups_summed(st, site_id, article, from, to, include_bots,
-                              fn, ctx);
-    if (read_cursor(st, DB_DAILY, &txn, &cur) != 0)
-        return -1;
-    bool all = article == STORE_ALL_ARTICLES;
-    uint64_t next = all ? 1 : article;
-    uint8_t kb[17];
-    MDB_val k, v;
-    int rc = 0, stop = 0;
-    struct rollup_day *sum = malloc(sizeof *sum);
-    if (sum == NULL) {
-        mdb_cursor_close(cur);
-        read_end(st, txn);
-        return -1;
-    }
-    while (!stop) {
-        k.mv_size = daily_key(kb, site_id, next, from, 0);
-        k.mv_data = kb;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        if (rc != 0 || k.mv_size != 17 || get_be32(k.mv_data) != site_id)
-            break;
-        uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
-        if (a != next) {                 /* FROM of the next article */
-            if (!all)
-                break;
-            next = a;
-            continue;
-        }
-        uint32_t day = 0;
-        bool have = false;
-        while (rc == 0 && k.mv_size == 17 &&
-               get_be32(k.mv_data) == site_id &&
-               get_be64((const uint8_t *)k.mv_data + 4) == a) {
-            uint32_t d = get_be32((const uint8_t *)k.mv_data + 12);
-            int cls = ((const uint8_t *)k.mv_data)[16];
-            if (d > to)
-                break;
-            if (per_day && have && d != day) {
-                if ((stop = fn(ctx, a, day, sum)) != 0)
-                    break;
-                have = false;
-            }
-            if (cls == 0 || include_bots) {
-                if (!have)
-                    memset(sum, 0, sizeof *sum);
-                if (rollup_decode_add(v.mv_data, v.mv_size, sum) != 0)
-                    log_warn("store: damaged rollup skipped");
-                have = true;
-                day = per_day ? d : to;
-            }
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-        if (have && !stop)
-            stop = fn(ctx, a, day, sum);
-        if (!all || a == UINT64_MAX - 1)
-            break;
-        next = a + 1;
-    }
-    free(sum);
-    read_cursor_end(st, txn, cur);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
-}
-
 int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
                     enum store_dim dim, uint32_t from, uint32_t to,
                     bool include_bots,
@@ -1955,15 +1937,23 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
 }
 
 
-/* --- cumulative rollups --------------------------------------------------------
- * A day is final FINAL_AFTER_DAYS after it. For final days the writer keeps,
- * per article and class, the running sum of the daily rows ("cum"), so that
- * the sum over any range of final days is one row minus another: a report
- * over a year of 10,000 articles reads two rows per article instead of 365.
- * Days not yet final are read from the daily rows. A write to a final day
- * (an import, generated data, a late event) marks the article dirty; the
- * writer rebuilds its cum rows when it has nothing else to do, and readers
- * fall back to the daily rows for dirty articles meanwhile. */
+/* --- settled and recent rows, cumulative rollups -------------------------------
+ * A day is final FINAL_AFTER_DAYS after it (no engage can move its buckets
+ * any more) and settled once a settling pass has run over it; meta "final"
+ * is the last settled day. The daily rows of days not yet settled live in
+ * "recent", a small database the writer updates with every event. A
+ * settling pass first moves them to "daily" (phase 0), then extends, per
+ * article and class, the running sum of the daily rows ("cum") over the
+ * newly settled days (phase 1). The sum over any range of settled days is
+ * then one cum row minus another, and "heads" keeps each article's last
+ * cum row with the days of its first and last, read in article order:
+ * a report over a year of 10,000 articles needs at most two lookups per
+ * article, none when the range starts before the article's first day.
+ * While a pass runs (meta "settling"), a row of a day it settles is in
+ * either database, never in both. A write to a settled day (an import,
+ * generated data, a late event) marks the article dirty; the writer
+ * rebuilds its cum rows when it has nothing else to do, and readers fall
+ * back to the daily rows for dirty articles meanwhile. */
 
 static bool same_article(const MDB_val *k, uint32_t site, uint64_t a)
 {
@@ -1972,29 +1962,36 @@ static bool same_article(const MDB_val *k, uint32_t site, uint64_t a)
 }
 
 /* Adds (SIGN 1) or subtracts (SIGN -1) to OUT the cum row of (SITE, A, CLS)
- * with the greatest day <= DAY, if any. */
+ * with the greatest day <= DAY, if any, and sets *AT (if not NULL) to its
+ * day, or to UINT32_MAX when there is none. */
 static int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
-                        uint32_t day, struct rollup_day *out, int sign)
+                        uint32_t day, struct rollup_day *out, int sign,
+                        uint32_t *at)
 {
     uint8_t kb[17];
     MDB_val k = { daily_key(kb, site, a, day + 1, 0), kb }, v;
+    if (at)
+        *at = UINT32_MAX;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     rc = mdb_cursor_get(cur, &k, &v, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
     while (rc == 0 && same_article(&k, site, a)) {
         const uint8_t *p = k.mv_data;
-        if (p[16] == cls && get_be32(p + 12) <= day)
+        if (p[16] == cls && get_be32(p + 12) <= day) {
+            if (at)
+                *at = get_be32(p + 12);
             return rollup_decode_merge(v.mv_data, v.mv_size, out, sign) == 0
                    ? 0 : MDB_CORRUPTED;
+        }
         rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
     }
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Adds to OUT the daily rows of (SITE, A) with FROM <= day <= TO, of class
- * 0 (and 1 when BOTS). */
-static int daily_merge(MDB_cursor *cur, uint32_t site, uint64_t a,
-                       uint32_t from, uint32_t to, bool bots,
-                       struct rollup_day *out)
+/* Adds to OUT the rows under CUR of (SITE, A) with FROM <= day <= TO, of
+ * class 0 (and 1 when BOTS). */
+static int cursor_merge(MDB_cursor *cur, uint32_t site, uint64_t a,
+                        uint32_t from, uint32_t to, bool bots,
+                        struct rollup_day *out)
 {
     if (from > to)
         return 0;
@@ -2013,30 +2010,83 @@ static int daily_merge(MDB_cursor *cur, uint32_t site, uint64_t a,
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* The cursors and settled day of one reading of rollups. */
-struct rollup_reader {
-    MDB_txn *txn;
-    MDB_cursor *daily, *cum;
-    MDB_dbi dirty;
-    bool any_dirty;
-    uint32_t final;
+#define MAX_SUM_RANGES 4
+
+/* One article's head: its first and last cum days and the last cum row. */
+struct head {
+    uint32_t first, last;
+    const uint8_t *rec;
+    size_t len;
 };
 
-/* Opens a reading of rollups: a read transaction, the settled day, whether
- * any article is dirty, and cursors on the daily and cum rows. */
+/* Reads the head of (SITE, A, CLS). Returns 0, MDB_NOTFOUND, or an error. */
+static int head_get(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
+                    struct head *h)
+{
+    uint8_t kb[13];
+    put_be32(kb, site);
+    put_be64(kb + 4, a);
+    kb[12] = (uint8_t)cls;
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    if (rc != 0)
+        return rc;
+    if (v.mv_size < 8)
+        return MDB_CORRUPTED;
+    const uint8_t *p = v.mv_data;
+    *h = (struct head){ get_be32(p), get_be32(p + 4), p + 8, v.mv_size - 8 };
+    return 0;
+}
+
+/* Writes the head of (SITE, A, CLS), or deletes it when the article has no
+ * cum rows of that class (SUM NULL). */
+static int head_put(struct store *st, MDB_txn *txn, uint32_t site,
+                    uint64_t a, int cls, uint32_t first, uint32_t last,
+                    const struct rollup_day *sum)
+{
+    uint8_t kb[13], buf[8 + ROLLUP_RECORD_MAX];
+    put_be32(kb, site);
+    put_be64(kb + 4, a);
+    kb[12] = (uint8_t)cls;
+    MDB_val k = { sizeof kb, kb };
+    if (sum == NULL) {
+        int rc = mdb_del(txn, st->dbi[DB_HEADS], &k, NULL);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    int len = rollup_encode(sum, buf + 8, sizeof buf - 8);
+    if (len < 0)
+        return MDB_BAD_VALSIZE;
+    put_be32(buf, first);
+    put_be32(buf + 4, last);
+    MDB_val v = { 8 + (size_t)len, buf };
+    return mdb_put(txn, st->dbi[DB_HEADS], &k, &v, 0);
+}
+
+/* The cursors and settled days of one reading of rollups. */
+struct rollup_reader {
+    MDB_txn *txn;
+    MDB_cursor *daily, *recent, *cum, *heads;
+    MDB_dbi dirty;
+    bool any_dirty;
+    uint32_t final, settling;
+};
+
+/* Opens a reading of rollups: a read transaction, the settled days,
+ * whether any article is dirty, and cursors on the rows, cum rows and
+ * heads. */
 static int reader_open(struct store *st, struct rollup_reader *r)
 {
     memset(r, 0, sizeof *r);
     r->dirty = st->dbi[DB_DIRTY];
     if (read_begin(st, &r->txn) != 0)
         return -1;
-    MDB_val fk = { 5, "final" }, fv;
+    settled_days(st, r->txn, &r->final, &r->settling);
     MDB_stat ds;
-    if (mdb_get(r->txn, st->dbi[DB_META], &fk, &fv) == 0 && fv.mv_size == 4)
-        r->final = get_be32(fv.mv_data);
     r->any_dirty = mdb_stat(r->txn, r->dirty, &ds) == 0 && ds.ms_entries > 0;
     if (mdb_cursor_open(r->txn, st->dbi[DB_DAILY], &r->daily) == 0 &&
-        mdb_cursor_open(r->txn, st->dbi[DB_CUM], &r->cum) == 0)
+        mdb_cursor_open(r->txn, st->dbi[DB_RECENT], &r->recent) == 0 &&
+        mdb_cursor_open(r->txn, st->dbi[DB_CUM], &r->cum) == 0 &&
+        mdb_cursor_open(r->txn, st->dbi[DB_HEADS], &r->heads) == 0)
         return 0;
     reader_close(st, r);
     return -1;
@@ -2044,11 +2094,86 @@ static int reader_open(struct store *st, struct rollup_reader *r)
 
 static void reader_close(struct store *st, struct rollup_reader *r)
 {
-    if (r->cum)
-        mdb_cursor_close(r->cum);
-    if (r->daily)
-        mdb_cursor_close(r->daily);
+    MDB_cursor *curs[4] = { r->heads, r->cum, r->recent, r->daily };
+    for (int i = 0; i < 4; i++)
+        if (curs[i])
+            mdb_cursor_close(curs[i]);
     read_end(st, r->txn);
+}
+
+/* Adds to OUT the daily rows of (SITE, A) with FROM <= day <= TO, of class
+ * 0 (and 1 when BOTS), from whichever database holds them. */
+static int rows_merge(const struct rollup_reader *r, uint32_t site,
+                      uint64_t a, uint32_t from, uint32_t to, bool bots,
+                      struct rollup_day *out)
+{
+    uint32_t settled_to = to < r->settling ? to : r->settling;
+    int rc = 0;
+    if (from <= settled_to)
+        rc = cursor_merge(r->daily, site, a, from, settled_to, bots, out);
+    uint32_t recent_from = from > r->final ? from : r->final + 1;
+    if (rc == 0 && recent_from <= to)
+        rc = cursor_merge(r->recent, site, a, recent_from, to, bots, out);
+    return rc;
+}
+
+/* The cum rows one article's sums have looked up, so that a boundary
+ * shared by two ranges is looked up once. */
+struct cum_memo {
+    size_t n;
+    struct cum_seen { uint32_t day; int cls; MDB_val rec; }
+        at[4 * MAX_SUM_RANGES];
+};
+
+/* Finds in *REC the cum row of (SITE, A, CLS) with the greatest day <= DAY
+ * (mv_data NULL if none), remembering it in M. */
+static int cum_find(const struct rollup_reader *r, uint32_t site, uint64_t a,
+                    int cls, uint32_t day, struct cum_memo *m, MDB_val *rec)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->at[i].day == day && m->at[i].cls == cls) {
+            *rec = m->at[i].rec;
+            return 0;
+        }
+    uint8_t kb[17];
+    MDB_val k = { daily_key(kb, site, a, day + 1, 0), kb };
+    *rec = (MDB_val){ 0, NULL };
+    int rc = mdb_cursor_get(r->cum, &k, rec, MDB_SET_RANGE);
+    rc = mdb_cursor_get(r->cum, &k, rec,
+                        rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+    while (rc == 0 && same_article(&k, site, a) &&
+           (((const uint8_t *)k.mv_data)[16] != cls ||
+            get_be32((const uint8_t *)k.mv_data + 12) > day))
+        rc = mdb_cursor_get(r->cum, &k, rec, MDB_PREV);
+    if (rc == 0 && !same_article(&k, site, a))
+        rc = MDB_NOTFOUND;
+    if (rc != 0)
+        *rec = (MDB_val){ 0, NULL };
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (m->n < sizeof m->at / sizeof m->at[0])
+        m->at[m->n++] = (struct cum_seen){ day, cls, *rec };
+    return 0;
+}
+
+/* Adds (SIGN 1) or subtracts (SIGN -1) to OUT the running sum of (SITE, A,
+ * CLS) through settled DAY: from head H when DAY is at or after its last cum
+ * row, nothing before its first, else one lookup (also without a head). */
+static int cum_at(const struct rollup_reader *r, uint32_t site, uint64_t a,
+                  int cls, const struct head *h, uint32_t day,
+                  struct cum_memo *m, struct rollup_day *out, int sign)
+{
+    MDB_val rec = { 0, NULL };
+    if (h != NULL && day < h->first)
+        return 0;
+    if (h != NULL && day >= h->last)
+        rec = (MDB_val){ h->len, (void *)h->rec };
+    else if (cum_find(r, site, a, cls, day, m, &rec) != 0)
+        return MDB_CORRUPTED;
+    if (rec.mv_data == NULL)
+        return 0;
+    return rollup_decode_merge(rec.mv_data, rec.mv_size, out, sign) == 0
+           ? 0 : MDB_CORRUPTED;
 }
 
 static bool rollup_empty(const struct rollup_day *d)
@@ -2059,11 +2184,10 @@ static bool rollup_empty(const struct rollup_day *d)
 
 static int article_sums(const struct rollup_reader *r, uint32_t site,
                         uint64_t a, const struct store_range *ranges,
-                        size_t nr, bool bots, struct rollup_day *out,
-                        struct rollup_day *scratch);
+                        size_t nr, bool bots, struct rollup_day *out);
 
 /* store_rollups_each without PER_DAY: one sum per article, from cum rows
- * where the range is final. */
+ * where the range is settled. */
 static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
                           uint32_t from, uint32_t to, bool bots,
                           store_rollup_fn fn, void *ctx)
@@ -2071,15 +2195,14 @@ static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
     struct rollup_reader r;
     struct store_range range = { from, to };
     MDB_cursor *arts = NULL;
-    struct rollup_day *sum = malloc(3 * sizeof *sum), *scratch = sum + 1;
+    struct rollup_day *sum = malloc(sizeof *sum);
     if (sum == NULL || reader_open(st, &r) != 0) {
         free(sum);
         return -1;
     }
     int rc = 0;
     if (article != STORE_ALL_ARTICLES) {
-        rc = article_sums(&r, site_id, article, &range, 1, bots, sum,
-                          scratch);
+        rc = article_sums(&r, site_id, article, &range, 1, bots, sum);
         if (rc == 0 && !rollup_empty(sum))
             fn(ctx, article, to, sum);
     } else if ((rc = mdb_cursor_open(r.txn, st->dbi[DB_ARTICLES],
@@ -2091,8 +2214,7 @@ static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
         int c = mdb_cursor_get(arts, &k, &v, MDB_SET_RANGE);
         while (c == 0 && k.mv_size == 12 && get_be32(k.mv_data) == site_id) {
             uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
-            if ((rc = article_sums(&r, site_id, a, &range, 1, bots, sum,
-                                   scratch)) != 0)
+            if ((rc = article_sums(&r, site_id, a, &range, 1, bots, sum)) != 0)
                 break;
             if (!rollup_empty(sum) && fn(ctx, a, to, sum) != 0)
                 break;
@@ -2126,57 +2248,41 @@ static bool is_dirty(const struct rollup_reader *r, uint32_t site, uint64_t a,
     return false;
 }
 
-#define MAX_SUM_RANGES 4
-
 /* The sums of one article over several ranges (see store_rollup_sums). */
 static int article_sums(const struct rollup_reader *r, uint32_t site,
                         uint64_t a, const struct store_range *ranges,
-                        size_t nr, bool bots, struct rollup_day *out,
-                        struct rollup_day *scratch)
+                        size_t nr, bool bots, struct rollup_day *out)
 {
-    uint32_t days[2 * MAX_SUM_RANGES];
-    size_t nd = 0;
+    int ncls = bots ? 2 : 1;
     bool cum = a != 0 && !is_dirty(r, site, a, bots);   /* the site row
                                                            has no cum rows */
-    for (size_t i = 0; i < nr; i++)
-        memset(&out[i], 0, sizeof out[i]);
-    for (size_t i = 0; i < nr && cum; i++) {    /* distinct boundaries */
-        const struct store_range *g = &ranges[i];
-        if (g->from == 0 || g->from > r->final)
-            continue;
-        uint32_t b[2] = { g->to < r->final ? g->to : r->final, g->from - 1 };
-        for (int j = 0; j < 2; j++) {
-            size_t k = 0;
-            while (k < nd && days[k] != b[j])
-                k++;
-            if (k == nd)
-                days[nd++] = b[j];
-        }
-    }
-    for (size_t k = 0; k < nd; k++) {
-        memset(&scratch[k], 0, sizeof scratch[k]);
-        for (int cls = 0; cls <= (bots ? 1 : 0); cls++) {
-            int rc = cum_merge_at(r->cum, site, a, cls, days[k], &scratch[k],
-                                  1);
-            if (rc != 0)
-                return rc;
-        }
+    struct head heads[2];
+    const struct head *h[2] = { NULL, NULL };
+    struct cum_memo memo = { .n = 0 };
+    for (int cls = 0; cum && cls < ncls; cls++) {
+        int rc = head_get(r->heads, site, a, cls, &heads[cls]);
+        if (rc == 0)
+            h[cls] = &heads[cls];
+        else if (rc != MDB_NOTFOUND)
+            return rc;
     }
     for (size_t i = 0; i < nr; i++) {
         const struct store_range *g = &ranges[i];
         uint32_t open_from = g->from;
-        if (cum && g->from > 0 && g->from <= r->final) {
+        int rc = 0;
+        memset(&out[i], 0, sizeof out[i]);
+        if (cum && g->from <= r->final) {
             uint32_t hi = g->to < r->final ? g->to : r->final;
-            for (size_t k = 0; k < nd; k++)
-                if (days[k] == hi)
-                    out[i] = scratch[k];
-            for (size_t k = 0; k < nd; k++)
-                if (days[k] == g->from - 1)
-                    rollup_sub(&out[i], &scratch[k]);
+            for (int cls = 0; cls < ncls && rc == 0; cls++) {
+                rc = cum_at(r, site, a, cls, h[cls], hi, &memo, &out[i], 1);
+                if (rc == 0 && g->from > 0)
+                    rc = cum_at(r, site, a, cls, h[cls], g->from - 1, &memo,
+                                &out[i], -1);
+            }
             open_from = hi + 1;
         }
-        int rc = daily_merge(r->daily, site, a, open_from, g->to, bots,
-                             &out[i]);
+        if (rc == 0)
+            rc = rows_merge(r, site, a, open_from, g->to, bots, &out[i]);
         if (rc != 0)
             return rc;
     }
@@ -2190,22 +2296,156 @@ int store_rollup_sums(struct store *st, uint32_t site_id, const uint64_t *ids,
     if (nr == 0 || nr > MAX_SUM_RANGES)
         return -1;
     struct rollup_reader r;
-    struct rollup_day *scratch = malloc(2 * MAX_SUM_RANGES * sizeof *scratch);
-    if (scratch == NULL || reader_open(st, &r) != 0) {
-        free(scratch);
+    if (reader_open(st, &r) != 0)
         return -1;
-    }
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = article_sums(&r, site_id, ids[i], ranges, nr, include_bots,
-                          out + i * nr, scratch);
+                          out + i * nr);
     reader_close(st, &r);
-    free(scratch);
     return rc == 0 ? 0 : -1;
 }
 
+/* A walk over the daily rows of "daily" and "recent" together, in key
+ * order (a key is in one of them only). */
+struct rows_walk {
+    MDB_cursor *cur[2];
+    MDB_val k[2], v[2];
+    int rc[2];
+};
+
+static void walk_seek(struct rows_walk *w, uint8_t *key, size_t len)
+{
+    for (int i = 0; i < 2; i++) {
+        w->k[i] = (MDB_val){ len, key };
+        w->rc[i] = mdb_cursor_get(w->cur[i], &w->k[i], &w->v[i],
+                                  MDB_SET_RANGE);
+    }
+}
+
+/* The side whose row comes first, or -1 when both are done. */
+static int walk_side(const struct rows_walk *w)
+{
+    if (w->rc[0] != 0 || w->rc[1] != 0)
+        return w->rc[0] == 0 ? 0 : w->rc[1] == 0 ? 1 : -1;
+    size_t n = w->k[0].mv_size < w->k[1].mv_size ? w->k[0].mv_size
+                                                 : w->k[1].mv_size;
+    int c = memcmp(w->k[0].mv_data, w->k[1].mv_data, n);
+    if (c == 0)
+        c = w->k[0].mv_size < w->k[1].mv_size ? -1 : 1;
+    return c < 0 ? 0 : 1;
+}
+
+static void walk_next(struct rows_walk *w, int side)
+{
+    w->rc[side] = mdb_cursor_get(w->cur[side], &w->k[side], &w->v[side],
+                                 MDB_NEXT);
+}
+
+/* MDB_NOTFOUND when the walk simply ended, else its first error (or 0). */
+static int walk_error(const struct rows_walk *w)
+{
+    for (int i = 0; i < 2; i++)
+        if (w->rc[i] != 0 && w->rc[i] != MDB_NOTFOUND)
+            return w->rc[i];
+    return 0;
+}
+
+/* Calls FN with the rows of article A from FROM to TO summed per day.
+ * Returns FN's non-zero answer, or 0. */
+static int walk_days(struct rows_walk *w, uint32_t site, uint64_t a,
+                     uint32_t to, bool bots, struct rollup_day *sum,
+                     store_rollup_fn fn, void *ctx)
+{
+    uint32_t day = 0;
+    bool have = false;
+    int s;
+    while ((s = walk_side(w)) >= 0 && same_article(&w->k[s], site, a)) {
+        const uint8_t *p = w->k[s].mv_data;
+        uint32_t d = get_be32(p + 12);
+        if (d > to)
+            break;
+        if (have && d != day) {
+            int stop = fn(ctx, a, day, sum);
+            if (stop != 0)
+                return stop;
+            have = false;
+        }
+        if (p[16] == 0 || bots) {
+            if (!have)
+                memset(sum, 0, sizeof *sum);
+            if (rollup_decode_add(w->v[s].mv_data, w->v[s].mv_size, sum) != 0)
+                log_warn("store: damaged rollup skipped");
+            have = true;
+            day = d;
+        }
+        walk_next(w, s);
+    }
+    return have ? fn(ctx, a, day, sum) : 0;
+}
+
+int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
+                       uint32_t from, uint32_t to, bool include_bots,
+                       bool per_day, store_rollup_fn fn, void *ctx)
+{
+    if (from > to)
+        return 0;
+    if (!per_day)
+        return rollups_summed(st, site_id, article, from, to, include_bots,
+                              fn, ctx);
+    struct rollup_reader r;
+    struct rollup_day *sum = malloc(sizeof *sum);
+    if (sum == NULL || reader_open(st, &r) != 0) {
+        free(sum);
+        return -1;
+    }
+    struct rows_walk w = { .cur = { r.daily, r.recent } };
+    bool all = article == STORE_ALL_ARTICLES;
+    uint64_t next = all ? 1 : article;
+    uint8_t kb[17];
+    int s, stop = 0;
+    while (!stop) {
+        walk_seek(&w, kb, daily_key(kb, site_id, next, from, 0));
+        if ((s = walk_side(&w)) < 0 || w.k[s].mv_size != 17 ||
+            get_be32(w.k[s].mv_data) != site_id)
+            break;
+        uint64_t a = get_be64((const uint8_t *)w.k[s].mv_data + 4);
+        if (a != next) {                 /* FROM of the next article */
+            if (!all)
+                break;
+            next = a;
+            continue;
+        }
+        stop = walk_days(&w, site_id, a, to, include_bots, sum, fn, ctx);
+        if (!all || a == UINT64_MAX - 1)
+            break;
+        next = a + 1;
+    }
+    int rc = walk_error(&w);
+    reader_close(st, &r);
+    free(sum);
+    return rc == 0 ? 0 : -1;
+}
+
+/* The day of the first cum row of (SITE, A, CLS) into *DAY. */
+static int cum_first_day(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
+                         uint32_t *day)
+{
+    uint8_t kb[17];
+    MDB_val k = { daily_key(kb, site, a, 0, 0), kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && same_article(&k, site, a)) {
+        if (((const uint8_t *)k.mv_data)[16] == cls) {
+            *day = get_be32((const uint8_t *)k.mv_data + 12);
+            return 0;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    return rc == 0 ? MDB_NOTFOUND : rc;
+}
+
 /* Rewrites the cum rows of (SITE, A, CLS) for days FROM..THROUGH from the
- * daily rows, and drops any later ones. */
+ * daily rows, drops any later ones, and rewrites the head. */
 static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,
                        uint64_t a, int cls, uint32_t from, uint32_t through)
 {
@@ -2227,10 +2467,15 @@ static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,
         rc = mdb_cursor_get(cum, &k, &v, MDB_NEXT);
     }
     struct rollup_day *base = calloc(1, sizeof *base);
+    uint32_t first = 0, last = UINT32_MAX;
     if (base == NULL)
         rc = ENOMEM;
-    if (rc == 0 || rc == MDB_NOTFOUND)
-        rc = from > 0 ? cum_merge_at(cum, site, a, cls, from - 1, base, 1) : 0;
+    if ((rc == 0 || rc == MDB_NOTFOUND) && from > 0)
+        rc = cum_merge_at(cum, site, a, cls, from - 1, base, 1, &last);
+    else if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc == 0 && last != UINT32_MAX)
+        rc = cum_first_day(cum, site, a, cls, &first);
     k.mv_size = daily_key(kb, site, a, from, 0);
     k.mv_data = kb;
     if (rc == 0)
@@ -2254,17 +2499,24 @@ static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,
                 rc = len < 0 ? MDB_BAD_VALSIZE : rc;
                 break;
             }
+            if (last == UINT32_MAX)
+                first = day;
+            last = day;
         }
         rc = mdb_cursor_get(daily, &k, &v, MDB_NEXT);
     }
+    if (rc == 0 || rc == MDB_NOTFOUND)
+        rc = head_put(st, txn, site, a, cls, first, last,
+                      last == UINT32_MAX ? NULL : base);
     free(base);
     mdb_cursor_close(daily);
     mdb_cursor_close(cum);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    return rc;
 }
 
 /* Rebuilds dirty articles, at most *BUDGET of them. */
-static int settle_dirty(struct store *st, MDB_txn *txn, unsigned *budget)
+static int settle_dirty(struct store *st, MDB_txn *txn, uint32_t through,
+                        unsigned *budget)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, st->dbi[DB_DIRTY], &cur);
@@ -2280,12 +2532,11 @@ static int settle_dirty(struct store *st, MDB_txn *txn, unsigned *budget)
             uint32_t site = get_be32(p), from = get_be32(v.mv_data);
             uint64_t a = get_be64(p + 4);
             int cls = p[12];
-            rc = cum_rebuild(st, txn, site, a, cls, from, st->final_mark);
+            rc = cum_rebuild(st, txn, site, a, cls, from, through);
             if (rc == 0) {
-                MDB_val dk = { 13, (void *)p };
                 uint8_t copy[13];
                 memcpy(copy, p, 13);
-                dk.mv_data = copy;
+                MDB_val dk = { 13, copy };
                 rc = mdb_del(txn, st->dbi[DB_DIRTY], &dk, NULL);
             }
         }
@@ -2297,10 +2548,85 @@ static int settle_dirty(struct store *st, MDB_txn *txn, unsigned *budget)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Extends the cum rows of every article to TARGET, resuming where the last
- * call stopped, at most *BUDGET articles. Sets *DONE when all are. */
-static int settle_days(struct store *st, MDB_txn *txn, uint32_t target,
-                       unsigned *budget, bool *done)
+/* Moves one recent row (key K, value V) to "daily", adding it to a daily
+ * row of the same key should there be one. */
+static int row_settle(struct store *st, MDB_txn *txn, const MDB_val *k,
+                      const MDB_val *v)
+{
+    uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
+    struct rollup_day d;
+    if (k->mv_size != 17 || v->mv_size > sizeof buf)
+        return MDB_CORRUPTED;
+    memcpy(kb, k->mv_data, 17);   /* K and V may move once daily grows */
+    memcpy(buf, v->mv_data, v->mv_size);
+    MDB_val dk = { 17, kb }, dv = { v->mv_size, buf }, old;
+    int rc = mdb_get(txn, st->dbi[DB_DAILY], &dk, &old);
+    if (rc == 0) {
+        if (rollup_decode(old.mv_data, old.mv_size, &d) != 0 ||
+            rollup_decode_add(buf, dv.mv_size, &d) != 0)
+            return MDB_CORRUPTED;
+        int len = rollup_encode(&d, buf, sizeof buf);
+        if (len < 0)
+            return MDB_BAD_VALSIZE;
+        dv.mv_size = (size_t)len;
+    } else if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    return mdb_put(txn, st->dbi[DB_DAILY], &dk, &dv, 0);
+}
+
+#define SETTLE_MOVES_PER_ARTICLE 16   /* recent rows moved per budget unit */
+
+/* Phase 0 of a pass: moves the recent rows of days up to the pass's target
+ * to "daily", resuming where the last call stopped, at most *BUDGET ×
+ * SETTLE_MOVES_PER_ARTICLE of them. Sets *DONE when none are left. */
+static int settle_move(struct store *st, MDB_txn *txn, unsigned *budget,
+                       bool *done)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_RECENT], &cur);
+    if (rc != 0)
+        return rc;
+    size_t moves = (size_t)*budget * SETTLE_MOVES_PER_ARTICLE;
+    uint8_t kb[17];
+    MDB_val k = { daily_key(kb, st->settle_site, st->settle_article, 0, 0),
+                  kb }, v;
+    *done = false;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && moves > 0) {
+        const uint8_t *p = k.mv_data;
+        if (k.mv_size == 17 && get_be32(p + 12) <= st->settle_to) {
+            uint32_t site = get_be32(p), day = get_be32(p + 12);
+            uint64_t a = get_be64(p + 4);
+            int cls = p[16];
+            rc = row_settle(st, txn, &k, &v);
+            if (rc == 0 && a != 0 && day <= st->settle_from)
+                rc = mark_dirty(st, txn, site, a, cls, day);
+            if (rc == 0)
+                rc = mdb_cursor_del(cur, 0);
+            if (rc != 0)
+                break;
+            moves--;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == 0 && k.mv_size == 17) {         /* resume at this article */
+        st->settle_site = get_be32(k.mv_data);
+        st->settle_article = get_be64((const uint8_t *)k.mv_data + 4);
+    } else if (rc == MDB_NOTFOUND) {
+        *done = true;
+        rc = 0;
+    }
+    *budget = (unsigned)(moves / SETTLE_MOVES_PER_ARTICLE);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Phase 1 of a pass: extends the cum rows of every article to the pass's
+ * target, resuming where the last call stopped, at most *BUDGET articles.
+ * Sets *DONE when all are. */
+static int settle_days(struct store *st, MDB_txn *txn, unsigned *budget,
+                       bool *done)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &cur);
@@ -2323,8 +2649,8 @@ static int settle_days(struct store *st, MDB_txn *txn, uint32_t target,
         uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
         if (a != 0) {
             for (int cls = 0; cls <= 1 && rc == 0; cls++)
-                rc = cum_rebuild(st, txn, site, a, cls,
-                                 st->final_through + 1, target);
+                rc = cum_rebuild(st, txn, site, a, cls, st->settle_from + 1,
+                                 st->settle_to);
             if (rc != 0)
                 break;
             (*budget)--;
@@ -2340,62 +2666,182 @@ static int settle_days(struct store *st, MDB_txn *txn, uint32_t target,
     return rc;
 }
 
-/* One step of settling: up to SETTLE_CHUNK article rebuilds in one write
- * transaction. Returns 1 if more work remains, 0 if settled, -1 on error. */
-static int settle_step_locked(struct store *st);
-
-static int settle_step(struct store *st)
+/* Starts, resumes or finishes the settling pass to TARGET in TXN (FINAL
+ * and SETTLING as TXN sees them), within *BUDGET. Sets *FINISHED when the
+ * pass is complete (TARGET is then the settled day). */
+static int settle_pass(struct store *st, MDB_txn *txn, uint32_t final,
+                       uint32_t settling, uint32_t target, unsigned *budget,
+                       bool *finished)
 {
-    pthread_mutex_lock(&st->write_mu);
-    int rc = settle_step_locked(st);
-    pthread_mutex_unlock(&st->write_mu);
+    uint8_t vb[4];
+    MDB_val sk = { 8, "settling" }, fk = { 5, "final" }, v = { 4, vb };
+    int rc = 0;
+    if (st->settle_from != final || st->settle_to != target) {
+        st->settle_from = final;       /* a new pass, or another process
+                                          moved this one on */
+        st->settle_to = target;
+        st->settle_phase = 0;
+        st->settle_site = 0;
+        st->settle_article = 0;
+    }
+    if (settling != target) {
+        put_be32(vb, target);
+        if ((rc = mdb_put(txn, st->dbi[DB_META], &sk, &v, 0)) != 0)
+            return rc;
+    }
+    bool done = false;
+    *finished = false;
+    if (st->settle_phase == 0) {
+        rc = settle_move(st, txn, budget, &done);
+        if (rc == 0 && done) {
+            st->settle_phase = 1;
+            st->settle_site = 0;
+            st->settle_article = 0;
+            done = false;
+        }
+    }
+    if (rc == 0 && st->settle_phase == 1 && *budget > 0)
+        rc = settle_days(st, txn, budget, &done);
+    if (rc != 0 || !done)
+        return rc;
+    put_be32(vb, target);
+    if ((rc = mdb_put(txn, st->dbi[DB_META], &fk, &v, 0)) == 0)
+        rc = mdb_del(txn, st->dbi[DB_META], &sk, NULL);
+    *finished = rc == 0;
     return rc;
 }
 
-static int settle_step_locked(struct store *st)
+/* The day settling passes settle to today. */
+static uint32_t settle_target(void)
 {
     uint32_t today = day_of_us(store_now_us());
-    uint32_t target = today > FINAL_AFTER_DAYS ? today - FINAL_AFTER_DAYS : 0;
-    if (st->final_mark < target)
-        st->final_mark = target;         /* writes to these days: dirty */
+    return today > FINAL_AFTER_DAYS ? today - FINAL_AFTER_DAYS : 0;
+}
+
+/* One step of settling: dirty rebuilds and pass work worth BUDGET articles
+ * in one write transaction. Returns 1 if more work remains, 0 if settled,
+ * -1 on error. */
+static int settle_step_locked(struct store *st, unsigned budget)
+{
     MDB_txn *txn;
     if (txn_begin(st, 0, &txn) != 0)
         return -1;
-    unsigned budget = SETTLE_CHUNK;
-    bool done = true;
-    int rc = settle_dirty(st, txn, &budget);
-    if (rc == 0 && budget > 0 && st->final_through < target)
-        rc = settle_days(st, txn, target, &budget, &done);
-    bool finished = rc == 0 && budget > 0 && done;
-    if (rc == 0 && finished && st->final_through < target) {
-        uint8_t vb[4];
-        put_be32(vb, target);
-        MDB_val k = { 5, "final" }, v = { 4, vb };
-        rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
-    }
-    if (rc != 0) {
+    uint32_t final, settling, target = settle_target();
+    settled_days(st, txn, &final, &settling);
+    if (target < settling)
+        target = settling;               /* a pass someone else started */
+    st->final_through = final;
+    st->final_mark = target;             /* writes to these days: dirty */
+    struct { uint32_t from, to, site; int phase; uint64_t article; } saved = {
+        st->settle_from, st->settle_to, st->settle_site, st->settle_phase,
+        st->settle_article };
+    bool finished = true;
+    int rc = settle_dirty(st, txn, target, &budget);
+    if (rc == 0 && budget > 0 && final < target)
+        rc = settle_pass(st, txn, final, settling, target, &budget,
+                         &finished);
+    else if (rc == 0 && budget == 0)
+        finished = false;
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else
         mdb_txn_abort(txn);
+    if (rc != 0) {
+        st->settle_from = saved.from;    /* redo the same work */
+        st->settle_to = saved.to;
+        st->settle_site = saved.site;
+        st->settle_phase = saved.phase;
+        st->settle_article = saved.article;
         if (rc == MDB_MAP_FULL && grow_map(st) == 0)
             return 1;
         log_error("store: settling rollups: %s", mdb_strerror(rc));
         return -1;
     }
-    if (mdb_txn_commit(txn) != 0)
-        return -1;
-    if (finished && st->final_through < target) {
+    if (finished && final < target)
         st->final_through = target;
-        st->settle_site = 0;
-        st->settle_article = 0;
-    }
     return finished ? 0 : 1;
+}
+
+int store_settle_step(struct store *st, unsigned budget)
+{
+    pthread_mutex_lock(&st->write_mu);
+    int rc = settle_step_locked(st, budget ? budget : 1);
+    pthread_mutex_unlock(&st->write_mu);
+    return rc;
 }
 
 int store_settle(struct store *st)
 {
     int rc;
-    while ((rc = settle_step(st)) == 1)
+    while ((rc = store_settle_step(st, SETTLE_CHUNK)) == 1)
         ;
     return rc;
+}
+
+/* Schema 1 kept the rows of unsettled days in "daily" and had no heads:
+ * moves those rows to "recent" and writes every head from the cum rows. */
+static int migrate_v1(struct store *st, MDB_txn *txn)
+{
+    uint32_t final, settling;
+    settled_days(st, txn, &final, &settling);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        if (k.mv_size == 17 &&
+            get_be32((const uint8_t *)k.mv_data + 12) > final) {
+            uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
+            if (v.mv_size > sizeof buf) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            memcpy(kb, k.mv_data, 17);
+            memcpy(buf, v.mv_data, v.mv_size);
+            MDB_val rk = { 17, kb }, rv = { v.mv_size, buf };
+            if ((rc = mdb_cursor_del(cur, 0)) != 0 ||
+                (rc = mdb_put(txn, st->dbi[DB_RECENT], &rk, &rv, 0)) != 0)
+                break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    /* heads: the last cum row of each (article, class), and the first day */
+    MDB_cursor *probe = NULL;
+    if ((rc = mdb_cursor_open(txn, st->dbi[DB_CUM], &cur)) != 0)
+        return rc;
+    struct rollup_day *sum = malloc(sizeof *sum);
+    rc = sum ? mdb_cursor_open(txn, st->dbi[DB_CUM], &probe) : ENOMEM;
+    if (rc == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0 && k.mv_size == 17) {
+        uint32_t site = get_be32(k.mv_data);
+        uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
+        for (int cls = 0; cls <= 1 && rc == 0; cls++) {
+            uint32_t first = 0, last;
+            memset(sum, 0, sizeof *sum);
+            rc = cum_merge_at(probe, site, a, cls, UINT32_MAX - 1, sum, 1,
+                              &last);
+            if (rc == 0 && last != UINT32_MAX &&
+                (rc = cum_first_day(probe, site, a, cls, &first)) == 0)
+                rc = head_put(st, txn, site, a, cls, first, last, sum);
+        }
+        uint8_t kb[17];
+        k.mv_size = a == UINT64_MAX ? daily_key(kb, site + 1, 0, 0, 0)
+                                    : daily_key(kb, site, a + 1, 0, 0);
+        k.mv_data = kb;
+        if (rc == 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    }
+    if (probe)
+        mdb_cursor_close(probe);
+    free(sum);
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* --- tokens ------------------------------------------------------------------------ */

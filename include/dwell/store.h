@@ -29,6 +29,8 @@ struct store_options {
     size_t map_size;       /* initial map size in bytes; 0: 256 MiB */
     size_t queue_cap;      /* queued events at most; 0: 65,536 */
     bool readonly;         /* open for reading only (CLI reports) */
+    bool manual_settle;    /* the writer never settles rollups on its own:
+                              the caller runs store_settle(_step) */
 };
 
 #define STORE_MAX_ORIGINS 8
@@ -317,6 +319,11 @@ int store_visits_each(struct store *st, uint32_t site_id, uint64_t visitor,
  * it when idle): reports over long ranges then read two rows per article.
  * Call only where no writer thread runs, or from it. Returns 0, or -1. */
 int store_settle(struct store *st);
+
+/* One bounded step of store_settle: work worth at most BUDGET article
+ * rebuilds in one write transaction. Returns 1 if more work remains, 0 if
+ * everything is settled, -1 on error. */
+int store_settle_step(struct store *st, unsigned budget);
 
 /* Microseconds since the epoch (wall clock). */
 uint64_t store_now_us(void);

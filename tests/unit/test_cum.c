@@ -122,6 +122,150 @@ TEST(a_late_write_to_a_final_day_is_seen_before_and_after_rebuild)
     CHECK(same_sums(t - 20, t - 20, false));
 }
 
+/* --- settling in small steps ----------------------------------------------- */
+
+static struct store *ms;               /* settled only when the test says */
+static uint32_t ms_site;
+
+#define NRANGES 7
+static const int range_days[NRANGES][3] = {   /* from, to (days before
+                                                 today), bots */
+    { 39, 0, 0 }, { 20, 10, 0 }, { 5, 0, 0 }, { 1, 0, 0 }, { 30, 2, 0 },
+    { 39, 0, 1 }, { 20, 4, 0 },
+};
+
+/* Per-article sums of every range in RANGE_DAYS, the per-day way. */
+static int per_day_sums(struct acc out[NRANGES])
+{
+    uint32_t t = today();
+    for (int i = 0; i < NRANGES; i++)
+        if (store_rollups_each(ms, ms_site, STORE_ALL_ARTICLES,
+                               t - range_days[i][0], t - range_days[i][1],
+                               range_days[i][2], true, add_fn, &out[i]) != 0)
+            return -1;
+    return 0;
+}
+
+/* Whether every way of summing agrees with TRUTH, except for a difference
+ * of EXTRA views in one article over the ranges that hold day T - LATE. */
+static int sums_hold(struct acc truth[NRANGES], int extra, int late)
+{
+    static struct rollup_day bufs[3][NRANGES][64];
+    struct acc per_day[NRANGES], summed[NRANGES];
+    uint32_t t = today();
+    for (int i = 0; i < NRANGES; i++) {
+        per_day[i] = (struct acc){ bufs[0][i], { 0 }, 0 };
+        summed[i] = (struct acc){ bufs[1][i], { 0 }, 0 };
+        if (store_rollups_each(ms, ms_site, STORE_ALL_ARTICLES,
+                               t - range_days[i][0], t - range_days[i][1],
+                               range_days[i][2], false, add_fn,
+                               &summed[i]) != 0)
+            return 0;
+    }
+    if (per_day_sums(per_day) != 0)
+        return 0;
+    for (int i = 0; i < NRANGES; i++) {
+        /* the list's way: two ranges at once, by article id */
+        struct store_range both[2] = {
+            { t - range_days[i][0], t - range_days[i][1] },
+            { t - range_days[i][0] - 7, t - range_days[i][0] - 1 } };
+        struct rollup_day *two = bufs[2][0];
+        size_t n = truth[i].n;
+        if (n > 32 || store_rollup_sums(ms, ms_site, truth[i].ids, n, both, 2,
+                                        range_days[i][2], two) != 0)
+            return 0;
+        bool holds_late = late >= range_days[i][1] &&
+                          late <= range_days[i][0];
+        int differing = 0;
+        for (size_t j = 0; j < n; j++) {
+            uint64_t id = truth[i].ids[j];
+            const struct rollup_day *want = &truth[i].sums[j];
+            const struct rollup_day *got[3] = { slot_of(&per_day[i], id),
+                                                slot_of(&summed[i], id),
+                                                &two[2 * j] };
+            if (got[0] == NULL || got[1] == NULL)
+                return 0;
+            if (memcmp(got[0], want, sizeof *want) == 0 &&
+                memcmp(got[1], want, sizeof *want) == 0 &&
+                memcmp(got[2], want, sizeof *want) == 0)
+                continue;
+            differing++;
+            for (int w = 0; w < 3; w++)
+                if (!holds_late || extra == 0 ||
+                    got[w]->views != want->views + (uint32_t)extra) {
+                    printf("  range %d, article %016llx: way %d differs "
+                           "(%u views, expected %u%s)\n", i,
+                           (unsigned long long)id, w, got[w]->views,
+                           want->views, holds_late ? " + late" : "");
+                    return 0;
+                }
+        }
+        if (differing != (holds_late && extra ? 1 : 0)) {
+            printf("  range %d: %d articles differ\n", i, differing);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Sends one view of /kb/reset-password at noon DAYS_AGO days ago. */
+static int late_view(struct store *s, uint32_t site, int days_ago,
+                     const char *id)
+{
+    char body[256], err[128];
+    struct event_batch *b = malloc(sizeof *b);
+    struct ipaddr addr;
+    if (b == NULL || ipaddr_parse("203.0.113.7", 11, &addr) != 0)
+        return -1;
+    snprintf(body, sizeof body,
+             "[{\"s\":\"cum.steps\",\"t\":\"view\",\"v\":\"%s\","
+             "\"u\":\"/kb/reset-password\"}]", id);
+    int rc = event_parse_json(body, strlen(body), b, err, sizeof err);
+    for (size_t i = 0; rc == 0 && i < b->n; i++)
+        b->ev[i].site_id = site;
+    uint64_t when = (uint64_t)(today() - (uint32_t)days_ago) * 86400000000ull +
+                    43200000000ull;
+    if (rc == 0)
+        rc = store_enqueue_at(s, when, b->ev, b->n, &addr, "UA", 2, NULL,
+                              NULL);
+    free(b);
+    return rc == 0 ? store_drain(s, 10000) : -1;
+}
+
+TEST(sums_hold_at_every_step_of_a_settling_pass_and_under_late_writes)
+{
+    static struct rollup_day tbuf[NRANGES][64];
+    struct acc truth[NRANGES];
+    size_t events;
+    for (int i = 0; i < NRANGES; i++)
+        truth[i] = (struct acc){ tbuf[i], { 0 }, 0 };
+    /* nothing settled yet: every row is still a recent one */
+    CHECK_EQ_INT(demo_generate(ms, ms_site, "cum.steps", 40, 11, &events), 0);
+    CHECK(events > 1000);
+    CHECK_EQ_INT(per_day_sums(truth), 0);
+    CHECK(truth[0].n > 5 && truth[0].n <= 32);
+    CHECK(sums_hold(truth, 0, -1));
+    int steps = 0, rc, extra = 0;
+    while ((rc = store_settle_step(ms, 1)) == 1) {
+        steps++;
+        if (steps == 3) {          /* mid-pass: a day the pass settles */
+            CHECK_EQ_INT(late_view(ms, ms_site, 12, "steps-late-1"), 0);
+            extra = 1;
+        }
+        if (steps % 7 == 0)
+            CHECK(sums_hold(truth, extra, 12));
+    }
+    CHECK_EQ_INT(rc, 0);
+    CHECK(steps > 20);             /* the pass really went in small steps */
+    CHECK(sums_hold(truth, extra, 12));
+    /* after the pass: a late write to a settled day, before and after its
+     * article is rebuilt */
+    CHECK_EQ_INT(late_view(ms, ms_site, 12, "steps-late-2"), 0);
+    CHECK(sums_hold(truth, 2, 12));
+    CHECK_EQ_INT(store_settle(ms), 0);
+    CHECK(sums_hold(truth, 2, 12));
+}
+
 int main(void)
 {
     char err[256];
@@ -140,8 +284,22 @@ int main(void)
     RUN(summed_ranges_equal_daily_sums_after_settling);
     RUN(a_late_write_to_a_final_day_is_seen_before_and_after_rebuild);
     store_close(st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    char dir2[64];
+    snprintf(dir2, sizeof dir2, "/tmp/dwell-cum-XXXXXX");
+    struct store_options mo = { .durability = STORE_NONE,
+                                .manual_settle = true };
+    if (mkdtemp(dir2) == NULL ||
+        store_open(dir2, &mo, &ms, err, sizeof err) != 0 ||
+        store_site_put(ms, "cum.steps", NULL, 0, &ms_site, &created, err,
+                       sizeof err) != 0 ||
+        store_start_writer(ms, err, sizeof err) != 0) {
+        printf("setup: %s\n", err);
+        return 1;
+    }
+    RUN(sums_hold_at_every_step_of_a_settling_pass_and_under_late_writes);
+    store_close(ms);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);
     if (system(cmd) != 0)
         printf("could not remove %s\n", dir);
     return check_summary();
