@@ -144,48 +144,71 @@ static int collect_article(void *ctx, const struct store_article *a)
     return 0;
 }
 
-/* One share of the articles, summed on its own thread. */
+/* One share of the articles, summed and derived on its own thread. */
 struct share {
     struct store *st;
     const struct report_query *q;
+    struct report_row *rows;
     const uint64_t *ids;
     size_t n, nr;
     struct store_range ranges[2];
-    struct rollup_day *out;
+    struct rollup_day *totals;   /* NULL, or the share's sums of both */
     int rc;
 };
+
+/* Fills row I of the share from its sums (the range, then the previous
+ * period) and derives its metrics. */
+static int fill_row(void *ctx, size_t i, const struct rollup_day *sums)
+{
+    struct share *s = ctx;
+    struct report_row *r = &s->rows[i];
+    r->sum = sums[0];
+    if (s->nr > 1 && sums[1].views > 0) {
+        r->views_prev = sums[1].views;
+        r->p50_prev_ms = rollup_quantile_ms(sums[1].hist, 0.5);
+    }
+    report_derive(r);
+    for (size_t k = 0; s->totals != NULL && k < s->nr; k++)
+        rollup_add(&s->totals[k], &sums[k]);
+    return 0;
+}
 
 static void *sum_share(void *arg)
 {
     struct share *s = arg;
-    s->rc = store_rollup_sums(s->st, s->q->site_id, s->ids, s->n, s->ranges,
-                              s->nr, s->q->include_bots, s->out);
+    s->rc = store_rollup_sums_each(s->st, s->q->site_id, s->ids, s->n,
+                                   s->ranges, s->nr, s->q->include_bots,
+                                   fill_row, s);
     return NULL;
 }
 
-/* Sums every row over the range and the previous one, on two threads when
- * there are many articles (the machine's two cores). */
+/* Sums and derives every row over the range and the previous one, on two
+ * threads when there are many articles (the machine's two cores); adds the
+ * rows' sums of both periods to TOTALS[0] and [1] unless it is NULL. */
 static int sum_rows(struct store *st, const struct report_query *q,
-                    struct collect *c)
+                    struct collect *c, struct rollup_day *totals)
 {
     uint32_t len = q->to - q->from + 1;
     size_t nr = q->from >= len ? 2 : 1;
     uint64_t *ids = malloc(c->n * sizeof *ids);
-    struct rollup_day *sums = malloc(c->n * nr * sizeof *sums);
-    int rc = -1;
-    if (ids == NULL || sums == NULL)
-        goto done;
+    struct rollup_day *part = totals ? calloc(4, sizeof *part) : NULL;
+    if (ids == NULL || (totals && part == NULL)) {
+        free(ids);
+        free(part);
+        return -1;
+    }
     for (size_t i = 0; i < c->n; i++)
         ids[i] = c->rows[i].a.id;
     struct share sh[2];
     size_t half = c->n >= 2000 ? c->n / 2 : c->n;
     for (int t = 0; t < 2; t++) {
         size_t from = t ? half : 0;
-        sh[t] = (struct share){ st, q, ids + from, t ? c->n - half : half,
-                                nr, { { q->from, q->to },
-                                      { q->from - (nr > 1 ? len : 0),
-                                        q->from - (nr > 1 ? 1 : 0) } },
-                                sums + from * nr, 0 };
+        sh[t] = (struct share){ st, q, c->rows + from, ids + from,
+                                t ? c->n - half : half, nr,
+                                { { q->from, q->to },
+                                  { q->from - (nr > 1 ? len : 0),
+                                    q->from - (nr > 1 ? 1 : 0) } },
+                                part ? part + 2 * t : NULL, 0 };
     }
     pthread_t helper;
     bool threaded = half < c->n &&
@@ -195,38 +218,32 @@ static int sum_rows(struct store *st, const struct report_query *q,
         pthread_join(helper, NULL);
     else if (half < c->n)
         sum_share(&sh[1]);
-    if (sh[0].rc != 0 || sh[1].rc != 0)
-        goto done;
-    for (size_t i = 0; i < c->n; i++) {
-        struct report_row *r = &c->rows[i];
-        r->sum = sums[i * nr];
-        if (nr > 1) {
-            r->views_prev = sums[i * nr + 1].views;
-            r->p50_prev_ms = rollup_quantile_ms(sums[i * nr + 1].hist, 0.5);
-        }
+    for (int k = 0; part != NULL && k < 2; k++) {
+        rollup_add(&totals[k], &part[k]);
+        rollup_add(&totals[k], &part[2 + k]);
     }
-    rc = 0;
-done:
     free(ids);
-    free(sums);
-    return rc;
+    free(part);
+    return sh[0].rc == 0 && sh[1].rc == 0 ? 0 : -1;
 }
 
-int report_articles(struct store *st, const struct report_query *q,
-                    bool with_idle, struct report_list *out)
+/* report_articles; also adds the sums of every matching article over the
+ * range and over the previous period to TOTALS[0] and [1] unless NULL. */
+static int list_articles(struct store *st, const struct report_query *q,
+                         bool with_idle, struct rollup_day *totals,
+                         struct report_list *out)
 {
     struct collect c = { .q = q };
     out->rows = NULL;
     out->n = 0;
     if (store_articles_each(st, q->site_id, collect_article, &c) != 0 ||
-        (c.n > 0 && sum_rows(st, q, &c) != 0)) {
+        (c.n > 0 && sum_rows(st, q, &c, totals) != 0)) {
         free(c.rows);
         return -1;
     }
     size_t kept = 0;
     for (size_t i = 0; i < c.n; i++) {
         struct report_row *r = &c.rows[i];
-        report_derive(r);
         if (with_idle || r->views > 0 || r->views_prev > 0) {
             if (kept != i)
                 c.rows[kept] = *r;
@@ -236,6 +253,12 @@ int report_articles(struct store *st, const struct report_query *q,
     out->rows = c.rows;
     out->n = kept;
     return 0;
+}
+
+int report_articles(struct store *st, const struct report_query *q,
+                    bool with_idle, struct report_list *out)
+{
+    return list_articles(st, q, with_idle, NULL, out);
 }
 
 void report_list_free(struct report_list *l)
@@ -304,10 +327,24 @@ static int cmp_rows(const void *pa, const void *pb)
     return c;
 }
 
-static int cmp_row_ptrs(const void *pa, const void *pb)
+/* A row to sort with its numeric key, computed once. */
+struct sort_item {
+    double key;
+    const struct report_row *row;
+};
+
+static int cmp_items(const void *pa, const void *pb)
 {
-    return cmp_rows(*(const struct report_row *const *)pa,
-                    *(const struct report_row *const *)pb);
+    const struct sort_item *a = pa, *b = pb;
+    if (sort_key >= 15)
+        return cmp_rows(a->row, b->row);
+    int c;
+    if (isnan(a->key) || isnan(b->key))
+        c = isnan(a->key) - isnan(b->key);     /* undefined values last */
+    else
+        c = sort_desc ? (a->key < b->key) - (a->key > b->key)
+                      : (a->key > b->key) - (a->key < b->key);
+    return c ? c : strcmp(a->row->a.path, b->row->a.path);
 }
 
 int report_sort(struct report_list *l, const char *key, bool descending)
@@ -322,8 +359,8 @@ int report_sort(struct report_list *l, const char *key, bool descending)
     sort_desc = descending;
     if (l->n < 2)
         return 0;
-    /* rows are large: sort pointers, then move each row once */
-    struct report_row **order = malloc(l->n * sizeof *order);
+    /* rows are large: sort keys and pointers, then copy each row once */
+    struct sort_item *order = malloc(l->n * sizeof *order);
     struct report_row *sorted = malloc(l->n * sizeof *sorted);
     if (order == NULL || sorted == NULL) {
         free(order);
@@ -332,10 +369,11 @@ int report_sort(struct report_list *l, const char *key, bool descending)
         return 0;
     }
     for (size_t i = 0; i < l->n; i++)
-        order[i] = &l->rows[i];
-    qsort(order, l->n, sizeof *order, cmp_row_ptrs);
+        order[i] = (struct sort_item){
+            k < 15 ? row_value(&l->rows[i], k) : 0, &l->rows[i] };
+    qsort(order, l->n, sizeof *order, cmp_items);
     for (size_t i = 0; i < l->n; i++)
-        sorted[i] = *order[i];
+        sorted[i] = *order[i].row;
     free(order);
     free(l->rows);
     l->rows = sorted;
@@ -525,12 +563,13 @@ void report_series_free(struct report_series *s)
 
 /* Totals over Q's range: the articles' summed rollups (buckets included),
  * with visitors and searches from the site-wide row. */
+/* Fills T from SUM, the articles' sums over Q's range, and the site-wide
+ * row's daily visitors and searches. */
 static int fill_totals(struct store *st, const struct report_query *q,
-                       const struct report_list *rows, struct report_totals *t)
+                       const struct rollup_day *sum, struct report_totals *t)
 {
     memset(t, 0, sizeof *t);
-    for (size_t i = 0; i < rows->n; i++)
-        rollup_add(&t->sum, &rows->rows[i].sum);
+    t->sum = *sum;
     struct report_series site;
     if (report_series(st, q, 0, &site) != 0)
         return -1;
@@ -551,25 +590,6 @@ static int fill_totals(struct store *st, const struct report_query *q,
     return 0;
 }
 
-/* The previous period's totals (zero before the first day of the epoch). */
-static int fill_previous(struct store *st, const struct report_query *q,
-                         struct report_summary *out)
-{
-    uint32_t len = q->to - q->from + 1;
-    memset(&out->prev, 0, sizeof out->prev);
-    if (q->from < len)
-        return 0;
-    struct report_query pq = *q;
-    pq.from = out->prev_from;
-    pq.to = out->prev_to;
-    struct report_list prev;
-    if (report_articles(st, &pq, false, &prev) != 0)
-        return -1;
-    int rc = fill_totals(st, &pq, &prev, &out->prev);
-    report_list_free(&prev);
-    return rc;
-}
-
 int report_summary(struct store *st, const struct report_query *q,
                    struct report_summary *out)
 {
@@ -577,10 +597,18 @@ int report_summary(struct store *st, const struct report_query *q,
     uint32_t len = q->to - q->from + 1;
     out->prev_to = q->from >= 1 ? q->from - 1 : 0;
     out->prev_from = q->from >= len ? q->from - len : 0;
-    if (report_articles(st, q, true, &out->articles) != 0 ||
-        report_series(st, q, 0, &out->series) != 0 ||
-        fill_totals(st, q, &out->articles, &out->cur) != 0 ||
-        fill_previous(st, q, out) != 0)
+    struct report_query pq = *q;
+    pq.from = out->prev_from;
+    pq.to = out->prev_to;
+    struct rollup_day *sums = calloc(2, sizeof *sums);  /* range, previous */
+    int rc = sums == NULL ||
+             list_articles(st, q, true, sums, &out->articles) != 0 ||
+             report_series(st, q, 0, &out->series) != 0 ||
+             fill_totals(st, q, &sums[0], &out->cur) != 0 ||
+             (q->from >= len && fill_totals(st, &pq, &sums[1],
+                                            &out->prev) != 0);
+    free(sums);
+    if (rc)
         return -1;
     out->n_attention = report_rank_attention(&out->articles);
     if (out->n_attention > 10)

@@ -2010,7 +2010,7 @@ static int cursor_merge(MDB_cursor *cur, uint32_t site, uint64_t a,
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-#define MAX_SUM_RANGES 4
+#define MAX_SUM_RANGES STORE_MAX_RANGES
 
 /* One article's head: its first and last cum days and the last cum row. */
 struct head {
@@ -2289,21 +2289,49 @@ static int article_sums(const struct rollup_reader *r, uint32_t site,
     return 0;
 }
 
+int store_rollup_sums_each(struct store *st, uint32_t site_id,
+                           const uint64_t *ids, size_t n,
+                           const struct store_range *ranges, size_t nr,
+                           bool include_bots, store_sums_fn fn, void *ctx)
+{
+    struct rollup_day *sums = malloc(MAX_SUM_RANGES * sizeof *sums);
+    struct rollup_reader r;
+    if (nr == 0 || nr > MAX_SUM_RANGES || sums == NULL ||
+        reader_open(st, &r) != 0) {
+        free(sums);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = article_sums(&r, site_id, ids[i], ranges, nr, include_bots, sums);
+        if (rc == 0 && fn(ctx, i, sums) != 0)
+            break;
+    }
+    reader_close(st, &r);
+    free(sums);
+    return rc == 0 ? 0 : -1;
+}
+
+struct sums_copy {
+    struct rollup_day *out;
+    size_t nr;
+};
+
+/* Copies the sums of article I into the context's OUT. */
+static int copy_sums(void *ctx, size_t i, const struct rollup_day *sums)
+{
+    struct sums_copy *c = ctx;
+    memcpy(c->out + i * c->nr, sums, c->nr * sizeof *sums);
+    return 0;
+}
+
 int store_rollup_sums(struct store *st, uint32_t site_id, const uint64_t *ids,
                       size_t n, const struct store_range *ranges, size_t nr,
                       bool include_bots, struct rollup_day *out)
 {
-    if (nr == 0 || nr > MAX_SUM_RANGES)
-        return -1;
-    struct rollup_reader r;
-    if (reader_open(st, &r) != 0)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = article_sums(&r, site_id, ids[i], ranges, nr, include_bots,
-                          out + i * nr);
-    reader_close(st, &r);
-    return rc == 0 ? 0 : -1;
+    struct sums_copy c = { out, nr };
+    return store_rollup_sums_each(st, site_id, ids, n, ranges, nr,
+                                  include_bots, copy_sums, &c);
 }
 
 /* A walk over the daily rows of "daily" and "recent" together, in key

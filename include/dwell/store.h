@@ -222,14 +222,29 @@ struct store_range {
     uint32_t from, to;         /* days, inclusive */
 };
 
+#define STORE_MAX_RANGES 4
+
 /* For each of the N articles IDS of SITE_ID, writes its rollups summed over
- * each of the NR RANGES to OUT[i * NR + r] (readers, plus bots when
- * INCLUDE_BOTS). Reads two cumulative rows per range boundary where the
- * days are final (boundaries shared by ranges are read once), daily rows
- * otherwise. Safe to call from several threads at once. Returns 0, or -1. */
+ * each of the NR (<= STORE_MAX_RANGES) RANGES to OUT[i * NR + r] (readers,
+ * plus bots when INCLUDE_BOTS). Settled days come from the cumulative rows
+ * (at most one lookup per distinct range boundary, none where the article's
+ * head answers), the others from the daily rows. Safe to call from several
+ * threads at once. Returns 0, or -1. */
 int store_rollup_sums(struct store *st, uint32_t site_id, const uint64_t *ids,
                       size_t n, const struct store_range *ranges, size_t nr,
                       bool include_bots, struct rollup_day *out);
+
+/* Called by store_rollup_sums_each with the index I of an article in IDS
+ * and its NR sums (valid during the call only). Non-zero stops the walk. */
+typedef int (*store_sums_fn)(void *ctx, size_t i,
+                             const struct rollup_day *sums);
+
+/* store_rollup_sums handing each article's sums to FN instead of storing
+ * them all. Returns 0 (also when FN stopped it), or -1. */
+int store_rollup_sums_each(struct store *st, uint32_t site_id,
+                           const uint64_t *ids, size_t n,
+                           const struct store_range *ranges, size_t nr,
+                           bool include_bots, store_sums_fn fn, void *ctx);
 
 /* Calls FN for each stored count of dimension DIM of ARTICLE (0: site-wide,
  * for searches) on a day in FROM..TO (one call per day and value; the caller
