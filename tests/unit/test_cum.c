@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "check.h"
 #include "dwell/clientaddr.h"
 #include "dwell/demo.h"
@@ -126,6 +128,7 @@ TEST(a_late_write_to_a_final_day_is_seen_before_and_after_rebuild)
 
 static struct store *ms;               /* settled only when the test says */
 static uint32_t ms_site;
+static char ms_dir[64];
 
 #define NRANGES 7
 static const int range_days[NRANGES][3] = {   /* from, to (days before
@@ -266,6 +269,80 @@ TEST(sums_hold_at_every_step_of_a_settling_pass_and_under_late_writes)
     CHECK(sums_hold(truth, 2, 12));
 }
 
+/* --- schema 1 ------------------------------------------------------------------- */
+
+/* Turns the store in PATH back into schema 1 with LMDB's own API: every
+ * recent row back in "daily", no "recent" or "heads" database. */
+static int downgrade_to_v1(const char *path)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi recent, daily, heads, meta;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (mdb_env_create(&env) != 0)
+        return -1;
+    int rc = mdb_env_set_maxdbs(env, 32);
+    if (rc == 0) rc = mdb_env_open(env, path, 0, 0600);
+    if (rc == 0) rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (rc != 0) {
+        mdb_env_close(env);
+        return -1;
+    }
+    rc = mdb_dbi_open(txn, "recent", 0, &recent);
+    if (rc == 0) rc = mdb_dbi_open(txn, "daily", 0, &daily);
+    if (rc == 0) rc = mdb_dbi_open(txn, "heads", 0, &heads);
+    if (rc == 0) rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == 0) rc = mdb_cursor_open(txn, recent, &cur);
+    int moved = 0;
+    if (rc == 0) {
+        int c = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        while (c == 0 && (rc = mdb_put(txn, daily, &k, &v, 0)) == 0) {
+            moved++;
+            c = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        mdb_cursor_close(cur);
+    }
+    uint8_t one[4] = { 0, 0, 0, 1 };
+    MDB_val sk = { 6, "schema" }, sv = { 4, one };
+    if (rc == 0) rc = mdb_drop(txn, recent, 1);
+    if (rc == 0) rc = mdb_drop(txn, heads, 1);
+    if (rc == 0) rc = mdb_put(txn, meta, &sk, &sv, 0);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return rc == 0 && moved > 0 ? 0 : -1;
+}
+
+TEST(a_schema_1_store_is_migrated_and_reports_the_same)
+{
+    static struct rollup_day tbuf[NRANGES][64];
+    struct acc truth[NRANGES];
+    char err[256];
+    for (int i = 0; i < NRANGES; i++)
+        truth[i] = (struct acc){ tbuf[i], { 0 }, 0 };
+    CHECK_EQ_INT(per_day_sums(truth), 0);
+    CHECK(truth[0].n > 5);
+    store_close(ms);
+    ms = NULL;
+    CHECK_EQ_INT(downgrade_to_v1(ms_dir), 0);
+    /* a reading opening migrates through a writable one */
+    struct store_options ro = { .readonly = true };
+    CHECK_EQ_INT(store_open(ms_dir, &ro, &ms, err, sizeof err), 0);
+    CHECK(sums_hold(truth, 0, -1));
+    store_close(ms);
+    struct store_options rw = { .durability = STORE_NONE,
+                                .manual_settle = true };
+    CHECK_EQ_INT(store_open(ms_dir, &rw, &ms, err, sizeof err), 0);
+    CHECK(sums_hold(truth, 0, -1));
+    /* and it takes new events where they belong */
+    CHECK_EQ_INT(store_start_writer(ms, err, sizeof err), 0);
+    CHECK_EQ_INT(late_view(ms, ms_site, 0, "after-migration"), 0);
+    CHECK(sums_hold(truth, 1, 0));
+}
+
 int main(void)
 {
     char err[256];
@@ -284,8 +361,8 @@ int main(void)
     RUN(summed_ranges_equal_daily_sums_after_settling);
     RUN(a_late_write_to_a_final_day_is_seen_before_and_after_rebuild);
     store_close(st);
-    char dir2[64];
-    snprintf(dir2, sizeof dir2, "/tmp/dwell-cum-XXXXXX");
+    char *dir2 = ms_dir;
+    snprintf(ms_dir, sizeof ms_dir, "/tmp/dwell-cum-XXXXXX");
     struct store_options mo = { .durability = STORE_NONE,
                                 .manual_settle = true };
     if (mkdtemp(dir2) == NULL ||
@@ -297,6 +374,7 @@ int main(void)
         return 1;
     }
     RUN(sums_hold_at_every_step_of_a_settling_pass_and_under_late_writes);
+    RUN(a_schema_1_store_is_migrated_and_reports_the_same);
     store_close(ms);
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);

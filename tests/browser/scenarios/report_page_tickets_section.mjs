@@ -26,6 +26,15 @@ function settled(page) {
     document.getElementById(id).getAttribute('aria-busy') === 'false'));
 }
 
+/* Waits until the ticket lookup has drawn its answer (the response can
+   arrive before the page's script has handled it). */
+function answered(page) {
+  return page.waitForFunction(() => {
+    const ol = document.querySelector('[data-test=ticket-reads]');
+    return ol && ol.textContent.trim() !== 'Loading…';
+  });
+}
+
 /* Runs ACTION and waits until the page has the deflection, topics and gaps
    answers for window W and has drawn them. */
 async function andWaitWindow(page, action, w) {
@@ -176,11 +185,13 @@ export default async function (t) {
   t.assert(ticket, 'precondition: one of the first 60 demo tickets has reads in the 24 h before it');
   await page.fill('[data-test=ticket-id]', ticket.ticket);
   await Promise.all([page.waitForResponse((r) => r.url().includes(`/tickets/${ticket.ticket}/reads`)), page.press('[data-test=ticket-id]', 'Enter')]);
+  await answered(page);
   const reads = await page.locator('[data-test=ticket-read]').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-path')));
   t.assert(reads.join(' ') === ticket.reads.map((r) => r.path).join(' '),
     `ticket ${ticket.ticket}: the page lists ${reads.join(' ')}; API ${ticket.reads.map((r) => r.path).join(' ')}`);
   await page.fill('[data-test=ticket-id]', 'no-such-ticket');
   await Promise.all([page.waitForResponse((r) => r.url().includes('/tickets/no-such-ticket/reads')), page.press('[data-test=ticket-id]', 'Enter')]);
+  await answered(page);
   const missing = (await page.textContent('[data-test=ticket-reads]')).trim();
   t.assert(missing === 'no such ticket on this site', `an unknown ticket shows "${missing}"`);
 
