@@ -2136,11 +2136,12 @@ static int cum_find(const struct rollup_reader *r, uint32_t site, uint64_t a,
             return 0;
         }
     uint8_t kb[17];
-    MDB_val k = { daily_key(kb, site, a, day + 1, 0), kb };
+    MDB_val k = { daily_key(kb, site, a, day, cls), kb };
     *rec = (MDB_val){ 0, NULL };
     int rc = mdb_cursor_get(r->cum, &k, rec, MDB_SET_RANGE);
-    rc = mdb_cursor_get(r->cum, &k, rec,
-                        rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+    if (rc != 0 || k.mv_size != 17 || memcmp(k.mv_data, kb, 17) != 0)
+        rc = mdb_cursor_get(r->cum, &k, rec,     /* no row on DAY itself */
+                            rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
     while (rc == 0 && same_article(&k, site, a) &&
            (((const uint8_t *)k.mv_data)[16] != cls ||
             get_be32((const uint8_t *)k.mv_data + 12) > day))
