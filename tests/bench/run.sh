@@ -2,6 +2,8 @@
 # run.sh BUILD_DIR — throughput of dwell's ingest endpoints under wrk on
 # loopback, as ratios against nginx's empty_gif (access log on) measured in
 # the same run. Bounded: each run lasts BENCH_SECONDS (default 10).
+# Then the reports API over 10,000 articles x 365 days of rollups.
+# BENCH_ONLY=ingest or BENCH_ONLY=reports runs one part.
 set -eu
 B=${1:-build/std}
 SECS=${BENCH_SECONDS:-10}
@@ -19,6 +21,9 @@ wait_up() { for i in $(seq 1 100); do curl -sf "$1" >/dev/null 2>&1 && return 0;
 rps() { awk '/Requests\/sec/ {print int($2)}' "$1"; }
 non2xx() { awk '/Non-2xx/ {print $NF}' "$1"; }
 
+want() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
+
+if want ingest; then
 # --- reference: nginx empty_gif ------------------------------------------
 NPORT=$(free_port)
 mkdir -p "$OUT/nginx"
@@ -74,8 +79,10 @@ bench_dwell pixel-fsync fsync "/p.gif?s=bench&u=/kb/pixel-article&t=Pixel"
 bench_dwell beacon-fsync fsync /e -s tests/bench/beacon.lua
 bench_dwell beacon-commit commit /e -s tests/bench/beacon.lua
 bench_dwell beacon-none none /e -s tests/bench/beacon.lua
+fi
 
 # --- reports: 10,000 articles x 365 days of rollups ----------------------------
+want reports || exit 0
 ART=${BENCH_ARTICLES:-10000}
 RDATA=tests/out/bench-data/reports-$ART
 if [ ! -f "$RDATA/.filled" ]; then
