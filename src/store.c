@@ -150,6 +150,8 @@ struct store {
     uint8_t secret[32];             /* server secret (meta "secret") */
     bool have_secret;
     uint32_t visits_purged_day;
+    bool purging;                   /* a purge is under way, in steps */
+    size_t purged;                  /* records it has deleted so far */
     uint32_t final_through;         /* meta "final" as the last write
                                        transaction saw it */
     uint32_t final_mark;            /* days up to this one are settled for
@@ -1334,85 +1336,152 @@ static int apply_batch_locked(struct store *st, struct slot *head,
     return 0;
 }
 
-/* Deletes view state and visitor marks older than VIEW_KEEP_DAYS. */
-static void purge_old_state(struct store *st, uint32_t today)
+#define PURGE_EVERY_US  (3600ull * 1000000u)
+#define PURGE_FIRST_US  (60ull * 1000000u)   /* after the writer starts */
+#define PURGE_CHUNK     20000                /* deletions per transaction */
+
+/* Deletes the records under CUR that EXPIRED says are, from the first on,
+ * while *LEFT allows; walks no further than the first record UNTIL says is
+ * past what can expire (NULL: walks them all). Returns 1 if it stopped for
+ * the budget, 0 when done, or an LMDB error. */
+static int purge_db(MDB_cursor *cur, bool (*expired)(const MDB_val *k,
+                                                     const MDB_val *v,
+                                                     const void *arg),
+                    bool (*until)(const MDB_val *k, const void *arg),
+                    const void *arg, size_t *left, size_t *removed)
 {
+    MDB_val k, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0 && (until == NULL || !until(&k, arg))) {
+        if (expired(&k, &v, arg)) {
+            if (*left == 0)
+                return 1;
+            if ((rc = mdb_cursor_del(cur, 0)) != 0)
+                return rc;
+            (*left)--;
+            (*removed)++;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+struct purge_limits {
+    uint32_t today;
+    uint64_t searched_before_us;      /* "searched" records older: gone */
+    uint64_t visits_before_us;        /* "visits", "idents" older: gone */
+};
+
+static bool view_expired(const MDB_val *k, const MDB_val *v, const void *arg)
+{
+    const struct purge_limits *l = arg;
+    struct view_rec r;
+    (void)k;
+    if (v->mv_size != VIEW_REC_LEN)
+        return false;
+    view_unpack(v->mv_data, &r);
+    return r.day + VIEW_KEEP_DAYS < l->today;
+}
+
+/* Visitor marks are in day order: every one before the first that
+ * seen_current stops at has expired. */
+static bool seen_expired(const MDB_val *k, const MDB_val *v, const void *arg)
+{
+    (void)k;
+    (void)v;
+    (void)arg;
+    return true;
+}
+
+static bool seen_current(const MDB_val *k, const void *arg)
+{
+    const struct purge_limits *l = arg;
+    return k->mv_size != 24 || get_be32(k->mv_data) + 1 >= l->today;
+}
+
+static bool searched_expired(const MDB_val *k, const MDB_val *v,
+                             const void *arg)
+{
+    const struct purge_limits *l = arg;
+    (void)k;
+    return v->mv_size >= 8 && get_be64(v->mv_data) < l->searched_before_us;
+}
+
+static bool visit_expired(const MDB_val *k, const MDB_val *v, const void *arg)
+{
+    const struct purge_limits *l = arg;
+    (void)v;
+    return k->mv_size >= 20 &&
+           get_be64((const uint8_t *)k->mv_data + 12) < l->visits_before_us;
+}
+
+static bool ident_expired(const MDB_val *k, const MDB_val *v, const void *arg)
+{
+    const struct purge_limits *l = arg;
+    (void)v;
+    return k->mv_size >= 44 &&
+           get_be64((const uint8_t *)k->mv_data + 36) < l->visits_before_us;
+}
+
+/* One step of the purge: deletes at most PURGE_CHUNK records of view state
+ * and visitor marks older than VIEW_KEEP_DAYS, searches older than the
+ * led-here window, and (once a UTC day) visits and identities older than
+ * VISITS_KEEP_DAYS, in one write transaction; adds to *REMOVED. Returns 1
+ * if more remain, 0 when done, -1 on error. */
+static int purge_step(struct store *st, size_t *removed)
+{
+    uint64_t now = store_now_us();
+    struct purge_limits l = {
+        day_of_us(now), now - 2 * LED_HERE_WINDOW_US,
+        now - (uint64_t)VISITS_KEEP_DAYS * US_PER_DAY };
+    bool visits = st->visits_purged_day != l.today;
+    const struct {
+        int db;
+        bool (*expired)(const MDB_val *, const MDB_val *, const void *);
+        bool (*until)(const MDB_val *, const void *);
+    } dbs[5] = {
+        { DB_VIEWS, view_expired, NULL },
+        { DB_SEEN, seen_expired, seen_current },
+        { DB_SEARCHED, searched_expired, NULL },
+        { DB_VISITS, visit_expired, NULL },
+        { DB_IDENTS, ident_expired, NULL },
+    };
     MDB_txn *txn;
     if (txn_begin(st, 0, &txn) != 0)
-        return;
-    MDB_cursor *cur;
-    size_t removed = 0;
-    int rc = mdb_cursor_open(txn, st->dbi[DB_VIEWS], &cur);
-    MDB_val k, v;
-    if (rc == 0) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        while (rc == 0) {
-            struct view_rec r;
-            if (v.mv_size == VIEW_REC_LEN) {
-                view_unpack(v.mv_data, &r);
-                if (r.day + VIEW_KEEP_DAYS < today) {
-                    if (mdb_cursor_del(cur, 0) != 0)
-                        break;
-                    removed++;
-                }
-            }
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
+        return -1;
+    size_t left = PURGE_CHUNK;
+    int rc = 0;
+    for (int d = 0; d < (visits ? 5 : 3) && rc == 0; d++) {
+        MDB_cursor *cur;
+        if ((rc = mdb_cursor_open(txn, st->dbi[dbs[d].db], &cur)) != 0)
+            break;
+        rc = purge_db(cur, dbs[d].expired, dbs[d].until, &l, &left, removed);
         mdb_cursor_close(cur);
     }
-    if (mdb_cursor_open(txn, st->dbi[DB_SEEN], &cur) == 0) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        while (rc == 0 && k.mv_size == 24 &&
-               get_be32(k.mv_data) + 1 < today) {
-            if (mdb_cursor_del(cur, 0) != 0)
-                break;
-            removed++;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    if (rc == 1 || rc == 0) {
+        int more = rc;
+        if ((rc = mdb_txn_commit(txn)) == 0) {
+            if (!more && visits)
+                st->visits_purged_day = l.today;
+            return more;
         }
-        mdb_cursor_close(cur);
+    } else {
+        mdb_txn_abort(txn);
     }
-    if (mdb_cursor_open(txn, st->dbi[DB_SEARCHED], &cur) == 0) {
-        uint64_t now = store_now_us();
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        while (rc == 0) {
-            if (v.mv_size >= 8 &&
-                get_be64(v.mv_data) + 2 * LED_HERE_WINDOW_US < now) {
-                if (mdb_cursor_del(cur, 0) != 0)
-                    break;
-                removed++;
-            }
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-        mdb_cursor_close(cur);
-    }
-    uint32_t today_day = day_of_us(store_now_us());
-    if (st->visits_purged_day != today_day) {
-        uint64_t cutoff = store_now_us() -
-                          (uint64_t)VISITS_KEEP_DAYS * US_PER_DAY;
-        const int dbs[2] = { DB_VISITS, DB_IDENTS };
-        const size_t time_at[2] = { 12, 36 };
-        for (int d = 0; d < 2; d++) {
-            if (mdb_cursor_open(txn, st->dbi[dbs[d]], &cur) != 0)
-                continue;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-            while (rc == 0) {
-                if (k.mv_size >= time_at[d] + 8 &&
-                    get_be64((const uint8_t *)k.mv_data + time_at[d]) <
-                        cutoff) {
-                    if (mdb_cursor_del(cur, 0) != 0)
-                        break;
-                    removed++;
-                }
-                rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-            }
-            mdb_cursor_close(cur);
-        }
-        st->visits_purged_day = today_day;
-    }
-    if (mdb_txn_commit(txn) != 0)
-        log_warn("store: purging old view state failed");
-    else if (removed > 0)
-        log_info("store: purged %zu expired view/visitor records", removed);
+    log_warn("store: purging expired records failed: %s", mdb_strerror(rc));
+    return -1;
+}
+
+int store_purge(struct store *st, size_t *removed)
+{
+    int rc;
+    *removed = 0;
+    do {
+        pthread_mutex_lock(&st->write_mu);
+        rc = purge_step(st, removed);
+        pthread_mutex_unlock(&st->write_mu);
+    } while (rc == 1);
+    return rc;
 }
 
 static bool queue_empty(struct store *st)
@@ -1423,19 +1492,31 @@ static bool queue_empty(struct store *st)
     return empty;
 }
 
-/* The writer's chores: settling rollups while there is nothing to store,
- * and hourly purges. */
+/* The writer's chores while there is nothing to store: settling rollups,
+ * and hourly the salt rotation and a purge, in steps between batches. */
 static void writer_chores(struct store *st)
 {
     while (!st->manual_settle && queue_empty(st) &&
            store_settle_step(st, SETTLE_CHUNK) == 1)
         ;
     uint64_t now = store_now_us();
-    if (now - st->last_purge_us > 3600u * 1000000u) {
+    if (!st->purging && now - st->last_purge_us > PURGE_EVERY_US) {
         if (store_salt_rotate(st, day_of_us(now)) == 0)
             st->salt_day = 0;            /* reload at the next batch */
-        purge_old_state(st, day_of_us(now));
+        st->purging = true;
+        st->purged = 0;
         st->last_purge_us = now;
+    }
+    while (st->purging && queue_empty(st)) {
+        pthread_mutex_lock(&st->write_mu);
+        int rc = purge_step(st, &st->purged);
+        pthread_mutex_unlock(&st->write_mu);
+        if (rc == 1)
+            continue;
+        st->purging = false;
+        if (rc == 0 && st->purged > 0)
+            log_info("store: purged %zu expired view/visitor records",
+                     st->purged);
     }
 }
 
@@ -1581,7 +1662,7 @@ int store_start_writer(struct store *st, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create today's visitor salt");
         return -1;
     }
-    st->last_purge_us = store_now_us();  /* first purge in an hour */
+    st->last_purge_us = store_now_us() - PURGE_EVERY_US + PURGE_FIRST_US;
     int rc = pthread_create(&st->writer, NULL, writer_main, st);
     if (rc != 0) {
         snprintf(err, errlen, "writer thread: %s", strerror(rc));

@@ -335,6 +335,13 @@ int store_visits_each(struct store *st, uint32_t site_id, uint64_t visitor,
  * Call only where no writer thread runs, or from it. Returns 0, or -1. */
 int store_settle(struct store *st);
 
+/* Deletes now what has expired: view state and visitor marks older than
+ * two days, searches older than the led-here window, visits and identities
+ * older than 90 days (the writer does it an hour apart, the first time a
+ * minute after it starts), in transactions of at most 20,000 deletions.
+ * Sets *REMOVED to how many records went. Returns 0, or -1. */
+int store_purge(struct store *st, size_t *removed);
+
 /* One bounded step of store_settle: work worth at most BUDGET article
  * rebuilds in one write transaction. Returns 1 if more work remains, 0 if
  * everything is settled, -1 on error. */

@@ -612,6 +612,49 @@ TEST(engage_for_an_unknown_view_is_an_orphan_without_a_path)
     CHECK_EQ_INT(stats.orphans, 1);
 }
 
+TEST(purge_deletes_expired_view_state_past_one_transaction_and_keeps_today)
+{
+    struct store *st = open_store("purge", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "p.example");
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    struct ipaddr a = addr_of("203.0.113.78");
+    uint64_t old = store_now_us() - 5 * 86400000000ull;
+    static char ids[32][16];
+    struct event evs[32];
+    for (int n = 0; n < 25000; n += 32) {      /* more than one chunk */
+        for (int i = 0; i < 32; i++) {
+            snprintf(ids[i], sizeof ids[i], "old%06d", n + i);
+            evs[i] = make_view(id, ids[i], "/kb/old", "Old");
+        }
+        CHECK_EQ_INT(store_enqueue_at(st, old, evs, 32, &a, "ua", 2, NULL,
+                                      NULL), 0);
+        if (n % 8192 == 0)
+            CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    }
+    evs[0] = make_view(id, "today001", "/kb/new", "New");
+    CHECK_EQ_INT(store_enqueue(st, evs, 1, &a, "ua", 2, NULL, NULL), 0);
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    size_t removed = 0;
+    CHECK_EQ_INT(store_purge(st, &removed), 0);
+    CHECK(removed >= 25024);                   /* the views, their marks */
+    CHECK_EQ_INT(store_purge(st, &removed), 0);
+    CHECK_EQ_INT(removed, 0);
+    /* an engage for a purged view is an orphan; today's view still takes
+     * its engage */
+    struct event eng[2];
+    CHECK(parse_one("{\"s\":\"p.example\",\"t\":\"engage\","
+                    "\"v\":\"old000007\",\"e\":5000}", id, &eng[0]));
+    CHECK(parse_one("{\"s\":\"p.example\",\"t\":\"engage\","
+                    "\"v\":\"today001\",\"e\":5000}", id, &eng[1]));
+    CHECK_EQ_INT(store_enqueue(st, eng, 2, &a, "ua", 2, NULL, NULL), 0);
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    struct store_stats stats;
+    store_get_stats(st, &stats);
+    store_close(st);
+    CHECK_EQ_INT(stats.orphans, 1);
+}
+
 TEST(same_address_and_ua_on_one_day_give_one_visitor_hash)
 {
     struct store *st = open_store("visitors", NULL);
@@ -1377,6 +1420,7 @@ int main(void)
     RUN(enqueue_from_four_threads_while_reading_during_map_growth_loses_nothing);
     RUN(events_each_with_limit_n_gives_the_n_most_recent_oldest_first);
     RUN(events_each_of_an_empty_store_calls_nothing);
+    RUN(purge_deletes_expired_view_state_past_one_transaction_and_keeps_today);
     int rc = check_summary();
     if (nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
         perror(root);
