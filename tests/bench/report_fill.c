@@ -82,7 +82,10 @@ int main(int argc, char **argv)
         if (d % 30 == 29)
             fprintf(stderr, "  %u/%u days\n", d + 1, days);
     }
+    size_t purged = 0;
     int rc = store_drain(st, 600000);
+    if (rc == 0)                     /* the views of past days have expired */
+        rc = store_purge(st, &purged);
     store_close(st);
     return rc == 0 ? 0 : 1;
 }
