@@ -1,0 +1,746 @@
+/* store_apply.c — what an event does to the store: the raw record, the
+ * per-view state, the article record, the daily rollups and breakdowns,
+ * visitor marks and the attribution indexes; and purging what has expired.
+ * Runs on the writer thread, inside the batch's write transaction. */
+#define _POSIX_C_SOURCE 200809L
+#include "store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dwell/log.h"
+#include "dwell/rollup.h"
+#include "dwell/sha256.h"
+
+static int record_visit(struct store *st, MDB_txn *txn,
+                        const struct event *ev);
+
+/* --- applying events ----------------------------------------------------- */
+
+static void view_pack(const struct view_rec *r, uint8_t *p)
+{
+    put_be64(p, r->article);
+    put_be32(p + 8, r->day);
+    put_be32(p + 12, r->engaged_ms);
+    p[16] = r->scroll;
+    p[17] = r->scroll0;
+    p[18] = r->flags;
+    p[19] = r->vote;
+}
+
+static void view_unpack(const uint8_t *p, struct view_rec *r)
+{
+    r->article = get_be64(p);
+    r->day = get_be32(p + 8);
+    r->engaged_ms = get_be32(p + 12);
+    r->scroll = p[16];
+    r->scroll0 = p[17];
+    r->flags = p[18];
+    r->vote = p[19];
+}
+
+static size_t view_key(uint8_t *key, uint32_t site, const struct event_str *id)
+{
+    put_be32(key, site);
+    memcpy(key + 4, id->p, id->n);
+    return 4 + id->n;
+}
+
+/* Applies FN to the daily rollup of (SITE, ARTICLE, DAY, CLS), wherever
+ * it lives: in "recent" until a settling pass moves it to "daily". */
+static int daily_update(struct store *st, MDB_txn *txn, uint32_t site,
+                        uint64_t article, uint32_t day, int cls,
+                        void (*fn)(struct rollup_day *d, const void *arg),
+                        const void *arg)
+{
+    uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
+    struct rollup_day d;
+    bool settled = day <= st->final_mark;
+    MDB_dbi db = st->dbi[DB_RECENT];
+    MDB_val k = { daily_key(kb, site, article, day, cls), kb }, v;
+    int rc = mdb_get(txn, db, &k, &v);
+    if (rc == MDB_NOTFOUND && settled) {     /* moved, or a new row */
+        db = st->dbi[DB_DAILY];
+        rc = mdb_get(txn, db, &k, &v);
+    }
+    if (rc == MDB_NOTFOUND)
+        memset(&d, 0, sizeof d);
+    else if (rc != 0)
+        return rc;
+    else if (rollup_decode(v.mv_data, v.mv_size, &d) != 0)
+        return MDB_CORRUPTED;
+    fn(&d, arg);
+    int len = rollup_encode(&d, buf, sizeof buf);
+    if (len < 0)
+        return MDB_BAD_VALSIZE;
+    v.mv_size = (size_t)len;
+    v.mv_data = buf;
+    rc = mdb_put(txn, db, &k, &v, 0);
+    if (rc == 0 && article != 0 && settled)
+        rc = store_mark_dirty(st, txn, site, article, cls, day);
+    return rc;
+}
+
+/* Adds one to dimension DIM = VALUE of (SITE, ARTICLE, DAY, CLS). */
+static int dim_bump(struct store *st, MDB_txn *txn, uint32_t site,
+                    uint64_t article, uint32_t day, int cls, int dim,
+                    const char *value, size_t len)
+{
+    uint8_t kb[18 + 256];
+    if (len > 256)
+        len = 256;
+    size_t kl = daily_key(kb, site, article, day, cls);
+    kb[kl++] = (uint8_t)dim;
+    memcpy(kb + kl, value, len);
+    MDB_val k = { kl + len, kb }, v;
+    uint32_t count = 0;
+    int rc = mdb_get(txn, st->dbi[DB_DIM], &k, &v);
+    if (rc == 0 && v.mv_size == 4)
+        count = get_be32(v.mv_data);
+    else if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    uint8_t cb[4];
+    put_be32(cb, count + 1);
+    v.mv_size = 4;
+    v.mv_data = cb;
+    return mdb_put(txn, st->dbi[DB_DIM], &k, &v, 0);
+}
+
+/* Records VISITOR as seen for (DAY, SITE, ARTICLE); sets *FIRST when it is
+ * the visitor's first time there that day. */
+static int seen_mark(struct store *st, MDB_txn *txn, uint32_t day,
+                     uint32_t site, uint64_t article, uint64_t visitor,
+                     bool *first)
+{
+    uint8_t kb[24];
+    put_be32(kb, day);
+    put_be32(kb + 4, site);
+    put_be64(kb + 8, article);
+    put_be64(kb + 16, visitor);
+    MDB_val k = { sizeof kb, kb }, v = { 0, NULL };
+    int rc = mdb_put(txn, st->dbi[DB_SEEN], &k, &v, MDB_NOOVERWRITE);
+    *first = rc == 0;
+    return rc == MDB_KEYEXIST ? 0 : rc;
+}
+
+static void put_str16(uint8_t *p, size_t *off, const struct event_str *s)
+{
+    p[*off] = (uint8_t)(s->n >> 8);
+    p[*off + 1] = (uint8_t)s->n;
+    if (s->n > 0)
+        memcpy(p + *off + 2, s->p, s->n);
+    *off += 2 + s->n;
+}
+
+/* Creates or refreshes the article record of view EV on DAY. */
+static int article_touch(struct store *st, MDB_txn *txn,
+                         const struct event *ev, uint32_t day)
+{
+    uint8_t kb[12];
+    uint8_t buf[12 + 6 + EVENT_PATH_MAX + EVENT_TITLE_MAX +
+                EVENT_CATEGORY_MAX];
+    put_be32(kb, ev->site_id);
+    put_be64(kb + 4, ev->article);
+    MDB_val k = { sizeof kb, kb }, v;
+    uint32_t first = day;
+    int rc = mdb_get(txn, st->dbi[DB_ARTICLES], &k, &v);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    struct event_str title = ev->title, category = ev->category;
+    uint32_t words = ev->words;
+    struct store_article old;         /* TITLE, CATEGORY may point here */
+    if (rc == 0 && v.mv_size >= 12) {
+        first = get_be32(v.mv_data);
+        /* a view that omits them (the noscript pixel) keeps what is known */
+        MDB_val key = { sizeof kb, kb };
+        if ((!words || !title.n || !category.n) &&
+            store_article_unpack(&key, &v, &old) == 0) {
+            if (!words)
+                words = old.words;
+            if (!title.n)
+                title = (struct event_str){ old.title,
+                                            (uint16_t)strlen(old.title) };
+            if (!category.n)
+                category = (struct event_str){
+                    old.category, (uint16_t)strlen(old.category) };
+        }
+    }
+    size_t n = 12;
+    put_be32(buf, first);
+    put_be32(buf + 4, day);
+    put_be32(buf + 8, words);
+    put_str16(buf, &n, &ev->path);
+    put_str16(buf, &n, &title);
+    put_str16(buf, &n, &category);
+    if (rc == 0 && v.mv_size == n && memcmp(v.mv_data, buf, n) == 0)
+        return 0;
+    v.mv_size = n;
+    v.mv_data = buf;
+    return mdb_put(txn, st->dbi[DB_ARTICLES], &k, &v, 0);
+}
+
+struct view_delta {
+    bool counters_only;    /* the site-wide row: no buckets */
+    int new_view;          /* a view was added */
+    int new_visitor;       /* …by a visitor new to this article today */
+    int hist_from, hist_to;
+    int scroll_from, scroll_to;
+    int read;              /* the view just became a read */
+    uint64_t engaged_add;
+    int vote_up, vote_down;
+    int searches, links, events;
+};
+
+static void apply_delta(struct rollup_day *d, const void *arg)
+{
+    const struct view_delta *x = arg;
+    d->views += (uint32_t)x->new_view;
+    d->visitors += (uint32_t)x->new_visitor;
+    if (x->counters_only) {
+        /* the site-wide row keeps counters; buckets live per article */
+    } else if (x->new_view) {
+        d->hist[x->hist_to]++;
+        d->scroll[x->scroll_to]++;
+    } else {
+        if (x->hist_from >= 0)
+            rollup_move(d->hist, x->hist_from, x->hist_to);
+        if (x->scroll_from >= 0)
+            rollup_move(d->scroll, x->scroll_from, x->scroll_to);
+    }
+    d->reads += (uint32_t)x->read;
+    d->engaged_ms += x->engaged_add;
+    d->votes_up = (uint32_t)((int64_t)d->votes_up + x->vote_up);
+    d->votes_down = (uint32_t)((int64_t)d->votes_down + x->vote_down);
+    d->searches += (uint32_t)x->searches;
+    d->links += (uint32_t)x->links;
+    d->events += (uint32_t)x->events;
+}
+
+static bool view_is_read(const struct view_rec *r)
+{
+    if (r->engaged_ms < ROLLUP_READ_MS)
+        return false;
+    return r->scroll >= 100 ||
+           (r->scroll0 != EVENT_SCROLL_NONE && r->scroll > r->scroll0);
+}
+
+/* Credits the visitor's search of the last 30 minutes, if any, as a search
+ * that led to the article of view EV. */
+static int credit_search(struct store *st, MDB_txn *txn,
+                         const struct event *ev, uint32_t day, int cls)
+{
+    uint8_t kb[12];
+    put_be32(kb, ev->site_id);
+    put_be64(kb + 4, ev->visitor);
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_SEARCHED], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0 || v.mv_size < 8)
+        return rc;
+    uint64_t t = get_be64(v.mv_data);
+    if (t > ev->time_us || ev->time_us - t > LED_HERE_WINDOW_US)
+        return 0;
+    return dim_bump(st, txn, ev->site_id, ev->article, day, cls, DIM_LED_HERE,
+                    (const char *)v.mv_data + 8, v.mv_size - 8);
+}
+
+/* Applies a view event: article, view state, rollups and dimensions. */
+static int apply_view(struct store *st, MDB_txn *txn, struct event *ev,
+                      uint32_t day)
+{
+    uint8_t kb[4 + EVENT_ID_MAX], vb[VIEW_REC_LEN];
+    MDB_val k = { view_key(kb, ev->site_id, &ev->view_id), kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_VIEWS], &k, &v);
+    if (rc == 0)
+        return 0;                        /* a repeated view: counted once */
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    int cls = (ev->flags & EVENT_FLAG_BOT) ? 1 : 0;
+    struct view_rec r = {
+        .article = ev->article, .day = day,
+        .scroll = ev->scroll == EVENT_SCROLL_NONE ? 0 : ev->scroll,
+        .scroll0 = ev->scroll, .flags = cls ? VIEW_BOT : 0
+    };
+    view_pack(&r, vb);
+    v.mv_size = sizeof vb;
+    v.mv_data = vb;
+    if ((rc = mdb_put(txn, st->dbi[DB_VIEWS], &k, &v, 0)) != 0)
+        return rc;
+    if ((rc = article_touch(st, txn, ev, day)) != 0)
+        return rc;
+
+    bool first_a, first_s;
+    if ((rc = seen_mark(st, txn, day, ev->site_id, ev->article, ev->visitor,
+                        &first_a)) != 0 ||
+        (rc = seen_mark(st, txn, day, ev->site_id, 0, ev->visitor,
+                        &first_s)) != 0)
+        return rc;
+    struct view_delta x = {
+        .new_view = 1, .new_visitor = first_a,
+        .hist_from = -1, .hist_to = 0,
+        .scroll_from = -1, .scroll_to = rollup_scroll_bucket(r.scroll)
+    };
+    if ((rc = daily_update(st, txn, ev->site_id, ev->article, day, cls,
+                           apply_delta, &x)) != 0)
+        return rc;
+    x.new_visitor = first_s;
+    x.counters_only = true;
+    if ((rc = daily_update(st, txn, ev->site_id, 0, day, cls,
+                           apply_delta, &x)) != 0)
+        return rc;
+    if ((rc = dim_bump(st, txn, ev->site_id, ev->article, day, cls,
+                       DIM_COUNTRY, ev->country, 2)) != 0)
+        return rc;
+    if ((rc = credit_search(st, txn, ev, day, cls)) != 0)
+        return rc;
+    const char *ref = ev->referrer.n ? ev->referrer.p : "(direct)";
+    size_t reflen = ev->referrer.n ? ev->referrer.n : 8;
+    return dim_bump(st, txn, ev->site_id, ev->article, day, cls,
+                    DIM_REFERRER, ref, reflen);
+}
+
+/* Applies an event that belongs to an earlier view (engage, vote, search,
+ * link, identify, custom): moves that view's buckets and counters. */
+static int apply_follow_up(struct store *st, MDB_txn *txn, struct event *ev,
+                           uint32_t day)
+{
+    uint8_t kb[4 + EVENT_ID_MAX], vb[VIEW_REC_LEN];
+    MDB_val k = { view_key(kb, ev->site_id, &ev->view_id), kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_VIEWS], &k, &v);
+    if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size != VIEW_REC_LEN)) {
+        pthread_mutex_lock(&st->mu);
+        st->stats.orphans++;
+        pthread_mutex_unlock(&st->mu);
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    struct view_rec r;
+    view_unpack(v.mv_data, &r);
+    ev->article = r.article;
+    int cls = (r.flags & VIEW_BOT) ? 1 : 0;
+    struct view_delta x = { .hist_from = -1, .scroll_from = -1 };
+
+    uint64_t total = (uint64_t)r.engaged_ms + ev->engaged_ms;
+    if (total > 24u * EVENT_MAX_ENGAGED_MS)
+        total = 24u * EVENT_MAX_ENGAGED_MS;
+    x.engaged_add = total - r.engaged_ms;
+    x.hist_from = rollup_bucket_of_ms(r.engaged_ms);
+    x.hist_to = rollup_bucket_of_ms(total);
+    r.engaged_ms = (uint32_t)total;
+    if (ev->scroll != EVENT_SCROLL_NONE) {
+        if (r.scroll0 == EVENT_SCROLL_NONE)
+            r.scroll0 = ev->scroll;
+        x.scroll_from = rollup_scroll_bucket(r.scroll);
+        if (ev->scroll > r.scroll)
+            r.scroll = ev->scroll;
+        x.scroll_to = rollup_scroll_bucket(r.scroll);
+    }
+    if (!(r.flags & VIEW_READ) && view_is_read(&r)) {
+        r.flags |= VIEW_READ;
+        x.read = 1;
+    }
+    if (ev->type == EVENT_VOTE && ev->vote != r.vote) {
+        x.vote_up = (ev->vote == EVENT_VOTE_UP) - (r.vote == EVENT_VOTE_UP);
+        x.vote_down =
+            (ev->vote == EVENT_VOTE_DOWN) - (r.vote == EVENT_VOTE_DOWN);
+        r.vote = ev->vote;
+    }
+    x.searches = ev->type == EVENT_SEARCH;
+    x.links = ev->type == EVENT_LINK;
+    x.events = ev->type == EVENT_CUSTOM;
+
+    view_pack(&r, vb);
+    v.mv_size = sizeof vb;
+    v.mv_data = vb;
+    if ((rc = mdb_put(txn, st->dbi[DB_VIEWS], &k, &v, 0)) != 0)
+        return rc;
+    if ((rc = daily_update(st, txn, ev->site_id, r.article, r.day, cls,
+                           apply_delta, &x)) != 0)
+        return rc;
+    if (x.vote_up || x.vote_down || x.searches || x.read) {
+        struct view_delta site = { .counters_only = true,
+                                   .hist_from = -1, .scroll_from = -1,
+                                   .read = x.read,
+                                   .vote_up = x.vote_up,
+                                   .vote_down = x.vote_down,
+                                   .searches = x.searches };
+        if ((rc = daily_update(st, txn, ev->site_id, 0, r.day, cls,
+                               apply_delta, &site)) != 0)
+            return rc;
+    }
+    (void)day;
+    return 0;
+}
+
+/* Applies the type-specific extras: search terms, custom events, links. */
+static int apply_extras(struct store *st, MDB_txn *txn, const struct event *ev,
+                        uint32_t day)
+{
+    int cls = (ev->flags & EVENT_FLAG_BOT) ? 1 : 0;
+    int rc = 0;
+    if (ev->type == EVENT_SEARCH) {
+        uint8_t kb[12], vb[8 + EVENT_QUERY_MAX];
+        put_be32(kb, ev->site_id);
+        put_be64(kb + 4, ev->visitor);
+        put_be64(vb, ev->time_us);
+        memcpy(vb + 8, ev->text.p, ev->text.n);
+        MDB_val k = { sizeof kb, kb }, v = { 8 + (size_t)ev->text.n, vb };
+        if ((rc = mdb_put(txn, st->dbi[DB_SEARCHED], &k, &v, 0)) != 0)
+            return rc;
+        int dim = ev->results == 0 ? DIM_SEARCH_ZERO : DIM_SEARCH;
+        rc = dim_bump(st, txn, ev->site_id, 0, day, cls, dim, ev->text.p,
+                      ev->text.n);
+        if (rc == 0 && ev->article)
+            rc = dim_bump(st, txn, ev->site_id, ev->article, day, cls, dim,
+                          ev->text.p, ev->text.n);
+    } else if (ev->type == EVENT_CUSTOM && ev->article) {
+        rc = dim_bump(st, txn, ev->site_id, ev->article, day, cls, DIM_EVENT,
+                      ev->text.p, ev->text.n);
+    } else if (ev->type == EVENT_LINK) {
+        uint8_t kb[4 + EVENT_LINK_MAX], vb[32 + EVENT_ID_MAX];
+        put_be32(kb, ev->site_id);
+        memcpy(kb + 4, ev->text.p, ev->text.n);
+        put_be64(vb, ev->time_us);
+        put_be64(vb + 8, ev->article);
+        put_be64(vb + 16, ev->visitor);
+        put_be64(vb + 24, ev->visitor_prev);
+        memcpy(vb + 32, ev->view_id.p, ev->view_id.n);
+        MDB_val k = { 4 + (size_t)ev->text.n, kb };
+        MDB_val v = { 32 + (size_t)ev->view_id.n, vb };
+        rc = mdb_put(txn, st->dbi[DB_LINKS], &k, &v, 0);
+    }
+    if (rc == 0 && !(ev->flags & EVENT_FLAG_BOT))
+        rc = record_visit(st, txn, ev);
+    return rc;
+}
+
+/* Remembers what this visitor read or searched, for ticket attribution. */
+static int record_visit(struct store *st, MDB_txn *txn, const struct event *ev)
+{
+    uint8_t kb[21], vb[1 + EVENT_QUERY_MAX];
+    size_t vl;
+    if (ev->type == EVENT_VIEW) {
+        put_be64(vb, ev->article);
+        vl = 8;
+    } else if (ev->type == EVENT_SEARCH) {
+        vb[0] = ev->results == 0;
+        memcpy(vb + 1, ev->text.p, ev->text.n);
+        vl = 1 + ev->text.n;
+    } else {
+        return 0;
+    }
+    put_be32(kb, ev->site_id);
+    put_be64(kb + 4, ev->visitor);
+    put_be64(kb + 12, ev->time_us);
+    kb[20] = ev->type == EVENT_VIEW ? 'v' : 's';
+    MDB_val k = { sizeof kb, kb }, v = { vl, vb };
+    return mdb_put(txn, st->dbi[DB_VISITS], &k, &v, 0);
+}
+
+/* Replaces an identify event's hash by its keyed hash, and remembers which
+ * visitor the identity had at that time. */
+static int record_identity(struct store *st, MDB_txn *txn, struct event *ev,
+                           char hex[65])
+{
+    uint8_t id[SHA256_LEN], kb[44], vb[8];
+    store_identity_of(st, ev->text.p, ev->text.n, id);
+    for (int i = 0; i < SHA256_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    ev->text.p = hex;
+    ev->text.n = 64;
+    put_be32(kb, ev->site_id);
+    memcpy(kb + 4, id, SHA256_LEN);
+    put_be64(kb + 36, ev->time_us);
+    put_be64(vb, ev->visitor);
+    MDB_val k = { sizeof kb, kb }, v = { sizeof vb, vb };
+    return mdb_put(txn, st->dbi[DB_IDENTS], &k, &v, 0);
+}
+
+/* The next events key: time, then a sequence number that keeps keys
+ * strictly increasing even if the clock steps back or another process
+ * appended later keys. */
+static void next_event_key(struct store *st, uint64_t t, uint8_t key[12])
+{
+    if (t > st->last_time_us) {
+        st->last_time_us = t;
+        st->last_seq = 0;
+    } else {
+        st->last_seq++;
+    }
+    put_be64(key, st->last_time_us);
+    put_be32(key + 8, st->last_seq);
+}
+
+/* Reads the last events key so that MDB_APPEND stays valid. */
+static int sync_last_key(struct store *st, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_EVENTS], &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0 || k.mv_size != 12)
+        return rc ? rc : MDB_CORRUPTED;
+    uint64_t t = get_be64(k.mv_data);
+    uint32_t seq = get_be32((const uint8_t *)k.mv_data + 8);
+    if (t > st->last_time_us ||
+        (t == st->last_time_us && seq > st->last_seq)) {
+        st->last_time_us = t;
+        st->last_seq = seq;
+    }
+    return 0;
+}
+
+/* Stores one event of slot S: enrich, update state, append the record. */
+static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
+                       const uint8_t *rec, size_t len)
+{
+    struct event ev;
+    if (event_decode(rec, len, &ev) != 0)
+        return MDB_CORRUPTED;
+    ev.time_us = s->time_us;
+    uint32_t day = day_of_us(ev.time_us);
+    const uint8_t *salt = st->salt_today;
+    if (day + 1 == st->salt_day && st->have_yesterday)
+        salt = st->salt_yesterday;
+    ev.visitor = visitor_hash(salt, ev.site_id, &s->addr,
+                              (const char *)s->data, s->ualen);
+    ev.visitor_prev = 0;
+    if (ev.type == EVENT_LINK && salt == st->salt_today && st->have_yesterday)
+        ev.visitor_prev = visitor_hash(st->salt_yesterday, ev.site_id,
+                                       &s->addr, (const char *)s->data,
+                                       s->ualen);
+    char ident_hex[65];
+    int rc = 0;
+    if (ev.type == EVENT_IDENTIFY)
+        rc = record_identity(st, txn, &ev, ident_hex);
+    if (rc == 0)
+        rc = ev.type == EVENT_VIEW ? apply_view(st, txn, &ev, day)
+                                   : apply_follow_up(st, txn, &ev, day);
+    if (rc == 0)
+        rc = apply_extras(st, txn, &ev, day);
+    if (rc != 0)
+        return rc;
+
+    uint8_t kb[12], out[EVENT_RECORD_MAX];
+    int olen = event_encode(&ev, out, sizeof out);
+    if (olen < 0)
+        return MDB_BAD_VALSIZE;
+    MDB_val k = { sizeof kb, kb }, v = { (size_t)olen, out };
+    if (!s->backfill) {
+        next_event_key(st, ev.time_us, kb);
+        return mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_APPEND);
+    }
+    put_be64(kb, ev.time_us);          /* a past time: an ordinary insert */
+    do {
+        put_be32(kb + 8, 0x80000000u | st->backfill_seq++);
+        rc = mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_NOOVERWRITE);
+    } while (rc == MDB_KEYEXIST);
+    return rc;
+}
+
+/* Stores every event of the slots from HEAD up to (not including) END in one
+ * transaction and commits. Returns 0 or an LMDB error code. */
+static int apply_batch_locked(struct store *st, struct slot *head,
+                              size_t *stored);
+
+int store_apply_batch(struct store *st, struct slot *head, size_t *stored)
+{
+    pthread_mutex_lock(&st->write_mu);
+    int rc = apply_batch_locked(st, head, stored);
+    pthread_mutex_unlock(&st->write_mu);
+    return rc;
+}
+
+static int apply_batch_locked(struct store *st, struct slot *head,
+                              size_t *stored)
+{
+    MDB_txn *txn;
+    uint64_t saved_time = st->last_time_us;
+    uint32_t saved_seq = st->last_seq;
+    int rc = store_txn_begin(st, 0, &txn);
+    if (rc != 0)
+        return rc;
+    rc = sync_last_key(st, txn);
+    if (rc == 0)
+        rc = store_writer_salts(st, txn, day_of_us(store_now_us()));
+    store_settled_days(st, txn, &st->final_through, &st->final_mark);
+    size_t n = 0;
+    for (struct slot *s = head; s != NULL && rc == 0; s = s->next) {
+        size_t off = s->ualen;
+        while (off + 2 <= s->len && rc == 0) {
+            size_t len = (size_t)s->data[off] << 8 | s->data[off + 1];
+            rc = apply_event(st, txn, s, s->data + off + 2, len);
+            off += 2 + len;
+            n++;
+        }
+    }
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+    }
+    if (rc != 0) {
+        st->last_time_us = saved_time;   /* the keys were not used */
+        st->last_seq = saved_seq;
+        st->salt_day = 0;                /* re-read salts next time */
+        return rc;
+    }
+    *stored = n;
+    return 0;
+}
+
+/* --- purging what has expired -------------------------------------------- */
+
+#define PURGE_CHUNK     20000                /* deletions per transaction */
+
+/* Deletes the records under CUR that EXPIRED says are, from the first on,
+ * while *LEFT allows; walks no further than the first record UNTIL says is
+ * past what can expire (NULL: walks them all). Returns 1 if it stopped for
+ * the budget, 0 when done, or an LMDB error. */
+static int purge_db(MDB_cursor *cur, bool (*expired)(const MDB_val *k,
+                                                     const MDB_val *v,
+                                                     const void *arg),
+                    bool (*until)(const MDB_val *k, const void *arg),
+                    const void *arg, size_t *left, size_t *removed)
+{
+    MDB_val k, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0 && (until == NULL || !until(&k, arg))) {
+        if (expired(&k, &v, arg)) {
+            if (*left == 0)
+                return 1;
+            if ((rc = mdb_cursor_del(cur, 0)) != 0)
+                return rc;
+            (*left)--;
+            (*removed)++;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+struct purge_limits {
+    uint32_t today;
+    uint64_t searched_before_us;      /* "searched" records older: gone */
+    uint64_t visits_before_us;        /* "visits", "idents" older: gone */
+};
+
+static bool view_expired(const MDB_val *k, const MDB_val *v, const void *arg)
+{
+    const struct purge_limits *l = arg;
+    struct view_rec r;
+    (void)k;
+    if (v->mv_size != VIEW_REC_LEN)
+        return false;
+    view_unpack(v->mv_data, &r);
+    return r.day + VIEW_KEEP_DAYS < l->today;
+}
+
+/* Visitor marks are in day order: every one before the first that
+ * seen_current stops at has expired. */
+static bool seen_expired(const MDB_val *k, const MDB_val *v, const void *arg)
+{
+    (void)k;
+    (void)v;
+    (void)arg;
+    return true;
+}
+
+static bool seen_current(const MDB_val *k, const void *arg)
+{
+    const struct purge_limits *l = arg;
+    return k->mv_size != 24 || get_be32(k->mv_data) + 1 >= l->today;
+}
+
+static bool searched_expired(const MDB_val *k, const MDB_val *v,
+                             const void *arg)
+{
+    const struct purge_limits *l = arg;
+    (void)k;
+    return v->mv_size >= 8 && get_be64(v->mv_data) < l->searched_before_us;
+}
+
+static bool visit_expired(const MDB_val *k, const MDB_val *v, const void *arg)
+{
+    const struct purge_limits *l = arg;
+    (void)v;
+    return k->mv_size >= 20 &&
+           get_be64((const uint8_t *)k->mv_data + 12) < l->visits_before_us;
+}
+
+static bool ident_expired(const MDB_val *k, const MDB_val *v, const void *arg)
+{
+    const struct purge_limits *l = arg;
+    (void)v;
+    return k->mv_size >= 44 &&
+           get_be64((const uint8_t *)k->mv_data + 36) < l->visits_before_us;
+}
+
+/* One step of the purge: deletes at most PURGE_CHUNK records of view state
+ * and visitor marks older than VIEW_KEEP_DAYS, searches older than the
+ * led-here window, and (once a UTC day) visits and identities older than
+ * VISITS_KEEP_DAYS, in one write transaction; adds to *REMOVED. Returns 1
+ * if more remain, 0 when done, -1 on error. */
+int store_purge_step(struct store *st, size_t *removed)
+{
+    uint64_t now = store_now_us();
+    struct purge_limits l = {
+        day_of_us(now), now - 2 * LED_HERE_WINDOW_US,
+        now - (uint64_t)VISITS_KEEP_DAYS * US_PER_DAY };
+    bool visits = st->visits_purged_day != l.today;
+    const struct {
+        int db;
+        bool (*expired)(const MDB_val *, const MDB_val *, const void *);
+        bool (*until)(const MDB_val *, const void *);
+    } dbs[5] = {
+        { DB_VIEWS, view_expired, NULL },
+        { DB_SEEN, seen_expired, seen_current },
+        { DB_SEARCHED, searched_expired, NULL },
+        { DB_VISITS, visit_expired, NULL },
+        { DB_IDENTS, ident_expired, NULL },
+    };
+    MDB_txn *txn;
+    if (store_txn_begin(st, 0, &txn) != 0)
+        return -1;
+    size_t left = PURGE_CHUNK;
+    int rc = 0;
+    for (int d = 0; d < (visits ? 5 : 3) && rc == 0; d++) {
+        MDB_cursor *cur;
+        if ((rc = mdb_cursor_open(txn, st->dbi[dbs[d].db], &cur)) != 0)
+            break;
+        rc = purge_db(cur, dbs[d].expired, dbs[d].until, &l, &left, removed);
+        mdb_cursor_close(cur);
+    }
+    if (rc == 1 || rc == 0) {
+        int more = rc;
+        if ((rc = mdb_txn_commit(txn)) == 0) {
+            if (!more && visits)
+                st->visits_purged_day = l.today;
+            return more;
+        }
+    } else {
+        mdb_txn_abort(txn);
+    }
+    log_warn("store: purging expired records failed: %s", mdb_strerror(rc));
+    return -1;
+}
+
+int store_purge(struct store *st, size_t *removed)
+{
+    int rc;
+    *removed = 0;
+    do {
+        pthread_mutex_lock(&st->write_mu);
+        rc = store_purge_step(st, removed);
+        pthread_mutex_unlock(&st->write_mu);
+    } while (rc == 1);
+    return rc;
+}
+

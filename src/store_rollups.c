@@ -1,0 +1,1093 @@
+/* store_rollups.c — the rollups as reports read them: article records,
+ * breakdowns, daily rows (recent and settled), cumulative rows and heads;
+ * settling passes; the schema 1 migration. */
+#define _POSIX_C_SOURCE 200809L
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dwell/log.h"
+#include "dwell/rollup.h"
+
+struct rollup_reader;
+static void reader_close(struct store *st, struct rollup_reader *r);
+static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
+                          uint32_t from, uint32_t to, bool bots,
+                          store_rollup_fn fn, void *ctx);
+
+/* --- reading rollups ----------------------------------------------------- */
+
+/* Decodes an article record (key = site, id) into OUT. */
+int store_article_unpack(const MDB_val *k, const MDB_val *v,
+                         struct store_article *out)
+{
+    const uint8_t *p = v->mv_data;
+    memset(out, 0, sizeof *out);
+    if (k->mv_size != 12 || v->mv_size < 18)
+        return -1;
+    out->id = get_be64((const uint8_t *)k->mv_data + 4);
+    out->first_day = get_be32(p);
+    out->last_day = get_be32(p + 4);
+    out->words = get_be32(p + 8);
+    size_t off = 12;
+    char *dst[3] = { out->path, out->title, out->category };
+    size_t cap[3] = { EVENT_PATH_MAX, EVENT_TITLE_MAX, EVENT_CATEGORY_MAX };
+    for (int i = 0; i < 3; i++) {
+        if (off + 2 > v->mv_size)
+            return -1;
+        size_t n = (size_t)p[off] << 8 | p[off + 1];
+        off += 2;
+        if (n > cap[i] || off + n > v->mv_size)
+            return -1;
+        memcpy(dst[i], p + off, n);
+        dst[i][n] = '\0';
+        off += n;
+    }
+    return 0;
+}
+
+int store_articles_each(struct store *st, uint32_t site_id,
+                        int (*fn)(void *ctx, const struct store_article *a),
+                        void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (store_read_cursor(st, DB_ARTICLES, &txn, &cur) != 0)
+        return -1;
+    uint8_t kb[12];
+    put_be32(kb, site_id);
+    put_be64(kb + 4, 0);
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == 12 && get_be32(k.mv_data) == site_id) {
+        struct store_article a;
+        if (store_article_unpack(&k, &v, &a) == 0 && fn(ctx, &a) != 0)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    store_read_cursor_end(st, txn, cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+int store_article_get(struct store *st, uint32_t site_id, uint64_t id,
+                      struct store_article *out)
+{
+    MDB_txn *txn;
+    if (store_read_begin(st, &txn) != 0)
+        return -1;
+    uint8_t kb[12];
+    put_be32(kb, site_id);
+    put_be64(kb + 4, id);
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_ARTICLES], &k, &v);
+    int out_rc = rc == MDB_NOTFOUND ? 1 : rc != 0 ? -1
+               : store_article_unpack(&k, &v, out);
+    store_read_end(st, txn);
+    return out_rc;
+}
+
+/* Walks the daily rows of one site: for each article (or only ARTICLE),
+ * seeks straight to its FROM day and stops at its TO day. */
+int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
+                    enum store_dim dim, uint32_t from, uint32_t to,
+                    bool include_bots,
+                    int (*fn)(void *ctx, const char *value, size_t len,
+                              uint64_t count),
+                    void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (from > to)
+        return 0;
+    if (store_read_cursor(st, DB_DIM, &txn, &cur) != 0)
+        return -1;
+    uint8_t kb[17];
+    MDB_val k = { daily_key(kb, site_id, article, from, 0), kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size >= 18) {
+        const uint8_t *p = k.mv_data;
+        if (get_be32(p) != site_id || get_be64(p + 4) != article ||
+            get_be32(p + 12) > to)
+            break;
+        if (p[17] == (uint8_t)dim && (p[16] == 0 || include_bots) &&
+            v.mv_size == 4 &&
+            fn(ctx, (const char *)p + 18, k.mv_size - 18,
+               get_be32(v.mv_data)) != 0)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    store_read_cursor_end(st, txn, cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+/* --- settled and recent rows, cumulative rollups ----------------------------
+ * A day is final FINAL_AFTER_DAYS after it (no engage can move its buckets
+ * any more) and settled once a settling pass has run over it; meta "final"
+ * is the last settled day. The daily rows of days not yet settled live in
+ * "recent", a small database the writer updates with every event. A
+ * settling pass first moves them to "daily" (phase 0), then extends, per
+ * article and class, the running sum of the daily rows ("cum") over the
+ * newly settled days (phase 1). The sum over any range of settled days is
+ * then one cum row minus another, and "heads" keeps each article's last
+ * cum row with the days of its first and last, read in article order:
+ * a list with its previous period over a year of 10,000 articles looks
+ * up at most three cum rows per article (two when the range reaches the
+ * last settled day), none when it starts before the article's first day.
+ * While a pass runs (meta "settling"), a row of a day it settles is in
+ * either database, never in both. A write to a settled day (an import,
+ * generated data, a late event) marks the article dirty; the writer
+ * rebuilds its cum rows when it has nothing else to do, and readers fall
+ * back to the daily rows for dirty articles meanwhile. */
+
+/* The last settled day (meta "final") and the day a running settling pass
+ * settles to (meta "settling"; FINAL itself when none runs), as TXN sees
+ * them. Rows of days after *SETTLING are only ever in "recent". */
+void store_settled_days(struct store *st, MDB_txn *txn, uint32_t *final,
+                        uint32_t *settling)
+{
+    MDB_val k = { 5, "final" }, v;
+    *final = mdb_get(txn, st->dbi[DB_META], &k, &v) == 0 && v.mv_size == 4
+             ? get_be32(v.mv_data) : 0;
+    k.mv_size = 8;
+    k.mv_data = "settling";
+    *settling = mdb_get(txn, st->dbi[DB_META], &k, &v) == 0 &&
+                v.mv_size == 4 ? get_be32(v.mv_data) : 0;
+    if (*settling < *final)
+        *settling = *final;
+}
+
+/* Notes that the cumulative rows of (SITE, ARTICLE, CLS) from DAY on no
+ * longer hold: a final day changed (imports, generated data, late events). */
+int store_mark_dirty(struct store *st, MDB_txn *txn, uint32_t site,
+                     uint64_t article, int cls, uint32_t day)
+{
+    uint8_t kb[13], vb[4];
+    put_be32(kb, site);
+    put_be64(kb + 4, article);
+    kb[12] = (uint8_t)cls;
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_DIRTY], &k, &v);
+    if (rc == 0 && v.mv_size == 4 && get_be32(v.mv_data) <= day)
+        return 0;
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    put_be32(vb, day);
+    v.mv_size = 4;
+    v.mv_data = vb;
+    return mdb_put(txn, st->dbi[DB_DIRTY], &k, &v, 0);
+}
+
+/* Adds (SIGN 1) or subtracts (SIGN -1) to OUT the cum row of (SITE, A, CLS)
+ * with the greatest day <= DAY, if any, and sets *AT (if not NULL) to its
+ * day, or to UINT32_MAX when there is none. */
+static int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
+                        uint32_t day, struct rollup_day *out, int sign,
+                        uint32_t *at)
+{
+    uint8_t kb[17];
+    MDB_val k = { daily_key(kb, site, a, day + 1, 0), kb }, v;
+    if (at)
+        *at = UINT32_MAX;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    rc = mdb_cursor_get(cur, &k, &v, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+    while (rc == 0 && same_article(&k, site, a)) {
+        const uint8_t *p = k.mv_data;
+        if (p[16] == cls && get_be32(p + 12) <= day) {
+            if (at)
+                *at = get_be32(p + 12);
+            return rollup_decode_merge(v.mv_data, v.mv_size, out, sign) == 0
+                   ? 0 : MDB_CORRUPTED;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    }
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Adds to OUT the rows under CUR of (SITE, A) with FROM <= day <= TO, of
+ * class 0 (and 1 when BOTS). */
+static int cursor_merge(MDB_cursor *cur, uint32_t site, uint64_t a,
+                        uint32_t from, uint32_t to, bool bots,
+                        struct rollup_day *out)
+{
+    if (from > to)
+        return 0;
+    uint8_t kb[17];
+    MDB_val k = { daily_key(kb, site, a, from, 0), kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && same_article(&k, site, a)) {
+        const uint8_t *p = k.mv_data;
+        if (get_be32(p + 12) > to)
+            break;
+        if ((p[16] == 0 || bots) &&
+            rollup_decode_add(v.mv_data, v.mv_size, out) != 0)
+            return MDB_CORRUPTED;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+#define MAX_SUM_RANGES STORE_MAX_RANGES
+
+/* One article's head: its first and last cum days and the last cum row. */
+struct head {
+    uint32_t first, last;
+    const uint8_t *rec;
+    size_t len;
+};
+
+/* Reads the head of (SITE, A, CLS). Returns 0, MDB_NOTFOUND, or an error. */
+static int head_get(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
+                    struct head *h)
+{
+    uint8_t kb[13];
+    put_be32(kb, site);
+    put_be64(kb + 4, a);
+    kb[12] = (uint8_t)cls;
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    if (rc != 0)
+        return rc;
+    if (v.mv_size < 8)
+        return MDB_CORRUPTED;
+    const uint8_t *p = v.mv_data;
+    *h = (struct head){ get_be32(p), get_be32(p + 4), p + 8, v.mv_size - 8 };
+    return 0;
+}
+
+/* Writes the head of (SITE, A, CLS), or deletes it when the article has no
+ * cum rows of that class (SUM NULL). */
+static int head_put(struct store *st, MDB_txn *txn, uint32_t site,
+                    uint64_t a, int cls, uint32_t first, uint32_t last,
+                    const struct rollup_day *sum)
+{
+    uint8_t kb[13], buf[8 + ROLLUP_RECORD_MAX];
+    put_be32(kb, site);
+    put_be64(kb + 4, a);
+    kb[12] = (uint8_t)cls;
+    MDB_val k = { sizeof kb, kb };
+    if (sum == NULL) {
+        int rc = mdb_del(txn, st->dbi[DB_HEADS], &k, NULL);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    int len = rollup_encode(sum, buf + 8, sizeof buf - 8);
+    if (len < 0)
+        return MDB_BAD_VALSIZE;
+    put_be32(buf, first);
+    put_be32(buf + 4, last);
+    MDB_val v = { 8 + (size_t)len, buf };
+    return mdb_put(txn, st->dbi[DB_HEADS], &k, &v, 0);
+}
+
+/* The cursors and settled days of one reading of rollups. */
+struct rollup_reader {
+    MDB_txn *txn;
+    MDB_cursor *daily, *recent, *cum, *heads;
+    MDB_dbi dirty;
+    bool any_dirty;
+    uint32_t final, settling;
+};
+
+/* Opens a reading of rollups: a read transaction, the settled days,
+ * whether any article is dirty, and cursors on the rows, cum rows and
+ * heads. */
+static int reader_open(struct store *st, struct rollup_reader *r)
+{
+    memset(r, 0, sizeof *r);
+    r->dirty = st->dbi[DB_DIRTY];
+    if (store_read_begin(st, &r->txn) != 0)
+        return -1;
+    store_settled_days(st, r->txn, &r->final, &r->settling);
+    MDB_stat ds;
+    r->any_dirty = mdb_stat(r->txn, r->dirty, &ds) == 0 && ds.ms_entries > 0;
+    if (mdb_cursor_open(r->txn, st->dbi[DB_DAILY], &r->daily) == 0 &&
+        mdb_cursor_open(r->txn, st->dbi[DB_RECENT], &r->recent) == 0 &&
+        mdb_cursor_open(r->txn, st->dbi[DB_CUM], &r->cum) == 0 &&
+        mdb_cursor_open(r->txn, st->dbi[DB_HEADS], &r->heads) == 0)
+        return 0;
+    reader_close(st, r);
+    return -1;
+}
+
+static void reader_close(struct store *st, struct rollup_reader *r)
+{
+    MDB_cursor *curs[4] = { r->heads, r->cum, r->recent, r->daily };
+    for (int i = 0; i < 4; i++)
+        if (curs[i])
+            mdb_cursor_close(curs[i]);
+    store_read_end(st, r->txn);
+}
+
+/* Adds to OUT the daily rows of (SITE, A) with FROM <= day <= TO, of class
+ * 0 (and 1 when BOTS), from whichever database holds them. */
+static int rows_merge(const struct rollup_reader *r, uint32_t site,
+                      uint64_t a, uint32_t from, uint32_t to, bool bots,
+                      struct rollup_day *out)
+{
+    uint32_t settled_to = to < r->settling ? to : r->settling;
+    int rc = 0;
+    if (from <= settled_to)
+        rc = cursor_merge(r->daily, site, a, from, settled_to, bots, out);
+    uint32_t recent_from = from > r->final ? from : r->final + 1;
+    if (rc == 0 && recent_from <= to)
+        rc = cursor_merge(r->recent, site, a, recent_from, to, bots, out);
+    return rc;
+}
+
+/* The cum rows one article's sums have looked up, so that a boundary
+ * shared by two ranges is looked up once. */
+struct cum_memo {
+    size_t n;
+    struct cum_seen { uint32_t day; int cls; MDB_val rec; }
+        at[4 * MAX_SUM_RANGES];
+};
+
+/* Finds in *REC the cum row of (SITE, A, CLS) with the greatest day <= DAY
+ * (mv_data NULL if none), remembering it in M. */
+static int cum_find(const struct rollup_reader *r, uint32_t site, uint64_t a,
+                    int cls, uint32_t day, struct cum_memo *m, MDB_val *rec)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->at[i].day == day && m->at[i].cls == cls) {
+            *rec = m->at[i].rec;
+            return 0;
+        }
+    uint8_t kb[17];
+    MDB_val k = { daily_key(kb, site, a, day, cls), kb };
+    *rec = (MDB_val){ 0, NULL };
+    int rc = mdb_cursor_get(r->cum, &k, rec, MDB_SET_RANGE);
+    if (rc != 0 || k.mv_size != 17 || memcmp(k.mv_data, kb, 17) != 0)
+        rc = mdb_cursor_get(r->cum, &k, rec,     /* no row on DAY itself */
+                            rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+    while (rc == 0 && same_article(&k, site, a) &&
+           (((const uint8_t *)k.mv_data)[16] != cls ||
+            get_be32((const uint8_t *)k.mv_data + 12) > day))
+        rc = mdb_cursor_get(r->cum, &k, rec, MDB_PREV);
+    if (rc == 0 && !same_article(&k, site, a))
+        rc = MDB_NOTFOUND;
+    if (rc != 0)
+        *rec = (MDB_val){ 0, NULL };
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (m->n < sizeof m->at / sizeof m->at[0])
+        m->at[m->n++] = (struct cum_seen){ day, cls, *rec };
+    return 0;
+}
+
+/* Adds (SIGN 1) or subtracts (SIGN -1) to OUT the running sum of (SITE, A,
+ * CLS) through settled DAY: from head H when DAY is at or after its last cum
+ * row, nothing before its first, else one lookup (also without a head). */
+static int cum_at(const struct rollup_reader *r, uint32_t site, uint64_t a,
+                  int cls, const struct head *h, uint32_t day,
+                  struct cum_memo *m, struct rollup_day *out, int sign)
+{
+    MDB_val rec = { 0, NULL };
+    if (h != NULL && day < h->first)
+        return 0;
+    if (h != NULL && day >= h->last)
+        rec = (MDB_val){ h->len, (void *)h->rec };
+    else if (cum_find(r, site, a, cls, day, m, &rec) != 0)
+        return MDB_CORRUPTED;
+    if (rec.mv_data == NULL)
+        return 0;
+    return rollup_decode_merge(rec.mv_data, rec.mv_size, out, sign) == 0
+           ? 0 : MDB_CORRUPTED;
+}
+
+static bool rollup_empty(const struct rollup_day *d)
+{
+    return !d->views && !d->engaged_ms && !d->votes_up && !d->votes_down &&
+           !d->searches && !d->links && !d->events && !d->visitors;
+}
+
+static int article_sums(const struct rollup_reader *r, uint32_t site,
+                        uint64_t a, const struct store_range *ranges,
+                        size_t nr, bool bots, struct rollup_day *out);
+
+/* store_rollups_each without PER_DAY: one sum per article, from cum rows
+ * where the range is settled. */
+static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
+                          uint32_t from, uint32_t to, bool bots,
+                          store_rollup_fn fn, void *ctx)
+{
+    struct rollup_reader r;
+    struct store_range range = { from, to };
+    MDB_cursor *arts = NULL;
+    struct rollup_day *sum = malloc(sizeof *sum);
+    if (sum == NULL || reader_open(st, &r) != 0) {
+        free(sum);
+        return -1;
+    }
+    int rc = 0;
+    if (article != STORE_ALL_ARTICLES) {
+        rc = article_sums(&r, site_id, article, &range, 1, bots, sum);
+        if (rc == 0 && !rollup_empty(sum))
+            fn(ctx, article, to, sum);
+    } else if ((rc = mdb_cursor_open(r.txn, st->dbi[DB_ARTICLES],
+                                     &arts)) == 0) {
+        uint8_t kb[12];
+        put_be32(kb, site_id);
+        put_be64(kb + 4, 0);
+        MDB_val k = { sizeof kb, kb }, v;
+        int c = mdb_cursor_get(arts, &k, &v, MDB_SET_RANGE);
+        while (c == 0 && k.mv_size == 12 && get_be32(k.mv_data) == site_id) {
+            uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
+            if ((rc = article_sums(&r, site_id, a, &range, 1, bots, sum)) != 0)
+                break;
+            if (!rollup_empty(sum) && fn(ctx, a, to, sum) != 0)
+                break;
+            c = mdb_cursor_get(arts, &k, &v, MDB_NEXT);
+        }
+        if (rc == 0 && c != 0 && c != MDB_NOTFOUND)
+            rc = c;
+        mdb_cursor_close(arts);
+    }
+    reader_close(st, &r);
+    free(sum);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Whether article A's cum rows are stale within the settled days. */
+static bool is_dirty(const struct rollup_reader *r, uint32_t site, uint64_t a,
+                     bool bots)
+{
+    if (!r->any_dirty)
+        return false;
+    uint8_t kb[13];
+    put_be32(kb, site);
+    put_be64(kb + 4, a);
+    for (int cls = 0; cls <= (bots ? 1 : 0); cls++) {
+        kb[12] = (uint8_t)cls;
+        MDB_val k = { sizeof kb, kb }, v;
+        if (mdb_get(r->txn, r->dirty, &k, &v) == 0 && v.mv_size == 4 &&
+            get_be32(v.mv_data) <= r->final)
+            return true;
+    }
+    return false;
+}
+
+/* The sums of one article over several ranges (see store_rollup_sums). */
+static int article_sums(const struct rollup_reader *r, uint32_t site,
+                        uint64_t a, const struct store_range *ranges,
+                        size_t nr, bool bots, struct rollup_day *out)
+{
+    int ncls = bots ? 2 : 1;
+    bool cum = a != 0 && !is_dirty(r, site, a, bots);   /* the site row
+                                                           has no cum rows */
+    struct head heads[2];
+    const struct head *h[2] = { NULL, NULL };
+    struct cum_memo memo = { .n = 0 };
+    for (int cls = 0; cum && cls < ncls; cls++) {
+        int rc = head_get(r->heads, site, a, cls, &heads[cls]);
+        if (rc == 0)
+            h[cls] = &heads[cls];
+        else if (rc != MDB_NOTFOUND)
+            return rc;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        const struct store_range *g = &ranges[i];
+        uint32_t open_from = g->from;
+        int rc = 0;
+        memset(&out[i], 0, sizeof out[i]);
+        if (cum && g->from <= r->final) {
+            uint32_t hi = g->to < r->final ? g->to : r->final;
+            for (int cls = 0; cls < ncls && rc == 0; cls++) {
+                rc = cum_at(r, site, a, cls, h[cls], hi, &memo, &out[i], 1);
+                if (rc == 0 && g->from > 0)
+                    rc = cum_at(r, site, a, cls, h[cls], g->from - 1, &memo,
+                                &out[i], -1);
+            }
+            open_from = hi + 1;
+        }
+        if (rc == 0)
+            rc = rows_merge(r, site, a, open_from, g->to, bots, &out[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int store_rollup_sums_each(struct store *st, uint32_t site_id,
+                           const uint64_t *ids, size_t n,
+                           const struct store_range *ranges, size_t nr,
+                           bool include_bots, store_sums_fn fn, void *ctx)
+{
+    struct rollup_day *sums = malloc(MAX_SUM_RANGES * sizeof *sums);
+    struct rollup_reader r;
+    if (nr == 0 || nr > MAX_SUM_RANGES || sums == NULL ||
+        reader_open(st, &r) != 0) {
+        free(sums);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = article_sums(&r, site_id, ids[i], ranges, nr, include_bots, sums);
+        if (rc == 0 && fn(ctx, i, sums) != 0)
+            break;
+    }
+    reader_close(st, &r);
+    free(sums);
+    return rc == 0 ? 0 : -1;
+}
+
+struct sums_copy {
+    struct rollup_day *out;
+    size_t nr;
+};
+
+/* Copies the sums of article I into the context's OUT. */
+static int copy_sums(void *ctx, size_t i, const struct rollup_day *sums)
+{
+    struct sums_copy *c = ctx;
+    memcpy(c->out + i * c->nr, sums, c->nr * sizeof *sums);
+    return 0;
+}
+
+int store_rollup_sums(struct store *st, uint32_t site_id, const uint64_t *ids,
+                      size_t n, const struct store_range *ranges, size_t nr,
+                      bool include_bots, struct rollup_day *out)
+{
+    struct sums_copy c = { out, nr };
+    return store_rollup_sums_each(st, site_id, ids, n, ranges, nr,
+                                  include_bots, copy_sums, &c);
+}
+
+/* A walk over the daily rows of "daily" and "recent" together, in key
+ * order (a key is in one of them only). */
+struct rows_walk {
+    MDB_cursor *cur[2];
+    MDB_val k[2], v[2];
+    int rc[2];
+};
+
+static void walk_seek(struct rows_walk *w, uint8_t *key, size_t len)
+{
+    for (int i = 0; i < 2; i++) {
+        w->k[i] = (MDB_val){ len, key };
+        w->rc[i] = mdb_cursor_get(w->cur[i], &w->k[i], &w->v[i],
+                                  MDB_SET_RANGE);
+    }
+}
+
+/* The side whose row comes first, or -1 when both are done. */
+static int walk_side(const struct rows_walk *w)
+{
+    if (w->rc[0] != 0 || w->rc[1] != 0)
+        return w->rc[0] == 0 ? 0 : w->rc[1] == 0 ? 1 : -1;
+    size_t n = w->k[0].mv_size < w->k[1].mv_size ? w->k[0].mv_size
+                                                 : w->k[1].mv_size;
+    int c = memcmp(w->k[0].mv_data, w->k[1].mv_data, n);
+    if (c == 0)
+        c = w->k[0].mv_size < w->k[1].mv_size ? -1 : 1;
+    return c < 0 ? 0 : 1;
+}
+
+static void walk_next(struct rows_walk *w, int side)
+{
+    w->rc[side] = mdb_cursor_get(w->cur[side], &w->k[side], &w->v[side],
+                                 MDB_NEXT);
+}
+
+/* MDB_NOTFOUND when the walk simply ended, else its first error (or 0). */
+static int walk_error(const struct rows_walk *w)
+{
+    for (int i = 0; i < 2; i++)
+        if (w->rc[i] != 0 && w->rc[i] != MDB_NOTFOUND)
+            return w->rc[i];
+    return 0;
+}
+
+/* Calls FN with the rows of article A from FROM to TO summed per day.
+ * Returns FN's non-zero answer, or 0. */
+static int walk_days(struct rows_walk *w, uint32_t site, uint64_t a,
+                     uint32_t to, bool bots, struct rollup_day *sum,
+                     store_rollup_fn fn, void *ctx)
+{
+    uint32_t day = 0;
+    bool have = false;
+    int s;
+    while ((s = walk_side(w)) >= 0 && same_article(&w->k[s], site, a)) {
+        const uint8_t *p = w->k[s].mv_data;
+        uint32_t d = get_be32(p + 12);
+        if (d > to)
+            break;
+        if (have && d != day) {
+            int stop = fn(ctx, a, day, sum);
+            if (stop != 0)
+                return stop;
+            have = false;
+        }
+        if (p[16] == 0 || bots) {
+            if (!have)
+                memset(sum, 0, sizeof *sum);
+            if (rollup_decode_add(w->v[s].mv_data, w->v[s].mv_size, sum) != 0)
+                log_warn("store: damaged rollup skipped");
+            have = true;
+            day = d;
+        }
+        walk_next(w, s);
+    }
+    return have ? fn(ctx, a, day, sum) : 0;
+}
+
+int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
+                       uint32_t from, uint32_t to, bool include_bots,
+                       bool per_day, store_rollup_fn fn, void *ctx)
+{
+    if (from > to)
+        return 0;
+    if (!per_day)
+        return rollups_summed(st, site_id, article, from, to, include_bots,
+                              fn, ctx);
+    struct rollup_reader r;
+    struct rollup_day *sum = malloc(sizeof *sum);
+    if (sum == NULL || reader_open(st, &r) != 0) {
+        free(sum);
+        return -1;
+    }
+    struct rows_walk w = { .cur = { r.daily, r.recent } };
+    bool all = article == STORE_ALL_ARTICLES;
+    uint64_t next = all ? 1 : article;
+    uint8_t kb[17];
+    int s, stop = 0;
+    while (!stop) {
+        walk_seek(&w, kb, daily_key(kb, site_id, next, from, 0));
+        if ((s = walk_side(&w)) < 0 || w.k[s].mv_size != 17 ||
+            get_be32(w.k[s].mv_data) != site_id)
+            break;
+        uint64_t a = get_be64((const uint8_t *)w.k[s].mv_data + 4);
+        if (a != next) {                 /* FROM of the next article */
+            if (!all)
+                break;
+            next = a;
+            continue;
+        }
+        stop = walk_days(&w, site_id, a, to, include_bots, sum, fn, ctx);
+        if (!all || a == UINT64_MAX - 1)
+            break;
+        next = a + 1;
+    }
+    int rc = walk_error(&w);
+    reader_close(st, &r);
+    free(sum);
+    return rc == 0 ? 0 : -1;
+}
+
+/* The day of the first cum row of (SITE, A, CLS) into *DAY. */
+static int cum_first_day(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
+                         uint32_t *day)
+{
+    uint8_t kb[17];
+    MDB_val k = { daily_key(kb, site, a, 0, 0), kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && same_article(&k, site, a)) {
+        if (((const uint8_t *)k.mv_data)[16] == cls) {
+            *day = get_be32((const uint8_t *)k.mv_data + 12);
+            return 0;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    return rc == 0 ? MDB_NOTFOUND : rc;
+}
+
+/* Rewrites the cum rows of (SITE, A, CLS) for days FROM..THROUGH from the
+ * daily rows, drops any later ones, and rewrites the head. */
+static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,
+                       uint64_t a, int cls, uint32_t from, uint32_t through)
+{
+    MDB_cursor *cum, *daily;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_CUM], &cum);
+    if (rc != 0)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &daily)) != 0) {
+        mdb_cursor_close(cum);
+        return rc;
+    }
+    uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
+    MDB_val k = { daily_key(kb, site, a, from, 0), kb }, v;
+    rc = mdb_cursor_get(cum, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && same_article(&k, site, a)) {
+        if (((const uint8_t *)k.mv_data)[16] == cls &&
+            (rc = mdb_cursor_del(cum, 0)) != 0)
+            break;
+        rc = mdb_cursor_get(cum, &k, &v, MDB_NEXT);
+    }
+    struct rollup_day *base = calloc(1, sizeof *base);
+    uint32_t first = 0, last = UINT32_MAX;
+    if (base == NULL)
+        rc = ENOMEM;
+    if ((rc == 0 || rc == MDB_NOTFOUND) && from > 0)
+        rc = cum_merge_at(cum, site, a, cls, from - 1, base, 1, &last);
+    else if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc == 0 && last != UINT32_MAX)
+        rc = cum_first_day(cum, site, a, cls, &first);
+    k.mv_size = daily_key(kb, site, a, from, 0);
+    k.mv_data = kb;
+    if (rc == 0)
+        rc = mdb_cursor_get(daily, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && same_article(&k, site, a)) {
+        const uint8_t *p = k.mv_data;
+        uint32_t day = get_be32(p + 12);
+        if (day > through)
+            break;
+        if (p[16] == cls) {
+            if (rollup_decode_add(v.mv_data, v.mv_size, base) != 0) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            int len = rollup_encode(base, buf, sizeof buf);
+            uint8_t ck[17];
+            MDB_val ckey = { 17, ck }, cval = { (size_t)len, buf };
+            memcpy(ck, p, 17);
+            if (len < 0 ||
+                (rc = mdb_put(txn, st->dbi[DB_CUM], &ckey, &cval, 0)) != 0) {
+                rc = len < 0 ? MDB_BAD_VALSIZE : rc;
+                break;
+            }
+            if (last == UINT32_MAX)
+                first = day;
+            last = day;
+        }
+        rc = mdb_cursor_get(daily, &k, &v, MDB_NEXT);
+    }
+    if (rc == 0 || rc == MDB_NOTFOUND)
+        rc = head_put(st, txn, site, a, cls, first, last,
+                      last == UINT32_MAX ? NULL : base);
+    free(base);
+    mdb_cursor_close(daily);
+    mdb_cursor_close(cum);
+    return rc;
+}
+
+/* Rebuilds dirty articles, at most *BUDGET of them. */
+static int settle_dirty(struct store *st, MDB_txn *txn, uint32_t through,
+                        unsigned *budget)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_DIRTY], &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    while (*budget > 0 &&
+           (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+        const uint8_t *p = k.mv_data;
+        if (k.mv_size != 13 || v.mv_size != 4) {
+            rc = mdb_cursor_del(cur, 0);
+        } else {
+            uint32_t site = get_be32(p), from = get_be32(v.mv_data);
+            uint64_t a = get_be64(p + 4);
+            int cls = p[12];
+            rc = cum_rebuild(st, txn, site, a, cls, from, through);
+            if (rc == 0) {
+                uint8_t copy[13];
+                memcpy(copy, p, 13);
+                MDB_val dk = { 13, copy };
+                rc = mdb_del(txn, st->dbi[DB_DIRTY], &dk, NULL);
+            }
+        }
+        if (rc != 0)
+            break;
+        (*budget)--;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Moves one recent row (key K, value V) to "daily", adding it to a daily
+ * row of the same key should there be one. */
+static int row_settle(struct store *st, MDB_txn *txn, const MDB_val *k,
+                      const MDB_val *v)
+{
+    uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
+    struct rollup_day d;
+    if (k->mv_size != 17 || v->mv_size > sizeof buf)
+        return MDB_CORRUPTED;
+    memcpy(kb, k->mv_data, 17);   /* K and V may move once daily grows */
+    memcpy(buf, v->mv_data, v->mv_size);
+    MDB_val dk = { 17, kb }, dv = { v->mv_size, buf }, old;
+    int rc = mdb_get(txn, st->dbi[DB_DAILY], &dk, &old);
+    if (rc == 0) {
+        if (rollup_decode(old.mv_data, old.mv_size, &d) != 0 ||
+            rollup_decode_add(buf, dv.mv_size, &d) != 0)
+            return MDB_CORRUPTED;
+        int len = rollup_encode(&d, buf, sizeof buf);
+        if (len < 0)
+            return MDB_BAD_VALSIZE;
+        dv.mv_size = (size_t)len;
+    } else if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    return mdb_put(txn, st->dbi[DB_DAILY], &dk, &dv, 0);
+}
+
+#define SETTLE_MOVES_PER_ARTICLE 16   /* recent rows moved per budget unit */
+
+/* Phase 0 of a pass: moves the recent rows of days up to the pass's target
+ * to "daily", resuming where the last call stopped, at most *BUDGET ×
+ * SETTLE_MOVES_PER_ARTICLE of them. Sets *DONE when none are left. */
+static int settle_move(struct store *st, MDB_txn *txn, unsigned *budget,
+                       bool *done)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_RECENT], &cur);
+    if (rc != 0)
+        return rc;
+    size_t moves = (size_t)*budget * SETTLE_MOVES_PER_ARTICLE;
+    uint8_t kb[17];
+    MDB_val k = { daily_key(kb, st->settle_site, st->settle_article, 0, 0),
+                  kb }, v;
+    *done = false;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && moves > 0) {
+        const uint8_t *p = k.mv_data;
+        if (k.mv_size == 17 && get_be32(p + 12) <= st->settle_to) {
+            uint32_t site = get_be32(p), day = get_be32(p + 12);
+            uint64_t a = get_be64(p + 4);
+            int cls = p[16];
+            rc = row_settle(st, txn, &k, &v);
+            if (rc == 0 && a != 0 && day <= st->settle_from)
+                rc = store_mark_dirty(st, txn, site, a, cls, day);
+            if (rc == 0)
+                rc = mdb_cursor_del(cur, 0);
+            if (rc != 0)
+                break;
+            moves--;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == 0 && k.mv_size == 17) {         /* resume at this article */
+        st->settle_site = get_be32(k.mv_data);
+        st->settle_article = get_be64((const uint8_t *)k.mv_data + 4);
+    } else if (rc == MDB_NOTFOUND) {
+        *done = true;
+        rc = 0;
+    }
+    *budget = (unsigned)(moves / SETTLE_MOVES_PER_ARTICLE);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Phase 1 of a pass: extends the cum rows of every article to the pass's
+ * target, resuming where the last call stopped, at most *BUDGET articles.
+ * Sets *DONE when all are. */
+static int settle_days(struct store *st, MDB_txn *txn, unsigned *budget,
+                       bool *done)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &cur);
+    if (rc != 0)
+        return rc;
+    *done = false;
+    while (*budget > 0) {
+        uint8_t kb[17];
+        MDB_val k = { daily_key(kb, st->settle_site, st->settle_article, 0, 0),
+                      kb }, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND) {
+            *done = true;
+            rc = 0;
+            break;
+        }
+        if (rc != 0 || k.mv_size != 17)
+            break;
+        uint32_t site = get_be32(k.mv_data);
+        uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
+        if (a != 0) {
+            for (int cls = 0; cls <= 1 && rc == 0; cls++)
+                rc = cum_rebuild(st, txn, site, a, cls, st->settle_from + 1,
+                                 st->settle_to);
+            if (rc != 0)
+                break;
+            (*budget)--;
+        }
+        st->settle_site = site;
+        st->settle_article = a + 1;
+        if (a == UINT64_MAX) {
+            st->settle_site = site + 1;
+            st->settle_article = 0;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Starts, resumes or finishes the settling pass to TARGET in TXN (FINAL
+ * and SETTLING as TXN sees them), within *BUDGET. Sets *FINISHED when the
+ * pass is complete (TARGET is then the settled day). */
+static int settle_pass(struct store *st, MDB_txn *txn, uint32_t final,
+                       uint32_t settling, uint32_t target, unsigned *budget,
+                       bool *finished)
+{
+    uint8_t vb[4];
+    MDB_val sk = { 8, "settling" }, fk = { 5, "final" }, v = { 4, vb };
+    int rc = 0;
+    if (st->settle_from != final || st->settle_to != target) {
+        st->settle_from = final;       /* a new pass, or another process
+                                          moved this one on */
+        st->settle_to = target;
+        st->settle_phase = 0;
+        st->settle_site = 0;
+        st->settle_article = 0;
+    }
+    if (settling != target) {
+        put_be32(vb, target);
+        if ((rc = mdb_put(txn, st->dbi[DB_META], &sk, &v, 0)) != 0)
+            return rc;
+    }
+    bool done = false;
+    *finished = false;
+    if (st->settle_phase == 0) {
+        rc = settle_move(st, txn, budget, &done);
+        if (rc == 0 && done) {
+            st->settle_phase = 1;
+            st->settle_site = 0;
+            st->settle_article = 0;
+            done = false;
+        }
+    }
+    if (rc == 0 && st->settle_phase == 1 && *budget > 0)
+        rc = settle_days(st, txn, budget, &done);
+    if (rc != 0 || !done)
+        return rc;
+    put_be32(vb, target);
+    if ((rc = mdb_put(txn, st->dbi[DB_META], &fk, &v, 0)) == 0)
+        rc = mdb_del(txn, st->dbi[DB_META], &sk, NULL);
+    *finished = rc == 0;
+    return rc;
+}
+
+/* The day settling passes settle to today. */
+static uint32_t settle_target(void)
+{
+    uint32_t today = day_of_us(store_now_us());
+    return today > FINAL_AFTER_DAYS ? today - FINAL_AFTER_DAYS : 0;
+}
+
+/* One step of settling: dirty rebuilds and pass work worth BUDGET articles
+ * in one write transaction. Returns 1 if more work remains, 0 if settled,
+ * -1 on error. */
+static int settle_step_locked(struct store *st, unsigned budget)
+{
+    MDB_txn *txn;
+    if (store_txn_begin(st, 0, &txn) != 0)
+        return -1;
+    uint32_t final, settling, target = settle_target();
+    store_settled_days(st, txn, &final, &settling);
+    if (target < settling)
+        target = settling;               /* a pass someone else started */
+    st->final_through = final;
+    st->final_mark = target;             /* writes to these days: dirty */
+    struct { uint32_t from, to, site; int phase; uint64_t article; } saved = {
+        st->settle_from, st->settle_to, st->settle_site, st->settle_phase,
+        st->settle_article };
+    bool finished = true;
+    int rc = settle_dirty(st, txn, target, &budget);
+    if (rc == 0 && budget > 0 && final < target)
+        rc = settle_pass(st, txn, final, settling, target, &budget,
+                         &finished);
+    else if (rc == 0 && budget == 0)
+        finished = false;
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    if (rc != 0) {
+        st->settle_from = saved.from;    /* redo the same work */
+        st->settle_to = saved.to;
+        st->settle_site = saved.site;
+        st->settle_phase = saved.phase;
+        st->settle_article = saved.article;
+        if (rc == MDB_MAP_FULL && store_grow_map(st) == 0)
+            return 1;
+        log_error("store: settling rollups: %s", mdb_strerror(rc));
+        return -1;
+    }
+    if (finished && final < target)
+        st->final_through = target;
+    return finished ? 0 : 1;
+}
+
+int store_settle_step(struct store *st, unsigned budget)
+{
+    pthread_mutex_lock(&st->write_mu);
+    int rc = settle_step_locked(st, budget ? budget : 1);
+    pthread_mutex_unlock(&st->write_mu);
+    return rc;
+}
+
+int store_settle(struct store *st)
+{
+    int rc;
+    while ((rc = store_settle_step(st, SETTLE_CHUNK)) == 1)
+        ;
+    return rc;
+}
+
+/* Schema 1 kept the rows of unsettled days in "daily" and had no heads:
+ * moves those rows to "recent" and writes every head from the cum rows. */
+int store_migrate_v1(struct store *st, MDB_txn *txn)
+{
+    uint32_t final, settling;
+    store_settled_days(st, txn, &final, &settling);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        if (k.mv_size == 17 &&
+            get_be32((const uint8_t *)k.mv_data + 12) > final) {
+            uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
+            if (v.mv_size > sizeof buf) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            memcpy(kb, k.mv_data, 17);
+            memcpy(buf, v.mv_data, v.mv_size);
+            MDB_val rk = { 17, kb }, rv = { v.mv_size, buf };
+            if ((rc = mdb_cursor_del(cur, 0)) != 0 ||
+                (rc = mdb_put(txn, st->dbi[DB_RECENT], &rk, &rv, 0)) != 0)
+                break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    /* heads: the last cum row of each (article, class), and the first day */
+    MDB_cursor *probe = NULL;
+    if ((rc = mdb_cursor_open(txn, st->dbi[DB_CUM], &cur)) != 0)
+        return rc;
+    struct rollup_day *sum = malloc(sizeof *sum);
+    rc = sum ? mdb_cursor_open(txn, st->dbi[DB_CUM], &probe) : ENOMEM;
+    if (rc == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0 && k.mv_size == 17) {
+        uint32_t site = get_be32(k.mv_data);
+        uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
+        for (int cls = 0; cls <= 1 && rc == 0; cls++) {
+            uint32_t first = 0, last;
+            memset(sum, 0, sizeof *sum);
+            rc = cum_merge_at(probe, site, a, cls, UINT32_MAX - 1, sum, 1,
+                              &last);
+            if (rc == 0 && last != UINT32_MAX &&
+                (rc = cum_first_day(probe, site, a, cls, &first)) == 0)
+                rc = head_put(st, txn, site, a, cls, first, last, sum);
+        }
+        uint8_t kb[17];
+        k.mv_size = a == UINT64_MAX ? daily_key(kb, site + 1, 0, 0, 0)
+                                    : daily_key(kb, site, a + 1, 0, 0);
+        k.mv_data = kb;
+        if (rc == 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    }
+    if (probe)
+        mdb_cursor_close(probe);
+    free(sum);
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+

@@ -1,0 +1,349 @@
+/* store_tickets.c — tickets, and the indexes that tie them to readers:
+ * link records, identities and visits. */
+#define _POSIX_C_SOURCE 200809L
+#include "store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dwell/sha256.h"
+
+static int tickets_put_locked(struct store *st, uint32_t site_id,
+                              const struct store_ticket *t, size_t n,
+                              size_t *unchanged, char *err, size_t errlen);
+
+/* --- tickets and attribution --------------------------------------------- */
+
+int store_keyed_hash(struct store *st, const char *prefix, const char *data,
+                     size_t n, uint8_t out[32])
+{
+    uint8_t msg[8 + 512];
+    size_t pl = strlen(prefix);
+    if (!st->have_secret || pl > 8)
+        return -1;
+    if (n > 512)
+        n = 512;
+    memcpy(msg, prefix, pl);
+    memcpy(msg + pl, data, n);
+    hmac_sha256(st->secret, sizeof st->secret, msg, pl + n, out);
+    return 0;
+}
+
+/* The keyed identity of an identify event's lower-cased sha256 hex. */
+void store_identity_of(struct store *st, const char *hex, size_t n,
+                       uint8_t out[32])
+{
+    if (store_keyed_hash(st, "e:", hex, n, out) != 0)
+        memset(out, 0, 32);
+}
+
+static void put_str8(uint8_t *p, size_t *off, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > 255)
+        n = 255;
+    p[(*off)++] = (uint8_t)n;
+    memcpy(p + *off, s, n);
+    *off += n;
+}
+
+static int get_str8(const uint8_t *p, size_t len, size_t *off, char *out,
+                    size_t cap)
+{
+    if (*off >= len)
+        return -1;
+    size_t n = p[(*off)++];
+    if (n >= cap || *off + n > len)
+        return -1;
+    memcpy(out, p + *off, n);
+    out[n] = '\0';
+    *off += n;
+    return 0;
+}
+
+#define TICKET_REC_MAX (8 + 1 + 64 + 3 * 256 + 1 + \
+                        STORE_TICKET_TAGS * (1 + STORE_TICKET_TAG_MAX))
+
+/* created(8) flags(1: 1 email, 2 requester) [email_key(32)]
+ * [requester_key(32)] {len(1) link} {len(1) channel} ntags(1) {len tag}… */
+static size_t ticket_pack(const struct store_ticket *t, uint8_t *buf)
+{
+    size_t off = 9;
+    put_be64(buf, t->created_us);
+    buf[8] = (uint8_t)((t->has_email ? 1 : 0) | (t->has_requester ? 2 : 0));
+    if (t->has_email) {
+        memcpy(buf + off, t->email_key, 32);
+        off += 32;
+    }
+    if (t->has_requester) {
+        memcpy(buf + off, t->requester_key, 32);
+        off += 32;
+    }
+    put_str8(buf, &off, t->link);
+    put_str8(buf, &off, t->channel);
+    size_t nt = t->ntags < STORE_TICKET_TAGS ? t->ntags : STORE_TICKET_TAGS;
+    buf[off++] = (uint8_t)nt;
+    for (size_t i = 0; i < nt; i++)
+        put_str8(buf, &off, t->tags[i]);
+    return off;
+}
+
+static int ticket_unpack(const MDB_val *k, const MDB_val *v,
+                         struct store_ticket *t)
+{
+    const uint8_t *p = v->mv_data;
+    size_t len = v->mv_size, off = 9;
+    memset(t, 0, sizeof *t);
+    if (k->mv_size < 5 || k->mv_size - 4 > STORE_TICKET_ID_MAX || len < 12)
+        return -1;
+    memcpy(t->id, (const uint8_t *)k->mv_data + 4, k->mv_size - 4);
+    t->created_us = get_be64(p);
+    t->has_email = p[8] & 1;
+    t->has_requester = (p[8] & 2) != 0;
+    if (t->has_email) {
+        if (off + 32 > len)
+            return -1;
+        memcpy(t->email_key, p + off, 32);
+        off += 32;
+    }
+    if (t->has_requester) {
+        if (off + 32 > len)
+            return -1;
+        memcpy(t->requester_key, p + off, 32);
+        off += 32;
+    }
+    if (get_str8(p, len, &off, t->link, sizeof t->link) != 0 ||
+        get_str8(p, len, &off, t->channel, sizeof t->channel) != 0 ||
+        off >= len)
+        return -1;
+    size_t nt = p[off++];
+    for (size_t i = 0; i < nt && i < STORE_TICKET_TAGS; i++)
+        if (get_str8(p, len, &off, t->tags[i], sizeof t->tags[i]) != 0)
+            return -1;
+    t->ntags = nt < STORE_TICKET_TAGS ? nt : STORE_TICKET_TAGS;
+    return 0;
+}
+
+static size_t ticket_time_key(uint8_t *kb, uint32_t site, uint64_t t,
+                              const char *id)
+{
+    size_t n = strlen(id);
+    put_be32(kb, site);
+    put_be64(kb + 4, t);
+    memcpy(kb + 12, id, n);
+    return 12 + n;
+}
+
+/* Puts one ticket in TXN; counts it in *UNCHANGED when identical. */
+static int ticket_put_txn(struct store *st, MDB_txn *txn, uint32_t site,
+                          const struct store_ticket *t, size_t *unchanged)
+{
+    uint8_t kb[4 + STORE_TICKET_ID_MAX], buf[TICKET_REC_MAX];
+    uint8_t tk[12 + STORE_TICKET_ID_MAX];
+    size_t idl = strlen(t->id);
+    if (idl == 0 || idl > STORE_TICKET_ID_MAX)
+        return MDB_BAD_VALSIZE;
+    put_be32(kb, site);
+    memcpy(kb + 4, t->id, idl);
+    MDB_val k = { 4 + idl, kb }, v;
+    size_t n = ticket_pack(t, buf);
+    int rc = mdb_get(txn, st->dbi[DB_TICKETS], &k, &v);
+    if (rc == 0 && v.mv_size == n && memcmp(v.mv_data, buf, n) == 0) {
+        (*unchanged)++;
+        return 0;
+    }
+    if (rc == 0 && v.mv_size >= 8) {       /* replaced: drop its old time */
+        MDB_val ok = { ticket_time_key(tk, site, get_be64(v.mv_data), t->id),
+                       tk };
+        rc = mdb_del(txn, st->dbi[DB_TICKET_TIMES], &ok, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rc;
+    } else if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    v.mv_size = n;
+    v.mv_data = buf;
+    if ((rc = mdb_put(txn, st->dbi[DB_TICKETS], &k, &v, 0)) != 0)
+        return rc;
+    MDB_val tkey = { ticket_time_key(tk, site, t->created_us, t->id), tk };
+    MDB_val empty = { 0, NULL };
+    return mdb_put(txn, st->dbi[DB_TICKET_TIMES], &tkey, &empty, 0);
+}
+
+int store_tickets_put(struct store *st, uint32_t site_id,
+                      const struct store_ticket *t, size_t n,
+                      size_t *unchanged, char *err, size_t errlen)
+{
+    *unchanged = 0;
+    /* webhooks call this from HTTP threads: one writer at a time, and the
+     * map grows only while no write transaction of ours is open */
+    pthread_mutex_lock(&st->write_mu);
+    int out = tickets_put_locked(st, site_id, t, n, unchanged, err, errlen);
+    pthread_mutex_unlock(&st->write_mu);
+    return out;
+}
+
+static int tickets_put_locked(struct store *st, uint32_t site_id,
+                              const struct store_ticket *t, size_t n,
+                              size_t *unchanged, char *err, size_t errlen)
+{
+    for (int tries = 0; tries < 16; tries++) {
+        MDB_txn *txn;
+        int rc = store_txn_begin(st, 0, &txn);
+        if (rc != 0)
+            return set_err(err, errlen, "begin", rc);
+        size_t same = 0;
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = ticket_put_txn(st, txn, site_id, &t[i], &same);
+        if (rc == 0)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+        if (rc == 0) {
+            *unchanged = same;
+            return 0;
+        }
+        if (rc != MDB_MAP_FULL || store_grow_map(st) != 0)
+            return set_err(err, errlen, "tickets", rc);
+    }
+    snprintf(err, errlen, "tickets: the map cannot grow enough");
+    return -1;
+}
+
+int store_tickets_each(struct store *st, uint32_t site_id, uint64_t from_us,
+                       uint64_t to_us,
+                       int (*fn)(void *ctx, const struct store_ticket *t),
+                       void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (store_read_cursor(st, DB_TICKET_TIMES, &txn, &cur) != 0)
+        return -1;
+    uint8_t kb[12];
+    put_be32(kb, site_id);
+    put_be64(kb + 4, from_us);
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size > 12 && get_be32(k.mv_data) == site_id &&
+           get_be64((const uint8_t *)k.mv_data + 4) < to_us) {
+        uint8_t tk[4 + STORE_TICKET_ID_MAX];
+        size_t idl = k.mv_size - 12;
+        if (idl <= STORE_TICKET_ID_MAX) {
+            put_be32(tk, site_id);
+            memcpy(tk + 4, (const uint8_t *)k.mv_data + 12, idl);
+            MDB_val tkey = { 4 + idl, tk }, tv;
+            struct store_ticket t;
+            if (mdb_get(txn, st->dbi[DB_TICKETS], &tkey, &tv) == 0 &&
+                ticket_unpack(&tkey, &tv, &t) == 0 && fn(ctx, &t) != 0)
+                break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    store_read_cursor_end(st, txn, cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+int store_ticket_get(struct store *st, uint32_t site_id, const char *id,
+                     struct store_ticket *out)
+{
+    uint8_t kb[4 + STORE_TICKET_ID_MAX];
+    size_t n = strlen(id);
+    if (n == 0 || n > STORE_TICKET_ID_MAX)
+        return 1;
+    put_be32(kb, site_id);
+    memcpy(kb + 4, id, n);
+    MDB_txn *txn;
+    if (store_read_begin(st, &txn) != 0)
+        return -1;
+    MDB_val k = { 4 + n, kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_TICKETS], &k, &v);
+    int out_rc = rc == MDB_NOTFOUND ? 1 : rc != 0 ? -1
+               : ticket_unpack(&k, &v, out);
+    store_read_end(st, txn);
+    return out_rc;
+}
+
+int store_link_get(struct store *st, uint32_t site_id, const char *link,
+                   uint64_t *time_us, uint64_t visitors[2])
+{
+    uint8_t kb[4 + EVENT_LINK_MAX];
+    size_t n = strlen(link);
+    if (n == 0 || n > EVENT_LINK_MAX)
+        return 1;
+    put_be32(kb, site_id);
+    memcpy(kb + 4, link, n);
+    MDB_txn *txn;
+    if (store_read_begin(st, &txn) != 0)
+        return -1;
+    MDB_val k = { 4 + n, kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_LINKS], &k, &v);
+    if (rc == 0 && v.mv_size >= 32) {
+        *time_us = get_be64(v.mv_data);
+        visitors[0] = get_be64((const uint8_t *)v.mv_data + 16);
+        visitors[1] = get_be64((const uint8_t *)v.mv_data + 24);
+    }
+    store_read_end(st, txn);
+    return rc == 0 ? (v.mv_size >= 32 ? 0 : 1) : rc == MDB_NOTFOUND ? 1 : -1;
+}
+
+int store_identity_each(struct store *st, uint32_t site_id,
+                        const uint8_t identity[32], uint64_t from_us,
+                        uint64_t to_us,
+                        int (*fn)(void *ctx, uint64_t time_us,
+                                  uint64_t visitor),
+                        void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (store_read_cursor(st, DB_IDENTS, &txn, &cur) != 0)
+        return -1;
+    uint8_t kb[44];
+    put_be32(kb, site_id);
+    memcpy(kb + 4, identity, 32);
+    put_be64(kb + 36, from_us);
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == 44 &&
+           memcmp(k.mv_data, kb, 36) == 0 &&
+           get_be64((const uint8_t *)k.mv_data + 36) < to_us) {
+        if (v.mv_size == 8 &&
+            fn(ctx, get_be64((const uint8_t *)k.mv_data + 36),
+               get_be64(v.mv_data)) != 0)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    store_read_cursor_end(st, txn, cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+int store_visits_each(struct store *st, uint32_t site_id, uint64_t visitor,
+                      uint64_t from_us, uint64_t to_us, store_visit_fn fn,
+                      void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (store_read_cursor(st, DB_VISITS, &txn, &cur) != 0)
+        return -1;
+    uint8_t kb[21] = { 0 };
+    put_be32(kb, site_id);
+    put_be64(kb + 4, visitor);
+    put_be64(kb + 12, from_us);
+    MDB_val k = { sizeof kb, kb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == 21 && memcmp(k.mv_data, kb, 12) == 0) {
+        const uint8_t *p = k.mv_data, *q = v.mv_data;
+        uint64_t t = get_be64(p + 12);
+        if (t > to_us)
+            break;
+        int stop = 0;
+        if (p[20] == 'v' && v.mv_size == 8)
+            stop = fn(ctx, t, get_be64(q), NULL, 0, false);
+        else if (p[20] == 's' && v.mv_size >= 1)
+            stop = fn(ctx, t, 0, (const char *)q + 1, v.mv_size - 1, q[0]);
+        if (stop)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    store_read_cursor_end(st, txn, cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
