@@ -147,6 +147,7 @@ static int open_dbs(struct store *st, char *err, size_t errlen)
                 return open_dbs(st, err, errlen);
             return set_err(err, errlen, "migrating from schema 1", rc);
         }
+        log_info("store: data migrated from schema 1 to %d", SCHEMA_VERSION);
         rc = MDB_NOTFOUND;     /* write the current version below */
     } else if (rc == 0 && (v.mv_size != 4 ||
                            get_be32(v.mv_data) != SCHEMA_VERSION)) {
