@@ -493,12 +493,13 @@ fail:
     return -1;
 }
 
-void http_quiesce(struct http_server *s)
+/* Not MHD_quiesce_daemon: with a thread pool on epoll, it races the
+ * workers that take the listening socket out of their own epoll sets and
+ * panics when they win (libmicrohttpd 0.9.75). The socket stays open
+ * until http_stop; what arrives meanwhile gets a 503. */
+void http_refuse_new(struct http_server *s)
 {
     atomic_store(&s->closing, true);
-    MHD_socket fd = MHD_quiesce_daemon(s->d);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
 }
 
 unsigned http_inflight(struct http_server *s)

@@ -2,9 +2,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/serve.h"
 
+#include <execinfo.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dwell/api.h"
 #include "dwell/assets.h"
@@ -32,17 +34,32 @@ static void serve_health(void *ctx, const struct http_req *q,
                      "{\"status\":\"ok\",\"version\":\"%s\",\"queue\":%zu,"
                      "\"events_stored\":%llu,\"batches\":%llu,"
                      "\"orphans\":%llu,\"write_errors\":%llu,"
+                     "\"purged\":%llu,"
                      "\"map_bytes\":%zu}\n",
                      DWELL_VERSION, s.queue_depth,
                      (unsigned long long)s.events_stored,
                      (unsigned long long)s.batches,
                      (unsigned long long)s.orphans,
-                     (unsigned long long)s.write_errors, s.map_size);
+                     (unsigned long long)s.write_errors,
+                     (unsigned long long)s.purged, s.map_size);
     r->status = 200;
     r->content_type = "application/json";
     r->body = r->scratch;
     r->len = n > 0 && (size_t)n < sizeof r->scratch ? (size_t)n : 0;
     http_reply_header(r, "Cache-Control", "no-store");
+}
+
+/* On SIGABRT (a library's panic, a failed assertion): the stack to the
+ * log, then the default action. */
+static void on_abort(int sig)
+{
+    static const char head[] = "dwell: aborted; stack:\n";
+    void *frames[48];
+    ssize_t w = write(STDERR_FILENO, head, sizeof head - 1);
+    (void)w;
+    backtrace_symbols_fd(frames, backtrace(frames, 48), STDERR_FILENO);
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 /* Blocks SIGINT and SIGTERM in this thread and every thread it starts. */
@@ -53,13 +70,16 @@ static void block_signals(sigset_t *set)
     sigaddset(set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    void *warm[1];                      /* loads the unwinder now, not */
+    backtrace(warm, 1);                 /* in the handler */
+    signal(SIGABRT, on_abort);
 }
 
-/* Stops accepting, lets every queued event be committed and answered,
- * then stops the server. */
+/* Refuses new requests, lets every queued event be committed and
+ * answered, then stops the server. */
 static void shut_down(struct http_server *http, struct store *st)
 {
-    http_quiesce(http);
+    http_refuse_new(http);
     if (store_drain(st, 30000) != 0)
         log_warn("shutdown: the queue did not drain in 30 s");
     if (http_wait_idle(http, 5000) != 0)

@@ -210,18 +210,6 @@ static int load_secret(struct store *st)
     return 0;
 }
 
-/* Reads the last settled day (0 if none) from the meta database. */
-/* Loads the settled days into ST. */
-static int load_final(struct store *st)
-{
-    MDB_txn *txn;
-    if (store_read_begin(st, &txn) != 0)
-        return -1;
-    store_settled_days(st, txn, &st->final_through, &st->final_mark);
-    store_read_end(st, txn);
-    return 0;
-}
-
 /* Frees ST and its locks (the environment is closed). */
 static void store_free(struct store *st)
 {
@@ -254,6 +242,11 @@ int store_open(const char *dir, const struct store_options *opt,
     st->durability = opt->durability;
     st->readonly = opt->readonly;
     st->manual_settle = opt->manual_settle;
+    st->purge_first_us = opt->purge_first_ms
+                         ? (uint64_t)opt->purge_first_ms * 1000u
+                         : PURGE_FIRST_US;
+    st->starved_us = opt->starved_ms ? (uint64_t)opt->starved_ms * 1000u
+                                     : CHORES_STARVED_US;
     st->map_size = opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE;
     st->queue_cap = opt->queue_cap ? opt->queue_cap : DEFAULT_QUEUE_CAP;
     pthread_rwlock_init(&st->resize_lock, NULL);
@@ -313,10 +306,6 @@ int store_open(const char *dir, const struct store_options *opt,
         goto fail;
     if (load_secret(st) != 0) {
         snprintf(err, errlen, "cannot read or create the server secret");
-        goto fail;
-    }
-    if (load_final(st) != 0) {
-        snprintf(err, errlen, "cannot read the settled day");
         goto fail;
     }
     *out = st;
@@ -531,13 +520,31 @@ static bool queue_empty(struct store *st)
     return empty;
 }
 
-/* The writer's chores while there is nothing to store: settling rollups,
- * and hourly the salt rotation and a purge, in steps between batches. */
+/* One purge step under the write lock; logs the pass when it ends.
+ * Returns 1 while the pass goes on. */
+static int purge_step(struct store *st)
+{
+    pthread_mutex_lock(&st->write_mu);
+    int rc = store_purge_step(st, &st->purged);
+    pthread_mutex_unlock(&st->write_mu);
+    if (rc == 1)
+        return 1;
+    st->purging = false;
+    pthread_mutex_lock(&st->mu);
+    st->stats.purged += st->purged;
+    pthread_mutex_unlock(&st->mu);
+    if (rc == 0 && st->purged > 0)
+        log_info("store: purged %zu expired view/visitor records",
+                 st->purged);
+    return 0;
+}
+
+/* The writer's chores: settling rollups, and hourly the salt rotation and
+ * a purge, in steps while the queue is empty. Under load that never lets
+ * the queue empty, one step a second anyway, so that neither is put off
+ * for good. */
 static void writer_chores(struct store *st)
 {
-    while (!st->manual_settle && queue_empty(st) &&
-           store_settle_step(st, SETTLE_CHUNK) == 1)
-        ;
     uint64_t now = store_now_us();
     if (!st->purging && now - st->last_purge_us > PURGE_EVERY_US) {
         if (store_salt_rotate(st, day_of_us(now)) == 0)
@@ -546,17 +553,22 @@ static void writer_chores(struct store *st)
         st->purged = 0;
         st->last_purge_us = now;
     }
-    while (st->purging && queue_empty(st)) {
-        pthread_mutex_lock(&st->write_mu);
-        int rc = store_purge_step(st, &st->purged);
-        pthread_mutex_unlock(&st->write_mu);
-        if (rc == 1)
-            continue;
-        st->purging = false;
-        if (rc == 0 && st->purged > 0)
-            log_info("store: purged %zu expired view/visitor records",
-                     st->purged);
+    if (queue_empty(st)) {
+        st->idle_us = now;
+    } else if (now - st->idle_us > st->starved_us &&
+               now - st->forced_us >= CHORES_FORCED_EVERY_US) {
+        st->forced_us = now;
+        if (!st->manual_settle)
+            store_settle_step(st, SETTLE_CHUNK);
+        if (st->purging)
+            purge_step(st);
+        return;
     }
+    while (!st->manual_settle && queue_empty(st) &&
+           store_settle_step(st, SETTLE_CHUNK) == 1)
+        ;
+    while (st->purging && queue_empty(st) && purge_step(st) == 1)
+        ;
 }
 
 /* Takes up to BATCH_MAX_EVENTS queued events (whole slots) off the queue;
@@ -701,7 +713,8 @@ int store_start_writer(struct store *st, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create today's visitor salt");
         return -1;
     }
-    st->last_purge_us = store_now_us() - PURGE_EVERY_US + PURGE_FIRST_US;
+    st->last_purge_us = store_now_us() - PURGE_EVERY_US + st->purge_first_us;
+    st->idle_us = store_now_us();
     int rc = pthread_create(&st->writer, NULL, writer_main, st);
     if (rc != 0) {
         snprintf(err, errlen, "writer thread: %s", strerror(rc));

@@ -570,7 +570,9 @@ static int apply_batch_locked(struct store *st, struct slot *head,
     rc = sync_last_key(st, txn);
     if (rc == 0)
         rc = store_writer_salts(st, txn, day_of_us(store_now_us()));
-    store_settled_days(st, txn, &st->final_through, &st->final_mark);
+    uint32_t final;
+    if (rc == 0)
+        rc = store_settled_days(st, txn, &final, &st->final_mark);
     size_t n = 0;
     for (struct slot *s = head; s != NULL && rc == 0; s = s->next) {
         size_t off = s->ualen;
@@ -599,31 +601,47 @@ static int apply_batch_locked(struct store *st, struct slot *head,
 /* --- purging what has expired -------------------------------------------- */
 
 #define PURGE_CHUNK     20000                /* deletions per transaction */
+#define PURGE_WALK      200000               /* records looked at, too */
 
-/* Deletes the records under CUR that EXPIRED says are, from the first on,
- * while *LEFT allows; walks no further than the first record UNTIL says is
- * past what can expire (NULL: walks them all). Returns 1 if it stopped for
- * the budget, 0 when done, or an LMDB error. */
-static int purge_db(MDB_cursor *cur, bool (*expired)(const MDB_val *k,
-                                                     const MDB_val *v,
-                                                     const void *arg),
-                    bool (*until)(const MDB_val *k, const void *arg),
-                    const void *arg, size_t *left, size_t *removed)
+struct purge_budget {
+    size_t deletes, walks;
+};
+
+typedef bool (*purge_expired_fn)(const MDB_val *k, const MDB_val *v,
+                                 const void *arg);
+typedef bool (*purge_until_fn)(const MDB_val *k, const void *arg);
+
+/* Deletes the records under CUR that EXPIRED says are, from where AT says
+ * the last step stopped, while budget B allows; walks no further than the
+ * first record UNTIL says is past what can expire (NULL: walks them all).
+ * Returns 1 if it stopped for the budget (AT then says where), 0 when the
+ * database is done, or an LMDB error. */
+static int purge_db(MDB_cursor *cur, purge_expired_fn expired,
+                    purge_until_fn until, const void *arg,
+                    struct purge_mark *at, struct purge_budget *b,
+                    size_t *removed)
 {
-    MDB_val k, v;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    MDB_val k = { at->len, at->key }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, at->len ? MDB_SET_RANGE : MDB_FIRST);
     while (rc == 0 && (until == NULL || !until(&k, arg))) {
+        if (b->walks == 0 || b->deletes == 0) {
+            at->len = k.mv_size <= sizeof at->key ? k.mv_size : 0;
+            memcpy(at->key, k.mv_data, at->len);
+            return 1;
+        }
+        b->walks--;
         if (expired(&k, &v, arg)) {
-            if (*left == 0)
-                return 1;
             if ((rc = mdb_cursor_del(cur, 0)) != 0)
                 return rc;
-            (*left)--;
+            b->deletes--;
             (*removed)++;
         }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    at->done = true;
+    return 0;
 }
 
 struct purge_limits {
@@ -683,11 +701,12 @@ static bool ident_expired(const MDB_val *k, const MDB_val *v, const void *arg)
            get_be64((const uint8_t *)k->mv_data + 36) < l->visits_before_us;
 }
 
-/* One step of the purge: deletes at most PURGE_CHUNK records of view state
- * and visitor marks older than VIEW_KEEP_DAYS, searches older than the
- * led-here window, and (once a UTC day) visits and identities older than
- * VISITS_KEEP_DAYS, in one write transaction; adds to *REMOVED. Returns 1
- * if more remain, 0 when done, -1 on error. */
+/* One step of the purge: deletes at most PURGE_CHUNK records (looking at
+ * no more than PURGE_WALK) of view state and visitor marks older than
+ * VIEW_KEEP_DAYS, searches older than the led-here window, and (once a UTC
+ * day) visits and identities older than VISITS_KEEP_DAYS, in one write
+ * transaction, from where the last step stopped; adds to *REMOVED. Returns
+ * 1 if more remain, 0 when done, -1 on error. */
 int store_purge_step(struct store *st, size_t *removed)
 {
     uint64_t now = store_now_us();
@@ -697,9 +716,9 @@ int store_purge_step(struct store *st, size_t *removed)
     bool visits = st->visits_purged_day != l.today;
     const struct {
         int db;
-        bool (*expired)(const MDB_val *, const MDB_val *, const void *);
-        bool (*until)(const MDB_val *, const void *);
-    } dbs[5] = {
+        purge_expired_fn expired;
+        purge_until_fn until;
+    } dbs[PURGE_DBS] = {
         { DB_VIEWS, view_expired, NULL },
         { DB_SEEN, seen_expired, seen_current },
         { DB_SEARCHED, searched_expired, NULL },
@@ -709,13 +728,16 @@ int store_purge_step(struct store *st, size_t *removed)
     MDB_txn *txn;
     if (store_txn_begin(st, 0, &txn) != 0)
         return -1;
-    size_t left = PURGE_CHUNK;
+    struct purge_budget b = { PURGE_CHUNK, PURGE_WALK };
     int rc = 0;
-    for (int d = 0; d < (visits ? 5 : 3) && rc == 0; d++) {
+    for (int d = 0; d < (visits ? PURGE_DBS : 3) && rc == 0; d++) {
         MDB_cursor *cur;
+        if (st->purge_at[d].done)
+            continue;
         if ((rc = mdb_cursor_open(txn, st->dbi[dbs[d].db], &cur)) != 0)
             break;
-        rc = purge_db(cur, dbs[d].expired, dbs[d].until, &l, &left, removed);
+        rc = purge_db(cur, dbs[d].expired, dbs[d].until, &l, &st->purge_at[d],
+                      &b, removed);
         mdb_cursor_close(cur);
     }
     if (rc == 1 || rc == 0) {
@@ -723,11 +745,14 @@ int store_purge_step(struct store *st, size_t *removed)
         if ((rc = mdb_txn_commit(txn)) == 0) {
             if (!more && visits)
                 st->visits_purged_day = l.today;
+            if (!more)                   /* the next pass starts afresh */
+                memset(st->purge_at, 0, sizeof st->purge_at);
             return more;
         }
     } else {
         mdb_txn_abort(txn);
     }
+    memset(st->purge_at, 0, sizeof st->purge_at);
     log_warn("store: purging expired records failed: %s", mdb_strerror(rc));
     return -1;
 }

@@ -82,6 +82,20 @@ enum { DB_META, DB_SITES, DB_EVENTS, DB_VIEWS, DB_ARTICLES, DB_DAILY,
 
 #define PURGE_EVERY_US  (3600ull * 1000000u)
 #define PURGE_FIRST_US  (60ull * 1000000u)   /* after the writer starts */
+#define PURGE_DBS       5                    /* databases a purge walks */
+
+/* When the writer has not seen its queue empty for this long (default),
+ * its chores (settling, purging) take one step a second between batches
+ * anyway. */
+#define CHORES_STARVED_US (300ull * 1000000u)
+#define CHORES_FORCED_EVERY_US (1000000u)
+
+/* Where a purge in progress resumes in one database. */
+struct purge_mark {
+    uint8_t key[511];               /* LMDB's largest key */
+    size_t len;                     /* 0: from the first record */
+    bool done;
+};
 
 enum { DIM_COUNTRY = STORE_DIM_COUNTRY, DIM_REFERRER = STORE_DIM_REFERRER,
        DIM_SEARCH = STORE_DIM_SEARCH, DIM_SEARCH_ZERO = STORE_DIM_SEARCH_ZERO,
@@ -149,10 +163,13 @@ struct store {
     uint32_t visits_purged_day;
     bool purging;                   /* a purge is under way, in steps */
     size_t purged;                  /* records it has deleted so far */
-    uint32_t final_through;         /* meta "final" as the last write
-                                       transaction saw it */
+    struct purge_mark purge_at[PURGE_DBS];
+    uint64_t idle_us;               /* the writer last saw no queue */
+    uint64_t purge_first_us, starved_us;    /* from the options */
+    uint64_t forced_us;             /* its last chore step under load */
     uint32_t final_mark;            /* days up to this one are settled for
-                                       writes (>= final_through) */
+                                       the batch being written (meta
+                                       "settling", or "final") */
     pthread_mutex_t write_mu;       /* one of batch or settle step at a time
                                        in this process (LMDB serialises the
                                        transactions; this, our own state) */
@@ -248,9 +265,10 @@ int store_purge_step(struct store *st, size_t *removed);
 
 /* The last settled day (meta "final") and the day a running settling pass
  * settles to (meta "settling"; FINAL itself when none runs), as TXN sees
- * them. Rows of days after *SETTLING are only ever in "recent". */
-void store_settled_days(struct store *st, MDB_txn *txn, uint32_t *final,
-                        uint32_t *settling);
+ * them. Rows of days after *SETTLING are only ever in "recent". Returns 0
+ * or an LMDB error. */
+int store_settled_days(struct store *st, MDB_txn *txn, uint32_t *final,
+                       uint32_t *settling);
 
 /* Notes that the cumulative rows of (SITE, ARTICLE, CLS) from DAY on no
  * longer hold: a settled day changed (imports, generated data, late

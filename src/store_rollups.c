@@ -143,19 +143,27 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
 
 /* The last settled day (meta "final") and the day a running settling pass
  * settles to (meta "settling"; FINAL itself when none runs), as TXN sees
- * them. Rows of days after *SETTLING are only ever in "recent". */
-void store_settled_days(struct store *st, MDB_txn *txn, uint32_t *final,
-                        uint32_t *settling)
+ * them. Rows of days after *SETTLING are only ever in "recent". Returns 0
+ * or an LMDB error. */
+int store_settled_days(struct store *st, MDB_txn *txn, uint32_t *final,
+                       uint32_t *settling)
 {
-    MDB_val k = { 5, "final" }, v;
-    *final = mdb_get(txn, st->dbi[DB_META], &k, &v) == 0 && v.mv_size == 4
-             ? get_be32(v.mv_data) : 0;
-    k.mv_size = 8;
-    k.mv_data = "settling";
-    *settling = mdb_get(txn, st->dbi[DB_META], &k, &v) == 0 &&
-                v.mv_size == 4 ? get_be32(v.mv_data) : 0;
+    static const char *const names[2] = { "final", "settling" };
+    uint32_t *out[2] = { final, settling };
+    for (int i = 0; i < 2; i++) {
+        MDB_val k = { strlen(names[i]), (void *)names[i] }, v;
+        int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+        *out[i] = 0;
+        if (rc == 0 && v.mv_size != 4)
+            return MDB_CORRUPTED;
+        if (rc == 0)
+            *out[i] = get_be32(v.mv_data);
+        else if (rc != MDB_NOTFOUND)
+            return rc;
+    }
     if (*settling < *final)
         *settling = *final;
+    return 0;
 }
 
 /* Notes that the cumulative rows of (SITE, ARTICLE, CLS) from DAY on no
@@ -298,9 +306,13 @@ static int reader_open(struct store *st, struct rollup_reader *r)
     r->dirty = st->dbi[DB_DIRTY];
     if (store_read_begin(st, &r->txn) != 0)
         return -1;
-    store_settled_days(st, r->txn, &r->final, &r->settling);
     MDB_stat ds;
-    r->any_dirty = mdb_stat(r->txn, r->dirty, &ds) == 0 && ds.ms_entries > 0;
+    if (store_settled_days(st, r->txn, &r->final, &r->settling) != 0 ||
+        mdb_stat(r->txn, r->dirty, &ds) != 0) {
+        store_read_end(st, r->txn);
+        return -1;
+    }
+    r->any_dirty = ds.ms_entries > 0;
     if (mdb_cursor_open(r->txn, st->dbi[DB_DAILY], &r->daily) == 0 &&
         mdb_cursor_open(r->txn, st->dbi[DB_RECENT], &r->recent) == 0 &&
         mdb_cursor_open(r->txn, st->dbi[DB_CUM], &r->cum) == 0 &&
@@ -383,12 +395,13 @@ static int cum_at(const struct rollup_reader *r, uint32_t site, uint64_t a,
                   struct cum_memo *m, struct rollup_day *out, int sign)
 {
     MDB_val rec = { 0, NULL };
+    int rc;
     if (h != NULL && day < h->first)
         return 0;
     if (h != NULL && day >= h->last)
         rec = (MDB_val){ h->len, (void *)h->rec };
-    else if (cum_find(r, site, a, cls, day, m, &rec) != 0)
-        return MDB_CORRUPTED;
+    else if ((rc = cum_find(r, site, a, cls, day, m, &rec)) != 0)
+        return rc;
     if (rec.mv_data == NULL)
         return 0;
     return rollup_decode_merge(rec.mv_data, rec.mv_size, out, sign) == 0
@@ -664,7 +677,7 @@ int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
             continue;
         }
         stop = walk_days(&w, site_id, a, to, include_bots, sum, fn, ctx);
-        if (!all || a == UINT64_MAX - 1)
+        if (!all || a == UINT64_MAX)
             break;
         next = a + 1;
     }
@@ -776,16 +789,15 @@ static int settle_dirty(struct store *st, MDB_txn *txn, uint32_t through,
         if (k.mv_size != 13 || v.mv_size != 4) {
             rc = mdb_cursor_del(cur, 0);
         } else {
-            uint32_t site = get_be32(p), from = get_be32(v.mv_data);
-            uint64_t a = get_be64(p + 4);
-            int cls = p[12];
+            uint8_t copy[13];           /* P may move once cum grows */
+            memcpy(copy, p, 13);
+            uint32_t site = get_be32(copy), from = get_be32(v.mv_data);
+            uint64_t a = get_be64(copy + 4);
+            int cls = copy[12];
+            MDB_val dk = { 13, copy };
             rc = cum_rebuild(st, txn, site, a, cls, from, through);
-            if (rc == 0) {
-                uint8_t copy[13];
-                memcpy(copy, p, 13);
-                MDB_val dk = { 13, copy };
+            if (rc == 0)
                 rc = mdb_del(txn, st->dbi[DB_DIRTY], &dk, NULL);
-            }
         }
         if (rc != 0)
             break;
@@ -890,7 +902,9 @@ static int settle_days(struct store *st, MDB_txn *txn, unsigned *budget,
             rc = 0;
             break;
         }
-        if (rc != 0 || k.mv_size != 17)
+        if (rc == 0 && k.mv_size != 17)
+            rc = MDB_CORRUPTED;
+        if (rc != 0)
             break;
         uint32_t site = get_be32(k.mv_data);
         uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
@@ -904,6 +918,10 @@ static int settle_days(struct store *st, MDB_txn *txn, unsigned *budget,
         }
         st->settle_site = site;
         st->settle_article = a + 1;
+        if (a == UINT64_MAX && site == UINT32_MAX) {
+            *done = true;
+            break;
+        }
         if (a == UINT64_MAX) {
             st->settle_site = site + 1;
             st->settle_article = 0;
@@ -974,16 +992,19 @@ static int settle_step_locked(struct store *st, unsigned budget)
     if (store_txn_begin(st, 0, &txn) != 0)
         return -1;
     uint32_t final, settling, target = settle_target();
-    store_settled_days(st, txn, &final, &settling);
+    int rc = store_settled_days(st, txn, &final, &settling);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        log_error("store: settling rollups: %s", mdb_strerror(rc));
+        return -1;
+    }
     if (target < settling)
         target = settling;               /* a pass someone else started */
-    st->final_through = final;
-    st->final_mark = target;             /* writes to these days: dirty */
     struct { uint32_t from, to, site; int phase; uint64_t article; } saved = {
         st->settle_from, st->settle_to, st->settle_site, st->settle_phase,
         st->settle_article };
     bool finished = true;
-    int rc = settle_dirty(st, txn, target, &budget);
+    rc = settle_dirty(st, txn, target, &budget);
     if (rc == 0 && budget > 0 && final < target)
         rc = settle_pass(st, txn, final, settling, target, &budget,
                          &finished);
@@ -1004,8 +1025,6 @@ static int settle_step_locked(struct store *st, unsigned budget)
         log_error("store: settling rollups: %s", mdb_strerror(rc));
         return -1;
     }
-    if (finished && final < target)
-        st->final_through = target;
     return finished ? 0 : 1;
 }
 
@@ -1030,9 +1049,10 @@ int store_settle(struct store *st)
 int store_migrate_v1(struct store *st, MDB_txn *txn)
 {
     uint32_t final, settling;
-    store_settled_days(st, txn, &final, &settling);
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &cur);
+    int rc = store_settled_days(st, txn, &final, &settling);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &cur);
     if (rc != 0)
         return rc;
     MDB_val k, v;
@@ -1078,6 +1098,8 @@ int store_migrate_v1(struct store *st, MDB_txn *txn)
                 rc = head_put(st, txn, site, a, cls, first, last, sum);
         }
         uint8_t kb[17];
+        if (a == UINT64_MAX && site == UINT32_MAX)
+            break;
         k.mv_size = a == UINT64_MAX ? daily_key(kb, site + 1, 0, 0, 0)
                                     : daily_key(kb, site, a + 1, 0, 0);
         k.mv_data = kb;

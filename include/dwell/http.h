@@ -95,8 +95,9 @@ struct http_server;
 int http_start(const struct http_options *opt, const struct http_route *routes,
                size_t n, struct http_server **out, char *err, size_t errlen);
 
-/* Stops accepting connections; requests on open connections get 503. */
-void http_quiesce(struct http_server *s);
+/* From now on every request is answered 503 "server is shutting down";
+ * requests already handed over are unaffected. */
+void http_refuse_new(struct http_server *s);
 
 /* Waits up to TIMEOUT_MS for every request in progress to finish.
  * Returns 0, or -1 on timeout. */

@@ -24,8 +24,8 @@ struct serve_options {
     unsigned max_per_ip;
 };
 
-/* Serves until SIGINT or SIGTERM, then stops accepting, drains the queue,
- * commits and returns 0; returns 1 if the server could not start. */
+/* Serves until SIGINT or SIGTERM, then refuses new requests, drains the
+ * queue, commits and returns 0; returns 1 if the server could not start. */
 int serve_run(const struct serve_options *opt);
 
 #endif

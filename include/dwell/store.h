@@ -31,6 +31,11 @@ struct store_options {
     bool readonly;         /* open for reading only (CLI reports) */
     bool manual_settle;    /* the writer never settles rollups on its own:
                               the caller runs store_settle(_step) */
+    unsigned purge_first_ms;  /* the writer's first purge, this long after
+                                 it starts; 0: 60 s (then hourly) */
+    unsigned starved_ms;   /* a queue that has not emptied for this long
+                              no longer holds off settling and purging
+                              (one step a second); 0: 300 s */
 };
 
 #define STORE_MAX_ORIGINS 8
@@ -49,6 +54,7 @@ struct store_stats {
     uint64_t orphans;         /* engage/vote/… events without a known view */
     uint64_t map_grows;
     uint64_t write_errors;
+    uint64_t purged;          /* expired records deleted since start */
     size_t queue_depth;       /* events waiting */
     size_t map_size;
 };

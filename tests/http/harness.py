@@ -440,7 +440,9 @@ class T:
                 if s.alive():
                     rc = s.stop()
                     expect(rc == 0, "server exited with status %s on SIGTERM"
-                           " (log: %s)" % (rc, self.log_path))
+                           " (log: %s, ending: %r)"
+                           % (rc, self.log_path,
+                              s.log_tail(4000).splitlines()[-30:]))
                 bad = sanitizer_report(s.log_tail(1 << 20))
                 expect(bad is None, "server log: %s" % bad)
 

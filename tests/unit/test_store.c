@@ -612,6 +612,30 @@ TEST(engage_for_an_unknown_view_is_an_orphan_without_a_path)
     CHECK_EQ_INT(stats.orphans, 1);
 }
 
+/* Stores N views five days old and one of today ("today001") through the
+ * running writer of ST. Returns 0 on success. */
+static int add_old_views(struct store *st, uint32_t id, int n)
+{
+    struct ipaddr a = addr_of("203.0.113.78");
+    uint64_t old = store_now_us() - 5 * 86400000000ull;
+    static char ids[32][16];
+    struct event evs[32];
+    for (int done = 0; done < n; done += 32) {
+        for (int i = 0; i < 32; i++) {
+            snprintf(ids[i], sizeof ids[i], "old%06d", done + i);
+            evs[i] = make_view(id, ids[i], "/kb/old", "Old");
+        }
+        if (store_enqueue_at(st, old, evs, 32, &a, "ua", 2, NULL, NULL) != 0)
+            return -1;
+        if (done % 8192 == 0 && store_drain(st, DRAIN_MS) != 0)
+            return -1;
+    }
+    evs[0] = make_view(id, "today001", "/kb/new", "New");
+    if (store_enqueue(st, evs, 1, &a, "ua", 2, NULL, NULL) != 0)
+        return -1;
+    return store_drain(st, DRAIN_MS);
+}
+
 TEST(purge_deletes_expired_view_state_past_one_transaction_and_keeps_today)
 {
     struct store *st = open_store("purge", NULL);
@@ -619,22 +643,7 @@ TEST(purge_deletes_expired_view_state_past_one_transaction_and_keeps_today)
     uint32_t id = add_site(st, "p.example");
     CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
     struct ipaddr a = addr_of("203.0.113.78");
-    uint64_t old = store_now_us() - 5 * 86400000000ull;
-    static char ids[32][16];
-    struct event evs[32];
-    for (int n = 0; n < 25000; n += 32) {      /* more than one chunk */
-        for (int i = 0; i < 32; i++) {
-            snprintf(ids[i], sizeof ids[i], "old%06d", n + i);
-            evs[i] = make_view(id, ids[i], "/kb/old", "Old");
-        }
-        CHECK_EQ_INT(store_enqueue_at(st, old, evs, 32, &a, "ua", 2, NULL,
-                                      NULL), 0);
-        if (n % 8192 == 0)
-            CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
-    }
-    evs[0] = make_view(id, "today001", "/kb/new", "New");
-    CHECK_EQ_INT(store_enqueue(st, evs, 1, &a, "ua", 2, NULL, NULL), 0);
-    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    CHECK_EQ_INT(add_old_views(st, id, 25000), 0);
     size_t removed = 0;
     CHECK_EQ_INT(store_purge(st, &removed), 0);
     CHECK(removed >= 25024);                   /* the views, their marks */
@@ -653,6 +662,79 @@ TEST(purge_deletes_expired_view_state_past_one_transaction_and_keeps_today)
     store_get_stats(st, &stats);
     store_close(st);
     CHECK_EQ_INT(stats.orphans, 1);
+}
+
+/* Keeps about 2 × MIN events queued in ST (engages of "today001") until
+ * its writer has purged WANT records or 60 s have passed; returns the
+ * fewest events seen queued. */
+static size_t keep_queue_full(struct store *st, uint32_t id, size_t min,
+                              uint64_t want, struct store_stats *s)
+{
+    struct ipaddr a = addr_of("203.0.113.79");
+    struct event eng[EVENT_MAX_BATCH];
+    if (!parse_one("{\"s\":\"p.example\",\"t\":\"engage\","
+                   "\"v\":\"today001\",\"e\":10}", id, &eng[0]))
+        return 0;
+    for (int i = 1; i < EVENT_MAX_BATCH; i++)
+        eng[i] = eng[0];
+    size_t fewest = SIZE_MAX;
+    uint64_t until = store_now_us() + 60000000u;
+    struct timespec ms = { 0, 1000000L };
+    for (;;) {
+        store_get_stats(st, s);
+        if (s->queue_depth < fewest)
+            fewest = s->queue_depth;
+        if (s->queue_depth < 2 * min) {
+            if (store_enqueue(st, eng, EVENT_MAX_BATCH, &a, "ua", 2, NULL,
+                              NULL) != 0)
+                return 0;
+            continue;
+        }
+        if (s->purged >= want || store_now_us() > until)
+            return fewest;
+        nanosleep(&ms, NULL);
+    }
+}
+
+TEST(purge_goes_on_under_a_queue_that_never_empties)
+{
+    struct store *st = open_store("purge-load", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "p.example");
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    CHECK_EQ_INT(add_old_views(st, id, 25000), 0);
+    store_close(st);
+
+    /* reopened: the first purge is due after 0.5 s, and a queue that has
+     * not emptied for 0.2 s no longer holds it off; the queue is full
+     * before the writer starts and is kept so */
+    struct store_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.durability = STORE_NONE;
+    opt.purge_first_ms = 500;
+    opt.starved_ms = 200;
+    st = open_store("purge-load", &opt);
+    CHECK(st != NULL);
+    struct store_stats s;
+    keep_queue_full(st, id, 10000, 0, &s);
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    size_t fewest = keep_queue_full(st, id, 10000, 25024, &s);
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    /* the old views are gone: an engage for one is an orphan */
+    struct store_stats before;
+    store_get_stats(st, &before);
+    struct event eng;
+    struct ipaddr a = addr_of("203.0.113.78");
+    CHECK(parse_one("{\"s\":\"p.example\",\"t\":\"engage\","
+                    "\"v\":\"old000007\",\"e\":5000}", id, &eng));
+    CHECK_EQ_INT(store_enqueue(st, &eng, 1, &a, "ua", 2, NULL, NULL), 0);
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    struct store_stats after;
+    store_get_stats(st, &after);
+    store_close(st);
+    CHECK(fewest > 0);                /* the queue never emptied */
+    CHECK(s.purged >= 25024);         /* the old views, their marks */
+    CHECK_EQ_INT(after.orphans - before.orphans, 1);
 }
 
 TEST(same_address_and_ua_on_one_day_give_one_visitor_hash)
@@ -1421,6 +1503,7 @@ int main(void)
     RUN(events_each_with_limit_n_gives_the_n_most_recent_oldest_first);
     RUN(events_each_of_an_empty_store_calls_nothing);
     RUN(purge_deletes_expired_view_state_past_one_transaction_and_keeps_today);
+    RUN(purge_goes_on_under_a_queue_that_never_empties);
     int rc = check_summary();
     if (nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
         perror(root);
