@@ -76,12 +76,15 @@ static void block_signals(sigset_t *set)
 }
 
 /* Refuses new requests, lets every queued event be committed and
- * answered, then stops the server. */
+ * answered, then stops the server. The writer is stopped (everything it
+ * was given answered) before libmicrohttpd, which must not be stopped
+ * with requests still suspended on their acknowledgement. */
 static void shut_down(struct http_server *http, struct store *st)
 {
     http_refuse_new(http);
     if (store_drain(st, 30000) != 0)
-        log_warn("shutdown: the queue did not drain in 30 s");
+        log_warn("shutdown: the queue did not drain in 30 s; finishing it");
+    store_stop_writer(st);
     if (http_wait_idle(http, 5000) != 0)
         log_warn("shutdown: %u request(s) still open", http_inflight(http));
     http_stop(http);

@@ -245,6 +245,8 @@ int store_open(const char *dir, const struct store_options *opt,
     st->purge_first_us = opt->purge_first_ms
                          ? (uint64_t)opt->purge_first_ms * 1000u
                          : PURGE_FIRST_US;
+    if (st->purge_first_us > PURGE_EVERY_US)
+        st->purge_first_us = PURGE_EVERY_US;
     st->starved_us = opt->starved_ms ? (uint64_t)opt->starved_ms * 1000u
                                      : CHORES_STARVED_US;
     st->map_size = opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE;
@@ -552,16 +554,20 @@ static void writer_chores(struct store *st)
         st->purging = true;
         st->purged = 0;
         st->last_purge_us = now;
+        pthread_mutex_lock(&st->write_mu);
+        memset(st->purge_at, 0, sizeof st->purge_at);
+        pthread_mutex_unlock(&st->write_mu);
     }
     if (queue_empty(st)) {
         st->idle_us = now;
-    } else if (now - st->idle_us > st->starved_us &&
-               now - st->forced_us >= CHORES_FORCED_EVERY_US) {
-        st->forced_us = now;
+    } else if (now > st->idle_us && now - st->idle_us > st->starved_us &&
+               (now < st->forced_us ||
+                now - st->forced_us >= CHORES_FORCED_EVERY_US)) {
         if (!st->manual_settle)
             store_settle_step(st, SETTLE_CHUNK);
         if (st->purging)
             purge_step(st);
+        st->forced_us = store_now_us();  /* a second between, not from */
         return;
     }
     while (!st->manual_settle && queue_empty(st) &&
@@ -732,27 +738,36 @@ int store_start_writer(struct store *st, char *err, size_t errlen)
     return 0;
 }
 
+void store_stop_writer(struct store *st)
+{
+    if (st == NULL)
+        return;
+    pthread_mutex_lock(&st->mu);
+    st->stop = true;
+    pthread_cond_signal(&st->wake);
+    pthread_cond_signal(&st->sync_wake);
+    pthread_mutex_unlock(&st->mu);
+    if (st->writer_running)
+        pthread_join(st->writer, NULL);
+    if (st->syncer_running)
+        pthread_join(st->syncer, NULL);
+    pthread_mutex_lock(&st->mu);
+    struct slot *left = st->head;      /* no writer ever took these */
+    st->head = st->tail = NULL;
+    pthread_mutex_unlock(&st->mu);
+    if (left != NULL)
+        finish_slots(st, left, -1, 0, true);
+    if (st->writer_running && st->durability != STORE_FSYNC)
+        mdb_env_sync(st->env, 1);
+    st->writer_running = false;
+    st->syncer_running = false;
+}
+
 void store_close(struct store *st)
 {
     if (st == NULL)
         return;
-    if (st->writer_running) {
-        pthread_mutex_lock(&st->mu);
-        st->stop = true;
-        pthread_cond_signal(&st->wake);
-        pthread_cond_signal(&st->sync_wake);
-        pthread_mutex_unlock(&st->mu);
-        pthread_join(st->writer, NULL);
-    }
-    if (st->syncer_running)
-        pthread_join(st->syncer, NULL);
-    if (st->head != NULL) {            /* no writer ever took these */
-        struct slot *left = st->head;
-        st->head = st->tail = NULL;
-        finish_slots(st, left, -1, 0, true);
-    }
-    if (st->writer_running && st->durability != STORE_FSYNC)
-        mdb_env_sync(st->env, 1);
+    store_stop_writer(st);
     mdb_env_close(st->env);
     store_free(st);
 }

@@ -726,10 +726,11 @@ int store_purge_step(struct store *st, size_t *removed)
         { DB_IDENTS, ident_expired, NULL },
     };
     MDB_txn *txn;
-    if (store_txn_begin(st, 0, &txn) != 0)
-        return -1;
+    int rc = store_txn_begin(st, 0, &txn);
+    if (rc != 0)
+        goto failed;
     struct purge_budget b = { PURGE_CHUNK, PURGE_WALK };
-    int rc = 0;
+    size_t gone = 0;
     for (int d = 0; d < (visits ? PURGE_DBS : 3) && rc == 0; d++) {
         MDB_cursor *cur;
         if (st->purge_at[d].done)
@@ -737,12 +738,13 @@ int store_purge_step(struct store *st, size_t *removed)
         if ((rc = mdb_cursor_open(txn, st->dbi[dbs[d].db], &cur)) != 0)
             break;
         rc = purge_db(cur, dbs[d].expired, dbs[d].until, &l, &st->purge_at[d],
-                      &b, removed);
+                      &b, &gone);
         mdb_cursor_close(cur);
     }
     if (rc == 1 || rc == 0) {
         int more = rc;
         if ((rc = mdb_txn_commit(txn)) == 0) {
+            *removed += gone;
             if (!more && visits)
                 st->visits_purged_day = l.today;
             if (!more)                   /* the next pass starts afresh */
@@ -752,6 +754,7 @@ int store_purge_step(struct store *st, size_t *removed)
     } else {
         mdb_txn_abort(txn);
     }
+failed:                                  /* the next pass starts afresh */
     memset(st->purge_at, 0, sizeof st->purge_at);
     log_warn("store: purging expired records failed: %s", mdb_strerror(rc));
     return -1;
@@ -761,6 +764,9 @@ int store_purge(struct store *st, size_t *removed)
 {
     int rc;
     *removed = 0;
+    pthread_mutex_lock(&st->write_mu);
+    memset(st->purge_at, 0, sizeof st->purge_at);   /* a pass of its own */
+    pthread_mutex_unlock(&st->write_mu);
     do {
         pthread_mutex_lock(&st->write_mu);
         rc = store_purge_step(st, removed);

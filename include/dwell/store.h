@@ -68,7 +68,11 @@ int store_open(const char *dir, const struct store_options *opt,
                struct store **out, char *err, size_t errlen);
 
 /* Stops the writer after it has committed and acknowledged everything
- * queued, then closes the environment. ST may be NULL. */
+ * queued (what no writer took is acknowledged as failed) and syncs; from
+ * then on store_enqueue fails. ST may be NULL; a second call does nothing. */
+void store_stop_writer(struct store *st);
+
+/* store_stop_writer, then closes the environment. ST may be NULL. */
 void store_close(struct store *st);
 
 /* Starts the writer thread. Returns 0, or -1 with a reason in ERR. */
