@@ -543,8 +543,8 @@ static int purge_step(struct store *st)
 
 /* The writer's chores: settling rollups, and hourly the salt rotation and
  * a purge, in steps while the queue is empty. Under load that never lets
- * the queue empty, one step a second anyway, so that neither is put off
- * for good. */
+ * the queue empty, one step of each a second anyway, so that neither is
+ * put off for good. */
 static void writer_chores(struct store *st)
 {
     uint64_t now = store_now_us();
@@ -554,27 +554,23 @@ static void writer_chores(struct store *st)
         st->purging = true;
         st->purged = 0;
         st->last_purge_us = now;
-        pthread_mutex_lock(&st->write_mu);
-        memset(st->purge_at, 0, sizeof st->purge_at);
-        pthread_mutex_unlock(&st->write_mu);
     }
-    if (queue_empty(st)) {
+    bool forced = false;
+    if (queue_empty(st))
         st->idle_us = now;
-    } else if (now > st->idle_us && now - st->idle_us > st->starved_us &&
-               (now < st->forced_us ||
-                now - st->forced_us >= CHORES_FORCED_EVERY_US)) {
-        if (!st->manual_settle)
-            store_settle_step(st, SETTLE_CHUNK);
-        if (st->purging)
-            purge_step(st);
-        st->forced_us = store_now_us();  /* a second between, not from */
+    else if (now > st->idle_us && now - st->idle_us > st->starved_us &&
+             (now < st->forced_us ||
+              now - st->forced_us >= CHORES_FORCED_EVERY_US))
+        forced = true;
+    else
         return;
-    }
-    while (!st->manual_settle && queue_empty(st) &&
-           store_settle_step(st, SETTLE_CHUNK) == 1)
+    while (!st->manual_settle && store_settle_step(st, SETTLE_CHUNK) == 1 &&
+           !forced && queue_empty(st))
         ;
-    while (st->purging && queue_empty(st) && purge_step(st) == 1)
+    while (st->purging && purge_step(st) == 1 && !forced && queue_empty(st))
         ;
+    if (forced)
+        st->forced_us = store_now_us();  /* a second between, not from */
 }
 
 /* Takes up to BATCH_MAX_EVENTS queued events (whole slots) off the queue;

@@ -141,6 +141,23 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
  * rebuilds its cum rows when it has nothing else to do, and readers fall
  * back to the daily rows for dirty articles meanwhile. */
 
+/* Reads the day in meta value NAME into *DAY (0 when there is none).
+ * Returns 0 or an LMDB error. */
+static int meta_day(struct store *st, MDB_txn *txn, const char *name,
+                    uint32_t *day)
+{
+    MDB_val k = { strlen(name), (void *)name }, v;
+    int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+    *day = 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc == 0 && v.mv_size != 4)
+        return MDB_CORRUPTED;
+    if (rc == 0)
+        *day = get_be32(v.mv_data);
+    return rc;
+}
+
 /* The last settled day (meta "final") and the day a running settling pass
  * settles to (meta "settling"; FINAL itself when none runs), as TXN sees
  * them. Rows of days after *SETTLING are only ever in "recent". Returns 0
@@ -148,22 +165,12 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
 int store_settled_days(struct store *st, MDB_txn *txn, uint32_t *final,
                        uint32_t *settling)
 {
-    static const char *const names[2] = { "final", "settling" };
-    uint32_t *out[2] = { final, settling };
-    for (int i = 0; i < 2; i++) {
-        MDB_val k = { strlen(names[i]), (void *)names[i] }, v;
-        int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
-        *out[i] = 0;
-        if (rc == 0 && v.mv_size != 4)
-            return MDB_CORRUPTED;
-        if (rc == 0)
-            *out[i] = get_be32(v.mv_data);
-        else if (rc != MDB_NOTFOUND)
-            return rc;
-    }
-    if (*settling < *final)
+    int rc = meta_day(st, txn, "final", final);
+    if (rc == 0)
+        rc = meta_day(st, txn, "settling", settling);
+    if (rc == 0 && *settling < *final)
         *settling = *final;
-    return 0;
+    return rc;
 }
 
 /* Notes that the cumulative rows of (SITE, ARTICLE, CLS) from DAY on no
@@ -918,11 +925,11 @@ static int settle_days(struct store *st, MDB_txn *txn, unsigned *budget,
         }
         st->settle_site = site;
         st->settle_article = a + 1;
-        if (a == UINT64_MAX && site == UINT32_MAX) {
-            *done = true;
-            break;
-        }
         if (a == UINT64_MAX) {
+            if (site == UINT32_MAX) {    /* the last key there can be */
+                *done = true;
+                break;
+            }
             st->settle_site = site + 1;
             st->settle_article = 0;
         }
