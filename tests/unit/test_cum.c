@@ -271,6 +271,20 @@ TEST(sums_hold_at_every_step_of_a_settling_pass_and_under_late_writes)
 
 /* --- schema 1 ------------------------------------------------------------------- */
 
+/* Opens the store in PATH with LMDB's own API and begins a write
+ * transaction. Returns 0 or -1. */
+static int raw_begin(const char *path, MDB_env **env, MDB_txn **txn)
+{
+    if (mdb_env_create(env) != 0)
+        return -1;
+    int rc = mdb_env_set_maxdbs(*env, 32);
+    if (rc == 0) rc = mdb_env_open(*env, path, 0, 0600);
+    if (rc == 0) rc = mdb_txn_begin(*env, NULL, 0, txn);
+    if (rc != 0)
+        mdb_env_close(*env);
+    return rc == 0 ? 0 : -1;
+}
+
 /* Turns the store in PATH back into schema 1 with LMDB's own API: every
  * recent row back in "daily", no "recent" or "heads" database. */
 static int downgrade_to_v1(const char *path)
@@ -280,16 +294,9 @@ static int downgrade_to_v1(const char *path)
     MDB_dbi recent, daily, heads, meta;
     MDB_cursor *cur;
     MDB_val k, v;
-    if (mdb_env_create(&env) != 0)
+    if (raw_begin(path, &env, &txn) != 0)
         return -1;
-    int rc = mdb_env_set_maxdbs(env, 32);
-    if (rc == 0) rc = mdb_env_open(env, path, 0, 0600);
-    if (rc == 0) rc = mdb_txn_begin(env, NULL, 0, &txn);
-    if (rc != 0) {
-        mdb_env_close(env);
-        return -1;
-    }
-    rc = mdb_dbi_open(txn, "recent", 0, &recent);
+    int rc = mdb_dbi_open(txn, "recent", 0, &recent);
     if (rc == 0) rc = mdb_dbi_open(txn, "daily", 0, &daily);
     if (rc == 0) rc = mdb_dbi_open(txn, "heads", 0, &heads);
     if (rc == 0) rc = mdb_dbi_open(txn, "meta", 0, &meta);
@@ -343,6 +350,58 @@ TEST(a_schema_1_store_is_migrated_and_reports_the_same)
     CHECK(sums_hold(truth, 1, 0));
 }
 
+/* Writes meta value NAME = LEN bytes of VAL into the store in PATH with
+ * LMDB's own API. Returns 0 or -1. */
+static int raw_meta_put(const char *path, const char *name, const void *val,
+                        size_t len)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    if (raw_begin(path, &env, &txn) != 0)
+        return -1;
+    MDB_val k = { strlen(name), (void *)name }, v = { len, (void *)val };
+    int rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == 0) rc = mdb_put(txn, meta, &k, &v, 0);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return rc == 0 ? 0 : -1;
+}
+
+TEST(a_malformed_settled_day_is_an_error_not_a_wrong_report)
+{
+    static struct rollup_day tbuf[NRANGES][64];
+    struct acc got[NRANGES];
+    char err[256];
+    for (int i = 0; i < NRANGES; i++)
+        got[i] = (struct acc){ tbuf[i], { 0 }, 0 };
+    store_close(ms);
+    ms = NULL;
+    CHECK_EQ_INT(raw_meta_put(ms_dir, "final", "\0\1\2", 3), 0);
+    struct store_options ro = { .readonly = true };
+    CHECK_EQ_INT(store_open(ms_dir, &ro, &ms, err, sizeof err), 0);
+    CHECK_EQ_INT(per_day_sums(got), -1);      /* reads refuse */
+    uint64_t id = 0;
+    struct rollup_day sum;
+    struct store_range r = { today() - 30, today() };
+    CHECK_EQ_INT(store_rollup_sums(ms, ms_site, &id, 1, &r, 1, false, &sum),
+                 -1);
+    store_close(ms);
+    /* and the writer stores nothing rather than guess where rows belong */
+    struct store_options rw = { .durability = STORE_NONE,
+                                .manual_settle = true };
+    CHECK_EQ_INT(store_open(ms_dir, &rw, &ms, err, sizeof err), 0);
+    CHECK_EQ_INT(store_start_writer(ms, err, sizeof err), 0);
+    late_view(ms, ms_site, 0, "after-corruption");
+    struct store_stats s;
+    store_get_stats(ms, &s);
+    CHECK(s.write_errors > 0);
+    CHECK_EQ_INT(s.events_stored, 0);
+}
+
 int main(void)
 {
     char err[256];
@@ -375,6 +434,7 @@ int main(void)
     }
     RUN(sums_hold_at_every_step_of_a_settling_pass_and_under_late_writes);
     RUN(a_schema_1_store_is_migrated_and_reports_the_same);
+    RUN(a_malformed_settled_day_is_an_error_not_a_wrong_report);
     store_close(ms);
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);
