@@ -31,6 +31,25 @@ static int type_of_name(const char *s)
     return 0;
 }
 
+static const char *const page_kind_names[EVENT_PAGE_KINDS] = {
+    "article", "search", "list", "home"
+};
+
+const char *event_page_kind_name(int kind)
+{
+    if (kind < 0 || kind >= EVENT_PAGE_KINDS)
+        return "?";
+    return page_kind_names[kind];
+}
+
+int event_page_kind_of(const char *s)
+{
+    for (int k = 0; s != NULL && k < EVENT_PAGE_KINDS; k++)
+        if (strcmp(s, page_kind_names[k]) == 0)
+            return k;
+    return -1;
+}
+
 #if defined(__GNUC__)
 #define EVENT_PRINTF __attribute__((format(printf, 4, 5)))
 #else
@@ -272,11 +291,53 @@ static const char *get_str(const cJSON *obj, const char *key, bool *bad)
     return it->valuestring;
 }
 
+/* Reads the optional per-view sequence number "i" of a search or custom
+ * event into EV->seq (0 when absent). */
+static int get_seq(const cJSON *o, struct event *ev, char *err,
+                   size_t errlen, int i)
+{
+    uint32_t seq;
+    int got = get_uint(o, "i", EVENT_MAX_SEQ, &seq);
+    if (got < 0 || (got == 1 && seq == 0))
+        return fail(err, errlen, i, "i: sequence number must be 1–%u",
+                    EVENT_MAX_SEQ);
+    ev->seq = got == 1 ? (uint16_t)seq : 0;
+    return 0;
+}
+
 /* The strings of a view, shared by beacons and pixels. */
 struct view_fields {
     const char *u, *r, *ti, *c, *l;
     bool keep_query;
+    const char *pk;          /* page kind, NULL when absent */
 };
+
+/* True when PATH is the site root ("/", with or without a kept query). */
+static bool is_site_root(const struct event_str *path)
+{
+    return path->n >= 1 && path->p[0] == '/' &&
+           (path->n == 1 || path->p[1] == '?');
+}
+
+/* Sets EV->kind from PK: a known kind name; when absent, home for the site
+ * root and article otherwise. An unknown name is refused: the snippet is
+ * served by this server, so only a hand-made or broken client sends one. */
+static int put_page_kind(struct event *ev, const char *pk, char *err,
+                         size_t errlen, int i)
+{
+    if (pk == NULL) {
+        ev->kind = is_site_root(&ev->path) ? EVENT_PAGE_HOME
+                                           : EVENT_PAGE_ARTICLE;
+        return 0;
+    }
+    int k = event_page_kind_of(pk);
+    if (k < 0)
+        return fail(err, errlen, i, "pk: page kind must be \"search\", "
+                    "\"list\", \"home\" or \"article\" (or absent for an "
+                    "article)");
+    ev->kind = (uint8_t)k;
+    return 0;
+}
 
 /* Parses the fields of a view event. */
 static int fill_view(struct event_batch *b, struct event *ev,
@@ -288,6 +349,8 @@ static int fill_view(struct event_batch *b, struct event *ev,
         return fail(err, errlen, i, "u: missing (the page URL)");
     if (put_path(b, u, f->keep_query, &ev->path) != 0)
         return fail(err, errlen, i, "u: not an http(s) URL or absolute path");
+    if (put_page_kind(ev, f->pk, err, errlen, i) != 0)
+        return -1;
     ev->article = event_article_id(ev->path.p, ev->path.n);
     if (r != NULL)
         put_referrer(b, r, &ev->referrer);
@@ -315,10 +378,12 @@ static int fill_typed(struct event_batch *b, struct event *ev, const cJSON *o,
             get_str(o, "l", &bad),
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "kq")) ||
             cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "kq"))
-                == 1
+                == 1,
+            get_str(o, "pk", &bad)
         };
         if (bad)
-            return fail(err, errlen, i, "u, r, ti, c, l: must be strings");
+            return fail(err, errlen, i,
+                        "u, r, ti, c, l, pk: must be strings");
         if (fill_view(b, ev, &f, err, errlen, i) != 0)
             return -1;
         if (get_uint(o, "w", EVENT_MAX_WORDS, &ev->words) < 0)
@@ -354,7 +419,7 @@ static int fill_typed(struct event_batch *b, struct event *ev, const cJSON *o,
         if (got < 0)
             return fail(err, errlen, i, "n: not a result count");
         ev->results = got == 1 ? v : EVENT_RESULTS_NONE;
-        return 0;
+        return get_seq(o, ev, err, errlen, i);
     }
     case EVENT_LINK: {
         const char *k = get_str(o, "k", &bad);
@@ -376,7 +441,7 @@ static int fill_typed(struct event_batch *b, struct event *ev, const cJSON *o,
         if (n == NULL || put_text(b, n, strlen(n), EVENT_NAME_MAX,
                                   &ev->text) != 0 || ev->text.n == 0)
             return fail(err, errlen, i, "n: missing event name");
-        return 0;
+        return get_seq(o, ev, err, errlen, i);
     }
     }
     return fail(err, errlen, i, "t: unknown type");
@@ -416,6 +481,14 @@ static int parse_one(struct event_batch *b, const cJSON *o, int i, char *err,
         return fail(err, errlen, i, "sd: scroll depth must be 0–100");
     if (got == 1)
         ev->scroll = (uint8_t)sd;
+    uint32_t wv;
+    got = get_uint(o, "wv", 255, &wv);
+    if (got < 0 || (got == 1 && (wv < 1 || wv > EVENT_WIRE_CURRENT)))
+        return fail(err, errlen, i, "wv: wire version must be 1–%d",
+                    EVENT_WIRE_CURRENT);
+    ev->wire = got == 1 ? (uint8_t)wv : 1;
+    if (ev->wire >= 2)
+        ev->flags |= EVENT_FLAG_WIRE2;
     const cJSON *bf = cJSON_GetObjectItemCaseSensitive(o, "b");
     if (cJSON_IsTrue(bf) || (cJSON_IsNumber(bf) && bf->valuedouble == 1))
         ev->flags |= EVENT_FLAG_AUTOMATED | EVENT_FLAG_BOT;
@@ -480,6 +553,7 @@ int event_parse_pixel(event_param_fn get, void *ctx, const char *view_id,
     memset(ev, 0, sizeof *ev);
     ev->type = EVENT_VIEW;
     ev->flags = EVENT_FLAG_PIXEL;
+    ev->wire = 1;
     ev->scroll = EVENT_SCROLL_NONE;
     memcpy(ev->country, "--", 3);
 
@@ -490,7 +564,8 @@ int event_parse_pixel(event_param_fn get, void *ctx, const char *view_id,
     if (put_id(b, view_id, EVENT_ID_MIN, EVENT_ID_MAX, &ev->view_id) != 0)
         return fail(err, errlen, -1, "internal: bad view id");
     struct view_fields f = { get(ctx, "u"), get(ctx, "r"), get(ctx, "t"),
-                             get(ctx, "c"), get(ctx, "l"), false };
+                             get(ctx, "c"), get(ctx, "l"), false,
+                             get(ctx, "pk") };
     if (fill_view(b, ev, &f, err, errlen, -1) != 0)
         return -1;
     b->n = 1;
@@ -528,7 +603,8 @@ enum {
 };
 enum {
     NUM_ENGAGED = 1, NUM_WORDS = 2, NUM_RESULTS = 4, NUM_SCREEN = 8,
-    NUM_ARTICLE = 16
+    NUM_ARTICLE = 16, NUM_SEQ = 32,
+    NUM_KIND = 64            /* a view's page kind; absent = article */
 };
 
 /* The string fields of EV in record order. */
@@ -600,6 +676,8 @@ int event_encode(const struct event *ev, uint8_t *buf, size_t cap)
         nmask |= NUM_RESULTS;
     if (ev->screen_w) nmask |= NUM_SCREEN;
     if (ev->article) nmask |= NUM_ARTICLE;
+    if (ev->seq) nmask |= NUM_SEQ;
+    if (ev->kind) nmask |= NUM_KIND;
 
     put_byte(&w, RECORD_VERSION);
     put_byte(&w, ev->type);
@@ -623,6 +701,8 @@ int event_encode(const struct event *ev, uint8_t *buf, size_t cap)
     if (nmask & NUM_RESULTS) put_varint(&w, ev->results);
     if (nmask & NUM_SCREEN) put_varint(&w, ev->screen_w);
     if (nmask & NUM_ARTICLE) put_u64(&w, ev->article);
+    if (nmask & NUM_SEQ) put_varint(&w, ev->seq);
+    if (nmask & NUM_KIND) put_byte(&w, ev->kind);
     return w.full ? -1 : (int)w.n;
 }
 
@@ -670,6 +750,7 @@ int event_decode(const uint8_t *buf, size_t len, struct event *ev)
         return -1;
     ev->type = get_byte(&r);
     ev->flags = get_byte(&r);
+    ev->wire = (ev->flags & EVENT_FLAG_WIRE2) ? 2 : 1;
     ev->scroll = get_byte(&r);
     ev->vote = get_byte(&r);
     ev->country[0] = (char)get_byte(&r);
@@ -695,7 +776,10 @@ int event_decode(const uint8_t *buf, size_t len, struct event *ev)
     if (nmask & NUM_RESULTS) ev->results = (uint32_t)get_varint(&r);
     if (nmask & NUM_SCREEN) ev->screen_w = (uint32_t)get_varint(&r);
     if (nmask & NUM_ARTICLE) ev->article = get_u64(&r);
-    if (r.bad || r.off != r.n || ev->type < EVENT_VIEW || ev->type > EVENT_CUSTOM)
+    if (nmask & NUM_SEQ) ev->seq = (uint16_t)get_varint(&r);
+    if (nmask & NUM_KIND) ev->kind = get_byte(&r);
+    if (r.bad || r.off != r.n || ev->type < EVENT_VIEW ||
+        ev->type > EVENT_CUSTOM || ev->kind >= EVENT_PAGE_KINDS)
         return -1;
     return 0;
 }

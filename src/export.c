@@ -49,6 +49,10 @@ int export_event_ndjson(const struct event *ev, FILE *out)
         cJSON_AddTrueToObject(o, "automated");
     if (ev->flags & EVENT_FLAG_PIXEL)
         cJSON_AddTrueToObject(o, "pixel");
+    if (ev->wire >= 2)
+        cJSON_AddNumberToObject(o, "wire", ev->wire);
+    if (ev->seq)
+        cJSON_AddNumberToObject(o, "seq", ev->seq);
     switch (ev->type) {
     case EVENT_VIEW:
         add_str(o, "title", &ev->title);
@@ -57,6 +61,9 @@ int export_event_ndjson(const struct event *ev, FILE *out)
         add_str(o, "lang", &ev->lang);
         cJSON_AddNumberToObject(o, "words", ev->words);
         cJSON_AddNumberToObject(o, "screen_width", ev->screen_w);
+        if (ev->kind != EVENT_PAGE_ARTICLE)
+            cJSON_AddStringToObject(o, "page",
+                                    event_page_kind_name(ev->kind));
         break;
     case EVENT_VOTE:
         cJSON_AddStringToObject(o, "vote",

@@ -26,10 +26,16 @@ static void view_pack(const struct view_rec *r, uint8_t *p)
     p[17] = r->scroll0;
     p[18] = r->flags;
     p[19] = r->vote;
+    put_be64(p + 20, r->seqs);
 }
 
-static void view_unpack(const uint8_t *p, struct view_rec *r)
+/* Reads the view record V, of either layout, into R; false when V is
+ * neither. */
+static bool view_read(const MDB_val *v, struct view_rec *r)
 {
+    if (v->mv_size != VIEW_REC_LEN && v->mv_size != VIEW_REC_LEN_V1)
+        return false;
+    const uint8_t *p = v->mv_data;
     r->article = get_be64(p);
     r->day = get_be32(p + 8);
     r->engaged_ms = get_be32(p + 12);
@@ -37,6 +43,8 @@ static void view_unpack(const uint8_t *p, struct view_rec *r)
     r->scroll0 = p[17];
     r->flags = p[18];
     r->vote = p[19];
+    r->seqs = v->mv_size == VIEW_REC_LEN ? get_be64(p + 20) : 0;
+    return true;
 }
 
 static size_t view_key(uint8_t *key, uint32_t site, const struct event_str *id)
@@ -245,15 +253,17 @@ static int credit_search(struct store *st, MDB_txn *txn,
                     (const char *)v.mv_data + 8, v.mv_size - 8);
 }
 
-/* Applies a view event: article, view state, rollups and dimensions. */
+/* Applies a view event: article, view state, rollups and dimensions. Sets
+ * *REPEAT, changing nothing, when the view is already stored. */
 static int apply_view(struct store *st, MDB_txn *txn, struct event *ev,
-                      uint32_t day)
+                      uint32_t day, bool *repeat)
 {
     uint8_t kb[4 + EVENT_ID_MAX], vb[VIEW_REC_LEN];
     MDB_val k = { view_key(kb, ev->site_id, &ev->view_id), kb }, v;
     int rc = mdb_get(txn, st->dbi[DB_VIEWS], &k, &v);
+    *repeat = rc == 0;                   /* a repeated view: counted once */
     if (rc == 0)
-        return 0;                        /* a repeated view: counted once */
+        return 0;
     if (rc != MDB_NOTFOUND)
         return rc;
     int cls = (ev->flags & EVENT_FLAG_BOT) ? 1 : 0;
@@ -300,15 +310,72 @@ static int apply_view(struct store *st, MDB_txn *txn, struct event *ev,
                     DIM_REFERRER, ref, reflen);
 }
 
+/* The view's engaged total after EV: the larger of the two for a wire-2
+ * engage (a cumulative total: a repeat or a late arrival changes nothing),
+ * the sum for a wire-1 delta; never above a day's worth of the cap. */
+static uint32_t engaged_after(uint32_t have, const struct event *ev)
+{
+    uint64_t total = (ev->flags & EVENT_FLAG_WIRE2)
+                   ? (ev->engaged_ms > have ? ev->engaged_ms : have)
+                   : (uint64_t)have + ev->engaged_ms;
+    if (total > 24u * EVENT_MAX_ENGAGED_MS)
+        total = 24u * EVENT_MAX_ENGAGED_MS;
+    return (uint32_t)total;
+}
+
+/* True when EV (a search or custom event numbered by its view) was already
+ * counted for view R; otherwise marks it counted. Numbers beyond
+ * VIEW_SEQ_BITS, and events without one, are always counted. */
+static bool seq_seen(struct view_rec *r, const struct event *ev)
+{
+    if (ev->seq == 0 || ev->seq > VIEW_SEQ_BITS)
+        return false;
+    uint64_t bit = 1ull << (ev->seq - 1);
+    if (r->seqs & bit)
+        return true;
+    r->seqs |= bit;
+    return false;
+}
+
+/* Sets *REPEAT when EV, a search, custom or link event of view R, was
+ * already counted (a retried or replayed beacon); otherwise marks a
+ * numbered search or custom event as counted in R. */
+static int counted_before(struct store *st, MDB_txn *txn, struct view_rec *r,
+                          const struct event *ev, bool *repeat)
+{
+    *repeat = false;
+    if (ev->type == EVENT_SEARCH || ev->type == EVENT_CUSTOM) {
+        *repeat = seq_seen(r, ev);
+        return 0;
+    }
+    if (ev->type != EVENT_LINK)
+        return 0;
+    uint8_t kb[4 + EVENT_LINK_MAX];
+    put_be32(kb, ev->site_id);
+    memcpy(kb + 4, ev->text.p, ev->text.n);
+    MDB_val k = { 4 + (size_t)ev->text.n, kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_LINKS], &k, &v);
+    if (rc != 0)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    /* a persistent link id comes again from later views: only the same
+     * view's link is a repeat */
+    *repeat = v.mv_size == 32 + (size_t)ev->view_id.n &&
+              memcmp((const uint8_t *)v.mv_data + 32, ev->view_id.p,
+                     ev->view_id.n) == 0;
+    return 0;
+}
+
 /* Applies an event that belongs to an earlier view (engage, vote, search,
- * link, identify, custom): moves that view's buckets and counters. */
+ * link, identify, custom): moves that view's buckets and counters. Sets
+ * *REPEAT when EV is a search or custom event the view already counted. */
 static int apply_follow_up(struct store *st, MDB_txn *txn, struct event *ev,
-                           uint32_t day)
+                           bool *repeat)
 {
     uint8_t kb[4 + EVENT_ID_MAX], vb[VIEW_REC_LEN];
     MDB_val k = { view_key(kb, ev->site_id, &ev->view_id), kb }, v;
+    struct view_rec r;
     int rc = mdb_get(txn, st->dbi[DB_VIEWS], &k, &v);
-    if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size != VIEW_REC_LEN)) {
+    if (rc == MDB_NOTFOUND || (rc == 0 && !view_read(&v, &r))) {
         pthread_mutex_lock(&st->mu);
         st->stats.orphans++;
         pthread_mutex_unlock(&st->mu);
@@ -316,19 +383,17 @@ static int apply_follow_up(struct store *st, MDB_txn *txn, struct event *ev,
     }
     if (rc != 0)
         return rc;
-    struct view_rec r;
-    view_unpack(v.mv_data, &r);
     ev->article = r.article;
+    if ((rc = counted_before(st, txn, &r, ev, repeat)) != 0 || *repeat)
+        return rc;
     int cls = (r.flags & VIEW_BOT) ? 1 : 0;
     struct view_delta x = { .hist_from = -1, .scroll_from = -1 };
 
-    uint64_t total = (uint64_t)r.engaged_ms + ev->engaged_ms;
-    if (total > 24u * EVENT_MAX_ENGAGED_MS)
-        total = 24u * EVENT_MAX_ENGAGED_MS;
+    uint32_t total = engaged_after(r.engaged_ms, ev);
     x.engaged_add = total - r.engaged_ms;
     x.hist_from = rollup_bucket_of_ms(r.engaged_ms);
     x.hist_to = rollup_bucket_of_ms(total);
-    r.engaged_ms = (uint32_t)total;
+    r.engaged_ms = total;
     if (ev->scroll != EVENT_SCROLL_NONE) {
         if (r.scroll0 == EVENT_SCROLL_NONE)
             r.scroll0 = ev->scroll;
@@ -370,7 +435,6 @@ static int apply_follow_up(struct store *st, MDB_txn *txn, struct event *ev,
                                apply_delta, &site)) != 0)
             return rc;
     }
-    (void)day;
     return 0;
 }
 
@@ -520,10 +584,11 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
     int rc = 0;
     if (ev.type == EVENT_IDENTIFY)
         rc = record_identity(st, txn, &ev, ident_hex);
+    bool repeat = false;
     if (rc == 0)
-        rc = ev.type == EVENT_VIEW ? apply_view(st, txn, &ev, day)
-                                   : apply_follow_up(st, txn, &ev, day);
-    if (rc == 0)
+        rc = ev.type == EVENT_VIEW ? apply_view(st, txn, &ev, day, &repeat)
+                                   : apply_follow_up(st, txn, &ev, &repeat);
+    if (rc == 0 && !repeat)
         rc = apply_extras(st, txn, &ev, day);
     if (rc != 0)
         return rc;
@@ -655,9 +720,8 @@ static bool view_expired(const MDB_val *k, const MDB_val *v, const void *arg)
     const struct purge_limits *l = arg;
     struct view_rec r;
     (void)k;
-    if (v->mv_size != VIEW_REC_LEN)
+    if (!view_read(v, &r))
         return false;
-    view_unpack(v->mv_data, &r);
     return r.day + VIEW_KEEP_DAYS < l->today;
 }
 

@@ -112,8 +112,11 @@ struct view_rec {
     uint8_t scroll0;     /* first reported, or EVENT_SCROLL_NONE */
     uint8_t flags;       /* VIEW_* */
     uint8_t vote;
+    uint64_t seqs;       /* bit N-1: search/custom event N already counted */
 };
-#define VIEW_REC_LEN 20
+#define VIEW_REC_LEN 28
+#define VIEW_REC_LEN_V1 20   /* before wire 2: no seqs (read as none seen) */
+#define VIEW_SEQ_BITS 64     /* sequence numbers deduplicated per view */
 
 /* One store_enqueue() call waiting for the writer. */
 struct slot {

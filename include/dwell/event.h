@@ -25,10 +25,34 @@ enum event_type {
 enum {
     EVENT_FLAG_BOT = 1,        /* a bot by any sign; reports leave it out */
     EVENT_FLAG_AUTOMATED = 2,  /* the snippet saw navigator.webdriver */
-    EVENT_FLAG_PIXEL = 4       /* came through GET /p.gif */
+    EVENT_FLAG_PIXEL = 4,      /* came through GET /p.gif */
+    EVENT_FLAG_WIRE2 = 8       /* sent in wire 2: an engage carries the total */
 };
 
+/* Wire versions. 1 (no "wv" field): engage carries a delta. 2: engage
+ * carries the view's cumulative engaged ms, searches and custom events a
+ * per-view sequence number "i". */
+#define EVENT_WIRE_CURRENT     2
+#define EVENT_MAX_SEQ          65535u
+
 enum { EVENT_VOTE_UP = 1, EVENT_VOTE_DOWN = 2 };
+
+/* What a viewed page is. Only articles appear in article tables; every
+ * kind counts in site totals. */
+enum event_page_kind {
+    EVENT_PAGE_ARTICLE = 0,  /* the default */
+    EVENT_PAGE_SEARCH,
+    EVENT_PAGE_LIST,
+    EVENT_PAGE_HOME
+};
+#define EVENT_PAGE_KINDS 4
+
+/* The wire name of page kind KIND ("article", "search", "list", "home"),
+ * or "?" for an unknown one. */
+const char *event_page_kind_name(int kind);
+
+/* The page kind named S (as event_page_kind_name spells it), or -1. */
+int event_page_kind_of(const char *s);
 
 /* Documented limits of the wire format. Strings longer than a cap are cut
  * at a UTF-8 character boundary; numbers out of range are rejected. */
@@ -65,9 +89,13 @@ struct event {
     uint8_t flags;           /* EVENT_FLAG_* */
     uint8_t scroll;          /* 0–100, or EVENT_SCROLL_NONE */
     uint8_t vote;            /* EVENT_VOTE_*, vote events */
+    uint8_t wire;            /* wire version the sender spoke (1 or 2) */
+    uint8_t kind;            /* view: enum event_page_kind */
+    uint16_t seq;            /* search, custom: per-view sequence, 0 none */
     char country[3];         /* ISO alpha-2 or "--" */
     uint32_t site_id;
-    uint32_t engaged_ms;     /* engage: delta since the last send */
+    uint32_t engaged_ms;     /* engage: the view's total so far (wire 2,
+                                EVENT_FLAG_WIRE2) or a delta (wire 1) */
     uint32_t words;          /* view: words in the article */
     uint32_t results;        /* search: results shown */
     uint32_t screen_w;       /* view: screen width in CSS px */
@@ -106,9 +134,9 @@ int event_parse_json(const char *body, size_t len, struct event_batch *b,
 /* Looks up a query parameter; returns NULL when absent. */
 typedef const char *(*event_param_fn)(void *ctx, const char *key);
 
-/* Parses a pixel request (s, u; optional r, t, c, l) into a batch of one
- * view, with VIEW_ID (made by the caller) as its page-view id. Returns 0, or
- * -1 with a message in ERR. */
+/* Parses a pixel request (s, u; optional r, t, c, l, pk) into a batch of
+ * one view, with VIEW_ID (made by the caller) as its page-view id. Returns
+ * 0, or -1 with a message in ERR. */
 int event_parse_pixel(event_param_fn get, void *ctx, const char *view_id,
                       struct event_batch *b, char *err, size_t errlen);
 

@@ -423,8 +423,9 @@ def scenario_functions():
     import scenarios
     import reports
     import tickets
+    import replay
     fns = []
-    for mod in (scenarios, reports, tickets):
+    for mod in (scenarios, reports, tickets, replay):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]
