@@ -7,10 +7,11 @@
 // scenarios/NAME.mjs exporting `default async function (t)` (t: the class
 // Scenario below); without NAMEs all of them run, in name order. Each one
 // gets its own data directory, its own `dwell serve` (site t.test, the pages
-// of pages/ at /demo/) and its own browser context in Chromium (Debian's
-// /usr/bin/chromium driven by playwright-core, never a downloaded browser;
-// one browser for the run, relaunched after a failure), and asserts on what
-// the server STORED, read back with `dwell events`.
+// of pages/ at /demo/) and its own Chromium (Debian's /usr/bin/chromium,
+// never a downloaded browser), started here as a child process with a fresh
+// profile and attached to with playwright-core's connectOverCDP, so tabs,
+// visibility, focus and closing are the browser's own (see launchChromium);
+// it asserts on what the server STORED, read back with `dwell events`.
 //
 // Prints `ok   NAME` or `FAIL NAME: reason` per scenario and ends with
 // `N passed, N failed`; exits 1 when anything failed. On a failure the error
@@ -45,17 +46,17 @@ const STORE_WAIT_MS = 3_000;     // beacons are async: how long to poll the stor
 let chromium; // playwright-core's, imported in main() so a missing install is reported
 const SNIPPET = process.env.DWELL_SNIPPET ? path.resolve(process.env.DWELL_SNIPPET) : null;
 
-// DESIGN.md §8. playwright-core adds its own defaults; one of them,
-// --disable-back-forward-cache, is dropped: readers' browsers have a
-// back/forward cache and the snippet must handle restores from it.
-const LAUNCH = {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-  ignoreDefaultArgs: ['--disable-back-forward-cache'],
-  timeout: 20_000,
-};
+// DESIGN.md §8. Chromium is started by launchChromium with these flags and
+// nothing of playwright-core's launch() defaults: those keep every page
+// visible and focused (--disable-renderer-backgrounding,
+// --disable-backgrounding-occluded-windows, focus emulation) and turn the
+// back/forward cache off. The window is 1280 × 863 so that the page's
+// viewport is 1280 × 720 (headless keeps 143 px for the window's frame).
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--window-size=1280,863'];
+const CHROMIUM_START_MS = 15_000;
 
 // ---------------------------------------------------------------- helpers --
 
@@ -179,10 +180,83 @@ async function stopServer(proc) {
   await Promise.race([gone, sleep(2_000)]);
 }
 
+// ------------------------------------------------------------ the browser --
+
+/* Starts /usr/bin/chromium as a child process in its own process group, with
+   a fresh profile under DIR (whose Default/Preferences is PREFS when given),
+   reads its DevTools port from the profile's DevToolsActivePort file, and
+   attaches with connectOverCDP(…, { noDefaults: true }). Returns
+   { browser, context, process, close }: context is the browser's default
+   context, the one where Playwright applies none of its emulation, so
+   visibility and focus are real there: a tab brought to front hides the
+   others of its window and takes the focus. close() ends the browser
+   (Browser.close, then SIGKILL of its process group) and waits for it. */
+async function launchChromium(dir, prefs = null) {
+  const profile = fs.mkdtempSync(path.join(dir, 'profile-'));
+  if (prefs) {
+    fs.mkdirSync(path.join(profile, 'Default'));
+    fs.writeFileSync(path.join(profile, 'Default', 'Preferences'), JSON.stringify(prefs));
+  }
+  const log = path.join(profile, 'chromium.log');
+  const fd = fs.openSync(log, 'a');
+  const proc = spawn(CHROMIUM, [...CHROMIUM_ARGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0',
+    'about:blank'], { stdio: ['ignore', fd, fd], detached: true });
+  fs.closeSync(fd);
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  const kill = () => {
+    try {
+      process.kill(-proc.pid, 'SIGKILL');
+    } catch { /* already gone */ }
+  };
+  let browser = null;
+  try {
+    const endpoint = await devToolsEndpoint(proc, path.join(profile, 'DevToolsActivePort'), log);
+    browser = await chromium.connectOverCDP(endpoint, { noDefaults: true, timeout: CHROMIUM_START_MS });
+  } catch (e) {
+    kill();
+    await Promise.race([exited, sleep(2_000)]);
+    throw e;
+  }
+  const context = browser.contexts()[0];
+  const close = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      try {
+        const cdp = await within(browser.newBrowserCDPSession(), 2_000, 'cdp');
+        await within(cdp.send('Browser.close'), 2_000, 'Browser.close');
+      } catch { /* killed below */ }
+      await Promise.race([exited, sleep(3_000)]);
+    }
+    kill(); // the renderers, whatever the browser left behind
+    await Promise.race([exited, sleep(2_000)]);
+  };
+  return { browser, context, process: proc, close };
+}
+
+/* The DevTools websocket URL of the Chromium PROC: the port and path it writes
+   to PORTFILE once listening. Throws, with the end of LOG, if it exits or
+   takes longer than CHROMIUM_START_MS. */
+async function devToolsEndpoint(proc, portFile, log) {
+  const deadline = Date.now() + CHROMIUM_START_MS;
+  for (;;) {
+    try {
+      const [port, wsPath] = fs.readFileSync(portFile, 'utf8').split('\n');
+      if (port && wsPath) return `ws://127.0.0.1:${port.trim()}${wsPath.trim()}`;
+    } catch { /* not written yet */ }
+    if (proc.exitCode !== null || proc.signalCode !== null || Date.now() > deadline) {
+      let tail = '';
+      try {
+        tail = fs.readFileSync(log, 'utf8').trim().split('\n').slice(-5).join(' | ');
+      } catch { /* no log */ }
+      throw new Error(`chromium did not start (${proc.exitCode ?? proc.signalCode ?? 'no DevToolsActivePort'}): ${tail}`);
+    }
+    await sleep(25);
+  }
+}
+
 // ------------------------------------------------- what a scenario gets --
 
 class Scenario {
-  constructor(name, bin, dir, server, browser) {
+  constructor(name, bin, dir, server) {
     this.name = name;
     this.bin = bin;
     this.dir = dir;
@@ -190,33 +264,52 @@ class Scenario {
     this.origin = server.origin;
     this.site = SITE;
     this.fixture = server.fixture; // what the scenario's setup returned
-    this.browser = browser; // the run's browser, shared by the scenarios
-    this.made = [];       // contexts made in it for this scenario
-    this.browsers = [];   // browsers launched for this scenario only
-    this.contexts = [];   // persistent contexts (each owns its browser)
-    this.servers = [];    // browser servers (launchKillable)
+    this.chromes = [];    // browsers started for this scenario (launchChromium)
+    this.made = [];       // contexts made with Playwright's emulation (newContext(options))
+    this.covers = new Map(); // page -> the tab hide() brings in front of it
     this.notes = [];
     this.poked = 0;
   }
 
-  /* A fresh context in the run's browser and a blank page in it. */
+  /* The scenario's own browser, its default (real) context and its first
+     tab: t.browser, t.context, t.page. */
   async init() {
-    this.context = await this.newContext();
-    this.page = await this.context.newPage();
+    const chrome = await this.launch();
+    this.browser = chrome.browser;
+    this.context = chrome.context;
+    this.page = this.context.pages()[0] || await this.context.newPage();
+  }
+
+  /* A new browser (see launchChromium) with its default context set up for
+     the scenario: default timeouts and DWELL_SNIPPET. */
+  async launch(prefs = null) {
+    const chrome = await launchChromium(this.dir, prefs);
+    this.chromes.push(chrome);
+    if (this.closed) { // the scenario timed out meanwhile
+      await chrome.close();
+      throw new Error('the scenario is over');
+    }
+    chrome.context.setDefaultTimeout(10_000);
+    await useSnippet(chrome.context);
+    return chrome;
   }
 
   /* A browser of its own whose process the scenario may kill:
-     { browser, process } (Browser has no process(); BrowserServer has). */
+     { browser, context, process }. */
   async launchKillable() {
-    const server = await chromium.launchServer(LAUNCH);
-    this.servers.push(server);
-    const browser = await chromium.connect(server.wsEndpoint());
-    this.browsers.push(browser);
-    return { browser, process: server.process() };
+    const { browser, context, process } = await this.launch();
+    return { browser, context, process };
   }
 
-  async newContext(options = {}, browser = this.browser) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, ...options });
+  /* Without OPTIONS: a context of a new reader, i.e. the default context of
+     a browser of its own (its own profile, real visibility and focus).
+     With OPTIONS (viewport, isMobile, hasTouch, …): a Playwright context in
+     the scenario's browser with that emulation; Playwright keeps its pages
+     visible and focused whatever happens, so hide/show/focus do not apply
+     to them. */
+  async newContext(options = {}) {
+    if (Object.keys(options).length === 0) return (await this.launch()).context;
+    const context = await this.browser.newContext({ viewport: { width: 1280, height: 720 }, ...options });
     context.setDefaultTimeout(10_000);
     this.made.push(context);
     await useSnippet(context);
@@ -226,28 +319,45 @@ class Scenario {
   /* A context in its own browser whose profile starts with PREFS (Chromium's
      Preferences file), e.g. { enable_do_not_track: true }. */
   async persistentContext(prefs) {
-    const dir = fs.mkdtempSync(path.join(this.dir, 'profile-'));
-    fs.mkdirSync(path.join(dir, 'Default'));
-    fs.writeFileSync(path.join(dir, 'Default', 'Preferences'), JSON.stringify(prefs));
-    const context = await chromium.launchPersistentContext(dir, {
-      ...LAUNCH, viewport: { width: 1280, height: 720 },
-    });
-    context.setDefaultTimeout(10_000);
-    this.contexts.push(context);
-    await useSnippet(context);
-    return context;
+    return (await this.launch(prefs)).context;
   }
 
   url(name) {
     return `${this.origin}/demo/${name}`;
   }
 
+  /* NAME under /demo/, or NAME itself when it is a URL. */
+  href(name) {
+    return /^[a-z]+:/.test(name) ? name : this.url(name);
+  }
+
   /* Loads page NAME in PAGE with Playwright's fake clock installed and
      paused first, so the scenario scripts every millisecond the page sees
-     (performance.now, Date, timers) with runFor/read/idle. */
+     (performance.now, Date, timers) with runFor/read/idle. PAGE is brought
+     to front first, like the tab a reader loads a page in: visible and
+     focused (a real context's tabs are neither until then). */
   async open(page, name, { clock = true } = {}) {
     if (clock) await this.pauseClock(page.context());
-    await page.goto(this.url(name));
+    if (!this.made.includes(page.context())) await page.bringToFront();
+    await page.goto(this.href(name));
+    return page;
+  }
+
+  /* A tab opened in the background (CDP Target.createTarget with
+     background: true, as a middle click or "open in new tab" does), loading
+     NAME (a page of /demo/ or a URL) with the fake clock paused (unless
+     { clock: false }); returns its Page once loaded. It stays hidden until
+     brought to front (t.show). CONTEXT must be a real one (t.context or
+     t.newContext()). */
+  async backgroundTab(name, { clock = true, context = this.context } = {}) {
+    this.mustBeReal(context, 'backgroundTab');
+    if (clock) await this.pauseClock(context);
+    const cdp = await context.browser().newBrowserCDPSession();
+    const opened = context.waitForEvent('page');
+    await cdp.send('Target.createTarget', { url: this.href(name), background: true });
+    const page = await opened;
+    await cdp.detach().catch(() => {});
+    await page.waitForLoadState('load');
     return page;
   }
 
@@ -283,39 +393,55 @@ class Scenario {
     await page.clock.runFor(ms);
   }
 
-  // Headless Chromium never changes document.visibilityState by itself:
-  // another tab brought to front, Target.activateTarget, a minimised window
-  // (Browser.setWindowBounds) and Page.setWebLifecycleState all leave the page
-  // 'visible' (checked with Chromium 156). So hide()/show() override
-  // document.visibilityState/hidden on the page's document and dispatch a
-  // visibilitychange event (bubbling, as the browser fires it) the way a
-  // browser does when the tab is switched.
-  // Real unloads (page.close, navigation) need no help: they fire pagehide
-  // and visibilitychange themselves.
+  // Visibility and focus are the browser's own: hide() brings another tab of
+  // PAGE's window to front (a blank tab opened for that, kept behind it
+  // afterwards), which hides PAGE and takes its focus, as a reader switching
+  // tabs does; show() brings PAGE back to front (visible and focused). Both
+  // wait until the page sees the change and throw if it does not.
+  // Real unloads (page.close, navigation) fire pagehide and
+  // visibilitychange themselves.
   async hide(page) {
-    await page.evaluate(() => {
-      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
-      Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
-      document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
-    });
+    this.mustBeReal(page.context(), 'hide');
+    let cover = this.covers.get(page);
+    if (!cover || cover.isClosed()) {
+      cover = await page.context().newPage(); // opens in front
+      this.covers.set(page, cover);
+    }
+    await cover.bringToFront();
+    await this.until(page, () => document.visibilityState === 'hidden', 'the page is hidden once another tab is in front');
   }
 
   async show(page) {
-    await page.evaluate(() => {
-      delete document.visibilityState;
-      delete document.hidden;
-      document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
-    });
+    await this.focus(page);
   }
 
-  /* Playwright makes every page believe it has focus (CDP
-     Emulation.setFocusEmulationEnabled). This turns that off for PAGES, so
-     focus follows the real window focus: bringing another page to front
-     fires a real blur, bringing this one back a real focus. */
+  /* Brings PAGE to front, and waits until it is visible and has the focus. */
+  async focus(page) {
+    this.mustBeReal(page.context(), 'show/focus');
+    await page.bringToFront();
+    await this.until(page, () => document.visibilityState === 'visible' && document.hasFocus(),
+      'the page is visible and focused once brought to front');
+  }
+
+  /* Polls FN in PAGE (up to 2 s) until it returns true; throws
+     "precondition: WHAT" otherwise. */
+  async until(page, fn, what) {
+    for (let i = 0; i < 40; i++) {
+      if (await page.evaluate(fn)) return;
+      await sleep(50);
+    }
+    throw new Error(`precondition: ${what}`);
+  }
+
+  /* Focus is real in every context but those of newContext(options), where
+     Playwright emulates it; this checks PAGES are not in one of those. */
   async realFocus(...pages) {
-    for (const page of pages) {
-      const cdp = await page.context().newCDPSession(page);
-      await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: false });
+    for (const page of pages) this.mustBeReal(page.context(), 'realFocus');
+  }
+
+  mustBeReal(context, what) {
+    if (this.made.includes(context)) {
+      throw new Error(`${what}: a context of newContext(options) is always visible and focused; use t.context or t.newContext()`);
     }
   }
 
@@ -353,13 +479,23 @@ class Scenario {
     return events;
   }
 
-  /* view id -> sum of engaged_ms of its engage events. */
+  /* view id -> its engaged ms: the largest cumulative engaged_ms of its
+     wire 2 engage events (`wire` >= 2) plus the sum of its wire 1 ones
+     (deltas). */
   engagedByView(events) {
+    const max = {};
     const sum = {};
     for (const e of events) {
-      if (e.type === 'engage') sum[e.view] = (sum[e.view] || 0) + e.engaged_ms;
+      if (e.type !== 'engage') continue;
+      if ((e.wire || 1) >= 2) {
+        max[e.view] = Math.max(max[e.view] || 0, e.engaged_ms);
+      } else {
+        sum[e.view] = (sum[e.view] || 0) + e.engaged_ms;
+      }
     }
-    return sum;
+    const total = {};
+    for (const v of new Set([...Object.keys(max), ...Object.keys(sum)])) total[v] = (max[v] || 0) + (sum[v] || 0);
+    return total;
   }
 
   /* The view events whose path is PATH, in order. */
@@ -441,7 +577,7 @@ class Scenario {
 
   openPages() {
     const pages = [];
-    for (const c of [...this.made, ...this.contexts]) {
+    for (const c of [...this.chromes.map((x) => x.context), ...this.made]) {
       if (c.browser() === null || c.browser().isConnected()) pages.push(...c.pages());
     }
     return pages;
@@ -465,13 +601,11 @@ class Scenario {
     }
   }
 
+  /* Ends every browser the scenario started (and so its contexts). */
   async close() {
-    for (const closable of [...this.made, ...this.contexts, ...this.browsers]) {
-      await within(closable.close(), 5_000, 'close').catch(() => {});
-    }
-    for (const server of this.servers) {
-      await within(server.kill(), 5_000, 'kill').catch(() => {});
-    }
+    this.closed = true;
+    for (const context of this.made) await within(context.close(), 5_000, 'close').catch(() => {});
+    for (const chrome of this.chromes) await within(chrome.close(), 10_000, 'close').catch(() => {});
   }
 }
 
@@ -502,8 +636,8 @@ async function main() {
     console.log('0 passed, 1 failed');
     process.exit(1);
   }
-  if (!fs.existsSync(LAUNCH.executablePath)) {
-    console.log(`FAIL setup: no ${LAUNCH.executablePath} (Debian's chromium package)`);
+  if (!fs.existsSync(CHROMIUM)) {
+    console.log(`FAIL setup: no ${CHROMIUM} (Debian's chromium package)`);
     console.log('0 passed, 1 failed');
     process.exit(1);
   }
@@ -521,13 +655,11 @@ async function main() {
   fs.chmodSync(bin, 0o755);
 
   let current = null;
-  let browser = null;
   const stop = async (signal) => {
     if (current) {
       await current.close().catch(() => {});
       await stopServer(current.server.proc);
     }
-    if (browser) await within(browser.close(), 5_000, 'close').catch(() => {});
     fs.rmSync(root, { recursive: true, force: true });
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
@@ -552,8 +684,7 @@ async function main() {
     try {
       const mod = await import(pathToFileURL(path.join(SCENARIOS, `${name}.mjs`)).href);
       server = await startServer(bin, dir, mod.setup);
-      if (!browser || !browser.isConnected()) browser = await chromium.launch(LAUNCH);
-      t = current = new Scenario(name, bin, dir, server, browser);
+      t = current = new Scenario(name, bin, dir, server);
       const body = (async () => {
         await t.init();
         await mod.default(t);
@@ -583,14 +714,7 @@ async function main() {
     if (t) await t.close();
     if (server) await stopServer(server.proc);
     current = null;
-    if (error && browser) {
-      // whatever state the failure left the browser in, the next scenario
-      // gets a new one
-      await within(browser.close(), 5_000, 'close').catch(() => {});
-      browser = null;
-    }
   }
-  if (browser) await within(browser.close(), 5_000, 'close').catch(() => {});
   fs.rmSync(root, { recursive: true, force: true });
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);

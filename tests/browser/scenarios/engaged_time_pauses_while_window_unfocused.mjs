@@ -1,12 +1,14 @@
-// 10 s focused, 20 s while another window has the focus (the page still
+// 10 s focused, 20 s while another tab has the focus (the page still
 // scrolling meanwhile), 10 s focused again, then the page is closed: only the
 // focused 20 s count (± 1 s).
 //
-// Focus is real here: Playwright's focus emulation is turned off for both
-// pages, so bringing the other page to front fires a real blur on this one,
-// and bringing this one back a real focus (checked with hasFocus()). While
-// unfocused, the activity is a scroll made by script: input sent with
-// page.mouse/keyboard would give the page the focus back.
+// Focus is real here (the run's own Chromium, no focus emulation): bringing
+// the other tab to front fires a real blur on this one, and bringing this one
+// back a real focus (checked with hasFocus()). In headless Chromium a tab
+// switch also hides the page; a second window does not take the focus from
+// the first (every headless window keeps its own). While unfocused, the
+// activity is a scroll made by script: input sent with page.mouse/keyboard
+// would give the page the focus back.
 export default async function (t) {
   const page = await t.open(t.page, 'long-article.html');
   const other = await t.context.newPage();

@@ -2,8 +2,8 @@
 // pagehide, no visibilitychange, nothing more leaves it). The heartbeats
 // sent every 15 s while engaged are stored: at most 15 s is lost.
 export default async function (t) {
-  const { browser, process } = await t.launchKillable();
-  const page = await (await t.newContext({}, browser)).newPage();
+  const { context, process } = await t.launchKillable();
+  const page = context.pages()[0];
   await t.open(page, 'long-article.html');
   await t.read(page, 40_000);
   // In real time a reader's heartbeats have seconds to travel before a crash;
