@@ -73,7 +73,8 @@ static int parse_path(const char *path, struct api_request *a)
         a->view = VIEW_ARTICLES;
     } else if (strcmp(rest, "searches") == 0) {
         a->view = VIEW_SEARCHES;
-    } else if (strcmp(rest, "deflection") == 0) {
+    } else if (strcmp(rest, "contact-after-read") == 0 ||
+               strcmp(rest, "deflection") == 0) {  /* its 0.1 name, kept */
         a->view = VIEW_DEFLECTION;
     } else if (strcmp(rest, "topics") == 0) {
         a->view = VIEW_TOPICS;

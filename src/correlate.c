@@ -242,9 +242,15 @@ static int cmp_key(const void *a, const void *b)
     return memcmp(a, b, 32);
 }
 
+/* Highest contact rate first (the number every report shows; an article
+ * without views last), then most followed, most viewed, by path. */
 static int cmp_article(const void *pa, const void *pb)
 {
     const struct correlate_article *a = pa, *b = pb;
+    if (isnan(a->rate) != isnan(b->rate))
+        return isnan(a->rate) ? 1 : -1;
+    if (!isnan(a->rate) && a->rate != b->rate)
+        return a->rate < b->rate ? 1 : -1;
     if (a->followed != b->followed)
         return a->followed < b->followed ? 1 : -1;
     if (a->views != b->views)
@@ -533,6 +539,8 @@ int correlate_run(struct store *st, const struct correlate_query *q,
         ? 1000.0 * (double)r.site.tickets / (double)r.site.views : NAN;
     r.site.share_with_read = r.site.tickets
         ? (double)r.site.with_read / (double)r.site.tickets : NAN;
+    r.site.linked_share = r.site.tickets
+        ? (double)r.site.linked / (double)r.site.tickets : NAN;
     out->site = r.site;
     if (sum_articles(&r, out) != 0 || sum_topics(&r, out) != 0 ||
         sum_gaps(&r, out) != 0)

@@ -51,7 +51,8 @@ static const char usage[] =
 "  token list | token revoke ID\n"
 "                        access tokens for the reports API and share links\n"
 "  correlate SITE [--window 30m|24h|7d|…] [--from DATE] [--to DATE]\n"
-"              [--part deflection|topics|gaps] [--format table|csv|json]\n"
+"              [--part contact-after-read|topics|gaps]\n"
+"              [--format table|csv|json]\n"
 "              [--topic CATEGORY=TAG]...   (tickets tagged TAG count for\n"
 "              the articles of CATEGORY, besides a tag equal to it)\n"
 "                        tickets after reading (default: 90 days, 24h)\n"
@@ -823,11 +824,14 @@ static int cmd_correlate(struct args *a)
     else if (strcmp(format, "json") == 0) f = RENDER_JSON;
     else return die_usage("--format %s: expected table, csv or json", format);
     enum render_part rp = RENDER_ALL;
-    if (part && strcmp(part, "deflection") == 0) rp = RENDER_DEFLECTION;
+    if (part && (strcmp(part, "contact-after-read") == 0 ||
+                 strcmp(part, "deflection") == 0))   /* its 0.1 name */
+        rp = RENDER_DEFLECTION;
     else if (part && strcmp(part, "topics") == 0) rp = RENDER_TOPICS;
     else if (part && strcmp(part, "gaps") == 0) rp = RENDER_GAPS;
-    else if (part) return die_usage("--part %s: expected deflection, topics "
-                                    "or gaps", part);
+    else if (part) return die_usage("--part %s: expected "
+                                    "contact-after-read, topics or gaps",
+                                    part);
     if (f == RENDER_CSV && rp == RENDER_ALL)
         rp = RENDER_DEFLECTION;
     cq.to = report_today();

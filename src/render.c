@@ -660,9 +660,42 @@ static cJSON *json_site_numbers(const struct correlate_site *s)
     return o;
 }
 
-static cJSON *json_correlate_article(const struct correlate_article *a)
+/* A share as the report page writes it: one decimal below 10 %, else
+ * whole percents. */
+static void fmt_share(char *out, size_t n, double v)
 {
-    char id[17];
+    double p = v * 100.0;
+    if (isnan(v))
+        snprintf(out, n, "-");
+    else
+        snprintf(out, n, p > 0 && p < 10 ? "%.1f%%" : "%.0f%%", p);
+}
+
+/* How much of the helpdesk the rates can see: linked tickets of all the
+ * period's tickets. */
+static cJSON *json_linked_share(const struct correlate_site *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "linked_tickets", (double)s->linked);
+    cJSON_AddNumberToObject(o, "tickets", (double)s->tickets);
+    json_ratio(o, "share", s->linked_share);
+    return o;
+}
+
+/* The rate as what it is, a lower bound: "at least 41% contacted support
+ * within 24h". */
+static void contact_label(char *out, size_t n, double rate,
+                          const char *window)
+{
+    char p[16];
+    fmt_share(p, sizeof p, rate);
+    snprintf(out, n, "at least %s contacted support within %s", p, window);
+}
+
+static cJSON *json_correlate_article(const struct correlate_article *a,
+                                     const char *window)
+{
+    char id[17], label[96];
     cJSON *o = cJSON_CreateObject();
     snprintf(id, sizeof id, "%016" PRIx64, a->a.id);
     cJSON_AddStringToObject(o, "id", id);
@@ -673,8 +706,8 @@ static cJSON *json_correlate_article(const struct correlate_article *a)
     cJSON_AddNumberToObject(o, "followed_by_ticket", (double)a->followed);
     json_ratio(o, "contact_after_read", a->rate);
     json_interval(o, "contact_after_read_ci", a->ci.lo, a->ci.hi);
-    json_ratio(o, "deflection", isnan(a->rate) ? NAN : 1.0 - a->rate);
-    json_interval(o, "deflection_ci", 1.0 - a->ci.hi, 1.0 - a->ci.lo);
+    contact_label(label, sizeof label, a->rate, window);
+    cJSON_AddStringToObject(o, "contact_after_read_label", label);
     json_ms(o, "median_read_to_ticket_s", a->median_to_ticket_s);
     return o;
 }
@@ -740,8 +773,10 @@ static void correlation_csv(struct text *t, const struct correlate_result *r,
         }
         return;
     }
+    /* the period's linked share on every row, next to each rate */
     text_str(t, "id,path,title,views,followed_by_ticket,contact_after_read,"
-             "ci_low,ci_high,median_read_to_ticket_s\r\n");
+             "ci_low,ci_high,median_read_to_ticket_s,period_linked_tickets,"
+             "period_tickets,linked_share\r\n");
     for (size_t i = 0; i < r->narticles; i++) {
         const struct correlate_article *a = &r->articles[i];
         text_printf(t, "%016" PRIx64 ",", a->a.id);
@@ -756,6 +791,9 @@ static void correlation_csv(struct text *t, const struct correlate_result *r,
         csv_num(t, a->ci.hi, 4);
         text_str(t, ",");
         csv_num(t, a->median_to_ticket_s, 0);
+        text_printf(t, ",%" PRIu64 ",%" PRIu64 ",", r->site.linked,
+                    r->site.tickets);
+        csv_num(t, r->site.linked_share, 4);
         text_str(t, "\r\n");
     }
 }
@@ -768,31 +806,43 @@ static void correlation_table(struct text *t, const struct render_scope *sc,
     snprintf(line, sizeof line, "tickets after reading (window %s)", window);
     table_header(t, sc, line);
     const struct correlate_site *s = &r->site;
-    char sss[32], per[32], share[32];
-    fmt_pct(share, sizeof share, s->share_with_read);
+    char sss[32], per[32], share[32], linked[32];
+    fmt_share(share, sizeof share, s->share_with_read);
+    fmt_share(linked, sizeof linked, s->linked_share);
     snprintf(sss, sizeof sss, isnan(s->self_service_score) ? "-" : "%.1f",
              s->self_service_score);
     snprintf(per, sizeof per, isnan(s->tickets_per_1000_views) ? "-" : "%.1f",
              s->tickets_per_1000_views);
-    text_printf(t, "tickets %" PRIu64 " (%" PRIu64 " linked to a reader), "
-                "after reading %s\n", s->tickets, s->linked, share);
+    text_printf(t, "tickets %" PRIu64 ", linked to a reader %" PRIu64
+                " (%s), after reading %s\n", s->tickets, s->linked, linked,
+                share);
     text_printf(t, "self-service score %s (visitors per requester), "
                 "tickets per 1,000 views %s\n\n", sss, per);
-    text_printf(t, "%-36s %7s %6s %6s %15s\n", "article", "views", "ticket",
-                "rate", "95% interval");
+    /* the rate is a lower bound: say so, with the share it can see */
+    snprintf(line, sizeof line, "at least this share of views contacted "
+             "support within %s: only tickets", window);
+    table_line(t, line);
+    snprintf(line, sizeof line, "linked to a reader count, %" PRIu64 " of %"
+             PRIu64 " (%s)", s->linked, s->tickets, linked);
+    table_line(t, line);
+    text_printf(t, "%-36s %7s %6s %8s %15s\n", "article", "views", "ticket",
+                "at least", "95% interval");
     for (size_t i = 0; i < r->narticles && i < 15; i++) {
         const struct correlate_article *a = &r->articles[i];
         char path[200], rate[16], ci[32];
         if (a->views == 0)
             break;
         fit(path, sizeof path, a->a.path, 36);
-        fmt_pct(rate, sizeof rate, a->rate);
+        fmt_share(rate, sizeof rate, a->rate);
         if (isnan(a->ci.lo))
             snprintf(ci, sizeof ci, "-");
-        else
-            snprintf(ci, sizeof ci, "%.0f%%-%.0f%%", a->ci.lo * 100,
-                     a->ci.hi * 100);
-        text_printf(t, "%s %7" PRIu64 " %6" PRIu64 " %6s %15s\n", path,
+        else {
+            char lo[16], hi[16];
+            fmt_share(lo, sizeof lo, a->ci.lo);
+            fmt_share(hi, sizeof hi, a->ci.hi);
+            snprintf(ci, sizeof ci, "%s-%s", lo, hi);
+        }
+        text_printf(t, "%s %7" PRIu64 " %6" PRIu64 " %8s %15s\n", path,
                     a->views, a->followed, rate, ci);
     }
     text_str(t, "\ntopics (reads vs tickets, lags 0-14 days)\n");
@@ -834,12 +884,13 @@ char *render_correlation(const struct render_scope *sc, const char *window,
     cJSON *o = json_scope(sc);
     cJSON_AddStringToObject(o, "window", window);
     if (part == RENDER_ALL || part == RENDER_DEFLECTION) {
+        cJSON_AddItemToObject(o, "linked_share", json_linked_share(&r->site));
         cJSON_AddItemToObject(o, "site_numbers", json_site_numbers(&r->site));
         cJSON *a = cJSON_AddArrayToObject(o, "articles");
         for (size_t i = 0; i < r->narticles; i++)
             if (r->articles[i].views > 0)
                 cJSON_AddItemToArray(a, json_correlate_article(
-                                            &r->articles[i]));
+                                            &r->articles[i], window));
     }
     if (part == RENDER_ALL || part == RENDER_TOPICS) {
         cJSON *a = cJSON_AddArrayToObject(o, "topics");

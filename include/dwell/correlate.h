@@ -38,7 +38,9 @@ struct correlate_article {
     uint64_t views;                /* views by readers in the range */
     uint64_t followed;             /* of which a ticket of the same reader
                                       followed within W */
-    double rate;                   /* contact_after_read; NAN if no views */
+    double rate;                   /* contact_after_read, a lower bound
+                                      (unlinked tickets are missing from
+                                      followed); NAN if no views */
     struct stats_interval ci;      /* Wilson 95 % */
     double median_to_ticket_s;     /* NAN if none followed */
 };
@@ -54,6 +56,9 @@ struct correlate_site {
     double self_service_score;     /* visitors / requesters */
     double tickets_per_1000_views;
     double share_with_read;        /* with_read / tickets */
+    double linked_share;           /* linked / tickets: how much of the
+                                      helpdesk the article rates can see;
+                                      NAN without tickets */
 };
 
 struct correlate_topic {
@@ -77,7 +82,7 @@ struct correlate_gap {
 
 struct correlate_result {
     struct correlate_site site;
-    struct correlate_article *articles;   /* most followed first */
+    struct correlate_article *articles;   /* highest rate first */
     size_t narticles;
     struct correlate_topic *topics;
     size_t ntopics;

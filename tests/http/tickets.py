@@ -885,16 +885,19 @@ def attribution_link_id_ties_a_webhook_ticket_to_the_read_before_it(t):
         expect(a is not None, "deflection has no /kb/a: %s" % sorted(arts))
         lo, hi = _wilson(1, 1)
         expect(a["views"] == 1 and a["followed_by_ticket"] == 1 and
-               a["contact_after_read"] == 1.0 and a["deflection"] == 0,
+               a["contact_after_read"] == 1.0,
                "/kb/a: %r" % a)
+        # no "deflection = 1 - contact rate": it is not what it claims
+        expect("deflection" not in a and "deflection_ci" not in a,
+               "/kb/a still has a deflection: %r" % a)
+        expect(a.get("contact_after_read_label") ==
+               "at least 100% contacted support within 24h",
+               "/kb/a label %r" % a.get("contact_after_read_label"))
         ci = a.get("contact_after_read_ci")
         expect(isinstance(ci, list) and len(ci) == 2 and
                abs(ci[0] - lo) < 1e-4 and abs(ci[1] - hi) < 1e-4,
                "/kb/a contact_after_read_ci %r, expected the Wilson interval "
                "of 1 in 1: [%.4f, %.4f]" % (ci, lo, hi))
-        dci = a.get("deflection_ci")
-        expect(isinstance(dci, list) and abs(dci[0] - (1 - hi)) < 1e-4 and
-               abs(dci[1] - (1 - lo)) < 1e-4, "/kb/a deflection_ci %r" % dci)
         expect(170 <= (a.get("median_read_to_ticket_s") or 0) <= 200,
                "/kb/a median_read_to_ticket_s %r"
                % a.get("median_read_to_ticket_s"))
@@ -908,10 +911,17 @@ def attribution_link_id_ties_a_webhook_ticket_to_the_read_before_it(t):
                sn["share_of_tickets_after_reading"] == 0.5 and
                sn["views"] == 2,
                "site_numbers %r" % sn)
+        expect(doc.get("linked_share") == {"linked_tickets": 1, "tickets": 2,
+                                           "share": 0.5},
+               "linked_share %r, expected 1 of 2 tickets" %
+               doc.get("linked_share"))
         doc = _api_json(srv, tok, API + SITE + "/deflection?window=2m&" +
                         _around_now())
         a = {x["path"]: x for x in doc["articles"]}["/kb/a"]
-        expect(a["followed_by_ticket"] == 0, "window=2m: /kb/a %r" % a)
+        expect(a["followed_by_ticket"] == 0 and
+               a["contact_after_read_label"] ==
+               "at least 0% contacted support within 2m",
+               "window=2m: /kb/a %r" % a)
 
         _status(_get(srv, _reads_target(SITE, "NO-SUCH-TICKET"), tok), 404,
                 "an unknown ticket")
@@ -965,12 +975,136 @@ def attribution_identify_ties_a_ticket_to_the_requesters_reads(t):
            % hits[:3])
 
 
+# --- linked share, the rate as a lower bound, its order ------------------------------------------
+
+def _reader_ua(i):
+    """A browser of its own: another User-Agent is another visitor hash."""
+    return harness.CHROME_UA + " r%02d" % i
+
+
+def contact_rates_show_the_linked_share_and_sort_by_the_rate(t):
+    """15 readers: 10 of /kb/big (3 write a linked ticket), 2 of /kb/small
+    (1 writes), 3 of /kb/none; 9 tickets of which 4 are linked (one more
+    names a link id no reader sent). Every report states 4 of 9 linked next
+    to the rates, labels each rate "at least", shows no deflection, and
+    lists /kb/small (50 %) above /kb/big (30 %, but more tickets and the
+    higher lower interval end) above /kb/none."""
+    plan = ([("/kb/big", "LinkBig%04d" % i if i < 3 else None)
+             for i in range(10)] +
+            [("/kb/small", "LinkSmall0001"), ("/kb/small", None)] +
+            [("/kb/none", None)] * 3)
+    with t.server() as srv:
+        tok = _token(t, srv.data)
+        for i, (path, link) in enumerate(plan):
+            vid = "lsh_view_%04d" % i
+            ev = [{"s": SITE, "t": "view", "v": vid,
+                   "u": "http://help.test" + path, "ti": path[4:].title()}]
+            if link:
+                ev.append({"s": SITE, "t": "link", "v": vid, "k": link})
+            _status(srv.post_events(ev, ua=_reader_ua(i)), 204,
+                    "reader %d's view of %s" % (i, path))
+        created = _iso(int(time.time()) + 120)
+        links = [l for _, l in plan if l] + ["NoReaderSentThis1"]
+        for i, link in enumerate(links + [None] * 4):
+            body = {"id": "LSH-%d" % i, "created_at": created,
+                    "channel": "web" if link else "email"}
+            if link:
+                body["dwell_link"] = link
+            _stored(_hook(srv, body, tok), "LSH-%d" % i, True,
+                    "ticket LSH-%d" % i)
+
+        q = "?" + _around_now()
+        doc = _api_json(srv, tok, API + SITE + "/deflection" + q)
+        want = {"linked_tickets": 4, "tickets": 9, "share": 0.4444}
+        expect(doc.get("linked_share") == want,
+               "linked_share %r, expected %r (4 of 9 tickets carry a link id "
+               "a reader sent)" % (doc.get("linked_share"), want))
+        sn = doc["site_numbers"]
+        expect(sn["tickets"] == 9 and sn["linked_tickets"] == 4,
+               "site_numbers %r" % sn)
+        got = [(a["path"], a["views"], a["followed_by_ticket"],
+                a["contact_after_read"], a["contact_after_read_label"])
+               for a in doc["articles"]]
+        label = "at least %d%% contacted support within 24h"
+        expect(got == [("/kb/small", 2, 1, 0.5, label % 50),
+                       ("/kb/big", 10, 3, 0.3, label % 30),
+                       ("/kb/none", 3, 0, 0, label % 0)],
+               "articles (path, views, followed, rate, label), expected "
+               "highest rate first: %r" % got)
+        # /kb/big has more tickets and the higher lower end: neither is
+        # the order
+        big, small = doc["articles"][1], doc["articles"][0]
+        expect(big["contact_after_read_ci"][0] >
+               small["contact_after_read_ci"][0],
+               "precondition: /kb/big's interval starts higher (%r, %r)"
+               % (big["contact_after_read_ci"],
+                  small["contact_after_read_ci"]))
+        bad = [a["path"] for a in doc["articles"]
+               if "deflection" in a or "deflection_ci" in a]
+        expect(not bad, "articles with a deflection: %s" % bad)
+
+        # the clearer name answers the same document; so do the CSVs
+        alias = _api_json(srv, tok, API + SITE + "/contact-after-read" + q)
+        expect(alias == doc, "contact-after-read differs from deflection:\n"
+               "%s\n%s" % (json.dumps(alias)[:400], json.dumps(doc)[:400]))
+        r = _get(srv, API + SITE + "/deflection.csv" + q, tok)
+        _status(r, 200, "deflection.csv")
+        r2 = _get(srv, API + SITE + "/contact-after-read.csv" + q, tok)
+        _status(r2, 200, "contact-after-read.csv")
+        expect(r.body == r2.body, "contact-after-read.csv differs from "
+               "deflection.csv")
+        rows = _csv(r.body, "deflection.csv")
+        head = rows[0]
+        expect(head == CORRELATE_CSV_HEADER, "deflection.csv header %r"
+               % head)
+        rows = [dict(zip(head, x)) for x in rows[1:]]
+        expect([x["path"] for x in rows] == ["/kb/small", "/kb/big",
+                                            "/kb/none"] and
+               all((x["period_linked_tickets"], x["period_tickets"],
+                    x["linked_share"]) == ("4", "9", "0.4444") for x in rows),
+               "deflection.csv rows (path, linked, tickets, share): %r"
+               % [(x["path"], x["period_linked_tickets"],
+                   x["period_tickets"], x["linked_share"]) for x in rows])
+        frm, to = _today() - datetime.timedelta(days=1), \
+            _today() + datetime.timedelta(days=1)
+
+    # the CLI's table: the same order, the linked share beside the rates
+    table = t.dwell("correlate", SITE, "--data", srv.data, "--from",
+                    str(frm), "--to", str(to))
+    expect(table.returncode == 0, "dwell correlate: exit %d: %s"
+           % (table.returncode, table.stderr[-300:]))
+    lines = table.stdout.splitlines()
+    rows = [l.split() for l in lines if l.startswith("/kb/")]
+    expect([(r[0], r[3]) for r in rows] == [("/kb/small", "50%"),
+                                           ("/kb/big", "30%"),
+                                           ("/kb/none", "0%")],
+           "table rows (path, rate), expected highest rate first: %r" % rows)
+    head = [l for l in lines if l.startswith("article")]
+    expect(len(head) == 1 and head[0].split()[3:5] == ["at", "least"],
+           "table header %r: the rate column is not labelled \"at least\""
+           % head)
+    text = table.stdout
+    expect("at least this share of views contacted support within 24h" in
+           text and "linked to a reader count, 4 of 9 (44%)" in text,
+           "the table does not say the rates are lower bounds with 4 of 9 "
+           "tickets linked:\n%s" % text)
+    expect("deflection" not in text.lower(), "the table still speaks of "
+           "deflection:\n%s" % text)
+    part = t.dwell("correlate", SITE, "--data", srv.data, "--from", str(frm),
+                   "--to", str(to), "--format", "json", "--part",
+                   "contact-after-read")
+    expect(part.returncode == 0 and json.loads(part.stdout) == doc,
+           "dwell correlate --part contact-after-read: exit %d, differs from "
+           "the API: %s" % (part.returncode, part.stdout[:300]))
+
+
 # --- correlate on the demo data ---------------------------------------------------------------
 
 DEMO = "demo"
 CORRELATE_CSV_HEADER = ["id", "path", "title", "views", "followed_by_ticket",
                         "contact_after_read", "ci_low", "ci_high",
-                        "median_read_to_ticket_s"]
+                        "median_read_to_ticket_s", "period_linked_tickets",
+                        "period_tickets", "linked_share"]
 
 
 def _demo(t):
@@ -1058,7 +1192,17 @@ def correlate_cli_on_demo_data_finds_the_planted_effects(t):
            "[%.4f, %.4f]" % (ref["followed_by_ticket"], ref["views"],
                              ref["contact_after_read"], ci, lo, hi))
     expect(doc["articles"][0]["path"] == "/kb/refund-policy",
-           "the most followed article is %s" % doc["articles"][0]["path"])
+           "the article with the highest rate is %s"
+           % doc["articles"][0]["path"])
+    rates = [a["contact_after_read"] for a in doc["articles"]]
+    expect(rates == sorted(rates, reverse=True), "articles not highest "
+           "contact rate first: %s" % [(a["path"], a["contact_after_read"])
+                                       for a in doc["articles"]])
+    ls = doc.get("linked_share")
+    expect(ls == {"linked_tickets": sn["linked_tickets"],
+                  "tickets": sn["tickets"],
+                  "share": round(sn["linked_tickets"] / sn["tickets"], 4)},
+           "linked_share %r; site_numbers %r" % (ls, sn))
     for a in doc["articles"]:
         if a["path"] != "/kb/refund-policy" and a["views"] >= 200:
             expect(a["contact_after_read_ci"][1] < 0.40,
@@ -1107,8 +1251,10 @@ def correlate_cli_on_demo_data_finds_the_planted_effects(t):
                    int(r[4]) == a["followed_by_ticket"] and
                    _near(r[5], a["contact_after_read"]) and
                    _near(r[6], a["contact_after_read_ci"][0]) and
-                   _near(r[7], a["contact_after_read_ci"][1]),
-                   "CSV row %r differs from the JSON %r" % (r, a))
+                   _near(r[7], a["contact_after_read_ci"][1]) and
+                   r[9:] == [str(ls["linked_tickets"]), str(ls["tickets"]),
+                             "%.4f" % ls["share"]],
+                   "CSV row %r differs from the JSON %r, %r" % (r, a, ls))
     except harness.TestFailure as e:
         problems.append(str(e))
     try:
@@ -1154,6 +1300,9 @@ def correlate_cli_on_demo_data_finds_the_planted_effects(t):
            [str(ref["views"]), str(ref["followed_by_ticket"])],
            "table row for /kb/refund-policy %r, expected views %d and "
            "tickets %d" % (row, ref["views"], ref["followed_by_ticket"]))
+    want = "linked to a reader count, %d of %d (" % (ls["linked_tickets"],
+                                                     ls["tickets"])
+    expect(want in table, "the table does not say %r:\n%s" % (want, table))
 
     # flags it refuses
     for args, flag in ((["--window", "0h"], "--window"),
@@ -1182,7 +1331,7 @@ def correlate_api_gives_the_same_numbers_as_the_cli(t):
     with t.server(data=data) as srv:
         tok = _token(t, srv.data, site=DEMO)
         problems = []               # CSVs with too few rows, all named
-        parts = {"deflection": ["site_numbers", "articles"],
+        parts = {"deflection": ["linked_share", "site_numbers", "articles"],
                  "topics": ["topics"], "gaps": ["gaps"]}
         for frm, to, window in ((day(89), day(0), "24h"),
                                 (day(29), day(0), "7d"),

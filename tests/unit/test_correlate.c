@@ -25,6 +25,8 @@ struct outcome {
     double r;
     bool accounts_evidence;
     size_t false_topics;        /* other topics with evidence */
+    bool by_rate;               /* articles highest contact rate first */
+    bool linked_share;          /* linked_share = linked / tickets, < 1 */
 };
 
 /* Generates SEED into a fresh store and correlates it. */
@@ -56,6 +58,14 @@ static int run_seed(uint64_t seed, bool effects, struct outcome *o)
         goto done;
     memset(o, 0, sizeof *o);
     o->lag = -1;
+    o->by_rate = true;
+    for (size_t i = 1; i < r.narticles; i++)
+        if (!isnan(r.articles[i].rate) &&
+            !(r.articles[i - 1].rate >= r.articles[i].rate))
+            o->by_rate = false;
+    o->linked_share = r.site.tickets > r.site.linked &&
+        fabs(r.site.linked_share -
+             (double)r.site.linked / (double)r.site.tickets) < 1e-12;
     for (size_t i = 0; i < r.narticles; i++)
         if (strcmp(r.articles[i].a.path, "/kb/refund-policy") == 0) {
             o->rate = r.articles[i].rate;
@@ -91,6 +101,8 @@ TEST(planted_contact_rate_and_topic_lag_are_recovered)
     for (uint64_t seed = 1; seed <= EFFECT_SEEDS; seed++) {
         struct outcome o;
         CHECK_EQ_INT(run_seed(seed, true, &o), 0);
+        CHECK(o.by_rate);
+        CHECK(o.linked_share);
         inside += o.rate_inside;
         found += o.lag_found;
         evident += o.accounts_evidence;
