@@ -21,7 +21,8 @@
 #define API_MAX_LIMIT 1000
 
 enum api_view { VIEW_SUMMARY, VIEW_ARTICLES, VIEW_ARTICLE, VIEW_SEARCHES,
-                VIEW_DEFLECTION, VIEW_TOPICS, VIEW_GAPS, VIEW_TICKET_READS };
+                VIEW_DEFLECTION, VIEW_TOPICS, VIEW_GAPS, VIEW_TICKET_READS,
+                VIEW_LEGEND };
 
 struct api_request {
     char site[EVENT_SITE_MAX + 1];
@@ -29,6 +30,7 @@ struct api_request {
     uint64_t article;
     bool csv;
     struct report_query q;
+    struct report_range range;
     const char *sort;
     bool descending;
     size_t limit, offset;
@@ -80,6 +82,8 @@ static int parse_path(const char *path, struct api_request *a)
         a->view = VIEW_TOPICS;
     } else if (strcmp(rest, "gaps") == 0) {
         a->view = VIEW_GAPS;
+    } else if (strcmp(rest, "legend") == 0) {
+        a->view = VIEW_LEGEND;
     } else if (strncmp(rest, "tickets/", 8) == 0 && n > 14 &&
                strcmp(rest + strlen(rest) - 6, "/reads") == 0) {
         size_t idl = strlen(rest) - 8 - 6;
@@ -116,22 +120,18 @@ static int parse_count(const char *s, size_t max, size_t *out)
 static int parse_params(const struct http_req *q, struct api_request *a,
                         struct http_reply *r)
 {
-    const char *v;
-    uint32_t today = report_today();
-    a->q.to = today;
-    if ((v = http_req_arg(q, "to")) && report_parse_date(v, &a->q.to) != 0)
-        return bad_param(r, "to", "not a date (YYYY-MM-DD)"), -1;
+    const char *v, *param, *why;
     /* 30 days; 90 for the ticket correlation, whose topics need weeks */
     uint32_t span = a->view == VIEW_DEFLECTION || a->view == VIEW_TOPICS ||
-                    a->view == VIEW_GAPS ? 89 : 29;
-    a->q.from = a->q.to >= span ? a->q.to - span : 0;
-    if ((v = http_req_arg(q, "from")) &&
-        report_parse_date(v, &a->q.from) != 0)
-        return bad_param(r, "from", "not a date (YYYY-MM-DD)"), -1;
-    if (a->q.from > a->q.to)
-        return bad_param(r, "from", "after to"), -1;
-    if (a->q.to - a->q.from >= REPORT_MAX_DAYS)
-        return bad_param(r, "from", "range longer than 3660 days"), -1;
+                    a->view == VIEW_GAPS ? 90 : 30;
+    struct report_range_ask ask = { http_req_arg(q, "from"),
+                                    http_req_arg(q, "to"),
+                                    http_req_arg(q, "days") };
+    if (report_range_resolve(&ask, span, report_today(), &a->range, &param,
+                             &why) != 0)
+        return bad_param(r, param, why), -1;
+    a->q.from = a->range.from;
+    a->q.to = a->range.to;
     if ((v = http_req_arg(q, "include_bots"))) {
         if (strcmp(v, "1") != 0 && strcmp(v, "0") != 0)
             return bad_param(r, "include_bots", "must be 0 or 1"), -1;
@@ -253,7 +253,7 @@ static char *ticket_reads(struct api *api, const struct api_request *a,
 static char *run_report(struct api *api, struct api_request *a,
                         struct http_reply *r)
 {
-    struct render_scope sc = { a->site, &a->q };
+    struct render_scope sc = { a->site, &a->q, &a->range };
     enum render_format f = a->csv ? RENDER_CSV : RENDER_JSON;
     char *out = NULL;
     int rc = 0;
@@ -303,6 +303,9 @@ static char *run_report(struct api *api, struct api_request *a,
         correlate_free(&res);
         break;
     }
+    case VIEW_LEGEND:
+        out = render_legend(f);
+        break;
     case VIEW_TICKET_READS:
         out = ticket_reads(api, a, &sc, f, r, &rc);
         if (out == NULL && rc == 1)
@@ -348,7 +351,7 @@ void api_reports(void *ctx, const struct http_req *q, struct http_reply *r)
     const char *accept = http_req_header(q, "Accept");
     if (accept && strstr(accept, "text/csv"))
         a.csv = true;
-    if (parse_params(q, &a, r) != 0)
+    if (a.view != VIEW_LEGEND && parse_params(q, &a, r) != 0)
         return;
     char *out = run_report(api, &a, r);
     if (out == NULL)

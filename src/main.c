@@ -43,10 +43,13 @@ static const char usage[] =
 "  site list             list the sites\n"
 "  events SITE [--since DURATION|all] [--limit N]\n"
 "                        print stored events as NDJSON (default: 24h, 1000)\n"
-"  report SITE [--from DATE] [--to DATE] [--article PATH] [--sort METRIC]\n"
-"              [--order asc|desc] [--limit N] [--format table|csv|json]\n"
-"              [--include-bots] [--summary] [--searches]\n"
-"                        read-time report (default: last 30 days, table)\n"
+"  report SITE [--from DATE] [--to DATE] [--days N] [--article PATH]\n"
+"              [--sort METRIC] [--order asc|desc] [--limit N]\n"
+"              [--format table|csv|json] [--include-bots] [--summary]\n"
+"                        read-time report (default: the 30 full days\n"
+"                        before today, UTC; table)\n"
+"  report --legend [--format table|csv|json]\n"
+"                        what every metric of the reports means\n"
 "  token create SITE [--read-only] [--name NAME]\n"
 "  token list | token revoke ID\n"
 "                        access tokens for the reports API and share links\n"
@@ -406,8 +409,8 @@ static int open_site(struct args *a, const char *name, bool readonly,
 }
 
 struct report_args {
-    const char *site, *from, *to, *article, *sort, *order, *format;
-    bool bots, summary, searches;
+    const char *site, *from, *to, *days, *article, *sort, *order, *format;
+    bool bots, summary, searches, legend;
     unsigned limit;
 };
 
@@ -419,6 +422,7 @@ static int parse_report_args(struct args *a, struct report_args *r)
         if ((k = take_flag(a, "data", &v)) > 0) a->data = v;
         else if (k == 0 && (k = take_flag(a, "from", &v)) > 0) r->from = v;
         else if (k == 0 && (k = take_flag(a, "to", &v)) > 0) r->to = v;
+        else if (k == 0 && (k = take_flag(a, "days", &v)) > 0) r->days = v;
         else if (k == 0 && (k = take_flag(a, "article", &v)) > 0)
             r->article = v;
         else if (k == 0 && (k = take_flag(a, "sort", &v)) > 0) r->sort = v;
@@ -437,6 +441,9 @@ static int parse_report_args(struct args *a, struct report_args *r)
         } else if (k == 0 && strcmp(arg, "--searches") == 0) {
             r->searches = true;
             a->i++;
+        } else if (k == 0 && strcmp(arg, "--legend") == 0) {
+            r->legend = true;
+            a->i++;
         } else if (k == 0 && arg[0] != '-' && r->site == NULL) {
             r->site = arg;
             a->i++;
@@ -446,35 +453,54 @@ static int parse_report_args(struct args *a, struct report_args *r)
             return die_usage("report: unexpected argument %s", arg);
         }
     }
-    if (r->site == NULL)
+    if (r->site == NULL && !r->legend)
         return die_usage("report: missing SITE");
+    return 0;
+}
+
+/* Decides the dates of a report from --from, --to and --days the way the
+ * API does (report_range_resolve). Returns 0 with OUT set, noting on stderr
+ * a --to moved back to today; else prints why and returns the usage status. */
+static int cli_range(const char *from, const char *to, const char *days,
+                     uint32_t default_days, struct report_range *out)
+{
+    struct report_range_ask ask = { from, to, days };
+    const char *param, *why;
+    if (report_range_resolve(&ask, default_days, report_today(), out,
+                             &param, &why) != 0) {
+        const char *v = param[0] == 'd' ? days : param[0] == 't' ? to : from;
+        return die_usage("--%s %s: %s", param, v ? v : "(default)", why);
+    }
+    if (out->clamped) {
+        char asked[11], today[11];
+        report_format_date(out->asked_to, asked);
+        report_format_date(out->today, today);
+        fprintf(stderr, "dwell: --to %s is in the future; the report ends "
+                "today, %s (UTC, so far)\n", asked, today);
+    }
     return 0;
 }
 
 /* Builds the report query from R's dates; prints why not on failure. */
 static int report_query_of(const struct report_args *r, uint32_t site_id,
-                           struct report_query *q)
+                           struct report_query *q, struct report_range *rg)
 {
     memset(q, 0, sizeof *q);
     q->site_id = site_id;
     q->include_bots = r->bots;
-    q->to = report_today();
-    if (r->to && report_parse_date(r->to, &q->to) != 0)
-        return die_usage("--to %s: expected YYYY-MM-DD", r->to);
-    q->from = q->to >= 29 ? q->to - 29 : 0;
-    if (r->from && report_parse_date(r->from, &q->from) != 0)
-        return die_usage("--from %s: expected YYYY-MM-DD", r->from);
-    if (q->from > q->to || q->to - q->from >= REPORT_MAX_DAYS)
-        return die_usage("--from must be before --to, at most 3660 days");
-    return 0;
+    int rc = cli_range(r->from, r->to, r->days, 30, rg);
+    q->from = rg->from;
+    q->to = rg->to;
+    return rc;
 }
 
 /* Runs the report R asks for on ST and returns its text (or NULL). */
 static char *run_cli_report(struct store *st, const struct report_args *r,
                             const struct report_query *q,
+                            const struct report_range *rg,
                             enum render_format f)
 {
-    struct render_scope sc = { r->site, q };
+    struct render_scope sc = { r->site, q, rg };
     char *out = NULL;
     if (r->article) {
         struct report_detail d;
@@ -516,6 +542,17 @@ static char *run_cli_report(struct store *st, const struct report_args *r,
     return out;
 }
 
+/* Prints OUT (NULL: out of memory) to stdout and frees it; returns the exit
+ * status. */
+static int print_text(char *out)
+{
+    if (out == NULL)
+        return 1;
+    fputs(out, stdout);
+    free(out);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static int cmd_report(struct args *a)
 {
     struct report_args r = { .sort = "views", .format = "table",
@@ -536,16 +573,19 @@ static int cmd_report(struct args *a)
         return die_usage("--sort %s: unknown metric", r.sort);
     if (r.order && strcmp(r.order, "asc") && strcmp(r.order, "desc"))
         return die_usage("--order %s: expected asc or desc", r.order);
+    if (r.legend)
+        return print_text(render_legend(f));
     struct store *st;
     struct site site;
     if (open_site(a, r.site, true, &st, &site) != 0)
         return 1;
     struct report_query q;
-    if ((rc = report_query_of(&r, site.id, &q)) != 0) {
+    struct report_range rg;
+    if ((rc = report_query_of(&r, site.id, &q, &rg)) != 0) {
         store_close(st);
         return rc;
     }
-    char *out = run_cli_report(st, &r, &q, f);
+    char *out = run_cli_report(st, &r, &q, &rg, f);
     store_close(st);
     if (out == NULL)
         return 1;
@@ -834,14 +874,12 @@ static int cmd_correlate(struct args *a)
                                     part);
     if (f == RENDER_CSV && rp == RENDER_ALL)
         rp = RENDER_DEFLECTION;
-    cq.to = report_today();
-    if (to && report_parse_date(to, &cq.to) != 0)
-        return die_usage("--to %s: expected YYYY-MM-DD", to);
-    cq.from = cq.to >= 89 ? cq.to - 89 : 0;
-    if (from && report_parse_date(from, &cq.from) != 0)
-        return die_usage("--from %s: expected YYYY-MM-DD", from);
-    if (cq.from > cq.to || cq.to - cq.from >= REPORT_MAX_DAYS)
-        return die_usage("--from must be before --to, at most 3660 days");
+    struct report_range range;
+    int rc = cli_range(from, to, NULL, 90, &range);
+    if (rc != 0)
+        return rc;
+    cq.from = range.from;
+    cq.to = range.to;
     struct store *st;
     struct site site;
     if (open_site(a, name, true, &st, &site) != 0)
@@ -852,7 +890,7 @@ static int cmd_correlate(struct args *a)
     struct correlate_result res;
     struct report_query rq = { .site_id = site.id, .from = cq.from,
                                .to = cq.to };
-    struct render_scope sc = { name, &rq };
+    struct render_scope sc = { name, &rq, &range };
     char *out = NULL;
     if (correlate_run(st, &cq, &res) == 0)
         out = render_correlation(&sc, window, &res, rp, f);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "dwell/legend.h"
+
 /* --- a growable text buffer with a hard cap ---------------------------------- */
 
 #define TEXT_MAX (64u << 20)
@@ -184,6 +186,18 @@ static cJSON *json_scope(const struct render_scope *sc)
     cJSON_AddStringToObject(o, "site", sc->site);
     json_date(o, "from", sc->q->from);
     json_date(o, "to", sc->q->to);
+    const struct report_range *rg = sc->range;
+    if (rg == NULL)
+        return o;
+    cJSON *r = cJSON_AddObjectToObject(o, "range");
+    json_date(r, "from", sc->q->from);
+    json_date(r, "to", sc->q->to);
+    cJSON_AddNumberToObject(r, "days", sc->q->to - sc->q->from + 1);
+    json_date(r, "today", rg->today);
+    cJSON_AddBoolToObject(r, "includes_today", sc->q->to >= rg->today);
+    cJSON_AddBoolToObject(r, "clamped", rg->clamped);
+    if (rg->clamped)
+        json_date(r, "requested_to", rg->asked_to);
     return o;
 }
 
@@ -379,7 +393,10 @@ static void table_header(struct text *t, const struct render_scope *sc,
     char f[11], to[11], line[400];
     report_format_date(sc->q->from, f);
     report_format_date(sc->q->to, to);
-    snprintf(line, sizeof line, "%s to %s%s: %s, %s", f, to,
+    const char *part = sc->range == NULL ? ""
+                     : sc->q->to >= sc->range->today ? " (today so far included)"
+                     : " (full days)";
+    snprintf(line, sizeof line, "%s to %s UTC%s%s: %s, %s", f, to, part,
              sc->q->include_bots ? " (bots included)" : "", sc->site, what);
     table_line(t, line);
     text_str(t, "\n");
@@ -947,6 +964,71 @@ char *render_ticket_reads(const struct render_scope *sc, const char *ticket,
         cJSON_AddStringToObject(x, "time", when);
         cJSON_AddNumberToObject(x, "before_s", round(reads[i].before_s));
         cJSON_AddItemToArray(a, x);
+    }
+    return json_done(o);
+}
+
+/* --- the legend ------------------------------------------------------------------------ */
+
+/* Writes S indented by two spaces, wrapped at spaces to 80 columns (a
+ * column is a UTF-8 character). */
+static void wrap_line(struct text *t, const char *s)
+{
+    while (*s) {
+        size_t cols = 0, cut = 0, i = 0;
+        for (; s[i] && cols < 78; i++) {
+            if (((unsigned char)s[i] & 0xC0) != 0x80)
+                cols++;
+            if (s[i] == ' ')
+                cut = i;
+        }
+        if (s[i] == '\0' || s[i] == ' ' || cut == 0)
+            cut = i;
+        text_str(t, "  ");
+        text_put(t, s, cut);
+        text_str(t, "\n");
+        s += cut;
+        while (*s == ' ')
+            s++;
+    }
+}
+
+char *render_legend(enum render_format f)
+{
+    struct text t = { 0 };
+    if (f == RENDER_CSV) {
+        text_str(&t, "key,label,definition,doc\r\n");
+        for (size_t i = 0; i < legend_count; i++) {
+            const struct legend_entry *e = &legend_entries[i];
+            const char *cell[4] = { e->key, e->label, e->text, e->doc };
+            for (int c = 0; c < 4; c++) {
+                if (c)
+                    text_str(&t, ",");
+                csv_field(&t, cell[c]);
+            }
+            text_str(&t, "\r\n");
+        }
+        return text_done(&t);
+    }
+    if (f == RENDER_TABLE) {
+        for (size_t i = 0; i < legend_count; i++) {
+            const struct legend_entry *e = &legend_entries[i];
+            text_printf(&t, "%s%s (%s)\n", i ? "\n" : "", e->label, e->key);
+            wrap_line(&t, e->text);
+            wrap_line(&t, e->doc);
+        }
+        return text_done(&t);
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *a = cJSON_AddArrayToObject(o, "metrics");
+    for (size_t i = 0; i < legend_count; i++) {
+        const struct legend_entry *e = &legend_entries[i];
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "key", e->key);
+        cJSON_AddStringToObject(m, "label", e->label);
+        cJSON_AddStringToObject(m, "definition", e->text);
+        cJSON_AddStringToObject(m, "doc", e->doc);
+        cJSON_AddItemToArray(a, m);
     }
     return json_done(o);
 }

@@ -72,6 +72,64 @@ uint32_t report_today(void)
     return (uint32_t)(time(NULL) / 86400);
 }
 
+/* Parses a day count of 1 .. REPORT_MAX_DAYS. Returns 0, or -1. */
+static int parse_days(const char *s, uint32_t *out)
+{
+    uint32_t n = 0;
+    if (s == NULL || s[0] == '\0' || strlen(s) > 4)
+        return -1;
+    for (const char *c = s; *c; c++) {
+        if (*c < '0' || *c > '9')
+            return -1;
+        n = n * 10 + (uint32_t)(*c - '0');
+    }
+    if (n == 0 || n > REPORT_MAX_DAYS)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+int report_range_resolve(const struct report_range_ask *ask,
+                         uint32_t default_days, uint32_t today,
+                         struct report_range *out, const char **param,
+                         const char **why)
+{
+    uint32_t n = default_days, from = 0, to = 0;
+    memset(out, 0, sizeof *out);
+    *param = *why = NULL;
+    if (ask->days && parse_days(ask->days, &n) != 0)
+        return *param = "days", *why = "must be 1–3660", -1;
+    if (ask->days && ask->from && ask->to)
+        return *param = "days", *why = "give from and to, or days", -1;
+    if (ask->from && report_parse_date(ask->from, &from) != 0)
+        return *param = "from", *why = "not a date (YYYY-MM-DD)", -1;
+    if (ask->to && report_parse_date(ask->to, &to) != 0)
+        return *param = "to", *why = "not a date (YYYY-MM-DD)", -1;
+    if (ask->to == NULL) {
+        uint32_t yesterday = today > 0 ? today - 1 : 0;
+        if (ask->from && ask->days)
+            to = from + (n - 1);
+        else
+            to = ask->from && from > yesterday ? from : yesterday;
+    }
+    out->asked_to = to;
+    if (to > today) {
+        to = today;
+        out->clamped = true;
+    }
+    if (ask->from == NULL)
+        from = to >= n - 1 ? to - (n - 1) : 0;
+    if (from > to)
+        return *param = "from", *why = out->clamped ? "after today (UTC)"
+                                                    : "after to", -1;
+    if (to - from >= REPORT_MAX_DAYS)
+        return *param = "from", *why = "range longer than 3660 days", -1;
+    out->from = from;
+    out->to = to;
+    out->today = today;
+    return 0;
+}
+
 /* --- one row ----------------------------------------------------------------- */
 
 static double ratio(uint64_t num, uint64_t den)

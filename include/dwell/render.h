@@ -17,6 +17,8 @@ enum render_format { RENDER_JSON, RENDER_CSV, RENDER_TABLE };
 struct render_scope {
     const char *site;
     const struct report_query *q;
+    const struct report_range *range;   /* how the dates were decided, or
+                                           NULL: JSON gets no "range" */
 };
 
 char *render_summary(const struct render_scope *sc,
@@ -34,6 +36,11 @@ char *render_article(const struct render_scope *sc,
 char *render_searches(const struct render_scope *sc,
                       const struct report_counts *searches,
                       const struct report_counts *zero, enum render_format f);
+
+/* What every metric means (legend.h): JSON {"metrics":[{key, label,
+ * definition, doc}]}, CSV key,label,definition,doc, or a table of the
+ * labels with their definitions wrapped to 80 columns. */
+char *render_legend(enum render_format f);
 
 #include "dwell/correlate.h"
 

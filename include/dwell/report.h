@@ -160,4 +160,30 @@ void report_format_date(uint32_t day, char out[11]);
 /* Today's UTC day number. */
 uint32_t report_today(void);
 
+/* The date range a report covers, as decided by report_range_resolve. */
+struct report_range {
+    uint32_t from, to;         /* days since the epoch, inclusive */
+    uint32_t today;            /* the UTC day it was decided on */
+    uint32_t asked_to;         /* the `to` asked for, before clamping */
+    bool clamped;              /* asked_to was after today: to is today */
+};
+
+/* A range as asked for: "YYYY-MM-DD" dates and a day count ("30"), each
+ * NULL when not given. */
+struct report_range_ask {
+    const char *from, *to, *days;
+};
+
+/* The one place that decides a report's dates, for the API and the CLI
+ * (docs/metrics.md, Date ranges). Only full days by default: without `to`
+ * the range ends yesterday (TODAY - 1), and spans DAYS, else DEFAULT_DAYS,
+ * days; a `to` after TODAY is clamped to TODAY. With `from` and `days` and
+ * no `to`, the range starts at `from`. Returns 0 with OUT set, or -1 with
+ * *PARAM naming the bad parameter ("from", "to", "days") and *WHY a reason
+ * (static strings). */
+int report_range_resolve(const struct report_range_ask *ask,
+                         uint32_t default_days, uint32_t today,
+                         struct report_range *out, const char **param,
+                         const char **why);
+
 #endif

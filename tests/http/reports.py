@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import io
 import json
+import os
 import re
 import threading
 import urllib.parse
@@ -181,7 +182,22 @@ def _token(t, data, site=SITE, read_only=False, name="reports test"):
     return lines[0], m.group(1)
 
 
-def _get(srv, target, token=None, headers=()):
+def _upto_today(target):
+    """TARGET asking for the 30 days that end today, unless it names a
+    range: the dataset is sent today, and a report's default range holds
+    full days only, ending yesterday (docs/metrics.md, Full days)."""
+    if not target.startswith(API) or re.search(r"[?&](from|to|days)=",
+                                               target):
+        return target
+    return target + ("&" if "?" in target else "?") + "to=" + \
+        _today().isoformat()
+
+
+def _get(srv, target, token=None, headers=(), as_is=False):
+    """GET TARGET; a report without a range gets to=today (_upto_today)
+    unless AS_IS."""
+    if not as_is:
+        target = _upto_today(target)
     h = list(headers)
     if token is not None:
         h.append(("Authorization", "Bearer " + token))
@@ -210,8 +226,8 @@ def _names(msg, field):
                      msg) is not None
 
 
-def _api_json(srv, tok, target, what=None):
-    r = _get(srv, target, tok)
+def _api_json(srv, tok, target, what=None, as_is=False):
+    r = _get(srv, target, tok, as_is=as_is)
     _status(r, 200, what or target)
     ct = r.header("Content-Type") or ""
     expect(ct.startswith("application/json"),
@@ -576,6 +592,10 @@ def reports_api_names_the_bad_parameter(t):
             ("include_bots=yes", "include_bots"),
             ("include_bots=", "include_bots"),
             ("prefix=kb", "prefix"), ("prefix=kb/", "prefix"),
+            ("days=0", "days"), ("days=3661", "days"), ("days=7d", "days"),
+            ("days=", "days"),
+            ("from=2026-01-01&to=2026-01-10&days=10", "days"),
+            ("from=%s" % (_today() + datetime.timedelta(days=1)), "from"),
         ]
         bad = []
         for view in ("articles", "summary", "searches",
@@ -599,6 +619,181 @@ def reports_api_names_the_bad_parameter(t):
                   "from=%s" % _today().isoformat()):
             r = _get(srv, API + SITE + "/articles?" + q, tok)
             _status(r, 200, "articles?" + q)
+
+
+def reports_default_range_is_full_days_and_a_future_to_is_clamped(t):
+    # docs/metrics.md, Full days and today so far: without dates a report
+    # covers the 30 days that end yesterday, so today's dataset is not in
+    # it; a `to` after today ends the report today, and says so
+    with _ready(t) as (srv, tok):
+        today = _today()
+        yday = today - datetime.timedelta(days=1)
+        iso = datetime.date.isoformat
+
+        def rng(frm, to, **extra):
+            want = {"from": iso(frm), "to": iso(to),
+                    "days": (to - frm).days + 1, "today": iso(today),
+                    "includes_today": to == today, "clamped": False}
+            want.update(extra)
+            return want
+
+        doc = _api_json(srv, tok, API + SITE + "/articles", as_is=True)
+        want = rng(yday - datetime.timedelta(days=29), yday)
+        expect(doc.get("range") == want and doc.get("from") == want["from"]
+               and doc.get("to") == want["to"],
+               "articles without dates: from %r to %r range %r, expected %r"
+               % (doc.get("from"), doc.get("to"), doc.get("range"), want))
+        expect(doc.get("total") == 0,
+               "articles without dates list %r; the dataset is today's, "
+               "and today is not a full day" % _paths(doc))
+        doc = _api_json(srv, tok, API + SITE + "/summary", as_is=True)
+        series = doc.get("series") or []
+        expect(doc.get("totals", {}).get("views") == 0 and len(series) == 30
+               and series[-1].get("date") == iso(yday),
+               "summary without dates: views %r, %d days ending %r"
+               % (doc.get("totals", {}).get("views"), len(series),
+                  series[-1:]))
+        expect(doc.get("previous") == {
+                   "from": iso(yday - datetime.timedelta(days=59)),
+                   "to": iso(yday - datetime.timedelta(days=30))},
+               "previous period %r" % doc.get("previous"))
+
+        # days=N: the N full days before today
+        doc = _api_json(srv, tok, API + SITE + "/summary?days=7", as_is=True)
+        want = rng(yday - datetime.timedelta(days=6), yday)
+        expect(doc.get("range") == want, "days=7: range %r, expected %r"
+               % (doc.get("range"), want))
+
+        # today so far, asked for: the dataset, marked as including today
+        doc = _api_json(srv, tok, API + SITE + "/summary?from=%s&to=%s"
+                        % (today, today), as_is=True)
+        expect(doc.get("range") == rng(today, today) and
+               doc.get("totals", {}).get("views") == 7,
+               "today only: range %r, views %r, expected 7"
+               % (doc.get("range"), doc.get("totals", {}).get("views")))
+
+        # a future `to` is clamped to today
+        later = today + datetime.timedelta(days=5)
+        doc = _api_json(srv, tok, API + SITE + "/articles?to=%s" % later,
+                        as_is=True)
+        want = rng(today - datetime.timedelta(days=29), today,
+                   clamped=True, requested_to=iso(later))
+        expect(doc.get("range") == want and doc.get("to") == iso(today),
+               "to=%s: to %r range %r, expected %r"
+               % (later, doc.get("to"), doc.get("range"), want))
+        _check_row({x["path"]: x for x in doc["articles"]}[ALPHA], ALPHA_ROW,
+                   "alpha, to in the future")
+        frm = today - datetime.timedelta(days=2)
+        doc = _api_json(srv, tok, API + SITE + "/summary?from=%s&to=%s"
+                        % (frm, later), as_is=True)
+        series = doc.get("series") or []
+        expect(doc.get("range") == rng(frm, today, clamped=True,
+                                       requested_to=iso(later)) and
+               [d.get("date") for d in series] ==
+               [iso(frm + datetime.timedelta(days=i)) for i in range(3)] and
+               doc.get("totals", {}).get("views") == 7 and
+               doc.get("previous", {}).get("to") ==
+               iso(frm - datetime.timedelta(days=1)),
+               "from=%s&to=%s: range %r, series %r, views %r; expected 3 "
+               "days ending today with the 7 views, no empty future days"
+               % (frm, later, doc.get("range"),
+                  [d.get("date") for d in series],
+                  doc.get("totals", {}).get("views")))
+        # a range wholly in the future is refused, naming from
+        r = _get(srv, API + SITE + "/summary?from=%s&to=%s"
+                 % (later, later + datetime.timedelta(days=3)), tok,
+                 as_is=True)
+        _status(r, 400, "a range in the future")
+        msg = _error(r, "a range in the future")
+        expect(_names(msg, "from") and "today" in msg,
+               "a range in the future: error %r" % msg)
+
+        # the CLI decides the same way
+        r = t.dwell("report", SITE, "--data", srv.data, "--format", "json")
+        expect(r.returncode == 0 and json.loads(r.stdout) ==
+               _api_json(srv, tok, API + SITE + "/articles", as_is=True),
+               "dwell report without dates differs from GET /articles "
+               "without dates: %r" % r.stdout[:300])
+        r = t.dwell("report", SITE, "--data", srv.data, "--summary")
+        head = r.stdout.splitlines()[0] if r.stdout else ""
+        expect(r.returncode == 0 and head.startswith(
+                   "%s to %s UTC (full days)" % (want_from := iso(
+                       yday - datetime.timedelta(days=29)), iso(yday))),
+               "dwell report --summary starts %r, expected %s to %s "
+               "(full days)" % (head, want_from, iso(yday)))
+        r = t.dwell("report", SITE, "--data", srv.data, "--format", "json",
+                    "--to", iso(later))
+        expect(r.returncode == 0 and json.loads(r.stdout).get("range") ==
+               rng(today - datetime.timedelta(days=29), today, clamped=True,
+                   requested_to=iso(later)) and
+               iso(later) in r.stderr and "today" in r.stderr,
+               "dwell report --to %s: exit %d, stderr %r, range %r"
+               % (later, r.returncode, r.stderr[:200], r.stdout[:300]))
+        r = t.dwell("report", SITE, "--data", srv.data, "--format", "json",
+                    "--days", "7")
+        expect(r.returncode == 0 and json.loads(r.stdout).get("range") ==
+               rng(yday - datetime.timedelta(days=6), yday),
+               "dwell report --days 7: %r" % r.stdout[:300])
+
+
+def _doc_anchors():
+    """The GitHub anchors of docs/metrics.md's headings."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                        "..", "docs", "metrics.md")
+    with open(path, encoding="utf-8") as f:
+        heads = [l.lstrip("#").strip() for l in f if l.startswith("#")]
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-")
+            for h in heads}
+
+
+def reports_legend_is_served_and_printed_from_one_declaration(t):
+    # every metric the report shows has a definition and a docs anchor;
+    # the API (for the report page) and `dwell report --legend` give the
+    # same ones
+    with _ready(t) as (srv, tok):
+        doc = _api_json(srv, tok, API + SITE + "/legend")
+        ms = doc.get("metrics") or []
+        keys = [m.get("key") for m in ms]
+        need = {"views", "views_change", "visitors", "reads", "read_rate",
+                "read_through", "quick_exits", "engaged_p50", "engaged_p75",
+                "engaged_p90", "engaged_mean", "read_ratio", "helpful",
+                "votes", "words", "searches", "today", "title", "path",
+                "category"}
+        expect(need <= set(keys) and len(keys) == len(set(keys)),
+               "legend keys %r: missing %r or repeated"
+               % (keys, sorted(need - set(keys))))
+        anchors = _doc_anchors()
+        bad = [m for m in ms if not (m.get("label") and
+               len(m.get("definition") or "") > 20 and
+               (m.get("doc") or "").startswith("docs/metrics.md#") and
+               m["doc"].split("#", 1)[1] in anchors)]
+        expect(not bad, "legend entries without a label, a definition or "
+               "an anchor of docs/metrics.md: %r" % bad[:3])
+        r = _get(srv, API + SITE + "/legend")
+        _status(r, 401, "legend without a token")
+
+        r = t.dwell("report", "--legend", "--format", "json")
+        expect(r.returncode == 0 and json.loads(r.stdout) == doc,
+               "dwell report --legend --format json differs from GET "
+               "legend: exit %d %r" % (r.returncode, r.stdout[:300]))
+        r = t.dwell("report", "--legend")
+        expect(r.returncode == 0, "dwell report --legend: exit %d: %s"
+               % (r.returncode, r.stderr[:200]))
+        _check_table(r.stdout, "dwell report --legend")
+        flat = " ".join(r.stdout.split())
+        missing = [m["key"] for m in ms
+                   if "%s (%s)" % (m["label"], m["key"]) not in flat or
+                   m["definition"] not in flat or m["doc"] not in flat]
+        expect(not missing, "dwell report --legend lacks the label, "
+               "definition or link of %r" % missing)
+        r = _get(srv, API + SITE + "/legend.csv", tok)
+        rows = list(csv.reader(io.StringIO(r.body.decode("utf-8"),
+                                           newline="")))
+        expect(rows[0] == ["key", "label", "definition", "doc"] and
+               [row[0] for row in rows[1:]] == keys and
+               [row[2] for row in rows[1:]] ==
+               [m["definition"] for m in ms],
+               "legend.csv %r" % rows[:3])
 
 
 def reports_summary_series_counts_the_reads_of_each_day(t):
@@ -836,6 +1031,8 @@ def report_cli_matches_the_api_and_fits_80_columns(t):
         data = srv.data
 
         def cli(*args):
+            if "--from" not in args and "--to" not in args:
+                args += ("--to", _today().isoformat())     # as _upto_today
             r = t.dwell("report", SITE, "--data", data, *args)
             expect(r.returncode == 0, "dwell report %s: exit %d: %s"
                    % (" ".join(args), r.returncode, r.stderr.strip()[-300:]))
@@ -927,7 +1124,8 @@ def report_cli_tables_fit_80_columns_with_long_names(t):
                             (["--article", long_path],
                              " --article PATH(%d chars, title %d)"
                              % (len(long_path), len(long_title)))):
-            r = t.dwell("report", site, "--data", data, *args)
+            r = t.dwell("report", site, "--data", data, "--to",
+                        _today().isoformat(), *args)
             what = "dwell report %s%s" % (label, shown)
             if r.returncode != 0:
                 bad.append("%s: exit %d: %s" % (what, r.returncode,
@@ -951,6 +1149,9 @@ def report_cli_refuses_bad_flags_with_a_message(t):
             (["--from", "2026-1-01"], "--from"),
             (["--to", "2026-13-01"], "--to"),
             (["--from", "2026-01-10", "--to", "2026-01-01"], "--from"),
+            (["--days", "0"], "--days"),
+            (["--days", "week"], "--days"),
+            (["--from", "2999-01-01"], "--from"),
             (["--limit", "0"], "--limit"),
             (["--limit", "many"], "--limit"),
             (["--frobnicate"], "--frobnicate"),

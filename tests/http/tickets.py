@@ -1376,15 +1376,15 @@ def correlate_api_gives_the_same_numbers_as_the_cli(t):
                 except harness.TestFailure as e:
                     problems.append(str(e))
         expect(not problems, "; ".join(problems))
-        # the API's defaults: a range ending today (its length is the
-        # API's to choose: 30 or 90 days), window 24h; the same numbers as
-        # the CLI for that range
+        # the API's defaults: full days, a range ending yesterday (its
+        # length is the API's to choose: 30 or 90 days), window 24h; the
+        # same numbers as the CLI for that range
         for part, keys in parts.items():
             api = _api_json(srv, tok, API + DEMO + "/" + part)
-            expect(api.get("to") == day(0) and api.get("window") == "24h" and
-                   api.get("from") in (day(29), day(89)),
+            expect(api.get("to") == day(1) and api.get("window") == "24h" and
+                   api.get("from") in (day(30), day(90)),
                    "%s without parameters: from %r to %r window %r, expected "
-                   "the 30 or 90 days ending today and 24h"
+                   "the 30 or 90 days ending yesterday and 24h"
                    % (part, api.get("from"), api.get("to"),
                       api.get("window")))
             cli = json.loads(_correlate(t, data, "--format", "json",

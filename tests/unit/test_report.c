@@ -482,6 +482,98 @@ TEST(today_is_the_utc_day_of_now)
     CHECK(t == now || t + 1 == now);          /* midnight may pass */
 }
 
+/* Resolves ASK against today = 2025-03-12 (day 20159), 30 days by
+ * default; returns the result's from/to, or 0/0 with PARAM on error. */
+static int range_of(const char *from, const char *to, const char *days,
+                    struct report_range *rg, const char **param)
+{
+    struct report_range_ask ask = { from, to, days };
+    const char *why = NULL;
+    *param = NULL;
+    int rc = report_range_resolve(&ask, 30, 20159, rg, param, &why);
+    if (rc != 0 && (*param == NULL || why == NULL || why[0] == '\0'))
+        return -2;
+    return rc;
+}
+
+TEST(default_range_is_the_30_full_days_before_today)
+{
+    struct report_range rg;
+    const char *param;
+    CHECK_EQ_INT(range_of(NULL, NULL, NULL, &rg, &param), 0);
+    CHECK_EQ_INT(rg.to, 20158);                  /* yesterday */
+    CHECK_EQ_INT(rg.from, 20158 - 29);
+    CHECK_EQ_INT(rg.today, 20159);
+    CHECK(!rg.clamped);
+    CHECK_EQ_INT(range_of(NULL, NULL, "7", &rg, &param), 0);
+    CHECK_EQ_INT(rg.to, 20158);
+    CHECK_EQ_INT(rg.from, 20152);
+    CHECK_EQ_INT(range_of("2025-03-01", NULL, NULL, &rg, &param), 0);
+    CHECK_EQ_INT(rg.from, 20148);
+    CHECK_EQ_INT(rg.to, 20158);                  /* from alone: to yesterday */
+    CHECK_EQ_INT(range_of("2025-03-12", NULL, NULL, &rg, &param), 0);
+    CHECK_EQ_INT(rg.from, 20159);                /* today alone, asked for */
+    CHECK_EQ_INT(rg.to, 20159);
+    CHECK_EQ_INT(range_of(NULL, "2025-03-12", NULL, &rg, &param), 0);
+    CHECK_EQ_INT(rg.to, 20159);                  /* to today: partial, kept */
+    CHECK_EQ_INT(rg.from, 20130);
+    CHECK(!rg.clamped);
+    CHECK_EQ_INT(range_of("2025-03-01", NULL, "3", &rg, &param), 0);
+    CHECK_EQ_INT(rg.from, 20148);
+    CHECK_EQ_INT(rg.to, 20150);
+}
+
+TEST(range_into_the_future_is_clamped_to_today)
+{
+    struct report_range rg;
+    const char *param;
+    CHECK_EQ_INT(range_of("2025-03-01", "2025-04-30", NULL, &rg, &param), 0);
+    CHECK_EQ_INT(rg.from, 20148);
+    CHECK_EQ_INT(rg.to, 20159);
+    CHECK(rg.clamped);
+    CHECK_EQ_INT(rg.asked_to, 20208);
+    CHECK_EQ_INT(range_of(NULL, "2099-01-01", NULL, &rg, &param), 0);
+    CHECK_EQ_INT(rg.to, 20159);                  /* 30 days ending today */
+    CHECK_EQ_INT(rg.from, 20130);
+    CHECK(rg.clamped);
+    CHECK_EQ_INT(range_of("2025-03-10", NULL, "7", &rg, &param), 0);
+    CHECK_EQ_INT(rg.to, 20159);                  /* would end on the 16th */
+    CHECK(rg.clamped);
+    CHECK_EQ_INT(range_of("2025-03-13", NULL, NULL, &rg, &param), -1);
+    CHECK_EQ_STR(param, "from");                 /* starts after today */
+    CHECK_EQ_INT(range_of("2025-04-01", "2025-04-30", NULL, &rg, &param), -1);
+    CHECK_EQ_STR(param, "from");
+}
+
+TEST(range_names_the_bad_parameter)
+{
+    struct report_range rg;
+    const char *param;
+    static const struct { const char *from, *to, *days, *param; } bad[] = {
+        { "2025-02-30", NULL, NULL, "from" },
+        { NULL, "2025-13-01", NULL, "to" },
+        { NULL, "", NULL, "to" },
+        { "2025-03-10", "2025-03-01", NULL, "from" },
+        { "2000-01-01", "2025-01-01", NULL, "from" },
+        { NULL, NULL, "0", "days" },
+        { NULL, NULL, "3661", "days" },
+        { NULL, NULL, "7d", "days" },
+        { NULL, NULL, "", "days" },
+        { NULL, NULL, "-1", "days" },
+        { "2025-03-01", "2025-03-05", "5", "days" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = range_of(bad[i].from, bad[i].to, bad[i].days, &rg, &param);
+        if (rc != -1 || param == NULL || strcmp(param, bad[i].param) != 0) {
+            printf("  case %zu: rc %d, param %s, expected %s\n", i, rc,
+                   param ? param : "(none)", bad[i].param);
+            CHECK(0);
+        }
+    }
+    CHECK_EQ_INT(range_of(NULL, NULL, "3660", &rg, &param), 0);
+    CHECK_EQ_INT(rg.to - rg.from, 3659);
+}
+
 /* --- one row, derived (no store) ------------------------------------------ */
 
 TEST(derive_gives_nan_for_undefined_ratios)
@@ -1437,6 +1529,9 @@ int main(void)
     RUN(parse_date_rejects_impossible_and_malformed_dates);
     RUN(format_date_and_parse_date_round_trip_every_day_1970_to_2100);
     RUN(today_is_the_utc_day_of_now);
+    RUN(default_range_is_the_30_full_days_before_today);
+    RUN(range_into_the_future_is_clamped_to_today);
+    RUN(range_names_the_bad_parameter);
     RUN(derive_gives_nan_for_undefined_ratios);
     RUN(derive_counts_quick_exits_below_5_s_and_read_through_from_90_pct);
     RUN(sort_puts_undefined_values_last_in_both_orders);
