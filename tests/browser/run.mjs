@@ -348,16 +348,18 @@ class Scenario {
      NAME (a page of /demo/ or a URL) with the fake clock paused (unless
      { clock: false }); returns its Page once loaded. It stays hidden until
      brought to front (t.show). CONTEXT must be a real one (t.context or
-     t.newContext()). */
+     t.newContext()). The tab is created blank and then navigated: a URL
+     given to createTarget starts loading before Playwright has attached, so
+     the page would miss the clock and the DWELL_SNIPPET route. */
   async backgroundTab(name, { clock = true, context = this.context } = {}) {
     this.mustBeReal(context, 'backgroundTab');
     if (clock) await this.pauseClock(context);
     const cdp = await context.browser().newBrowserCDPSession();
     const opened = context.waitForEvent('page');
-    await cdp.send('Target.createTarget', { url: this.href(name), background: true });
+    await cdp.send('Target.createTarget', { url: 'about:blank', background: true });
     const page = await opened;
     await cdp.detach().catch(() => {});
-    await page.waitForLoadState('load');
+    await page.goto(this.href(name));
     return page;
   }
 
