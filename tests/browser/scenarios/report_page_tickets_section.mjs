@@ -1,6 +1,10 @@
 // The report page's "Tickets after reading" section over 90 days of demo
 // traffic and tickets shows the API's numbers for the page's range and
-// window: the site numbers, /kb/refund-policy's contact rate (the demo plants
+// window: the site numbers, beside the rates how many tickets are linked to a
+// reader at all (of all the range's tickets), each rate labelled as the lower
+// bound it is ("at least X%" under "Contacted support within 24 hours"), no
+// deflection column, the rows in the order of the number shown (both ways),
+// /kb/refund-policy's contact rate (the demo plants
 // ~40 %) at the top of the articles, every topic's best lag and verdict (the
 // demo plants "accounts" tickets falling 2 days after its reads), and the top
 // searches followed by a ticket with the zero-result ones marked. The 7 d and
@@ -38,7 +42,7 @@ function answered(page) {
 /* Runs ACTION and waits until the page has the deflection, topics and gaps
    answers for window W and has drawn them. */
 async function andWaitWindow(page, action, w) {
-  const answers = ['deflection', 'topics', 'gaps'].map((k) => page.waitForResponse((r) =>
+  const answers = ['contact-after-read', 'topics', 'gaps'].map((k) => page.waitForResponse((r) =>
     r.url().includes(`/${k}?`) && new URL(r.url()).searchParams.get('window') === w));
   await action();
   await Promise.all(answers);
@@ -69,7 +73,14 @@ function shown(page) {
       zero: li.getAttribute('data-zero') === '1', text: li.querySelector('.lb span').textContent,
       tag: li.querySelector('.tag')?.textContent ?? null,
     }));
-    return { numbers, rows, topics, gaps };
+    const ls = sec.querySelector('[data-test=linked-share]');
+    const linked = ls && {
+      linked: ls.getAttribute('data-linked'), tickets: ls.getAttribute('data-tickets'),
+      share: ls.getAttribute('data-share'), text: ls.textContent.trim(), visible: ls.offsetParent !== null,
+    };
+    const heads = [...sec.querySelectorAll('[data-test=deflection] thead th')].map((th) => th.textContent.replace(/[\u00a0▲▼]/g, '').trim());
+    const cols = [...new Set([...sec.querySelectorAll('[data-test=deflection-row] td[data-col]')].map((td) => td.getAttribute('data-col')))];
+    return { numbers, rows, topics, gaps, linked, heads, cols };
   });
 }
 
@@ -82,13 +93,35 @@ function matches(t, s, d, tp, g, what) {
     t.assert(s.numbers[k] && s.numbers[k].value === String(n[key]) && s.numbers[k].text === fmt(n[key]),
       `${what}: the ${k} card shows ${s.numbers[k]?.text} (data-value ${s.numbers[k]?.value}); API ${key} ${n[key]}`);
   }
+  // how many tickets the rates can see, beside them: the API's linked share
+  const ls = d.linked_share;
+  t.assert(ls && ls.tickets === n.tickets && ls.linked_tickets === n.linked_tickets && ls.linked_tickets < ls.tickets &&
+    Math.abs(ls.share - ls.linked_tickets / ls.tickets) < 1e-4,
+  `${what}: API linked_share ${JSON.stringify(ls)} against ${n.linked_tickets} linked of ${n.tickets} tickets`);
+  t.assert(s.linked && s.linked.visible && s.linked.linked === String(ls.linked_tickets) && s.linked.tickets === String(ls.tickets) &&
+    s.linked.share === String(ls.share) &&
+    s.linked.text.includes(`${num(ls.linked_tickets)} of ${num(ls.tickets)} tickets (${pct(ls.share)})`) &&
+    s.linked.text.includes(`The other ${num(ls.tickets - ls.linked_tickets)} cannot`) && s.linked.text.includes('lower bound'),
+  `${what}: the linked share beside the rates says "${s.linked?.text}" (${JSON.stringify(s.linked)}); API ${JSON.stringify(ls)}`);
+  // the rate as a lower bound, in the window chosen; no deflection anywhere
+  const win = { '30m': '30 minutes', '24h': '24 hours', '7d': '7 days' }[d.window];
+  t.assert(s.heads.join('|') === `Article|Contacted support within ${win}|Views|Tickets after|Median read → ticket`,
+    `${what}: the columns are ${s.heads.join(' | ')}`);
+  t.assert(!s.cols.includes('deflection') && !s.heads.some((x) => /deflect/i.test(x)) && !d.articles.some((a) => 'deflection' in a),
+    `${what}: a deflection column is still there (cells ${s.cols.join(',')}, headers ${s.heads.join(',')})`);
+  // the rows in the order of the number shown, highest first
+  const shownRates = s.rows.map((r) => Number(r.contact_rate.value));
+  t.assert(shownRates.every((v, i) => i === 0 || shownRates[i - 1] >= v),
+    `${what}: rows not sorted by the rate shown: ${s.rows.map((r) => `${r.path} ${r.contact_rate.text}`).join(', ')}`);
   const api = new Map(d.articles.map((a) => [a.path, a]));
   t.assert(s.rows.length === Math.min(15, d.articles.length), `${what}: ${s.rows.length} article rows; the API has ${d.articles.length}`);
+  t.assert(s.rows.map((r) => r.path).join(' ') === d.articles.slice(0, 15).map((a) => a.path).join(' '),
+    `${what}: rows ${s.rows.map((r) => r.path).join(' ')}; the API's first 15 ${d.articles.slice(0, 15).map((a) => a.path).join(' ')}`);
   for (const row of s.rows) {
     const a = api.get(row.path);
     t.assert(a, `${what}: row ${row.path} is not in the API's articles`);
     t.assert(row.id === a.id, `${what}: ${row.path} has id ${row.id}; API ${a.id}`);
-    t.assert(row.contact_rate.value === String(a.contact_after_read) && row.contact_rate.text === pct(a.contact_after_read),
+    t.assert(row.contact_rate.value === String(a.contact_after_read) && row.contact_rate.text === `at least ${pct(a.contact_after_read)}`,
       `${what}: ${row.path} contact rate "${row.contact_rate.text}" (${row.contact_rate.value}); API ${a.contact_after_read}`);
     t.assert(row.views.value === String(a.views) && row.tickets.value === String(a.followed_by_ticket),
       `${what}: ${row.path} views/tickets ${row.views.value}/${row.tickets.value}; API ${a.views}/${a.followed_by_ticket}`);
@@ -122,7 +155,7 @@ function matches(t, s, d, tp, g, what) {
 async function api(t, range, w) {
   const p = { ...range, window: w };
   const token = t.fixture.token;
-  return Promise.all([t.api('deflection', p, token), t.api('topics', p, token), t.api('gaps', p, token)]);
+  return Promise.all([t.api('contact-after-read', p, token), t.api('topics', p, token), t.api('gaps', p, token)]);
 }
 
 export default async function (t) {
@@ -141,11 +174,29 @@ export default async function (t) {
     `precondition: the demo has topics (${tp.topics.length}) and gaps with and without results (${g.gaps.length})`);
   let s = await shown(page);
   matches(t, s, d, tp, g, '24 h');
-  t.assert(s.rows[0].path === '/kb/refund-policy' && s.rows[0].contact_rate.text === pct(refund.contact_after_read),
+  t.assert(s.rows[0].path === '/kb/refund-policy' && s.rows[0].contact_rate.text === `at least ${pct(refund.contact_after_read)}`,
     `/kb/refund-policy is not first with ${pct(refund.contact_after_read)}: first is ${s.rows[0].path} ${s.rows[0].contact_rate.text}`);
   const accounts = s.topics.find((x) => x.category === 'accounts');
   t.note(`/kb/refund-policy contact rate ${s.rows[0].contact_rate.text}; accounts: best lag ${accounts?.lag} d, "${accounts?.verdict}"`);
   await page.locator('[data-test=tickets]').screenshot({ path: t.outFile('report-tickets.png') });
+  // the old route name answers the same document
+  const old = await t.api('deflection', { ...range, window: '24h' }, t.fixture.token);
+  t.assert(JSON.stringify(old) === JSON.stringify(d), 'the deflection route no longer answers what contact-after-read does');
+
+  // sorting by the column: ascending puts the lowest rate shown first, all of
+  // the articles in the order of the number shown
+  await page.click('[data-test=deflection] button[data-dsort=contact_rate]');
+  await page.click('#dall');
+  s = await shown(page);
+  const asc = s.rows.map((r) => Number(r.contact_rate.value));
+  t.assert(s.rows.length === d.articles.length && asc.every((v, i) => i === 0 || asc[i - 1] <= v) &&
+    asc[0] === Math.min(...d.articles.map((a) => a.contact_after_read)),
+  `ascending: ${s.rows.map((r) => `${r.path} ${r.contact_rate.text}`).join(', ')}`);
+  t.assert(new URL(page.url()).searchParams.get('dorder') === 'asc', `the address does not keep the order: ${new URL(page.url()).search}`);
+  await page.click('[data-test=deflection] button[data-dsort=contact_rate]');
+  s = await shown(page);
+  t.assert(s.rows[0].path === '/kb/refund-policy' && !new URL(page.url()).searchParams.has('dorder'),
+    `descending again: first ${s.rows[0].path}, address ${new URL(page.url()).search}`);
 
   // 7 d: the page asks again with window=7d and shows the API's 7-day values
   await andWaitWindow(page, () => page.click('[data-test=window-7d]'), '7d');
