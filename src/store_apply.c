@@ -146,7 +146,7 @@ static int article_touch(struct store *st, MDB_txn *txn,
 {
     uint8_t kb[12];
     uint8_t buf[12 + 6 + EVENT_PATH_MAX + EVENT_TITLE_MAX +
-                EVENT_CATEGORY_MAX];
+                EVENT_CATEGORY_MAX + 1];
     put_be32(kb, ev->site_id);
     put_be64(kb + 4, ev->article);
     MDB_val k = { sizeof kb, kb }, v;
@@ -156,13 +156,19 @@ static int article_touch(struct store *st, MDB_txn *txn,
         return rc;
     struct event_str title = ev->title, category = ev->category;
     uint32_t words = ev->words;
+    uint8_t kind = ev->kind;          /* the last view's, as for the title */
+    /* a pixel without pk cannot tell an article from an unmarked page */
+    bool keep_kind = (ev->flags & EVENT_FLAG_PIXEL) &&
+                     kind == EVENT_PAGE_ARTICLE;
     struct store_article old;         /* TITLE, CATEGORY may point here */
     if (rc == 0 && v.mv_size >= 12) {
         first = get_be32(v.mv_data);
         /* a view that omits them (the noscript pixel) keeps what is known */
         MDB_val key = { sizeof kb, kb };
-        if ((!words || !title.n || !category.n) &&
+        if ((!words || !title.n || !category.n || keep_kind) &&
             store_article_unpack(&key, &v, &old) == 0) {
+            if (keep_kind)
+                kind = old.kind;
             if (!words)
                 words = old.words;
             if (!title.n)
@@ -180,6 +186,8 @@ static int article_touch(struct store *st, MDB_txn *txn,
     put_str16(buf, &n, &ev->path);
     put_str16(buf, &n, &title);
     put_str16(buf, &n, &category);
+    if (kind != store_article_default_kind(ev->path.p, ev->path.n))
+        buf[n++] = kind;
     if (rc == 0 && v.mv_size == n && memcmp(v.mv_data, buf, n) == 0)
         return 0;
     v.mv_size = n;

@@ -16,6 +16,8 @@
  *   views      site(4) view id -> struct view_rec
  *   articles   site(4) article(8) -> first_day(4) last_day(4) words(4)
  *                                    {len(2) path} {len(2) title} {len(2) cat}
+ *                                    [page kind(1), when not the default:
+ *                                    home for "/", article otherwise]
  *   daily      site(4) article(8) day(4) class(1) -> rollup record, for
  *              settled days (see store_rollups.c)
  *   recent     the same, for days not yet settled: a small database that
@@ -282,6 +284,10 @@ int store_mark_dirty(struct store *st, MDB_txn *txn, uint32_t site,
 /* Decodes an article record (key = site, id) into OUT. Returns 0, or -1. */
 int store_article_unpack(const MDB_val *k, const MDB_val *v,
                          struct store_article *out);
+
+/* The page kind of an article record that has no kind byte (every record
+ * made before kinds existed): home for the site root, article otherwise. */
+uint8_t store_article_default_kind(const char *path, size_t len);
 
 /* Brings a schema 1 environment to the current layout inside TXN. */
 int store_migrate_v1(struct store *st, MDB_txn *txn);

@@ -45,7 +45,19 @@ int store_article_unpack(const MDB_val *k, const MDB_val *v,
         dst[i][n] = '\0';
         off += n;
     }
+    out->kind = store_article_default_kind(out->path, strlen(out->path));
+    if (off < v->mv_size) {
+        out->kind = p[off];
+        if (out->kind >= EVENT_PAGE_KINDS)
+            return -1;
+    }
     return 0;
+}
+
+uint8_t store_article_default_kind(const char *path, size_t len)
+{
+    bool root = len >= 1 && path[0] == '/' && (len == 1 || path[1] == '?');
+    return root ? EVENT_PAGE_HOME : EVENT_PAGE_ARTICLE;
 }
 
 int store_articles_each(struct store *st, uint32_t site_id,

@@ -196,6 +196,9 @@ struct store_article {
     uint64_t id;
     uint32_t first_day, last_day;  /* days since the epoch, UTC */
     uint32_t words;
+    uint8_t kind;                  /* enum event_page_kind, of the last view
+                                      (home for "/" in records made before
+                                      kinds existed; article otherwise) */
     char path[EVENT_PATH_MAX + 1];
     char title[EVENT_TITLE_MAX + 1];
     char category[EVENT_CATEGORY_MAX + 1];

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #define DRAIN_MS 120000u      /* generous: sanitizers and fsync are slow */
 
 static char root[64];         /* this run's temporary directory */
@@ -1464,6 +1466,196 @@ TEST(events_each_of_an_empty_store_calls_nothing)
     CHECK_EQ_INT(g.n, 0);
 }
 
+/* --- page kinds in the article record ------------------------------------ */
+
+/* An event_param_fn over CTX, a list of keys and values ended by NULL. */
+static const char *pixel_param(void *ctx, const char *key)
+{
+    for (const char *const *p = ctx; p[0] != NULL; p += 2)
+        if (strcmp(p[0], key) == 0)
+            return p[1];
+    return NULL;
+}
+
+/* Queues the event of JSON BODY, or of pixel parameters PIXEL (a table of
+ * key, value pairs ended by NULL) when BODY is NULL, for SITE_ID, and waits
+ * until it is written. */
+static bool send_and_drain(struct store *st, uint32_t site_id,
+                           const char *body, const char *const *pixel)
+{
+    static struct event_batch b;
+    static int pixels;
+    char vid[32];
+    struct event ev;
+    if (body != NULL) {
+        if (!parse_one(body, site_id, &ev))
+            return false;
+    } else {
+        snprintf(vid, sizeof vid, "pixelview%04d", ++pixels);
+        if (event_parse_pixel(pixel_param, (void *)pixel, vid, &b, err,
+                              sizeof err) != 0) {
+            printf("  pixel: %s\n", err);
+            return false;
+        }
+        ev = b.ev[0];
+        ev.site_id = site_id;
+    }
+    struct ipaddr a = addr_of("203.0.113.9");
+    return store_enqueue(st, &ev, 1, &a, chrome_ua, strlen(chrome_ua), NULL,
+                         NULL) == 0 &&
+           store_drain(st, DRAIN_MS) == 0;
+}
+
+/* The kind of the article record of PATH, or -1. */
+static int kind_of(struct store *st, uint32_t site_id, const char *path)
+{
+    struct store_article a;
+    int rc = store_article_get(st, site_id,
+                               event_article_id(path, strlen(path)), &a);
+    if (rc != 0)
+        printf("  %s: store_article_get: %d\n", path, rc);
+    return rc == 0 ? a.kind : -1;
+}
+
+TEST(article_record_keeps_the_page_kind_of_the_last_view)
+{
+    struct store *st = open_store("page-kinds", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "k.example");
+    CHECK(id != 0);
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    CHECK(send_and_drain(st, id, "{\"s\":\"k.example\",\"t\":\"view\","
+                         "\"v\":\"kindview01\",\"u\":\"/search?q=sso\","
+                         "\"ti\":\"Search\",\"pk\":\"search\"}", NULL));
+    CHECK_EQ_INT(kind_of(st, id, "/search"), EVENT_PAGE_SEARCH);
+    /* the noscript pixel cannot say: it keeps what is known, as the title */
+    static const char *const bare[] = { "s", "k.example", "u", "/search",
+                                        NULL };
+    CHECK(send_and_drain(st, id, NULL, bare));
+    CHECK_EQ_INT(kind_of(st, id, "/search"), EVENT_PAGE_SEARCH);
+    static const char *const listed[] = { "s", "k.example", "u", "/search",
+                                          "pk", "list", NULL };
+    CHECK(send_and_drain(st, id, NULL, listed));
+    CHECK_EQ_INT(kind_of(st, id, "/search"), EVENT_PAGE_LIST);
+    /* the last beacon view wins, as for the title */
+    CHECK(send_and_drain(st, id, "{\"s\":\"k.example\",\"t\":\"view\","
+                         "\"v\":\"kindview02\",\"u\":\"/search\"}", NULL));
+    CHECK_EQ_INT(kind_of(st, id, "/search"), EVENT_PAGE_ARTICLE);
+    struct store_article a;
+    CHECK_EQ_INT(store_article_get(st, id, event_article_id("/search", 7),
+                                   &a), 0);
+    CHECK_EQ_STR(a.title, "Search");
+    /* the site root without a kind is home; marked, it is what it says */
+    CHECK(send_and_drain(st, id, "{\"s\":\"k.example\",\"t\":\"view\","
+                         "\"v\":\"kindview03\",\"u\":\"https://k.example/\"}",
+                         NULL));
+    CHECK_EQ_INT(kind_of(st, id, "/"), EVENT_PAGE_HOME);
+    CHECK(send_and_drain(st, id, "{\"s\":\"k.example\",\"t\":\"view\","
+                         "\"v\":\"kindview04\",\"u\":\"/\","
+                         "\"pk\":\"article\"}", NULL));
+    CHECK_EQ_INT(kind_of(st, id, "/"), EVENT_PAGE_ARTICLE);
+    /* and the raw event keeps the kind it came with */
+    struct got g;
+    CHECK_EQ_INT(read_events(st, id, 0, &g), 0);
+    store_close(st);
+    CHECK_EQ_INT(g.n, 6);
+    CHECK_EQ_INT(g.ev[0].ev.kind, EVENT_PAGE_SEARCH);
+    CHECK_EQ_INT(g.ev[1].ev.kind, EVENT_PAGE_ARTICLE);
+    CHECK_EQ_INT(g.ev[2].ev.kind, EVENT_PAGE_LIST);
+    CHECK_EQ_INT(g.ev[4].ev.kind, EVENT_PAGE_HOME);
+}
+
+/* Opens the articles database of the store in PATH with LMDB's own API
+ * and, for each record that ends with a kind byte, cuts that byte off (the
+ * record as dwell wrote it before kinds existed). Sets *CUT to how many
+ * were cut and *PLAIN to how many had no such byte. Returns 0 or -1. */
+static int strip_kind_bytes(const char *path, int *cut, int *plain)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    static uint8_t keys[16][12], vals[16][2048];
+    static size_t lens[16];
+    int n = 0;
+    *cut = *plain = 0;
+    if (mdb_env_create(&env) != 0)
+        return -1;
+    int rc = mdb_env_set_maxdbs(env, 32);
+    if (rc == 0) rc = mdb_env_open(env, path, 0, 0600);
+    if (rc == 0) rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (rc != 0) {
+        mdb_env_close(env);
+        return -1;
+    }
+    rc = mdb_dbi_open(txn, "articles", 0, &dbi);
+    if (rc == 0) rc = mdb_cursor_open(txn, dbi, &cur);
+    int c = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc;
+    for (; rc == 0 && c == 0; c = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = v.mv_data;
+        size_t end = 12;
+        for (int i = 0; i < 3 && end + 2 <= v.mv_size; i++)
+            end += 2 + ((size_t)p[end] << 8 | p[end + 1]);
+        if (v.mv_size != end + 1) {
+            *plain += v.mv_size == end;
+        } else if (n < 16 && k.mv_size == 12 && end <= sizeof vals[0]) {
+            memcpy(keys[n], k.mv_data, 12);
+            memcpy(vals[n], p, end);
+            lens[n++] = end;
+        }
+    }
+    if (rc == 0)
+        mdb_cursor_close(cur);
+    for (int i = 0; rc == 0 && i < n; i++) {    /* rewritten, cursor closed */
+        MDB_val nk = { 12, keys[i] }, nv = { lens[i], vals[i] };
+        rc = mdb_put(txn, dbi, &nk, &nv, 0);
+        *cut += rc == 0;
+    }
+    rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+    mdb_env_close(env);
+    return rc == 0 ? 0 : -1;
+}
+
+TEST(article_record_made_before_page_kinds_reads_as_an_article_or_home)
+{
+    struct store *st = open_store("old-kinds", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "k.example");
+    CHECK(id != 0);
+    CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+    CHECK(send_and_drain(st, id, "{\"s\":\"k.example\",\"t\":\"view\","
+                         "\"v\":\"oldkind01\",\"u\":\"/search\","
+                         "\"pk\":\"search\"}", NULL));
+    CHECK(send_and_drain(st, id, "{\"s\":\"k.example\",\"t\":\"view\","
+                         "\"v\":\"oldkind02\",\"u\":\"/\","
+                         "\"pk\":\"search\"}", NULL));
+    CHECK(send_and_drain(st, id, "{\"s\":\"k.example\",\"t\":\"view\","
+                         "\"v\":\"oldkind03\",\"u\":\"/kb/a\","
+                         "\"ti\":\"A\",\"c\":\"kb\",\"w\":100}", NULL));
+    store_close(st);
+    char dir[128];
+    int cut, plain;
+    CHECK_EQ_INT(strip_kind_bytes(data_dir(dir, sizeof dir, "old-kinds"),
+                                  &cut, &plain), 0);
+    CHECK_EQ_INT(cut, 2);           /* /search and "/": not their default */
+    CHECK_EQ_INT(plain, 1);         /* /kb/a: written exactly as before */
+    st = open_store("old-kinds", NULL);
+    CHECK(st != NULL);
+    int search = kind_of(st, id, "/search"), home = kind_of(st, id, "/"),
+        art = kind_of(st, id, "/kb/a");
+    struct store_article a;
+    int rc = store_article_get(st, id, event_article_id("/kb/a", 5), &a);
+    store_close(st);
+    CHECK_EQ_INT(search, EVENT_PAGE_ARTICLE);
+    CHECK_EQ_INT(home, EVENT_PAGE_HOME);
+    CHECK_EQ_INT(art, EVENT_PAGE_ARTICLE);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_STR(a.title, "A");
+    CHECK_EQ_STR(a.category, "kb");
+    CHECK_EQ_INT(a.words, 100);
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "/tmp/dwell-test-store-XXXXXX");
@@ -1504,6 +1696,8 @@ int main(void)
     RUN(events_each_of_an_empty_store_calls_nothing);
     RUN(purge_deletes_expired_view_state_past_one_transaction_and_keeps_today);
     RUN(purge_goes_on_under_a_queue_that_never_empties);
+    RUN(article_record_keeps_the_page_kind_of_the_last_view);
+    RUN(article_record_made_before_page_kinds_reads_as_an_article_or_home);
     int rc = check_summary();
     if (nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
         perror(root);
