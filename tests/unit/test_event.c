@@ -1046,6 +1046,166 @@ TEST(typical_records_are_small)
     CHECK(engage < 64);
 }
 
+/* --- page kinds ("pk") --------------------------------------------------- */
+
+/* Parses a view of URL U carrying PK_JSON (a JSON value, or NULL: no pk). */
+static int parse_view_kind(const char *u, const char *pk_json)
+{
+    char body[512];
+    int n = snprintf(body, sizeof body,
+                     "{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                     "\"u\":\"%s\"%s%s}", u, pk_json ? ",\"pk\":" : "",
+                     pk_json ? pk_json : "");
+    if (n < 0 || (size_t)n >= sizeof body)
+        return -2;
+    return parse(body);
+}
+
+TEST(view_page_kind_parses_search_list_home_and_article)
+{
+    CHECK_EQ_INT(parse_view_kind("https://a.com/search", "\"search\""), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_SEARCH);
+    CHECK_EQ_INT(parse_view_kind("https://a.com/kb", "\"list\""), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_LIST);
+    CHECK_EQ_INT(parse_view_kind("https://a.com/start", "\"home\""), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_HOME);
+    CHECK_EQ_INT(parse_view_kind("https://a.com/kb/a", "\"article\""), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_ARTICLE);
+    /* the kind changes nothing else: same path, same article id */
+    CHECK_EQ_INT(parse_view_kind("https://a.com/search?q=sso", "\"search\""),
+                 0);
+    CHECK(str_is(batch.ev[0].path, "/search"));
+    CHECK(batch.ev[0].article == event_article_id("/search", 7));
+}
+
+TEST(view_without_pk_is_an_article_and_the_site_root_is_home)
+{
+    CHECK_EQ_INT(parse_view_kind("https://a.com/kb/reset", NULL), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_ARTICLE);
+    CHECK_EQ_INT(parse_view_kind("https://a.com/", NULL), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_HOME);
+    CHECK_EQ_INT(parse_view_kind("https://a.com", NULL), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_HOME);
+    CHECK_EQ_INT(parse_view_kind("/?utm_source=x", NULL), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_HOME);
+    /* the root with its query kept ("kq") is still the root */
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                       "\"u\":\"https://a.com/?lang=de\",\"kq\":1}"), 0);
+    CHECK(str_is(batch.ev[0].path, "/?lang=de"));
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_HOME);
+    /* an explicit kind wins over the root rule */
+    CHECK_EQ_INT(parse_view_kind("https://a.com/", "\"search\""), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_SEARCH);
+    CHECK_EQ_INT(parse_view_kind("https://a.com/", "\"article\""), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_ARTICLE);
+    /* "//x" and "/x" are not the root */
+    CHECK_EQ_INT(parse_view_kind("/x", NULL), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_ARTICLE);
+}
+
+TEST(view_with_an_unknown_page_kind_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                          "\"u\":\"/faq\",\"pk\":\"faq\"}", "pk:"));
+    CHECK(strstr(err, "search") != NULL);
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                          "\"u\":\"/faq\",\"pk\":\"Search\"}", "pk:"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                          "\"u\":\"/faq\",\"pk\":\"\"}", "pk:"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                          "\"u\":\"/faq\",\"pk\":1}", "pk"));
+    /* one bad view rejects its whole batch */
+    CHECK(rejected_naming("[{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                          "\"u\":\"/a\"},{\"s\":\"a.com\",\"t\":\"view\","
+                          "\"v\":\"k3J9xQ2n\",\"u\":\"/b\",\"pk\":\"faq\"}]",
+                          "event 1: pk:"));
+}
+
+TEST(pixel_carries_the_page_kind)
+{
+    struct param search[] = { { "s", "a.com" }, { "u", "/search" },
+                              { "pk", "search" }, { NULL, NULL } };
+    CHECK_EQ_INT(parse_pixel(search, "pixelview01"), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_SEARCH);
+    struct param root[] = { { "s", "a.com" }, { "u", "https://a.com/" },
+                            { NULL, NULL } };
+    CHECK_EQ_INT(parse_pixel(root, "pixelview01"), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_HOME);
+    struct param plain[] = { { "s", "a.com" }, { "u", "/kb/a" },
+                             { NULL, NULL } };
+    CHECK_EQ_INT(parse_pixel(plain, "pixelview01"), 0);
+    CHECK_EQ_INT(batch.ev[0].kind, EVENT_PAGE_ARTICLE);
+    struct param bad[] = { { "s", "a.com" }, { "u", "/kb/a" },
+                           { "pk", "faq" }, { NULL, NULL } };
+    CHECK_EQ_INT(parse_pixel(bad, "pixelview01"), -1);
+    CHECK(strncmp(err, "pk:", 3) == 0);
+}
+
+TEST(page_kind_names_round_trip)
+{
+    for (int k = 0; k < EVENT_PAGE_KINDS; k++)
+        CHECK_EQ_INT(event_page_kind_of(event_page_kind_name(k)), k);
+    CHECK_EQ_STR(event_page_kind_name(EVENT_PAGE_SEARCH), "search");
+    CHECK_EQ_STR(event_page_kind_name(EVENT_PAGE_ARTICLE), "article");
+    CHECK_EQ_STR(event_page_kind_name(EVENT_PAGE_KINDS), "?");
+    CHECK_EQ_STR(event_page_kind_name(-1), "?");
+    CHECK_EQ_INT(event_page_kind_of("faq"), -1);
+    CHECK_EQ_INT(event_page_kind_of(NULL), -1);
+}
+
+TEST(page_kind_survives_the_record)
+{
+    for (int k = 0; k < EVENT_PAGE_KINDS; k++) {
+        struct event ev, back;
+        uint8_t rec[EVENT_RECORD_MAX];
+        CHECK(example(0, &ev));
+        ev.kind = (uint8_t)k;
+        int len = event_encode(&ev, rec, sizeof rec);
+        CHECK(len > 0);
+        CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), 0);
+        CHECK_EQ_INT(back.kind, k);
+        CHECK(same_event(&ev, &back));
+    }
+}
+
+TEST(record_made_before_page_kinds_decodes_as_an_article)
+{
+    /* a view exactly as the first record version wrote it: version 1, view,
+     * no flags, no scroll, no vote, "DE", site 1, a visitor, view id and
+     * path, the article id */
+    static const uint8_t old[] = {
+        1, EVENT_VIEW, 0, EVENT_SCROLL_NONE, 0, 'D', 'E', 1,
+        1, 2, 3, 4, 5, 6, 7, 8,
+        0x03, 16,
+        8, 'k', '3', 'J', '9', 'x', 'Q', '2', 'm',
+        7, '/', 's', 'e', 'a', 'r', 'c', 'h',
+        8, 7, 6, 5, 4, 3, 2, 1
+    };
+    struct event back;
+    CHECK_EQ_INT(event_decode(old, sizeof old, &back), 0);
+    CHECK_EQ_INT(back.type, EVENT_VIEW);
+    CHECK(str_is(back.path, "/search"));
+    CHECK_EQ_INT(back.kind, EVENT_PAGE_ARTICLE);
+    /* and an article is still written that way: no byte added */
+    struct event ev = back;
+    uint8_t rec[EVENT_RECORD_MAX];
+    CHECK_EQ_INT(event_encode(&ev, rec, sizeof rec), (int)sizeof old);
+    CHECK(memcmp(rec, old, sizeof old) == 0);
+}
+
+TEST(record_with_an_unknown_page_kind_fails_to_decode)
+{
+    struct event ev, back;
+    uint8_t rec[EVENT_RECORD_MAX];
+    CHECK(example(0, &ev));
+    ev.kind = EVENT_PAGE_HOME;
+    int len = event_encode(&ev, rec, sizeof rec);
+    CHECK(len > 0);
+    CHECK_EQ_INT(rec[len - 1], EVENT_PAGE_HOME);   /* the kind is last */
+    rec[len - 1] = EVENT_PAGE_KINDS;
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), -1);
+}
+
 int main(void)
 {
     RUN(view_parses_with_every_field);
@@ -1127,5 +1287,14 @@ int main(void)
     RUN(article_id_is_stable_and_differs_by_path);
     RUN(event_type_names);
     RUN(typical_records_are_small);
+
+    RUN(view_page_kind_parses_search_list_home_and_article);
+    RUN(view_without_pk_is_an_article_and_the_site_root_is_home);
+    RUN(view_with_an_unknown_page_kind_is_rejected);
+    RUN(pixel_carries_the_page_kind);
+    RUN(page_kind_names_round_trip);
+    RUN(page_kind_survives_the_record);
+    RUN(record_made_before_page_kinds_decodes_as_an_article);
+    RUN(record_with_an_unknown_page_kind_fails_to_decode);
     return check_summary();
 }
