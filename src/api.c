@@ -168,6 +168,10 @@ static int parse_params(const struct http_req *q, struct api_request *a,
     }
     if ((v = http_req_arg(q, "category")) && v[0] != '\0')
         a->q.category = v;
+    if ((v = http_req_arg(q, "kind")) &&
+        report_parse_kinds(v, &a->q.kinds) != 0)
+        return bad_param(r, "kind", "expected article, search, list, home "
+                         "(joined by commas) or all"), -1;
     a->window = "24h";
     if ((v = http_req_arg(q, "window")))
         a->window = v;

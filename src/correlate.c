@@ -58,9 +58,13 @@ static int grow(void **p, size_t *cap, size_t n, size_t size)
     return 0;
 }
 
+/* Keeps article A: pages of other kinds (search, list, home) have no
+ * contact rate and no topic; the site numbers still count their views. */
 static int take_article(void *ctx, const struct store_article *a)
 {
     struct run *r = ctx;
+    if (a->kind != EVENT_PAGE_ARTICLE)
+        return 0;
     if (grow((void **)&r->arts, &r->artcap, r->narts, sizeof *r->arts) != 0)
         return -1;
     r->arts[r->narts++] = *a;

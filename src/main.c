@@ -46,6 +46,7 @@ static const char usage[] =
 "  report SITE [--from DATE] [--to DATE] [--days N] [--article PATH]\n"
 "              [--sort METRIC] [--order asc|desc] [--limit N]\n"
 "              [--format table|csv|json] [--include-bots] [--summary]\n"
+"              [--searches] [--kind article|search|list|home,...|all]\n"
 "                        read-time report (default: the 30 full days\n"
 "                        before today, UTC; table)\n"
 "  report --legend [--format table|csv|json]\n"
@@ -412,6 +413,7 @@ struct report_args {
     const char *site, *from, *to, *days, *article, *sort, *order, *format;
     bool bots, summary, searches, legend;
     unsigned limit;
+    const char *kind;          /* page kinds to list (--kind), or NULL */
 };
 
 static int parse_report_args(struct args *a, struct report_args *r)
@@ -425,6 +427,7 @@ static int parse_report_args(struct args *a, struct report_args *r)
         else if (k == 0 && (k = take_flag(a, "days", &v)) > 0) r->days = v;
         else if (k == 0 && (k = take_flag(a, "article", &v)) > 0)
             r->article = v;
+        else if (k == 0 && (k = take_flag(a, "kind", &v)) > 0) r->kind = v;
         else if (k == 0 && (k = take_flag(a, "sort", &v)) > 0) r->sort = v;
         else if (k == 0 && (k = take_flag(a, "order", &v)) > 0) r->order = v;
         else if (k == 0 && (k = take_flag(a, "format", &v)) > 0)
@@ -488,6 +491,9 @@ static int report_query_of(const struct report_args *r, uint32_t site_id,
     memset(q, 0, sizeof *q);
     q->site_id = site_id;
     q->include_bots = r->bots;
+    if (r->kind && report_parse_kinds(r->kind, &q->kinds) != 0)
+        return die_usage("--kind %s: expected article, search, list, home "
+                         "(joined by commas) or all", r->kind);
     int rc = cli_range(r->from, r->to, r->days, 30, rg);
     q->from = rg->from;
     q->to = rg->to;

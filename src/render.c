@@ -110,7 +110,7 @@ static const char article_csv_header[] =
     "id,path,title,category,words,views,visitors,reads,read_rate,"
     "read_through,read_ratio,quick_exit_rate,engaged_p50_ms,engaged_p75_ms,"
     "engaged_p90_ms,engaged_mean_ms,votes_up,votes_down,helpful_rate,"
-    "views_prev,views_change\r\n";
+    "views_prev,views_change,page\r\n";
 
 static void csv_row(struct text *t, const struct report_row *r)
 {
@@ -138,7 +138,7 @@ static void csv_row(struct text *t, const struct report_row *r)
     csv_num(t, r->helpful_rate, 4);
     text_printf(t, ",%" PRIu64 ",", r->views_prev);
     csv_num(t, r->views_change, 4);
-    text_str(t, "\r\n");
+    text_printf(t, ",%s\r\n", event_page_kind_name(r->a.kind));
 }
 
 static void csv_counts(struct text *t, const char *name,
@@ -210,6 +210,7 @@ static cJSON *json_row(const struct report_row *r)
     cJSON_AddStringToObject(o, "path", r->a.path);
     cJSON_AddStringToObject(o, "title", r->a.title);
     cJSON_AddStringToObject(o, "category", r->a.category);
+    cJSON_AddStringToObject(o, "page", event_page_kind_name(r->a.kind));
     cJSON_AddNumberToObject(o, "words", r->a.words);
     cJSON_AddNumberToObject(o, "views", (double)r->views);
     cJSON_AddNumberToObject(o, "visitors", (double)r->visitors);

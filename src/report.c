@@ -172,7 +172,43 @@ struct collect {
     struct report_row *rows;
     size_t n, cap;
     const struct report_query *q;
+    bool every_kind;             /* also pages the tables do not list */
 };
+
+int report_parse_kinds(const char *s, unsigned *kinds)
+{
+    if (s == NULL)
+        return -1;
+    if (strcmp(s, "all") == 0) {
+        *kinds = (1u << EVENT_PAGE_KINDS) - 1;
+        return 0;
+    }
+    unsigned mask = 0;
+    for (;;) {
+        char name[16];
+        size_t n = strcspn(s, ",");
+        if (n == 0 || n >= sizeof name)
+            return -1;
+        memcpy(name, s, n);
+        name[n] = '\0';
+        int k = event_page_kind_of(name);
+        if (k < 0)
+            return -1;
+        mask |= 1u << k;
+        if (s[n] == '\0')
+            break;
+        s += n + 1;
+    }
+    *kinds = mask;
+    return 0;
+}
+
+/* True when Q's article tables list pages of KIND. */
+static bool listed(const struct report_query *q, uint8_t kind)
+{
+    unsigned mask = q->kinds ? q->kinds : 1u << EVENT_PAGE_ARTICLE;
+    return kind < EVENT_PAGE_KINDS && (mask & (1u << kind)) != 0;
+}
 
 static bool matches(const struct report_query *q, const struct store_article *a)
 {
@@ -186,7 +222,7 @@ static bool matches(const struct report_query *q, const struct store_article *a)
 static int collect_article(void *ctx, const struct store_article *a)
 {
     struct collect *c = ctx;
-    if (!matches(c->q, a))
+    if (!matches(c->q, a) || (!c->every_kind && !listed(c->q, a->kind)))
         return 0;
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 64;
@@ -285,13 +321,14 @@ static int sum_rows(struct store *st, const struct report_query *q,
     return sh[0].rc == 0 && sh[1].rc == 0 ? 0 : -1;
 }
 
-/* report_articles; also adds the sums of every matching article over the
- * range and over the previous period to TOTALS[0] and [1] unless NULL. */
+/* report_articles; also adds the sums of every matching page over the
+ * range and over the previous period to TOTALS[0] and [1] unless NULL:
+ * pages of every kind, listed or not (site totals count them all). */
 static int list_articles(struct store *st, const struct report_query *q,
                          bool with_idle, struct rollup_day *totals,
                          struct report_list *out)
 {
-    struct collect c = { .q = q };
+    struct collect c = { .q = q, .every_kind = totals != NULL };
     out->rows = NULL;
     out->n = 0;
     if (store_articles_each(st, q->site_id, collect_article, &c) != 0 ||
@@ -302,6 +339,8 @@ static int list_articles(struct store *st, const struct report_query *q,
     size_t kept = 0;
     for (size_t i = 0; i < c.n; i++) {
         struct report_row *r = &c.rows[i];
+        if (!listed(q, r->a.kind))
+            continue;
         if (with_idle || r->views > 0 || r->views_prev > 0) {
             if (kept != i)
                 c.rows[kept] = *r;

@@ -21,7 +21,17 @@ struct report_query {
     bool include_bots;
     const char *prefix;        /* path prefix filter, or NULL */
     const char *category;      /* category filter, or NULL */
+    unsigned kinds;            /* page kinds the article tables list: a bit
+                                  (1u << enum event_page_kind) each; 0, the
+                                  default, means articles only. Site totals
+                                  count every kind whatever this says. */
 };
+
+/* Parses a `kind` parameter: page kind names joined by commas ("search",
+ * "article,search"), or "all", into a REPORT_QUERY kinds mask. Returns 0,
+ * or -1 for an empty list or an unknown name. One parser for the API's
+ * `kind=` and the CLI's `--kind`. */
+int report_parse_kinds(const char *s, unsigned *kinds);
 
 /* One article over a range: its record, the summed rollup and the derived
  * metrics. Ratios are NAN when undefined (no views, no votes, no words). */

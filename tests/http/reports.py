@@ -140,7 +140,8 @@ ARTICLE_CSV_HEADER = [
     "id", "path", "title", "category", "words", "views", "visitors", "reads",
     "read_rate", "read_through", "read_ratio", "quick_exit_rate",
     "engaged_p50_ms", "engaged_p75_ms", "engaged_p90_ms", "engaged_mean_ms",
-    "votes_up", "votes_down", "helpful_rate", "views_prev", "views_change"]
+    "votes_up", "votes_down", "helpful_rate", "views_prev", "views_change",
+    "page"]
 
 API = "/api/v1/sites/"
 
@@ -835,6 +836,114 @@ def reports_pixel_view_keeps_the_articles_title_category_and_words(t):
         _check_row(doc.get("article", {}),
                    {"views": 5, "title": ALPHA_TITLE, "category": "accounts",
                     "words": 46}, "alpha after a pixel view")
+
+
+# --- pages that are not articles ------------------------------------------------------
+
+def _kind_pages():
+    """/search marked "search" (12 views of 0 s from 12 readers: all quick
+    exits, which would top "needs attention" as an article), the site root
+    without a kind (home) and /kb marked "list", one view each."""
+    evs = []
+    for i in range(12):
+        evs.append((None if i == 0 else "192.0.2.%d" % (100 + i),
+                    [{"s": SITE, "t": "view", "v": "kind_srch_%02d" % i,
+                      "u": "http://help.test/search?q=reset+%d" % i,
+                      "ti": "Search results", "pk": "search", "wv": 2}]))
+    evs.append(("192.0.2.150", [{"s": SITE, "t": "view", "v": "kind_home_01",
+                                 "u": "http://help.test/", "ti": "Help"}]))
+    evs.append(("192.0.2.151", [{"s": SITE, "t": "view", "v": "kind_list_01",
+                                 "u": "http://help.test/kb", "pk": "list",
+                                 "ti": "All articles"}]))
+    return evs
+
+
+def reports_pages_that_are_not_articles_count_in_totals_only(t):
+    with _ready(t) as (srv, tok):
+        base = _api_json(srv, tok, API + SITE + "/summary")
+        for xff, evs in _kind_pages():
+            r = srv.post_events(evs, xff=xff)
+            expect(r.status == 204, "%s: status %d, body %r"
+                   % (evs[0]["v"], r.status, r.body[:200]))
+        doc = _api_json(srv, tok, API + SITE + "/summary")
+        tot, tot0 = doc.get("totals", {}), base.get("totals", {})
+        expect(tot.get("views") == tot0.get("views") + 14,
+               "summary totals.views %r, expected %r + 14 (search, home and "
+               "list pages count in site totals)"
+               % (tot.get("views"), tot0.get("views")))
+        expect(tot.get("visitors") == tot0.get("visitors") + 13,
+               "summary totals.visitors %r, expected %r + 13"
+               % (tot.get("visitors"), tot0.get("visitors")))
+        shown = [a["path"] for key in ("top_articles", "needs_attention",
+                                       "no_views")
+                 for a in doc.get(key, [])]
+        expect(not {"/search", "/", "/kb"} & set(shown),
+               "pages that are not articles in the summary's article tables: "
+               "%r" % shown)
+        expect([a["path"] for a in doc.get("needs_attention", [])] ==
+               [a["path"] for a in base.get("needs_attention", [])],
+               "needs_attention changed: %r" % doc.get("needs_attention"))
+
+        arts = _api_json(srv, tok, API + SITE + "/articles")
+        expect(_paths(arts) == [ALPHA, BETA, GAMMA] and arts["total"] == 3,
+               "articles %r (total %r), expected alpha, beta, gamma only"
+               % (_paths(arts), arts.get("total")))
+        expect(all(a.get("page") == "article" for a in arts["articles"]),
+               "article rows without \"page\": \"article\": %r"
+               % [a.get("page") for a in arts["articles"]])
+
+        # kind=search: the search page, ranked like an article
+        srch = _api_json(srv, tok, API + SITE + "/articles?kind=search")
+        expect(_paths(srch) == ["/search"], "kind=search: %r" % _paths(srch))
+        row = srch["articles"][0]
+        _check_row(row, {"page": "search", "views": 12, "visitors": 12,
+                         "quick_exit_rate": 1, "title": "Search results"},
+                   "kind=search /search")
+        att = _api_json(srv, tok, API + SITE + "/articles?kind=search"
+                        "&sort=attention")
+        expect(att["articles"][0].get("attention_reason") ==
+               "most readers leave within 5 s",
+               "kind=search sorted by attention: %r" % att["articles"][0])
+        both = _api_json(srv, tok, API + SITE + "/articles?kind=home,list"
+                         "&sort=path&order=asc")
+        expect([(a["path"], a["page"]) for a in both["articles"]] ==
+               [("/", "home"), ("/kb", "list")],
+               "kind=home,list: %r" % [(a["path"], a.get("page"))
+                                        for a in both["articles"]])
+        every = _api_json(srv, tok, API + SITE + "/articles?kind=all")
+        expect(every["total"] == 6, "kind=all: total %r, expected 6"
+               % every.get("total"))
+
+        # CSV: the same rows, with their page kind last
+        r = _get(srv, API + SITE + "/articles.csv?kind=search", tok)
+        _status(r, 200, "articles.csv?kind=search")
+        rows = list(csv.reader(io.StringIO(r.body.decode("utf-8"),
+                                           newline="")))
+        expect(rows[0][-1] == "page" and len(rows) == 2 and
+               rows[1][1] == "/search" and rows[1][-1] == "search",
+               "articles.csv?kind=search: %r" % rows)
+
+        # the CLI takes the same names, and gives the same answer
+        out = t.dwell("report", SITE, "--data", srv.data, "--kind", "search",
+                      "--format", "json", "--to", _today().isoformat())
+        expect(out.returncode == 0, "dwell report --kind search: exit %d: %s"
+               % (out.returncode, out.stderr[-300:]))
+        expect(json.loads(out.stdout) == srch,
+               "dwell report --kind search differs from ?kind=search:\n%s\n%s"
+               % (out.stdout[:400], json.dumps(srch)[:400]))
+
+        # an unknown kind: 400 naming the parameter; the CLI: exit 2
+        for bad in ("faq", "", "search,", "Search"):
+            r = _get(srv, API + SITE + "/articles?kind=" + bad, tok)
+            _status(r, 400, "kind=%s" % bad)
+            msg = _error(r, "kind=%s" % bad)
+            expect(_names(msg, "kind") and "search" in msg,
+                   "kind=%s: message %r does not name kind and the kinds"
+                   % (bad, msg))
+        out = t.dwell("report", SITE, "--data", srv.data, "--kind", "faq")
+        expect(out.returncode == 2 and "--kind" in out.stderr,
+               "dwell report --kind faq: exit %d, stderr %r"
+               % (out.returncode, out.stderr[-200:]))
 
 
 # --- the API: access ------------------------------------------------------------------

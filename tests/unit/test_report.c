@@ -1512,6 +1512,139 @@ TEST(view_without_metadata_keeps_the_articles_title_category_and_words)
     CHECK_EQ_INT(c.a.words, 460);
 }
 
+/* --- pages that are not articles ------------------------------------------- */
+
+/* k.example on D: /kb/a, an article (2 views of 20 s, scrolled); /search,
+ * marked "search" (12 views, none engaged: all quick exits); "/" without a
+ * kind (home); /kb, marked "list" (1 view each). */
+static uint32_t site_k;
+
+static int build_kinds(void)
+{
+    char vid[32], addr[32], extra[256];
+    if ((site_k = add_site(ds, "k.example")) == 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        snprintf(vid, sizeof vid, "kinda%03d", i);
+        snprintf(addr, sizeof addr, "198.51.100.%d", 60 + i);
+        snprintf(extra, sizeof extra, ",{\"s\":\"k.example\",\"t\":\"engage\","
+                 "\"v\":\"%s\",\"e\":20000,\"sd\":50}", vid);
+        if (view_at(site_k, "k.example", day_d, H(8, i), addr, chrome_ua,
+                    "DE", vid, "/kb/a", "A", "kb", 230, ",\"sd\":0",
+                    extra) != 0)
+            return -1;
+    }
+    for (int i = 0; i < 12; i++) {
+        snprintf(vid, sizeof vid, "kinds%03d", i);
+        snprintf(addr, sizeof addr, "198.51.100.%d", 70 + i);
+        if (view_at(site_k, "k.example", day_d, H(9, i), addr, chrome_ua,
+                    "DE", vid, "/search", "Search", "", 0,
+                    ",\"pk\":\"search\"", "") != 0)
+            return -1;
+    }
+    if (view_at(site_k, "k.example", day_d, H(10, 0), "198.51.100.90",
+                chrome_ua, "DE", "kindh000", "/", "Help center", "", 0, "",
+                "") != 0 ||
+        view_at(site_k, "k.example", day_d, H(10, 1), "198.51.100.91",
+                chrome_ua, "DE", "kindl000", "/kb", "All articles", "", 0,
+                ",\"pk\":\"list\"", "") != 0)
+        return -1;
+    return store_drain(ds, DRAIN_MS);
+}
+
+TEST(pages_that_are_not_articles_count_in_totals_not_in_article_tables)
+{
+    CHECK(dataset() != NULL);
+    CHECK_EQ_INT(build_kinds(), 0);
+    struct report_query q = query(site_k, day_d, day_d);
+    char buf[256];
+    /* the article list: the article only */
+    CHECK_EQ_STR(sorted_paths(&q, "views", true, buf, sizeof buf), "/kb/a");
+    /* the summary: totals of every page; tables of articles only */
+    struct report_summary s;
+    int rc = report_summary(ds, &q, &s);
+    struct report_totals cur = s.cur;
+    size_t narticles = s.articles.n, natt = s.n_attention;
+    copy_str(buf, sizeof buf, narticles ? s.articles.rows[0].a.path : "");
+    report_summary_free(&s);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(cur.sum.views, 2 + 12 + 1 + 1);
+    CHECK_EQ_INT(cur.visitors, 16);
+    CHECK_NEAR(cur.quick_exit_rate, 14.0 / 16.0);
+    CHECK_EQ_INT(narticles, 1);            /* idle ones included: none */
+    CHECK_EQ_STR(buf, "/kb/a");
+    CHECK_EQ_INT(natt, 0);                 /* /search would top it */
+}
+
+TEST(kind_lists_search_pages_and_ranks_them_like_articles)
+{
+    CHECK(dataset() != NULL);
+    CHECK(site_k != 0);                    /* built by the test above */
+    struct report_query q = query(site_k, day_d, day_d);
+    CHECK_EQ_INT(report_parse_kinds("search", &q.kinds), 0);
+    struct report_list l;
+    CHECK_EQ_INT(report_articles(ds, &q, false, &l), 0);
+    size_t n = l.n, flagged = report_rank_attention(&l);
+    struct report_row r;
+    memset(&r, 0, sizeof r);
+    if (n == 1)
+        r = l.rows[0];
+    report_list_free(&l);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_STR(r.a.path, "/search");
+    CHECK_EQ_INT(r.a.kind, EVENT_PAGE_SEARCH);
+    CHECK_EQ_INT(r.views, 12);
+    CHECK_NEAR(r.quick_exit_rate, 1.0);
+    CHECK_EQ_INT(flagged, 1);
+    CHECK_EQ_STR(r.attention_reason, "most readers leave within 5 s");
+
+    char buf[256];
+    CHECK_EQ_INT(report_parse_kinds("all", &q.kinds), 0);
+    CHECK_EQ_STR(sorted_paths(&q, "path", false, buf, sizeof buf),
+                 "/ /kb /kb/a /search");
+    CHECK_EQ_INT(report_articles(ds, &q, false, &l), 0);
+    const struct report_row *home = row_of(&l, "/"),
+                            *list = row_of(&l, "/kb");
+    int hk = home ? home->a.kind : -1, lk = list ? list->a.kind : -1;
+    report_list_free(&l);
+    CHECK_EQ_INT(hk, EVENT_PAGE_HOME);     /* the site root, unmarked */
+    CHECK_EQ_INT(lk, EVENT_PAGE_LIST);
+    CHECK_EQ_INT(report_parse_kinds("home,list", &q.kinds), 0);
+    CHECK_EQ_STR(sorted_paths(&q, "path", false, buf, sizeof buf), "/ /kb");
+
+    /* one page in detail, whatever its kind */
+    struct report_detail d;
+    q.kinds = 0;
+    int rc = report_detail(ds, &q, event_article_id("/search", 7), &d);
+    uint64_t views = d.row.views;
+    int kind = d.row.a.kind;
+    report_detail_free(&d);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(views, 12);
+    CHECK_EQ_INT(kind, EVENT_PAGE_SEARCH);
+}
+
+TEST(parse_kinds_takes_names_joined_by_commas_or_all)
+{
+    unsigned k = 99;
+    CHECK_EQ_INT(report_parse_kinds("article", &k), 0);
+    CHECK_EQ_INT(k, 1u << EVENT_PAGE_ARTICLE);
+    CHECK_EQ_INT(report_parse_kinds("search,list", &k), 0);
+    CHECK_EQ_INT(k, (1u << EVENT_PAGE_SEARCH) | (1u << EVENT_PAGE_LIST));
+    CHECK_EQ_INT(report_parse_kinds("all", &k), 0);
+    CHECK_EQ_INT(k, 15);
+    k = 99;
+    CHECK_EQ_INT(report_parse_kinds("", &k), -1);
+    CHECK_EQ_INT(report_parse_kinds("faq", &k), -1);
+    CHECK_EQ_INT(report_parse_kinds("search,", &k), -1);
+    CHECK_EQ_INT(report_parse_kinds(",search", &k), -1);
+    CHECK_EQ_INT(report_parse_kinds("search,,list", &k), -1);
+    CHECK_EQ_INT(report_parse_kinds("Search", &k), -1);
+    CHECK_EQ_INT(report_parse_kinds("all,search", &k), -1);
+    CHECK_EQ_INT(report_parse_kinds(NULL, &k), -1);
+    CHECK_EQ_INT(k, 99);                   /* untouched on error */
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "/tmp/dwell-test-report-XXXXXX");
@@ -1554,6 +1687,9 @@ int main(void)
     RUN(search_exactly_30_minutes_before_a_view_is_credited);
     RUN(late_events_on_old_days_show_in_the_next_report);
     RUN(view_without_metadata_keeps_the_articles_title_category_and_words);
+    RUN(pages_that_are_not_articles_count_in_totals_not_in_article_tables);
+    RUN(kind_lists_search_pages_and_ranks_them_like_articles);
+    RUN(parse_kinds_takes_names_joined_by_commas_or_all);
     store_close(ds);
     free(batch);
     int rc = check_summary();
