@@ -15,6 +15,7 @@
 #include "dwell/clientaddr.h"
 #include "dwell/event.h"
 #include "dwell/log.h"
+#include "dwell/rollup.h"
 
 struct profile {
     const char *path, *title, *category;
@@ -195,21 +196,23 @@ static void make_visit(struct visit *v, uint64_t *rng, const char *site,
     v->len = 0;
     v->n = 0;
     v->contact = false;
+    unsigned seq = 1;                  /* of the contact event, "i" */
     bool search = uniform(rng) < 0.18;
     if (search) {
         unsigned k = below(rng, N_SEARCHES);
         if (searches[k].leads_to >= 0)
             a = (unsigned)searches[k].leads_to, p = &articles[a];
-        add(v, "{\"s\":\"%s\",\"t\":\"view\",\"v\":\"%.8ss0\","
+        add(v, "{\"s\":\"%s\",\"wv\":2,\"t\":\"view\",\"v\":\"%.8ss0\","
             "\"u\":\"https://help.example.com/search\",\"ti\":\"Search\"}",
             site, id);
-        add(v, "{\"s\":\"%s\",\"t\":\"search\",\"v\":\"%.8ss0\","
-            "\"q\":\"%s\",\"n\":%d}", site, id, searches[k].q,
+        add(v, "{\"s\":\"%s\",\"wv\":2,\"t\":\"search\",\"v\":\"%.8ss0\","
+            "\"i\":1,\"q\":\"%s\",\"n\":%d}", site, id, searches[k].q,
             searches[k].leads_to >= 0 ? 3 + (int)below(rng, 8) : 0);
         if (searches[k].leads_to < 0 && uniform(rng) < 0.7) {
             /* nothing found: many give up, some ask support */
             v->contact = !bot && uniform(rng) < GIVE_UP_CONTACT;
             snprintf(page, sizeof page, "%.8ss0", id);
+            seq = 2;                   /* after the search */
             v->article = UINT32_MAX;
             goto done;
         }
@@ -217,9 +220,9 @@ static void make_visit(struct visit *v, uint64_t *rng, const char *site,
     v->article = a;
     bool fits = p->words < 150;
     unsigned sd0 = fits ? 100 : 10 + below(rng, 30);
-    add(v, "{\"s\":\"%s\",\"t\":\"view\",\"v\":\"%s\",\"u\":\"https://"
-        "help.example.com%s\",\"r\":\"%s\",\"ti\":\"%s\",\"w\":%u,"
-        "\"c\":\"%s\",\"l\":\"en-US\",\"sw\":%u,\"sd\":%u%s}",
+    add(v, "{\"s\":\"%s\",\"wv\":2,\"t\":\"view\",\"v\":\"%s\","
+        "\"u\":\"https://help.example.com%s\",\"r\":\"%s\",\"ti\":\"%s\","
+        "\"w\":%u,\"c\":\"%s\",\"l\":\"en-US\",\"sw\":%u,\"sd\":%u%s}",
         site, id, p->path, search ? "https://help.example.com/search"
                                   : referrers[below(rng, 11)],
         p->title, p->words, p->category, uniform(rng) < 0.3 ? 390u : 1440u,
@@ -239,11 +242,12 @@ static void make_visit(struct visit *v, uint64_t *rng, const char *site,
         sent += step;
         unsigned depth = sd0 + (unsigned)((double)(sd - sd0) * sent /
                                           total_ms);
-        add(v, "{\"s\":\"%s\",\"t\":\"engage\",\"v\":\"%s\",\"e\":%u,"
-            "\"sd\":%u}", site, id, step, depth);
+        add(v, "{\"s\":\"%s\",\"wv\":2,\"t\":\"engage\",\"v\":\"%s\","
+            "\"e\":%u,\"sd\":%u}", site, id, sent, depth);
     }
     if (secs > 20 && uniform(rng) < 0.12)
-        add(v, "{\"s\":\"%s\",\"t\":\"vote\",\"v\":\"%s\",\"x\":\"%s\"}",
+        add(v, "{\"s\":\"%s\",\"wv\":2,\"t\":\"vote\",\"v\":\"%s\","
+            "\"x\":\"%s\"}",
             site, id, uniform(rng) < p->helpful ? "up" : "down");
     double contact = effects && a == PLANTED_ARTICLE ? PLANTED_RATE
                                                      : BASE_RATE;
@@ -253,10 +257,10 @@ done:
         for (int i = 0; i < 16; i++)
             v->link[i] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[below(rng, 32)];
         v->link[16] = '\0';
-        add(v, "{\"s\":\"%s\",\"t\":\"event\",\"v\":\"%s\","
-            "\"n\":\"contact\"}", site, page);
-        add(v, "{\"s\":\"%s\",\"t\":\"link\",\"v\":\"%s\",\"k\":\"%s\"}",
-            site, page, v->link);
+        add(v, "{\"s\":\"%s\",\"wv\":2,\"t\":\"event\",\"v\":\"%s\","
+            "\"i\":%u,\"n\":\"contact\"}", site, page, seq);
+        add(v, "{\"s\":\"%s\",\"wv\":2,\"t\":\"link\",\"v\":\"%s\","
+            "\"k\":\"%s\"}", site, page, v->link);
     }
     v->json[v->len++] = ']';
     v->json[v->len] = '\0';
@@ -443,4 +447,220 @@ int demo_generate_ex(struct store *st, uint32_t site_id, const char *site,
 done:
     free(dt.t);
     return rc;
+}
+
+/* --- dwell demo: only where it mixes with nothing, once per seed --------- */
+
+#define DEMO_PRINT_N 8         /* numbers in a site's fingerprint */
+
+/* The note "demo" on a site: what the demo wrote, and what the site held
+ * right after it. */
+struct mark {
+    uint64_t seed;
+    uint32_t first_day, last_day;
+    uint64_t at_us;                    /* when it was written */
+    uint64_t print[DEMO_PRINT_N];      /* the site's fingerprint then */
+};
+
+#define MARK_VERSION 1
+#define MARK_LEN (1 + 8 + 4 + 4 + 8 + 8 * DEMO_PRINT_N)
+
+static void put_u(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get_u(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void mark_encode(const struct mark *m, uint8_t out[MARK_LEN])
+{
+    out[0] = MARK_VERSION;
+    put_u(out + 1, m->seed, 8);
+    put_u(out + 9, m->first_day, 4);
+    put_u(out + 13, m->last_day, 4);
+    put_u(out + 17, m->at_us, 8);
+    for (int i = 0; i < DEMO_PRINT_N; i++)
+        put_u(out + 25 + 8 * i, m->print[i], 8);
+}
+
+/* Reads the note of SITE_ID into M. Returns 0; 1 if there is none; -1 on
+ * a storage error or a note this version cannot read. */
+static int mark_read(struct store *st, uint32_t site_id, struct mark *m)
+{
+    uint8_t b[STORE_NOTE_MAX];
+    size_t n;
+    int rc = store_site_note_get(st, site_id, "demo", b, sizeof b, &n);
+    if (rc != 0)
+        return rc;
+    if (n != MARK_LEN || b[0] != MARK_VERSION) {
+        log_error("demo: the site's demo note is not one this version "
+                  "reads");
+        return -1;
+    }
+    m->seed = get_u(b + 1, 8);
+    m->first_day = (uint32_t)get_u(b + 9, 4);
+    m->last_day = (uint32_t)get_u(b + 13, 4);
+    m->at_us = get_u(b + 17, 8);
+    for (int i = 0; i < DEMO_PRINT_N; i++)
+        m->print[i] = get_u(b + 25 + 8 * i, 8);
+    return 0;
+}
+
+static int print_rollup(void *ctx, uint64_t article, uint32_t day,
+                        const struct rollup_day *d)
+{
+    uint64_t *p = ctx;
+    (void)article;
+    (void)day;
+    p[0] += d->views;
+    p[1] += d->reads;
+    p[2] += d->votes_up + (uint64_t)d->votes_down;
+    p[3] += d->searches;
+    p[4] += d->links;
+    p[5] += d->events;
+    p[6] += d->engaged_ms;
+    return 0;
+}
+
+static int print_ticket(void *ctx, const struct store_ticket *t)
+{
+    (void)t;
+    ((uint64_t *)ctx)[7]++;
+    return 0;
+}
+
+/* What SITE_ID holds, in a few numbers that any event or ticket written
+ * to it changes: the site-wide rollup's counters summed over every day,
+ * readers and bots, and the number of tickets. Kept forever (raw views
+ * expire; rollups and tickets do not). Returns 0, or -1. */
+static int site_print(struct store *st, uint32_t site_id,
+                      uint64_t print[DEMO_PRINT_N])
+{
+    memset(print, 0, DEMO_PRINT_N * sizeof *print);
+    uint32_t to = (uint32_t)(store_now_us() / 86400000000ull) + 2;
+    if (store_rollups_each(st, site_id, 0, 0, to, true, false,
+                           print_rollup, print) != 0 ||
+        store_tickets_each(st, site_id, 0, UINT64_MAX, print_ticket,
+                           print) != 0)
+        return -1;
+    return 0;
+}
+
+static bool print_empty(const uint64_t print[DEMO_PRINT_N])
+{
+    for (int i = 0; i < DEMO_PRINT_N; i++)
+        if (print[i] != 0)
+            return false;
+    return true;
+}
+
+static void day_text(uint32_t day, char out[11])
+{
+    time_t t = (time_t)day * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* Fills R->reason when the demo must not write to a site holding NOW
+ * (note M, or none when HAVE is false); leaves it empty when it may. */
+static void why_not(struct demo_result *r, const char *site, bool have,
+                    const struct mark *m, const uint64_t now[DEMO_PRINT_N],
+                    uint64_t seed)
+{
+    char from[11], to[11];
+    r->reason[0] = '\0';
+    if (!have) {
+        if (print_empty(now))
+            return;
+        snprintf(r->reason, sizeof r->reason, "%s already holds data that "
+                 "dwell demo did not write (%llu views, %llu tickets); demo "
+                 "traffic would mix with it: use a new site (dwell site add), "
+                 "or --force to write anyway", site,
+                 (unsigned long long)now[0], (unsigned long long)now[7]);
+        return;
+    }
+    if (memcmp(now, m->print, sizeof m->print) != 0) {
+        snprintf(r->reason, sizeof r->reason, "%s holds data besides its "
+                 "demo traffic (%llu views and %llu tickets now, %llu and "
+                 "%llu after dwell demo): use a new site (dwell site add), "
+                 "or --force to write anyway", site,
+                 (unsigned long long)now[0], (unsigned long long)now[7],
+                 (unsigned long long)m->print[0],
+                 (unsigned long long)m->print[7]);
+        return;
+    }
+    if (m->seed == seed)
+        return;
+    day_text(m->first_day, from);
+    day_text(m->last_day, to);
+    snprintf(r->reason, sizeof r->reason, "%s holds the demo traffic of "
+             "--seed %llu (%s to %s); seed %llu would add to it: run with "
+             "--seed %llu (changes nothing), use a new site, or --force to "
+             "add it", site, (unsigned long long)m->seed, from, to,
+             (unsigned long long)seed, (unsigned long long)m->seed);
+}
+
+int demo_run(struct store *st, uint32_t site_id, const char *site,
+             unsigned days, uint64_t seed, bool force,
+             struct demo_result *r)
+{
+    struct mark m = { 0 };
+    uint64_t now[DEMO_PRINT_N];
+    memset(r, 0, sizeof *r);
+    int have = mark_read(st, site_id, &m);
+    if (have < 0 || site_print(st, site_id, now) != 0)
+        return -1;
+    if (have == 0) {
+        r->seed = m.seed;
+        r->first_day = m.first_day;
+        r->last_day = m.last_day;
+    }
+    why_not(r, site, have == 0, &m, now, seed);
+    if (have == 0 && m.seed == seed) {  /* already there: nothing to do */
+        char from[11], to[11];
+        day_text(m.first_day, from);
+        day_text(m.last_day, to);
+        snprintf(r->reason, sizeof r->reason, "%s already holds the demo "
+                 "traffic of seed %llu (%s to %s): nothing written", site,
+                 (unsigned long long)seed, from, to);
+        return 0;
+    }
+    if (r->reason[0] && !force) {
+        r->refused = true;
+        return 0;
+    }
+    r->reason[0] = '\0';
+    struct demo_options o = { .days = days, .seed = seed, .tickets = true,
+                              .effects = true };
+    if (demo_generate_ex(st, site_id, site, &o, &r->events,
+                         &r->tickets) != 0)
+        return -1;
+    r->wrote = true;
+    uint32_t today = (uint32_t)(time(NULL) / 86400);
+    m.seed = seed;
+    m.first_day = today - (days - 1);
+    m.last_day = today;
+    m.at_us = store_now_us();
+    if (site_print(st, site_id, m.print) != 0)
+        return -1;
+    uint8_t b[MARK_LEN];
+    char err[256];
+    mark_encode(&m, b);
+    if (store_site_note_put(st, site_id, "demo", b, sizeof b, err,
+                            sizeof err) != 0) {
+        log_error("demo: %s", err);
+        return -1;
+    }
+    r->seed = seed;
+    r->first_day = m.first_day;
+    r->last_day = m.last_day;
+    return 0;
 }

@@ -63,8 +63,10 @@ static const char usage[] =
 "  tickets import FILE --site SITE --format FORMAT [--map COLUMN=FIELD]...\n"
 "              [--link-field NAME]   FORMAT: zendesk-json, zendesk-csv,\n"
 "              freshdesk-json, helpscout-json, intercom-json, csv\n"
-"  demo SITE [--days N] [--seed N]\n"
-"                        generate realistic demo traffic (default 90 days)\n"
+"  demo SITE [--days N] [--seed N] [--force]\n"
+"                        generate realistic demo traffic (default 90 days);\n"
+"                        refuses a site holding other data unless --force;\n"
+"                        again with the same seed: changes nothing\n"
 "\n"
 "every command takes --data DIR (default $DWELL_DATA, else ./data)\n"
 "  --help, --version\n";
@@ -676,11 +678,15 @@ static int cmd_demo(struct args *a)
 {
     const char *name = NULL;
     unsigned days = 90, seed = 1;
+    bool force = false;
     while (a->i < a->argc) {
         const char *v = NULL;
         int k = take_flag(a, "data", &v);
         if (k > 0) a->data = v;
-        else if (k == 0 && (k = take_flag(a, "days", &v)) > 0) {
+        else if (k == 0 && strcmp(a->argv[a->i], "--force") == 0) {
+            force = true;
+            a->i++;
+        } else if (k == 0 && (k = take_flag(a, "days", &v)) > 0) {
             if (parse_uint(v, 3650, &days) != 0 || days == 0)
                 return die_usage("--days %s: expected 1–3650", v);
         } else if (k == 0 && (k = take_flag(a, "seed", &v)) > 0) {
@@ -706,16 +712,23 @@ static int cmd_demo(struct args *a)
         store_close(st);
         return 1;
     }
-    size_t events = 0, tickets = 0;
-    struct demo_options o = { days, seed, true, true };
-    int rc = demo_generate_ex(st, site.id, name, &o, &events, &tickets);
+    struct demo_result r;
+    int rc = demo_run(st, site.id, name, days, seed, force, &r);
     store_close(st);
     if (rc != 0) {
         fprintf(stderr, "dwell: demo: generation failed\n");
         return 1;
     }
+    if (r.refused) {
+        fprintf(stderr, "dwell: demo: %s; nothing written\n", r.reason);
+        return 1;
+    }
+    if (!r.wrote) {
+        printf("%s\n", r.reason);
+        return 0;
+    }
     printf("%zu demo events and %zu tickets over %u days stored for %s\n",
-           events, tickets, days, name);
+           r.events, r.tickets, days, name);
     return 0;
 }
 

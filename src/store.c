@@ -904,6 +904,70 @@ int store_site_each(struct store *st,
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
+/* --- notes kept per site ---------------------------------------------------- */
+
+/* The meta key of note NAME of SITE_ID: "note" site(4) name. Returns its
+ * length, or 0 when NAME is not 1–STORE_NOTE_NAME_MAX of [a-z_]. */
+static size_t note_key(uint8_t *kb, uint32_t site_id, const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > STORE_NOTE_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || name[i] == '_'))
+            return 0;
+    memcpy(kb, "note", 4);
+    put_be32(kb + 4, site_id);
+    memcpy(kb + 8, name, n);
+    return 8 + n;
+}
+
+int store_site_note_put(struct store *st, uint32_t site_id, const char *name,
+                        const void *data, size_t len, char *err,
+                        size_t errlen)
+{
+    uint8_t kb[8 + STORE_NOTE_NAME_MAX];
+    size_t klen = note_key(kb, site_id, name);
+    if (klen == 0 || len > STORE_NOTE_MAX) {
+        snprintf(err, errlen, "note %s: bad name or longer than %d bytes",
+                 name, STORE_NOTE_MAX);
+        return -1;
+    }
+    MDB_txn *txn;
+    int rc = store_txn_begin(st, 0, &txn);
+    if (rc != 0)
+        return set_err(err, errlen, "begin", rc);
+    MDB_val k = { klen, kb }, v = { len, (void *)data };
+    rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return set_err(err, errlen, "note", rc);
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? set_err(err, errlen, "commit", rc) : 0;
+}
+
+int store_site_note_get(struct store *st, uint32_t site_id, const char *name,
+                        void *buf, size_t cap, size_t *len)
+{
+    uint8_t kb[8 + STORE_NOTE_NAME_MAX];
+    size_t klen = note_key(kb, site_id, name);
+    if (klen == 0)
+        return -1;
+    MDB_txn *txn;
+    if (store_read_begin(st, &txn) != 0)
+        return -1;
+    MDB_val k = { klen, kb }, v;
+    int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+    int out = rc == MDB_NOTFOUND ? 1 : rc != 0 || v.mv_size > cap ? -1 : 0;
+    if (out == 0) {
+        memcpy(buf, v.mv_data, v.mv_size);
+        *len = v.mv_size;
+    }
+    store_read_end(st, txn);
+    return out;
+}
+
 /* --- reading events ------------------------------------------------------ */
 
 /* Sets EV->path from the article record when the event has none. */

@@ -49,7 +49,8 @@
  *              search, for "searches that led here"; kept an hour)
  * meta also holds "secret" (32 random bytes: the key of keyed hashes),
  * "final" (the last settled day) and, while a settling pass runs,
- * "settling" (the day it settles to).
+ * "settling" (the day it settles to), and "note" site(4) name -> bytes:
+ * notes commands keep per site (store_site_note_put; dwell demo's "demo").
  * Article id 0 holds the site-wide rollup; class 0 is readers, 1 is bots. */
 #ifndef DWELL_STORE_INT_H
 #define DWELL_STORE_INT_H

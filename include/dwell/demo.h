@@ -30,4 +30,31 @@ int demo_generate_ex(struct store *st, uint32_t site_id, const char *site,
                      const struct demo_options *opt, size_t *events,
                      size_t *tickets);
 
+/* What demo_run did. */
+struct demo_result {
+    size_t events, tickets;    /* written by this run */
+    bool wrote;                /* false: refused, or nothing to write */
+    bool refused;              /* the site holds data the demo would mix
+                                  with; REASON says which */
+    uint64_t seed;             /* the demo traffic the site holds now: its */
+    uint32_t first_day, last_day;   /* seed and days (UTC, since epoch);
+                                       first_day 0: none */
+    char reason[320];          /* why refused, or why nothing written */
+};
+
+/* dwell demo: generates DAYS days with SEED on site SITE (id SITE_ID) like
+ * demo_generate, but only when that cannot mix demo traffic with other
+ * data, and keeps a note on the site (seed, days, and a fingerprint of
+ * what the site held afterwards: the site-wide rollup counters summed over
+ * all days, bots included, and the number of tickets). Refuses (nothing
+ * written) a site whose data does not match its note (or that has data
+ * and no note), and a site holding the demo traffic of another seed;
+ * FORCE writes anyway. With the seed of its note it writes nothing at all,
+ * FORCE or not: a run repeated with the same seed changes nothing. ST's
+ * writer must run.
+ * Returns 0 (R says what happened), or -1 on a storage error. */
+int demo_run(struct store *st, uint32_t site_id, const char *site,
+             unsigned days, uint64_t seed, bool force,
+             struct demo_result *r);
+
 #endif

@@ -125,6 +125,24 @@ int store_site_get(struct store *st, const char *name, size_t len,
 int store_site_each(struct store *st,
                     int (*fn)(void *ctx, const struct site *s), void *ctx);
 
+/* A note: a small record a command keeps per site for its own bookkeeping
+ * (dwell demo notes there what it generated). NAME is 1–16 of [a-z_]. */
+#define STORE_NOTE_NAME_MAX 16
+#define STORE_NOTE_MAX      256
+
+/* Stores the LEN (<= STORE_NOTE_MAX) bytes at DATA as note NAME of site
+ * SITE_ID, replacing any earlier one, in a transaction of its own. Returns
+ * 0, or -1 with a reason in ERR (then nothing changed). */
+int store_site_note_put(struct store *st, uint32_t site_id, const char *name,
+                        const void *data, size_t len, char *err,
+                        size_t errlen);
+
+/* Copies note NAME of SITE_ID to BUF (CAP bytes) and sets *LEN. Returns 0;
+ * 1 if there is none; -1 on a storage error, a bad NAME, or a note longer
+ * than CAP. Sees notes written by other processes. */
+int store_site_note_get(struct store *st, uint32_t site_id, const char *name,
+                        void *buf, size_t cap, size_t *len);
+
 /* Calls FN for the stored events of SITE_ID at or after SINCE_US, oldest
  * first, at most the LIMIT most recent of them (0: no limit). An engage,
  * vote, … event's path is the path of the article it belongs to, when known.

@@ -1341,3 +1341,136 @@ def demo_with_the_same_seed_gives_the_same_report(t):
     countries = [c["value"] for c in detail["countries"]]
     expect(len(countries) >= 3, "%s has readers from %s only"
            % (first["path"], countries))
+
+
+# --- dwell demo: never mixed with other data, once per seed ----------------------
+
+def _demo_state(t, data, site):
+    """What a writer sees of SITE: the reports (JSON, every view of them,
+    bots too), the correlation (tickets) and the raw events."""
+    out = {}
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    span = ["--from", (today - datetime.timedelta(days=40)).isoformat(),
+            "--to", today.isoformat()]      # today too: the real beacons
+    for args in (["report", "--format", "json"],
+                 ["report", "--format", "json", "--summary"],
+                 ["report", "--format", "json", "--searches"],
+                 ["report", "--format", "json", "--include-bots"],
+                 ["correlate", "--format", "json"],
+                 ["events", "--since", "all", "--limit", "0"]):
+        extra = span if args[0] == "report" else []
+        r = t.dwell(args[0], site, "--data", data, *(args[1:] + extra))
+        expect(r.returncode == 0, "dwell %s: exit %d: %s"
+               % (" ".join(args), r.returncode, r.stderr.strip()[-300:]))
+        out[" ".join(args)] = r.stdout
+    return out
+
+
+def _same_state(a, b, what):
+    for k in a:
+        if a[k] != b[k]:
+            ours, theirs = a[k].splitlines(), b[k].splitlines()
+            expect(False, "%s: `dwell %s` changed (%d lines, then %d):\n"
+                   "%s\n---\n%s" % (what, k, len(ours), len(theirs),
+                                    a[k][:600], b[k][:600]))
+
+
+def _demo_run(t, data, site, *args):
+    return t.dwell("demo", site, "--data", data, *args, timeout=120)
+
+
+def demo_twice_with_the_same_seed_changes_nothing(t):
+    site = "demo.test"
+    data = t.datadir(sites=((site, ("http://demo.test",)),))
+    r = _demo_run(t, data, site, "--days", "7", "--seed", "3")
+    expect(r.returncode == 0 and "stored for demo.test" in r.stdout,
+           "dwell demo: exit %d: %r %r" % (r.returncode, r.stdout,
+                                           r.stderr[-300:]))
+    first = _demo_state(t, data, site)
+    summary = json.loads(first["report --format json --summary"])["totals"]
+    expect(summary["views"] > 300 and summary["searches"] > 0 and
+           summary["votes_up"] + summary["votes_down"] > 0,
+           "precondition: the demo week has views, searches and votes: %r"
+           % summary)
+    for args in (["--days", "7", "--seed", "3"],
+                 ["--days", "7", "--seed", "3", "--force"],
+                 ["--days", "30", "--seed", "3"]):
+        r = _demo_run(t, data, site, *args)
+        expect(r.returncode == 0 and "nothing written" in r.stdout and
+               "seed 3" in r.stdout,
+               "dwell demo %s again: exit %d, stdout %r, stderr %r"
+               % (" ".join(args), r.returncode, r.stdout, r.stderr[-300:]))
+        _same_state(first, _demo_state(t, data, site),
+                    "dwell demo %s a second time" % " ".join(args))
+
+    # another seed on the demo site: refused, naming the seed it holds
+    r = _demo_run(t, data, site, "--days", "7", "--seed", "4")
+    expect(r.returncode == 1 and "--force" in r.stderr and
+           "--seed 3" in r.stderr,
+           "dwell demo --seed 4 on seed 3's site: exit %d, stderr %r (want "
+           "1, naming --seed 3 and --force)" % (r.returncode, r.stderr))
+    _same_state(first, _demo_state(t, data, site), "a refused dwell demo")
+    # …unless forced: seed 4 adds its traffic, then is the one noted
+    r = _demo_run(t, data, site, "--days", "7", "--seed", "4", "--force")
+    expect(r.returncode == 0, "dwell demo --seed 4 --force: exit %d: %s"
+           % (r.returncode, r.stderr[-300:]))
+    both = _demo_state(t, data, site)
+    views = json.loads(both["report --format json --summary"])["totals"]
+    expect(views["views"] > summary["views"] * 3 // 2,
+           "after seed 4 --force: %d views, before %d"
+           % (views["views"], summary["views"]))
+    r = _demo_run(t, data, site, "--days", "7", "--seed", "4")
+    expect(r.returncode == 0 and "nothing written" in r.stdout,
+           "dwell demo --seed 4 after --force: exit %d, %r %r"
+           % (r.returncode, r.stdout, r.stderr[-300:]))
+    _same_state(both, _demo_state(t, data, site), "seed 4 a second time")
+
+
+def demo_refuses_a_site_with_real_traffic_unless_forced(t):
+    data = t.datadir()
+    with _serve(t, data=data) as srv:
+        r = srv.post_events([{"s": SITE, "t": "view", "v": "real_view_001",
+                              "u": "http://help.test/kb/real", "ti": "Real"},
+                             {"s": SITE, "t": "engage", "v": "real_view_001",
+                              "e": 12000, "sd": 40}])
+        _status(r, 204, "a real beacon")
+    before = _demo_state(t, data, SITE)
+    expect(len(before["events --since all --limit 0"].splitlines()) == 2,
+           "precondition: the two real events are stored")
+    r = _demo_run(t, data, SITE, "--days", "3", "--seed", "5")
+    expect(r.returncode == 1 and "--force" in r.stderr and SITE in r.stderr
+           and "nothing written" in r.stderr,
+           "dwell demo on a site with a real view: exit %d, stderr %r (want "
+           "1 and a message naming the site and --force)"
+           % (r.returncode, r.stderr))
+    _same_state(before, _demo_state(t, data, SITE), "a refused dwell demo")
+
+    r = _demo_run(t, data, SITE, "--days", "3", "--seed", "5", "--force")
+    expect(r.returncode == 0 and "stored for help.test" in r.stdout,
+           "dwell demo --force: exit %d: %r %r"
+           % (r.returncode, r.stdout, r.stderr[-300:]))
+    forced = _demo_state(t, data, SITE)
+    paths = [a["path"] for a in json.loads(
+        forced["report --format json"]).get("articles", [])]
+    expect("/kb/real" in paths and "/kb/reset-password" in paths,
+           "after --force the report lists %r; want the real article and "
+           "the demo's" % paths[:20])
+    # the same seed again: nothing more, even with the real view in there
+    r = _demo_run(t, data, SITE, "--days", "3", "--seed", "5")
+    expect(r.returncode == 0 and "nothing written" in r.stdout,
+           "dwell demo again after --force: exit %d, %r %r"
+           % (r.returncode, r.stdout, r.stderr[-300:]))
+    _same_state(forced, _demo_state(t, data, SITE), "the same seed again")
+
+    # real traffic after the demo: another seed is refused again
+    with _serve(t, data=data) as srv:
+        _status(srv.post_events({"s": SITE, "t": "view", "v": "real_view_002",
+                                 "u": "http://help.test/kb/real",
+                                 "ti": "Real"}), 204, "a second beacon")
+    later = _demo_state(t, data, SITE)
+    r = _demo_run(t, data, SITE, "--days", "3", "--seed", "6")
+    expect(r.returncode == 1 and "--force" in r.stderr and
+           "besides" in r.stderr,
+           "dwell demo --seed 6 after a real view on a demo site: exit %d, "
+           "stderr %r" % (r.returncode, r.stderr))
+    _same_state(later, _demo_state(t, data, SITE), "a refused dwell demo")
