@@ -3,10 +3,12 @@
  *   <script>window.dwell=window.dwell||function(){(dwell.q=dwell.q||[]).push(arguments)}</script>
  *   <script defer src="https://stats.example.com/dwell.js" data-site="help.example.com"></script>
  *
- * Sends a `view` per page view (load, SPA route change, back/forward-cache
- * restore), `engage` deltas of engaged time, and what the page asks for
- * (votes, searches, custom events, link ids, identify). No cookies; storage
- * is read for `dwell_ignore` and written only with data-link="persistent".
+ * Sends a `view` per page view (first shown, SPA route change once the new
+ * page has rendered, back/forward-cache restore), the view's cumulative
+ * engaged time in `engage` events, and what the page asks for (votes,
+ * searches, custom events, link ids, identify). Wire version 2: every event
+ * carries "wv":2. No cookies; storage is read for `dwell_ignore` and written
+ * only with data-link="persistent".
  *
  * Written for size: it is minified by esbuild (--target=es2017) and must stay
  * under 1,536 bytes gzipped. Hence local variables over object properties
@@ -19,7 +21,8 @@
   const cfg = me.dataset;
   const site = cfg.site;
   const api = cfg.api || new URL(me.src).origin + '/e';
-  const kq = 'keepQuery' in cfg ? 1 : void 0; // data-keep-query present
+  const kq = 'keepQuery' in cfg || void 0; // data-keep-query present
+  const sp = cfg.searchParam || 'q'; // the search page's query parameter
   const noop = () => '';
 
   // (doNotTrack == 1: the string '1'.)
@@ -32,10 +35,11 @@
   // Off: a do-nothing API (linkId gives ''), so pages calling it still work.
   if (off) return (w.dwell = noop).linkId = noop;
 
-  // `addEventListener`, on window unless told; C = capture. All events used
-  // here but prerenderingchange reach window (visibilitychange and click
-  // bubble up from the document).
-  const on = (type, fn, C, at = w) => at.addEventListener(type, fn, C);
+  // `addEventListener` in the capture phase, on window unless told. All
+  // events used here but prerenderingchange reach window (visibilitychange
+  // and click from the document; focus of elements and iframes too, which
+  // only count as activity).
+  const on = (type, fn, at = w) => at.addEventListener(type, fn, true);
   // 16 random chars of [0-9a-v] (a subset of the wire's [A-Za-z0-9_-]):
   // 80 bits, 5 per byte, unbiased.
   const rid = () => crypto.getRandomValues(new Uint8Array(16))
@@ -47,11 +51,14 @@
   let vid;      // page-view id of the current view
   let U;        // its URL as sent (the next SPA view's referrer)
   let px = 0;   // deepest point seen, in px from the top of the document
-  let acc = 0;  // engaged ms not sent yet
+  let acc;      // the view's engaged ms so far
+  let sent;     // the engaged ms last sent
+  let seq;      // searches and custom events of the view so far
   let mark;     // start of the interval being measured
   let last;     // time of the reader's last action
-  let live;     // visible and focused since `mark`
-  let focused;  // window focus, from focus/blur events
+  let live;     // since `mark`: hidden or unfocused (falsy), focused (1),
+                // or focus inside an iframe (6)
+  let pend;     // an SPA view waiting for its page: sends it now
 
   // Max scroll depth in %, against the document's height now (so a page
   // that grows lowers it until the reader scrolls on); a page that fits = 100.
@@ -60,59 +67,66 @@
     return Math.min(100, px * 100 / d.documentElement.scrollHeight + 0.5 | 0); // rounded
   };
 
-  // Sends event O of type T. Every event carries the max scroll depth so far
-  // and, under automation, b:1. JSON.stringify drops undefined fields.
+  // Sends event O of type T. Every event carries the max scroll depth so far,
+  // the wire version and, under automation, b:1. JSON.stringify drops
+  // undefined fields. A string body goes as text/plain: no CORS preflight.
+  // (sendBeacon refuses only beyond 64 KB in flight; what such a refusal
+  // loses of engaged time, the view's next engage carries again.)
   const send = (t, o) => {
     o.s = site;
     o.t = t;
     o.v = vid;
     o.sd = depth();
-    if (n.webdriver) o.b = 1;
-    const body = JSON.stringify(o);
-    // A string body goes as text/plain: no CORS preflight. sendBeacon returns
-    // false when it cannot queue; then fetch; without fetch, views only, the
-    // pixel (…/e → …/p.gif).
-    (n.sendBeacon && n.sendBeacon(api, body)) ||
-      (w.fetch
-        ? fetch(api, { method: 'POST', body: body, keepalive: true, mode: 'no-cors' }).catch(noop)
-        : o.u && (new Image().src = api.slice(0, -1) + 'p.gif?' +
-            new URLSearchParams({ s: site, u: o.u, r: o.r, t: o.ti })));
+    o.wv = 2;
+    o.b = n.webdriver || void 0;
+    n.sendBeacon(api, JSON.stringify(o));
   };
 
   // --- engaged time -------------------------------------------------------
-  // Time between two ticks counts if the page was visible and focused
-  // during it (every change of those calls tick) and only up to 30 s after
-  // the reader's last action. tick(truthy): the reader did something (the
-  // activity listeners pass their event).
+  // Time between two ticks counts if the page was visible and had focus
+  // (itself or one of its iframes: hasFocus) during it — every change of
+  // those calls tick — and only up to 30 s after the reader's last action,
+  // or 3 min (6 × 30 s) while an iframe holds the focus: input inside a
+  // cross-origin frame cannot be seen. tick(truthy): the reader did
+  // something (the activity listeners pass their event).
   const tick = (act) => {
     const t = performance.now() | 0; // whole ms, monotonic; faked by test clocks
-    if (live) acc += Math.max(0, Math.min(t, last + 3e4) - mark);
+    if (live) acc += Math.max(0, Math.min(t, last + live * 3e4) - mark);
     mark = t;
-    live = !d.hidden && focused;
+    live = !d.hidden && d.hasFocus() && (d.activeElement instanceof HTMLIFrameElement ? 6 : 1);
     if (act) {
       last = t;
       depth();
     }
   };
 
-  // Sends what has accrued (whole ms), never a zero delta. A final trigger
-  // (hide, pagehide, leaving the view) also stops the clock until the next
-  // tick, so hide + pagehide together send one event.
+  // Sends the view's engaged total when it grew. A final trigger (the page
+  // hidden, which browsers also do as it unloads, or leaving the view)
+  // sends a view still waiting for its page first, and stops the clock
+  // until the next tick. (Before the first view there is nothing to send.)
   const flush = (fin) => {
     tick();
-    if (fin) live = 0;
-    if (acc > 0) {
-      send('engage', { e: acc });
-      acc = 0;
+    if (fin) {
+      pend && pend();
+      live = 0;
     }
+    if (acc > sent && !pend) send('engage', { e: (sent = acc) });
   };
 
-  // Starts a view: closes the current one under its own id first.
-  const view = (r) => {
-    if (vid) flush(1);
+  // Starts a new view (closing the current one, whose time ends now).
+  const open = () => {
+    flush(1);
     tick(1);          // a new view counts as an action
     vid = rid();
-    px = 0; // (acc is 0: just flushed)
+    acc = sent = seq = 0;
+  };
+
+  // Sends the current view, described from the page as it is now, with
+  // referrer R; on a search page (the site's search parameter in the URL)
+  // the search too.
+  const tell = (r) => {
+    const q = new URLSearchParams(L.search).get(sp);
+    pend = px = 0; // the scroll baseline: this page as rendered now
     send('view', {
       u: (U = url()),
       r: r,
@@ -122,21 +136,34 @@
         .innerText.match(/\S+/g) || []).length,
       c: ($('meta[name="dwell:category"]') || 0).content, // undefined: dropped
       l: n.language,
-      sw: screen.width,
       kq: kq,
+      // <meta name="dwell:page" content="search|list|home">; else an article
+      pk: q ? 'search' : ($('meta[name="dwell:page"]') || 0).content,
     });
+    q && dwell('search', q);
   };
 
-  // An SPA route change: a view when the URL as sent changed.
-  const route = () => url() != U && view(U);
+  // An SPA route change (the URL as sent changed): the current view ends
+  // now, and the new one is sent once the router has rendered its page.
+  // Routers render the content, then set the title: the view goes 100 ms
+  // after the title changed, or after 1 s if it never does. Further URL
+  // changes meanwhile belong to the same new view.
+  const route = (r = U, t0 = d.title) => {
+    if (url() == U) return;
+    U = url();
+    if (pend) return;
+    open();
+    const mo = new MutationObserver(() => d.title != t0 &&
+      (mo.disconnect(), clearTimeout(q), q = setTimeout(pend, 100)));
+    let q = setTimeout(pend = () => (mo.disconnect(), clearTimeout(q), tell(r)), 1e3);
+    mo.observe(d, { subtree: true, childList: true });
+  };
 
   // --- link ids -----------------------------------------------------------
   const linkId = () => {
     let k = rid();
     // localStorage itself throws where storage is blocked.
-    if (cfg.link == 'persistent') {
-      try { k = S.dwell_link || (S.dwell_link = k); } catch (e) { /* blocked */ }
-    }
+    try { cfg.link == 'persistent' && (k = S.dwell_link || (S.dwell_link = k)); } catch (e) { /* blocked */ }
     send('link', { k: k });
     return k;
   };
@@ -145,32 +172,27 @@
   // dwell('vote', 'up'|'down'), dwell('search', query, resultCount),
   // dwell('event', name), dwell('identify', sha256hex): the first argument
   // names the event type, the second fills the field this table gives.
-  // (n comes first so that the name of an 'event' overrides it.)
+  // Each call is numbered within its view (i), so the server counts a
+  // repeated search or custom event once. (n comes first so that the name of an
+  // 'event' overrides it.)
   const dwell = (c, a, b) => {
     const k = { vote: 'x', search: 'q', event: 'n', identify: 'h' }[c];
-    k && send(c, { n: k == 'q' && b === +b ? b : void 0, [k]: a });
+    k && send(c, { n: k == 'q' && b === +b ? b : void 0, [k]: a, i: ++seq });
   };
   dwell.linkId = linkId;
 
   const go = () => {
-    focused = d.hasFocus();
-    view(d.referrer);
+    open();
+    tell(d.referrer);
     // Calls queued by the page's stub, in order, after the first view.
-    const q = (w.dwell || 0).q || [];
+    ((w.dwell || 0).q || []).map((a) => dwell(...a));
     w.dwell = dwell;
-    q.map((a) => dwell(...a));
 
-    'scroll keydown pointerdown pointermove touchstart wheel'.split(' ')
-      .map((t) => on(t, tick, true));
-    // Focus counts as an action; so may blur, as nothing counts until the
-    // next focus, which sets `last` again.
-    const fb = (e) => { focused = e.type == 'focus'; tick(1); };
-    on('focus', fb);
-    on('blur', fb);
-    on('visibilitychange', () => (d.hidden ? flush(1) : tick(1)));
-    on('pagehide', () => flush(1));
+    // (Pointer events cover mouse, pen and touch.)
+    'scroll keydown pointerdown pointermove focus blur'.split(' ')
+      .map((t) => on(t, tick));
     // Back/forward cache restore: a new view.
-    on('pageshow', (e) => e.persisted && view());
+    on('pageshow', (e) => e.persisted && (open(), tell()));
     setInterval(flush, 15e3); // heartbeat
 
     // SPA navigation. replaceState and popstate often keep the URL (state
@@ -179,7 +201,7 @@
       const f = history[k];
       history[k] = (...a) => { f.apply(history, a); route(); };
     });
-    on('popstate', route);
+    on('popstate', () => route());
 
     // Declarative: data-dwell-vote="up|down" and data-dwell-contact. Capture,
     // so a page handler that stops propagation cannot hide the click.
@@ -188,21 +210,21 @@
       if (v) dwell('vote', v.dataset.dwellVote);
       if (c) {
         dwell('event', 'contact');
-        const k = linkId();
-        // The nearest form, else the first form holding a dwell_link input
-        // (form.dwell_link: the form's control of that name).
-        const f = c.closest('form') || ($('[name=dwell_link]') || 0).form;
-        if (f) {
-          f.dwell_link || f.insertAdjacentHTML('beforeend', '<input type=hidden name=dwell_link>');
-          f.dwell_link.value = k;
-        } else if (c.href) {
-          // ("?&dwell_link=…" when the link had no query: still valid.)
-          c.search += '&dwell_link=' + k;
-        }
+        // The id goes into the page's dwell_link field (the contact form's
+        // hidden input, which the help desk keeps), else into the link's
+        // query: "?&dwell_link=…" when it had none, still valid.
+        const k = linkId(), f = $('[name=dwell_link]');
+        f ? (f.value = k) : c.href && (c.search += '&dwell_link=' + k);
       }
-    }, true);
+    });
   };
 
-  // A prerendered page sends nothing until the reader actually opens it.
-  d.prerendering ? on('prerenderingchange', go, 0, d) : go();
+  // Nothing is sent before the reader first sees the page: a prerendered
+  // page or a background tab waits until shown, and one closed unseen
+  // sends nothing.
+  // (Before go, flush and tick find no view and send nothing.)
+  let begin = () => d.hidden || d.prerendering || go(begin = noop);
+  on('visibilitychange', () => (begin(), d.hidden ? flush(1) : tick(1)));
+  on('prerenderingchange', () => begin(), d);
+  begin();
 })(window, document, navigator, location);

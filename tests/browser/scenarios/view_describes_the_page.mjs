@@ -1,14 +1,14 @@
 // The view stored at load describes the page: path without the query string,
 // title, category (<meta name="dwell:category">), word count of <article>,
-// language, screen width; and, as the test browser is automated
-// (navigator.webdriver), it is flagged bot and automated.
+// language; it is sent with wire version 2 and without a screen width
+// (nothing reads it: wire 2 leaves it out); and, as the test browser is
+// automated (navigator.webdriver), it is flagged bot and automated.
 export default async function (t) {
   const page = t.page;
   await t.open(page, 'long-article.html?utm_source=newsletter&id=42');
   const seen = await page.evaluate(() => ({
     title: document.title,
     lang: navigator.language,
-    screen: screen.width,
     words: (document.querySelector('article').innerText.match(/\S+/g) || []).length,
     webdriver: navigator.webdriver,
   }));
@@ -23,7 +23,8 @@ export default async function (t) {
     title: seen.title,
     category: 'billing',
     lang: seen.lang,
-    screen_width: seen.screen,
+    screen_width: 0,
+    wire: 2,
     bot: true,
     automated: true,
   };
