@@ -203,8 +203,8 @@ static void make_visit(struct visit *v, uint64_t *rng, const char *site,
         if (searches[k].leads_to >= 0)
             a = (unsigned)searches[k].leads_to, p = &articles[a];
         add(v, "{\"s\":\"%s\",\"wv\":2,\"t\":\"view\",\"v\":\"%.8ss0\","
-            "\"u\":\"https://help.example.com/search\",\"ti\":\"Search\"}",
-            site, id);
+            "\"u\":\"https://help.example.com/search\",\"ti\":\"Search\","
+            "\"pk\":\"search\"}", site, id);
         add(v, "{\"s\":\"%s\",\"wv\":2,\"t\":\"search\",\"v\":\"%.8ss0\","
             "\"i\":1,\"q\":\"%s\",\"n\":%d}", site, id, searches[k].q,
             searches[k].leads_to >= 0 ? 3 + (int)below(rng, 8) : 0);
