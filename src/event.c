@@ -394,10 +394,11 @@ static int fill_typed(struct event_batch *b, struct event *ev, const cJSON *o,
         return 0;
     }
     case EVENT_ENGAGE:
-        if (get_uint(o, "e", EVENT_MAX_ENGAGED_MS, &ev->engaged_ms) != 1)
+        /* wire 2 sends the view's total, wire 1 one interval */
+        v = ev->wire >= 2 ? EVENT_MAX_VIEW_ENGAGED_MS : EVENT_MAX_ENGAGED_MS;
+        if (get_uint(o, "e", v, &ev->engaged_ms) != 1)
             return fail(err, errlen, i,
-                        "e: missing or out of range (0–%u ms)",
-                        EVENT_MAX_ENGAGED_MS);
+                        "e: missing or out of range (0–%u ms)", v);
         return 0;
     case EVENT_VOTE: {
         const char *x = get_str(o, "x", &bad);

@@ -320,14 +320,14 @@ static int apply_view(struct store *st, MDB_txn *txn, struct event *ev,
 
 /* The view's engaged total after EV: the larger of the two for a wire-2
  * engage (a cumulative total: a repeat or a late arrival changes nothing),
- * the sum for a wire-1 delta; never above a day's worth of the cap. */
+ * the sum for a wire-1 delta; never above EVENT_MAX_VIEW_ENGAGED_MS. */
 static uint32_t engaged_after(uint32_t have, const struct event *ev)
 {
     uint64_t total = (ev->flags & EVENT_FLAG_WIRE2)
                    ? (ev->engaged_ms > have ? ev->engaged_ms : have)
                    : (uint64_t)have + ev->engaged_ms;
-    if (total > 24u * EVENT_MAX_ENGAGED_MS)
-        total = 24u * EVENT_MAX_ENGAGED_MS;
+    if (total > EVENT_MAX_VIEW_ENGAGED_MS)
+        total = EVENT_MAX_VIEW_ENGAGED_MS;
     return (uint32_t)total;
 }
 

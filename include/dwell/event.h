@@ -71,7 +71,8 @@ int event_page_kind_of(const char *s);
 #define EVENT_QUERY_MAX        100
 #define EVENT_NAME_MAX         64
 #define EVENT_HASH_LEN         64     /* identify: sha256 hex */
-#define EVENT_MAX_ENGAGED_MS   3600000u
+#define EVENT_MAX_ENGAGED_MS   3600000u   /* wire 1: one engage's delta */
+#define EVENT_MAX_VIEW_ENGAGED_MS 86400000u /* wire 2: a view's total */
 #define EVENT_MAX_WORDS        1000000u
 #define EVENT_MAX_RESULTS      1000000u
 #define EVENT_MAX_SCREEN       100000u

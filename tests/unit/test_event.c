@@ -126,6 +126,55 @@ TEST(engage_without_e_is_rejected)
                           "\"v\":\"k3J9xQ2m\",\"sd\":10}", "e:"));
 }
 
+TEST(wire_2_engage_is_a_cumulative_total_up_to_a_day)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"engage\",\"v\":\"k3J9xQ2m\","
+                       "\"e\":7200000,\"wv\":2}"), 0);
+    CHECK_EQ_INT(batch.ev[0].wire, 2);
+    CHECK(batch.ev[0].flags & EVENT_FLAG_WIRE2);
+    CHECK_EQ_INT(batch.ev[0].engaged_ms, 7200000);
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\",\"v\":\"k3J9xQ2m\","
+                          "\"e\":86400001,\"wv\":2}", "e:"));
+    /* wire 1 (no wv) is a delta of at most an hour */
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"engage\",\"v\":\"k3J9xQ2m\","
+                       "\"e\":1000}"), 0);
+    CHECK_EQ_INT(batch.ev[0].wire, 1);
+    CHECK(!(batch.ev[0].flags & EVENT_FLAG_WIRE2));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\",\"v\":\"k3J9xQ2m\","
+                          "\"e\":7200000}", "e:"));
+}
+
+TEST(wire_version_outside_1_to_2_is_rejected)
+{
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
+                          "\"x\":\"up\",\"wv\":3}", "wv:"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
+                          "\"x\":\"up\",\"wv\":0}", "wv:"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
+                          "\"x\":\"up\",\"wv\":\"2\"}", "wv:"));
+}
+
+TEST(search_and_custom_event_keep_their_sequence_number)
+{
+    uint8_t rec[EVENT_RECORD_MAX];
+    struct event back;
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"search\",\"v\":\"k3J9xQ2m\","
+                       "\"q\":\"refund\",\"i\":7,\"wv\":2}"), 0);
+    CHECK_EQ_INT(batch.ev[0].seq, 7);
+    int len = event_encode(&batch.ev[0], rec, sizeof rec);
+    CHECK(len > 0);
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), 0);
+    CHECK_EQ_INT(back.seq, 7);
+    CHECK_EQ_INT(back.wire, 2);
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"event\",\"v\":\"k3J9xQ2m\","
+                       "\"n\":\"pdf\",\"i\":65535}"), 0);
+    CHECK_EQ_INT(batch.ev[0].seq, 65535);
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"event\",\"v\":\"k3J9xQ2m\","
+                          "\"n\":\"pdf\",\"i\":65536}", "i:"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"search\",\"v\":\"k3J9xQ2m\","
+                          "\"q\":\"x\",\"i\":0}", "i:"));
+}
+
 TEST(vote_up_and_down_parse)
 {
     CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
@@ -1211,6 +1260,9 @@ int main(void)
     RUN(view_parses_with_every_field);
     RUN(engage_parses_with_e_and_sd);
     RUN(engage_without_e_is_rejected);
+    RUN(wire_2_engage_is_a_cumulative_total_up_to_a_day);
+    RUN(wire_version_outside_1_to_2_is_rejected);
+    RUN(search_and_custom_event_keep_their_sequence_number);
     RUN(vote_up_and_down_parse);
     RUN(search_parses_query_and_result_count);
     RUN(link_parses_its_id);
