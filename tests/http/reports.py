@@ -1474,3 +1474,23 @@ def demo_refuses_a_site_with_real_traffic_unless_forced(t):
            "dwell demo --seed 6 after a real view on a demo site: exit %d, "
            "stderr %r" % (r.returncode, r.stderr))
     _same_state(later, _demo_state(t, data, SITE), "a refused dwell demo")
+
+
+def demo_refuses_a_site_with_only_imported_tickets(t):
+    data = t.datadir()
+    tickets = os.path.join(data, "tickets.json")
+    with open(tickets, "w") as f:
+        json.dump([{"id": 1, "created_at": "2026-11-20T10:00:00Z",
+                    "tags": ["billing"]}], f)
+    r = t.dwell("tickets", "import", tickets, "--site", SITE, "--format",
+                "zendesk-json", "--data", data)
+    expect(r.returncode == 0, "precondition: tickets import: exit %d: %s"
+           % (r.returncode, r.stderr[-300:]))
+    before = _demo_state(t, data, SITE)
+    r = _demo_run(t, data, SITE, "--days", "2")
+    expect(r.returncode == 1 and "--force" in r.stderr and
+           "1 tickets" in r.stderr,
+           "dwell demo on a site holding one imported ticket: exit %d, "
+           "stderr %r (want 1, naming the ticket and --force)"
+           % (r.returncode, r.stderr))
+    _same_state(before, _demo_state(t, data, SITE), "a refused dwell demo")
