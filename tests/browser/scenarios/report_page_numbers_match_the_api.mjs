@@ -46,10 +46,16 @@ export default async function (t) {
   await openReport(t, page);
 
   const range = { from: await page.inputValue('[data-test=from]'), to: await page.inputValue('[data-test=to]') };
-  const today = new Date().toISOString().slice(0, 10);
-  const monthAgo = new Date(Date.parse(`${today}T00:00:00Z`) - 29 * 864e5).toISOString().slice(0, 10);
-  t.assert(range.to === today && range.from === monthAgo,
-    `the page shows ${range.from} – ${range.to}; want the default 30 days, ${monthAgo} – ${today}`);
+  // the default: the 30 full days before today (UTC); today is shown apart
+  const day = (n) => new Date(Date.now() - n * 864e5).toISOString().slice(0, 10);
+  const yesterday = day(1), monthAgo = day(30);
+  t.assert(range.to === yesterday && range.from === monthAgo,
+    `the page shows ${range.from} – ${range.to}; want the default 30 full days, ${monthAgo} – ${yesterday}`);
+  const todays = await t.api('summary', { from: day(0), to: day(0) }, token);
+  await page.waitForSelector('[data-test=today]:not([hidden])');
+  const shownToday = await page.getAttribute('[data-test=today-views]', 'data-value');
+  t.assert(shownToday === String(todays.totals.views),
+    `"Today so far" shows ${shownToday} views; the API has ${todays.totals.views} for ${day(0)}`);
 
   const [summary, list] = await Promise.all([
     t.api('summary', range, token),

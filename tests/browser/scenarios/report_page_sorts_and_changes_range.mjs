@@ -1,7 +1,8 @@
 // On the report page a click on the Views header sorts the articles by views
 // ascending, a second one descending (the rows' order is the API's for that
-// sort); the 7-day preset shows the API's 7-day totals and rows, and a custom
-// From/To + Apply shows that range's.
+// sort); the 7-day preset asks for the 7 full days before today and shows the
+// API's totals and rows for them, and a custom From/To + Apply shows that
+// range's.
 export async function setup(s) {
   await s.cli('demo', s.site, '--days', '30', '--seed', '5');
   return { token: await s.cli('token', 'create', s.site, '--read-only') };
@@ -74,7 +75,9 @@ export default async function (t) {
   await page.goto(`${t.origin}/report/${t.site}?token=${encodeURIComponent(t.fixture.token)}`);
   await settled(page);
   const month = await shownRange(page);
-  const today = month.to;
+  const today = new Date().toISOString().slice(0, 10);
+  t.assert(month.to === dayOffset(today, -1) && month.from === dayOffset(today, -30),
+    `at load From/To show ${month.from} – ${month.to}; want the 30 full days before today, ${dayOffset(today, -30)} – ${dayOffset(today, -1)}`);
   const monthSummary = await matchesApi(t, page, month, 'desc', 'at load (30 days)');
 
   // Sorting by the Views header.
@@ -90,9 +93,12 @@ export default async function (t) {
   const ascending = (await visibleRows(page)).map((r) => Number(r.views));
   t.assert(ascending[0] > ascending[ascending.length - 1], 'precondition: the views of the articles differ');
 
-  // The 7-day preset.
-  const week = { from: dayOffset(today, -6), to: today };
-  await andWait(page, () => page.click('[data-test=preset-7]'), '/summary?', `from=${week.from}`, `to=${week.to}`);
+  // The 7-day preset: the page asks for 7 days, the server decides them (the 7 before today).
+  const week = { from: dayOffset(today, -7), to: dayOffset(today, -1) };
+  const asked = page.waitForRequest((r) => r.url().includes('/summary?'));
+  await andWait(page, () => page.click('[data-test=preset-7]'), '/summary?', 'days=7');
+  const q = new URL((await asked).url()).searchParams;
+  t.assert(q.get('days') === '7' && !q.has('from') && !q.has('to'), `"7 days" asked for ${q}; want days=7 and no dates`);
   const shownWeek = await shownRange(page);
   t.assert(shownWeek.from === week.from && shownWeek.to === week.to,
     `after "7 days" From/To show ${shownWeek.from} – ${shownWeek.to}; want ${week.from} – ${week.to}`);
