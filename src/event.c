@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define RECORD_VERSION 1
 
@@ -45,7 +46,7 @@ const char *event_page_kind_name(int kind)
 int event_page_kind_of(const char *s)
 {
     for (int k = 0; s != NULL && k < EVENT_PAGE_KINDS; k++)
-        if (strcmp(s, page_kind_names[k]) == 0)
+        if (strcasecmp(s, page_kind_names[k]) == 0)
             return k;
     return -1;
 }
@@ -319,24 +320,15 @@ static bool is_site_root(const struct event_str *path)
            (path->n == 1 || path->p[1] == '?');
 }
 
-/* Sets EV->kind from PK: a known kind name; when absent, home for the site
- * root and article otherwise. An unknown name is refused: the snippet is
- * served by this server, so only a hand-made or broken client sends one. */
-static int put_page_kind(struct event *ev, const char *pk, char *err,
-                         size_t errlen, int i)
+/* Sets EV->kind from PK, a kind name in any case. Absent or unknown (a
+ * page author's typo in <meta name="dwell:page">, which must not cost the
+ * page its views), it is home for the site root and article otherwise. */
+static void put_page_kind(struct event *ev, const char *pk)
 {
-    if (pk == NULL) {
-        ev->kind = is_site_root(&ev->path) ? EVENT_PAGE_HOME
-                                           : EVENT_PAGE_ARTICLE;
-        return 0;
-    }
-    int k = event_page_kind_of(pk);
+    int k = pk != NULL ? event_page_kind_of(pk) : -1;
     if (k < 0)
-        return fail(err, errlen, i, "pk: page kind must be \"search\", "
-                    "\"list\", \"home\" or \"article\" (or absent for an "
-                    "article)");
+        k = is_site_root(&ev->path) ? EVENT_PAGE_HOME : EVENT_PAGE_ARTICLE;
     ev->kind = (uint8_t)k;
-    return 0;
 }
 
 /* Parses the fields of a view event. */
@@ -349,8 +341,7 @@ static int fill_view(struct event_batch *b, struct event *ev,
         return fail(err, errlen, i, "u: missing (the page URL)");
     if (put_path(b, u, f->keep_query, &ev->path) != 0)
         return fail(err, errlen, i, "u: not an http(s) URL or absolute path");
-    if (put_page_kind(ev, f->pk, err, errlen, i) != 0)
-        return -1;
+    put_page_kind(ev, f->pk);
     ev->article = event_article_id(ev->path.p, ev->path.n);
     if (r != NULL)
         put_referrer(b, r, &ev->referrer);

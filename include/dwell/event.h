@@ -51,7 +51,8 @@ enum event_page_kind {
  * or "?" for an unknown one. */
 const char *event_page_kind_name(int kind);
 
-/* The page kind named S (as event_page_kind_name spells it), or -1. */
+/* The page kind named S (as event_page_kind_name spells it, in any
+ * case), or -1. */
 int event_page_kind_of(const char *s);
 
 /* Documented limits of the wire format. Strings longer than a cap are cut
