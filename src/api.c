@@ -338,8 +338,9 @@ void api_reports(void *ctx, const struct http_req *q, struct http_reply *r)
     memset(&a, 0, sizeof a);
     if (parse_path(q->path, &a) != 0) {
         http_reply_error(r, 404, "no such report (summary, articles, "
-                         "articles/ID, searches, deflection, topics, gaps, "
-                         "tickets/ID/reads)");
+                         "articles/ID, searches, contact-after-read "
+                         "(or deflection), topics, gaps, tickets/ID/reads, "
+                         "legend)");
         return;
     }
     if (check_access(api, q, a.site, r) != 0)
