@@ -1341,8 +1341,8 @@ def correlate_api_gives_the_same_numbers_as_the_cli(t):
             for part, keys in parts.items():
                 q = "from=%s&to=%s&window=%s" % (frm, to, window)
                 api = _api_json(srv, tok, API + DEMO + "/" + part + "?" + q)
-                want = {k: cli[k] for k in ["site", "from", "to", "window"] +
-                        keys}
+                want = {k: cli[k] for k in ["site", "from", "to", "range",
+                                            "window"] + keys}
                 expect(api == want, "GET %s?%s differs from dwell correlate "
                        "--format json:\n%s\n%s" % (part, q,
                                                    json.dumps(api)[:700],
