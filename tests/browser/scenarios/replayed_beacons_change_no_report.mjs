@@ -36,7 +36,10 @@ async function reports(t) {
   const auth = { Authorization: `Bearer ${t.fixture.token}`, Accept: 'application/json' };
   const base = `/api/v1/sites/${t.site}`;
   const out = {};
+  // today's events: a report without dates covers only full days (ending yesterday)
+  const today = new Date().toISOString().slice(0, 10);
   const get = async (name, p) => {
+    p += `&to=${today}`;
     const res = await t.get(`${base}/${p}`, auth);
     t.assert(res.status === 200, `GET ${p}: ${res.status} ${res.body.toString().slice(0, 200)}`);
     out[name] = res.body.toString('utf8');
@@ -47,9 +50,9 @@ async function reports(t) {
   for (const a of JSON.parse(out.articles).articles) {
     await get(`article ${a.path}`, `articles/${encodeURIComponent(a.id)}?include_bots=1`);
   }
-  out['dwell report'] = await t.cli('report', t.site, '--format', 'json', '--include-bots');
-  out['dwell report --summary'] = await t.cli('report', t.site, '--format', 'json', '--include-bots', '--summary');
-  out['dwell report --searches'] = await t.cli('report', t.site, '--format', 'json', '--include-bots', '--searches');
+  out['dwell report'] = await t.cli('report', t.site, '--format', 'json', '--include-bots', '--to', today);
+  out['dwell report --summary'] = await t.cli('report', t.site, '--format', 'json', '--include-bots', '--summary', '--to', today);
+  out['dwell report --searches'] = await t.cli('report', t.site, '--format', 'json', '--include-bots', '--searches', '--to', today);
   return out;
 }
 

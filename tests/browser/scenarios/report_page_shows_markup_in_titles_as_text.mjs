@@ -48,13 +48,16 @@ export default async function (t) {
   await article.close();
 
   // The report, bots included: the test browser's events are flagged bot.
+  // a range ending today: the default holds full days only, and the view is today's
   const page = await t.context.newPage();
-  await page.goto(`${t.origin}/report/${t.site}?token=${encodeURIComponent(t.fixture.token)}&include_bots=1`);
+  const today = new Date().toISOString().slice(0, 10);
+  const from = new Date(Date.now() - 29 * 864e5).toISOString().slice(0, 10);
+  await page.goto(`${t.origin}/report/${t.site}?token=${encodeURIComponent(t.fixture.token)}&include_bots=1&from=${from}&to=${today}`);
   await settled(page);
   await page.waitForLoadState('networkidle'); // an injected <img> would have failed to load by now
 
   const token = t.fixture.token;
-  const list = await t.api('articles', { include_bots: 1, limit: 1000 }, token);
+  const list = await t.api('articles', { include_bots: 1, limit: 1000, from, to: today }, token);
   const api = list.articles.find((a) => a.path === '/demo/markup-title.html');
   t.assert(api && api.title === TITLE, `the API's row for the page: ${JSON.stringify(api)}`);
 
@@ -65,7 +68,7 @@ export default async function (t) {
   const category = await row.locator('[data-col=category]').textContent();
   t.assert(category === CATEGORY, `the category cell reads ${JSON.stringify(category)}; want ${JSON.stringify(CATEGORY)}`);
 
-  const searches = await t.api('searches', { include_bots: 1, limit: 100 }, token);
+  const searches = await t.api('searches', { include_bots: 1, limit: 100, from, to: today }, token);
   t.assert(searches.searches.some((s) => s.query === FOUND) && searches.zero_result_searches.some((s) => s.query === NOTHING),
     `precondition: the API lists both queries (${JSON.stringify(searches.searches.map((s) => s.query))})`);
   // The demo's 20 queries fill "Top searches"; one of each is further down.
