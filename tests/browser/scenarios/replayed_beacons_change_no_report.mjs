@@ -155,5 +155,5 @@ export default async function (t) {
   }
   t.assert(diff === null, `after ${replay.length} replayed beacons (${beacons.length} twice, shuffled, seed ${seed}) ` +
     `a report changed: ${diff}`);
-  t.note(`${beacons.length} beacons (${[...sent].length} events) replayed twice, shuffled; ${Object.keys(before).length} reports unchanged`);
+  t.note(`${beacons.length} beacons (${sent.size} event types × views) replayed twice, shuffled; ${Object.keys(before).length} reports unchanged`);
 }
