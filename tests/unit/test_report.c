@@ -1639,10 +1639,11 @@ TEST(parse_kinds_takes_names_joined_by_commas_or_all)
     CHECK_EQ_INT(report_parse_kinds("search,", &k), -1);
     CHECK_EQ_INT(report_parse_kinds(",search", &k), -1);
     CHECK_EQ_INT(report_parse_kinds("search,,list", &k), -1);
-    CHECK_EQ_INT(report_parse_kinds("Search", &k), -1);
     CHECK_EQ_INT(report_parse_kinds("all,search", &k), -1);
     CHECK_EQ_INT(report_parse_kinds(NULL, &k), -1);
     CHECK_EQ_INT(k, 99);                   /* untouched on error */
+    CHECK_EQ_INT(report_parse_kinds("Search,LIST", &k), 0);   /* any case */
+    CHECK_EQ_INT(k, (1u << EVENT_PAGE_SEARCH) | (1u << EVENT_PAGE_LIST));
 }
 
 int main(void)
