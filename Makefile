@@ -65,7 +65,8 @@ $(B)/obj/%.o: src/%.c | $(B)/obj $(B)/gen/embed.h
 	@echo "  CC $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# The snippet, minified with esbuild (from npm, installed here on demand).
+# The snippet, minified with esbuild (from npm, installed here on demand with
+# the other build tools of js-snippet/package.json).
 ESBUILD := js-snippet/node_modules/.bin/esbuild
 $(ESBUILD): js-snippet/package.json js-snippet/package-lock.json
 	cd js-snippet && npm ci --no-audit --no-fund --silent
@@ -81,8 +82,14 @@ $(B)/gen/report.html: $(wildcard src/web/report.html) | $(B)/gen
 	@if [ -f src/web/report.html ]; then cp src/web/report.html $@; \
 	 else echo '<!doctype html><title>dwell</title><p>report page not built' > $@; fi
 
+# The pages of docs/ as HTML, served at /docs/NAME.md (the report page's
+# definitions link there), rendered with marked (js-snippet's build tools).
+DOCS_HTML := $(patsubst docs/%.md,$(B)/gen/doc-%.html,$(wildcard docs/*.md))
+$(B)/gen/doc-%.html: docs/%.md tests/tools/docs-html.mjs $(ESBUILD) | $(B)/gen
+	@node tests/tools/docs-html.mjs $< $@
+
 # Files served by the binary, embedded at build time (never committed).
-EMBED := $(B)/gen/dwell.js $(B)/gen/report.html
+EMBED := $(B)/gen/dwell.js $(B)/gen/report.html $(DOCS_HTML)
 $(B)/gen/embed.h $(B)/gen/embed.c &: $(EMBED) Makefile | $(B)/gen
 	sh tests/tools/embed.sh $(B)/gen $(EMBED)
 

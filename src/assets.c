@@ -169,3 +169,31 @@ void assets_report(void *ctx, const struct http_req *q, struct http_reply *r)
     reply_embedded(q, r, embed_report_html, embed_report_html_len,
                    embed_report_html_gz, embed_report_html_gz_len);
 }
+
+void assets_docs(void *ctx, const struct http_req *q, struct http_reply *r)
+{
+    const char *name = q->path + strlen("/docs/");
+    size_t n = strlen(name);
+    char file[64];
+    (void)ctx;
+    if (n < 4 || n > 40 || strcmp(name + n - 3, ".md") != 0 ||
+        !demo_name_ok(name)) {
+        http_reply_error(r, 404, "no such page of the documentation");
+        return;
+    }
+    snprintf(file, sizeof file, "doc-%.*s.html", (int)(n - 3), name);
+    for (size_t i = 0; i < embed_files_count; i++) {
+        const struct embed_file *f = &embed_files[i];
+        if (strcmp(f->name, file) != 0)
+            continue;
+        r->status = 200;
+        r->content_type = "text/html; charset=utf-8";
+        http_reply_header(r, "Cache-Control", "public, max-age=3600");
+        http_reply_header(r, "Vary", "Accept-Encoding");
+        http_reply_header(r, "Content-Security-Policy",
+                          "default-src 'none'; style-src 'unsafe-inline'");
+        reply_embedded(q, r, f->data, *f->len, f->gz, *f->gz_len);
+        return;
+    }
+    http_reply_error(r, 404, "no such page of the documentation");
+}

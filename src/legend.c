@@ -4,6 +4,7 @@
 #include <string.h>
 
 #define DOC "docs/metrics.md#"
+#define TICKETS "docs/tickets.md#"
 
 const struct legend_entry legend_entries[] = {
     { "title", "Title",
@@ -79,6 +80,49 @@ const struct legend_entry legend_entries[] = {
     { "zero_searches", "Searches with no results",
       "Queries whose search reported 0 results: content readers looked for "
       "and did not find.", DOC "searches" },
+    { "tickets", "Tickets",
+      "Tickets created in the range, from the help desk's import or "
+      "webhook; the line below counts their distinct requesters.",
+      TICKETS "site-numbers" },
+    { "linked_tickets", "Linked to a reader",
+      "Tickets dwell can tie to a reader's visit, through the contact "
+      "link's id or an identified reader. Only these can show what was read "
+      "before a ticket.", TICKETS "linking-readers-to-tickets" },
+    { "after_reading", "After reading",
+      "Tickets whose reader viewed an article in the window before the "
+      "ticket, of all tickets: a lower bound, since an unlinked ticket "
+      "counts as no read.", TICKETS "site-numbers" },
+    { "self_service_score", "Self-service score",
+      "Visitors ÷ ticket requesters in the range: how many help-center "
+      "visits there are for each person who still wrote in.",
+      TICKETS "site-numbers" },
+    { "tickets_per_1000_views", "Tickets per 1,000 views",
+      "1,000 × tickets ÷ views of the whole help center in the range.",
+      TICKETS "site-numbers" },
+    { "contact_rate", "Contacted support",
+      "At least this share of the article's views was followed by a linked "
+      "ticket from the same reader within the window. A lower bound: "
+      "tickets nobody can tie to a reader are not counted; the line above "
+      "the table gives the share of tickets that are.",
+      TICKETS "per-article-contact-after-read" },
+    { "followed_by_ticket", "Tickets after",
+      "Views of the article followed by a linked ticket from the same "
+      "reader within the window.", TICKETS "per-article-contact-after-read" },
+    { "read_to_ticket", "Median read → ticket",
+      "The median time from such a view to the ticket that followed it.",
+      TICKETS "per-article-contact-after-read" },
+    { "topics", "Topics",
+      "Per category, whether days with more reads are followed by fewer (or "
+      "more) tickets on its tags 0–14 days later: the strongest lag, its "
+      "correlation r and 95 % interval.", TICKETS "topics-reads-and-tickets-over-time" },
+    { "ticket_reads", "Reads before one ticket",
+      "The articles a linked ticket's reader viewed in the window before "
+      "that ticket, oldest first. An unlinked ticket shows none.",
+      TICKETS "one-tickets-reads" },
+    { "gaps", "Searches before a ticket",
+      "Queries a linked ticket's reader searched in the window before the "
+      "ticket, most tickets first: what readers looked for and did not "
+      "find well enough.", TICKETS "gaps-searches-followed-by-a-ticket" },
 };
 
 const size_t legend_count = sizeof legend_entries / sizeof legend_entries[0];

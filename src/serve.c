@@ -134,6 +134,7 @@ int serve_run(const struct serve_options *opt)
         { "/api/v1/sites/", true, HTTP_GET | HTTP_HEAD, api_reports, &api,
           0 },
         { "/report/", true, HTTP_GET | HTTP_HEAD, assets_report, &assets, 0 },
+        { "/docs/", true, HTTP_GET | HTTP_HEAD, assets_docs, &assets, 0 },
     };
     struct http_options hopt = {
         .listen = opt->listen, .threads = opt->threads,

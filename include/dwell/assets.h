@@ -1,6 +1,6 @@
-/* assets.h — files the server hands out as they are: the tracker snippet
- * embedded at build time (plain and gzip, with an ETag), and the demo help
- * center read from a directory. */
+/* assets.h — files the server hands out as they are: the tracker snippet,
+ * the report page and the documentation embedded at build time (plain and
+ * gzip), and the demo help center read from a directory. */
 #ifndef DWELL_ASSETS_H
 #define DWELL_ASSETS_H
 
@@ -25,6 +25,11 @@ void assets_demo(void *ctx, const struct http_req *q, struct http_reply *r);
 /* GET /report/SITE: the report page (it reads its data from the API with
  * the token of its own URL). */
 void assets_report(void *ctx, const struct http_req *q, struct http_reply *r);
+
+/* GET /docs/NAME.md: the page NAME of docs/ as HTML (rendered and
+ * embedded at build time), for the report page's links to definitions;
+ * 404 for any other name. */
+void assets_docs(void *ctx, const struct http_req *q, struct http_reply *r);
 
 /* The embedded snippet's gzip -9 size in bytes. */
 size_t assets_snippet_gz_size(void);

@@ -8,6 +8,7 @@ one test (run by run.py after scenarios.py), named for the behaviour.
 
 import contextlib
 import csv
+import gzip
 import datetime
 import hashlib
 import io
@@ -737,10 +738,10 @@ def reports_default_range_is_full_days_and_a_future_to_is_clamped(t):
                "dwell report --days 7: %r" % r.stdout[:300])
 
 
-def _doc_anchors():
-    """The GitHub anchors of docs/metrics.md's headings."""
+def _doc_anchors(page="docs/metrics.md"):
+    """The GitHub anchors of PAGE's headings."""
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                        "..", "docs", "metrics.md")
+                        "..", page)
     with open(path, encoding="utf-8") as f:
         heads = [l.lstrip("#").strip() for l in f if l.startswith("#")]
     return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-")
@@ -763,13 +764,24 @@ def reports_legend_is_served_and_printed_from_one_declaration(t):
         expect(need <= set(keys) and len(keys) == len(set(keys)),
                "legend keys %r: missing %r or repeated"
                % (keys, sorted(need - set(keys))))
-        anchors = _doc_anchors()
         bad = [m for m in ms if not (m.get("label") and
                len(m.get("definition") or "") > 20 and
-               (m.get("doc") or "").startswith("docs/metrics.md#") and
-               m["doc"].split("#", 1)[1] in anchors)]
+               re.match(r"^docs/(metrics|tickets)\.md#", m.get("doc") or "")
+               and m["doc"].split("#", 1)[1] in
+               _doc_anchors(m["doc"].split("#")[0]))]
         expect(not bad, "legend entries without a label, a definition or "
-               "an anchor of docs/metrics.md: %r" % bad[:3])
+               "an anchor of docs/metrics.md or docs/tickets.md: %r"
+               % bad[:3])
+        # the report page links each definition to /docs/…: the server
+        # answers it, as HTML, with an element of that id
+        for m in ms:
+            page, anchor = m["doc"].split("#", 1)
+            r = _get(srv, "/" + page)
+            _status(r, 200, "GET /" + page)
+            expect((r.header("Content-Type") or "").startswith("text/html")
+                   and ('id="%s"' % anchor).encode() in r.body,
+                   "GET /%s: no element with id %r for %s"
+                   % (page, anchor, m["key"]))
         r = _get(srv, API + SITE + "/legend")
         _status(r, 401, "legend without a token")
 
@@ -1498,3 +1510,28 @@ def demo_refuses_a_site_with_only_imported_tickets(t):
            "stderr %r (want 1, naming the ticket and --force)"
            % (r.returncode, r.stderr))
     _same_state(before, _demo_state(t, data, SITE), "a refused dwell demo")
+
+
+def docs_pages_are_served_as_html_and_nothing_else(t):
+    # /docs/NAME.md answers the page NAME of docs/ rendered at build time,
+    # with the anchors GitHub gives its headings; any other name is a 404
+    with _serve(t) as srv:
+        r = _get(srv, "/docs/metrics.md", headers=[("Accept-Encoding", "gzip")])
+        _status(r, 200, "GET /docs/metrics.md")
+        body = gzip.decompress(r.body) if r.header("Content-Encoding") == \
+            "gzip" else r.body
+        for anchor in _doc_anchors():
+            expect(('id="%s"' % anchor).encode() in body,
+                   "GET /docs/metrics.md has no heading with id %r" % anchor)
+        expect(b"<script" not in body, "a docs page carries a script")
+        expect("default-src 'none'" in (r.header(
+            "Content-Security-Policy") or ""), "docs page without a CSP")
+        r = _get(srv, "/docs/tickets.md")
+        _status(r, 200, "GET /docs/tickets.md")
+        expect(b'href="metrics.md#' in r.body,
+               "tickets.md's links to metrics.md are not kept relative")
+        for bad in ("/docs/report.md", "/docs/nope.md", "/docs/metrics",
+                    "/docs/..%2fREADME.md", "/docs/"):
+            r = _get(srv, bad)
+            _status(r, 404, "GET " + bad)
+            _error(r, "GET " + bad)

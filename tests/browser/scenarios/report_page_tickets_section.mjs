@@ -78,9 +78,12 @@ function shown(page) {
       linked: ls.getAttribute('data-linked'), tickets: ls.getAttribute('data-tickets'),
       share: ls.getAttribute('data-share'), text: ls.textContent.trim(), visible: ls.offsetParent !== null,
     };
-    const heads = [...sec.querySelectorAll('[data-test=deflection] thead th')].map((th) => th.textContent.replace(/[\u00a0▲▼]/g, '').trim());
+    const heads = [...sec.querySelectorAll('[data-test=deflection] thead th button[data-dsort]')].map((th) => th.textContent.replace(/[\u00a0▲▼]/g, '').trim());
     const cols = [...new Set([...sec.querySelectorAll('[data-test=deflection-row] td[data-col]')].map((td) => td.getAttribute('data-col')))];
-    return { numbers, rows, topics, gaps, linked, heads, cols };
+    // an ⓘ on every card, column and panel of the section (the key it opens)
+    const infos = [...sec.querySelectorAll('#tkn .card, [data-test=deflection] thead th, h3')]
+      .map((el) => el.querySelector('button.ib')?.getAttribute('data-info') ?? null);
+    return { numbers, rows, topics, gaps, linked, heads, cols, infos };
   });
 }
 
@@ -103,6 +106,7 @@ function matches(t, s, d, tp, g, what) {
     s.linked.text.includes(`${num(ls.linked_tickets)} of ${num(ls.tickets)} tickets (${pct(ls.share)})`) &&
     s.linked.text.includes(`The other ${num(ls.tickets - ls.linked_tickets)} cannot`) && s.linked.text.includes('lower bound'),
   `${what}: the linked share beside the rates says "${s.linked?.text}" (${JSON.stringify(s.linked)}); API ${JSON.stringify(ls)}`);
+  t.assert(s.infos.length >= 12 && s.infos.every((k) => k), `${what}: cards, columns or panels without an ⓘ: ${JSON.stringify(s.infos)}`);
   // the rate as a lower bound, in the window chosen; no deflection anywhere
   const win = { '30m': '30 minutes', '24h': '24 hours', '7d': '7 days' }[d.window];
   t.assert(s.heads.join('|') === `Article|Contacted support within ${win}|Views|Tickets after|Median read → ticket`,
@@ -174,6 +178,20 @@ export default async function (t) {
     `precondition: the demo has topics (${tp.topics.length}) and gaps with and without results (${g.gaps.length})`);
   let s = await shown(page);
   matches(t, s, d, tp, g, '24 h');
+
+  // the contact rate's ⓘ shows the declared definition (the lower bound)
+  // and links to its section of docs/tickets.md, which the server serves
+  const legend = Object.fromEntries((await t.api('legend', {}, t.fixture.token)).metrics.map((m) => [m.key, m]));
+  await page.click('[data-test=deflection] thead button.ib[data-info=contact_rate]');
+  await page.waitForFunction(() => document.getElementById('tipt').textContent !== 'Loading…');
+  const tip = await page.evaluate(() => ({ text: document.getElementById('tipt').textContent,
+    href: document.querySelector('#tip [data-test=definition-link]').href }));
+  t.assert(tip.text === legend.contact_rate.definition && /lower bound/.test(tip.text) && tip.href.endsWith('/' + legend.contact_rate.doc),
+    `the contact rate's ⓘ shows "${tip.text}" linking ${tip.href}; declared: ${JSON.stringify(legend.contact_rate)}`);
+  const doc = await t.get(new URL(tip.href).pathname);
+  t.assert(doc.status === 200 && doc.body.includes(`id="${legend.contact_rate.doc.split('#')[1]}"`),
+    `the definition's link ${tip.href} answers ${doc.status} without its anchor`);
+  await page.keyboard.press('Escape');
   t.assert(s.rows[0].path === '/kb/refund-policy' && s.rows[0].contact_rate.text === `at least ${pct(refund.contact_after_read)}`,
     `/kb/refund-policy is not first with ${pct(refund.contact_after_read)}: first is ${s.rows[0].path} ${s.rows[0].contact_rate.text}`);
   const accounts = s.topics.find((x) => x.category === 'accounts');
