@@ -144,8 +144,8 @@ static int take_visit(void *ctx, uint64_t time_us, uint64_t article,
     struct ticket_visit *tv = ctx;
     struct run *r = tv->r;
     if (query == NULL) {
-        long i = find_article(r, article);
-        tv->read = true;
+        long i = find_article(r, article);    /* articles only: a search */
+        tv->read |= i >= 0;                    /* page is no read */
         if (i < 0 || time_us < r->from_us || time_us >= r->to_us)
             return 0;
         if (grow((void **)&r->pairs, &r->paircap, r->npairs,

@@ -1421,3 +1421,37 @@ def correlate_api_refuses_a_bad_window_naming_it(t):
             doc = _api_json(srv, tok, API + SITE + "/deflection?window=" + w)
             expect(doc.get("window") == w, "window=%s: answered window %r"
                    % (w, doc.get("window")))
+
+
+def ticket_after_only_a_search_page_is_linked_but_not_after_reading(t):
+    # a reader who only searched (a search page is no article) and then
+    # wrote in: the ticket is linked, but no article was read before it
+    link = "srchOnlyLink-0001"
+    with t.server() as srv:
+        tok = _token(t, srv.data)
+        vid = "srch_only_view01"
+        _status(srv.post_events({"s": SITE, "t": "view", "v": vid, "wv": 2,
+                                 "u": "http://help.test/search",
+                                 "ti": "Search", "pk": "search"}), 204,
+                "the view of /search")
+        _status(srv.post_events({"s": SITE, "t": "search", "v": vid, "wv": 2,
+                                 "q": "refund", "n": 0, "i": 1}), 204,
+                "the search")
+        _status(srv.post_events({"s": SITE, "t": "link", "v": vid, "wv": 2,
+                                 "k": link}), 204, "the link event")
+        created = int(time.time()) + 120
+        _stored(_hook(srv, {"id": "SRCH-ONLY-1", "created_at": _iso(created),
+                            "link": link, "channel": "web"}, tok),
+                "SRCH-ONLY-1", True, "the ticket")
+        doc = _api_json(srv, tok, API + SITE + "/contact-after-read?" +
+                        _around_now())
+        sn = doc["site_numbers"]
+        expect(sn["tickets"] == 1 and sn["linked_tickets"] == 1 and
+               sn["tickets_with_read"] == 0 and sn["views"] == 1,
+               "site_numbers %r: the ticket is linked, but only a search "
+               "page was viewed before it" % sn)
+        expect(all(a["path"] != "/search" for a in doc["articles"]),
+               "/search is listed as an article: %r" % doc["articles"])
+        gaps = _api_json(srv, tok, API + SITE + "/gaps?" + _around_now())
+        expect([g["query"] for g in gaps.get("gaps", [])] == ["refund"],
+               "the search before the ticket is a gap: %r" % gaps)
