@@ -21,7 +21,7 @@
   const cfg = me.dataset;
   const site = cfg.site;
   const api = cfg.api || new URL(me.src).origin + '/e';
-  const kq = 'keepQuery' in cfg || void 0; // data-keep-query present
+  const kq = 'keepQuery' in cfg; // data-keep-query: u keeps the query
   const sp = cfg.searchParam || 'q'; // the search page's query parameter
   const noop = () => '';
 
@@ -67,11 +67,11 @@
     return Math.min(100, px * 100 / d.documentElement.scrollHeight + 0.5 | 0); // rounded
   };
 
-  // Sends event O of type T. Every event carries the max scroll depth so far,
-  // the wire version and, under automation, b:1. JSON.stringify drops
-  // undefined fields. A string body goes as text/plain: no CORS preflight.
-  // (sendBeacon refuses only beyond 64 KB in flight; what such a refusal
-  // loses of engaged time, the view's next engage carries again.)
+  // Sends event O of type T. Every event carries the max scroll depth so far, the wire version and,
+  // under automation, b:true. JSON.stringify drops undefined fields. A
+  // string body goes as text/plain: no CORS preflight. (sendBeacon refuses
+  // only beyond 64 KB in flight; what such a refusal loses of engaged time,
+  // the view's next engage carries again.)
   const send = (t, o) => {
     o.s = site;
     o.t = t;
@@ -136,7 +136,6 @@
         .innerText.match(/\S+/g) || []).length,
       c: ($('meta[name="dwell:category"]') || 0).content, // undefined: dropped
       l: n.language,
-      kq: kq,
       // <meta name="dwell:page" content="search|list|home">; else an article
       pk: q ? 'search' : ($('meta[name="dwell:page"]') || 0).content,
     });
@@ -148,7 +147,7 @@
   // Routers render the content, then set the title: the view goes 100 ms
   // after the title changed, or after 1 s if it never does. Further URL
   // changes meanwhile belong to the same new view.
-  const route = (r = U, t0 = d.title) => {
+  const route = (e, r = U, t0 = d.title) => {
     if (url() == U) return;
     U = url();
     if (pend) return;
@@ -177,7 +176,9 @@
   // 'event' overrides it.)
   const dwell = (c, a, b) => {
     const k = { vote: 'x', search: 'q', event: 'n', identify: 'h' }[c];
-    k && send(c, { n: k == 'q' && b === +b ? b : void 0, [k]: a, i: ++seq });
+    // while an SPA view waits for its page (at most 1 s), calls wait too
+    pend ? setTimeout(dwell, 1e3, c, a, b) :
+      k && send(c, { n: k == 'q' && b === +b ? b : void 0, [k]: a, i: ++seq });
   };
   dwell.linkId = linkId;
 
@@ -201,7 +202,7 @@
       const f = history[k];
       history[k] = (...a) => { f.apply(history, a); route(); };
     });
-    on('popstate', () => route());
+    on('popstate', route);
 
     // Declarative: data-dwell-vote="up|down" and data-dwell-contact. Capture,
     // so a page handler that stops propagation cannot hide the click.

@@ -367,6 +367,9 @@ static int fill_typed(struct event_batch *b, struct event *ev, const cJSON *o,
             get_str(o, "u", &bad), get_str(o, "r", &bad),
             get_str(o, "ti", &bad), get_str(o, "c", &bad),
             get_str(o, "l", &bad),
+            /* wire 2: u is what to keep (the snippet drops the query
+             * unless told to keep it); wire 1 said so with kq */
+            ev->wire >= 2 ||
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "kq")) ||
             cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "kq"))
                 == 1,

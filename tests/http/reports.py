@@ -860,7 +860,8 @@ def _kind_pages():
     for i in range(12):
         evs.append((None if i == 0 else "192.0.2.%d" % (100 + i),
                     [{"s": SITE, "t": "view", "v": "kind_srch_%02d" % i,
-                      "u": "http://help.test/search?q=reset+%d" % i,
+                      "u": "http://help.test/search",  # as the snippet
+                      # sends it: the query (q) stays in the browser
                       "ti": "Search results", "pk": "search", "wv": 2}]))
     evs.append(("192.0.2.150", [{"s": SITE, "t": "view", "v": "kind_home_01",
                                  "u": "http://help.test/", "ti": "Help"}]))

@@ -144,6 +144,20 @@ TEST(wire_2_engage_is_a_cumulative_total_up_to_a_day)
                           "\"e\":7200000}", "e:"));
 }
 
+TEST(wire_2_view_keeps_the_query_it_sends_wire_1_only_with_kq)
+{
+    /* the snippet of wire 2 drops the query itself unless data-keep-query */
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                       "\"u\":\"https://a.com/kb?id=42#top\",\"wv\":2}"), 0);
+    CHECK(str_is(batch.ev[0].path, "/kb?id=42"));
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                       "\"u\":\"https://a.com/kb?id=42\"}"), 0);
+    CHECK(str_is(batch.ev[0].path, "/kb"));
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+                       "\"u\":\"https://a.com/kb?id=42\",\"kq\":1}"), 0);
+    CHECK(str_is(batch.ev[0].path, "/kb?id=42"));
+}
+
 TEST(wire_version_outside_1_to_2_is_rejected)
 {
     CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
@@ -1260,6 +1274,7 @@ int main(void)
     RUN(engage_without_e_is_rejected);
     RUN(wire_2_engage_is_a_cumulative_total_up_to_a_day);
     RUN(wire_version_outside_1_to_2_is_rejected);
+    RUN(wire_2_view_keeps_the_query_it_sends_wire_1_only_with_kq);
     RUN(search_and_custom_event_keep_their_sequence_number);
     RUN(vote_up_and_down_parse);
     RUN(search_parses_query_and_result_count);
