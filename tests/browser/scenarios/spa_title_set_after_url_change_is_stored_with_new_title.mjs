@@ -7,6 +7,8 @@
 // engaged time ending at the URL change (10 s ± 0.3 s) and its deep scroll;
 // B with B's title, word count and category, ~5 s, and B's own scroll depth:
 // B fits the viewport and was never scrolled, so 100, not A's position.
+// A custom event the page sends while B is still being rendered belongs to
+// B, and does not make B's view go out with A's title.
 const A = '/demo/spa-late-title.html';
 const B = '/demo/spa-late-b';
 
@@ -32,6 +34,7 @@ export default async function (t) {
   const during = await describe();
   t.assert(during.path === B && during.title === a.title && during.scrollY > 0,
     `precondition: right after the click the URL is B but the page is still A, scrolled (${JSON.stringify(during)})`);
+  await page.evaluate(() => dwell('event', 'while-rendering'));
   await t.read(page, 5_000, 1_000);
   const b = await describe();
   t.assert(b.path === B && b.title === 'Reset your password' && b.category === 'accounts' && b.fits && b.scrollY === 0,
@@ -59,4 +62,8 @@ export default async function (t) {
   const engaged = t.engagedByView(events);
   t.near(engaged[va.view] || 0, 10_000, 300, 'engaged ms of A (ends at the URL change)');
   t.near(engaged[vb.view] || 0, 5_000, 1_000, 'engaged ms of B');
+  const custom = events.filter((e) => e.type === 'event' && e.name === 'while-rendering');
+  t.assert(custom.length === 1 && custom[0].view === vb.view,
+    `the event sent while B rendered: ${JSON.stringify(custom)}; want one, of B's view ${vb.view}`);
+  t.assert(events.indexOf(custom[0]) > events.indexOf(vb), 'the event of B was stored before B\'s view');
 }
