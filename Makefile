@@ -5,6 +5,7 @@
 #   make test       install what is missing, build, run every suite
 #   make test SAN=1 the same under AddressSanitizer + UBSan
 #   make bench      throughput benchmarks (wrk on loopback)
+#   make check-src  the rules of the source tree (layers, doors, banned calls)
 
 CC      ?= cc
 VERSION := 0.1.0
@@ -23,12 +24,14 @@ SANFL   :=
 endif
 
 B       := build/$(VARIANT)
-ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFL) -Iinclude -I$(B)/gen \
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFL) -Iinclude -Isrc -I$(B)/gen \
              -DDWELL_VERSION='"$(VERSION)"' -MMD -MP \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lz -lm
 
-LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+# The layers of src/, lowest first (docs/architecture.md; make check-src).
+LAYERS  := base model store query serve cli
+LIB_SRC := $(foreach l,$(filter-out cli,$(LAYERS)),$(wildcard src/$(l)/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/embed.o
 BIN     := $(B)/dwell
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -46,7 +49,7 @@ LISTEN  ?= 127.0.0.1:8080
 GEO_PKG := @ip-location-db/geo-whois-asn-country-mmdb
 GEO_DB  := $(DATA)/geo/country.mmdb
 
-.PHONY: all deps deps-test deps-bench run test unit-test bench clean geo
+.PHONY: all deps deps-test deps-bench run test unit-test bench clean geo check-src
 
 all: dwell
 
@@ -57,12 +60,13 @@ else
 	cp $(BIN) dwell.tmp && mv -f dwell.tmp dwell
 endif
 
-$(BIN): $(B)/obj/main.o $(LIB_OBJ)
+$(BIN): $(B)/obj/cli/main.o $(LIB_OBJ)
 	@echo "  LD $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/obj/%.o: src/%.c | $(B)/obj $(B)/gen/embed.h
 	@echo "  CC $<"
+	@mkdir -p $(dir $@)
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The snippet, minified with esbuild (from npm, installed here on demand with
@@ -103,7 +107,7 @@ $(B)/tests/%: tests/unit/%.c $(LIB_OBJ) tests/unit/check.h | $(B)/tests
 	@echo "  CC $<"
 	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
--include $(wildcard $(B)/obj/*.d $(B)/tests/*.d)
+-include $(wildcard $(B)/obj/*/*.d $(B)/tests/*.d)
 
 # --- installing what is missing -------------------------------------------
 deps:
@@ -150,6 +154,13 @@ $(PLAYWRIGHT): tests/browser/package.json tests/browser/package-lock.json
 test: deps-test
 	@$(MAKE) --no-print-directory dwell $(UNIT_BIN) $(PLAYWRIGHT)
 	@sh tests/run.sh $(B)
+
+# The rules of the source tree: layers, one door per library, banned
+# functions, own header first, no include loops (tests/tools/check-src.py);
+# then proof that each rule catches a planted violation.
+check-src: deps
+	@python3 tests/tools/check-src.py
+	@python3 tests/tools/check-src.py --self-test
 
 unit-test: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do $$t || exit 1; done

@@ -6,7 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 #include "dwell/helpdesk.h"
-#include "dwell/sha1.h"
+#include "base/sha1.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* sha1.c — see sha1.h. Written from RFC 3174 and RFC 2104. */
-#include "dwell/sha1.h"
+#include "base/sha1.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* sha256.c — see sha256.h. Written from FIPS 180-4. */
-#include "dwell/sha256.h"
+#include "base/sha256.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dwell/sha256.h"
+#include "base/sha256.h"
 
 int tickets_to_store(struct store *st, const struct ticket *in,
                      struct store_ticket *out)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "dwell/legend.h"
+#include "query/legend.h"
 
 /* --- a growable text buffer with a hard cap ---------------------------------- */
 

@@ -2,7 +2,8 @@
  * thread, salts, sites, tokens and reading raw events. The layout of the
  * environment and how the store's files divide it: store_int.h. */
 #define _POSIX_C_SOURCE 200809L
-#include "store_int.h"
+#include "dwell/store.h"
+#include "store/store_int.h"
 
 #include <errno.h>
 #include <stdlib.h>

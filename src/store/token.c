@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dwell/sha256.h"
+#include "base/sha256.h"
 #include "dwell/visitor.h"
 
 int token_create(struct store *st, const char *site, enum store_scope scope,

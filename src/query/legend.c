@@ -1,5 +1,5 @@
 /* legend.c — see legend.h. Keep each text true to docs/metrics.md. */
-#include "dwell/legend.h"
+#include "query/legend.h"
 
 #include <string.h>
 

@@ -3,14 +3,14 @@
  * visitor marks and the attribution indexes; and purging what has expired.
  * Runs on the writer thread, inside the batch's write transaction. */
 #define _POSIX_C_SOURCE 200809L
-#include "store_int.h"
+#include "store/store_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "dwell/log.h"
 #include "dwell/rollup.h"
-#include "dwell/sha256.h"
+#include "base/sha256.h"
 
 static int record_visit(struct store *st, MDB_txn *txn,
                         const struct event *ev);

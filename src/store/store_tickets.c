@@ -1,12 +1,12 @@
 /* store_tickets.c — tickets, and the indexes that tie them to readers:
  * link records, identities and visits. */
 #define _POSIX_C_SOURCE 200809L
-#include "store_int.h"
+#include "store/store_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "dwell/sha256.h"
+#include "base/sha256.h"
 
 static int tickets_put_locked(struct store *st, uint32_t site_id,
                               const struct store_ticket *t, size_t n,

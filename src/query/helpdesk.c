@@ -11,7 +11,7 @@
  * in error messages (a misplaced column could hold e-mail addresses). */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/helpdesk.h"
-#include "dwell/sha1.h"
+#include "base/sha1.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>

@@ -2,7 +2,7 @@
  * breakdowns, daily rows (recent and settled), cumulative rows and heads;
  * settling passes; the schema 1 migration. */
 #define _POSIX_C_SOURCE 200809L
-#include "store_int.h"
+#include "store/store_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
