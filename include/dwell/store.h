@@ -55,6 +55,7 @@ struct store_stats {
     uint64_t map_grows;
     uint64_t write_errors;
     uint64_t purged;          /* expired records deleted since start */
+    uint64_t sync_errors;     /* failed flushes to disk (commit, none) */
     size_t queue_depth;       /* events waiting */
     size_t map_size;
 };

@@ -34,14 +34,15 @@ static void serve_health(void *ctx, const struct http_req *q,
                      "{\"status\":\"ok\",\"version\":\"%s\",\"queue\":%zu,"
                      "\"events_stored\":%llu,\"batches\":%llu,"
                      "\"orphans\":%llu,\"write_errors\":%llu,"
-                     "\"purged\":%llu,"
+                     "\"purged\":%llu,\"sync_errors\":%llu,"
                      "\"map_bytes\":%zu}\n",
                      DWELL_VERSION, s.queue_depth,
                      (unsigned long long)s.events_stored,
                      (unsigned long long)s.batches,
                      (unsigned long long)s.orphans,
                      (unsigned long long)s.write_errors,
-                     (unsigned long long)s.purged, s.map_size);
+                     (unsigned long long)s.purged,
+                     (unsigned long long)s.sync_errors, s.map_size);
     r->status = 200;
     r->content_type = "application/json";
     r->body = r->scratch;

@@ -5,6 +5,7 @@
 #include "dwell/store.h"
 #include "store/store_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,63 +117,140 @@ int store_grow_map(struct store *st)
     return 0;
 }
 
-/* Opens every named database and checks the schema version. */
-static int open_dbs(struct store *st, char *err, size_t errlen)
+#define WRITE_TRIES 16      /* map doublings one write may ask for */
+
+/* Runs FN in one write transaction and commits (the writer's lock held).
+ * Returns 0 or an LMDB error code; on an error nothing was committed. */
+static int write_once(struct store *st, store_write_fn fn, void *ctx)
 {
     MDB_txn *txn;
-    unsigned dbflags = st->readonly ? 0 : MDB_CREATE;
-    int rc = store_txn_begin(st, st->readonly ? MDB_RDONLY : 0, &txn);
+    int rc = store_txn_begin(st, 0, &txn);
     if (rc != 0)
-        return set_err(err, errlen, "begin", rc);
-    for (int i = 0; i < DB_COUNT; i++) {
-        rc = mdb_dbi_open(txn, db_names[i], dbflags, &st->dbi[i]);
-        if (rc == MDB_NOTFOUND && st->readonly) {
-            mdb_txn_abort(txn);
-            return 1;          /* written by an older dwell: create it */
-        }
-        if (rc != 0) {
-            mdb_txn_abort(txn);
-            return set_err(err, errlen, db_names[i], rc);
-        }
-    }
-    MDB_val k = { 6, "schema" }, v;
-    rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
-    if (rc == 0 && v.mv_size == 4 && get_be32(v.mv_data) == 1) {
-        if (st->readonly) {
-            mdb_txn_abort(txn);
-            return 1;          /* let a writable opening migrate it */
-        }
-        if ((rc = store_migrate_v1(st, txn)) != 0) {
-            mdb_txn_abort(txn);
-            if (rc == MDB_MAP_FULL && store_grow_map(st) == 0)
-                return open_dbs(st, err, errlen);
-            return set_err(err, errlen, "migrating from schema 1", rc);
-        }
-        log_info("store: data migrated from schema 1 to %d", SCHEMA_VERSION);
-        rc = MDB_NOTFOUND;     /* write the current version below */
-    } else if (rc == 0 && (v.mv_size != 4 ||
-                           get_be32(v.mv_data) != SCHEMA_VERSION)) {
-        mdb_txn_abort(txn);
-        snprintf(err, errlen, "data was written by another dwell version "
-                 "(schema %u, expected %u)",
-                 v.mv_size == 4 ? get_be32(v.mv_data) : 0, SCHEMA_VERSION);
-        return -1;
-    }
-    if (rc == MDB_NOTFOUND && !st->readonly) {
-        uint8_t ver[4];
-        put_be32(ver, SCHEMA_VERSION);
-        v.mv_size = 4;
-        v.mv_data = ver;
-        rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
-    } else if (rc == MDB_NOTFOUND) {
-        rc = 0;
-    }
+        return rc;
+    rc = fn(st, txn, ctx);
     if (rc != 0) {
         mdb_txn_abort(txn);
-        return set_err(err, errlen, "schema", rc);
+        return rc;
     }
-    rc = mdb_txn_commit(txn);     /* keeps the handles, even read-only */
-    return rc ? set_err(err, errlen, "commit", rc) : 0;
+    return mdb_txn_commit(txn);
+}
+
+int store_write_undo(struct store *st, store_write_fn fn, store_undo_fn undo,
+                     void *ctx)
+{
+    pthread_mutex_lock(&st->write_mu);
+    int rc = write_once(st, fn, ctx);
+    for (int tries = 1; rc != 0; tries++) {
+        if (undo)
+            undo(st, ctx);
+        if (rc != MDB_MAP_FULL || tries >= WRITE_TRIES ||
+            store_grow_map(st) != 0)
+            break;
+        rc = write_once(st, fn, ctx);
+    }
+    pthread_mutex_unlock(&st->write_mu);
+    return rc;
+}
+
+int store_write(struct store *st, store_write_fn fn, void *ctx)
+{
+    return store_write_undo(st, fn, NULL, ctx);
+}
+
+/* What opening the databases found. */
+struct open_found {
+    bool older;            /* read-only: a database or the migration is
+                              missing (written by an older dwell) */
+    bool migrated;         /* schema 1 was brought to SCHEMA_VERSION */
+    uint32_t schema;       /* the version found, when not one we read */
+};
+
+/* Opens every named database in TXN and checks (writable: migrates and
+ * records) the schema version. Returns 0 or an LMDB error code; sets
+ * F->older with MDB_NOTFOUND, F->schema with MDB_INCOMPATIBLE. */
+static int open_dbs_txn(struct store *st, MDB_txn *txn, void *ctx)
+{
+    struct open_found *f = ctx;
+    unsigned dbflags = st->readonly ? 0 : MDB_CREATE;
+    *f = (struct open_found){ 0 };
+    for (int i = 0; i < DB_COUNT; i++) {
+        int rc = mdb_dbi_open(txn, db_names[i], dbflags, &st->dbi[i]);
+        f->older = rc == MDB_NOTFOUND && st->readonly;
+        if (rc != 0)
+            return rc;
+    }
+    MDB_val k = { 6, "schema" }, v;
+    int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+    uint32_t found = rc == 0 && v.mv_size == 4 ? get_be32(v.mv_data) : 0;
+    if (rc == 0 && found == 1) {
+        f->older = st->readonly;       /* let a writable opening migrate */
+        if (st->readonly)
+            return MDB_NOTFOUND;
+        if ((rc = store_migrate_v1(st, txn)) != 0)
+            return rc;
+        f->migrated = true;
+        rc = MDB_NOTFOUND;             /* write the current version below */
+    } else if (rc == 0 && found != SCHEMA_VERSION) {
+        f->schema = found;
+        return MDB_INCOMPATIBLE;
+    }
+    if (rc != MDB_NOTFOUND || st->readonly)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    uint8_t ver[4];
+    put_be32(ver, SCHEMA_VERSION);
+    v = (MDB_val){ 4, ver };
+    return mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+}
+
+/* Opens every named database and checks the schema version: through the
+ * one write path when writable, in a read transaction (committed, which
+ * keeps the handles) when not. Returns 0; 1 when read-only and the data
+ * was written by an older dwell (a writable opening must bring it up to
+ * date first); or -1 with a reason in ERR. */
+static int open_dbs(struct store *st, char *err, size_t errlen)
+{
+    struct open_found f;
+    int rc;
+    if (st->readonly) {
+        MDB_txn *txn;
+        if ((rc = store_txn_begin(st, MDB_RDONLY, &txn)) != 0)
+            return set_err(err, errlen, "begin", rc);
+        rc = open_dbs_txn(st, txn, &f);
+        if (rc == 0)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+    } else {
+        rc = store_write(st, open_dbs_txn, &f);
+    }
+    if (rc != 0 && f.older)
+        return 1;
+    if (rc == MDB_INCOMPATIBLE && f.schema != SCHEMA_VERSION) {
+        snprintf(err, errlen, "data was written by another dwell version "
+                 "(schema %u, expected %u)", f.schema, SCHEMA_VERSION);
+        return -1;
+    }
+    if (rc != 0)
+        return set_err(err, errlen, "opening the databases", rc);
+    if (f.migrated)
+        log_info("store: data migrated from schema 1 to %d", SCHEMA_VERSION);
+    return 0;
+}
+
+/* Writes the server secret FRESH (CTX) unless another process has written
+ * one, and adopts whichever is stored. */
+static int secret_txn(struct store *st, MDB_txn *txn, void *ctx)
+{
+    const uint8_t *fresh = ctx;
+    MDB_val k = { 6, "secret" }, v;
+    int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+    if (rc == 0 && v.mv_size == sizeof st->secret) {
+        memcpy(st->secret, v.mv_data, sizeof st->secret);
+        return 0;
+    }
+    memcpy(st->secret, fresh, sizeof st->secret);
+    v = (MDB_val){ sizeof st->secret, (void *)fresh };
+    return mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
 }
 
 /* Reads the server secret, creating it when the store is writable. */
@@ -191,22 +269,9 @@ static int load_secret(struct store *st)
     if (st->have_secret || st->readonly)
         return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
     uint8_t fresh[32];
-    if (visitor_new_salt(fresh) != 0 || visitor_new_salt(fresh + 16) != 0)
+    if (visitor_new_salt(fresh) != 0 || visitor_new_salt(fresh + 16) != 0 ||
+        store_write(st, secret_txn, fresh) != 0)
         return -1;
-    if (store_txn_begin(st, 0, &txn) != 0)
-        return -1;
-    rc = mdb_get(txn, st->dbi[DB_META], &k, &v);   /* another process? */
-    if (rc == 0 && v.mv_size == sizeof st->secret) {
-        memcpy(st->secret, v.mv_data, sizeof st->secret);
-        mdb_txn_abort(txn);
-    } else {
-        memcpy(st->secret, fresh, sizeof fresh);
-        v.mv_size = sizeof fresh;
-        v.mv_data = fresh;
-        if (mdb_put(txn, st->dbi[DB_META], &k, &v, 0) != 0 ||
-            mdb_txn_commit(txn) != 0)
-            return -1;
-    }
     st->have_secret = true;
     return 0;
 }
@@ -254,9 +319,14 @@ int store_open(const char *dir, const struct store_options *opt,
     st->queue_cap = opt->queue_cap ? opt->queue_cap : DEFAULT_QUEUE_CAP;
     pthread_rwlock_init(&st->resize_lock, NULL);
     pthread_mutex_init(&st->mu, NULL);
-    pthread_cond_init(&st->wake, NULL);
-    pthread_cond_init(&st->idle, NULL);
-    pthread_cond_init(&st->sync_wake, NULL);
+    pthread_condattr_t ca;                 /* timed waits: a clock that
+                                              never steps */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&st->wake, &ca);
+    pthread_cond_init(&st->idle, &ca);
+    pthread_cond_init(&st->sync_wake, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_mutex_init(&st->write_mu, NULL);
 
     unsigned flags = MDB_NOTLS;
@@ -322,6 +392,21 @@ fail:
 
 /* --- the queue ----------------------------------------------------------- */
 
+/* The time MS milliseconds from now on CLOCK_MONOTONIC, the clock of the
+ * store's condition variables. */
+static struct timespec deadline_in(unsigned ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 int store_enqueue(struct store *st, const struct event *evs, size_t n,
                   const struct ipaddr *addr, const char *ua, size_t ualen,
                   store_ack_fn ack, void *ctx)
@@ -372,6 +457,8 @@ int store_enqueue_at(struct store *st, uint64_t time_us,
         free(s);
         return STORE_EFULL;
     }
+    assert((st->head == NULL) == (st->tail == NULL));
+    assert(st->head != NULL || st->busy || st->queued == 0);
     if (st->tail)
         st->tail->next = s;
     else
@@ -385,14 +472,7 @@ int store_enqueue_at(struct store *st, uint64_t time_us,
 
 int store_drain(struct store *st, unsigned timeout_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = deadline_in(timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&st->mu);
     while ((st->head != NULL || st->busy) && rc == 0)
@@ -473,18 +553,15 @@ static int salt_read_txn(struct store *st, MDB_txn *txn, uint32_t day,
     return 0;
 }
 
+/* salts_rotate_txn for the day at CTX, as a store_write body. */
+static int salt_rotate_body(struct store *st, MDB_txn *txn, void *ctx)
+{
+    return salts_rotate_txn(st, txn, *(const uint32_t *)ctx);
+}
+
 int store_salt_rotate(struct store *st, uint32_t today)
 {
-    MDB_txn *txn;
-    int rc = store_txn_begin(st, 0, &txn);
-    if (rc != 0)
-        return -1;
-    rc = salts_rotate_txn(st, txn, today);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return -1;
-    }
-    return mdb_txn_commit(txn) ? -1 : 0;
+    return store_write(st, salt_rotate_body, &today) ? -1 : 0;
 }
 
 int store_salt_get(struct store *st, uint32_t day, uint8_t salt[16])
@@ -523,13 +600,11 @@ static bool queue_empty(struct store *st)
     return empty;
 }
 
-/* One purge step under the write lock; logs the pass when it ends.
+/* One purge step; logs the pass when it ends.
  * Returns 1 while the pass goes on. */
 static int purge_step(struct store *st)
 {
-    pthread_mutex_lock(&st->write_mu);
     int rc = store_purge_step(st, &st->purged);
-    pthread_mutex_unlock(&st->write_mu);
     if (rc == 1)
         return 1;
     st->purging = false;
@@ -580,9 +655,7 @@ static struct slot *take_batch(struct store *st, bool *stop)
 {
     pthread_mutex_lock(&st->mu);
     if (st->head == NULL && !st->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
+        struct timespec until = deadline_in(1000);
         pthread_cond_timedwait(&st->wake, &st->mu, &until);
     }
     struct slot *head = st->head, *last = NULL;
@@ -618,6 +691,7 @@ static void finish_slots(struct store *st, struct slot *head, int status,
         head = next;
     }
     pthread_mutex_lock(&st->mu);
+    assert(st->queued >= nev);
     st->queued -= nev;
     if (status == 0) {
         st->stats.events_stored += stored;
@@ -633,22 +707,6 @@ static void finish_slots(struct store *st, struct slot *head, int status,
     pthread_mutex_unlock(&st->mu);
 }
 
-/* Stores SLOTS in one transaction, growing the map while it is full.
- * Returns 0 or an LMDB error code. */
-static int store_slots(struct store *st, struct slot *slots, size_t *stored)
-{
-    int rc, tries = 0;
-    while ((rc = store_apply_batch(st, slots, stored)) == MDB_MAP_FULL &&
-           tries++ < 16) {
-        pthread_mutex_lock(&st->write_mu);
-        int grown = store_grow_map(st);
-        pthread_mutex_unlock(&st->write_mu);
-        if (grown != 0)
-            break;
-    }
-    return rc;
-}
-
 static void *writer_main(void *arg)
 {
     struct store *st = arg;
@@ -662,7 +720,7 @@ static void *writer_main(void *arg)
             continue;
         }
         size_t stored = 0;
-        int rc = store_slots(st, batch, &stored);
+        int rc = store_apply_batch(st, batch, &stored);
         if (rc == 0 || batch->next == NULL) {
             if (rc != 0)
                 log_error("store: events not stored: %s", mdb_strerror(rc));
@@ -672,7 +730,7 @@ static void *writer_main(void *arg)
             while (batch) {
                 struct slot *next = batch->next;
                 batch->next = NULL;
-                rc = store_slots(st, batch, &stored);
+                rc = store_apply_batch(st, batch, &stored);
                 if (rc != 0)
                     log_error("store: events not stored: %s",
                               mdb_strerror(rc));
@@ -686,6 +744,19 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Flushes committed data to disk; a failure is counted (stats.sync_errors,
+ * shown by /healthz) and logged. */
+static void env_sync(struct store *st)
+{
+    int rc = mdb_env_sync(st->env, 1);
+    if (rc == 0)
+        return;
+    pthread_mutex_lock(&st->mu);
+    st->stats.sync_errors++;
+    pthread_mutex_unlock(&st->mu);
+    log_error("store: flushing to disk: %s", mdb_strerror(rc));
+}
+
 /* Without per-commit syncs (commit and none modes), flushes committed data
  * to disk once a second, off the writer's path, so that a machine crash
  * loses at most about a second. */
@@ -694,12 +765,10 @@ static void *syncer_main(void *arg)
     struct store *st = arg;
     pthread_mutex_lock(&st->mu);
     while (!st->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
+        struct timespec until = deadline_in(1000);
         pthread_cond_timedwait(&st->sync_wake, &st->mu, &until);
         pthread_mutex_unlock(&st->mu);
-        mdb_env_sync(st->env, 1);
+        env_sync(st);
         pthread_mutex_lock(&st->mu);
     }
     pthread_mutex_unlock(&st->mu);
@@ -755,7 +824,7 @@ void store_stop_writer(struct store *st)
     if (left != NULL)
         finish_slots(st, left, -1, 0, true);
     if (st->writer_running && st->durability != STORE_FSYNC)
-        mdb_env_sync(st->env, 1);
+        env_sync(st);
     st->writer_running = false;
     st->syncer_running = false;
 }
@@ -808,6 +877,43 @@ static int site_unpack(const char *name, size_t nlen, const MDB_val *v,
     return 0;
 }
 
+/* A site record to write: BUF holds its origins from byte 5 on. */
+struct site_write {
+    const char *name;
+    uint8_t *buf;
+    size_t len, norigins;
+    uint32_t id;           /* out: the site's id */
+    bool created;          /* out: it was new */
+};
+
+/* Writes the site record of W (CTX), taking a new id for a new site; an
+ * existing site keeps its id, and its origins when W has none. */
+static int site_put_txn(struct store *st, MDB_txn *txn, void *ctx)
+{
+    struct site_write *w = ctx;
+    MDB_val k = { strlen(w->name), (void *)w->name }, v;
+    int rc = mdb_get(txn, st->dbi[DB_SITES], &k, &v);
+    w->created = rc == MDB_NOTFOUND;
+    if (rc == 0 && v.mv_size >= 4) {
+        w->id = get_be32(v.mv_data);
+    } else if (rc == MDB_NOTFOUND) {
+        MDB_val sk = { 8, "site_seq" }, sv;
+        uint32_t next = 1;
+        if (mdb_get(txn, st->dbi[DB_META], &sk, &sv) == 0 && sv.mv_size == 4)
+            next = get_be32(sv.mv_data) + 1;
+        uint8_t nb[4];
+        put_be32(nb, next);
+        sv = (MDB_val){ 4, nb };
+        rc = mdb_put(txn, st->dbi[DB_META], &sk, &sv, 0);
+        w->id = next;
+    }
+    if (rc != 0 || (!w->created && w->norigins == 0))
+        return rc;
+    put_be32(w->buf, w->id);
+    v = (MDB_val){ w->len, w->buf };
+    return mdb_put(txn, st->dbi[DB_SITES], &k, &v, 0);
+}
+
 int store_site_put(struct store *st, const char *name,
                    const char *const *origins, size_t norigins,
                    uint32_t *id, bool *created, char *err, size_t errlen)
@@ -834,40 +940,13 @@ int store_site_put(struct store *st, const char *name,
         off += len;
     }
     buf[4] = (uint8_t)norigins;
-
-    MDB_txn *txn;
-    int rc = store_txn_begin(st, 0, &txn);
+    struct site_write w = { name, buf, off, norigins, 0, false };
+    int rc = store_write(st, site_put_txn, &w);
     if (rc != 0)
-        return set_err(err, errlen, "begin", rc);
-    MDB_val k = { strlen(name), (void *)name }, v;
-    rc = mdb_get(txn, st->dbi[DB_SITES], &k, &v);
-    *created = rc == MDB_NOTFOUND;
-    if (rc == 0 && v.mv_size >= 4) {
-        *id = get_be32(v.mv_data);
-    } else if (rc == MDB_NOTFOUND) {
-        MDB_val sk = { 8, "site_seq" }, sv;
-        uint32_t next = 1;
-        if (mdb_get(txn, st->dbi[DB_META], &sk, &sv) == 0 && sv.mv_size == 4)
-            next = get_be32(sv.mv_data) + 1;
-        uint8_t nb[4];
-        put_be32(nb, next);
-        sv.mv_size = 4;
-        sv.mv_data = nb;
-        rc = mdb_put(txn, st->dbi[DB_META], &sk, &sv, 0);
-        *id = next;
-    }
-    if (rc == 0 && (*created || norigins > 0)) {
-        put_be32(buf, *id);
-        v.mv_size = off;
-        v.mv_data = buf;
-        rc = mdb_put(txn, st->dbi[DB_SITES], &k, &v, 0);
-    }
-    if (rc != 0) {
-        mdb_txn_abort(txn);
         return set_err(err, errlen, "site", rc);
-    }
-    rc = mdb_txn_commit(txn);
-    return rc ? set_err(err, errlen, "commit", rc) : 0;
+    *id = w.id;
+    *created = w.created;
+    return 0;
 }
 
 int store_site_get(struct store *st, const char *name, size_t len,
@@ -923,6 +1002,17 @@ static size_t note_key(uint8_t *kb, uint32_t site_id, const char *name)
     return 8 + n;
 }
 
+/* One key and value to put in meta. */
+struct meta_put {
+    MDB_val k, v;
+};
+
+static int meta_put_txn(struct store *st, MDB_txn *txn, void *ctx)
+{
+    struct meta_put *p = ctx;
+    return mdb_put(txn, st->dbi[DB_META], &p->k, &p->v, 0);
+}
+
 int store_site_note_put(struct store *st, uint32_t site_id, const char *name,
                         const void *data, size_t len, char *err,
                         size_t errlen)
@@ -934,18 +1024,9 @@ int store_site_note_put(struct store *st, uint32_t site_id, const char *name,
                  name, STORE_NOTE_MAX);
         return -1;
     }
-    MDB_txn *txn;
-    int rc = store_txn_begin(st, 0, &txn);
-    if (rc != 0)
-        return set_err(err, errlen, "begin", rc);
-    MDB_val k = { klen, kb }, v = { len, (void *)data };
-    rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return set_err(err, errlen, "note", rc);
-    }
-    rc = mdb_txn_commit(txn);
-    return rc ? set_err(err, errlen, "commit", rc) : 0;
+    struct meta_put p = { { klen, kb }, { len, (void *)data } };
+    int rc = store_write(st, meta_put_txn, &p);
+    return rc ? set_err(err, errlen, "note", rc) : 0;
 }
 
 int store_site_note_get(struct store *st, uint32_t site_id, const char *name,
@@ -1058,6 +1139,12 @@ static int token_unpack(const MDB_val *k, const MDB_val *v,
     return 0;
 }
 
+static int token_put_txn(struct store *st, MDB_txn *txn, void *ctx)
+{
+    struct meta_put *p = ctx;
+    return mdb_put(txn, st->dbi[DB_TOKENS], &p->k, &p->v, 0);
+}
+
 int store_token_put(struct store *st, const struct store_token *t,
                     char *err, size_t errlen)
 {
@@ -1073,18 +1160,9 @@ int store_token_put(struct store *st, const struct store_token *t,
     memcpy(buf + 10, t->site, sl);
     buf[10 + sl] = (uint8_t)nl;
     memcpy(buf + 11 + sl, t->name, nl);
-    MDB_txn *txn;
-    int rc = store_txn_begin(st, 0, &txn);
-    if (rc != 0)
-        return set_err(err, errlen, "begin", rc);
-    MDB_val k = { 32, (void *)t->hash }, v = { 11 + sl + nl, buf };
-    rc = mdb_put(txn, st->dbi[DB_TOKENS], &k, &v, 0);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return set_err(err, errlen, "token", rc);
-    }
-    rc = mdb_txn_commit(txn);
-    return rc ? set_err(err, errlen, "commit", rc) : 0;
+    struct meta_put p = { { 32, (void *)t->hash }, { 11 + sl + nl, buf } };
+    int rc = store_write(st, token_put_txn, &p);
+    return rc ? set_err(err, errlen, "token", rc) : 0;
 }
 
 int store_token_get(struct store *st, const uint8_t hash[32],
@@ -1121,38 +1199,44 @@ int store_token_each(struct store *st,
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
-int store_token_delete(struct store *st, const uint8_t *prefix, size_t n)
+/* The token whose hash starts with the N bytes at PREFIX, to delete. */
+struct token_del {
+    const uint8_t *prefix;
+    size_t n;
+    int found;             /* out: how many tokens match */
+};
+
+/* Deletes the token of D (CTX) if exactly one matches. */
+static int token_delete_txn(struct store *st, MDB_txn *txn, void *ctx)
 {
-    MDB_txn *txn;
+    struct token_del *d = ctx;
     MDB_cursor *cur;
-    if (n == 0 || n > 32 || store_txn_begin(st, 0, &txn) != 0)
-        return -1;
-    if (mdb_cursor_open(txn, st->dbi[DB_TOKENS], &cur) != 0) {
-        mdb_txn_abort(txn);
-        return -1;
-    }
-    uint8_t kb[32] = { 0 };
-    memcpy(kb, prefix, n);
+    int rc = mdb_cursor_open(txn, st->dbi[DB_TOKENS], &cur);
+    if (rc != 0)
+        return rc;
+    uint8_t kb[32] = { 0 }, match[32];
+    memcpy(kb, d->prefix, d->n);
     MDB_val k = { 32, kb }, v;
-    int found = 0, rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    uint8_t match[32];
-    while (rc == 0 && memcmp(k.mv_data, prefix, n) == 0) {
+    d->found = 0;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && memcmp(k.mv_data, d->prefix, d->n) == 0) {
         memcpy(match, k.mv_data, 32);
-        found++;
+        d->found++;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
-    if (found != 1) {
-        mdb_txn_abort(txn);
-        return found == 0 ? 1 : 2;
-    }
-    k.mv_size = 32;
-    k.mv_data = match;
-    rc = mdb_del(txn, st->dbi[DB_TOKENS], &k, NULL);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return -1;
-    }
-    return mdb_txn_commit(txn) ? -1 : 0;
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (d->found != 1)
+        return 0;
+    k = (MDB_val){ 32, match };
+    return mdb_del(txn, st->dbi[DB_TOKENS], &k, NULL);
 }
 
+int store_token_delete(struct store *st, const uint8_t *prefix, size_t n)
+{
+    struct token_del d = { prefix, n, 0 };
+    if (n == 0 || n > 32 || store_write(st, token_delete_txn, &d) != 0)
+        return -1;
+    return d.found == 1 ? 0 : d.found == 0 ? 1 : 2;
+}

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "store/store_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -574,7 +575,9 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
                        const uint8_t *rec, size_t len)
 {
     struct event ev;
-    if (event_decode(rec, len, &ev) != 0)
+    int bad = event_decode(rec, len, &ev);
+    assert(bad == 0);                /* encoded by store_enqueue_at */
+    if (bad != 0)
         return MDB_CORRUPTED;
     ev.time_us = s->time_us;
     uint32_t day = day_of_us(ev.time_us);
@@ -618,57 +621,58 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
     return rc;
 }
 
-/* Stores every event of the slots from HEAD up to (not including) END in one
- * transaction and commits. Returns 0 or an LMDB error code. */
-static int apply_batch_locked(struct store *st, struct slot *head,
-                              size_t *stored);
+/* A batch for the one write path: its slots, and the writer's state to put
+ * back when it is not committed. */
+struct batch_write {
+    struct slot *head;
+    size_t stored;                 /* out: events applied */
+    uint64_t saved_time;
+    uint32_t saved_seq;
+};
 
-int store_apply_batch(struct store *st, struct slot *head, size_t *stored)
+/* Applies every event of the batch's slots in TXN. */
+static int batch_txn(struct store *st, MDB_txn *txn, void *ctx)
 {
-    pthread_mutex_lock(&st->write_mu);
-    int rc = apply_batch_locked(st, head, stored);
-    pthread_mutex_unlock(&st->write_mu);
-    return rc;
-}
-
-static int apply_batch_locked(struct store *st, struct slot *head,
-                              size_t *stored)
-{
-    MDB_txn *txn;
-    uint64_t saved_time = st->last_time_us;
-    uint32_t saved_seq = st->last_seq;
-    int rc = store_txn_begin(st, 0, &txn);
-    if (rc != 0)
-        return rc;
-    rc = sync_last_key(st, txn);
+    struct batch_write *b = ctx;
+    b->saved_time = st->last_time_us;
+    b->saved_seq = st->last_seq;
+    b->stored = 0;
+    int rc = sync_last_key(st, txn);
     if (rc == 0)
         rc = store_writer_salts(st, txn, day_of_us(store_now_us()));
     uint32_t final;
     if (rc == 0)
         rc = store_settled_days(st, txn, &final, &st->final_mark);
-    size_t n = 0;
-    for (struct slot *s = head; s != NULL && rc == 0; s = s->next) {
+    for (struct slot *s = b->head; s != NULL && rc == 0; s = s->next) {
         size_t off = s->ualen;
         while (off + 2 <= s->len && rc == 0) {
             size_t len = (size_t)s->data[off] << 8 | s->data[off + 1];
+            assert(off + 2 + len <= s->len);    /* store_enqueue_at's */
             rc = apply_event(st, txn, s, s->data + off + 2, len);
             off += 2 + len;
-            n++;
+            b->stored++;
         }
     }
-    if (rc == 0) {
-        rc = mdb_txn_commit(txn);
-    } else {
-        mdb_txn_abort(txn);
-    }
-    if (rc != 0) {
-        st->last_time_us = saved_time;   /* the keys were not used */
-        st->last_seq = saved_seq;
-        st->salt_day = 0;                /* re-read salts next time */
-        return rc;
-    }
-    *stored = n;
-    return 0;
+    return rc;
+}
+
+/* The batch was not committed: its keys were not used, and the salts are
+ * read again next time. */
+static void batch_undo(struct store *st, void *ctx)
+{
+    struct batch_write *b = ctx;
+    st->last_time_us = b->saved_time;
+    st->last_seq = b->saved_seq;
+    st->salt_day = 0;
+}
+
+int store_apply_batch(struct store *st, struct slot *head, size_t *stored)
+{
+    struct batch_write b = { .head = head };
+    int rc = store_write_undo(st, batch_txn, batch_undo, &b);
+    if (rc == 0)
+        *stored = b.stored;
+    return rc;
 }
 
 /* --- purging what has expired -------------------------------------------- */
@@ -773,6 +777,57 @@ static bool ident_expired(const MDB_val *k, const MDB_val *v, const void *arg)
            get_be64((const uint8_t *)k->mv_data + 36) < l->visits_before_us;
 }
 
+/* The databases a purge walks, in order, and what expires in each. */
+static const struct {
+    int db;
+    purge_expired_fn expired;
+    purge_until_fn until;
+} purge_dbs[PURGE_DBS] = {
+    { DB_VIEWS, view_expired, NULL },
+    { DB_SEEN, seen_expired, seen_current },
+    { DB_SEARCHED, searched_expired, NULL },
+    { DB_VISITS, visit_expired, NULL },
+    { DB_IDENTS, ident_expired, NULL },
+};
+
+/* One purge step for the one write path. */
+struct purge_write {
+    const struct purge_limits *l;
+    bool visits;                   /* the visits and idents too */
+    size_t gone;                   /* out: records deleted */
+    int more;                      /* out: 1 if more remain */
+};
+
+/* Deletes what the step's budget allows, from where the last step
+ * stopped. */
+static int purge_txn(struct store *st, MDB_txn *txn, void *ctx)
+{
+    struct purge_write *w = ctx;
+    struct purge_budget b = { PURGE_CHUNK, PURGE_WALK };
+    int rc = 0;
+    w->gone = 0;
+    w->more = 0;
+    for (int d = 0; d < (w->visits ? PURGE_DBS : 3) && rc == 0; d++) {
+        MDB_cursor *cur;
+        if (st->purge_at[d].done)
+            continue;
+        if ((rc = mdb_cursor_open(txn, st->dbi[purge_dbs[d].db], &cur)) != 0)
+            break;
+        rc = purge_db(cur, purge_dbs[d].expired, purge_dbs[d].until, w->l,
+                      &st->purge_at[d], &b, &w->gone);
+        mdb_cursor_close(cur);
+    }
+    w->more = rc == 1;
+    return rc == 1 ? 0 : rc;
+}
+
+/* The step was not committed: the next pass starts afresh. */
+static void purge_undo(struct store *st, void *ctx)
+{
+    (void)ctx;
+    memset(st->purge_at, 0, sizeof st->purge_at);
+}
+
 /* One step of the purge: deletes at most PURGE_CHUNK records (looking at
  * no more than PURGE_WALK) of view state and visitor marks older than
  * VIEW_KEEP_DAYS, searches older than the led-here window, and (once a UTC
@@ -786,48 +841,16 @@ int store_purge_step(struct store *st, size_t *removed)
         day_of_us(now), now - 2 * LED_HERE_WINDOW_US,
         now - (uint64_t)VISITS_KEEP_DAYS * US_PER_DAY };
     bool visits = st->visits_purged_day != l.today;
-    const struct {
-        int db;
-        purge_expired_fn expired;
-        purge_until_fn until;
-    } dbs[PURGE_DBS] = {
-        { DB_VIEWS, view_expired, NULL },
-        { DB_SEEN, seen_expired, seen_current },
-        { DB_SEARCHED, searched_expired, NULL },
-        { DB_VISITS, visit_expired, NULL },
-        { DB_IDENTS, ident_expired, NULL },
-    };
-    MDB_txn *txn;
-    int rc = store_txn_begin(st, 0, &txn);
-    if (rc != 0)
-        goto failed;
-    struct purge_budget b = { PURGE_CHUNK, PURGE_WALK };
-    size_t gone = 0;
-    for (int d = 0; d < (visits ? PURGE_DBS : 3) && rc == 0; d++) {
-        MDB_cursor *cur;
-        if (st->purge_at[d].done)
-            continue;
-        if ((rc = mdb_cursor_open(txn, st->dbi[dbs[d].db], &cur)) != 0)
-            break;
-        rc = purge_db(cur, dbs[d].expired, dbs[d].until, &l, &st->purge_at[d],
-                      &b, &gone);
-        mdb_cursor_close(cur);
+    struct purge_write w = { &l, visits, 0, 0 };
+    int rc = store_write_undo(st, purge_txn, purge_undo, &w);
+    if (rc == 0) {
+        *removed += w.gone;
+        if (!w.more && visits)
+            st->visits_purged_day = l.today;
+        if (!w.more)                     /* the next pass starts afresh */
+            memset(st->purge_at, 0, sizeof st->purge_at);
+        return w.more;
     }
-    if (rc == 1 || rc == 0) {
-        int more = rc;
-        if ((rc = mdb_txn_commit(txn)) == 0) {
-            *removed += gone;
-            if (!more && visits)
-                st->visits_purged_day = l.today;
-            if (!more)                   /* the next pass starts afresh */
-                memset(st->purge_at, 0, sizeof st->purge_at);
-            return more;
-        }
-    } else {
-        mdb_txn_abort(txn);
-    }
-failed:                                  /* the next pass starts afresh */
-    memset(st->purge_at, 0, sizeof st->purge_at);
     log_warn("store: purging expired records failed: %s", mdb_strerror(rc));
     return -1;
 }
@@ -839,11 +862,9 @@ int store_purge(struct store *st, size_t *removed)
     pthread_mutex_lock(&st->write_mu);
     memset(st->purge_at, 0, sizeof st->purge_at);   /* a pass of its own */
     pthread_mutex_unlock(&st->write_mu);
-    do {
-        pthread_mutex_lock(&st->write_mu);
+    do
         rc = store_purge_step(st, removed);
-        pthread_mutex_unlock(&st->write_mu);
-    } while (rc == 1);
+    while (rc == 1);
     return rc;
 }
 

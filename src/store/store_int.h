@@ -254,6 +254,24 @@ void store_read_cursor_end(struct store *st, MDB_txn *txn, MDB_cursor *cur);
 /* Doubles the map (no transaction of this process may be open). */
 int store_grow_map(struct store *st);
 
+/* The body of a write: does its work in TXN and returns 0 or an LMDB error
+ * code. It may run more than once (see store_write): it must start from
+ * what it finds in TXN, and UNDO (if any) must put back what it changed
+ * outside TXN when TXN is not committed. */
+typedef int (*store_write_fn)(struct store *st, MDB_txn *txn, void *ctx);
+typedef void (*store_undo_fn)(struct store *st, void *ctx);
+
+/* The one write path of the store: takes the writer's lock, runs FN in a
+ * write transaction and commits; when the map is full (MDB_MAP_FULL from FN
+ * or the commit) aborts, calls UNDO, grows the map and runs FN again, up to
+ * the map size limit. Returns 0, or the LMDB error code of the last try
+ * (UNDO has been called). Must not be called with the writer's lock held. */
+int store_write_undo(struct store *st, store_write_fn fn, store_undo_fn undo,
+                     void *ctx);
+
+/* store_write_undo without an UNDO. */
+int store_write(struct store *st, store_write_fn fn, void *ctx);
+
 /* Makes the writer's salts those of TODAY (inside the batch's TXN). */
 int store_writer_salts(struct store *st, MDB_txn *txn, uint32_t today);
 

@@ -1002,57 +1002,62 @@ static uint32_t settle_target(void)
     return today > FINAL_AFTER_DAYS ? today - FINAL_AFTER_DAYS : 0;
 }
 
-/* One step of settling: dirty rebuilds and pass work worth BUDGET articles
- * in one write transaction. Returns 1 if more work remains, 0 if settled,
- * -1 on error. */
-static int settle_step_locked(struct store *st, unsigned budget)
+/* A settling step for the one write path, and the pass's state to put
+ * back when it is not committed (the same work is then done again). */
+struct settle_write {
+    unsigned budget;
+    bool finished;                 /* out: nothing is left to settle */
+    struct { uint32_t from, to, site; int phase; uint64_t article; } saved;
+};
+
+/* Dirty rebuilds and pass work worth the step's budget, in TXN. */
+static int settle_txn(struct store *st, MDB_txn *txn, void *ctx)
 {
-    MDB_txn *txn;
-    if (store_txn_begin(st, 0, &txn) != 0)
-        return -1;
+    struct settle_write *w = ctx;
+    unsigned budget = w->budget;
     uint32_t final, settling, target = settle_target();
+    w->saved.from = st->settle_from;
+    w->saved.to = st->settle_to;
+    w->saved.site = st->settle_site;
+    w->saved.phase = st->settle_phase;
+    w->saved.article = st->settle_article;
+    w->finished = true;
     int rc = store_settled_days(st, txn, &final, &settling);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        log_error("store: settling rollups: %s", mdb_strerror(rc));
-        return -1;
-    }
+    if (rc != 0)
+        return rc;
     if (target < settling)
         target = settling;               /* a pass someone else started */
-    struct { uint32_t from, to, site; int phase; uint64_t article; } saved = {
-        st->settle_from, st->settle_to, st->settle_site, st->settle_phase,
-        st->settle_article };
-    bool finished = true;
     rc = settle_dirty(st, txn, target, &budget);
     if (rc == 0 && budget > 0 && final < target)
         rc = settle_pass(st, txn, final, settling, target, &budget,
-                         &finished);
+                         &w->finished);
     else if (rc == 0 && budget == 0)
-        finished = false;
-    if (rc == 0)
-        rc = mdb_txn_commit(txn);
-    else
-        mdb_txn_abort(txn);
+        w->finished = false;
+    return rc;
+}
+
+static void settle_undo(struct store *st, void *ctx)
+{
+    struct settle_write *w = ctx;
+    st->settle_from = w->saved.from;
+    st->settle_to = w->saved.to;
+    st->settle_site = w->saved.site;
+    st->settle_phase = w->saved.phase;
+    st->settle_article = w->saved.article;
+}
+
+/* One step of settling: dirty rebuilds and pass work worth BUDGET articles
+ * in one write transaction. Returns 1 if more work remains, 0 if settled,
+ * -1 on error. */
+int store_settle_step(struct store *st, unsigned budget)
+{
+    struct settle_write w = { .budget = budget ? budget : 1 };
+    int rc = store_write_undo(st, settle_txn, settle_undo, &w);
     if (rc != 0) {
-        st->settle_from = saved.from;    /* redo the same work */
-        st->settle_to = saved.to;
-        st->settle_site = saved.site;
-        st->settle_phase = saved.phase;
-        st->settle_article = saved.article;
-        if (rc == MDB_MAP_FULL && store_grow_map(st) == 0)
-            return 1;
         log_error("store: settling rollups: %s", mdb_strerror(rc));
         return -1;
     }
-    return finished ? 0 : 1;
-}
-
-int store_settle_step(struct store *st, unsigned budget)
-{
-    pthread_mutex_lock(&st->write_mu);
-    int rc = settle_step_locked(st, budget ? budget : 1);
-    pthread_mutex_unlock(&st->write_mu);
-    return rc;
+    return w.finished ? 0 : 1;
 }
 
 int store_settle(struct store *st)

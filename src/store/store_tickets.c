@@ -8,10 +8,6 @@
 
 #include "base/sha256.h"
 
-static int tickets_put_locked(struct store *st, uint32_t site_id,
-                              const struct store_ticket *t, size_t n,
-                              size_t *unchanged, char *err, size_t errlen);
-
 /* --- tickets and attribution --------------------------------------------- */
 
 int store_keyed_hash(struct store *st, const char *prefix, const char *data,
@@ -170,44 +166,38 @@ static int ticket_put_txn(struct store *st, MDB_txn *txn, uint32_t site,
     return mdb_put(txn, st->dbi[DB_TICKET_TIMES], &tkey, &empty, 0);
 }
 
+/* Tickets to put for the one write path. */
+struct tickets_write {
+    uint32_t site_id;
+    const struct store_ticket *t;
+    size_t n;
+    size_t unchanged;              /* out: tickets already stored as they are */
+};
+
+static int tickets_txn(struct store *st, MDB_txn *txn, void *ctx)
+{
+    struct tickets_write *w = ctx;
+    int rc = 0;
+    w->unchanged = 0;
+    for (size_t i = 0; i < w->n && rc == 0; i++)
+        rc = ticket_put_txn(st, txn, w->site_id, &w->t[i], &w->unchanged);
+    return rc;
+}
+
 int store_tickets_put(struct store *st, uint32_t site_id,
                       const struct store_ticket *t, size_t n,
                       size_t *unchanged, char *err, size_t errlen)
 {
+    /* webhooks call this from HTTP threads: the one write path takes the
+     * writer's lock, so the map grows only while no write transaction of
+     * ours is open */
+    struct tickets_write w = { site_id, t, n, 0 };
     *unchanged = 0;
-    /* webhooks call this from HTTP threads: one writer at a time, and the
-     * map grows only while no write transaction of ours is open */
-    pthread_mutex_lock(&st->write_mu);
-    int out = tickets_put_locked(st, site_id, t, n, unchanged, err, errlen);
-    pthread_mutex_unlock(&st->write_mu);
-    return out;
-}
-
-static int tickets_put_locked(struct store *st, uint32_t site_id,
-                              const struct store_ticket *t, size_t n,
-                              size_t *unchanged, char *err, size_t errlen)
-{
-    for (int tries = 0; tries < 16; tries++) {
-        MDB_txn *txn;
-        int rc = store_txn_begin(st, 0, &txn);
-        if (rc != 0)
-            return set_err(err, errlen, "begin", rc);
-        size_t same = 0;
-        for (size_t i = 0; i < n && rc == 0; i++)
-            rc = ticket_put_txn(st, txn, site_id, &t[i], &same);
-        if (rc == 0)
-            rc = mdb_txn_commit(txn);
-        else
-            mdb_txn_abort(txn);
-        if (rc == 0) {
-            *unchanged = same;
-            return 0;
-        }
-        if (rc != MDB_MAP_FULL || store_grow_map(st) != 0)
-            return set_err(err, errlen, "tickets", rc);
-    }
-    snprintf(err, errlen, "tickets: the map cannot grow enough");
-    return -1;
+    int rc = store_write(st, tickets_txn, &w);
+    if (rc != 0)
+        return set_err(err, errlen, "tickets", rc);
+    *unchanged = w.unchanged;
+    return 0;
 }
 
 int store_tickets_each(struct store *st, uint32_t site_id, uint64_t from_us,

@@ -1158,6 +1158,90 @@ static int bulk_visit(void *ctx, const struct event *ev)
     return 0;
 }
 
+/* Calls write WHICH (numbered I) until the map has grown once more than
+ * GROWS0; returns the calls made, or -1 when one failed (ERR says why) or
+ * the map never filled. */
+static int write_until_the_map_grows(struct store *st, int which,
+                                     uint64_t grows0)
+{
+    char origin[STORE_ORIGIN_MAX + 1];
+    memset(origin, 'o', STORE_ORIGIN_MAX);
+    origin[STORE_ORIGIN_MAX] = '\0';
+    const char *origins[STORE_MAX_ORIGINS];
+    for (int i = 0; i < STORE_MAX_ORIGINS; i++)
+        origins[i] = origin;
+    for (int i = 1; i <= 200000; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "w%d-%06d.example", which % 10, i);
+        int rc = -1;
+        if (which == 0) {                       /* dwell site add */
+            uint32_t id;
+            bool created;
+            rc = store_site_put(st, name, origins, STORE_MAX_ORIGINS, &id,
+                                &created, err, sizeof err);
+        } else if (which == 1) {                /* dwell token create */
+            struct store_token t = { .scope = STORE_SCOPE_FULL,
+                                     .created_us = (uint64_t)i };
+            memcpy(t.hash, name, sizeof t.hash < strlen(name) + 1
+                                 ? sizeof t.hash : strlen(name) + 1);
+            snprintf(t.site, sizeof t.site, "w.example");
+            memset(t.name, 'n', STORE_TOKEN_NAME_MAX);
+            rc = store_token_put(st, &t, err, sizeof err);
+        } else if (which == 2) {                /* dwell demo's note */
+            char note[STORE_NOTE_MAX];
+            memset(note, 'x', sizeof note);
+            rc = store_site_note_put(st, (uint32_t)i, "demo", note,
+                                     sizeof note, err, sizeof err);
+        } else {                                /* tickets import, webhook */
+            struct store_ticket t = { .created_us = (uint64_t)i * 1000 };
+            size_t unchanged;
+            snprintf(t.id, sizeof t.id, "%s", name);
+            memset(t.channel, 'c', sizeof t.channel - 1);
+            rc = store_tickets_put(st, 1, &t, 1, &unchanged, err,
+                                   sizeof err);
+        }
+        if (rc != 0) {
+            printf("  writer %d, call %d: %s\n", which, i, err);
+            return -1;
+        }
+        struct store_stats stats;
+        store_get_stats(st, &stats);
+        if (stats.map_grows > grows0)
+            return i;
+    }
+    printf("  writer %d never filled the map\n", which);
+    return -1;
+}
+
+TEST(site_add_token_create_notes_and_tickets_grow_a_full_map)
+{
+    struct store_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.map_size = (size_t)128 << 10;
+    opt.durability = STORE_NONE;
+    struct store *st = open_store("full-writers", &opt);
+    CHECK(st != NULL);
+    struct store_stats stats;
+    int calls[4];
+    for (int w = 0; w < 4; w++) {
+        store_get_stats(st, &stats);
+        calls[w] = write_until_the_map_grows(st, w, stats.map_grows);
+    }
+    store_get_stats(st, &stats);
+    struct site s;
+    int got = store_site_get(st, "w0-000001.example", 17, &s);
+    store_close(st);
+    printf("# map: %llu grow(s), now %zu KiB; calls until each grew the "
+           "map: site %d, token %d, note %d, tickets %d\n",
+           (unsigned long long)stats.map_grows, stats.map_size >> 10,
+           calls[0], calls[1], calls[2], calls[3]);
+    for (int w = 0; w < 4; w++)
+        CHECK(calls[w] > 0);
+    CHECK_EQ_INT(stats.map_grows, 4);
+    CHECK_EQ_INT(got, 0);
+    CHECK_EQ_INT(s.norigins, STORE_MAX_ORIGINS);
+}
+
 TEST(map_full_grows_the_map_and_keeps_all_20000_events)
 {
     struct store_options opt;
@@ -1690,6 +1774,7 @@ int main(void)
     RUN(path_and_title_beyond_their_caps_never_overflow_the_writer);
     RUN(link_id_beyond_64_characters_never_overflows_the_writer);
     RUN(map_full_grows_the_map_and_keeps_all_20000_events);
+    RUN(site_add_token_create_notes_and_tickets_grow_a_full_map);
     RUN(every_durability_mode_acks_once_and_stores);
     RUN(enqueue_from_four_threads_while_reading_during_map_growth_loses_nothing);
     RUN(events_each_with_limit_n_gives_the_n_most_recent_oldest_first);
