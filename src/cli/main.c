@@ -1,5 +1,9 @@
-/* main.c — the dwell command line: parses each command's flags and hands
- * over to the module that does the work. The only file that exits. */
+/* main.c — the dwell command line. Every command and every flag is
+ * declared once in the tables below; one parser reads argv against them,
+ * and the usage text, `dwell COMMAND --help` and `dwell help --markdown`
+ * are printed from them. The flags of `dwell report` and `dwell correlate`
+ * are the reports' own parameters (query.h), shared with the HTTP API.
+ * The only file that exits. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdarg.h>
@@ -10,73 +14,306 @@
 #include <time.h>
 
 #include "dwell/clientaddr.h"
-#include "dwell/helpdesk.h"
-#include "dwell/tickets.h"
-#include "dwell/correlate.h"
 #include "dwell/demo.h"
 #include "dwell/event.h"
 #include "dwell/export.h"
+#include "dwell/helpdesk.h"
 #include "dwell/log.h"
-#include "dwell/render.h"
-#include "dwell/report.h"
+#include "dwell/query.h"
 #include "dwell/serve.h"
 #include "dwell/store.h"
+#include "dwell/tickets.h"
 #include "dwell/token.h"
 
-static const char usage[] =
-"usage: dwell COMMAND [FLAGS]\n"
-"\n"
-"commands:\n"
-"  serve                 run the collector (pixel, beacon, snippet)\n"
-"      --listen ADDR:PORT       default 127.0.0.1:8080\n"
-"      --geo FILE               country database (.mmdb)\n"
-"      --trust-proxy CIDR       proxy allowed to set X-Forwarded-For (repeatable)\n"
-"      --durability MODE        fsync (default) | commit | none\n"
-"      --demo DIR               serve the demo help center from DIR at /demo/\n"
-"      --helpscout-secret S     verify Help Scout webhooks with secret S\n"
-"      --queue N                events queued at most (default 65536)\n"
-"      --map-size BYTES         initial LMDB map size (grows on demand)\n"
-"      --threads N              HTTP threads (default: one per core)\n"
-"      --max-conn-per-ip N      connections per client address (default: no limit)\n"
-"  site add NAME --origin URL [--origin URL ...]\n"
-"                        register a site (or replace its origins)\n"
-"  site list             list the sites\n"
-"  events SITE [--since DURATION|all] [--limit N]\n"
-"                        print stored events as NDJSON (default: 24h, 1000)\n"
-"  report SITE [--from DATE] [--to DATE] [--days N] [--article PATH]\n"
-"              [--sort METRIC] [--order asc|desc] [--limit N]\n"
-"              [--format table|csv|json] [--include-bots] [--summary]\n"
-"              [--searches] [--kind article|search|list|home,...|all]\n"
-"                        read-time report (default: the 30 full days\n"
-"                        before today, UTC; table)\n"
-"  report --legend [--format table|csv|json]\n"
-"                        what every metric of the reports means\n"
-"  token create SITE [--read-only] [--name NAME]\n"
-"  token list | token revoke ID\n"
-"                        access tokens for the reports API and share links\n"
-"  correlate SITE [--window 30m|24h|7d|…] [--from DATE] [--to DATE]\n"
-"              [--part contact-after-read|topics|gaps]\n"
-"              [--format table|csv|json]\n"
-"              [--topic CATEGORY=TAG]...   (tickets tagged TAG count for\n"
-"              the articles of CATEGORY, besides a tag equal to it)\n"
-"                        tickets after reading (default: 90 days, 24h)\n"
-"  tickets import FILE --site SITE --format FORMAT [--map COLUMN=FIELD]...\n"
-"              [--link-field NAME]   FORMAT: zendesk-json, zendesk-csv,\n"
-"              freshdesk-json, helpscout-json, intercom-json, csv\n"
-"  demo SITE [--days N] [--seed N] [--force]\n"
-"                        generate realistic demo traffic (default 90 days);\n"
-"                        refuses a site holding other data unless --force;\n"
-"                        again with the same seed: changes nothing\n"
-"\n"
-"every command takes --data DIR (default $DWELL_DATA, else ./data)\n"
-"  --help, --version\n";
+/* --- the flags ------------------------------------------------------------------ */
 
-/* Flags shared by the parser: argv cursor and the value of --data. */
-struct args {
-    int argc, i;
-    char **argv;
-    const char *data;
+enum flag_id {
+    F_DATA, F_LISTEN, F_GEO, F_TRUST_PROXY, F_DURABILITY, F_DEMO,
+    F_HELPSCOUT, F_QUEUE, F_MAP_SIZE, F_THREADS, F_MAX_CONN, F_ORIGIN,
+    F_SINCE, F_EVENTS_LIMIT, F_READ_ONLY, F_NAME, F_SITE, F_IMPORT_FORMAT,
+    F_MAP, F_LINK_FIELD, F_FORMAT, F_SUMMARY, F_SEARCHES, F_ARTICLE,
+    F_LEGEND, F_PART, F_TICKET, F_DEMO_DAYS, F_SEED, F_FORCE,
+    F_COUNT,
+    F_QUERY = 100              /* + the index of a query_params entry */
 };
+
+/* One flag: --NAME [METAVAR]; a NULL metavar makes it a switch. */
+struct flag {
+    const char *name, *metavar, *def, *help;
+};
+
+static const struct flag flags[F_COUNT] = {
+    [F_DATA] = { "data", "DIR", "$DWELL_DATA, else ./data",
+                 "the data directory" },
+    [F_LISTEN] = { "listen", "ADDR:PORT", "127.0.0.1:8080",
+                   "where to listen (numeric address)" },
+    [F_GEO] = { "geo", "FILE", "none", "country database (.mmdb)" },
+    [F_TRUST_PROXY] = { "trust-proxy", "CIDR", "none",
+                        "proxy allowed to set X-Forwarded-For (repeatable, "
+                        "at most 32)" },
+    [F_DURABILITY] = { "durability", "MODE", "fsync",
+                       "fsync, commit or none: when a beacon is answered" },
+    [F_DEMO] = { "demo", "DIR", "none",
+                 "serve the demo help center from DIR at /demo/" },
+    [F_HELPSCOUT] = { "helpscout-secret", "S", "none",
+                      "verify Help Scout webhooks with secret S" },
+    [F_QUEUE] = { "queue", "N", "65536", "events queued at most" },
+    [F_MAP_SIZE] = { "map-size", "BYTES", "256M",
+                     "initial LMDB map size, at least 64K (grows on demand)" },
+    [F_THREADS] = { "threads", "N", "online cores", "HTTP threads, 1–256" },
+    [F_MAX_CONN] = { "max-conn-per-ip", "N", "0 (no limit)",
+                     "connections per client address" },
+    [F_ORIGIN] = { "origin", "URL", "the site's origins kept",
+                   "an origin allowed to send events, scheme://host[:port] "
+                   "(repeatable, at most 8)" },
+    [F_SINCE] = { "since", "DURATION", "24h",
+                  "events of the last 30m, 24h, 7d … or all" },
+    [F_EVENTS_LIMIT] = { "limit", "N", "1000",
+                         "events printed at most (0: all)" },
+    [F_READ_ONLY] = { "read-only", NULL, "off",
+                      "the token reads reports only" },
+    [F_NAME] = { "name", "NAME", "empty",
+                 "a note of what the token is for (at most 64 bytes)" },
+    [F_SITE] = { "site", "SITE", "required", "the site the tickets are of" },
+    [F_IMPORT_FORMAT] = { "format", "FORMAT", "required",
+                          "zendesk-json, zendesk-csv, freshdesk-json, "
+                          "helpscout-json, intercom-json or csv" },
+    [F_MAP] = { "map", "COLUMN=FIELD", "none",
+                "for CSV: the column of FIELD (repeatable, at most 32)" },
+    [F_LINK_FIELD] = { "link-field", "NAME", "dwell_link",
+                       "the field or column holding the dwell link id" },
+    [F_FORMAT] = { "format", "FORMAT", "table",
+                   "table, csv or json (CSV and JSON: the API's bodies)" },
+    [F_SUMMARY] = { "summary", NULL, "off",
+                    "the site summary (the API's summary)" },
+    [F_SEARCHES] = { "searches", NULL, "off",
+                     "search queries (the API's searches)" },
+    [F_ARTICLE] = { "article", "PATH", "none",
+                    "one article (the API's articles/ID)" },
+    [F_LEGEND] = { "legend", NULL, "off",
+                   "what every metric means (no SITE needed)" },
+    [F_PART] = { "part", "PART", "all (csv: contact-after-read)",
+                 "contact-after-read (or deflection), topics or gaps" },
+    [F_TICKET] = { "ticket", "ID", "none",
+                   "what ticket ID's requester read before it (the API's "
+                   "tickets/ID/reads)" },
+    [F_DEMO_DAYS] = { "days", "N", "90", "days of traffic, 1–3650" },
+    [F_SEED] = { "seed", "N", "1", "the random seed" },
+    [F_FORCE] = { "force", NULL, "off",
+                  "write even on a site holding other data" },
+};
+
+/* --- the commands ----------------------------------------------------------- */
+
+struct call;
+
+/* One command: its words ("site add"), its positional arguments, the flags
+ * it takes (F_* ending with -1) and the query parameters (QUERY_CLI_*). */
+struct command {
+    const char *name, *args, *help;
+    int min_args, max_args;
+    const int *flags;
+    unsigned query;
+    int (*run)(struct call *c);
+};
+
+#define MAX_OPTS 128
+
+/* A parsed command line: the command, its arguments and flags in order. */
+struct call {
+    const struct command *cmd;
+    const char *args[2];
+    int nargs;
+    struct { int id; const char *val; } opt[MAX_OPTS];
+    size_t nopt;
+    const char *data;
+    char joined[4096];         /* a repeated query flag's values */
+};
+
+static int cmd_serve(struct call *c);
+static int cmd_site_add(struct call *c);
+static int cmd_site_list(struct call *c);
+static int cmd_events(struct call *c);
+static int cmd_report(struct call *c);
+static int cmd_token_create(struct call *c);
+static int cmd_token_list(struct call *c);
+static int cmd_token_revoke(struct call *c);
+static int cmd_tickets_import(struct call *c);
+static int cmd_correlate(struct call *c);
+static int cmd_demo(struct call *c);
+
+static const int serve_flags[] = { F_LISTEN, F_DATA, F_GEO, F_TRUST_PROXY,
+    F_DURABILITY, F_DEMO, F_HELPSCOUT, F_QUEUE, F_MAP_SIZE, F_THREADS,
+    F_MAX_CONN, -1 };
+static const int site_add_flags[] = { F_ORIGIN, F_DATA, -1 };
+static const int data_flags[] = { F_DATA, -1 };
+static const int events_flags[] = { F_SINCE, F_EVENTS_LIMIT, F_DATA, -1 };
+static const int report_flags[] = { F_SUMMARY, F_SEARCHES, F_ARTICLE,
+    F_LEGEND, F_FORMAT, F_DATA, -1 };
+static const int token_flags[] = { F_READ_ONLY, F_NAME, F_DATA, -1 };
+static const int import_flags[] = { F_SITE, F_IMPORT_FORMAT, F_MAP,
+    F_LINK_FIELD, F_DATA, -1 };
+static const int correlate_flags[] = { F_PART, F_TICKET, F_FORMAT, F_DATA,
+    -1 };
+static const int demo_flags[] = { F_DEMO_DAYS, F_SEED, F_FORCE, F_DATA, -1 };
+
+static const struct command commands[] = {
+    { "serve", "", "run the collector (pixel, beacon, snippet, reports API)",
+      0, 0, serve_flags, 0, cmd_serve },
+    { "site add", "NAME", "register a site (or replace its origins)",
+      1, 1, site_add_flags, 0, cmd_site_add },
+    { "site list", "", "list the sites", 0, 0, data_flags, 0,
+      cmd_site_list },
+    { "events", "SITE", "print stored events as NDJSON", 1, 1,
+      events_flags, 0, cmd_events },
+    { "report", "SITE", "read-time report: the article list, --summary, "
+      "--searches, --article PATH or --legend (the 30 full days before "
+      "today, UTC)", 0, 1, report_flags, QUERY_CLI_REPORT, cmd_report },
+    { "token create", "SITE", "create an access token for the reports API",
+      1, 1, token_flags, 0, cmd_token_create },
+    { "token list", "", "list the access tokens", 0, 0, data_flags, 0,
+      cmd_token_list },
+    { "token revoke", "ID", "revoke a token (an id from dwell token list)",
+      1, 1, data_flags, 0, cmd_token_revoke },
+    { "tickets import", "FILE", "import a helpdesk export", 1, 1,
+      import_flags, 0, cmd_tickets_import },
+    { "correlate", "SITE", "tickets after reading (the 90 full days before "
+      "today, UTC)", 1, 1, correlate_flags, QUERY_CLI_CORRELATE,
+      cmd_correlate },
+    { "demo", "SITE", "generate realistic demo traffic; again with the same "
+      "seed: changes nothing", 1, 1, demo_flags, 0, cmd_demo },
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+/* --- help ------------------------------------------------------------------- */
+
+/* The name, metavar, default and help of flag ID (F_* or F_QUERY + i). */
+static struct flag flag_of(int id)
+{
+    if (id >= F_QUERY) {
+        const struct query_param *p = &query_params[id - F_QUERY];
+        struct flag f = { p->flag, p->metavar, p->def, p->help };
+        return f;
+    }
+    return flags[id];
+}
+
+/* Calls FN for every flag id of CMD in help order: its query parameters
+ * first, then its own flags. */
+static void each_flag(const struct command *cmd, void (*fn)(void *, int),
+                      void *ctx)
+{
+    for (int i = 0; cmd->query && query_params[i].name; i++)
+        if (query_params[i].cli & cmd->query)
+            fn(ctx, F_QUERY + i);
+    for (const int *f = cmd->flags; *f >= 0; f++)
+        fn(ctx, *f);
+}
+
+/* Prints "usage: dwell CMD ARGS [FLAGS]" to OUT. */
+static void print_usage_line(const struct command *cmd, FILE *out)
+{
+    const char *args = cmd->args[0] ? cmd->args : "";
+    bool optional = cmd->min_args == 0 && args[0];
+    fprintf(out, "usage: dwell %s%s%s%s%s [FLAGS]\n", cmd->name,
+            args[0] ? " " : "", optional ? "[" : "", args,
+            optional ? "]" : "");
+}
+
+/* Prints TEXT to OUT wrapped at 79 columns, lines after the first
+ * indented by INDENT (the first one starts at column INDENT). */
+static void print_wrapped(FILE *out, const char *text, int indent)
+{
+    int col = indent;
+    while (*text) {
+        size_t n = strcspn(text, " ");
+        if (col > indent && col + 1 + (int)n > 79) {
+            fprintf(out, "\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            fputc(' ', out);
+            col++;
+        }
+        fwrite(text, 1, n, out);
+        col += (int)n;
+        text += n;
+        text += strspn(text, " ");
+    }
+    fputc('\n', out);
+}
+
+static void print_flag_line(void *ctx, int id)
+{
+    struct flag f = flag_of(id);
+    char left[64], text[512];
+    snprintf(left, sizeof left, "--%s%s%s", f.name, f.metavar ? " " : "",
+             f.metavar ? f.metavar : "");
+    snprintf(text, sizeof text, "%s (default: %s)", f.help, f.def);
+    fprintf(ctx, "  %-26s ", left);
+    print_wrapped(ctx, text, 29);
+}
+
+/* Prints CMD's usage line, what it does and its flags to OUT. */
+static void print_command_help(const struct command *cmd, FILE *out)
+{
+    print_usage_line(cmd, out);
+    print_wrapped(out, cmd->help, 0);
+    fprintf(out, "\nflags:\n");
+    each_flag(cmd, print_flag_line, out);
+    fprintf(out, "  %-26s %s\n", "--help", "this help");
+}
+
+/* Prints the commands, one line each, to OUT. */
+static void print_usage(FILE *out)
+{
+    fprintf(out, "usage: dwell COMMAND [FLAGS]\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "%s %s", commands[i].name,
+                 commands[i].args);
+        fprintf(out, "  %-22s ", left);
+        print_wrapped(out, commands[i].help, 25);
+    }
+    fprintf(out, "\nevery command takes --data DIR (default $DWELL_DATA, "
+            "else ./data);\ndwell COMMAND --help (or dwell help COMMAND) "
+            "lists its flags; dwell --version\n");
+}
+
+/* Escapes | for a markdown table cell. */
+static void print_cell(const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            putchar('\\');
+        putchar(*s);
+    }
+}
+
+static void print_flag_row(void *ctx, int id)
+{
+    struct flag f = flag_of(id);
+    (void)ctx;
+    printf("| `--%s%s", f.name, f.metavar ? " " : "");
+    print_cell(f.metavar ? f.metavar : "");
+    printf("` | ");
+    print_cell(f.def);
+    printf(" | ");
+    print_cell(f.help);
+    printf(" |\n");
+}
+
+/* Prints the flags table of every command as markdown (docs/cli.md). */
+static void print_markdown(void)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        printf("%s### dwell %s\n\n| flag | default | meaning |\n"
+               "|---|---|---|\n", i ? "\n" : "", commands[i].name);
+        each_flag(&commands[i], print_flag_row, NULL);
+    }
+}
+
+/* --- parsing ---------------------------------------------------------------- */
 
 /* Prints a usage error and returns the exit status for one. */
 static int die_usage(const char *fmt, ...) DWELL_PRINTF(1, 2);
@@ -92,27 +329,103 @@ static int die_usage(const char *fmt, ...)
     return 2;
 }
 
-/* If argv[i] is flag NAME (as "--NAME VALUE" or "--NAME=VALUE"), sets *VAL,
- * advances and returns 1; returns -1 if the value is missing; else 0. */
-static int take_flag(struct args *a, const char *name, const char **val)
+/* The id of CMD's flag NAME (N bytes), or -1. */
+static int find_flag(const struct command *cmd, const char *name, size_t n)
 {
-    const char *arg = a->argv[a->i];
-    size_t n = strlen(name);
-    if (strncmp(arg, "--", 2) != 0 || strncmp(arg + 2, name, n) != 0)
-        return 0;
-    if (arg[2 + n] == '=') {
-        *val = arg + 3 + n;
-        a->i++;
-        return 1;
-    }
-    if (arg[2 + n] != '\0')
-        return 0;
-    if (a->i + 1 >= a->argc)
-        return -1;
-    *val = a->argv[a->i + 1];
-    a->i += 2;
-    return 1;
+    for (int i = 0; cmd->query && query_params[i].name; i++)
+        if ((query_params[i].cli & cmd->query) &&
+            strlen(query_params[i].flag) == n &&
+            strncmp(query_params[i].flag, name, n) == 0)
+            return F_QUERY + i;
+    for (const int *f = cmd->flags; *f >= 0; f++)
+        if (strlen(flags[*f].name) == n &&
+            strncmp(flags[*f].name, name, n) == 0)
+            return *f;
+    return -1;
 }
+
+/* Reads ARGV[I..] as flags and arguments of C->cmd into C. Returns -1 when
+ * they are good, else the exit status (0 after --help, 2 on a usage
+ * error, with the message printed). */
+static int parse_call(struct call *c, int argc, char **argv, int i)
+{
+    const struct command *cmd = c->cmd;
+    for (; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+            return print_command_help(cmd, stdout), 0;
+        if (arg[0] != '-' || arg[1] == '\0') {
+            if (c->nargs >= cmd->max_args)
+                return die_usage("%s: unexpected argument %s", cmd->name,
+                                 arg);
+            c->args[c->nargs++] = arg;
+            continue;
+        }
+        size_t n = strcspn(arg + 2, "=");
+        int id = arg[1] == '-' ? find_flag(cmd, arg + 2, n) : -1;
+        if (id < 0) {
+            fprintf(stderr, "dwell: %s: unknown flag %s\n", cmd->name, arg);
+            print_usage_line(cmd, stderr);
+            fprintf(stderr, "(see dwell %s --help)\n", cmd->name);
+            return 2;
+        }
+        const char *val = arg[2 + n] == '=' ? arg + 3 + n : NULL;
+        if (flag_of(id).metavar == NULL) {
+            if (val)
+                return die_usage("--%s takes no value", flag_of(id).name);
+            val = "1";
+        } else if (val == NULL) {
+            if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)
+                return die_usage("--%s: missing value", flag_of(id).name);
+            val = argv[++i];
+        }
+        if (c->nopt == MAX_OPTS)
+            return die_usage("too many flags");
+        c->opt[c->nopt].id = id;
+        c->opt[c->nopt++].val = val;
+        if (id == F_DATA)
+            c->data = val;
+    }
+    if (c->nargs < cmd->min_args)
+        return die_usage("%s: missing %s", cmd->name, cmd->args);
+    return -1;
+}
+
+/* The last value of flag ID, or NULL. */
+static const char *opt(const struct call *c, int id)
+{
+    for (size_t i = c->nopt; i-- > 0;)
+        if (c->opt[i].id == id)
+            return c->opt[i].val;
+    return NULL;
+}
+
+/* query_arg_fn over a call: the value of query parameter NAME, the values
+ * of a repeated one joined by commas. */
+static const char *call_arg(void *ctx, const char *name)
+{
+    struct call *c = ctx;
+    int p = 0;
+    while (query_params[p].name && strcmp(query_params[p].name, name) != 0)
+        p++;
+    if (query_params[p].name == NULL || !query_params[p].repeat)
+        return query_params[p].name ? opt(c, F_QUERY + p) : NULL;
+    size_t len = 0;
+    bool any = false;
+    for (size_t i = 0; i < c->nopt; i++) {
+        if (c->opt[i].id != F_QUERY + p)
+            continue;
+        int n = snprintf(c->joined + len, sizeof c->joined - len, "%s%s",
+                         any ? "," : "", c->opt[i].val);
+        if (n < 0 || (size_t)n >= sizeof c->joined - len)
+            return ",";        /* too long: a value the parser refuses */
+        len += (size_t)n;
+        any = true;
+    }
+    return any ? c->joined : NULL;
+}
+
+/* --- helpers ----------------------------------------------------------------- */
 
 /* Parses an unsigned number with an optional K/M/G suffix (×1024). */
 static int parse_size(const char *s, size_t *out)
@@ -178,58 +491,6 @@ static int open_store(const char *dir, bool readonly, struct store **st)
     return 0;
 }
 
-static int cmd_serve(struct args *a)
-{
-    static struct serve_options o;
-    o.listen = "127.0.0.1:8080";
-    while (a->i < a->argc) {
-        const char *v = NULL;
-        int r;
-        if ((r = take_flag(a, "listen", &v)) > 0) {
-            o.listen = v;
-        } else if (r == 0 && (r = take_flag(a, "data", &v)) > 0) {
-            a->data = v;
-        } else if (r == 0 && (r = take_flag(a, "geo", &v)) > 0) {
-            o.geo_path = v;
-        } else if (r == 0 && (r = take_flag(a, "demo", &v)) > 0) {
-            o.demo_dir = v;
-        } else if (r == 0 && (r = take_flag(a, "helpscout-secret", &v)) > 0) {
-            o.helpscout_secret = v;
-        } else if (r == 0 && (r = take_flag(a, "trust-proxy", &v)) > 0) {
-            if (o.ntrusted >= SERVE_MAX_TRUSTED)
-                return die_usage("too many --trust-proxy (at most 32)");
-            if (cidr_parse(v, &o.trusted[o.ntrusted++]) != 0)
-                return die_usage("--trust-proxy %s: not an address or CIDR",
-                                 v);
-        } else if (r == 0 && (r = take_flag(a, "durability", &v)) > 0) {
-            if (strcmp(v, "fsync") == 0) o.store.durability = STORE_FSYNC;
-            else if (strcmp(v, "commit") == 0) o.store.durability = STORE_COMMIT;
-            else if (strcmp(v, "none") == 0) o.store.durability = STORE_NONE;
-            else return die_usage("--durability %s: expected fsync, commit "
-                                  "or none", v);
-        } else if (r == 0 && (r = take_flag(a, "queue", &v)) > 0) {
-            if (parse_size(v, &o.store.queue_cap) || o.store.queue_cap == 0)
-                return die_usage("--queue %s: expected a positive number", v);
-        } else if (r == 0 && (r = take_flag(a, "map-size", &v)) > 0) {
-            if (parse_size(v, &o.store.map_size) ||
-                o.store.map_size < (64u << 10))
-                return die_usage("--map-size %s: expected bytes >= 64K", v);
-        } else if (r == 0 && (r = take_flag(a, "threads", &v)) > 0) {
-            if (parse_uint(v, 256, &o.threads))
-                return die_usage("--threads %s: expected 1–256", v);
-        } else if (r == 0 && (r = take_flag(a, "max-conn-per-ip", &v)) > 0) {
-            if (parse_uint(v, 1000000, &o.max_per_ip))
-                return die_usage("--max-conn-per-ip %s: not a number", v);
-        }
-        if (r < 0)
-            return die_usage("%s needs a value", a->argv[a->i]);
-        if (r == 0)
-            return die_usage("serve: unknown flag %s", a->argv[a->i]);
-    }
-    o.data_dir = a->data;
-    return serve_run(&o);
-}
-
 /* Checks and normalises an origin: scheme://host[:port], no path. */
 static int normalise_origin(const char *in, char *out, size_t cap)
 {
@@ -248,52 +509,6 @@ static int normalise_origin(const char *in, char *out, size_t cap)
     return 0;
 }
 
-static int cmd_site_add(struct args *a)
-{
-    static char origins[STORE_MAX_ORIGINS][STORE_ORIGIN_MAX + 1];
-    const char *list[STORE_MAX_ORIGINS];
-    size_t n = 0;
-    const char *name = NULL;
-    while (a->i < a->argc) {
-        const char *v;
-        int r = take_flag(a, "origin", &v);
-        if (r > 0) {
-            if (n >= STORE_MAX_ORIGINS)
-                return die_usage("at most 8 --origin");
-            if (normalise_origin(v, origins[n], sizeof origins[n]) != 0)
-                return die_usage("--origin %s: expected scheme://host[:port]",
-                                 v);
-            list[n] = origins[n];
-            n++;
-        } else if (r == 0 && (r = take_flag(a, "data", &v)) > 0) {
-            a->data = v;
-        } else if (r == 0 && a->argv[a->i][0] != '-' && name == NULL) {
-            name = a->argv[a->i++];
-        } else if (r < 0) {
-            return die_usage("%s needs a value", a->argv[a->i]);
-        } else {
-            return die_usage("site add: unexpected argument %s",
-                             a->argv[a->i]);
-        }
-    }
-    if (name == NULL)
-        return die_usage("site add: missing site NAME");
-    struct store *st;
-    if (open_store(a->data, false, &st) != 0)
-        return 1;
-    char err[256];
-    uint32_t id;
-    bool created;
-    int rc = store_site_put(st, name, list, n, &id, &created, err, sizeof err);
-    store_close(st);
-    if (rc != 0) {
-        fprintf(stderr, "dwell: site add %s: %s\n", name, err);
-        return 1;
-    }
-    printf("site %s %s (id %u)\n", name, created ? "added" : "updated", id);
-    return 0;
-}
-
 static int print_site(void *ctx, const struct site *s)
 {
     (void)ctx;
@@ -302,24 +517,6 @@ static int print_site(void *ctx, const struct site *s)
         printf("%s%s", i ? "," : "", s->origins[i]);
     printf("\n");
     return 0;
-}
-
-static int cmd_site_list(struct args *a)
-{
-    while (a->i < a->argc) {
-        const char *v;
-        int r = take_flag(a, "data", &v);
-        if (r <= 0)
-            return die_usage("site list: unexpected argument %s",
-                             a->argv[a->i]);
-        a->data = v;
-    }
-    struct store *st;
-    if (open_store(a->data, true, &st) != 0)
-        return 1;
-    int rc = store_site_each(st, print_site, NULL);
-    store_close(st);
-    return rc == 0 ? 0 : 1;
 }
 
 static int print_token(void *ctx, const struct store_token *t)
@@ -341,395 +538,6 @@ static int print_event(void *ctx, const struct event *ev)
 {
     (void)ctx;
     return export_event_ndjson(ev, stdout);
-}
-
-static int cmd_events(struct args *a)
-{
-    const char *site_name = NULL;
-    uint64_t since = 24 * 3600000000ull;
-    bool all = false;
-    unsigned limit = 1000;
-    while (a->i < a->argc) {
-        const char *v;
-        int r = take_flag(a, "data", &v);
-        if (r > 0) {
-            a->data = v;
-        } else if (r == 0 && (r = take_flag(a, "since", &v)) > 0) {
-            all = strcmp(v, "all") == 0;
-            if (!all && parse_duration(v, &since) != 0)
-                return die_usage("--since %s: expected e.g. 30m, 24h, 7d or "
-                                 "all", v);
-        } else if (r == 0 && (r = take_flag(a, "limit", &v)) > 0) {
-            if (parse_uint(v, 100000000, &limit) != 0)
-                return die_usage("--limit %s: not a number", v);
-        } else if (r == 0 && a->argv[a->i][0] != '-' && !site_name) {
-            site_name = a->argv[a->i++];
-        } else if (r < 0) {
-            return die_usage("%s needs a value", a->argv[a->i]);
-        } else {
-            return die_usage("events: unexpected argument %s", a->argv[a->i]);
-        }
-    }
-    if (site_name == NULL)
-        return die_usage("events: missing SITE");
-    struct store *st;
-    if (open_store(a->data, true, &st) != 0)
-        return 1;
-    struct site site;
-    int rc = store_site_get(st, site_name, strlen(site_name), &site);
-    if (rc != 0) {
-        fprintf(stderr, "dwell: %s: %s\n", site_name,
-                rc > 0 ? "no such site" : "storage error");
-        store_close(st);
-        return 1;
-    }
-    uint64_t now = store_now_us();
-    uint64_t from = all || since > now ? 0 : now - since;
-    rc = store_events_each(st, site.id, from, limit, print_event, NULL);
-    store_close(st);
-    if (fflush(stdout) != 0 || rc != 0) {
-        fprintf(stderr, "dwell: events: read error\n");
-        return 1;
-    }
-    return 0;
-}
-
-/* Opens the store of A and looks SITE up; prints why not on failure. */
-static int open_site(struct args *a, const char *name, bool readonly,
-                     struct store **st, struct site *site)
-{
-    if (open_store(a->data, readonly, st) != 0)
-        return 1;
-    int rc = store_site_get(*st, name, strlen(name), site);
-    if (rc != 0) {
-        fprintf(stderr, "dwell: %s: %s\n", name,
-                rc > 0 ? "no such site (dwell site add NAME)"
-                       : "storage error");
-        store_close(*st);
-        return 1;
-    }
-    return 0;
-}
-
-struct report_args {
-    const char *site, *from, *to, *days, *article, *sort, *order, *format;
-    bool bots, summary, searches, legend;
-    unsigned limit;
-    const char *kind;          /* page kinds to list (--kind), or NULL */
-};
-
-static int parse_report_args(struct args *a, struct report_args *r)
-{
-    while (a->i < a->argc) {
-        const char *v = NULL, *arg = a->argv[a->i];
-        int k;
-        if ((k = take_flag(a, "data", &v)) > 0) a->data = v;
-        else if (k == 0 && (k = take_flag(a, "from", &v)) > 0) r->from = v;
-        else if (k == 0 && (k = take_flag(a, "to", &v)) > 0) r->to = v;
-        else if (k == 0 && (k = take_flag(a, "days", &v)) > 0) r->days = v;
-        else if (k == 0 && (k = take_flag(a, "article", &v)) > 0)
-            r->article = v;
-        else if (k == 0 && (k = take_flag(a, "kind", &v)) > 0) r->kind = v;
-        else if (k == 0 && (k = take_flag(a, "sort", &v)) > 0) r->sort = v;
-        else if (k == 0 && (k = take_flag(a, "order", &v)) > 0) r->order = v;
-        else if (k == 0 && (k = take_flag(a, "format", &v)) > 0)
-            r->format = v;
-        else if (k == 0 && (k = take_flag(a, "limit", &v)) > 0) {
-            if (parse_uint(v, 100000, &r->limit) != 0 || r->limit == 0)
-                return die_usage("--limit %s: expected 1–100000", v);
-        } else if (k == 0 && strcmp(arg, "--include-bots") == 0) {
-            r->bots = true;
-            a->i++;
-        } else if (k == 0 && strcmp(arg, "--summary") == 0) {
-            r->summary = true;
-            a->i++;
-        } else if (k == 0 && strcmp(arg, "--searches") == 0) {
-            r->searches = true;
-            a->i++;
-        } else if (k == 0 && strcmp(arg, "--legend") == 0) {
-            r->legend = true;
-            a->i++;
-        } else if (k == 0 && arg[0] != '-' && r->site == NULL) {
-            r->site = arg;
-            a->i++;
-        } else if (k < 0) {
-            return die_usage("%s needs a value", arg);
-        } else {
-            return die_usage("report: unexpected argument %s", arg);
-        }
-    }
-    if (r->site == NULL && !r->legend)
-        return die_usage("report: missing SITE");
-    return 0;
-}
-
-/* Decides the dates of a report from --from, --to and --days the way the
- * API does (report_range_resolve). Returns 0 with OUT set, noting on stderr
- * a --to moved back to today; else prints why and returns the usage status. */
-static int cli_range(const char *from, const char *to, const char *days,
-                     uint32_t default_days, struct report_range *out)
-{
-    struct report_range_ask ask = { from, to, days };
-    const char *param, *why;
-    if (report_range_resolve(&ask, default_days, report_today(), out,
-                             &param, &why) != 0) {
-        const char *v = param[0] == 'd' ? days : param[0] == 't' ? to : from;
-        return die_usage("--%s %s: %s", param, v ? v : "(default)", why);
-    }
-    if (out->clamped) {
-        char asked[11], today[11];
-        report_format_date(out->asked_to, asked);
-        report_format_date(out->today, today);
-        fprintf(stderr, "dwell: --to %s is in the future; the report ends "
-                "today, %s (UTC, so far)\n", asked, today);
-    }
-    return 0;
-}
-
-/* Builds the report query from R's dates; prints why not on failure. */
-static int report_query_of(const struct report_args *r, uint32_t site_id,
-                           struct report_query *q, struct report_range *rg)
-{
-    memset(q, 0, sizeof *q);
-    q->site_id = site_id;
-    q->include_bots = r->bots;
-    if (r->kind && report_parse_kinds(r->kind, &q->kinds) != 0)
-        return die_usage("--kind %s: expected article, search, list, home "
-                         "(joined by commas) or all", r->kind);
-    int rc = cli_range(r->from, r->to, r->days, 30, rg);
-    q->from = rg->from;
-    q->to = rg->to;
-    return rc;
-}
-
-/* Runs the report R asks for on ST and returns its text (or NULL). */
-static char *run_cli_report(struct store *st, const struct report_args *r,
-                            const struct report_query *q,
-                            const struct report_range *rg,
-                            enum render_format f)
-{
-    struct render_scope sc = { r->site, q, rg };
-    char *out = NULL;
-    if (r->article) {
-        struct report_detail d;
-        int rc = report_detail(st, q, event_article_id(r->article,
-                                                       strlen(r->article)),
-                               &d);
-        if (rc == 0)
-            out = render_article(&sc, &d, f);
-        else if (rc > 0)
-            fprintf(stderr, "dwell: no article %s on %s\n", r->article,
-                    r->site);
-        report_detail_free(&d);
-    } else if (r->summary) {
-        struct report_summary s;
-        if (report_summary(st, q, &s) == 0)
-            out = render_summary(&sc, &s, f);
-        report_summary_free(&s);
-    } else if (r->searches) {
-        struct report_counts s = { 0 }, z = { 0 };
-        if (report_searches(st, q, r->limit, &s) == 0 &&
-            report_dim(st, q, 0, STORE_DIM_SEARCH_ZERO, r->limit, &z) == 0)
-            out = render_searches(&sc, &s, &z, f);
-        report_counts_free(&s);
-        report_counts_free(&z);
-    } else {
-        struct report_list l;
-        bool text = strcmp(r->sort, "title") == 0 ||
-                    strcmp(r->sort, "path") == 0 ||
-                    strcmp(r->sort, "category") == 0;
-        bool desc = r->order ? strcmp(r->order, "desc") == 0 : !text;
-        if (report_articles(st, q, false, &l) == 0) {
-            if (strcmp(r->sort, "attention") == 0)
-                report_rank_attention(&l);
-            report_sort(&l, r->sort, desc);
-            out = render_articles(&sc, &l, 0, r->limit, r->sort, desc, f);
-        }
-        report_list_free(&l);
-    }
-    return out;
-}
-
-/* Prints OUT (NULL: out of memory) to stdout and frees it; returns the exit
- * status. */
-static int print_text(char *out)
-{
-    if (out == NULL)
-        return 1;
-    fputs(out, stdout);
-    free(out);
-    return fflush(stdout) == 0 ? 0 : 1;
-}
-
-static int cmd_report(struct args *a)
-{
-    struct report_args r = { .sort = "views", .format = "table",
-                             .limit = 50 };
-    int rc = parse_report_args(a, &r);
-    if (rc != 0)
-        return rc;
-    enum render_format f;
-    if (strcmp(r.format, "table") == 0) f = RENDER_TABLE;
-    else if (strcmp(r.format, "csv") == 0) f = RENDER_CSV;
-    else if (strcmp(r.format, "json") == 0) f = RENDER_JSON;
-    else return die_usage("--format %s: expected table, csv or json",
-                          r.format);
-    bool known = false;
-    for (int i = 0; report_sort_keys[i]; i++)
-        known |= strcmp(r.sort, report_sort_keys[i]) == 0;
-    if (!known)
-        return die_usage("--sort %s: unknown metric", r.sort);
-    if (r.order && strcmp(r.order, "asc") && strcmp(r.order, "desc"))
-        return die_usage("--order %s: expected asc or desc", r.order);
-    if (r.legend)
-        return print_text(render_legend(f));
-    struct store *st;
-    struct site site;
-    if (open_site(a, r.site, true, &st, &site) != 0)
-        return 1;
-    struct report_query q;
-    struct report_range rg;
-    if ((rc = report_query_of(&r, site.id, &q, &rg)) != 0) {
-        store_close(st);
-        return rc;
-    }
-    char *out = run_cli_report(st, &r, &q, &rg, f);
-    store_close(st);
-    if (out == NULL)
-        return 1;
-    fputs(out, stdout);
-    free(out);
-    return fflush(stdout) == 0 ? 0 : 1;
-}
-
-static int cmd_token(struct args *a)
-{
-    const char *verb = a->i < a->argc ? a->argv[a->i++] : "";
-    const char *arg = NULL, *name = "";
-    bool read_only = false;
-    while (a->i < a->argc) {
-        const char *v = NULL;
-        int k = take_flag(a, "data", &v);
-        if (k > 0) a->data = v;
-        else if (k == 0 && (k = take_flag(a, "name", &v)) > 0) name = v;
-        else if (k == 0 && strcmp(a->argv[a->i], "--read-only") == 0) {
-            read_only = true;
-            a->i++;
-        } else if (k == 0 && a->argv[a->i][0] != '-' && arg == NULL) {
-            arg = a->argv[a->i++];
-        } else if (k < 0) {
-            return die_usage("%s needs a value", a->argv[a->i]);
-        } else {
-            return die_usage("token: unexpected argument %s", a->argv[a->i]);
-        }
-    }
-    if (strcmp(verb, "create") == 0) {
-        if (arg == NULL)
-            return die_usage("token create: missing SITE");
-        if (strlen(name) > STORE_TOKEN_NAME_MAX)
-            return die_usage("--name: at most 64 bytes");
-        struct store *st;
-        struct site site;
-        if (open_site(a, arg, false, &st, &site) != 0)
-            return 1;
-        char text[TOKEN_TEXT_LEN + 1], id[TOKEN_ID_LEN + 1], err[256];
-        int rc = token_create(st, arg, read_only ? STORE_SCOPE_READ
-                                                 : STORE_SCOPE_FULL,
-                              name, text, id, err, sizeof err);
-        store_close(st);
-        if (rc != 0) {
-            fprintf(stderr, "dwell: token create: %s\n", err);
-            return 1;
-        }
-        printf("%s\n", text);
-        fprintf(stderr, "token %s for %s (%s); shown once: keep it\n", id,
-                arg, read_only ? "read-only" : "full");
-        return 0;
-    }
-    struct store *st;
-    if (strcmp(verb, "list") == 0) {
-        if (open_store(a->data, true, &st) != 0)
-            return 1;
-        int rc = store_token_each(st, print_token, NULL);
-        store_close(st);
-        return rc == 0 ? 0 : 1;
-    }
-    if (strcmp(verb, "revoke") == 0) {
-        if (arg == NULL)
-            return die_usage("token revoke: missing ID (see dwell token "
-                             "list)");
-        if (open_store(a->data, false, &st) != 0)
-            return 1;
-        int rc = token_revoke(st, arg);
-        store_close(st);
-        if (rc == 0) {
-            printf("token %s revoked\n", arg);
-            return 0;
-        }
-        fprintf(stderr, "dwell: token revoke %s: %s\n", arg,
-                rc == 1 ? "no such token" : rc == 2 ? "ambiguous id"
-                : "expected 6–12 hex digits of an id from dwell token list");
-        return 1;
-    }
-    return die_usage("token: expected create, list or revoke");
-}
-
-static int cmd_demo(struct args *a)
-{
-    const char *name = NULL;
-    unsigned days = 90, seed = 1;
-    bool force = false;
-    while (a->i < a->argc) {
-        const char *v = NULL;
-        int k = take_flag(a, "data", &v);
-        if (k > 0) a->data = v;
-        else if (k == 0 && strcmp(a->argv[a->i], "--force") == 0) {
-            force = true;
-            a->i++;
-        } else if (k == 0 && (k = take_flag(a, "days", &v)) > 0) {
-            if (parse_uint(v, 3650, &days) != 0 || days == 0)
-                return die_usage("--days %s: expected 1–3650", v);
-        } else if (k == 0 && (k = take_flag(a, "seed", &v)) > 0) {
-            if (parse_uint(v, 4000000000u, &seed) != 0)
-                return die_usage("--seed %s: not a number", v);
-        } else if (k == 0 && a->argv[a->i][0] != '-' && name == NULL) {
-            name = a->argv[a->i++];
-        } else if (k < 0) {
-            return die_usage("%s needs a value", a->argv[a->i]);
-        } else {
-            return die_usage("demo: unexpected argument %s", a->argv[a->i]);
-        }
-    }
-    if (name == NULL)
-        return die_usage("demo: missing SITE");
-    struct store *st;
-    struct site site;
-    char err[256];
-    if (open_site(a, name, false, &st, &site) != 0)
-        return 1;
-    if (store_start_writer(st, err, sizeof err) != 0) {
-        fprintf(stderr, "dwell: demo: %s\n", err);
-        store_close(st);
-        return 1;
-    }
-    struct demo_result r;
-    int rc = demo_run(st, site.id, name, days, seed, force, &r);
-    store_close(st);
-    if (rc != 0) {
-        fprintf(stderr, "dwell: demo: generation failed\n");
-        return 1;
-    }
-    if (r.refused) {
-        fprintf(stderr, "dwell: demo: %s; nothing written\n", r.reason);
-        return 1;
-    }
-    if (!r.wrote) {
-        printf("%s\n", r.reason);
-        return 0;
-    }
-    printf("%zu demo events and %zu tickets over %u days stored for %s\n",
-           r.events, r.tickets, days, name);
-    return 0;
 }
 
 /* Reads the whole file PATH into a new buffer (*LEN bytes). */
@@ -763,6 +571,382 @@ static char *read_whole(const char *path, size_t *len)
     return buf;
 }
 
+
+/* --- serve -------------------------------------------------------------------- */
+
+/* Sets O from C's flags. Returns 0, or the usage status (message printed). */
+static int serve_options(const struct call *c, struct serve_options *o)
+{
+    const char *v;
+    o->listen = (v = opt(c, F_LISTEN)) ? v : "127.0.0.1:8080";
+    o->geo_path = opt(c, F_GEO);
+    o->demo_dir = opt(c, F_DEMO);
+    o->helpscout_secret = opt(c, F_HELPSCOUT);
+    for (size_t i = 0; i < c->nopt; i++) {
+        if (c->opt[i].id != F_TRUST_PROXY)
+            continue;
+        v = c->opt[i].val;
+        if (o->ntrusted >= SERVE_MAX_TRUSTED)
+            return die_usage("too many --trust-proxy (at most 32)");
+        if (cidr_parse(v, &o->trusted[o->ntrusted++]) != 0)
+            return die_usage("--trust-proxy %s: not an address or CIDR", v);
+    }
+    if ((v = opt(c, F_DURABILITY))) {
+        if (strcmp(v, "fsync") == 0) o->store.durability = STORE_FSYNC;
+        else if (strcmp(v, "commit") == 0) o->store.durability = STORE_COMMIT;
+        else if (strcmp(v, "none") == 0) o->store.durability = STORE_NONE;
+        else return die_usage("--durability %s: expected fsync, commit or "
+                              "none", v);
+    }
+    if ((v = opt(c, F_QUEUE)) &&
+        (parse_size(v, &o->store.queue_cap) || o->store.queue_cap == 0))
+        return die_usage("--queue %s: expected a positive number", v);
+    if ((v = opt(c, F_MAP_SIZE)) &&
+        (parse_size(v, &o->store.map_size) || o->store.map_size < (64u << 10)))
+        return die_usage("--map-size %s: expected bytes >= 64K", v);
+    if ((v = opt(c, F_THREADS)) && parse_uint(v, 256, &o->threads))
+        return die_usage("--threads %s: expected 1–256", v);
+    if ((v = opt(c, F_MAX_CONN)) && parse_uint(v, 1000000, &o->max_per_ip))
+        return die_usage("--max-conn-per-ip %s: not a number", v);
+    return 0;
+}
+
+static int cmd_serve(struct call *c)
+{
+    static struct serve_options o;
+    int rc = serve_options(c, &o);
+    if (rc != 0)
+        return rc;
+    o.data_dir = c->data;
+    return serve_run(&o);
+}
+
+/* --- site --------------------------------------------------------------------- */
+
+static int cmd_site_add(struct call *c)
+{
+    static char origins[STORE_MAX_ORIGINS][STORE_ORIGIN_MAX + 1];
+    const char *list[STORE_MAX_ORIGINS];
+    const char *name = c->args[0];
+    size_t n = 0;
+    for (size_t i = 0; i < c->nopt; i++) {
+        const char *v = c->opt[i].val;
+        if (c->opt[i].id != F_ORIGIN)
+            continue;
+        if (n >= STORE_MAX_ORIGINS)
+            return die_usage("at most 8 --origin");
+        if (normalise_origin(v, origins[n], sizeof origins[n]) != 0)
+            return die_usage("--origin %s: expected scheme://host[:port]", v);
+        list[n] = origins[n];
+        n++;
+    }
+    struct store *st;
+    if (open_store(c->data, false, &st) != 0)
+        return 1;
+    char err[256];
+    uint32_t id;
+    bool created;
+    int rc = store_site_put(st, name, list, n, &id, &created, err, sizeof err);
+    store_close(st);
+    if (rc != 0) {
+        fprintf(stderr, "dwell: site add %s: %s\n", name, err);
+        return 1;
+    }
+    printf("site %s %s (id %u)\n", name, created ? "added" : "updated", id);
+    return 0;
+}
+
+static int cmd_site_list(struct call *c)
+{
+    struct store *st;
+    if (open_store(c->data, true, &st) != 0)
+        return 1;
+    int rc = store_site_each(st, print_site, NULL);
+    store_close(st);
+    return rc == 0 ? 0 : 1;
+}
+
+/* Opens the store of C and looks SITE up; prints why not on failure. */
+static int open_site(const struct call *c, const char *name, bool readonly,
+                     struct store **st, struct site *site)
+{
+    if (open_store(c->data, readonly, st) != 0)
+        return 1;
+    int rc = store_site_get(*st, name, strlen(name), site);
+    if (rc != 0) {
+        fprintf(stderr, "dwell: %s: %s\n", name,
+                rc > 0 ? "no such site (dwell site add NAME)"
+                       : "storage error");
+        store_close(*st);
+        return 1;
+    }
+    return 0;
+}
+
+/* --- events ------------------------------------------------------------------- */
+
+static int cmd_events(struct call *c)
+{
+    uint64_t since = 24 * 3600000000ull;
+    bool all = false;
+    unsigned limit = 1000;
+    const char *v;
+    if ((v = opt(c, F_SINCE))) {
+        all = strcmp(v, "all") == 0;
+        if (!all && parse_duration(v, &since) != 0)
+            return die_usage("--since %s: expected e.g. 30m, 24h, 7d or all",
+                             v);
+    }
+    if ((v = opt(c, F_EVENTS_LIMIT)) && parse_uint(v, 100000000, &limit) != 0)
+        return die_usage("--limit %s: not a number", v);
+    struct store *st;
+    struct site site;
+    if (open_site(c, c->args[0], true, &st, &site) != 0)
+        return 1;
+    uint64_t now = store_now_us();
+    uint64_t from = all || since > now ? 0 : now - since;
+    int rc = store_events_each(st, site.id, from, limit, print_event, NULL);
+    store_close(st);
+    if (fflush(stdout) != 0 || rc != 0) {
+        fprintf(stderr, "dwell: events: read error\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* --- report and correlate: through the query table ---------------------------- */
+
+/* Reads --format. Returns 0, or the usage status. */
+static int format_of(const struct call *c, enum render_format *f)
+{
+    const char *v = opt(c, F_FORMAT);
+    if (v == NULL || strcmp(v, "table") == 0) *f = RENDER_TABLE;
+    else if (strcmp(v, "csv") == 0) *f = RENDER_CSV;
+    else if (strcmp(v, "json") == 0) *f = RENDER_JSON;
+    else return die_usage("--format %s: expected table, csv or json", v);
+    return 0;
+}
+
+/* The CLI flag of query parameter NAME. */
+static const char *flag_of_param(const char *name)
+{
+    for (int i = 0; query_params[i].name; i++)
+        if (strcmp(query_params[i].name, name) == 0)
+            return query_params[i].flag;
+    return name;
+}
+
+/* Parses C's query parameters for KIND on SITE into Q, noting on stderr a
+ * --to moved back to today. Returns 0, or the usage status. */
+static int parse_query(struct call *c, enum query_kind kind, const char *site,
+                       struct query *q)
+{
+    const char *param;
+    char why[160];
+    if (query_parse(kind, site, call_arg, c, q, &param, why, sizeof why)) {
+        const char *v = call_arg(c, param);
+        return die_usage("--%s %s: %s", flag_of_param(param),
+                         v ? v : "(default)", why);
+    }
+    if (q->range.clamped) {
+        char asked[11], today[11];
+        report_format_date(q->range.asked_to, asked);
+        report_format_date(q->range.today, today);
+        fprintf(stderr, "dwell: --to %s is in the future; the report ends "
+                "today, %s (UTC, so far)\n", asked, today);
+    }
+    return 0;
+}
+
+/* Prints OUT to stdout and frees it; returns the exit status. */
+static int print_text(char *out)
+{
+    fputs(out, stdout);
+    free(out);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* Runs query Q of C (ARTICLE: the --article path) and prints it as F. */
+static int run_query(struct call *c, struct query *q, const char *article,
+                     enum render_format f)
+{
+    struct store *st = NULL;
+    struct site site;
+    char *out;
+    if (q->kind != QUERY_LEGEND) {
+        if (open_site(c, q->site, true, &st, &site) != 0)
+            return 1;
+        q->q.site_id = site.id;
+    }
+    if (article)
+        q->article = event_article_id(article, strlen(article));
+    enum query_status rc = query_run(st, q, f, &out);
+    if (st)
+        store_close(st);
+    if (rc == QUERY_OK)
+        return print_text(out);
+    if (rc == QUERY_NOT_FOUND)
+        fprintf(stderr, "dwell: no %s %s on %s\n",
+                article ? "article" : "ticket", article ? article : q->ticket,
+                q->site);
+    else
+        fprintf(stderr, "dwell: %s: %s\n", c->cmd->name,
+                rc == QUERY_STORAGE ? "storage error" : "out of memory");
+    return 1;
+}
+
+static int cmd_report(struct call *c)
+{
+    enum render_format f;
+    int rc = format_of(c, &f);
+    if (rc != 0)
+        return rc;
+    const char *article = opt(c, F_ARTICLE);
+    enum query_kind kind = QUERY_ARTICLES;
+    int chosen = 0;
+    if (opt(c, F_SUMMARY)) kind = QUERY_SUMMARY, chosen++;
+    if (opt(c, F_SEARCHES)) kind = QUERY_SEARCHES, chosen++;
+    if (article) kind = QUERY_ARTICLE, chosen++;
+    if (opt(c, F_LEGEND)) kind = QUERY_LEGEND, chosen++;
+    if (chosen > 1)
+        return die_usage("report: give one of --summary, --searches, "
+                         "--article and --legend");
+    if (c->nargs == 0 && kind != QUERY_LEGEND)
+        return die_usage("report: missing SITE");
+    struct query q;
+    if ((rc = parse_query(c, kind, c->args[0], &q)) != 0)
+        return rc;
+    return run_query(c, &q, article, f);
+}
+
+static int cmd_correlate(struct call *c)
+{
+    enum render_format f;
+    int rc = format_of(c, &f);
+    if (rc != 0)
+        return rc;
+    const char *part = opt(c, F_PART), *ticket = opt(c, F_TICKET);
+    int kind = part ? query_kind_of(part) : QUERY_CORRELATION;
+    if (kind != QUERY_CORRELATION && kind != QUERY_CONTACT_AFTER_READ &&
+        kind != QUERY_TOPICS && kind != QUERY_GAPS)
+        return die_usage("--part %s: expected contact-after-read, topics or "
+                         "gaps", part);
+    if (ticket && part)
+        return die_usage("correlate: give --part or --ticket, not both");
+    if (ticket) {
+        if (strlen(ticket) > STORE_TICKET_ID_MAX)
+            return die_usage("--ticket: at most %d bytes",
+                             STORE_TICKET_ID_MAX);
+        kind = QUERY_TICKET_READS;
+    }
+    struct query q;
+    if ((rc = parse_query(c, (enum query_kind)kind, c->args[0], &q)) != 0)
+        return rc;
+    q.ticket = ticket;
+    return run_query(c, &q, NULL, f);
+}
+
+/* --- token -------------------------------------------------------------------- */
+
+static int cmd_token_create(struct call *c)
+{
+    const char *site_name = c->args[0], *name = opt(c, F_NAME);
+    bool read_only = opt(c, F_READ_ONLY) != NULL;
+    if (name == NULL)
+        name = "";
+    if (strlen(name) > STORE_TOKEN_NAME_MAX)
+        return die_usage("--name: at most 64 bytes");
+    struct store *st;
+    struct site site;
+    if (open_site(c, site_name, false, &st, &site) != 0)
+        return 1;
+    char text[TOKEN_TEXT_LEN + 1], id[TOKEN_ID_LEN + 1], err[256];
+    int rc = token_create(st, site_name, read_only ? STORE_SCOPE_READ
+                                                   : STORE_SCOPE_FULL,
+                          name, text, id, err, sizeof err);
+    store_close(st);
+    if (rc != 0) {
+        fprintf(stderr, "dwell: token create: %s\n", err);
+        return 1;
+    }
+    printf("%s\n", text);
+    fprintf(stderr, "token %s for %s (%s); shown once: keep it\n", id,
+            site_name, read_only ? "read-only" : "full");
+    return 0;
+}
+
+static int cmd_token_list(struct call *c)
+{
+    struct store *st;
+    if (open_store(c->data, true, &st) != 0)
+        return 1;
+    int rc = store_token_each(st, print_token, NULL);
+    store_close(st);
+    return rc == 0 ? 0 : 1;
+}
+
+static int cmd_token_revoke(struct call *c)
+{
+    const char *id = c->args[0];
+    struct store *st;
+    if (open_store(c->data, false, &st) != 0)
+        return 1;
+    int rc = token_revoke(st, id);
+    store_close(st);
+    if (rc == 0) {
+        printf("token %s revoked\n", id);
+        return 0;
+    }
+    fprintf(stderr, "dwell: token revoke %s: %s\n", id,
+            rc == 1 ? "no such token" : rc == 2 ? "ambiguous id"
+            : "expected 6–12 hex digits of an id from dwell token list");
+    return 1;
+}
+
+/* --- demo --------------------------------------------------------------------- */
+
+static int cmd_demo(struct call *c)
+{
+    const char *name = c->args[0], *v;
+    unsigned days = 90, seed = 1;
+    bool force = opt(c, F_FORCE) != NULL;
+    if ((v = opt(c, F_DEMO_DAYS)) &&
+        (parse_uint(v, 3650, &days) != 0 || days == 0))
+        return die_usage("--days %s: expected 1–3650", v);
+    if ((v = opt(c, F_SEED)) && parse_uint(v, 4000000000u, &seed) != 0)
+        return die_usage("--seed %s: not a number", v);
+    struct store *st;
+    struct site site;
+    char err[256];
+    if (open_site(c, name, false, &st, &site) != 0)
+        return 1;
+    if (store_start_writer(st, err, sizeof err) != 0) {
+        fprintf(stderr, "dwell: demo: %s\n", err);
+        store_close(st);
+        return 1;
+    }
+    struct demo_result r;
+    int rc = demo_run(st, site.id, name, days, seed, force, &r);
+    store_close(st);
+    if (rc != 0) {
+        fprintf(stderr, "dwell: demo: generation failed\n");
+        return 1;
+    }
+    if (r.refused) {
+        fprintf(stderr, "dwell: demo: %s; nothing written\n", r.reason);
+        return 1;
+    }
+    if (!r.wrote) {
+        printf("%s\n", r.reason);
+        return 0;
+    }
+    printf("%zu demo events and %zu tickets over %u days stored for %s\n",
+           r.events, r.tickets, days, name);
+    return 0;
+}
+
+/* --- tickets import ----------------------------------------------------------- */
+
 struct import_report {
     const char *file;
     size_t shown;
@@ -777,37 +961,23 @@ static void print_bad_record(void *ctx, const char *where, const char *why)
         fprintf(stderr, "%s: (more bad records not shown)\n", ir->file);
 }
 
-static int cmd_tickets(struct args *a)
+static int cmd_tickets_import(struct call *c)
 {
-    const char *verb = a->i < a->argc ? a->argv[a->i++] : "";
-    const char *file = NULL, *name = NULL, *format = NULL, *link = NULL;
+    const char *file = c->args[0], *name = opt(c, F_SITE);
+    const char *format = opt(c, F_IMPORT_FORMAT);
     const char *maps[32];
     size_t nmap = 0;
-    if (strcmp(verb, "import") != 0)
-        return die_usage("tickets: expected import");
-    while (a->i < a->argc) {
-        const char *v = NULL, *arg = a->argv[a->i];
-        int k;
-        if ((k = take_flag(a, "data", &v)) > 0) a->data = v;
-        else if (k == 0 && (k = take_flag(a, "site", &v)) > 0) name = v;
-        else if (k == 0 && (k = take_flag(a, "format", &v)) > 0) format = v;
-        else if (k == 0 && (k = take_flag(a, "link-field", &v)) > 0) link = v;
-        else if (k == 0 && (k = take_flag(a, "map", &v)) > 0) {
-            if (nmap == 32 || strchr(v, '=') == NULL)
-                return die_usage("--map %s: expected COLUMN=FIELD (at most "
-                                 "32)", v);
-            maps[nmap++] = v;
-        } else if (k == 0 && arg[0] != '-' && file == NULL) {
-            file = arg;
-            a->i++;
-        } else if (k < 0) {
-            return die_usage("%s needs a value", arg);
-        } else {
-            return die_usage("tickets import: unexpected argument %s", arg);
-        }
+    for (size_t i = 0; i < c->nopt; i++) {
+        const char *v = c->opt[i].val;
+        if (c->opt[i].id != F_MAP)
+            continue;
+        if (nmap == 32 || strchr(v, '=') == NULL)
+            return die_usage("--map %s: expected COLUMN=FIELD (at most 32)",
+                             v);
+        maps[nmap++] = v;
     }
     enum helpdesk_format fmt;
-    if (file == NULL || name == NULL || format == NULL)
+    if (name == NULL || format == NULL)
         return die_usage("tickets import: needs FILE, --site and --format");
     if (helpdesk_format_of(format, &fmt) != 0)
         return die_usage("--format %s: expected zendesk-json, zendesk-csv, "
@@ -821,16 +991,16 @@ static int cmd_tickets(struct args *a)
     }
     struct store *st;
     struct site site;
-    if (open_site(a, name, false, &st, &site) != 0) {
+    if (open_site(c, name, false, &st, &site) != 0) {
         free(data);
         return 1;
     }
-    struct helpdesk_options opt = { link, maps, nmap };
+    struct helpdesk_options o = { opt(c, F_LINK_FIELD), maps, nmap };
     struct import_report ir = { file, 0 };
     struct tickets_result res;
     char why[256];
-    int rc = tickets_import(st, site.id, fmt, data, len, &opt,
-                            print_bad_record, &ir, &res, why, sizeof why);
+    int rc = tickets_import(st, site.id, fmt, data, len, &o, print_bad_record,
+                            &ir, &res, why, sizeof why);
     store_close(st);
     free(data);
     if (rc != 0) {
@@ -843,124 +1013,101 @@ static int cmd_tickets(struct args *a)
     return res.bad ? 3 : 0;
 }
 
-static int cmd_correlate(struct args *a)
+/* --- main --------------------------------------------------------------------- */
+
+/* The command named by ARGV[I..] (one or two words), *WORDS set to how
+ * many; NULL if none. */
+static const struct command *command_of(int argc, char **argv, int i,
+                                        int *words)
 {
-    const char *name = NULL, *from = NULL, *to = NULL, *window = "24h";
-    const char *format = "table", *part = NULL;
-    struct correlate_map map[32];
-    size_t nmap = 0;
-    while (a->i < a->argc) {
-        const char *v = NULL, *arg = a->argv[a->i];
-        int k;
-        if ((k = take_flag(a, "data", &v)) > 0) a->data = v;
-        else if (k == 0 && (k = take_flag(a, "from", &v)) > 0) from = v;
-        else if (k == 0 && (k = take_flag(a, "to", &v)) > 0) to = v;
-        else if (k == 0 && (k = take_flag(a, "window", &v)) > 0) window = v;
-        else if (k == 0 && (k = take_flag(a, "format", &v)) > 0) format = v;
-        else if (k == 0 && (k = take_flag(a, "part", &v)) > 0) part = v;
-        else if (k == 0 && (k = take_flag(a, "topic", &v)) > 0) {
-            int got = correlate_parse_map(v, map + nmap, 32 - nmap);
-            if (got < 0)
-                return die_usage("--topic %s: expected CATEGORY=TAG", v);
-            nmap += (size_t)got;
-        } else if (k == 0 && arg[0] != '-' && name == NULL) {
-            name = arg;
-            a->i++;
-        } else if (k < 0) {
-            return die_usage("%s needs a value", arg);
-        } else {
-            return die_usage("correlate: unexpected argument %s", arg);
+    for (size_t k = 0; k < NCOMMANDS; k++) {
+        const char *name = commands[k].name, *sp = strchr(name, ' ');
+        size_t n = sp ? (size_t)(sp - name) : strlen(name);
+        if (strncmp(argv[i], name, n) != 0 || argv[i][n] != '\0')
+            continue;
+        if (sp == NULL) {
+            *words = 1;
+            return &commands[k];
+        }
+        if (i + 1 < argc && strcmp(argv[i + 1], sp + 1) == 0) {
+            *words = 2;
+            return &commands[k];
         }
     }
-    if (name == NULL)
-        return die_usage("correlate: missing SITE");
-    struct correlate_query cq = { 0 };
-    if (correlate_parse_window(window, &cq.window_us) != 0)
-        return die_usage("--window %s: expected e.g. 30m, 24h or 7d", window);
-    enum render_format f;
-    if (strcmp(format, "table") == 0) f = RENDER_TABLE;
-    else if (strcmp(format, "csv") == 0) f = RENDER_CSV;
-    else if (strcmp(format, "json") == 0) f = RENDER_JSON;
-    else return die_usage("--format %s: expected table, csv or json", format);
-    enum render_part rp = RENDER_ALL;
-    if (part && (strcmp(part, "contact-after-read") == 0 ||
-                 strcmp(part, "deflection") == 0))   /* its 0.1 name */
-        rp = RENDER_DEFLECTION;
-    else if (part && strcmp(part, "topics") == 0) rp = RENDER_TOPICS;
-    else if (part && strcmp(part, "gaps") == 0) rp = RENDER_GAPS;
-    else if (part) return die_usage("--part %s: expected "
-                                    "contact-after-read, topics or gaps",
-                                    part);
-    if (f == RENDER_CSV && rp == RENDER_ALL)
-        rp = RENDER_DEFLECTION;
-    struct report_range range;
-    int rc = cli_range(from, to, NULL, 90, &range);
-    if (rc != 0)
-        return rc;
-    cq.from = range.from;
-    cq.to = range.to;
-    struct store *st;
-    struct site site;
-    if (open_site(a, name, true, &st, &site) != 0)
-        return 1;
-    cq.site_id = site.id;
-    cq.map = map;
-    cq.nmap = nmap;
-    struct correlate_result res;
-    struct report_query rq = { .site_id = site.id, .from = cq.from,
-                               .to = cq.to };
-    struct render_scope sc = { name, &rq, &range };
-    char *out = NULL;
-    if (correlate_run(st, &cq, &res) == 0)
-        out = render_correlation(&sc, window, &res, rp, f);
-    correlate_free(&res);
-    store_close(st);
-    if (out == NULL) {
-        fprintf(stderr, "dwell: correlate: failed\n");
-        return 1;
+    return NULL;
+}
+
+/* Prints the help of every command whose first word is WORD to OUT;
+ * returns how many. */
+static int print_group_help(const char *word, FILE *out)
+{
+    int n = 0;
+    size_t len = strlen(word);
+    for (size_t k = 0; k < NCOMMANDS; k++) {
+        const char *name = commands[k].name;
+        if (strncmp(name, word, len) == 0 &&
+            (name[len] == '\0' || name[len] == ' ')) {
+            if (n++)
+                fputc('\n', out);
+            print_command_help(&commands[k], out);
+        }
     }
-    fputs(out, stdout);
-    free(out);
-    return fflush(stdout) == 0 ? 0 : 1;
+    return n;
+}
+
+/* dwell help [COMMAND [SUBCOMMAND]] and dwell help --markdown. */
+static int cmd_help(int argc, char **argv)
+{
+    int words;
+    if (argc < 3) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[2], "--markdown") == 0) {
+        print_markdown();
+        return 0;
+    }
+    const struct command *cmd = command_of(argc, argv, 2, &words);
+    if (cmd) {
+        print_command_help(cmd, stdout);
+        return 0;
+    }
+    if (print_group_help(argv[2], stdout) > 0)
+        return 0;
+    return die_usage("help: unknown command %s", argv[2]);
 }
 
 int main(int argc, char **argv)
 {
-    struct args a = { argc, 2, argv, getenv("DWELL_DATA") };
-    if (a.data == NULL || a.data[0] == '\0')
-        a.data = "./data";
+    struct call c;
+    memset(&c, 0, sizeof c);
+    c.data = getenv("DWELL_DATA");
+    if (c.data == NULL || c.data[0] == '\0')
+        c.data = "./data";
     if (argc < 2)
         return die_usage("missing command");
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
-        strcmp(cmd, "help") == 0) {
-        fputs(usage, stdout);
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        print_usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    if (strcmp(name, "help") == 0)
+        return cmd_help(argc, argv);
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
         printf("dwell %s\n", DWELL_VERSION);
         return 0;
     }
-    if (strcmp(cmd, "serve") == 0)
-        return cmd_serve(&a);
-    if (strcmp(cmd, "events") == 0)
-        return cmd_events(&a);
-    if (strcmp(cmd, "report") == 0)
-        return cmd_report(&a);
-    if (strcmp(cmd, "token") == 0)
-        return cmd_token(&a);
-    if (strcmp(cmd, "demo") == 0)
-        return cmd_demo(&a);
-    if (strcmp(cmd, "correlate") == 0)
-        return cmd_correlate(&a);
-    if (strcmp(cmd, "tickets") == 0)
-        return cmd_tickets(&a);
-    if (strcmp(cmd, "site") == 0 && argc >= 3) {
-        a.i = 3;
-        if (strcmp(argv[2], "add") == 0)
-            return cmd_site_add(&a);
-        if (strcmp(argv[2], "list") == 0)
-            return cmd_site_list(&a);
+    int words;
+    c.cmd = command_of(argc, argv, 1, &words);
+    if (c.cmd == NULL) {
+        bool group = argc > 2 && (strcmp(argv[2], "--help") == 0 ||
+                                  strcmp(argv[2], "-h") == 0);
+        if (group && print_group_help(name, stdout) > 0)
+            return 0;
+        if (print_group_help(name, stderr) > 0)
+            return die_usage("%s: expected one of the commands above", name);
+        return die_usage("unknown command: %s", name);
     }
-    return die_usage("unknown command: %s", cmd);
+    int rc = parse_call(&c, argc, argv, 1 + words);
+    return rc >= 0 ? rc : c.cmd->run(&c);
 }

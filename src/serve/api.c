@@ -10,35 +10,19 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dwell/correlate.h"
 #include "dwell/helpdesk.h"
-#include "dwell/render.h"
-#include "dwell/report.h"
+#include "dwell/query.h"
 #include "dwell/tickets.h"
 #include "dwell/token.h"
 
 #define API_PREFIX "/api/v1/sites/"
-#define API_MAX_LIMIT 1000
-
-enum api_view { VIEW_SUMMARY, VIEW_ARTICLES, VIEW_ARTICLE, VIEW_SEARCHES,
-                VIEW_DEFLECTION, VIEW_TOPICS, VIEW_GAPS, VIEW_TICKET_READS,
-                VIEW_LEGEND };
 
 struct api_request {
     char site[EVENT_SITE_MAX + 1];
-    enum api_view view;
+    enum query_kind kind;
     uint64_t article;
     bool csv;
-    struct report_query q;
-    struct report_range range;
-    const char *sort;
-    bool descending;
-    size_t limit, offset;
     char ticket[STORE_TICKET_ID_MAX + 1];
-    const char *window;
-    uint64_t window_us;
-    struct correlate_map map[32];
-    size_t nmap;
 };
 
 /* Fills R with a 400 naming the parameter. */
@@ -50,8 +34,36 @@ static void bad_param(struct http_reply *r, const char *param,
     http_reply_error(r, 400, msg);
 }
 
-/* Splits "SITE/VIEW[.csv]" or "SITE/articles/ID[.csv]". Returns 0, or -1
- * (404) for a path that names no report. */
+/* Reads "tickets/ID/reads" or "articles/ID" (16 hex digits) of REST into
+ * A. Returns 0, or -1 when REST is neither. */
+static int parse_id_path(const char *rest, struct api_request *a)
+{
+    size_t n = strlen(rest);
+    if (strncmp(rest, "tickets/", 8) == 0 && n > 14 &&
+        strcmp(rest + n - 6, "/reads") == 0) {
+        size_t idl = n - 8 - 6;
+        if (idl == 0 || idl > STORE_TICKET_ID_MAX)
+            return -1;
+        memcpy(a->ticket, rest + 8, idl);
+        a->ticket[idl] = '\0';
+        a->kind = QUERY_TICKET_READS;
+        return 0;
+    }
+    if (strncmp(rest, "articles/", 9) == 0 && n == 25) {
+        char *end;
+        errno = 0;
+        a->article = strtoull(rest + 9, &end, 16);
+        if (errno != 0 || *end != '\0' || a->article == 0)
+            return -1;
+        a->kind = QUERY_ARTICLE;
+        return 0;
+    }
+    return -1;
+}
+
+/* Splits "SITE/KIND[.csv]", "SITE/articles/ID[.csv]" or
+ * "SITE/tickets/ID/reads[.csv]". Returns 0, or -1 (404) for a path that
+ * names no report. */
 static int parse_path(const char *path, struct api_request *a)
 {
     const char *p = path + strlen(API_PREFIX);
@@ -69,122 +81,17 @@ static int parse_path(const char *path, struct api_request *a)
         a->csv = true;
         rest[n - 4] = '\0';
     }
-    if (strcmp(rest, "summary") == 0) {
-        a->view = VIEW_SUMMARY;
-    } else if (strcmp(rest, "articles") == 0) {
-        a->view = VIEW_ARTICLES;
-    } else if (strcmp(rest, "searches") == 0) {
-        a->view = VIEW_SEARCHES;
-    } else if (strcmp(rest, "contact-after-read") == 0 ||
-               strcmp(rest, "deflection") == 0) {  /* its 0.1 name, kept */
-        a->view = VIEW_DEFLECTION;
-    } else if (strcmp(rest, "topics") == 0) {
-        a->view = VIEW_TOPICS;
-    } else if (strcmp(rest, "gaps") == 0) {
-        a->view = VIEW_GAPS;
-    } else if (strcmp(rest, "legend") == 0) {
-        a->view = VIEW_LEGEND;
-    } else if (strncmp(rest, "tickets/", 8) == 0 && n > 14 &&
-               strcmp(rest + strlen(rest) - 6, "/reads") == 0) {
-        size_t idl = strlen(rest) - 8 - 6;
-        if (idl == 0 || idl > STORE_TICKET_ID_MAX)
-            return -1;
-        memcpy(a->ticket, rest + 8, idl);
-        a->ticket[idl] = '\0';
-        a->view = VIEW_TICKET_READS;
-    } else if (strncmp(rest, "articles/", 9) == 0 && strlen(rest) == 25) {
-        char *end;
-        errno = 0;
-        a->article = strtoull(rest + 9, &end, 16);
-        if (errno != 0 || *end != '\0' || a->article == 0)
-            return -1;
-        a->view = VIEW_ARTICLE;
-    } else {
-        return -1;
-    }
+    int k = query_kind_of(rest);
+    if (k < 0 || k == QUERY_ARTICLE || k == QUERY_TICKET_READS)
+        return parse_id_path(rest, a);
+    a->kind = (enum query_kind)k;
     return 0;
 }
 
-static int parse_count(const char *s, size_t max, size_t *out)
+/* query_arg_fn over the request's query string. */
+static const char *request_arg(void *ctx, const char *name)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max)
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
-/* Reads the query parameters. Returns 0, or -1 with R set to the 400. */
-static int parse_params(const struct http_req *q, struct api_request *a,
-                        struct http_reply *r)
-{
-    const char *v, *param, *why;
-    /* 30 days; 90 for the ticket correlation, whose topics need weeks */
-    uint32_t span = a->view == VIEW_DEFLECTION || a->view == VIEW_TOPICS ||
-                    a->view == VIEW_GAPS ? 90 : 30;
-    struct report_range_ask ask = { http_req_arg(q, "from"),
-                                    http_req_arg(q, "to"),
-                                    http_req_arg(q, "days") };
-    if (report_range_resolve(&ask, span, report_today(), &a->range, &param,
-                             &why) != 0)
-        return bad_param(r, param, why), -1;
-    a->q.from = a->range.from;
-    a->q.to = a->range.to;
-    if ((v = http_req_arg(q, "include_bots"))) {
-        if (strcmp(v, "1") != 0 && strcmp(v, "0") != 0)
-            return bad_param(r, "include_bots", "must be 0 or 1"), -1;
-        a->q.include_bots = v[0] == '1';
-    }
-    a->sort = "views";
-    if ((v = http_req_arg(q, "sort"))) {
-        bool known = false;
-        for (int i = 0; report_sort_keys[i]; i++)
-            known |= strcmp(v, report_sort_keys[i]) == 0;
-        if (!known)
-            return bad_param(r, "sort", "unknown metric"), -1;
-        a->sort = v;
-    }
-    a->descending = strcmp(a->sort, "title") != 0 &&
-                    strcmp(a->sort, "path") != 0 &&
-                    strcmp(a->sort, "category") != 0;
-    if ((v = http_req_arg(q, "order"))) {
-        if (strcmp(v, "asc") != 0 && strcmp(v, "desc") != 0)
-            return bad_param(r, "order", "must be asc or desc"), -1;
-        a->descending = v[0] == 'd';
-    }
-    a->limit = 50;
-    if ((v = http_req_arg(q, "limit")) &&
-        (parse_count(v, API_MAX_LIMIT, &a->limit) != 0 || a->limit == 0))
-        return bad_param(r, "limit", "must be 1–1000"), -1;
-    if ((v = http_req_arg(q, "offset")) &&
-        parse_count(v, 100000000, &a->offset) != 0)
-        return bad_param(r, "offset", "must be a number >= 0"), -1;
-    if ((v = http_req_arg(q, "prefix")) && v[0] != '\0') {
-        if (v[0] != '/')
-            return bad_param(r, "prefix", "must start with /"), -1;
-        a->q.prefix = v;
-    }
-    if ((v = http_req_arg(q, "category")) && v[0] != '\0')
-        a->q.category = v;
-    if ((v = http_req_arg(q, "kind")) &&
-        report_parse_kinds(v, &a->q.kinds) != 0)
-        return bad_param(r, "kind", "expected article, search, list, home "
-                         "(joined by commas) or all"), -1;
-    a->window = "24h";
-    if ((v = http_req_arg(q, "window")))
-        a->window = v;
-    if (correlate_parse_window(a->window, &a->window_us) != 0)
-        return bad_param(r, "window", "expected e.g. 30m, 24h or 7d "
-                         "(1 minute to 30 days)"), -1;
-    if ((v = http_req_arg(q, "topics")) && v[0] != '\0') {
-        int n = correlate_parse_map(v, a->map, 32);
-        if (n < 0)
-            return bad_param(r, "topics", "expected category:tag,…"), -1;
-        a->nmap = (size_t)n;
-    }
-    return 0;
+    return http_req_arg(ctx, name);
 }
 
 /* The token of the request: the bearer header, else ?token=. */
@@ -222,113 +129,41 @@ static int check_access(struct api *api, const struct http_req *q,
     return -1;
 }
 
-/* The reads before one ticket; NULL with *RC = 1 and R set to a 404 when
- * the ticket is unknown. */
-static char *ticket_reads(struct api *api, const struct api_request *a,
-                          const struct render_scope *sc, enum render_format f,
-                          struct http_reply *r, int *rc)
-{
-    struct correlate_read reads[200];
-    struct store_article *arts = calloc(200, sizeof *arts);
-    size_t n = 0;
-    bool linked = false;
-    char *out = NULL;
-    if (arts == NULL) {
-        *rc = -1;
-        return NULL;
-    }
-    *rc = correlate_ticket_reads(api->store, a->q.site_id, a->ticket,
-                                 a->window_us, reads, 200, &n, &linked);
-    if (*rc == 1) {
-        http_reply_error(r, 404, "no such ticket on this site");
-    } else if (*rc == 0) {
-        for (size_t i = 0; i < n; i++)
-            if (store_article_get(api->store, a->q.site_id,
-                                  reads[i].article, &arts[i]) != 0)
-                snprintf(arts[i].path, sizeof arts[i].path, "?");
-        out = render_ticket_reads(sc, a->ticket, a->window, linked, reads, n,
-                                  arts, f);
-    }
-    free(arts);
-    return out;
-}
-
-/* Runs the report A asks for; returns the rendered text or NULL (R set). */
-static char *run_report(struct api *api, struct api_request *a,
+/* Parses the parameters of A's report and runs it; returns the rendered
+ * text, or NULL with R set to the error. */
+static char *run_report(struct api *api, const struct http_req *hq,
+                        const struct api_request *a, uint32_t site_id,
                         struct http_reply *r)
 {
-    struct render_scope sc = { a->site, &a->q, &a->range };
-    enum render_format f = a->csv ? RENDER_CSV : RENDER_JSON;
-    char *out = NULL;
-    int rc = 0;
-    switch (a->view) {
-    case VIEW_SUMMARY: {
-        struct report_summary s;
-        if ((rc = report_summary(api->store, &a->q, &s)) == 0)
-            out = render_summary(&sc, &s, f);
-        report_summary_free(&s);
+    struct query q;
+    const char *param;
+    char why[160];
+    if (query_parse(a->kind, a->site, request_arg, (void *)hq, &q, &param,
+                    why, sizeof why) != 0) {
+        bad_param(r, param, why);
+        return NULL;
+    }
+    q.q.site_id = site_id;
+    q.article = a->article;
+    q.ticket = a->ticket;
+    char *out;
+    switch (query_run(api->store, &q, a->csv ? RENDER_CSV : RENDER_JSON,
+                      &out)) {
+    case QUERY_OK:
+        return out;
+    case QUERY_NOT_FOUND:
+        http_reply_error(r, 404, a->kind == QUERY_TICKET_READS
+                         ? "no such ticket on this site"
+                         : "no such article on this site");
+        return NULL;
+    case QUERY_STORAGE:
+        http_reply_error(r, 500, "storage error");
+        return NULL;
+    case QUERY_NO_MEMORY:
         break;
     }
-    case VIEW_ARTICLES: {
-        struct report_list l;
-        if ((rc = report_articles(api->store, &a->q, false, &l)) == 0) {
-            if (strcmp(a->sort, "attention") == 0)
-                report_rank_attention(&l);
-            report_sort(&l, a->sort, a->descending);
-            out = render_articles(&sc, &l, a->offset, a->limit, a->sort,
-                                  a->descending, f);
-        }
-        report_list_free(&l);
-        break;
-    }
-    case VIEW_ARTICLE: {
-        struct report_detail d;
-        rc = report_detail(api->store, &a->q, a->article, &d);
-        if (rc == 0)
-            out = render_article(&sc, &d, f);
-        report_detail_free(&d);
-        if (rc == 1) {
-            http_reply_error(r, 404, "no such article on this site");
-            return NULL;
-        }
-        break;
-    }
-    case VIEW_DEFLECTION:
-    case VIEW_TOPICS:
-    case VIEW_GAPS: {
-        struct correlate_query cq = { a->q.site_id, a->q.from, a->q.to,
-                                      a->window_us, a->map, a->nmap };
-        struct correlate_result res;
-        enum render_part part = a->view == VIEW_DEFLECTION ? RENDER_DEFLECTION
-                              : a->view == VIEW_TOPICS ? RENDER_TOPICS
-                              : RENDER_GAPS;
-        if ((rc = correlate_run(api->store, &cq, &res)) == 0)
-            out = render_correlation(&sc, a->window, &res, part, f);
-        correlate_free(&res);
-        break;
-    }
-    case VIEW_LEGEND:
-        out = render_legend(f);
-        break;
-    case VIEW_TICKET_READS:
-        out = ticket_reads(api, a, &sc, f, r, &rc);
-        if (out == NULL && rc == 1)
-            return NULL;
-        break;
-    case VIEW_SEARCHES: {
-        struct report_counts s = { 0 }, z = { 0 };
-        if ((rc = report_searches(api->store, &a->q, a->limit, &s)) == 0 &&
-            (rc = report_dim(api->store, &a->q, 0, STORE_DIM_SEARCH_ZERO,
-                             a->limit, &z)) == 0)
-            out = render_searches(&sc, &s, &z, f);
-        report_counts_free(&s);
-        report_counts_free(&z);
-        break;
-    }
-    }
-    if (out == NULL)
-        http_reply_error(r, 500, rc ? "storage error" : "out of memory");
-    return out;
+    http_reply_error(r, 500, "out of memory");
+    return NULL;
 }
 
 void api_reports(void *ctx, const struct http_req *q, struct http_reply *r)
@@ -352,13 +187,10 @@ void api_reports(void *ctx, const struct http_req *q, struct http_reply *r)
                          rc > 0 ? "unknown site" : "storage error");
         return;
     }
-    a.q.site_id = site.id;
     const char *accept = http_req_header(q, "Accept");
     if (accept && strstr(accept, "text/csv"))
         a.csv = true;
-    if (a.view != VIEW_LEGEND && parse_params(q, &a, r) != 0)
-        return;
-    char *out = run_report(api, &a, r);
+    char *out = run_report(api, q, &a, site.id, r);
     if (out == NULL)
         return;
     r->status = 200;
