@@ -12,9 +12,6 @@ struct ipaddr;
 
 #define VISITOR_SALT_LEN 16
 
-/* SipHash-2-4 of the LEN bytes at DATA under the 128-bit KEY. */
-uint64_t siphash24(const uint8_t key[16], const void *data, size_t len);
-
 /* The visitor hash: SipHash-2-4 under SALT of (site id, address, user agent).
  * The same inputs under the same salt give the same value; another salt gives
  * an unrelated one. UA may be NULL (treated as empty). */

@@ -1,10 +1,11 @@
 /* log.c — see log.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/log.h"
+#include "base/time.h"
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <time.h>
+#include <string.h>
 #include <unistd.h>
 
 static int log_quiet;
@@ -16,13 +17,12 @@ void log_set_quiet(int quiet)
 
 static void log_line(const char *level, const char *fmt, va_list ap)
 {
-    char line[1024];
-    struct timespec ts;
-    struct tm tm;
+    char line[1024], iso[TIME_ISO_LEN];
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
+    time_format_iso8601(time_now_us(), iso);    /* cut to whole seconds */
+    memcpy(line, iso, 19);
+    memcpy(line + 19, "Z ", 2);
+    int n = 21;
     int m = snprintf(line + n, sizeof line - (size_t)n, "%s ", level);
     if (m > 0)
         n += m;

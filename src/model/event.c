@@ -2,6 +2,8 @@
  * deployed: fields may be added, never reinterpreted. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/event.h"
+#include "base/utf8.h"
+#include "dwell/log.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -51,15 +53,9 @@ int event_page_kind_of(const char *s)
     return -1;
 }
 
-#if defined(__GNUC__)
-#define EVENT_PRINTF __attribute__((format(printf, 4, 5)))
-#else
-#define EVENT_PRINTF
-#endif
-
 /* Writes "event I: " + the formatted message to ERR; returns -1. */
 static int fail(char *err, size_t errlen, int index, const char *fmt, ...)
-    EVENT_PRINTF;
+    DWELL_PRINTF(4, 5);
 
 static int fail(char *err, size_t errlen, int index, const char *fmt, ...)
 {
@@ -74,43 +70,6 @@ static int fail(char *err, size_t errlen, int index, const char *fmt, ...)
     vsnprintf(err + off, errlen - off, fmt, ap);
     va_end(ap);
     return -1;
-}
-
-/* Length of the prefix of S[0..N) that is at most CAP bytes and ends on a
- * character boundary; *OK is cleared if that prefix is not valid UTF-8
- * (bytes past the cap are dropped unread). */
-static size_t utf8_cut(const char *s, size_t n, size_t cap, bool *ok)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, keep = 0;
-    *ok = true;
-    while (i < n && i < cap) {
-        size_t len;
-        unsigned char c = u[i];
-        if (c < 0x80) len = 1;
-        else if (c >= 0xC2 && c <= 0xDF) len = 2;
-        else if (c >= 0xE0 && c <= 0xEF) len = 3;
-        else if (c >= 0xF0 && c <= 0xF4) len = 4;
-        else { *ok = false; return keep; }
-        if (i + len > n) { *ok = false; return keep; }
-        for (size_t k = 1; k < len; k++)
-            if ((u[i + k] & 0xC0) != 0x80) { *ok = false; return keep; }
-        if (len == 3 && ((c == 0xE0 && u[i + 1] < 0xA0) ||
-                         (c == 0xED && u[i + 1] > 0x9F))) {
-            *ok = false;
-            return keep;
-        }
-        if (len == 4 && ((c == 0xF0 && u[i + 1] < 0x90) ||
-                         (c == 0xF4 && u[i + 1] > 0x8F))) {
-            *ok = false;
-            return keep;
-        }
-        i += len;
-        if (i > cap)
-            break;
-        keep = i;
-    }
-    return keep;
 }
 
 /* Copies S[0..N) (already cut to its cap) into the batch arena, turning

@@ -4,13 +4,15 @@
  * event_parse_json and store_enqueue_at, like a beacon. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/demo.h"
+#include "base/buf.h"
+#include "base/time.h"
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dwell/clientaddr.h"
 #include "dwell/event.h"
@@ -165,8 +167,7 @@ struct visit {
 #define TOPIC_LAG       2            /* days from reads to fewer tickets */
 #define TOPIC_EFFECT    35.0         /* fewer tickets per unit of extra reads */
 
-static void add(struct visit *v, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void add(struct visit *v, const char *fmt, ...) DWELL_PRINTF(2, 3);
 
 static void add(struct visit *v, const char *fmt, ...)
 {
@@ -329,14 +330,9 @@ struct demo_tickets {
 static int add_ticket(struct demo_tickets *dt, uint64_t seed, uint64_t when,
                       const char *link, const char *tag, uint64_t *rng)
 {
-    if (dt->n == dt->cap) {
-        size_t cap = dt->cap ? dt->cap * 2 : 1024;
-        struct store_ticket *t = realloc(dt->t, cap * sizeof *t);
-        if (t == NULL)
-            return -1;
-        dt->t = t;
-        dt->cap = cap;
-    }
+    if (buf_grow_array(&dt->t, &dt->cap, dt->n + 1, sizeof *dt->t,
+                       SIZE_MAX) != 0)
+        return -1;
     struct store_ticket *t = &dt->t[dt->n];
     memset(t, 0, sizeof *t);
     snprintf(t->id, sizeof t->id, "demo-%llu-%zu", (unsigned long long)seed,
@@ -370,7 +366,7 @@ int demo_generate_ex(struct store *st, uint32_t site_id, const char *site,
     struct demo_tickets dt = { 0 };
     unsigned days = o->days;
     uint64_t rng = o->seed * 0x2545f4914f6cdd1dull + 1;
-    uint64_t now = (uint64_t)time(NULL);
+    uint64_t now = time_now_us() / TIME_US_PER_SEC;
     uint64_t today = now / 86400;
     double mult[TOPIC_LAG + 1] = { 1.0, 1.0, 1.0 };   /* recent days' */
     int rc = -1;
@@ -544,7 +540,7 @@ static int site_print(struct store *st, uint32_t site_id,
                       uint64_t print[DEMO_PRINT_N])
 {
     memset(print, 0, DEMO_PRINT_N * sizeof *print);
-    uint32_t to = (uint32_t)(store_now_us() / 86400000000ull) + 2;
+    uint32_t to = (uint32_t)(store_now_us() / TIME_US_PER_DAY) + 2;
     if (store_rollups_each(st, site_id, 0, 0, to, true, false,
                            print_rollup, print) != 0 ||
         store_tickets_each(st, site_id, 0, UINT64_MAX, print_ticket,
@@ -559,14 +555,6 @@ static bool print_empty(const uint64_t print[DEMO_PRINT_N])
         if (print[i] != 0)
             return false;
     return true;
-}
-
-static void day_text(uint32_t day, char out[11])
-{
-    time_t t = (time_t)day * 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
 /* Fills R->reason when the demo must not write to a site holding NOW
@@ -599,8 +587,8 @@ static void why_not(struct demo_result *r, const char *site, bool have,
     }
     if (m->seed == seed)
         return;
-    day_text(m->first_day, from);
-    day_text(m->last_day, to);
+    time_format_date(m->first_day, from);
+    time_format_date(m->last_day, to);
     snprintf(r->reason, sizeof r->reason, "%s holds the demo traffic of "
              "--seed %llu (%s to %s); seed %llu would add to it: run with "
              "--seed %llu (changes nothing), use a new site, or --force to "
@@ -626,8 +614,8 @@ int demo_run(struct store *st, uint32_t site_id, const char *site,
     why_not(r, site, have == 0, &m, now, seed);
     if (have == 0 && m.seed == seed) {  /* already there: nothing to do */
         char from[11], to[11];
-        day_text(m.first_day, from);
-        day_text(m.last_day, to);
+        time_format_date(m.first_day, from);
+        time_format_date(m.last_day, to);
         snprintf(r->reason, sizeof r->reason, "%s already holds the demo "
                  "traffic of seed %llu (%s to %s): nothing written", site,
                  (unsigned long long)seed, from, to);
@@ -644,7 +632,7 @@ int demo_run(struct store *st, uint32_t site_id, const char *site,
                          &r->tickets) != 0)
         return -1;
     r->wrote = true;
-    uint32_t today = (uint32_t)(time(NULL) / 86400);
+    uint32_t today = time_today();
     m.seed = seed;
     m.first_day = today - (days - 1);
     m.last_day = today;

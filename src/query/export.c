@@ -1,11 +1,11 @@
 /* export.c — see export.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/export.h"
+#include "base/time.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Adds string field KEY with the N bytes at P (copied, NUL-terminated). */
 static void add_str(cJSON *o, const char *key, const struct event_str *s)
@@ -18,22 +18,13 @@ static void add_str(cJSON *o, const char *key, const struct event_str *s)
     cJSON_AddStringToObject(o, key, buf);
 }
 
-static void format_time(uint64_t us, char out[32])
-{
-    time_t secs = (time_t)(us / 1000000u);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%06uZ", (unsigned)(us % 1000000u));
-}
-
 int export_event_ndjson(const struct event *ev, FILE *out)
 {
-    char when[32];
+    char when[TIME_ISO_LEN];
     cJSON *o = cJSON_CreateObject();
     if (o == NULL)
         return -1;
-    format_time(ev->time_us, when);
+    time_format_iso8601(ev->time_us, when);
     cJSON_AddStringToObject(o, "time", when);
     cJSON_AddStringToObject(o, "type", event_type_name(ev->type));
     add_str(o, "view", &ev->view_id);

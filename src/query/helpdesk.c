@@ -11,7 +11,12 @@
  * in error messages (a misplaced column could hold e-mail addresses). */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/helpdesk.h"
-#include "base/sha1.h"
+#include "base/crypto.h"
+#include "base/csv.h"
+#include "base/jscan.h"
+#include "base/time.h"
+#include "base/utf8.h"
+#include "dwell/log.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -23,22 +28,14 @@
 
 #define DEFAULT_LINK_FIELD "dwell_link"
 #define LINK_MIN        8
-#define JSON_MAX_DEPTH  128
 #define CSV_MAX_COLUMNS 4096
-#define MAX_UNIX_SECS   INT64_C(253402300799)   /* 9999-12-31T23:59:59Z */
 #define MAX_LINK_IDS    8
 #define MAX_USERS       1000000                 /* Zendesk side-loads */
 #define WHY_MAX         200
 #define SHOWN_MAX       48
 
-#if defined(__GNUC__)
-#define HD_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define HD_PRINTF(f, a)
-#endif
-
 /* Writes the formatted reason to WHY (which may be NULL); returns -1. */
-static int fail(char *why, size_t whylen, const char *fmt, ...) HD_PRINTF(3, 4);
+static int fail(char *why, size_t whylen, const char *fmt, ...) DWELL_PRINTF(3, 4);
 
 static int fail(char *why, size_t whylen, const char *fmt, ...)
 {
@@ -77,44 +74,6 @@ static void trim(const char **s, size_t *n)
     }
     while (*n > 0 && is_ws((*s)[*n - 1]))
         (*n)--;
-}
-
-/* True when S[0..N) is well-formed UTF-8 without control characters. */
-static bool text_ok(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *e = p + n;
-    while (p < e) {
-        unsigned c = *p;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return false;
-            p++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            len = 2, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if ((size_t)(e - p) < len)
-            return false;
-        for (size_t i = 1; i < len; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-            cp < 0xa0)                                  /* C1 controls */
-            return false;
-        p += len;
-    }
-    return true;
 }
 
 /* Field and column names: equal ignoring ASCII case and surrounding blanks,
@@ -183,131 +142,23 @@ static const char *shown(const char *s, size_t n, char buf[SHOWN_MAX + 4])
 
 /* --- time ----------------------------------------------------------------- */
 
-/* Days from 1970-01-01 to Y-M-D in the proleptic Gregorian calendar
- * (H. Hinnant's days_from_civil). Y >= 0. */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = y / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-                                 31 };
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return dim[m - 1];
-}
-
-/* Reads exactly N digits at S into *V. */
-static bool digits(const char *s, size_t n, int *v)
-{
-    *v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_digit(s[i]))
-            return false;
-        *v = *v * 10 + (s[i] - '0');
-    }
-    return true;
-}
-
+/* An ISO 8601 time (base/time.h) or Unix seconds (up to 9999). */
 static int parse_time_n(const char *s, size_t n, uint64_t *us)
 {
     trim(&s, &n);
-    if (n == 0)
-        return -1;
     size_t p = 0;
     while (p < n && is_digit(s[p]))
         p++;
-    if (p == n) {                                       /* Unix seconds */
-        if (n > 12)
-            return -1;
-        int64_t v = 0;
-        for (size_t i = 0; i < n; i++)
-            v = v * 10 + (s[i] - '0');
-        if (v > MAX_UNIX_SECS)
-            return -1;
-        *us = (uint64_t)v * 1000000u;
-        return 0;
-    }
-    int y, mo, d, h = 0, mi = 0, se = 0;
-    uint32_t frac = 0;
-    int64_t off = 0;
-    if (n < 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, &y) ||
-        !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d))
+    if (n == 0 || p < n)
+        return time_parse_iso8601(s, n, us);
+    if (n > 12)
         return -1;
-    p = 10;
-    if (p < n) {
-        if (s[p] != 'T' && s[p] != 't' && s[p] != ' ')
-            return -1;
-        p++;
-        if (n - p < 5 || !digits(s + p, 2, &h) || s[p + 2] != ':' ||
-            !digits(s + p + 3, 2, &mi))
-            return -1;
-        p += 5;
-        if (p < n && s[p] == ':') {
-            if (n - p < 3 || !digits(s + p + 1, 2, &se))
-                return -1;
-            p += 3;
-            if (p < n && (s[p] == '.' || s[p] == ',')) {
-                size_t k = 0, start = ++p;
-                for (; p < n && is_digit(s[p]); p++)
-                    if (k < 6) {
-                        frac = frac * 10 + (uint32_t)(s[p] - '0');
-                        k++;
-                    }
-                if (p == start)
-                    return -1;
-                for (; k < 6; k++)
-                    frac *= 10;
-            }
-        }
-        if (p < n && s[p] == ' ')
-            p++;
-        if (p < n) {
-            if (s[p] == 'Z' || s[p] == 'z') {
-                p++;
-            } else if (n - p == 3 && (name_eq(s + p, 3, "UTC", 3) ||
-                                      name_eq(s + p, 3, "GMT", 3))) {
-                p += 3;
-            } else if (s[p] == '+' || s[p] == '-') {
-                int sign = s[p] == '-' ? -1 : 1, oh, om = 0;
-                p++;
-                if (n - p < 2 || !digits(s + p, 2, &oh))
-                    return -1;
-                p += 2;
-                if (p < n && s[p] == ':') {
-                    if (n - p < 3 || !digits(s + p + 1, 2, &om))
-                        return -1;
-                    p += 3;
-                } else if (n - p >= 2) {
-                    if (!digits(s + p, 2, &om))
-                        return -1;
-                    p += 2;
-                }
-                if (oh > 23 || om > 59)
-                    return -1;
-                off = sign * (int64_t)(oh * 3600 + om * 60);
-            } else {
-                return -1;
-            }
-        }
-        if (p != n)
-            return -1;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-        mi > 59 || se > 60)                     /* 60: a leap second */
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    if (v > TIME_MAX_UNIX_SECS)
         return -1;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
-                   se - off;
-    if (secs < 0 || secs > MAX_UNIX_SECS)
-        return -1;
-    *us = (uint64_t)secs * 1000000u + frac;
+    *us = (uint64_t)v * TIME_US_PER_SEC;
     return 0;
 }
 
@@ -333,7 +184,7 @@ static int set_id_text(struct ticket *t, const char *s, size_t n,
     if (n > TICKET_ID_MAX)
         return fail(why, whylen, "%s: longer than %d bytes", name,
                     TICKET_ID_MAX);
-    if (!text_ok(s, n))
+    if (!utf8_text_ok(s, n))
         return fail(why, whylen, "%s: not UTF-8 text", name);
     memcpy(t->id, s, n);
     t->id[n] = '\0';
@@ -362,7 +213,7 @@ static void set_requester(struct ticket *t, const char *s, size_t n)
 {
     trim(&s, &n);
     if (t->requester_id[0] != '\0' || n == 0 || n > TICKET_PERSON_MAX ||
-        !text_ok(s, n))
+        !utf8_text_ok(s, n))
         return;
     memcpy(t->requester_id, s, n);
     t->requester_id[n] = '\0';
@@ -373,7 +224,7 @@ static void set_requester(struct ticket *t, const char *s, size_t n)
 static bool email_norm(const char *s, size_t n, char out[TICKET_EMAIL_MAX + 1])
 {
     trim(&s, &n);
-    if (n < 3 || n > TICKET_EMAIL_MAX || !text_ok(s, n))
+    if (n < 3 || n > TICKET_EMAIL_MAX || !utf8_text_ok(s, n))
         return false;
     size_t at = 0, ats = 0;
     for (size_t i = 0; i < n; i++) {
@@ -433,7 +284,7 @@ static void add_tag(struct ticket *t, const char *s, size_t n)
 {
     trim(&s, &n);
     if (n == 0 || n > TICKET_TAG_MAX || t->ntags >= TICKET_MAX_TAGS ||
-        !text_ok(s, n))
+        !utf8_text_ok(s, n))
         return;
     char buf[TICKET_TAG_MAX + 1];
     for (size_t i = 0; i < n; i++)
@@ -522,7 +373,7 @@ static int set_created_item(struct ticket *t, const cJSON *it,
         return 0;
     if (cJSON_IsNumber(it)) {                           /* Unix seconds */
         double d = it->valuedouble;
-        if (d >= 0.0 && d <= (double)MAX_UNIX_SECS) {
+        if (d >= 0.0 && d <= (double)TIME_MAX_UNIX_SECS) {
             uint64_t u = (uint64_t)d;
             t->created_us = u * 1000000u + (uint64_t)((d - (double)u) * 1e6);
             return 0;
@@ -913,249 +764,6 @@ static int parse_record(enum helpdesk_format format, const cJSON *o,
     }
 }
 
-/* --- a validating JSON scanner -------------------------------------------- */
-
-struct jspan {
-    const char *p;
-    size_t n;
-};
-
-struct jerr {
-    const char *at;
-    const char *what;
-};
-
-static const char *jws(const char *p, const char *e)
-{
-    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-static const char *jfail(struct jerr *err, const char *at, const char *what)
-{
-    err->at = at;
-    err->what = what;
-    return NULL;
-}
-
-static bool is_hex(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* Each returns the end of the value starting at P, or NULL with ERR. */
-static const char *jstring(const char *p, const char *e, struct jerr *err)
-{
-    for (p++; p < e;) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"')
-            return p + 1;
-        if (c == '\\') {
-            if (e - p < 2)
-                break;
-            char x = p[1];
-            if (x == 'u') {
-                if (e - p < 6)
-                    break;
-                for (int i = 2; i < 6; i++)
-                    if (!is_hex(p[i]))
-                        return jfail(err, p, "bad \\u escape in a string");
-                p += 6;
-            } else if (x == '"' || x == '\\' || x == '/' || x == 'b' ||
-                       x == 'f' || x == 'n' || x == 'r' || x == 't') {
-                p += 2;
-            } else {
-                return jfail(err, p, "bad escape in a string");
-            }
-        } else if (c < 0x20) {
-            return jfail(err, p, "control character in a string");
-        } else {
-            p++;
-        }
-    }
-    return jfail(err, e, "ends inside a string");
-}
-
-static const char *jdigits(const char *p, const char *e, struct jerr *err)
-{
-    if (p >= e)
-        return jfail(err, e, "ends inside a number");
-    if (!is_digit(*p))
-        return jfail(err, p, "bad number");
-    while (p < e && is_digit(*p))
-        p++;
-    return p;
-}
-
-static const char *jnumber(const char *p, const char *e, struct jerr *err)
-{
-    if (*p == '-')
-        p++;
-    if (p < e && *p == '0')
-        p++;
-    else if ((p = jdigits(p, e, err)) == NULL)
-        return NULL;
-    if (p < e && *p == '.' && (p = jdigits(p + 1, e, err)) == NULL)
-        return NULL;
-    if (p < e && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (p < e && (*p == '+' || *p == '-'))
-            p++;
-        p = jdigits(p, e, err);
-    }
-    return p;
-}
-
-static const char *jliteral(const char *p, const char *e, const char *lit,
-                            struct jerr *err)
-{
-    size_t n = strlen(lit), have = (size_t)(e - p);
-    if (have < n && memcmp(p, lit, have) == 0)
-        return jfail(err, e, "ends inside a literal");
-    if (have < n || memcmp(p, lit, n) != 0)
-        return jfail(err, p, "unexpected character");
-    return p + n;
-}
-
-static const char *jvalue(const char *p, const char *e, int depth,
-                          struct jerr *err)
-{
-    p = jws(p, e);
-    if (p >= e)
-        return jfail(err, e, depth == 0 ? "no value" : "ends before a value");
-    switch (*p) {
-    case '"':
-        return jstring(p, e, err);
-    case 't':
-        return jliteral(p, e, "true", err);
-    case 'f':
-        return jliteral(p, e, "false", err);
-    case 'n':
-        return jliteral(p, e, "null", err);
-    case '{':
-    case '[': {
-        bool obj = *p == '{';
-        char close = obj ? '}' : ']';
-        const char *inside = obj ? "ends inside an object"
-                                 : "ends inside an array";
-        if (depth >= JSON_MAX_DEPTH)
-            return jfail(err, p, "nested too deeply");
-        p = jws(p + 1, e);
-        if (p < e && *p == close)
-            return p + 1;
-        for (;;) {
-            p = jws(p, e);
-            if (p >= e)
-                return jfail(err, e, inside);
-            if (obj) {
-                if (*p != '"')
-                    return jfail(err, p, "expected a member name");
-                if ((p = jstring(p, e, err)) == NULL)
-                    return NULL;
-                p = jws(p, e);
-                if (p >= e)
-                    return jfail(err, e, inside);
-                if (*p != ':')
-                    return jfail(err, p, "expected ':'");
-                p++;
-            }
-            if ((p = jvalue(p, e, depth + 1, err)) == NULL)
-                return NULL;
-            p = jws(p, e);
-            if (p >= e)
-                return jfail(err, e, inside);
-            if (*p == close)
-                return p + 1;
-            if (*p != ',')
-                return jfail(err, p, obj ? "expected ',' or '}'"
-                                         : "expected ',' or ']'");
-            p++;
-        }
-    }
-    default:
-        if (*p == '-' || is_digit(*p))
-            return jnumber(p, e, err);
-        return jfail(err, p, "unexpected character");
-    }
-}
-
-/* Iterating an already validated object or array. */
-struct jiter {
-    const char *p, *e;
-};
-
-static void jiter_init(struct jiter *it, struct jspan v)
-{
-    it->p = v.p + 1;
-    it->e = v.p + v.n;
-}
-
-/* The next element (KEY NULL) or member. Returns false at the end. */
-static bool jiter_next(struct jiter *it, struct jspan *key, struct jspan *val)
-{
-    struct jerr err;
-    const char *p = jws(it->p, it->e);
-    if (p < it->e && *p == ',')
-        p = jws(p + 1, it->e);
-    if (p >= it->e || *p == ']' || *p == '}')
-        return false;
-    if (key != NULL) {
-        const char *k = p;
-        if ((p = jstring(p, it->e, &err)) == NULL)
-            return false;
-        key->p = k + 1;
-        key->n = (size_t)(p - k - 2);
-        p = jws(p, it->e);
-        p = jws(p + 1, it->e);                          /* the ':' */
-    }
-    const char *v = p;
-    if ((p = jvalue(p, it->e, 0, &err)) == NULL)
-        return false;
-    val->p = v;
-    val->n = (size_t)(p - v);
-    it->p = p;
-    return true;
-}
-
-/* The values of OBJ's members named KEYS[i] (raw bytes, the first of each
- * name) into VALS[i], in one pass; n == 0 for those absent. */
-static void jmembers(struct jspan obj, const char *const *keys, size_t nkeys,
-                     struct jspan *vals)
-{
-    struct jiter it;
-    struct jspan k, v;
-    for (size_t i = 0; i < nkeys; i++)
-        vals[i] = (struct jspan){ NULL, 0 };
-    if (obj.n == 0 || obj.p[0] != '{')
-        return;
-    jiter_init(&it, obj);
-    while (jiter_next(&it, &k, &v))
-        for (size_t i = 0; i < nkeys; i++)
-            if (vals[i].n == 0 && k.n == strlen(keys[i]) &&
-                memcmp(k.p, keys[i], k.n) == 0)
-                vals[i] = v;
-}
-
-static bool jis(struct jspan v, char kind)
-{
-    return v.n > 0 && v.p[0] == kind;
-}
-
-/* "line L, column C" of AT in DATA. */
-static void json_where(const char *data, const char *at, char *buf,
-                       size_t cap)
-{
-    size_t line = 1;
-    const char *ls = data;
-    for (const char *p = data; p < at; p++)
-        if (*p == '\n') {
-            line++;
-            ls = p + 1;
-        }
-    snprintf(buf, cap, "line %zu, column %zu", line, (size_t)(at - ls) + 1);
-}
-
 /* --- exports -------------------------------------------------------------- */
 
 struct exporter {
@@ -1209,12 +817,12 @@ static void ex_record(struct exporter *ex, const char *where, struct jspan v)
 static void ex_array(struct exporter *ex, struct jspan arr, const char *prefix,
                      const char *name)
 {
-    struct jiter it;
+    struct jscan_iter it;
     struct jspan v;
     char where[128];
     size_t i = 0;
-    jiter_init(&it, arr);
-    while (!ex->stop && jiter_next(&it, NULL, &v)) {
+    jscan_iter_init(&it, arr);
+    while (!ex->stop && jscan_next(&it, NULL, &v)) {
         snprintf(where, sizeof where, "%s%s%s[%zu]", prefix,
                  prefix[0] != '\0' ? ": " : "", name, i++);
         ex_record(ex, where, v);
@@ -1229,11 +837,11 @@ static void ex_sideloads(struct exporter *ex, struct jspan users,
 {
     struct lookup *lk = &ex->lk;
     struct jspan v;
-    struct jiter it;
+    struct jscan_iter it;
     size_t cap = 0;
-    if (jis(users, '[')) {
-        jiter_init(&it, users);
-        while (jiter_next(&it, NULL, &v) && lk->nusers < MAX_USERS) {
+    if (jscan_is(users, '[')) {
+        jscan_iter_init(&it, users);
+        while (jscan_next(&it, NULL, &v) && lk->nusers < MAX_USERS) {
             cJSON *u = v.p[0] == '{' ? cJSON_ParseWithLength(v.p, v.n) : NULL;
             char nb[24], e[TICKET_EMAIL_MAX + 1];
             const char *s, *mail = get_str(u, "email");
@@ -1262,9 +870,9 @@ static void ex_sideloads(struct exporter *ex, struct jspan users,
         if (lk->nusers > 1)
             qsort(lk->users, lk->nusers, sizeof *lk->users, user_cmp);
     }
-    if (jis(fields, '[')) {
-        jiter_init(&it, fields);
-        while (jiter_next(&it, NULL, &v) && lk->nids < MAX_LINK_IDS) {
+    if (jscan_is(fields, '[')) {
+        jscan_iter_init(&it, fields);
+        while (jscan_next(&it, NULL, &v) && lk->nids < MAX_LINK_IDS) {
             cJSON *f = v.p[0] == '{' ? cJSON_ParseWithLength(v.p, v.n) : NULL;
             const char *names[2] = { get_str(f, "title"),
                                      get_str(f, "raw_title") };
@@ -1307,20 +915,20 @@ static int ex_root(struct exporter *ex, struct jspan root, const char *prefix,
     }
     if (root.p[0] != '{')
         return fail(why, whylen, "expected a JSON object or array");
-    jmembers(root, keys, K_COUNT, m);
+    jscan_members(root, keys, K_COUNT, m);
     if (zd)
         ex_sideloads(ex, m[K_USERS], m[K_FIELDS]);
     int rc = 0;
-    if (!conv && jis(m[K_TICKETS], '['))
+    if (!conv && jscan_is(m[K_TICKETS], '['))
         ex_array(ex, m[K_TICKETS], prefix, "tickets");
-    else if (zd && jis(m[K_RESULTS], '['))
+    else if (zd && jscan_is(m[K_RESULTS], '['))
         ex_array(ex, m[K_RESULTS], prefix, "results");
-    else if (!conv && jis(m[K_TICKET], '{'))
+    else if (!conv && jscan_is(m[K_TICKET], '{'))
         ex_record(ex, prefix[0] != '\0' ? prefix : "ticket", m[K_TICKET]);
-    else if (f == HELPDESK_HELPSCOUT_JSON && jis(m[K_EMBEDDED], '{') &&
-             (jmembers(m[K_EMBEDDED], conv_keys, 1, &v), jis(v, '[')))
+    else if (f == HELPDESK_HELPSCOUT_JSON && jscan_is(m[K_EMBEDDED], '{') &&
+             (jscan_members(m[K_EMBEDDED], conv_keys, 1, &v), jscan_is(v, '[')))
         ex_array(ex, v, prefix, "_embedded.conversations");
-    else if (conv && jis(m[K_CONVERSATIONS], '['))
+    else if (conv && jscan_is(m[K_CONVERSATIONS], '['))
         ex_array(ex, m[K_CONVERSATIONS], prefix, "conversations");
     else if (m[K_ID].n > 0)                             /* one record */
         ex_record(ex, prefix[0] != '\0' ? prefix : conv ? "conversation"
@@ -1344,10 +952,10 @@ static int whole_fail(struct exporter *ex, const char *where, const char *why)
 }
 
 static int json_fail(struct exporter *ex, const char *data, const char *end,
-                     const struct jerr *err)
+                     const struct jscan_err *err)
 {
     char where[64], why[WHY_MAX];
-    json_where(data, err->at, where, sizeof where);
+    jscan_where(data, err->at, where, sizeof where);
     snprintf(why, sizeof why, "%s JSON: %s",
              err->at >= end ? "truncated" : "not", err->what);
     return whole_fail(ex, where, why);
@@ -1362,14 +970,14 @@ static int parse_ndjson(struct exporter *ex, const char *p, const char *e)
         const char *eol = memchr(p, '\n', (size_t)(e - p));
         if (eol == NULL)
             eol = e;
-        const char *s = jws(p, eol);
+        const char *s = jscan_ws(p, eol);
         if (s < eol) {
             char where[32], why[WHY_MAX];
-            struct jerr err;
+            struct jscan_err err;
             snprintf(where, sizeof where, "line %zu", line);
-            const char *q = jvalue(s, eol, 0, &err);
-            if (q != NULL && jws(q, eol) != eol)
-                q = jfail(&err, jws(q, eol), "text after the value");
+            const char *q = jscan_value(s, eol, &err);
+            if (q != NULL && jscan_ws(q, eol) != eol)
+                q = jscan_fail(&err, jscan_ws(q, eol), "text after the value");
             if (q == NULL) {
                 snprintf(why, sizeof why, "%s JSON: %s (column %zu)",
                          err.at >= eol ? "truncated" : "not", err.what,
@@ -1396,14 +1004,14 @@ static const char *skip_bom(const char *p, const char *e)
 static int parse_json_export(struct exporter *ex, const char *data,
                              size_t len)
 {
-    const char *e = data + len, *p = jws(skip_bom(data, e), e);
+    const char *e = data + len, *p = jscan_ws(skip_bom(data, e), e);
     if (p == e)
         return whole_fail(ex, "whole file", "empty file");
-    struct jerr err;
-    const char *q = jvalue(p, e, 0, &err);
+    struct jscan_err err;
+    const char *q = jscan_value(p, e, &err);
     if (q == NULL)
         return json_fail(ex, data, e, &err);
-    const char *r = jws(q, e);
+    const char *r = jscan_ws(q, e);
     if (r < e) {
         /* More after the first value: NDJSON when that value is one line. */
         if (memchr(p, '\n', (size_t)(q - p)) != NULL ||
@@ -1422,118 +1030,6 @@ static int parse_json_export(struct exporter *ex, const char *data,
 }
 
 /* --- CSV ------------------------------------------------------------------ */
-
-struct csv {
-    const char *p, *e;
-    size_t line;                /* the line P is on */
-};
-
-struct csv_field {
-    const char *p;              /* raw, quotes and all */
-    size_t n;
-};
-
-/* Line breaks in [P, E): CRLF, LF or a lone CR each count once. */
-static size_t count_lines(const char *p, const char *e)
-{
-    size_t n = 0;
-    for (; p < e; p++)
-        if (*p == '\n' || (*p == '\r' && (p + 1 == e || p[1] != '\n')))
-            n++;
-    return n;
-}
-
-/* Reads the next record. Returns 1, 0 at the end of the input, or -1 when
- * a quoted field is never closed. Fills F[0..MAX), sets *NF to the record's
- * field count (which may exceed MAX) and *START to its first line. */
-static int csv_next(struct csv *c, struct csv_field *f, size_t max,
-                    size_t *nf, size_t *start)
-{
-    *start = c->line;
-    if (c->p >= c->e)
-        return 0;
-    size_t k = 0;
-    for (;;) {
-        const char *fs = c->p;
-        if (c->p < c->e && *c->p == '"') {
-            c->p++;
-            for (;;) {
-                const char *q = memchr(c->p, '"', (size_t)(c->e - c->p));
-                if (q == NULL)
-                    return -1;
-                c->line += count_lines(c->p, q);
-                c->p = q + 1;
-                if (c->p < c->e && *c->p == '"') {          /* "" */
-                    c->p++;
-                    continue;
-                }
-                break;
-            }
-        }
-        while (c->p < c->e && *c->p != ',' && *c->p != '\n' && *c->p != '\r')
-            c->p++;
-        if (k < max) {
-            f[k].p = fs;
-            f[k].n = (size_t)(c->p - fs);
-        }
-        k++;
-        if (c->p >= c->e)
-            break;
-        if (*c->p == ',') {
-            c->p++;
-            continue;
-        }
-        if (*c->p == '\r' && c->p + 1 < c->e && c->p[1] == '\n')
-            c->p++;
-        c->p++;
-        c->line++;
-        break;
-    }
-    *nf = k;
-    return 1;
-}
-
-/* Unquotes F into BUF (CAP bytes, NUL-terminated). Returns the length; sets
- * *CUT when it did not fit (BUF then holds the start). */
-static size_t csv_value(struct csv_field f, char *buf, size_t cap, bool *cut)
-{
-    const char *p = f.p, *e = f.p + f.n;
-    bool quoted = false;
-    size_t o = 0;
-    *cut = false;
-    if (p < e && *p == '"') {
-        quoted = true;
-        p++;
-    }
-    while (p < e) {
-        char ch = *p++;
-        if (quoted && ch == '"') {
-            if (p < e && *p == '"') {
-                p++;
-            } else {
-                quoted = false;
-                continue;
-            }
-        }
-        if (o + 1 >= cap) {
-            *cut = true;
-            break;
-        }
-        buf[o++] = ch;
-    }
-    buf[o] = '\0';
-    return o;
-}
-
-static bool blank_record(const struct csv_field *f, size_t nf)
-{
-    if (nf != 1)
-        return false;
-    for (size_t i = 0; i < f[0].n; i++)
-        if (!is_ws(f[0].p[i]))
-            return false;
-    return true;
-}
 
 enum { F_ID, F_CREATED, F_LINK, F_REQUESTER, F_EMAIL, F_CHANNEL, F_TAGS,
        F_COUNT };
@@ -1731,7 +1227,7 @@ static int parse_csv_export(struct exporter *ex,
     do {
         saved = c;
         rc = csv_next(&c, &one, 1, &nf, &line);
-    } while (rc == 1 && blank_record(&one, nf));
+    } while (rc == 1 && csv_blank_record(&one, nf));
     if (rc != 1)
         return whole_fail(ex, "whole file", "empty file");
     if (nf > CSV_MAX_COLUMNS) {
@@ -1769,7 +1265,7 @@ static int parse_csv_export(struct exporter *ex,
     }
 
     while (!ex->stop && csv_next(&c, f, nh, &nf, &line) == 1) {
-        if (blank_record(f, nf))
+        if (csv_blank_record(f, nf))
             continue;
         struct ticket t;
         memset(&t, 0, sizeof t);
@@ -1873,25 +1369,6 @@ int helpdesk_parse_webhook(const char *body, size_t len,
     return rc;
 }
 
-static void base64(const uint8_t *in, size_t n, char *out)
-{
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = tab[v >> 18 & 63];
-        out[o++] = tab[v >> 12 & 63];
-        out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < n ? tab[v & 63] : '=';
-    }
-    out[o] = '\0';
-}
-
 int helpdesk_helpscout_signature_ok(const char *body, size_t len,
                                     const char *secret, const char *signature)
 {
@@ -1899,19 +1376,15 @@ int helpdesk_helpscout_signature_ok(const char *body, size_t len,
         return 0;
     if (body == NULL)
         body = "", len = 0;
-    uint8_t mac[SHA1_LEN];
-    char want[29];
-    hmac_sha1(secret, strlen(secret), body, len, mac);
-    base64(mac, sizeof mac, want);
+    uint8_t mac[CRYPTO_SHA1_LEN];
+    char want[CRYPTO_BASE64_LEN(CRYPTO_SHA1_LEN) + 1];
+    crypto_hmac(CRYPTO_SHA1, secret, strlen(secret), body, len, mac);
+    if (crypto_base64(mac, sizeof mac, want, sizeof want) != 28)
+        return 0;
     const char *s = signature;
     size_t n = strlen(s);
     trim(&s, &n);
-    if (n != 28)
-        return 0;
-    unsigned char diff = 0;
-    for (size_t i = 0; i < 28; i++)
-        diff |= (unsigned char)(s[i] ^ want[i]);
-    return diff == 0;
+    return n == 28 && crypto_equal(s, want, 28);
 }
 
 int helpdesk_format_of(const char *name, enum helpdesk_format *out)

@@ -1,12 +1,13 @@
 /* tickets.c — see tickets.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/tickets.h"
+#include "base/buf.h"
+#include "base/crypto.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "base/sha256.h"
 
 int tickets_to_store(struct store *st, const struct ticket *in,
                      struct store_ticket *out)
@@ -22,11 +23,10 @@ int tickets_to_store(struct store *st, const struct ticket *in,
         snprintf(out->tags[i], sizeof out->tags[i], "%s", in->tags[i]);
     if (in->email[0]) {
         /* the same value the snippet's identify sends, keyed */
-        uint8_t h[SHA256_LEN];
-        char hex[2 * SHA256_LEN + 1];
-        sha256(in->email, strlen(in->email), h);
-        for (int i = 0; i < SHA256_LEN; i++)
-            snprintf(hex + 2 * i, 3, "%02x", h[i]);
+        uint8_t h[CRYPTO_SHA256_LEN];
+        char hex[2 * CRYPTO_SHA256_LEN + 1];
+        crypto_sha256(in->email, strlen(in->email), h);
+        crypto_hex(h, sizeof h, hex);
         if (store_keyed_hash(st, "e:", hex, 64, out->email_key) != 0)
             return -1;
         out->has_email = true;
@@ -54,15 +54,10 @@ struct import {
 static int take_ticket(void *ctx, const struct ticket *t)
 {
     struct import *im = ctx;
-    if (im->n == im->cap) {
-        size_t cap = im->cap ? im->cap * 2 : 1024;
-        struct store_ticket *rows = realloc(im->rows, cap * sizeof *rows);
-        if (rows == NULL) {
-            im->failed = 1;
-            return 1;
-        }
-        im->rows = rows;
-        im->cap = cap;
+    if (buf_grow_array(&im->rows, &im->cap, im->n + 1, sizeof *im->rows,
+                       SIZE_MAX) != 0) {
+        im->failed = 1;
+        return 1;
     }
     if (tickets_to_store(im->st, t, &im->rows[im->n]) != 0) {
         im->failed = 1;

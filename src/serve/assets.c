@@ -8,14 +8,14 @@
 #include <string.h>
 
 #include "embed.h"
-#include "dwell/visitor.h"
+#include "base/crypto.h"
 
 #define DEMO_FILE_MAX (1u << 20)
 
 void assets_init(struct assets *a, const char *demo_dir)
 {
     static const uint8_t key[16] = "dwell.js etag...";
-    uint64_t h = siphash24(key, embed_dwell_js, embed_dwell_js_len);
+    uint64_t h = crypto_siphash24(key, embed_dwell_js, embed_dwell_js_len);
     a->demo_dir = demo_dir;
     snprintf(a->etag, sizeof a->etag, "\"%016llx\"", (unsigned long long)h);
 }

@@ -1,12 +1,11 @@
 /* test_helpdesk.c — helpdesk exports and webhooks (Zendesk, Freshdesk,
- * Help Scout, Intercom, generic CSV), times, and SHA-1 / HMAC-SHA1 for Help
- * Scout's signatures. The samples are in tests/unit/data/helpdesk/, read
+ * Help Scout, Intercom, generic CSV), times and Help Scout's signatures
+ * (SHA-1 and HMAC themselves are in test_crypto.c). The samples are in tests/unit/data/helpdesk/, read
  * relative to the repository root; expected times were computed with
  * Python's datetime, the signature with Python's hmac. */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 #include "dwell/helpdesk.h"
-#include "base/sha1.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -141,84 +140,6 @@ static bool same(const struct ticket *t, const char *id, uint64_t us,
 }
 
 static const struct helpdesk_options zendesk_by_id = { "360001234", NULL, 0 };
-
-/* --- SHA-1 and HMAC-SHA1 --------------------------------------------------- */
-
-static void hex(const uint8_t *d, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
-static bool sha1_is(const void *msg, size_t len, const char *want)
-{
-    uint8_t d[SHA1_LEN];
-    char h[2 * SHA1_LEN + 1];
-    sha1(msg, len, d);
-    hex(d, sizeof d, h);
-    if (strcmp(h, want) != 0)
-        printf("  sha1 = %s, expected %s\n", h, want);
-    return strcmp(h, want) == 0;
-}
-
-TEST(sha1_rfc3174_test_vectors)
-{
-    /* RFC 3174 section 7.3, TEST1..TEST4. */
-    CHECK(sha1_is("abc", 3, "a9993e364706816aba3e25717850c26c9cd0d89d"));
-    const char *t2 =
-        "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-    CHECK(sha1_is(t2, strlen(t2), "84983e441c3bd26ebaae4aa1f95129e5e54670f1"));
-    static char million[1000000];
-    memset(million, 'a', sizeof million);
-    CHECK(sha1_is(million, sizeof million,
-                  "34aa973cd4c4daa4f61eeb2bdbad27316534016f"));
-    char t4[640];
-    for (int i = 0; i < 80; i++)
-        memcpy(t4 + 8 * i, "01234567", 8);
-    CHECK(sha1_is(t4, sizeof t4, "dea356a2cddd90c7a7ecedc5ebb563934f460452"));
-    CHECK(sha1_is("", 0, "da39a3ee5e6b4b0d3255bfef95601890afd80709"));
-}
-
-static bool hmac_is(const void *key, size_t klen, const void *msg, size_t mlen,
-                    const char *want)
-{
-    uint8_t d[SHA1_LEN];
-    char h[2 * SHA1_LEN + 1];
-    hmac_sha1(key, klen, msg, mlen, d);
-    hex(d, sizeof d, h);
-    if (strcmp(h, want) != 0)
-        printf("  hmac = %s, expected %s\n", h, want);
-    return strcmp(h, want) == 0;
-}
-
-TEST(hmac_sha1_rfc2202_test_cases)
-{
-    uint8_t k[80];
-    uint8_t m[50];
-    memset(k, 0x0b, 20);
-    CHECK(hmac_is(k, 20, "Hi There", 8,
-                  "b617318655057264e28bc0b6fb378c8ef146be00"));
-    CHECK(hmac_is("Jefe", 4, "what do ya want for nothing?", 28,
-                  "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"));
-    memset(k, 0xaa, 20);
-    memset(m, 0xdd, 50);
-    CHECK(hmac_is(k, 20, m, 50, "125d7342b9ac11cd91a39af48aa17b4f63f175d3"));
-    for (int i = 0; i < 25; i++)
-        k[i] = (uint8_t)(i + 1);
-    memset(m, 0xcd, 50);
-    CHECK(hmac_is(k, 25, m, 50, "4c9007f4026250c6bc8414f9bf50c86c2d7235da"));
-    memset(k, 0x0c, 20);
-    CHECK(hmac_is(k, 20, "Test With Truncation", 20,
-                  "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04"));
-    memset(k, 0xaa, 80);
-    const char *big = "Test Using Larger Than Block-Size Key - Hash Key First";
-    CHECK(hmac_is(k, 80, big, strlen(big),
-                  "aa4ae5e15272d00e95705637ce8a3b55ed402112"));
-    const char *two = "Test Using Larger Than Block-Size Key and Larger "
-                      "Than One Block-Size Data";
-    CHECK(hmac_is(k, 80, two, strlen(two),
-                  "e8e99d0f45237d786d6bbaa7965c7808bbff1a91"));
-}
 
 /* --- times ------------------------------------------------------------------ */
 
@@ -1035,8 +956,6 @@ TEST(zendesk_100000_tickets_parse_quickly)
 
 int main(void)
 {
-    RUN(sha1_rfc3174_test_vectors);
-    RUN(hmac_sha1_rfc2202_test_cases);
 
     RUN(time_rfc3339_with_z_offsets_and_fractions);
     RUN(time_space_separated_utc_and_numeric_offset);

@@ -1,0 +1,63 @@
+/* jscan.h — a validating JSON scanner (RFC 8259) over the caller's bytes.
+ * It allocates nothing and builds no tree: jscan_value() checks one value
+ * whole and says where it ends; the iterators then walk an already checked
+ * object or array, handing out raw spans (strings with quotes and escapes
+ * as written). Pure. */
+#ifndef DWELL_JSCAN_H
+#define DWELL_JSCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define JSCAN_MAX_DEPTH 128     /* deeper nesting is an error */
+
+/* A span of the caller's bytes: a whole value, or a member name without
+ * its quotes. */
+struct jspan {
+    const char *p;
+    size_t n;
+};
+
+/* Where and why a scan failed: AT points into the input (or at its end). */
+struct jscan_err {
+    const char *at;
+    const char *what;           /* a static phrase: "bad escape in a string" */
+};
+
+/* The first byte at or after P (before E) that is not JSON white space. */
+const char *jscan_ws(const char *p, const char *e);
+
+/* Records AT and WHAT in ERR; returns NULL. */
+const char *jscan_fail(struct jscan_err *err, const char *at,
+                       const char *what);
+
+/* Checks the one value starting at P (after optional white space) and
+ * returns the byte after it, or NULL with ERR filled. Bytes after the
+ * value are not looked at. */
+const char *jscan_value(const char *p, const char *e, struct jscan_err *err);
+
+/* Iterating an object or array already checked by jscan_value(). */
+struct jscan_iter {
+    const char *p, *e;
+};
+
+/* Starts IT at the first element or member of V (an object or array). */
+void jscan_iter_init(struct jscan_iter *it, struct jspan v);
+
+/* The next element (KEY NULL) or member (name into KEY, value into VAL).
+ * Returns false at the end. */
+bool jscan_next(struct jscan_iter *it, struct jspan *key, struct jspan *val);
+
+/* The values of OBJ's members named KEYS[i] (raw bytes, the first of each
+ * name) into VALS[i], in one pass; n == 0 for those absent or when OBJ is
+ * not an object. */
+void jscan_members(struct jspan obj, const char *const *keys, size_t nkeys,
+                   struct jspan *vals);
+
+/* True when V is a value of KIND, its first byte: '{', '[', '"', ... */
+bool jscan_is(struct jspan v, char kind);
+
+/* Writes "line L, column C" of AT in DATA to BUF (CAP bytes). */
+void jscan_where(const char *data, const char *at, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,307 @@
+/* test_crypto.c — base/crypto: SHA-1 and SHA-256 against FIPS 180-4,
+ * HMAC against RFC 2202 (SHA-1) and RFC 4231 (SHA-256), SipHash-2-4
+ * against the reference table, random bytes, constant-time compare,
+ * base64, base64url and hex. Expected digests cross-checked with Python's
+ * hashlib and hmac. */
+#include "check.h"
+#include "base/crypto.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+/* --- SHA-1 and HMAC-SHA-1 (moved from test_helpdesk.c) --------------------- */
+
+static bool sha1_is(const void *msg, size_t len, const char *want)
+{
+    uint8_t d[CRYPTO_SHA1_LEN];
+    char h[2 * CRYPTO_SHA1_LEN + 1];
+    crypto_sha1(msg, len, d);
+    crypto_hex(d, sizeof d, h);
+    if (strcmp(h, want) != 0)
+        printf("  sha1 = %s, expected %s\n", h, want);
+    return strcmp(h, want) == 0;
+}
+
+TEST(sha1_fips180_and_rfc3174_vectors)
+{
+    /* RFC 3174 section 7.3, TEST1..TEST4. */
+    CHECK(sha1_is("abc", 3, "a9993e364706816aba3e25717850c26c9cd0d89d"));
+    const char *t2 =
+        "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    CHECK(sha1_is(t2, strlen(t2), "84983e441c3bd26ebaae4aa1f95129e5e54670f1"));
+    static char million[1000000];
+    memset(million, 'a', sizeof million);
+    CHECK(sha1_is(million, sizeof million,
+                  "34aa973cd4c4daa4f61eeb2bdbad27316534016f"));
+    char t4[640];
+    for (int i = 0; i < 80; i++)
+        memcpy(t4 + 8 * i, "01234567", 8);
+    CHECK(sha1_is(t4, sizeof t4, "dea356a2cddd90c7a7ecedc5ebb563934f460452"));
+    CHECK(sha1_is("", 0, "da39a3ee5e6b4b0d3255bfef95601890afd80709"));
+}
+
+static bool hmac1_is(const void *key, size_t klen, const void *msg, size_t mlen,
+                    const char *want)
+{
+    uint8_t d[CRYPTO_SHA1_LEN];
+    char h[2 * CRYPTO_SHA1_LEN + 1];
+    crypto_hmac(CRYPTO_SHA1, key, klen, msg, mlen, d);
+    crypto_hex(d, sizeof d, h);
+    if (strcmp(h, want) != 0)
+        printf("  hmac = %s, expected %s\n", h, want);
+    return strcmp(h, want) == 0;
+}
+
+TEST(hmac_sha1_rfc2202_cases_1_to_7)
+{
+    uint8_t k[80];
+    uint8_t m[50];
+    memset(k, 0x0b, 20);
+    CHECK(hmac1_is(k, 20, "Hi There", 8,
+                  "b617318655057264e28bc0b6fb378c8ef146be00"));
+    CHECK(hmac1_is("Jefe", 4, "what do ya want for nothing?", 28,
+                  "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"));
+    memset(k, 0xaa, 20);
+    memset(m, 0xdd, 50);
+    CHECK(hmac1_is(k, 20, m, 50, "125d7342b9ac11cd91a39af48aa17b4f63f175d3"));
+    for (int i = 0; i < 25; i++)
+        k[i] = (uint8_t)(i + 1);
+    memset(m, 0xcd, 50);
+    CHECK(hmac1_is(k, 25, m, 50, "4c9007f4026250c6bc8414f9bf50c86c2d7235da"));
+    memset(k, 0x0c, 20);
+    CHECK(hmac1_is(k, 20, "Test With Truncation", 20,
+                  "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04"));
+    memset(k, 0xaa, 80);
+    const char *big = "Test Using Larger Than Block-Size Key - Hash Key First";
+    CHECK(hmac1_is(k, 80, big, strlen(big),
+                  "aa4ae5e15272d00e95705637ce8a3b55ed402112"));
+    const char *two = "Test Using Larger Than Block-Size Key and Larger "
+                      "Than One Block-Size Data";
+    CHECK(hmac1_is(k, 80, two, strlen(two),
+                  "e8e99d0f45237d786d6bbaa7965c7808bbff1a91"));
+}
+
+/* --- SHA-256 and HMAC-SHA-256 ---------------------------------------------- */
+
+static bool sha256_is(const void *msg, size_t len, const char *want)
+{
+    uint8_t d[CRYPTO_SHA256_LEN];
+    char h[2 * CRYPTO_SHA256_LEN + 1];
+    crypto_sha256(msg, len, d);
+    crypto_hex(d, sizeof d, h);
+    if (strcmp(h, want) != 0)
+        printf("  sha256 = %s, expected %s\n", h, want);
+    return strcmp(h, want) == 0;
+}
+
+TEST(sha256_fips180_vectors)
+{
+    /* FIPS 180-4 examples: "abc", the 448-bit message, a million 'a'. */
+    CHECK(sha256_is("abc", 3, "ba7816bf8f01cfea414140de5dae2223"
+                              "b00361a396177a9cb410ff61f20015ad"));
+    const char *t2 =
+        "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    CHECK(sha256_is(t2, strlen(t2), "248d6a61d20638b8e5c026930c3e6039"
+                                    "a33ce45964ff2167f6ecedd419db06c1"));
+    static char million[1000000];
+    memset(million, 'a', sizeof million);
+    CHECK(sha256_is(million, sizeof million,
+                    "cdc76e5c9914fb9281a1c7e284d73e67"
+                    "f1809a48a497200e046d39ccc7112cd0"));
+    CHECK(sha256_is("", 0, "e3b0c44298fc1c149afbf4c8996fb924"
+                           "27ae41e4649b934ca495991b7852b855"));
+}
+
+/* HMAC-SHA-256 of MSG under KEY, compared on its first WANT hex digits. */
+static bool hmac256_is(const void *key, size_t klen, const void *msg,
+                       size_t mlen, const char *want)
+{
+    uint8_t d[CRYPTO_SHA256_LEN];
+    char h[2 * CRYPTO_SHA256_LEN + 1];
+    crypto_hmac(CRYPTO_SHA256, key, klen, msg, mlen, d);
+    crypto_hex(d, sizeof d, h);
+    bool ok = strncmp(h, want, strlen(want)) == 0;
+    if (!ok)
+        printf("  hmac = %s, expected %s\n", h, want);
+    return ok;
+}
+
+TEST(hmac_sha256_rfc4231_cases_1_to_7)
+{
+    uint8_t k[131], m[50];
+    memset(k, 0x0b, 20);
+    CHECK(hmac256_is(k, 20, "Hi There", 8,
+                     "b0344c61d8db38535ca8afceaf0bf12b"
+                     "881dc200c9833da726e9376c2e32cff7"));
+    CHECK(hmac256_is("Jefe", 4, "what do ya want for nothing?", 28,
+                     "5bdcc146bf60754e6a042426089575c7"
+                     "5a003f089d2739839dec58b964ec3843"));
+    memset(k, 0xaa, 20);
+    memset(m, 0xdd, 50);
+    CHECK(hmac256_is(k, 20, m, 50, "773ea91e36800e46854db8ebd09181a7"
+                                   "2959098b3ef8c122d9635514ced565fe"));
+    for (int i = 0; i < 25; i++)
+        k[i] = (uint8_t)(i + 1);
+    memset(m, 0xcd, 50);
+    CHECK(hmac256_is(k, 25, m, 50, "82558a389a443c0ea4cc819899f2083a"
+                                   "85f0faa3e578f8077a2e3ff46729665b"));
+    memset(k, 0x0c, 20);                        /* case 5: 128 bits kept */
+    CHECK(hmac256_is(k, 20, "Test With Truncation", 20,
+                     "a3b6167473100ee06e0c796c2955552b"));
+    memset(k, 0xaa, 131);
+    const char *big = "Test Using Larger Than Block-Size Key - Hash Key First";
+    CHECK(hmac256_is(k, 131, big, strlen(big),
+                     "60e431591ee0b67f0d8a26aacbf5b77f"
+                     "8e0bc6213728c5140546040f0ee37f54"));
+    const char *two = "This is a test using a larger than block-size key "
+                      "and a larger than block-size data. The key needs to "
+                      "be hashed before being used by the HMAC algorithm.";
+    CHECK(hmac256_is(k, 131, two, strlen(two),
+                     "9b09ffa71b942fcb27635fbcd5b0e944"
+                     "bfdc63644f0713938a7f51535c3a35e2"));
+}
+
+TEST(hmac_takes_null_for_empty_key_and_message)
+{
+    uint8_t a[CRYPTO_SHA256_LEN], b[CRYPTO_SHA256_LEN];
+    crypto_hmac(CRYPTO_SHA256, NULL, 0, NULL, 0, a);
+    crypto_hmac(CRYPTO_SHA256, "", 0, "", 0, b);
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    CHECK(hmac256_is("", 0, "", 0, "b613679a0814d9ec772f95d778c35fc5"
+                                   "ff1697c493715653c6c712144292c5ad"));
+    CHECK_EQ_INT(crypto_hash_len(CRYPTO_SHA1), 20);
+    CHECK_EQ_INT(crypto_hash_len(CRYPTO_SHA256), 32);
+}
+
+/* --- SipHash-2-4 ------------------------------------------------------------ */
+
+static const uint8_t sip_key[16] = {
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+};
+
+TEST(siphash_reference_table_entries)
+{
+    /* vectors_sip64 of github.com/veorq/SipHash (message 00 01 .. of
+     * length N under key 00 .. 0f), read as little-endian integers. */
+    static const struct { size_t n; uint64_t want; } v[] = {
+        { 0, UINT64_C(0x726fdb47dd0e0e31) },
+        { 1, UINT64_C(0x74f839c593dc67fd) },
+        { 2, UINT64_C(0x0d6c8009d9a94f5a) },
+        { 7, UINT64_C(0xab0200f58b01d137) },
+        { 8, UINT64_C(0x93f5f5799a932462) },
+        { 15, UINT64_C(0xa129ca6149be45e5) },
+        { 63, UINT64_C(0x958a324ceb064572) },
+    };
+    uint8_t msg[64];
+    for (int i = 0; i < 64; i++)
+        msg[i] = (uint8_t)i;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint64_t h = crypto_siphash24(sip_key, msg, v[i].n);
+        if (h != v[i].want)
+            printf("  length %zu: %016llx\n", v[i].n, (unsigned long long)h);
+        CHECK(h == v[i].want);
+    }
+    CHECK(crypto_siphash24(sip_key, NULL, 0) == UINT64_C(0x726fdb47dd0e0e31));
+}
+
+TEST(siphash_streamed_in_pieces_equals_whole)
+{
+    uint8_t msg[63];
+    for (int i = 0; i < 63; i++)
+        msg[i] = (uint8_t)i;
+    for (size_t cut = 0; cut <= 63; cut += 5) {
+        struct crypto_sip s;
+        crypto_sip_init(&s, sip_key);
+        crypto_sip_update(&s, msg, cut);
+        crypto_sip_update(&s, msg + cut, 63 - cut);
+        CHECK(crypto_sip_final(&s) == UINT64_C(0x958a324ceb064572));
+    }
+}
+
+/* --- random, compare -------------------------------------------------------- */
+
+TEST(random_fills_and_differs)
+{
+    uint8_t a[32] = { 0 }, b[32] = { 0 }, zero[32] = { 0 };
+    CHECK_EQ_INT(crypto_random(a, sizeof a), 0);
+    CHECK_EQ_INT(crypto_random(b, sizeof b), 0);
+    CHECK(memcmp(a, b, sizeof a) != 0);
+    CHECK(memcmp(a, zero, sizeof a) != 0);
+}
+
+TEST(equal_is_memcmp_zero)
+{
+    CHECK(crypto_equal("abcdef", "abcdef", 6));
+    CHECK(!crypto_equal("abcdef", "abcdeg", 6));
+    CHECK(!crypto_equal("xbcdef", "abcdef", 6));
+    CHECK(crypto_equal("a", "b", 0));
+}
+
+/* --- base64, base64url, hex ------------------------------------------------- */
+
+TEST(base64_rfc4648_vectors_and_round_trip)
+{
+    static const char *const want[] = { "", "Zg==", "Zm8=", "Zm9v",
+                                        "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+    char out[16];
+    uint8_t back[8];
+    for (size_t n = 0; n <= 6; n++) {
+        CHECK_EQ_INT(crypto_base64("foobar", n, out, sizeof out),
+                     strlen(want[n]));
+        CHECK_EQ_STR(out, want[n]);
+        CHECK_EQ_INT(crypto_unbase64(out, strlen(out), false, back,
+                                     sizeof back), n);
+        CHECK(memcmp(back, "foobar", n) == 0);
+    }
+    CHECK_EQ_INT(crypto_base64("foo", 3, out, 4), -1);      /* no room */
+    CHECK_EQ_INT(crypto_base64("foo", 3, out, 5), 4);
+    CHECK_EQ_INT(crypto_unbase64("Zm9", 3, false, back, 8), -1);
+    CHECK_EQ_INT(crypto_unbase64("Zm9v!A==", 8, false, back, 8), -1);
+    CHECK_EQ_INT(crypto_unbase64("Zh==", 4, false, back, 8), -1);
+    CHECK_EQ_INT(crypto_unbase64("Zm9vYmFy", 8, false, back, 5), -1);
+}
+
+TEST(base64url_has_no_padding_and_url_alphabet)
+{
+    const uint8_t in[] = { 0xfb, 0xff, 0xbf, 0xfe };
+    char out[16];
+    uint8_t back[8];
+    CHECK_EQ_INT(crypto_base64(in, 4, out, sizeof out), 8);
+    CHECK_EQ_STR(out, "+/+//g==");
+    CHECK_EQ_INT(crypto_base64url(in, 4, out, sizeof out), 6);
+    CHECK_EQ_STR(out, "-_-__g");
+    CHECK_EQ_INT(crypto_unbase64(out, 6, true, back, sizeof back), 4);
+    CHECK(memcmp(back, in, 4) == 0);
+    CHECK_EQ_INT(crypto_unbase64("-_-__g==", 8, true, back, 8), 4);
+    CHECK_EQ_INT(crypto_unbase64("+/+//g==", 8, true, back, 8), -1);
+}
+
+TEST(hex_round_trip_and_rejects_non_hex)
+{
+    const uint8_t in[] = { 0x00, 0x7f, 0x80, 0xff, 0xa5 };
+    char out[11];
+    uint8_t back[5];
+    crypto_hex(in, sizeof in, out);
+    CHECK_EQ_STR(out, "007f80ffa5");
+    CHECK_EQ_INT(crypto_unhex("007F80FFA5", 5, back), 0);
+    CHECK(memcmp(back, in, 5) == 0);
+    CHECK_EQ_INT(crypto_unhex("0g", 1, back), -1);
+}
+
+int main(void)
+{
+    RUN(sha1_fips180_and_rfc3174_vectors);
+    RUN(hmac_sha1_rfc2202_cases_1_to_7);
+    RUN(sha256_fips180_vectors);
+    RUN(hmac_sha256_rfc4231_cases_1_to_7);
+    RUN(hmac_takes_null_for_empty_key_and_message);
+    RUN(siphash_reference_table_entries);
+    RUN(siphash_streamed_in_pieces_equals_whole);
+    RUN(random_fills_and_differs);
+    RUN(equal_is_memcmp_zero);
+    RUN(base64_rfc4648_vectors_and_round_trip);
+    RUN(base64url_has_no_padding_and_url_alphabet);
+    RUN(hex_round_trip_and_rejects_non_hex);
+    return check_summary();
+}
