@@ -424,8 +424,9 @@ def scenario_functions():
     import reports
     import tickets
     import replay
+    import parity
     fns = []
-    for mod in (scenarios, reports, tickets, replay):
+    for mod in (scenarios, reports, tickets, replay, parity):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]
