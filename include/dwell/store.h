@@ -1,7 +1,7 @@
 /* store.h — the event store: one LMDB environment per process, its schema,
  * the bounded ingest queue and the one writer thread that turns queued
  * events into raw records, per-view state and daily rollups in a single
- * transaction per batch. Nothing outside store.c includes <lmdb.h>.
+ * transaction per batch. Nothing outside src/store/ includes <lmdb.h>.
  *
  * Thread model: any thread may call store_enqueue() and the read functions;
  * only the writer thread (and CLI commands, through the store_*_put calls)

@@ -1,134 +1,14 @@
-/* store_tickets.c — tickets, and the indexes that tie them to readers:
- * link records, identities and visits. */
+/* ticketdb.c — see ticketdb.h: tickets, and the indexes that tie them to
+ * readers: link records, identities and visits. */
 #define _POSIX_C_SOURCE 200809L
-#include "store/store_int.h"
+#include "store/ticketdb.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/sha256.h"
+#include "store/codec.h"
 
 /* --- tickets and attribution --------------------------------------------- */
-
-int store_keyed_hash(struct store *st, const char *prefix, const char *data,
-                     size_t n, uint8_t out[32])
-{
-    uint8_t msg[8 + 512];
-    size_t pl = strlen(prefix);
-    if (!st->have_secret || pl > 8)
-        return -1;
-    if (n > 512)
-        n = 512;
-    memcpy(msg, prefix, pl);
-    memcpy(msg + pl, data, n);
-    hmac_sha256(st->secret, sizeof st->secret, msg, pl + n, out);
-    return 0;
-}
-
-/* The keyed identity of an identify event's lower-cased sha256 hex. */
-void store_identity_of(struct store *st, const char *hex, size_t n,
-                       uint8_t out[32])
-{
-    if (store_keyed_hash(st, "e:", hex, n, out) != 0)
-        memset(out, 0, 32);
-}
-
-static void put_str8(uint8_t *p, size_t *off, const char *s)
-{
-    size_t n = strlen(s);
-    if (n > 255)
-        n = 255;
-    p[(*off)++] = (uint8_t)n;
-    memcpy(p + *off, s, n);
-    *off += n;
-}
-
-static int get_str8(const uint8_t *p, size_t len, size_t *off, char *out,
-                    size_t cap)
-{
-    if (*off >= len)
-        return -1;
-    size_t n = p[(*off)++];
-    if (n >= cap || *off + n > len)
-        return -1;
-    memcpy(out, p + *off, n);
-    out[n] = '\0';
-    *off += n;
-    return 0;
-}
-
-#define TICKET_REC_MAX (8 + 1 + 64 + 3 * 256 + 1 + \
-                        STORE_TICKET_TAGS * (1 + STORE_TICKET_TAG_MAX))
-
-/* created(8) flags(1: 1 email, 2 requester) [email_key(32)]
- * [requester_key(32)] {len(1) link} {len(1) channel} ntags(1) {len tag}… */
-static size_t ticket_pack(const struct store_ticket *t, uint8_t *buf)
-{
-    size_t off = 9;
-    put_be64(buf, t->created_us);
-    buf[8] = (uint8_t)((t->has_email ? 1 : 0) | (t->has_requester ? 2 : 0));
-    if (t->has_email) {
-        memcpy(buf + off, t->email_key, 32);
-        off += 32;
-    }
-    if (t->has_requester) {
-        memcpy(buf + off, t->requester_key, 32);
-        off += 32;
-    }
-    put_str8(buf, &off, t->link);
-    put_str8(buf, &off, t->channel);
-    size_t nt = t->ntags < STORE_TICKET_TAGS ? t->ntags : STORE_TICKET_TAGS;
-    buf[off++] = (uint8_t)nt;
-    for (size_t i = 0; i < nt; i++)
-        put_str8(buf, &off, t->tags[i]);
-    return off;
-}
-
-static int ticket_unpack(const MDB_val *k, const MDB_val *v,
-                         struct store_ticket *t)
-{
-    const uint8_t *p = v->mv_data;
-    size_t len = v->mv_size, off = 9;
-    memset(t, 0, sizeof *t);
-    if (k->mv_size < 5 || k->mv_size - 4 > STORE_TICKET_ID_MAX || len < 12)
-        return -1;
-    memcpy(t->id, (const uint8_t *)k->mv_data + 4, k->mv_size - 4);
-    t->created_us = get_be64(p);
-    t->has_email = p[8] & 1;
-    t->has_requester = (p[8] & 2) != 0;
-    if (t->has_email) {
-        if (off + 32 > len)
-            return -1;
-        memcpy(t->email_key, p + off, 32);
-        off += 32;
-    }
-    if (t->has_requester) {
-        if (off + 32 > len)
-            return -1;
-        memcpy(t->requester_key, p + off, 32);
-        off += 32;
-    }
-    if (get_str8(p, len, &off, t->link, sizeof t->link) != 0 ||
-        get_str8(p, len, &off, t->channel, sizeof t->channel) != 0 ||
-        off >= len)
-        return -1;
-    size_t nt = p[off++];
-    for (size_t i = 0; i < nt && i < STORE_TICKET_TAGS; i++)
-        if (get_str8(p, len, &off, t->tags[i], sizeof t->tags[i]) != 0)
-            return -1;
-    t->ntags = nt < STORE_TICKET_TAGS ? nt : STORE_TICKET_TAGS;
-    return 0;
-}
-
-static size_t ticket_time_key(uint8_t *kb, uint32_t site, uint64_t t,
-                              const char *id)
-{
-    size_t n = strlen(id);
-    put_be32(kb, site);
-    put_be64(kb + 4, t);
-    memcpy(kb + 12, id, n);
-    return 12 + n;
-}
 
 /* Puts one ticket in TXN; counts it in *UNCHANGED when identical. */
 static int ticket_put_txn(struct store *st, MDB_txn *txn, uint32_t site,

@@ -1,8 +1,8 @@
-/* store_rollups.c — the rollups as reports read them: article records,
- * breakdowns, daily rows (recent and settled), cumulative rows and heads;
- * settling passes; the schema 1 migration. */
+/* rollups.c — see rollups.h: the rollups as reports read them: article
+ * records, breakdowns, daily rows (recent and settled), cumulative rows
+ * and heads; settling passes. */
 #define _POSIX_C_SOURCE 200809L
-#include "store/store_int.h"
+#include "store/rollups.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 
 #include "dwell/log.h"
 #include "dwell/rollup.h"
+#include "store/codec.h"
 
 struct rollup_reader;
 static void reader_close(struct store *st, struct rollup_reader *r);
@@ -18,47 +19,6 @@ static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
                           store_rollup_fn fn, void *ctx);
 
 /* --- reading rollups ----------------------------------------------------- */
-
-/* Decodes an article record (key = site, id) into OUT. */
-int store_article_unpack(const MDB_val *k, const MDB_val *v,
-                         struct store_article *out)
-{
-    const uint8_t *p = v->mv_data;
-    memset(out, 0, sizeof *out);
-    if (k->mv_size != 12 || v->mv_size < 18)
-        return -1;
-    out->id = get_be64((const uint8_t *)k->mv_data + 4);
-    out->first_day = get_be32(p);
-    out->last_day = get_be32(p + 4);
-    out->words = get_be32(p + 8);
-    size_t off = 12;
-    char *dst[3] = { out->path, out->title, out->category };
-    size_t cap[3] = { EVENT_PATH_MAX, EVENT_TITLE_MAX, EVENT_CATEGORY_MAX };
-    for (int i = 0; i < 3; i++) {
-        if (off + 2 > v->mv_size)
-            return -1;
-        size_t n = (size_t)p[off] << 8 | p[off + 1];
-        off += 2;
-        if (n > cap[i] || off + n > v->mv_size)
-            return -1;
-        memcpy(dst[i], p + off, n);
-        dst[i][n] = '\0';
-        off += n;
-    }
-    out->kind = store_article_default_kind(out->path, strlen(out->path));
-    if (off < v->mv_size) {
-        out->kind = p[off];
-        if (out->kind >= EVENT_PAGE_KINDS)
-            return -1;
-    }
-    return 0;
-}
-
-uint8_t store_article_default_kind(const char *path, size_t len)
-{
-    bool root = len >= 1 && path[0] == '/' && (len == 1 || path[1] == '?');
-    return root ? EVENT_PAGE_HOME : EVENT_PAGE_ARTICLE;
-}
 
 int store_articles_each(struct store *st, uint32_t site_id,
                         int (*fn)(void *ctx, const struct store_article *a),
@@ -209,7 +169,7 @@ int store_mark_dirty(struct store *st, MDB_txn *txn, uint32_t site,
 /* Adds (SIGN 1) or subtracts (SIGN -1) to OUT the cum row of (SITE, A, CLS)
  * with the greatest day <= DAY, if any, and sets *AT (if not NULL) to its
  * day, or to UINT32_MAX when there is none. */
-static int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
+int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
                         uint32_t day, struct rollup_day *out, int sign,
                         uint32_t *at)
 {
@@ -285,7 +245,7 @@ static int head_get(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
 
 /* Writes the head of (SITE, A, CLS), or deletes it when the article has no
  * cum rows of that class (SUM NULL). */
-static int head_put(struct store *st, MDB_txn *txn, uint32_t site,
+int head_put(struct store *st, MDB_txn *txn, uint32_t site,
                     uint64_t a, int cls, uint32_t first, uint32_t last,
                     const struct rollup_day *sum)
 {
@@ -707,7 +667,7 @@ int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
 }
 
 /* The day of the first cum row of (SITE, A, CLS) into *DAY. */
-static int cum_first_day(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
+int cum_first_day(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
                          uint32_t *day)
 {
     uint8_t kb[17];
@@ -1067,73 +1027,3 @@ int store_settle(struct store *st)
         ;
     return rc;
 }
-
-/* Schema 1 kept the rows of unsettled days in "daily" and had no heads:
- * moves those rows to "recent" and writes every head from the cum rows. */
-int store_migrate_v1(struct store *st, MDB_txn *txn)
-{
-    uint32_t final, settling;
-    MDB_cursor *cur;
-    int rc = store_settled_days(st, txn, &final, &settling);
-    if (rc == 0)
-        rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &cur);
-    if (rc != 0)
-        return rc;
-    MDB_val k, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (rc == 0) {
-        if (k.mv_size == 17 &&
-            get_be32((const uint8_t *)k.mv_data + 12) > final) {
-            uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
-            if (v.mv_size > sizeof buf) {
-                rc = MDB_CORRUPTED;
-                break;
-            }
-            memcpy(kb, k.mv_data, 17);
-            memcpy(buf, v.mv_data, v.mv_size);
-            MDB_val rk = { 17, kb }, rv = { v.mv_size, buf };
-            if ((rc = mdb_cursor_del(cur, 0)) != 0 ||
-                (rc = mdb_put(txn, st->dbi[DB_RECENT], &rk, &rv, 0)) != 0)
-                break;
-        }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    if (rc != MDB_NOTFOUND)
-        return rc;
-    /* heads: the last cum row of each (article, class), and the first day */
-    MDB_cursor *probe = NULL;
-    if ((rc = mdb_cursor_open(txn, st->dbi[DB_CUM], &cur)) != 0)
-        return rc;
-    struct rollup_day *sum = malloc(sizeof *sum);
-    rc = sum ? mdb_cursor_open(txn, st->dbi[DB_CUM], &probe) : ENOMEM;
-    if (rc == 0)
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (rc == 0 && k.mv_size == 17) {
-        uint32_t site = get_be32(k.mv_data);
-        uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
-        for (int cls = 0; cls <= 1 && rc == 0; cls++) {
-            uint32_t first = 0, last;
-            memset(sum, 0, sizeof *sum);
-            rc = cum_merge_at(probe, site, a, cls, UINT32_MAX - 1, sum, 1,
-                              &last);
-            if (rc == 0 && last != UINT32_MAX &&
-                (rc = cum_first_day(probe, site, a, cls, &first)) == 0)
-                rc = head_put(st, txn, site, a, cls, first, last, sum);
-        }
-        uint8_t kb[17];
-        if (a == UINT64_MAX && site == UINT32_MAX)
-            break;
-        k.mv_size = a == UINT64_MAX ? daily_key(kb, site + 1, 0, 0, 0)
-                                    : daily_key(kb, site, a + 1, 0, 0);
-        k.mv_data = kb;
-        if (rc == 0)
-            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    }
-    if (probe)
-        mdb_cursor_close(probe);
-    free(sum);
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-

@@ -1,59 +1,25 @@
-/* store_apply.c — what an event does to the store: the raw record, the
- * per-view state, the article record, the daily rollups and breakdowns,
- * visitor marks and the attribution indexes; and purging what has expired.
- * Runs on the writer thread, inside the batch's write transaction. */
+/* apply.c — see apply.h: what an event does to the store: the raw record,
+ * the per-view state, the article record, the daily rollups and
+ * breakdowns, visitor marks and the attribution indexes; and purging what
+ * has expired. Runs on the writer thread (store_purge: any thread),
+ * through the one write path. */
 #define _POSIX_C_SOURCE 200809L
-#include "store/store_int.h"
+#include "store/apply.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sha256.h"
 #include "dwell/log.h"
 #include "dwell/rollup.h"
-#include "base/sha256.h"
+#include "store/codec.h"
+#include "store/rollups.h"
 
 static int record_visit(struct store *st, MDB_txn *txn,
                         const struct event *ev);
 
 /* --- applying events ----------------------------------------------------- */
-
-static void view_pack(const struct view_rec *r, uint8_t *p)
-{
-    put_be64(p, r->article);
-    put_be32(p + 8, r->day);
-    put_be32(p + 12, r->engaged_ms);
-    p[16] = r->scroll;
-    p[17] = r->scroll0;
-    p[18] = r->flags;
-    p[19] = r->vote;
-    put_be64(p + 20, r->seqs);
-}
-
-/* Reads the view record V, of either layout, into R; false when V is
- * neither. */
-static bool view_read(const MDB_val *v, struct view_rec *r)
-{
-    if (v->mv_size != VIEW_REC_LEN && v->mv_size != VIEW_REC_LEN_V1)
-        return false;
-    const uint8_t *p = v->mv_data;
-    r->article = get_be64(p);
-    r->day = get_be32(p + 8);
-    r->engaged_ms = get_be32(p + 12);
-    r->scroll = p[16];
-    r->scroll0 = p[17];
-    r->flags = p[18];
-    r->vote = p[19];
-    r->seqs = v->mv_size == VIEW_REC_LEN ? get_be64(p + 20) : 0;
-    return true;
-}
-
-static size_t view_key(uint8_t *key, uint32_t site, const struct event_str *id)
-{
-    put_be32(key, site);
-    memcpy(key + 4, id->p, id->n);
-    return 4 + id->n;
-}
 
 /* Applies FN to the daily rollup of (SITE, ARTICLE, DAY, CLS), wherever
  * it lives: in "recent" until a settling pass moves it to "daily". */
@@ -867,4 +833,3 @@ int store_purge(struct store *st, size_t *removed)
     while (rc == 1);
     return rc;
 }
-

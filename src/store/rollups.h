@@ -1,0 +1,40 @@
+/* rollups.h — reading and settling rollups (rollups.c); what apply.c and
+ * migrate.c need of the daily, cum, heads and dirty databases. */
+#ifndef DWELL_STORE_ROLLUPS_H
+#define DWELL_STORE_ROLLUPS_H
+
+#include "dwell/rollup.h"
+#include "store/env.h"
+
+/* The last settled day (meta "final") and the day a running settling pass
+ * settles to (meta "settling"; FINAL itself when none runs), as TXN sees
+ * them. Rows of days after *SETTLING are only ever in "recent". Returns 0
+ * or an LMDB error. */
+int store_settled_days(struct store *st, MDB_txn *txn, uint32_t *final,
+                       uint32_t *settling);
+
+/* Notes that the cumulative rows of (SITE, ARTICLE, CLS) from DAY on no
+ * longer hold: a settled day changed (imports, generated data, late
+ * events). */
+int store_mark_dirty(struct store *st, MDB_txn *txn, uint32_t site,
+                     uint64_t article, int cls, uint32_t day);
+
+/* Adds (SIGN 1) or subtracts (SIGN -1) to OUT the cum row of (SITE, A, CLS)
+ * with the greatest day <= DAY, if any, and sets *AT (if not NULL) to its
+ * day, or to UINT32_MAX when there is none. */
+int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
+                 uint32_t day, struct rollup_day *out, int sign,
+                 uint32_t *at);
+
+/* Sets *FIRST to the day of the first cum row of (SITE, A, CLS). Returns 0,
+ * MDB_NOTFOUND when there is none, or an LMDB error. */
+int cum_first_day(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
+                  uint32_t *first);
+
+/* Writes the head of (SITE, A, CLS), or deletes it when the article has no
+ * cum rows of that class (SUM NULL). */
+int head_put(struct store *st, MDB_txn *txn, uint32_t site, uint64_t a,
+             int cls, uint32_t first, uint32_t last,
+             const struct rollup_day *sum);
+
+#endif
