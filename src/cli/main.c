@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/time.h"
 #include "dwell/clientaddr.h"
 #include "dwell/demo.h"
 #include "dwell/event.h"
@@ -456,29 +457,6 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
     return 0;
 }
 
-/* Parses "90s", "30m", "24h", "7d" into microseconds. */
-static int parse_duration(const char *s, uint64_t *us)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || s[0] == '-' || end[0] == '\0' ||
-        end[1] != '\0')
-        return -1;
-    uint64_t unit;
-    switch (*end) {
-    case 's': unit = 1000000ull; break;
-    case 'm': unit = 60000000ull; break;
-    case 'h': unit = 3600000000ull; break;
-    case 'd': unit = 86400000000ull; break;
-    default: return -1;
-    }
-    if (v > UINT64_MAX / unit)
-        return -1;
-    *us = v * unit;
-    return 0;
-}
-
 static int open_store(const char *dir, bool readonly, struct store **st)
 {
     char err[512];
@@ -693,7 +671,7 @@ static int cmd_events(struct call *c)
     const char *v;
     if ((v = opt(c, F_SINCE))) {
         all = strcmp(v, "all") == 0;
-        if (!all && parse_duration(v, &since) != 0)
+        if (!all && time_parse_duration(v, &since) != 0)
             return die_usage("--since %s: expected e.g. 30m, 24h, 7d or all",
                              v);
     }
