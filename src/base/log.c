@@ -5,7 +5,6 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 static int log_quiet;
@@ -17,12 +16,11 @@ void log_set_quiet(int quiet)
 
 static void log_line(const char *level, const char *fmt, va_list ap)
 {
-    char line[1024], iso[TIME_ISO_LEN];
+    char line[1024];
 
-    time_format_iso8601(time_now_us(), iso);    /* cut to whole seconds */
-    memcpy(line, iso, 19);
-    memcpy(line + 19, "Z ", 2);
-    int n = 21;
+    time_format_iso8601_s(time_now_us(), line);
+    line[TIME_ISO_S_LEN - 1] = ' ';
+    int n = TIME_ISO_S_LEN;
     int m = snprintf(line + n, sizeof line - (size_t)n, "%s ", level);
     if (m > 0)
         n += m;

@@ -211,6 +211,14 @@ void time_format_iso8601(uint64_t us, char out[TIME_ISO_LEN])
              sod / 60 % 60, sod % 60, (unsigned)(us % TIME_US_PER_SEC));
 }
 
+void time_format_iso8601_s(uint64_t us, char out[TIME_ISO_S_LEN])
+{
+    char full[TIME_ISO_LEN];
+    time_format_iso8601(us, full);
+    memcpy(out, full, 19);
+    memcpy(out + 19, "Z", 2);
+}
+
 int time_parse_duration(const char *s, uint64_t *us)
 {
     if (s == NULL || !is_digit(s[0]))

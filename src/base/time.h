@@ -15,6 +15,7 @@
 #define TIME_MAX_UNIX_SECS INT64_C(253402300799)   /* 9999-12-31T23:59:59Z */
 #define TIME_DATE_LEN    11     /* "YYYY-MM-DD" and a NUL */
 #define TIME_ISO_LEN     28     /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" and a NUL */
+#define TIME_ISO_S_LEN   21     /* "YYYY-MM-DDTHH:MM:SSZ" and a NUL */
 
 /* Days from 1970-01-01 to Y-M-D (M 1..12, D 1..31; any Y, negative
  * results before 1970). Does not check that D exists in M. */
@@ -43,6 +44,9 @@ int time_parse_iso8601(const char *s, size_t n, uint64_t *us);
 
 /* Writes US as "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (and a NUL) to OUT. */
 void time_format_iso8601(uint64_t us, char out[TIME_ISO_LEN]);
+
+/* Writes US cut to whole seconds as "YYYY-MM-DDTHH:MM:SSZ" (and a NUL). */
+void time_format_iso8601_s(uint64_t us, char out[TIME_ISO_S_LEN]);
 
 /* Parses a duration "90s", "30m", "24h" or "7d" (digits then one unit)
  * into microseconds. Returns 0, or -1 (bad form, or it overflows). */

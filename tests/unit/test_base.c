@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* --- buf -------------------------------------------------------------------- */
+/* --- buf ----------------------------------------------------------------- */
 
 TEST(buf_appends_and_hands_over_nul_terminated_text)
 {
@@ -87,7 +87,7 @@ TEST(grow_array_doubles_and_refuses_past_max)
     free(a);
 }
 
-/* --- time ------------------------------------------------------------------- */
+/* --- time ---------------------------------------------------------------- */
 
 /* ISO 8601 times and what they parse to; BAD marks a rejected one. */
 #define BAD UINT64_MAX
@@ -137,6 +137,9 @@ TEST(iso8601_format_round_trips)
     char out[TIME_ISO_LEN];
     time_format_iso8601(UINT64_C(1709210096123456), out);
     CHECK_EQ_STR(out, "2024-02-29T12:34:56.123456Z");
+    char secs[TIME_ISO_S_LEN];
+    time_format_iso8601_s(UINT64_C(1709210096999999), secs);
+    CHECK_EQ_STR(secs, "2024-02-29T12:34:56Z");
     time_format_iso8601(0, out);
     CHECK_EQ_STR(out, "1970-01-01T00:00:00.000000Z");
     uint64_t us = 0;
@@ -205,7 +208,7 @@ TEST(monotonic_deadline_times_out_a_wait)
     CHECK(time_today() == (uint32_t)(time_now_us() / TIME_US_PER_DAY));
 }
 
-/* --- utf8 ------------------------------------------------------------------- */
+/* --- utf8 ---------------------------------------------------------------- */
 
 TEST(utf8_accepts_well_formed_and_rejects_the_rest)
 {
@@ -244,7 +247,7 @@ TEST(utf8_cut_ends_on_a_boundary)
     CHECK(ok);
 }
 
-/* --- csv -------------------------------------------------------------------- */
+/* --- csv ----------------------------------------------------------------- */
 
 TEST(csv_reads_quoted_fields_and_counts_lines)
 {
@@ -289,7 +292,7 @@ TEST(csv_writer_quotes_and_defuses_formulas)
     free(s);
 }
 
-/* --- jscan ------------------------------------------------------------------ */
+/* --- jscan --------------------------------------------------------------- */
 
 TEST(jscan_checks_values_and_says_where)
 {

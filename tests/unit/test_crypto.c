@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* --- SHA-1 and HMAC-SHA-1 (moved from test_helpdesk.c) --------------------- */
+/* --- SHA-1 and HMAC-SHA-1 (moved from test_helpdesk.c) ------------------- */
 
 /* The digest of MSG under H (HMAC-H under KEY when KEY is not NULL) as
  * hex, compared on the first strlen(WANT) digits (RFC 4231 case 5 checks
@@ -85,7 +85,7 @@ TEST(hmac_sha1_rfc2202_cases_1_to_7)
                   "e8e99d0f45237d786d6bbaa7965c7808bbff1a91"));
 }
 
-/* --- SHA-256 and HMAC-SHA-256 ---------------------------------------------- */
+/* --- SHA-256 and HMAC-SHA-256 -------------------------------------------- */
 
 TEST(sha256_fips180_vectors)
 {
@@ -152,35 +152,86 @@ TEST(hmac_takes_null_for_empty_key_and_message)
     CHECK_EQ_INT(crypto_hash_len(CRYPTO_SHA256), 32);
 }
 
-/* --- SipHash-2-4 ------------------------------------------------------------ */
+/* --- SipHash-2-4 --------------------------------------------------------- */
 
-static const uint8_t sip_key[16] = {
+/* SipHash-2-4 of the messages 00, 00 01, ..., 00 .. 3e (lengths 0 to 63)
+ * under the key 00 .. 0f: vectors_sip64 of the reference implementation
+ * (github.com/veorq/SipHash, vectors.h), read as little-endian integers. */
+static const uint64_t reference_vectors[64] = {
+    UINT64_C(0x726fdb47dd0e0e31), UINT64_C(0x74f839c593dc67fd),
+    UINT64_C(0x0d6c8009d9a94f5a), UINT64_C(0x85676696d7fb7e2d),
+    UINT64_C(0xcf2794e0277187b7), UINT64_C(0x18765564cd99a68d),
+    UINT64_C(0xcbc9466e58fee3ce), UINT64_C(0xab0200f58b01d137),
+    UINT64_C(0x93f5f5799a932462), UINT64_C(0x9e0082df0ba9e4b0),
+    UINT64_C(0x7a5dbbc594ddb9f3), UINT64_C(0xf4b32f46226bada7),
+    UINT64_C(0x751e8fbc860ee5fb), UINT64_C(0x14ea5627c0843d90),
+    UINT64_C(0xf723ca908e7af2ee), UINT64_C(0xa129ca6149be45e5),
+    UINT64_C(0x3f2acc7f57c29bdb), UINT64_C(0x699ae9f52cbe4794),
+    UINT64_C(0x4bc1b3f0968dd39c), UINT64_C(0xbb6dc91da77961bd),
+    UINT64_C(0xbed65cf21aa2ee98), UINT64_C(0xd0f2cbb02e3b67c7),
+    UINT64_C(0x93536795e3a33e88), UINT64_C(0xa80c038ccd5ccec8),
+    UINT64_C(0xb8ad50c6f649af94), UINT64_C(0xbce192de8a85b8ea),
+    UINT64_C(0x17d835b85bbb15f3), UINT64_C(0x2f2e6163076bcfad),
+    UINT64_C(0xde4daaaca71dc9a5), UINT64_C(0xa6a2506687956571),
+    UINT64_C(0xad87a3535c49ef28), UINT64_C(0x32d892fad841c342),
+    UINT64_C(0x7127512f72f27cce), UINT64_C(0xa7f32346f95978e3),
+    UINT64_C(0x12e0b01abb051238), UINT64_C(0x15e034d40fa197ae),
+    UINT64_C(0x314dffbe0815a3b4), UINT64_C(0x027990f029623981),
+    UINT64_C(0xcadcd4e59ef40c4d), UINT64_C(0x9abfd8766a33735c),
+    UINT64_C(0x0e3ea96b5304a7d0), UINT64_C(0xad0c42d6fc585992),
+    UINT64_C(0x187306c89bc215a9), UINT64_C(0xd4a60abcf3792b95),
+    UINT64_C(0xf935451de4f21df2), UINT64_C(0xa9538f0419755787),
+    UINT64_C(0xdb9acddff56ca510), UINT64_C(0xd06c98cd5c0975eb),
+    UINT64_C(0xe612a3cb9ecba951), UINT64_C(0xc766e62cfcadaf96),
+    UINT64_C(0xee64435a9752fe72), UINT64_C(0xa192d576b245165a),
+    UINT64_C(0x0a8787bf8ecb74b2), UINT64_C(0x81b3e73d20b49b6f),
+    UINT64_C(0x7fa8220ba3b2ecea), UINT64_C(0x245731c13ca42499),
+    UINT64_C(0xb78dbfaf3a8d83bd), UINT64_C(0xea1ad565322a1a0b),
+    UINT64_C(0x60e61c23a3795013), UINT64_C(0x6606d7e446282b93),
+    UINT64_C(0x6ca4ecb15c5f91e1), UINT64_C(0x9f626da15c9625f3),
+    UINT64_C(0xe51b38608ef25f57), UINT64_C(0x958a324ceb064572),
+};
+
+static const uint8_t ref_key[16] = {
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
 };
 
-TEST(siphash_reference_table_entries)
+TEST(siphash_official_vector_15_bytes)
 {
-    /* vectors_sip64 of github.com/veorq/SipHash (message 00 01 .. of
-     * length N under key 00 .. 0f), read as little-endian integers. */
-    static const struct { size_t n; uint64_t want; } v[] = {
-        { 0, UINT64_C(0x726fdb47dd0e0e31) },
-        { 1, UINT64_C(0x74f839c593dc67fd) },
-        { 2, UINT64_C(0x0d6c8009d9a94f5a) },
-        { 7, UINT64_C(0xab0200f58b01d137) },
-        { 8, UINT64_C(0x93f5f5799a932462) },
-        { 15, UINT64_C(0xa129ca6149be45e5) },
-        { 63, UINT64_C(0x958a324ceb064572) },
-    };
+    uint8_t msg[15];
+    for (int i = 0; i < 15; i++)
+        msg[i] = (uint8_t)i;
+    CHECK(crypto_siphash24(ref_key, msg, sizeof msg) ==
+          UINT64_C(0xa129ca6149be45e5));
+}
+
+TEST(siphash_official_vector_empty_message)
+{
+    CHECK(crypto_siphash24(ref_key, "", 0) == UINT64_C(0x726fdb47dd0e0e31));
+    CHECK(crypto_siphash24(ref_key, NULL, 0) == UINT64_C(0x726fdb47dd0e0e31));
+}
+
+TEST(siphash_matches_all_64_reference_vectors)
+{
     uint8_t msg[64];
     for (int i = 0; i < 64; i++)
         msg[i] = (uint8_t)i;
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        uint64_t h = crypto_siphash24(sip_key, msg, v[i].n);
-        if (h != v[i].want)
-            printf("  length %zu: %016llx\n", v[i].n, (unsigned long long)h);
-        CHECK(h == v[i].want);
+    for (size_t len = 0; len < 64; len++) {
+        uint64_t h = crypto_siphash24(ref_key, msg, len);
+        if (h != reference_vectors[len])
+            printf("  length %zu: got %016llx\n", len, (unsigned long long)h);
+        CHECK(h == reference_vectors[len]);
     }
-    CHECK(crypto_siphash24(sip_key, NULL, 0) == UINT64_C(0x726fdb47dd0e0e31));
+}
+
+TEST(siphash_reads_unaligned_input)
+{
+    uint8_t buf[80];
+    for (int i = 0; i < 64; i++)
+        buf[i + 3] = (uint8_t)i;
+    CHECK(crypto_siphash24(ref_key, buf + 3, 15) ==
+          UINT64_C(0xa129ca6149be45e5));
+    CHECK(crypto_siphash24(ref_key, buf + 3, 63) == reference_vectors[63]);
 }
 
 TEST(siphash_streamed_in_pieces_equals_whole)
@@ -190,14 +241,14 @@ TEST(siphash_streamed_in_pieces_equals_whole)
         msg[i] = (uint8_t)i;
     for (size_t cut = 0; cut <= 63; cut += 5) {
         struct crypto_sip s;
-        crypto_sip_init(&s, sip_key);
+        crypto_sip_init(&s, ref_key);
         crypto_sip_update(&s, msg, cut);
         crypto_sip_update(&s, msg + cut, 63 - cut);
-        CHECK(crypto_sip_final(&s) == UINT64_C(0x958a324ceb064572));
+        CHECK(crypto_sip_final(&s) == reference_vectors[63]);
     }
 }
 
-/* --- random, compare -------------------------------------------------------- */
+/* --- random, compare ----------------------------------------------------- */
 
 TEST(random_fills_and_differs)
 {
@@ -216,7 +267,7 @@ TEST(equal_is_memcmp_zero)
     CHECK(crypto_equal("a", "b", 0));
 }
 
-/* --- base64, base64url, hex ------------------------------------------------- */
+/* --- base64, base64url, hex ---------------------------------------------- */
 
 TEST(base64_rfc4648_vectors_and_round_trip)
 {
@@ -274,7 +325,10 @@ int main(void)
     RUN(sha256_fips180_vectors);
     RUN(hmac_sha256_rfc4231_cases_1_to_7);
     RUN(hmac_takes_null_for_empty_key_and_message);
-    RUN(siphash_reference_table_entries);
+    RUN(siphash_official_vector_15_bytes);
+    RUN(siphash_official_vector_empty_message);
+    RUN(siphash_matches_all_64_reference_vectors);
+    RUN(siphash_reads_unaligned_input);
     RUN(siphash_streamed_in_pieces_equals_whole);
     RUN(random_fills_and_differs);
     RUN(equal_is_memcmp_zero);
