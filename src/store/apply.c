@@ -114,8 +114,7 @@ static int article_touch(struct store *st, MDB_txn *txn,
     uint8_t kb[12];
     uint8_t buf[12 + 6 + EVENT_PATH_MAX + EVENT_TITLE_MAX +
                 EVENT_CATEGORY_MAX + 1];
-    put_be32(kb, ev->site_id);
-    put_be64(kb + 4, ev->article);
+    site_id_key(kb, ev->site_id, ev->article);
     MDB_val k = { sizeof kb, kb }, v;
     uint32_t first = day;
     int rc = mdb_get(txn, st->dbi[DB_ARTICLES], &k, &v);
@@ -213,8 +212,7 @@ static int credit_search(struct store *st, MDB_txn *txn,
                          const struct event *ev, uint32_t day, int cls)
 {
     uint8_t kb[12];
-    put_be32(kb, ev->site_id);
-    put_be64(kb + 4, ev->visitor);
+    site_id_key(kb, ev->site_id, ev->visitor);
     MDB_val k = { sizeof kb, kb }, v;
     int rc = mdb_get(txn, st->dbi[DB_SEARCHED], &k, &v);
     if (rc == MDB_NOTFOUND)
@@ -421,8 +419,7 @@ static int apply_extras(struct store *st, MDB_txn *txn, const struct event *ev,
     int rc = 0;
     if (ev->type == EVENT_SEARCH) {
         uint8_t kb[12], vb[8 + EVENT_QUERY_MAX];
-        put_be32(kb, ev->site_id);
-        put_be64(kb + 4, ev->visitor);
+        site_id_key(kb, ev->site_id, ev->visitor);
         put_be64(vb, ev->time_us);
         memcpy(vb + 8, ev->text.p, ev->text.n);
         MDB_val k = { sizeof kb, kb }, v = { 8 + (size_t)ev->text.n, vb };

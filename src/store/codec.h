@@ -103,6 +103,51 @@ static inline bool same_article(const MDB_val *k, uint32_t site, uint64_t a)
            get_be64((const uint8_t *)k->mv_data + 4) == a;
 }
 
+/* The fields of a daily key P (DAILY_KEY_LEN bytes; also the start of a
+ * daily_dim key). */
+static inline uint32_t key_site(const void *p)
+{
+    return get_be32(p);
+}
+
+static inline uint64_t key_article(const void *p)
+{
+    return get_be64((const uint8_t *)p + 4);
+}
+
+static inline uint32_t key_day(const void *p)
+{
+    return get_be32((const uint8_t *)p + 12);
+}
+
+static inline int key_class(const void *p)
+{
+    return ((const uint8_t *)p)[16];
+}
+
+/* --- articles, searched: site(4) id(8) (an article, or a visitor) -------- */
+
+#define SITE_ID_KEY_LEN 12
+
+static inline size_t site_id_key(uint8_t *key, uint32_t site, uint64_t id)
+{
+    put_be32(key, site);
+    put_be64(key + 4, id);
+    return SITE_ID_KEY_LEN;
+}
+
+/* --- dirty, heads: site(4) article(8) class(1) --------------------------- */
+
+#define CLASS_KEY_LEN 13
+
+static inline size_t class_key(uint8_t *key, uint32_t site, uint64_t article,
+                               int cls)
+{
+    site_id_key(key, site, article);
+    key[12] = (uint8_t)cls;
+    return CLASS_KEY_LEN;
+}
+
 /* --- views: site(4) view id -> struct view_rec --------------------------- */
 
 enum { VIEW_BOT = 1, VIEW_READ = 2 };

@@ -465,8 +465,7 @@ static void fill_path(struct store *st, MDB_txn *txn, struct event *ev)
     if (ev->path.n > 0 || ev->article == 0)
         return;
     uint8_t kb[12];
-    put_be32(kb, ev->site_id);
-    put_be64(kb + 4, ev->article);
+    site_id_key(kb, ev->site_id, ev->article);
     MDB_val k = { sizeof kb, kb }, v;
     if (mdb_get(txn, st->dbi[DB_ARTICLES], &k, &v) != 0 || v.mv_size < 14)
         return;

@@ -25,7 +25,7 @@ int store_migrate_v1(struct store *st, MDB_txn *txn)
     rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (rc == 0) {
         if (k.mv_size == 17 &&
-            get_be32((const uint8_t *)k.mv_data + 12) > final) {
+            key_day(k.mv_data) > final) {
             uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
             if (v.mv_size > sizeof buf) {
                 rc = MDB_CORRUPTED;
@@ -52,8 +52,8 @@ int store_migrate_v1(struct store *st, MDB_txn *txn)
     if (rc == 0)
         rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (rc == 0 && k.mv_size == 17) {
-        uint32_t site = get_be32(k.mv_data);
-        uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
+        uint32_t site = key_site(k.mv_data);
+        uint64_t a = key_article(k.mv_data);
         for (int cls = 0; cls <= 1 && rc == 0; cls++) {
             uint32_t first = 0, last;
             memset(sum, 0, sizeof *sum);

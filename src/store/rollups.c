@@ -29,11 +29,10 @@ int store_articles_each(struct store *st, uint32_t site_id,
     if (store_read_cursor(st, DB_ARTICLES, &txn, &cur) != 0)
         return -1;
     uint8_t kb[12];
-    put_be32(kb, site_id);
-    put_be64(kb + 4, 0);
+    site_id_key(kb, site_id, 0);
     MDB_val k = { sizeof kb, kb }, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size == 12 && get_be32(k.mv_data) == site_id) {
+    while (rc == 0 && k.mv_size == 12 && key_site(k.mv_data) == site_id) {
         struct store_article a;
         if (store_article_unpack(&k, &v, &a) == 0 && fn(ctx, &a) != 0)
             break;
@@ -50,8 +49,7 @@ int store_article_get(struct store *st, uint32_t site_id, uint64_t id,
     if (store_read_begin(st, &txn) != 0)
         return -1;
     uint8_t kb[12];
-    put_be32(kb, site_id);
-    put_be64(kb + 4, id);
+    site_id_key(kb, site_id, id);
     MDB_val k = { sizeof kb, kb }, v;
     int rc = mdb_get(txn, st->dbi[DB_ARTICLES], &k, &v);
     int out_rc = rc == MDB_NOTFOUND ? 1 : rc != 0 ? -1
@@ -75,15 +73,15 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
         return 0;
     if (store_read_cursor(st, DB_DIM, &txn, &cur) != 0)
         return -1;
-    uint8_t kb[17];
+    uint8_t kb[DAILY_KEY_LEN];
     MDB_val k = { daily_key(kb, site_id, article, from, 0), kb }, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && k.mv_size >= 18) {
         const uint8_t *p = k.mv_data;
-        if (get_be32(p) != site_id || get_be64(p + 4) != article ||
-            get_be32(p + 12) > to)
+        if (key_site(p) != site_id || key_article(p) != article ||
+            key_day(p) > to)
             break;
-        if (p[17] == (uint8_t)dim && (p[16] == 0 || include_bots) &&
+        if (p[17] == (uint8_t)dim && (key_class(p) == 0 || include_bots) &&
             v.mv_size == 4 &&
             fn(ctx, (const char *)p + 18, k.mv_size - 18,
                get_be32(v.mv_data)) != 0)
@@ -151,9 +149,7 @@ int store_mark_dirty(struct store *st, MDB_txn *txn, uint32_t site,
                      uint64_t article, int cls, uint32_t day)
 {
     uint8_t kb[13], vb[4];
-    put_be32(kb, site);
-    put_be64(kb + 4, article);
-    kb[12] = (uint8_t)cls;
+    class_key(kb, site, article, cls);
     MDB_val k = { sizeof kb, kb }, v;
     int rc = mdb_get(txn, st->dbi[DB_DIRTY], &k, &v);
     if (rc == 0 && v.mv_size == 4 && get_be32(v.mv_data) <= day)
@@ -173,7 +169,7 @@ int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
                         uint32_t day, struct rollup_day *out, int sign,
                         uint32_t *at)
 {
-    uint8_t kb[17];
+    uint8_t kb[DAILY_KEY_LEN];
     MDB_val k = { daily_key(kb, site, a, day + 1, 0), kb }, v;
     if (at)
         *at = UINT32_MAX;
@@ -181,9 +177,9 @@ int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
     rc = mdb_cursor_get(cur, &k, &v, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
     while (rc == 0 && same_article(&k, site, a)) {
         const uint8_t *p = k.mv_data;
-        if (p[16] == cls && get_be32(p + 12) <= day) {
+        if (key_class(p) == cls && key_day(p) <= day) {
             if (at)
-                *at = get_be32(p + 12);
+                *at = key_day(p);
             return rollup_decode_merge(v.mv_data, v.mv_size, out, sign) == 0
                    ? 0 : MDB_CORRUPTED;
         }
@@ -200,14 +196,14 @@ static int cursor_merge(MDB_cursor *cur, uint32_t site, uint64_t a,
 {
     if (from > to)
         return 0;
-    uint8_t kb[17];
+    uint8_t kb[DAILY_KEY_LEN];
     MDB_val k = { daily_key(kb, site, a, from, 0), kb }, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && same_article(&k, site, a)) {
         const uint8_t *p = k.mv_data;
-        if (get_be32(p + 12) > to)
+        if (key_day(p) > to)
             break;
-        if ((p[16] == 0 || bots) &&
+        if ((key_class(p) == 0 || bots) &&
             rollup_decode_add(v.mv_data, v.mv_size, out) != 0)
             return MDB_CORRUPTED;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -229,9 +225,7 @@ static int head_get(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
                     struct head *h)
 {
     uint8_t kb[13];
-    put_be32(kb, site);
-    put_be64(kb + 4, a);
-    kb[12] = (uint8_t)cls;
+    class_key(kb, site, a, cls);
     MDB_val k = { sizeof kb, kb }, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
     if (rc != 0)
@@ -250,9 +244,7 @@ int head_put(struct store *st, MDB_txn *txn, uint32_t site,
                     const struct rollup_day *sum)
 {
     uint8_t kb[13], buf[8 + ROLLUP_RECORD_MAX];
-    put_be32(kb, site);
-    put_be64(kb + 4, a);
-    kb[12] = (uint8_t)cls;
+    class_key(kb, site, a, cls);
     MDB_val k = { sizeof kb, kb };
     if (sum == NULL) {
         int rc = mdb_del(txn, st->dbi[DB_HEADS], &k, NULL);
@@ -344,7 +336,7 @@ static int cum_find(const struct rollup_reader *r, uint32_t site, uint64_t a,
             *rec = m->at[i].rec;
             return 0;
         }
-    uint8_t kb[17];
+    uint8_t kb[DAILY_KEY_LEN];
     MDB_val k = { daily_key(kb, site, a, day, cls), kb };
     *rec = (MDB_val){ 0, NULL };
     int rc = mdb_cursor_get(r->cum, &k, rec, MDB_SET_RANGE);
@@ -352,8 +344,8 @@ static int cum_find(const struct rollup_reader *r, uint32_t site, uint64_t a,
         rc = mdb_cursor_get(r->cum, &k, rec,     /* no row on DAY itself */
                             rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
     while (rc == 0 && same_article(&k, site, a) &&
-           (((const uint8_t *)k.mv_data)[16] != cls ||
-            get_be32((const uint8_t *)k.mv_data + 12) > day))
+           (key_class(k.mv_data) != cls ||
+            key_day(k.mv_data) > day))
         rc = mdb_cursor_get(r->cum, &k, rec, MDB_PREV);
     if (rc == 0 && !same_article(&k, site, a))
         rc = MDB_NOTFOUND;
@@ -419,12 +411,11 @@ static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
     } else if ((rc = mdb_cursor_open(r.txn, st->dbi[DB_ARTICLES],
                                      &arts)) == 0) {
         uint8_t kb[12];
-        put_be32(kb, site_id);
-        put_be64(kb + 4, 0);
+        site_id_key(kb, site_id, 0);
         MDB_val k = { sizeof kb, kb }, v;
         int c = mdb_cursor_get(arts, &k, &v, MDB_SET_RANGE);
-        while (c == 0 && k.mv_size == 12 && get_be32(k.mv_data) == site_id) {
-            uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
+        while (c == 0 && k.mv_size == 12 && key_site(k.mv_data) == site_id) {
+            uint64_t a = key_article(k.mv_data);
             if ((rc = article_sums(&r, site_id, a, &range, 1, bots, sum)) != 0)
                 break;
             if (!rollup_empty(sum) && fn(ctx, a, to, sum) != 0)
@@ -447,8 +438,7 @@ static bool is_dirty(const struct rollup_reader *r, uint32_t site, uint64_t a,
     if (!r->any_dirty)
         return false;
     uint8_t kb[13];
-    put_be32(kb, site);
-    put_be64(kb + 4, a);
+    site_id_key(kb, site, a);
     for (int cls = 0; cls <= (bots ? 1 : 0); cls++) {
         kb[12] = (uint8_t)cls;
         MDB_val k = { sizeof kb, kb }, v;
@@ -601,7 +591,7 @@ static int walk_days(struct rows_walk *w, uint32_t site, uint64_t a,
     int s;
     while ((s = walk_side(w)) >= 0 && same_article(&w->k[s], site, a)) {
         const uint8_t *p = w->k[s].mv_data;
-        uint32_t d = get_be32(p + 12);
+        uint32_t d = key_day(p);
         if (d > to)
             break;
         if (have && d != day) {
@@ -610,7 +600,7 @@ static int walk_days(struct rows_walk *w, uint32_t site, uint64_t a,
                 return stop;
             have = false;
         }
-        if (p[16] == 0 || bots) {
+        if (key_class(p) == 0 || bots) {
             if (!have)
                 memset(sum, 0, sizeof *sum);
             if (rollup_decode_add(w->v[s].mv_data, w->v[s].mv_size, sum) != 0)
@@ -641,7 +631,7 @@ int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
     struct rows_walk w = { .cur = { r.daily, r.recent } };
     bool all = article == STORE_ALL_ARTICLES;
     uint64_t next = all ? 1 : article;
-    uint8_t kb[17];
+    uint8_t kb[DAILY_KEY_LEN];
     int s, stop = 0;
     while (!stop) {
         walk_seek(&w, kb, daily_key(kb, site_id, next, from, 0));
@@ -670,12 +660,12 @@ int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
 int cum_first_day(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
                          uint32_t *day)
 {
-    uint8_t kb[17];
+    uint8_t kb[DAILY_KEY_LEN];
     MDB_val k = { daily_key(kb, site, a, 0, 0), kb }, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && same_article(&k, site, a)) {
-        if (((const uint8_t *)k.mv_data)[16] == cls) {
-            *day = get_be32((const uint8_t *)k.mv_data + 12);
+        if (key_class(k.mv_data) == cls) {
+            *day = key_day(k.mv_data);
             return 0;
         }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -696,11 +686,11 @@ static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,
         mdb_cursor_close(cum);
         return rc;
     }
-    uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
+    uint8_t kb[DAILY_KEY_LEN], buf[ROLLUP_RECORD_MAX];
     MDB_val k = { daily_key(kb, site, a, from, 0), kb }, v;
     rc = mdb_cursor_get(cum, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && same_article(&k, site, a)) {
-        if (((const uint8_t *)k.mv_data)[16] == cls &&
+        if (key_class(k.mv_data) == cls &&
             (rc = mdb_cursor_del(cum, 0)) != 0)
             break;
         rc = mdb_cursor_get(cum, &k, &v, MDB_NEXT);
@@ -721,10 +711,10 @@ static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,
         rc = mdb_cursor_get(daily, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && same_article(&k, site, a)) {
         const uint8_t *p = k.mv_data;
-        uint32_t day = get_be32(p + 12);
+        uint32_t day = key_day(p);
         if (day > through)
             break;
-        if (p[16] == cls) {
+        if (key_class(p) == cls) {
             if (rollup_decode_add(v.mv_data, v.mv_size, base) != 0) {
                 rc = MDB_CORRUPTED;
                 break;
@@ -770,8 +760,8 @@ static int settle_dirty(struct store *st, MDB_txn *txn, uint32_t through,
         } else {
             uint8_t copy[13];           /* P may move once cum grows */
             memcpy(copy, p, 13);
-            uint32_t site = get_be32(copy), from = get_be32(v.mv_data);
-            uint64_t a = get_be64(copy + 4);
+            uint32_t site = key_site(copy), from = get_be32(v.mv_data);
+            uint64_t a = key_article(copy);
             int cls = copy[12];
             MDB_val dk = { 13, copy };
             rc = cum_rebuild(st, txn, site, a, cls, from, through);
@@ -791,7 +781,7 @@ static int settle_dirty(struct store *st, MDB_txn *txn, uint32_t through,
 static int row_settle(struct store *st, MDB_txn *txn, const MDB_val *k,
                       const MDB_val *v)
 {
-    uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
+    uint8_t kb[DAILY_KEY_LEN], buf[ROLLUP_RECORD_MAX];
     struct rollup_day d;
     if (k->mv_size != 17 || v->mv_size > sizeof buf)
         return MDB_CORRUPTED;
@@ -826,17 +816,17 @@ static int settle_move(struct store *st, MDB_txn *txn, unsigned *budget,
     if (rc != 0)
         return rc;
     size_t moves = (size_t)*budget * SETTLE_MOVES_PER_ARTICLE;
-    uint8_t kb[17];
+    uint8_t kb[DAILY_KEY_LEN];
     MDB_val k = { daily_key(kb, st->settle_site, st->settle_article, 0, 0),
                   kb }, v;
     *done = false;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && moves > 0) {
         const uint8_t *p = k.mv_data;
-        if (k.mv_size == 17 && get_be32(p + 12) <= st->settle_to) {
-            uint32_t site = get_be32(p), day = get_be32(p + 12);
-            uint64_t a = get_be64(p + 4);
-            int cls = p[16];
+        if (k.mv_size == 17 && key_day(p) <= st->settle_to) {
+            uint32_t site = key_site(p), day = key_day(p);
+            uint64_t a = key_article(p);
+            int cls = key_class(p);
             rc = row_settle(st, txn, &k, &v);
             if (rc == 0 && a != 0 && day <= st->settle_from)
                 rc = store_mark_dirty(st, txn, site, a, cls, day);
@@ -849,8 +839,8 @@ static int settle_move(struct store *st, MDB_txn *txn, unsigned *budget,
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (rc == 0 && k.mv_size == 17) {         /* resume at this article */
-        st->settle_site = get_be32(k.mv_data);
-        st->settle_article = get_be64((const uint8_t *)k.mv_data + 4);
+        st->settle_site = key_site(k.mv_data);
+        st->settle_article = key_article(k.mv_data);
     } else if (rc == MDB_NOTFOUND) {
         *done = true;
         rc = 0;
@@ -872,7 +862,7 @@ static int settle_days(struct store *st, MDB_txn *txn, unsigned *budget,
         return rc;
     *done = false;
     while (*budget > 0) {
-        uint8_t kb[17];
+        uint8_t kb[DAILY_KEY_LEN];
         MDB_val k = { daily_key(kb, st->settle_site, st->settle_article, 0, 0),
                       kb }, v;
         rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -885,8 +875,8 @@ static int settle_days(struct store *st, MDB_txn *txn, unsigned *budget,
             rc = MDB_CORRUPTED;
         if (rc != 0)
             break;
-        uint32_t site = get_be32(k.mv_data);
-        uint64_t a = get_be64((const uint8_t *)k.mv_data + 4);
+        uint32_t site = key_site(k.mv_data);
+        uint64_t a = key_article(k.mv_data);
         if (a != 0) {
             for (int cls = 0; cls <= 1 && rc == 0; cls++)
                 rc = cum_rebuild(st, txn, site, a, cls, st->settle_from + 1,

@@ -90,12 +90,11 @@ int store_tickets_each(struct store *st, uint32_t site_id, uint64_t from_us,
     if (store_read_cursor(st, DB_TICKET_TIMES, &txn, &cur) != 0)
         return -1;
     uint8_t kb[12];
-    put_be32(kb, site_id);
-    put_be64(kb + 4, from_us);
+    site_id_key(kb, site_id, from_us);
     MDB_val k = { sizeof kb, kb }, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && k.mv_size > 12 && get_be32(k.mv_data) == site_id &&
-           get_be64((const uint8_t *)k.mv_data + 4) < to_us) {
+           key_article(k.mv_data) < to_us) {
         uint8_t tk[4 + STORE_TICKET_ID_MAX];
         size_t idl = k.mv_size - 12;
         if (idl <= STORE_TICKET_ID_MAX) {
