@@ -1,8 +1,11 @@
 /* render.h — reports as text: JSON for the API and the report page, CSV
  * for spreadsheets, and plain tables that fit an 80-column terminal.
  * Each function returns a new NUL-terminated string the caller frees, or
- * NULL when memory ran out. Text from the data is escaped for its format
- * (JSON strings; CSV quoting, with formula-like cells made inert). */
+ * NULL when memory ran out or the text would be longer than
+ * render_max_text: never a truncated text (the API answers 500). Text from
+ * the data is escaped for its format (JSON strings; CSV quoting, with
+ * formula-like cells made inert). JSON and CSV of a row kind come from one
+ * table of columns: the CSV headers are the JSON keys. */
 #ifndef DWELL_RENDER_H
 #define DWELL_RENDER_H
 
@@ -12,6 +15,10 @@
 #include "dwell/report.h"
 
 enum render_format { RENDER_JSON, RENDER_CSV, RENDER_TABLE };
+
+/* The longest text a render function answers, in bytes: 64 MiB. Tests
+ * lower it; nothing else writes it. */
+extern size_t render_max_text;
 
 /* What every report is about. */
 struct render_scope {

@@ -1,295 +1,655 @@
-/* render.c — see render.h. */
+/* render.c — see render.h.
+ *
+ * Every kind of row (an article's metrics, a day of a series, a search,
+ * a topic, …) is a table of columns, each declared once with its JSON key,
+ * its CSV header and how its value is read and formatted; one JSON writer
+ * and one CSV writer walk the tables. JSON goes through the streaming
+ * writer (base/json.h) and CSV and tables through a capped buffer
+ * (base/buf.h): running out of memory or passing render_max_text gives NULL,
+ * never a truncated text. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/render.h"
 
-#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "base/buf.h"
+#include "base/csv.h"
+#include "base/json.h"
 #include "query/legend.h"
 
-/* --- a growable text buffer with a hard cap ---------------------------------- */
+size_t render_max_text = 64u << 20;
 
-#define TEXT_MAX (64u << 20)
+/* --- columns ------------------------------------------------------------------------ */
 
-struct text {
-    char *p;
-    size_t n, cap;
-    bool failed;
+/* How a column's value is stored and written. "Undefined" values are null
+ * in JSON and an empty CSV cell. */
+enum cell {
+    CELL_ID,          /* uint64_t: 16 hex digits */
+    CELL_TEXT,        /* char[]: a string */
+    CELL_STR,         /* const char *: a string; JSON leaves the key out
+                         when NULL */
+    CELL_PAGE,        /* uint8_t page kind: its name */
+    CELL_DATE,        /* uint32_t day: "YYYY-MM-DD" */
+    CELL_TIME,        /* uint64_t µs since the epoch: ISO 8601, seconds */
+    CELL_U32,         /* uint32_t */
+    CELL_U64,         /* uint64_t */
+    CELL_SIZE,        /* size_t */
+    CELL_INT,         /* int */
+    CELL_LAG,         /* int: undefined when negative */
+    CELL_RATIO,       /* double: 4 decimals; undefined when NAN */
+    CELL_MS,          /* double: whole numbers; undefined when NAN */
+    CELL_CI,          /* struct stats_interval: JSON [lo, hi] (4 decimals)
+                         or null, CSV two cells */
+    CELL_YESNO,       /* bool: JSON true/false, CSV yes/no */
+    CELL_LABEL        /* text made by the column's label function */
 };
 
-static void text_put(struct text *t, const char *s, size_t n)
+#define COL_CSV_FIRST 1u  /* CSV puts the column before the others */
+#define COL_CSV_LAST  2u  /* … or after them */
+#define COL_CTX       4u  /* the value is in the context, not the row */
+
+struct column {
+    const char *json;            /* JSON key, or NULL: CSV only */
+    const char *csv;             /* CSV header (two for CELL_CI), or NULL:
+                                    JSON only */
+    enum cell type;
+    size_t at;                   /* offsetof the value in the row */
+    size_t guard;                /* 1 + offsetof a count that must be > 0
+                                    for the value to be defined; 0: none */
+    enum cell guard_type;        /* CELL_U32 or CELL_U64 */
+    double (*number)(const void *row);   /* a derived ratio or time */
+    void (*label)(const void *row, const void *ctx, char *out, size_t n);
+    unsigned flags;              /* COL_* */
+};
+
+#define COL(j, c, t, st, f) { j, c, t, offsetof(st, f), 0, 0, NULL, NULL, 0 }
+#define COL_F(j, c, t, st, f, fl) \
+    { j, c, t, offsetof(st, f), 0, 0, NULL, NULL, fl }
+/* Defined only while the count G (of type GT) of the row is above 0. */
+#define COL_IF(j, c, t, st, f, g, gt) \
+    { j, c, t, offsetof(st, f), offsetof(st, g) + 1, gt, NULL, NULL, 0 }
+#define COL_NUM(j, c, t, fn, st, g, gt) \
+    { j, c, t, 0, offsetof(st, g) + 1, gt, fn, NULL, 0 }
+#define COL_LABEL(j, c, fn) { j, c, CELL_LABEL, 0, 0, 0, NULL, fn, 0 }
+
+#define NCOLS(a) (sizeof (a) / sizeof (a)[0])
+
+/* An article's identity, first in every row about one: id, path, title
+ * (ID_CSV: the id's CSV header, or NULL when CSV leaves it out). */
+#define ARTICLE_COLS(st, id_csv)                                         \
+    COL("id", id_csv, CELL_ID, st, a.id),                                \
+    COL("path", "path", CELL_TEXT, st, a.path),                          \
+    COL("title", "title", CELL_TEXT, st, a.title)
+
+/* The address of column C's value in ROW (or CTX). */
+static const void *cell_at(const struct column *c, const void *row,
+                           const void *ctx)
 {
-    if (t->failed)
-        return;
-    if (t->n + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        while (cap < t->n + n + 1)
-            cap *= 2;
-        char *p = cap <= TEXT_MAX ? realloc(t->p, cap) : NULL;
-        if (p == NULL) {
-            t->failed = true;
-            return;
-        }
-        t->p = p;
-        t->cap = cap;
-    }
-    memcpy(t->p + t->n, s, n);
-    t->n += n;
-    t->p[t->n] = '\0';
+    return (const char *)(c->flags & COL_CTX ? ctx : row) + c->at;
 }
 
-/* Appends the NUL-terminated S. */
-static void text_str(struct text *t, const char *s)
+/* False when C's guard count in ROW is 0. */
+static bool cell_defined(const struct column *c, const void *row)
 {
-    text_put(t, s, strlen(s));
+    if (c->guard == 0)
+        return true;
+    const void *g = (const char *)row + c->guard - 1;
+    return c->guard_type == CELL_U32 ? *(const uint32_t *)g > 0
+                                     : *(const uint64_t *)g > 0;
 }
 
-static void text_printf(struct text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void text_printf(struct text *t, const char *fmt, ...)
+/* C's double value in ROW: derived or read. */
+static double cell_double(const struct column *c, const void *row,
+                          const void *ctx)
 {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof buf) {
-        t->failed = true;
-        return;
-    }
-    text_put(t, buf, (size_t)n);
+    return c->number ? c->number(row) : *(const double *)cell_at(c, row, ctx);
 }
 
-static char *text_done(struct text *t)
+static double round4(double v)
 {
-    if (t->failed || t->p == NULL) {
-        free(t->p);
-        return NULL;
-    }
-    return t->p;
+    return round(v * 10000.0) / 10000.0;
 }
 
-/* --- CSV ----------------------------------------------------------------------------- */
-
-/* Writes S as one CSV field: quoted when needed, and with a leading
- * apostrophe when a spreadsheet would take it for a formula. */
-static void csv_field(struct text *t, const char *s)
+/* A ratio with 4 decimals, or null when undefined. */
+static void json_ratio(struct json *j, double v)
 {
-    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
-    bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
-    if (!quote) {
-        text_put(t, s, strlen(s));
-        return;
-    }
-    text_str(t, "\"");
-    if (formula)
-        text_str(t, "'");
-    for (const char *c = s; *c; c++) {
-        if (*c == '"')
-            text_str(t, "\"");
-        text_put(t, c, 1);
-    }
-    text_str(t, "\"");
+    json_double(j, isnan(v) || isinf(v) ? NAN : round4(v));
 }
 
-static void csv_num(struct text *t, double v, int decimals)
-{
-    if (isnan(v))
-        return;
-    text_printf(t, "%.*f", decimals, v);
-}
-
-static const char article_csv_header[] =
-    "id,path,title,category,words,views,visitors,reads,read_rate,"
-    "read_through,read_ratio,quick_exit_rate,engaged_p50_ms,engaged_p75_ms,"
-    "engaged_p90_ms,engaged_mean_ms,votes_up,votes_down,helpful_rate,"
-    "views_prev,views_change,page\r\n";
-
-static void csv_row(struct text *t, const struct report_row *r)
-{
-    text_printf(t, "%016" PRIx64 ",", r->a.id);
-    csv_field(t, r->a.path);
-    text_str(t, ",");
-    csv_field(t, r->a.title);
-    text_str(t, ",");
-    csv_field(t, r->a.category);
-    text_printf(t, ",%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", r->a.words,
-                r->views, r->visitors, r->reads);
-    const double rates[] = { r->read_rate, r->read_through, r->read_ratio,
-                             r->quick_exit_rate };
-    for (size_t i = 0; i < 4; i++) {
-        csv_num(t, rates[i], 4);
-        text_str(t, ",");
-    }
-    const double ms[] = { r->views ? r->p50_ms : NAN, r->views ? r->p75_ms : NAN,
-                          r->views ? r->p90_ms : NAN, r->mean_ms };
-    for (size_t i = 0; i < 4; i++) {
-        csv_num(t, ms[i], 0);
-        text_str(t, ",");
-    }
-    text_printf(t, "%u,%u,", r->sum.votes_up, r->sum.votes_down);
-    csv_num(t, r->helpful_rate, 4);
-    text_printf(t, ",%" PRIu64 ",", r->views_prev);
-    csv_num(t, r->views_change, 4);
-    text_printf(t, ",%s\r\n", event_page_kind_name(r->a.kind));
-}
-
-static void csv_counts(struct text *t, const char *name,
-                       const struct report_counts *c, bool zero)
-{
-    text_printf(t, "%s,count%s\r\n", name, zero ? ",zero_results" : "");
-    for (size_t i = 0; i < c->n; i++) {
-        csv_field(t, c->items[i].value);
-        text_printf(t, ",%" PRIu64, c->items[i].count);
-        if (zero)
-            text_printf(t, ",%" PRIu64, c->items[i].zero);
-        text_str(t, "\r\n");
-    }
-}
-
-/* --- JSON ------------------------------------------------------------------------------ */
-
-/* Adds NAME: V, or null when V is undefined; ratios keep 4 decimals. */
-static void json_ratio(cJSON *o, const char *name, double v)
-{
-    if (isnan(v) || isinf(v))
-        cJSON_AddNullToObject(o, name);
-    else
-        cJSON_AddNumberToObject(o, name, round(v * 10000.0) / 10000.0);
-}
-
-static void json_ms(cJSON *o, const char *name, double v)
-{
-    if (isnan(v))
-        cJSON_AddNullToObject(o, name);
-    else
-        cJSON_AddNumberToObject(o, name, round(v));
-}
-
-static void json_date(cJSON *o, const char *name, uint32_t day)
+static void json_date(struct json *j, uint32_t day)
 {
     char d[11];
     report_format_date(day, d);
-    cJSON_AddStringToObject(o, name, d);
+    json_string(j, d);
 }
 
-static cJSON *json_scope(const struct render_scope *sc)
+/* Writes US (µs since the epoch) as an ISO 8601 UTC time, in seconds. */
+static void format_time_us(uint64_t us, char out[32])
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "site", sc->site);
-    json_date(o, "from", sc->q->from);
-    json_date(o, "to", sc->q->to);
+    time_t secs = (time_t)(us / 1000000u);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Writes the value of column C of ROW as JSON. */
+static void json_cell(struct json *j, const struct column *c, const void *row,
+                      const void *ctx)
+{
+    const void *p = cell_at(c, row, ctx);
+    char s[256];
+    if (!cell_defined(c, row)) {
+        json_null(j);
+        return;
+    }
+    switch (c->type) {
+    case CELL_ID:
+        snprintf(s, sizeof s, "%016" PRIx64, *(const uint64_t *)p);
+        json_string(j, s);
+        break;
+    case CELL_TEXT:  json_string(j, (const char *)p); break;
+    case CELL_STR:   json_string(j, *(const char *const *)p); break;
+    case CELL_PAGE:
+        json_string(j, event_page_kind_name(*(const uint8_t *)p));
+        break;
+    case CELL_DATE:  json_date(j, *(const uint32_t *)p); break;
+    case CELL_TIME:
+        format_time_us(*(const uint64_t *)p, s);
+        json_string(j, s);
+        break;
+    case CELL_U32:   json_uint(j, *(const uint32_t *)p); break;
+    case CELL_U64:   json_uint(j, *(const uint64_t *)p); break;
+    case CELL_SIZE:  json_uint(j, *(const size_t *)p); break;
+    case CELL_INT:   json_int(j, *(const int *)p); break;
+    case CELL_LAG:
+        if (*(const int *)p < 0)
+            json_null(j);
+        else
+            json_int(j, *(const int *)p);
+        break;
+    case CELL_RATIO: json_ratio(j, cell_double(c, row, ctx)); break;
+    case CELL_MS:    json_double(j, round(cell_double(c, row, ctx))); break;
+    case CELL_CI: {
+        const struct stats_interval *ci = p;
+        if (isnan(ci->lo) || isnan(ci->hi)) {
+            json_null(j);
+            break;
+        }
+        json_array_begin(j);
+        json_double(j, round4(ci->lo));
+        json_double(j, round4(ci->hi));
+        json_array_end(j);
+        break;
+    }
+    case CELL_YESNO: json_bool(j, *(const bool *)p); break;
+    case CELL_LABEL:
+        c->label(row, ctx, s, sizeof s);
+        json_string(j, s);
+        break;
+    }
+}
+
+/* Writes the members of ROW's JSON columns of COLS[0..N) into the open
+ * object. */
+static void json_members(struct json *j, const struct column *cols, size_t n,
+                         const void *row, const void *ctx)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct column *c = &cols[i];
+        if (c->json == NULL)
+            continue;
+        if (c->type == CELL_STR &&
+            *(const char *const *)cell_at(c, row, ctx) == NULL)
+            continue;
+        json_key(j, c->json);
+        json_cell(j, c, row, ctx);
+    }
+}
+
+/* Writes ROW as one JSON object of the JSON columns of COLS[0..N). */
+static void json_row(struct json *j, const struct column *cols, size_t n,
+                     const void *row, const void *ctx)
+{
+    json_object_begin(j);
+    json_members(j, cols, n, row, ctx);
+    json_object_end(j);
+}
+
+/* Writes KEY: an array of the N rows at ROWS (each SIZE bytes apart). */
+static void json_rows(struct json *j, const char *key,
+                      const struct column *cols, size_t ncols,
+                      const void *rows, size_t size, size_t n,
+                      const void *ctx)
+{
+    json_key(j, key);
+    json_array_begin(j);
+    for (size_t i = 0; i < n; i++)
+        json_row(j, cols, ncols, (const char *)rows + i * size, ctx);
+    json_array_end(j);
+}
+
+/* A number with DECIMALS, or nothing when undefined. */
+static void csv_num(struct buf *b, double v, int decimals)
+{
+    if (!isnan(v))
+        buf_printf(b, "%.*f", decimals, v);
+}
+
+/* Writes the value of column C of ROW as CSV cells. */
+static void csv_cell(struct buf *b, const struct column *c, const void *row,
+                     const void *ctx)
+{
+    const void *p = cell_at(c, row, ctx);
+    char s[256];
+    if (!cell_defined(c, row))
+        return;
+    switch (c->type) {
+    case CELL_ID:    buf_printf(b, "%016" PRIx64, *(const uint64_t *)p); break;
+    case CELL_TEXT:  csv_put_field(b, (const char *)p); break;
+    case CELL_STR: {
+        const char *v = *(const char *const *)p;
+        csv_put_field(b, v ? v : "");
+        break;
+    }
+    case CELL_PAGE:
+        buf_str(b, event_page_kind_name(*(const uint8_t *)p));
+        break;
+    case CELL_DATE:
+        report_format_date(*(const uint32_t *)p, s);
+        buf_str(b, s);
+        break;
+    case CELL_TIME:
+        format_time_us(*(const uint64_t *)p, s);
+        buf_str(b, s);
+        break;
+    case CELL_U32:   buf_printf(b, "%" PRIu32, *(const uint32_t *)p); break;
+    case CELL_U64:   buf_printf(b, "%" PRIu64, *(const uint64_t *)p); break;
+    case CELL_SIZE:  buf_printf(b, "%zu", *(const size_t *)p); break;
+    case CELL_INT:   buf_printf(b, "%d", *(const int *)p); break;
+    case CELL_LAG:
+        if (*(const int *)p >= 0)
+            buf_printf(b, "%d", *(const int *)p);
+        break;
+    case CELL_RATIO: csv_num(b, cell_double(c, row, ctx), 4); break;
+    case CELL_MS:    csv_num(b, cell_double(c, row, ctx), 0); break;
+    case CELL_CI: {
+        const struct stats_interval *ci = p;
+        csv_num(b, ci->lo, 4);
+        buf_str(b, ",");
+        csv_num(b, ci->hi, 4);
+        break;
+    }
+    case CELL_YESNO: buf_str(b, *(const bool *)p ? "yes" : "no"); break;
+    case CELL_LABEL:
+        c->label(row, ctx, s, sizeof s);
+        csv_put_field(b, s);
+        break;
+    }
+}
+
+#define MAX_COLS 32
+
+/* The indexes of the CSV columns of COLS[0..N) in CSV order: the
+ * COL_CSV_FIRST ones, the others, then the COL_CSV_LAST ones. Returns how
+ * many. */
+static size_t csv_order(const struct column *cols, size_t n,
+                        size_t order[MAX_COLS])
+{
+    static const unsigned pass[3] = { COL_CSV_FIRST, 0, COL_CSV_LAST };
+    size_t k = 0;
+    for (int p = 0; p < 3; p++)
+        for (size_t i = 0; i < n && k < MAX_COLS; i++)
+            if (cols[i].csv != NULL &&
+                (cols[i].flags & (COL_CSV_FIRST | COL_CSV_LAST)) == pass[p])
+                order[k++] = i;
+    return k;
+}
+
+/* Writes the CSV header line of COLS[0..N). */
+static void csv_header(struct buf *b, const struct column *cols, size_t n)
+{
+    size_t order[MAX_COLS], k = csv_order(cols, n, order);
+    for (size_t i = 0; i < k; i++) {
+        if (i)
+            buf_str(b, ",");
+        buf_str(b, cols[order[i]].csv);
+    }
+    buf_str(b, "\r\n");
+}
+
+/* Writes ROW as one CSV line of the CSV columns of COLS[0..N). */
+static void csv_row(struct buf *b, const struct column *cols, size_t n,
+                    const void *row, const void *ctx)
+{
+    size_t order[MAX_COLS], k = csv_order(cols, n, order);
+    for (size_t i = 0; i < k; i++) {
+        if (i)
+            buf_str(b, ",");
+        csv_cell(b, &cols[order[i]], row, ctx);
+    }
+    buf_str(b, "\r\n");
+}
+
+/* Writes the header and the N rows at ROWS (SIZE bytes apart). */
+static void csv_rows(struct buf *b, const struct column *cols, size_t ncols,
+                     const void *rows, size_t size, size_t n, const void *ctx)
+{
+    csv_header(b, cols, ncols);
+    for (size_t i = 0; i < n; i++)
+        csv_row(b, cols, ncols, (const char *)rows + i * size, ctx);
+}
+
+/* --- the tables of columns ------------------------------------------------------------ */
+
+#define ROW struct report_row
+
+/* An article over a range (report_row). */
+static const struct column row_cols[] = {
+    ARTICLE_COLS(ROW, "id"),
+    COL("category", "category", CELL_TEXT, ROW, a.category),
+    COL_F("page", "page", CELL_PAGE, ROW, a.kind, COL_CSV_LAST),
+    COL("words", "words", CELL_U32, ROW, a.words),
+    COL("views", "views", CELL_U64, ROW, views),
+    COL("visitors", "visitors", CELL_U64, ROW, visitors),
+    COL("reads", "reads", CELL_U64, ROW, reads),
+    COL("read_rate", "read_rate", CELL_RATIO, ROW, read_rate),
+    COL("read_through", "read_through", CELL_RATIO, ROW, read_through),
+    COL("read_ratio", "read_ratio", CELL_RATIO, ROW, read_ratio),
+    COL("quick_exit_rate", "quick_exit_rate", CELL_RATIO, ROW,
+        quick_exit_rate),
+    COL_IF("engaged_p50_ms", "engaged_p50_ms", CELL_MS, ROW, p50_ms, views,
+           CELL_U64),
+    COL_IF("engaged_p75_ms", "engaged_p75_ms", CELL_MS, ROW, p75_ms, views,
+           CELL_U64),
+    COL_IF("engaged_p90_ms", "engaged_p90_ms", CELL_MS, ROW, p90_ms, views,
+           CELL_U64),
+    COL("engaged_mean_ms", "engaged_mean_ms", CELL_MS, ROW, mean_ms),
+    COL("votes_up", "votes_up", CELL_U32, ROW, sum.votes_up),
+    COL("votes_down", "votes_down", CELL_U32, ROW, sum.votes_down),
+    COL("helpful_rate", "helpful_rate", CELL_RATIO, ROW, helpful_rate),
+    COL("views_prev", "views_prev", CELL_U64, ROW, views_prev),
+    COL("views_change", "views_change", CELL_RATIO, ROW, views_change),
+    COL_IF("engaged_p50_prev_ms", NULL, CELL_MS, ROW, p50_prev_ms,
+           views_prev, CELL_U64),
+    COL("attention_reason", NULL, CELL_STR, ROW, attention_reason),
+};
+#undef ROW
+_Static_assert(NCOLS(row_cols) <= MAX_COLS, "csv_order holds MAX_COLS");
+
+/* The first columns of row_cols: what names an article (id, path, title,
+ * category), as the summary lists the articles without views. */
+#define IDENTITY_COLS 4
+
+#define TOT struct report_totals
+
+/* Site-wide numbers over a range (JSON only). */
+static const struct column totals_cols[] = {
+    COL("views", NULL, CELL_U32, TOT, sum.views),
+    COL("visitors", NULL, CELL_U64, TOT, visitors),
+    COL("reads", NULL, CELL_U32, TOT, sum.reads),
+    COL("read_rate", NULL, CELL_RATIO, TOT, read_rate),
+    COL("read_through", NULL, CELL_RATIO, TOT, read_through),
+    COL("quick_exit_rate", NULL, CELL_RATIO, TOT, quick_exit_rate),
+    COL_IF("engaged_p50_ms", NULL, CELL_MS, TOT, p50_ms, sum.views, CELL_U32),
+    COL_IF("engaged_p75_ms", NULL, CELL_MS, TOT, p75_ms, sum.views, CELL_U32),
+    COL_IF("engaged_p90_ms", NULL, CELL_MS, TOT, p90_ms, sum.views, CELL_U32),
+    COL("votes_up", NULL, CELL_U32, TOT, sum.votes_up),
+    COL("votes_down", NULL, CELL_U32, TOT, sum.votes_down),
+    COL("helpful_rate", NULL, CELL_RATIO, TOT, helpful_rate),
+    COL("searches", NULL, CELL_U64, TOT, searches),
+};
+#undef TOT
+
+static double day_p50_ms(const void *row)
+{
+    return rollup_quantile_ms(((const struct report_day *)row)->sum.hist, 0.5);
+}
+
+#define DAY struct report_day
+
+/* One day of a series; the site's series has the first SITE_DAY_COLS. */
+static const struct column day_cols[] = {
+    COL("date", "date", CELL_DATE, DAY, day),
+    COL("views", "views", CELL_U32, DAY, sum.views),
+    COL("visitors", "visitors", CELL_U32, DAY, sum.visitors),
+    COL("reads", "reads", CELL_U32, DAY, sum.reads),
+    COL_NUM("engaged_p50_ms", "engaged_p50_ms", CELL_MS, day_p50_ms, DAY,
+            sum.views, CELL_U32),
+};
+#define SITE_DAY_COLS 4
+#undef DAY
+
+/* A search with its count and, for the top searches, how many found
+ * nothing (the first 2 columns otherwise). */
+static const struct column search_cols[] = {
+    COL("query", "query", CELL_TEXT, struct report_count, value),
+    COL("count", "count", CELL_U64, struct report_count, count),
+    COL("zero_results", "zero_results", CELL_U64, struct report_count, zero),
+};
+
+/* One value of a breakdown (country, referrer, search) with its count. */
+static const struct column value_cols[] = {
+    COL("value", "value", CELL_TEXT, struct report_count, value),
+    COL("count", "count", CELL_U64, struct report_count, count),
+};
+
+/* What every correlation row may read besides itself. */
+struct corr_ctx {
+    struct correlate_site site;
+    const char *window;
+};
+
+/* A share as the report page writes it: one decimal below 10 %, else
+ * whole percents. */
+static void fmt_share(char *out, size_t n, double v)
+{
+    double p = v * 100.0;
+    if (isnan(v))
+        snprintf(out, n, "-");
+    else
+        snprintf(out, n, p > 0 && p < 10 ? "%.1f%%" : "%.0f%%", p);
+}
+
+/* The rate as what it is, a lower bound: "at least 41% contacted support
+ * within 24h". */
+static void contact_label(const void *row, const void *ctx, char *out,
+                          size_t n)
+{
+    const struct correlate_article *a = row;
+    const struct corr_ctx *c = ctx;
+    char p[16];
+    fmt_share(p, sizeof p, a->rate);
+    snprintf(out, n, "at least %s contacted support within %s", p,
+             c->window);
+}
+
+#define CA struct correlate_article
+#define CTX struct corr_ctx
+
+/* An article's contact after reading; CSV repeats the period's linked
+ * share on every row, next to each rate. */
+static const struct column corr_article_cols[] = {
+    ARTICLE_COLS(CA, "id"),
+    COL("category", NULL, CELL_TEXT, CA, a.category),
+    COL("views", "views", CELL_U64, CA, views),
+    COL("followed_by_ticket", "followed_by_ticket", CELL_U64, CA, followed),
+    COL("contact_after_read", "contact_after_read", CELL_RATIO, CA, rate),
+    COL("contact_after_read_ci", "ci_low,ci_high", CELL_CI, CA, ci),
+    COL_LABEL("contact_after_read_label", NULL, contact_label),
+    COL("median_read_to_ticket_s", "median_read_to_ticket_s", CELL_MS, CA,
+        median_to_ticket_s),
+    COL_F(NULL, "period_linked_tickets", CELL_U64, CTX, site.linked, COL_CTX),
+    COL_F(NULL, "period_tickets", CELL_U64, CTX, site.tickets, COL_CTX),
+    COL_F(NULL, "linked_share", CELL_RATIO, CTX, site.linked_share, COL_CTX),
+};
+#undef CA
+#undef CTX
+
+#define SITE struct correlate_site
+
+/* The site's numbers of tickets after reading (JSON only). */
+static const struct column site_numbers_cols[] = {
+    COL("tickets", NULL, CELL_U64, SITE, tickets),
+    COL("linked_tickets", NULL, CELL_U64, SITE, linked),
+    COL("tickets_with_read", NULL, CELL_U64, SITE, with_read),
+    COL("requesters", NULL, CELL_U64, SITE, requesters),
+    COL("visitors", NULL, CELL_U64, SITE, visitors),
+    COL("views", NULL, CELL_U64, SITE, views),
+    COL("self_service_score", NULL, CELL_RATIO, SITE, self_service_score),
+    COL("tickets_per_1000_views", NULL, CELL_RATIO, SITE,
+        tickets_per_1000_views),
+    COL("share_of_tickets_after_reading", NULL, CELL_RATIO, SITE,
+        share_with_read),
+};
+
+/* How much of the helpdesk the rates can see: linked tickets of all the
+ * period's tickets (JSON only). */
+static const struct column linked_share_cols[] = {
+    COL("linked_tickets", NULL, CELL_U64, SITE, linked),
+    COL("tickets", NULL, CELL_U64, SITE, tickets),
+    COL("share", NULL, CELL_RATIO, SITE, linked_share),
+};
+#undef SITE
+
+/* A plain-language reading of a topic's result. */
+static void topic_verdict(const void *row, const void *ctx, char *out,
+                          size_t n)
+{
+    const struct correlate_topic *t = row;
+    (void)ctx;
+    if (t->best_lag < 0)
+        snprintf(out, n, "not enough data (%zu days, %llu tickets)", t->days,
+                 (unsigned long long)t->tickets);
+    else if (!t->evidence)
+        snprintf(out, n, "no evidence");
+    else
+        snprintf(out, n, "more reads are followed by %s tickets %d day%s "
+                 "later", t->r < 0 ? "fewer" : "more", t->best_lag,
+                 t->best_lag == 1 ? "" : "s");
+}
+
+#define TOPIC struct correlate_topic
+
+/* A topic's reads against its tickets (JSON adds the lags after these). */
+static const struct column topic_cols[] = {
+    COL("category", "category", CELL_TEXT, TOPIC, category),
+    COL("days", "days", CELL_SIZE, TOPIC, days),
+    COL("reads", "reads", CELL_U64, TOPIC, reads),
+    COL("tickets", "tickets", CELL_U64, TOPIC, tickets),
+    COL("best_lag_days", "best_lag_days", CELL_LAG, TOPIC, best_lag),
+    COL("r", "r", CELL_RATIO, TOPIC, r),
+    COL("n", "n", CELL_SIZE, TOPIC, n),
+    COL("ci", "ci_low,ci_high", CELL_CI, TOPIC, ci),
+    COL("evidence", "evidence", CELL_YESNO, TOPIC, evidence),
+    COL_LABEL("verdict", NULL, topic_verdict),
+};
+#undef TOPIC
+
+/* One lag of a topic (JSON only). */
+static const struct column lag_cols[] = {
+    COL("lag", NULL, CELL_INT, struct stats_lag, lag),
+    COL("r", NULL, CELL_RATIO, struct stats_lag, r),
+    COL("n", NULL, CELL_SIZE, struct stats_lag, n),
+};
+
+/* A search followed by tickets. */
+static const struct column gap_cols[] = {
+    COL("query", "query", CELL_TEXT, struct correlate_gap, query),
+    COL("tickets", "tickets", CELL_U64, struct correlate_gap, tickets),
+    COL("zero_results", "zero_results", CELL_YESNO, struct correlate_gap,
+        zero_results),
+};
+
+/* An article one ticket's requester read before it. */
+struct read_row {
+    struct store_article a;
+    uint64_t time_us;
+    double before_s;
+};
+
+static const struct column read_cols[] = {
+    ARTICLE_COLS(struct read_row, NULL),
+    COL_F("time", "time", CELL_TIME, struct read_row, time_us,
+          COL_CSV_FIRST),
+    COL("before_s", "before_s", CELL_MS, struct read_row, before_s),
+};
+
+#define LEG struct legend_entry
+
+/* What one metric means. */
+static const struct column legend_cols[] = {
+    COL("key", "key", CELL_STR, LEG, key),
+    COL("label", "label", CELL_STR, LEG, label),
+    COL("definition", "definition", CELL_STR, LEG, text),
+    COL("doc", "doc", CELL_STR, LEG, doc),
+};
+#undef LEG
+
+/* --- JSON documents -------------------------------------------------------------------- */
+
+static void json_key_date(struct json *j, const char *key, uint32_t day)
+{
+    json_key(j, key);
+    json_date(j, day);
+}
+
+static void json_key_ratio(struct json *j, const char *key, double v)
+{
+    json_key(j, key);
+    json_ratio(j, v);
+}
+
+/* Starts a report's object with what every report is about: the site, the
+ * dates and, when known, how they were decided. */
+static void json_begin_scope(struct json *j, const struct render_scope *sc)
+{
+    json_init(j, render_max_text);
+    json_object_begin(j);
+    json_key_string(j, "site", sc->site);
+    json_key_date(j, "from", sc->q->from);
+    json_key_date(j, "to", sc->q->to);
     const struct report_range *rg = sc->range;
     if (rg == NULL)
-        return o;
-    cJSON *r = cJSON_AddObjectToObject(o, "range");
-    json_date(r, "from", sc->q->from);
-    json_date(r, "to", sc->q->to);
-    cJSON_AddNumberToObject(r, "days", sc->q->to - sc->q->from + 1);
-    json_date(r, "today", rg->today);
-    cJSON_AddBoolToObject(r, "includes_today", sc->q->to >= rg->today);
-    cJSON_AddBoolToObject(r, "clamped", rg->clamped);
+        return;
+    json_key(j, "range");
+    json_object_begin(j);
+    json_key_date(j, "from", sc->q->from);
+    json_key_date(j, "to", sc->q->to);
+    json_key_uint(j, "days", sc->q->to - sc->q->from + 1);
+    json_key_date(j, "today", rg->today);
+    json_key_bool(j, "includes_today", sc->q->to >= rg->today);
+    json_key_bool(j, "clamped", rg->clamped);
     if (rg->clamped)
-        json_date(r, "requested_to", rg->asked_to);
-    return o;
+        json_key_date(j, "requested_to", rg->asked_to);
+    json_object_end(j);
 }
 
-static cJSON *json_row(const struct report_row *r)
+/* Closes the report's object and hands out its text with a newline, or
+ * NULL when anything failed. */
+static char *json_done(struct json *j)
 {
-    char id[17];
-    cJSON *o = cJSON_CreateObject();
-    snprintf(id, sizeof id, "%016" PRIx64, r->a.id);
-    cJSON_AddStringToObject(o, "id", id);
-    cJSON_AddStringToObject(o, "path", r->a.path);
-    cJSON_AddStringToObject(o, "title", r->a.title);
-    cJSON_AddStringToObject(o, "category", r->a.category);
-    cJSON_AddStringToObject(o, "page", event_page_kind_name(r->a.kind));
-    cJSON_AddNumberToObject(o, "words", r->a.words);
-    cJSON_AddNumberToObject(o, "views", (double)r->views);
-    cJSON_AddNumberToObject(o, "visitors", (double)r->visitors);
-    cJSON_AddNumberToObject(o, "reads", (double)r->reads);
-    json_ratio(o, "read_rate", r->read_rate);
-    json_ratio(o, "read_through", r->read_through);
-    json_ratio(o, "read_ratio", r->read_ratio);
-    json_ratio(o, "quick_exit_rate", r->quick_exit_rate);
-    json_ms(o, "engaged_p50_ms", r->views ? r->p50_ms : NAN);
-    json_ms(o, "engaged_p75_ms", r->views ? r->p75_ms : NAN);
-    json_ms(o, "engaged_p90_ms", r->views ? r->p90_ms : NAN);
-    json_ms(o, "engaged_mean_ms", r->mean_ms);
-    cJSON_AddNumberToObject(o, "votes_up", r->sum.votes_up);
-    cJSON_AddNumberToObject(o, "votes_down", r->sum.votes_down);
-    json_ratio(o, "helpful_rate", r->helpful_rate);
-    cJSON_AddNumberToObject(o, "views_prev", (double)r->views_prev);
-    json_ratio(o, "views_change", r->views_change);
-    json_ms(o, "engaged_p50_prev_ms", r->views_prev ? r->p50_prev_ms : NAN);
-    if (r->attention_reason)
-        cJSON_AddStringToObject(o, "attention_reason", r->attention_reason);
-    return o;
+    json_object_end(j);
+    json_newline(j);
+    return json_finish(j, NULL);
 }
 
-static cJSON *json_totals(const struct report_totals *t)
+/* KEY: the object of ROW's columns. */
+static void json_key_row(struct json *j, const char *key,
+                         const struct column *cols, size_t n, const void *row)
 {
-    cJSON *o = cJSON_CreateObject();
-    bool any = t->sum.views > 0;
-    cJSON_AddNumberToObject(o, "views", t->sum.views);
-    cJSON_AddNumberToObject(o, "visitors", (double)t->visitors);
-    cJSON_AddNumberToObject(o, "reads", t->sum.reads);
-    json_ratio(o, "read_rate", t->read_rate);
-    json_ratio(o, "read_through", t->read_through);
-    json_ratio(o, "quick_exit_rate", t->quick_exit_rate);
-    json_ms(o, "engaged_p50_ms", any ? t->p50_ms : NAN);
-    json_ms(o, "engaged_p75_ms", any ? t->p75_ms : NAN);
-    json_ms(o, "engaged_p90_ms", any ? t->p90_ms : NAN);
-    cJSON_AddNumberToObject(o, "votes_up", t->sum.votes_up);
-    cJSON_AddNumberToObject(o, "votes_down", t->sum.votes_down);
-    json_ratio(o, "helpful_rate", t->helpful_rate);
-    cJSON_AddNumberToObject(o, "searches", (double)t->searches);
-    return o;
+    json_key(j, key);
+    json_row(j, cols, n, row, NULL);
 }
 
 static double change(double cur, double prev)
 {
     return prev > 0 && !isnan(cur) ? (cur - prev) / prev : NAN;
-}
-
-static cJSON *json_counts(const struct report_counts *c, const char *key,
-                          bool zero)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; i < c->n; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, key, c->items[i].value);
-        cJSON_AddNumberToObject(o, "count", (double)c->items[i].count);
-        if (zero)
-            cJSON_AddNumberToObject(o, "zero_results",
-                                    (double)c->items[i].zero);
-        cJSON_AddItemToArray(a, o);
-    }
-    return a;
-}
-
-static char *json_done(cJSON *o)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (s == NULL)
-        return NULL;
-    size_t n = strlen(s);
-    char *out = malloc(n + 2);          /* owned by the caller, freed with free */
-    if (out) {
-        memcpy(out, s, n);
-        out[n] = '\n';
-        out[n + 1] = '\0';
-    }
-    cJSON_free(s);
-    return out;
 }
 
 /* --- tables (80 columns) --------------------------------------------------------------- */
@@ -341,10 +701,10 @@ static void fit(char *out, size_t cap, const char *s, size_t w)
         out[n++] = ' ', out[n] = '\0';
 }
 
-static void table_rows(struct text *t, const struct report_row *rows,
+static void table_rows(struct buf *t, const struct report_row *rows,
                        size_t n)
 {
-    text_printf(t, "%-30s %7s %7s %6s %6s %5s %5s %7s\n", "article", "views",
+    buf_printf(t, "%-30s %7s %7s %6s %6s %5s %5s %7s\n", "article", "views",
                 "visitrs", "p50", "p90", "read", "help", "change");
     for (size_t i = 0; i < n; i++) {
         const struct report_row *r = &rows[i];
@@ -358,37 +718,37 @@ static void table_rows(struct text *t, const struct report_row *rows,
             snprintf(ch, sizeof ch, "-");
         else
             snprintf(ch, sizeof ch, "%+.0f%%", r->views_change * 100.0);
-        text_printf(t, "%s %7" PRIu64 " %7" PRIu64 " %6s %6s %5s %5s %7s\n",
+        buf_printf(t, "%s %7" PRIu64 " %7" PRIu64 " %6s %6s %5s %5s %7s\n",
                     path, r->views, r->visitors, p50, p90, rd, hp, ch);
     }
 }
 
-static void table_counts(struct text *t, const char *title,
+static void table_counts(struct buf *t, const char *title,
                          const struct report_counts *c)
 {
     if (c->n == 0)
         return;
-    text_printf(t, "\n%s\n", title);
+    buf_printf(t, "\n%s\n", title);
     for (size_t i = 0; i < c->n; i++) {
         char v[200];
         fit(v, sizeof v, c->items[i].value, 60);
-        text_printf(t, "  %s %10" PRIu64 "\n", v, c->items[i].count);
+        buf_printf(t, "  %s %10" PRIu64 "\n", v, c->items[i].count);
     }
 }
 
 /* Writes LINE cut to 80 columns, then a newline. */
-static void table_line(struct text *t, const char *line)
+static void table_line(struct buf *t, const char *line)
 {
     char cut[400];
     fit(cut, sizeof cut, line, 80);
     size_t n = strlen(cut);
     while (n > 0 && cut[n - 1] == ' ')
         n--;
-    text_put(t, cut, n);
-    text_str(t, "\n");
+    buf_put(t, cut, n);
+    buf_str(t, "\n");
 }
 
-static void table_header(struct text *t, const struct render_scope *sc,
+static void table_header(struct buf *t, const struct render_scope *sc,
                          const char *what)
 {
     char f[11], to[11], line[400];
@@ -400,423 +760,11 @@ static void table_header(struct text *t, const struct render_scope *sc,
     snprintf(line, sizeof line, "%s to %s UTC%s%s: %s, %s", f, to, part,
              sc->q->include_bots ? " (bots included)" : "", sc->site, what);
     table_line(t, line);
-    text_str(t, "\n");
+    buf_str(t, "\n");
 }
 
-/* Writes US (µs since the epoch) as an ISO 8601 UTC time. */
-static void format_time_us(uint64_t us, char out[32])
-{
-    time_t secs = (time_t)(us / 1000000u);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
-/* --- the reports ------------------------------------------------------------------------ */
-
-char *render_summary(const struct render_scope *sc,
-                     const struct report_summary *s, enum render_format f)
-{
-    struct text t = { 0 };
-    if (f == RENDER_CSV) {
-        text_str(&t, "date,views,visitors,reads\r\n");
-        for (size_t i = 0; i < s->series.n; i++) {
-            char d[11];
-            report_format_date(s->series.days[i].day, d);
-            text_printf(&t, "%s,%u,%u,%u\r\n", d,
-                        s->series.days[i].sum.views,
-                        s->series.days[i].sum.visitors,
-                        s->series.days[i].sum.reads);
-        }
-        return text_done(&t);
-    }
-    if (f == RENDER_TABLE) {
-        char p50[16];
-        table_header(&t, sc, "summary");
-        fmt_ms(p50, sizeof p50, s->cur.sum.views ? s->cur.p50_ms : NAN);
-        text_printf(&t, "views %u  visitors %" PRIu64 "  reads %u  "
-                    "median engaged %s  searches %" PRIu64 "\n\n",
-                    s->cur.sum.views, s->cur.visitors, s->cur.sum.reads, p50,
-                    s->cur.searches);
-        size_t n = s->articles.n < 10 ? s->articles.n : 10;
-        table_rows(&t, s->articles.rows, n);
-        table_counts(&t, "top searches", &s->searches);
-        table_counts(&t, "searches with no results", &s->zero_searches);
-        return text_done(&t);
-    }
-    cJSON *o = json_scope(sc);
-    cJSON *prev = cJSON_AddObjectToObject(o, "previous");
-    json_date(prev, "from", s->prev_from);
-    json_date(prev, "to", s->prev_to);
-    cJSON_AddItemToObject(o, "totals", json_totals(&s->cur));
-    cJSON_AddItemToObject(o, "previous_totals", json_totals(&s->prev));
-    cJSON *ch = cJSON_AddObjectToObject(o, "change");
-    json_ratio(ch, "views", change(s->cur.sum.views, s->prev.sum.views));
-    json_ratio(ch, "visitors", change((double)s->cur.visitors,
-                                      (double)s->prev.visitors));
-    json_ratio(ch, "reads", change(s->cur.sum.reads, s->prev.sum.reads));
-    json_ratio(ch, "engaged_p50_ms",
-               s->prev.sum.views ? change(s->cur.p50_ms, s->prev.p50_ms)
-                                 : NAN);
-    cJSON *series = cJSON_AddArrayToObject(o, "series");
-    for (size_t i = 0; i < s->series.n; i++) {
-        cJSON *d = cJSON_CreateObject();
-        json_date(d, "date", s->series.days[i].day);
-        cJSON_AddNumberToObject(d, "views", s->series.days[i].sum.views);
-        cJSON_AddNumberToObject(d, "visitors",
-                                s->series.days[i].sum.visitors);
-        cJSON_AddNumberToObject(d, "reads", s->series.days[i].sum.reads);
-        cJSON_AddItemToArray(series, d);
-    }
-    cJSON *top = cJSON_AddArrayToObject(o, "top_articles");
-    for (size_t i = 0; i < s->articles.n && i < 10; i++)
-        if (s->articles.rows[i].views > 0)
-            cJSON_AddItemToArray(top, json_row(&s->articles.rows[i]));
-    cJSON *att = cJSON_AddArrayToObject(o, "needs_attention");
-    for (size_t i = 0; i < s->n_attention; i++)
-        cJSON_AddItemToArray(att, json_row(&s->attention[i]));
-    cJSON_AddItemToObject(o, "top_searches",
-                          json_counts(&s->searches, "query", true));
-    cJSON_AddItemToObject(o, "zero_result_searches",
-                          json_counts(&s->zero_searches, "query", false));
-    cJSON *idle = cJSON_AddArrayToObject(o, "no_views");
-    for (size_t i = 0; i < s->articles.n; i++) {
-        const struct report_row *r = &s->articles.rows[i];
-        if (r->views > 0)
-            continue;
-        char id[17];
-        cJSON *a = cJSON_CreateObject();
-        snprintf(id, sizeof id, "%016" PRIx64, r->a.id);
-        cJSON_AddStringToObject(a, "id", id);
-        cJSON_AddStringToObject(a, "path", r->a.path);
-        cJSON_AddStringToObject(a, "title", r->a.title);
-        cJSON_AddStringToObject(a, "category", r->a.category);
-        cJSON_AddItemToArray(idle, a);
-    }
-    return json_done(o);
-}
-
-char *render_articles(const struct render_scope *sc,
-                      const struct report_list *l, size_t offset,
-                      size_t limit, const char *sort, bool descending,
-                      enum render_format f)
-{
-    size_t end = offset < l->n ? offset + limit : offset;
-    if (end > l->n)
-        end = l->n;
-    struct text t = { 0 };
-    if (f == RENDER_CSV) {
-        text_put(&t, article_csv_header, sizeof article_csv_header - 1);
-        for (size_t i = offset; i < end; i++)
-            csv_row(&t, &l->rows[i]);
-        return text_done(&t);
-    }
-    if (f == RENDER_TABLE) {
-        table_header(&t, sc, "articles");
-        if (end > offset)
-            table_rows(&t, l->rows + offset, end - offset);
-        text_printf(&t, "\n%zu of %zu articles, by %s\n",
-                    end > offset ? end - offset : 0, l->n, sort);
-        return text_done(&t);
-    }
-    cJSON *o = json_scope(sc);
-    cJSON_AddNumberToObject(o, "total", (double)l->n);
-    cJSON_AddNumberToObject(o, "limit", (double)limit);
-    cJSON_AddNumberToObject(o, "offset", (double)offset);
-    cJSON_AddStringToObject(o, "sort", sort);
-    cJSON_AddStringToObject(o, "order", descending ? "desc" : "asc");
-    cJSON *a = cJSON_AddArrayToObject(o, "articles");
-    for (size_t i = offset; i < end; i++)
-        cJSON_AddItemToArray(a, json_row(&l->rows[i]));
-    return json_done(o);
-}
-
-static void series_csv(struct text *t, const struct report_series *s)
-{
-    text_str(t, "date,views,visitors,reads,engaged_p50_ms\r\n");
-    for (size_t i = 0; i < s->n; i++) {
-        char d[11];
-        const struct rollup_day *x = &s->days[i].sum;
-        report_format_date(s->days[i].day, d);
-        text_printf(t, "%s,%u,%u,%u,", d, x->views, x->visitors, x->reads);
-        if (x->views)
-            text_printf(t, "%.0f", rollup_quantile_ms(x->hist, 0.5));
-        text_str(t, "\r\n");
-    }
-}
-
-char *render_article(const struct render_scope *sc,
-                     const struct report_detail *d, enum render_format f)
-{
-    struct text t = { 0 };
-    const struct report_row *r = &d->row;
-    if (f == RENDER_CSV) {
-        series_csv(&t, &d->series);
-        return text_done(&t);
-    }
-    if (f == RENDER_TABLE) {
-        table_header(&t, sc, r->a.path);
-        char line[400];
-        snprintf(line, sizeof line, "title    %s", r->a.title);
-        table_line(&t, line);
-        snprintf(line, sizeof line, "category %s", r->a.category);
-        table_line(&t, line);
-        text_printf(&t, "words    %u\n\n", r->a.words);
-        table_rows(&t, r, 1);
-        table_counts(&t, "countries", &d->countries);
-        table_counts(&t, "referrers", &d->referrers);
-        table_counts(&t, "searches that led here", &d->led_here);
-        return text_done(&t);
-    }
-    cJSON *o = json_scope(sc);
-    cJSON_AddItemToObject(o, "article", json_row(r));
-    int last = -1;
-    for (int b = 0; b < ROLLUP_HIST_BUCKETS; b++)
-        if (r->sum.hist[b])
-            last = b;
-    cJSON *h = cJSON_AddArrayToObject(o, "histogram");
-    for (int b = 0; b <= last; b++) {
-        cJSON *x = cJSON_CreateObject();
-        cJSON_AddNumberToObject(x, "lower_ms", rollup_bucket_lower_ms(b));
-        cJSON_AddNumberToObject(x, "upper_ms", rollup_bucket_upper_ms(b));
-        cJSON_AddNumberToObject(x, "count", r->sum.hist[b]);
-        cJSON_AddItemToArray(h, x);
-    }
-    cJSON *sc_arr = cJSON_AddArrayToObject(o, "scroll");
-    for (int b = 0; b < ROLLUP_SCROLL_BUCKETS; b++) {
-        cJSON *x = cJSON_CreateObject();
-        cJSON_AddNumberToObject(x, "from", b * 10);
-        cJSON_AddNumberToObject(x, "to", b == 10 ? 100 : b * 10 + 9);
-        cJSON_AddNumberToObject(x, "count", r->sum.scroll[b]);
-        cJSON_AddItemToArray(sc_arr, x);
-    }
-    cJSON *series = cJSON_AddArrayToObject(o, "series");
-    for (size_t i = 0; i < d->series.n; i++) {
-        const struct rollup_day *x = &d->series.days[i].sum;
-        cJSON *e = cJSON_CreateObject();
-        json_date(e, "date", d->series.days[i].day);
-        cJSON_AddNumberToObject(e, "views", x->views);
-        cJSON_AddNumberToObject(e, "visitors", x->visitors);
-        cJSON_AddNumberToObject(e, "reads", x->reads);
-        json_ms(e, "engaged_p50_ms",
-                x->views ? rollup_quantile_ms(x->hist, 0.5) : NAN);
-        cJSON_AddItemToArray(series, e);
-    }
-    cJSON_AddItemToObject(o, "countries",
-                          json_counts(&d->countries, "value", false));
-    cJSON_AddItemToObject(o, "referrers",
-                          json_counts(&d->referrers, "value", false));
-    cJSON_AddItemToObject(o, "searches_led_here",
-                          json_counts(&d->led_here, "value", false));
-    cJSON_AddItemToObject(o, "searches_here",
-                          json_counts(&d->searched_here, "value", false));
-    return json_done(o);
-}
-
-char *render_searches(const struct render_scope *sc,
-                      const struct report_counts *searches,
-                      const struct report_counts *zero, enum render_format f)
-{
-    struct text t = { 0 };
-    if (f == RENDER_CSV) {
-        csv_counts(&t, "query", searches, true);
-        return text_done(&t);
-    }
-    if (f == RENDER_TABLE) {
-        table_header(&t, sc, "searches");
-        table_counts(&t, "searches", searches);
-        table_counts(&t, "searches with no results", zero);
-        return text_done(&t);
-    }
-    cJSON *o = json_scope(sc);
-    cJSON_AddItemToObject(o, "searches", json_counts(searches, "query", true));
-    cJSON_AddItemToObject(o, "zero_result_searches",
-                          json_counts(zero, "query", false));
-    return json_done(o);
-}
-
-/* --- tickets after reading ----------------------------------------------------- */
-
-static void json_interval(cJSON *o, const char *name, double lo, double hi)
-{
-    if (isnan(lo) || isnan(hi)) {
-        cJSON_AddNullToObject(o, name);
-        return;
-    }
-    cJSON *a = cJSON_AddArrayToObject(o, name);
-    cJSON_AddItemToArray(a, cJSON_CreateNumber(round(lo * 10000) / 10000));
-    cJSON_AddItemToArray(a, cJSON_CreateNumber(round(hi * 10000) / 10000));
-}
-
-/* A plain-language reading of a topic's result. */
-static void topic_verdict(const struct correlate_topic *t, char *out,
-                          size_t n)
-{
-    if (t->best_lag < 0)
-        snprintf(out, n, "not enough data (%zu days, %llu tickets)", t->days,
-                 (unsigned long long)t->tickets);
-    else if (!t->evidence)
-        snprintf(out, n, "no evidence");
-    else
-        snprintf(out, n, "more reads are followed by %s tickets %d day%s "
-                 "later", t->r < 0 ? "fewer" : "more", t->best_lag,
-                 t->best_lag == 1 ? "" : "s");
-}
-
-static cJSON *json_site_numbers(const struct correlate_site *s)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "tickets", (double)s->tickets);
-    cJSON_AddNumberToObject(o, "linked_tickets", (double)s->linked);
-    cJSON_AddNumberToObject(o, "tickets_with_read", (double)s->with_read);
-    cJSON_AddNumberToObject(o, "requesters", (double)s->requesters);
-    cJSON_AddNumberToObject(o, "visitors", (double)s->visitors);
-    cJSON_AddNumberToObject(o, "views", (double)s->views);
-    json_ratio(o, "self_service_score", s->self_service_score);
-    json_ratio(o, "tickets_per_1000_views", s->tickets_per_1000_views);
-    json_ratio(o, "share_of_tickets_after_reading", s->share_with_read);
-    return o;
-}
-
-/* A share as the report page writes it: one decimal below 10 %, else
- * whole percents. */
-static void fmt_share(char *out, size_t n, double v)
-{
-    double p = v * 100.0;
-    if (isnan(v))
-        snprintf(out, n, "-");
-    else
-        snprintf(out, n, p > 0 && p < 10 ? "%.1f%%" : "%.0f%%", p);
-}
-
-/* How much of the helpdesk the rates can see: linked tickets of all the
- * period's tickets. */
-static cJSON *json_linked_share(const struct correlate_site *s)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "linked_tickets", (double)s->linked);
-    cJSON_AddNumberToObject(o, "tickets", (double)s->tickets);
-    json_ratio(o, "share", s->linked_share);
-    return o;
-}
-
-/* The rate as what it is, a lower bound: "at least 41% contacted support
- * within 24h". */
-static void contact_label(char *out, size_t n, double rate,
-                          const char *window)
-{
-    char p[16];
-    fmt_share(p, sizeof p, rate);
-    snprintf(out, n, "at least %s contacted support within %s", p, window);
-}
-
-static cJSON *json_correlate_article(const struct correlate_article *a,
-                                     const char *window)
-{
-    char id[17], label[96];
-    cJSON *o = cJSON_CreateObject();
-    snprintf(id, sizeof id, "%016" PRIx64, a->a.id);
-    cJSON_AddStringToObject(o, "id", id);
-    cJSON_AddStringToObject(o, "path", a->a.path);
-    cJSON_AddStringToObject(o, "title", a->a.title);
-    cJSON_AddStringToObject(o, "category", a->a.category);
-    cJSON_AddNumberToObject(o, "views", (double)a->views);
-    cJSON_AddNumberToObject(o, "followed_by_ticket", (double)a->followed);
-    json_ratio(o, "contact_after_read", a->rate);
-    json_interval(o, "contact_after_read_ci", a->ci.lo, a->ci.hi);
-    contact_label(label, sizeof label, a->rate, window);
-    cJSON_AddStringToObject(o, "contact_after_read_label", label);
-    json_ms(o, "median_read_to_ticket_s", a->median_to_ticket_s);
-    return o;
-}
-
-static cJSON *json_topic(const struct correlate_topic *t)
-{
-    char verdict[160];
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "category", t->category);
-    cJSON_AddNumberToObject(o, "days", (double)t->days);
-    cJSON_AddNumberToObject(o, "reads", (double)t->reads);
-    cJSON_AddNumberToObject(o, "tickets", (double)t->tickets);
-    if (t->best_lag < 0)
-        cJSON_AddNullToObject(o, "best_lag_days");
-    else
-        cJSON_AddNumberToObject(o, "best_lag_days", t->best_lag);
-    json_ratio(o, "r", t->r);
-    cJSON_AddNumberToObject(o, "n", (double)t->n);
-    json_interval(o, "ci", t->ci.lo, t->ci.hi);
-    cJSON_AddBoolToObject(o, "evidence", t->evidence);
-    topic_verdict(t, verdict, sizeof verdict);
-    cJSON_AddStringToObject(o, "verdict", verdict);
-    cJSON *lags = cJSON_AddArrayToObject(o, "lags");
-    for (int l = 0; l <= CORRELATE_MAX_LAG && t->best_lag >= 0; l++) {
-        cJSON *x = cJSON_CreateObject();
-        cJSON_AddNumberToObject(x, "lag", t->lags[l].lag);
-        json_ratio(x, "r", t->lags[l].r);
-        cJSON_AddNumberToObject(x, "n", (double)t->lags[l].n);
-        cJSON_AddItemToArray(lags, x);
-    }
-    return o;
-}
-
-static void correlation_csv(struct text *t, const struct correlate_result *r,
-                            enum render_part part)
-{
-    if (part == RENDER_TOPICS) {
-        text_str(t, "category,days,reads,tickets,best_lag_days,r,n,ci_low,"
-             "ci_high,evidence\r\n");
-        for (size_t i = 0; i < r->ntopics; i++) {
-            const struct correlate_topic *x = &r->topics[i];
-            csv_field(t, x->category);
-            text_printf(t, ",%zu,%" PRIu64 ",%" PRIu64 ",", x->days, x->reads,
-                        x->tickets);
-            if (x->best_lag >= 0)
-                text_printf(t, "%d", x->best_lag);
-            text_str(t, ",");
-            csv_num(t, x->r, 4);
-            text_printf(t, ",%zu,", x->n);
-            csv_num(t, x->ci.lo, 4);
-            text_str(t, ",");
-            csv_num(t, x->ci.hi, 4);
-            text_printf(t, ",%s\r\n", x->evidence ? "yes" : "no");
-        }
-        return;
-    }
-    if (part == RENDER_GAPS) {
-        text_str(t, "query,tickets,zero_results\r\n");
-        for (size_t i = 0; i < r->ngaps; i++) {
-            csv_field(t, r->gaps[i].query);
-            text_printf(t, ",%" PRIu64 ",%s\r\n", r->gaps[i].tickets,
-                        r->gaps[i].zero_results ? "yes" : "no");
-        }
-        return;
-    }
-    /* the period's linked share on every row, next to each rate */
-    text_str(t, "id,path,title,views,followed_by_ticket,contact_after_read,"
-             "ci_low,ci_high,median_read_to_ticket_s,period_linked_tickets,"
-             "period_tickets,linked_share\r\n");
-    for (size_t i = 0; i < r->narticles; i++) {
-        const struct correlate_article *a = &r->articles[i];
-        text_printf(t, "%016" PRIx64 ",", a->a.id);
-        csv_field(t, a->a.path);
-        text_str(t, ",");
-        csv_field(t, a->a.title);
-        text_printf(t, ",%" PRIu64 ",%" PRIu64 ",", a->views, a->followed);
-        csv_num(t, a->rate, 4);
-        text_str(t, ",");
-        csv_num(t, a->ci.lo, 4);
-        text_str(t, ",");
-        csv_num(t, a->ci.hi, 4);
-        text_str(t, ",");
-        csv_num(t, a->median_to_ticket_s, 0);
-        text_printf(t, ",%" PRIu64 ",%" PRIu64 ",", r->site.linked,
-                    r->site.tickets);
-        csv_num(t, r->site.linked_share, 4);
-        text_str(t, "\r\n");
-    }
-}
-
-static void correlation_table(struct text *t, const struct render_scope *sc,
+static void correlation_table(struct buf *t, const struct render_scope *sc,
                               const char *window,
                               const struct correlate_result *r)
 {
@@ -831,10 +779,10 @@ static void correlation_table(struct text *t, const struct render_scope *sc,
              s->self_service_score);
     snprintf(per, sizeof per, isnan(s->tickets_per_1000_views) ? "-" : "%.1f",
              s->tickets_per_1000_views);
-    text_printf(t, "tickets %" PRIu64 ", linked to a reader %" PRIu64
+    buf_printf(t, "tickets %" PRIu64 ", linked to a reader %" PRIu64
                 " (%s), after reading %s\n", s->tickets, s->linked, linked,
                 share);
-    text_printf(t, "self-service score %s (visitors per requester), "
+    buf_printf(t, "self-service score %s (visitors per requester), "
                 "tickets per 1,000 views %s\n\n", sss, per);
     /* the rate is a lower bound: say so, with the share it can see */
     snprintf(line, sizeof line, "at least this share of views contacted "
@@ -843,7 +791,7 @@ static void correlation_table(struct text *t, const struct render_scope *sc,
     snprintf(line, sizeof line, "linked to a reader count, %" PRIu64 " of %"
              PRIu64 " (%s)", s->linked, s->tickets, linked);
     table_line(t, line);
-    text_printf(t, "%-36s %7s %6s %8s %15s\n", "article", "views", "ticket",
+    buf_printf(t, "%-36s %7s %6s %8s %15s\n", "article", "views", "ticket",
                 "at least", "95% interval");
     for (size_t i = 0; i < r->narticles && i < 15; i++) {
         const struct correlate_article *a = &r->articles[i];
@@ -860,14 +808,14 @@ static void correlation_table(struct text *t, const struct render_scope *sc,
             fmt_share(hi, sizeof hi, a->ci.hi);
             snprintf(ci, sizeof ci, "%s-%s", lo, hi);
         }
-        text_printf(t, "%s %7" PRIu64 " %6" PRIu64 " %8s %15s\n", path,
+        buf_printf(t, "%s %7" PRIu64 " %6" PRIu64 " %8s %15s\n", path,
                     a->views, a->followed, rate, ci);
     }
-    text_str(t, "\ntopics (reads vs tickets, lags 0-14 days)\n");
+    buf_str(t, "\ntopics (reads vs tickets, lags 0-14 days)\n");
     for (size_t i = 0; i < r->ntopics; i++) {
         char verdict[160], name[64];
         fit(name, sizeof name, r->topics[i].category, 14);
-        topic_verdict(&r->topics[i], verdict, sizeof verdict);
+        topic_verdict(&r->topics[i], NULL, verdict, sizeof verdict);
         if (r->topics[i].best_lag >= 0)
             snprintf(line, sizeof line, "  %s r %+.2f at %2d d, n %zu: %s",
                      name, r->topics[i].r, r->topics[i].best_lag,
@@ -877,103 +825,18 @@ static void correlation_table(struct text *t, const struct render_scope *sc,
         table_line(t, line);
     }
     if (r->ngaps)
-        text_str(t, "\nsearches followed by a ticket\n");
+        buf_str(t, "\nsearches followed by a ticket\n");
     for (size_t i = 0; i < r->ngaps && i < 10; i++) {
         char q[200];
         fit(q, sizeof q, r->gaps[i].query, 50);
-        text_printf(t, "  %s %6" PRIu64 "%s\n", q, r->gaps[i].tickets,
+        buf_printf(t, "  %s %6" PRIu64 "%s\n", q, r->gaps[i].tickets,
                     r->gaps[i].zero_results ? "  (no results)" : "");
     }
 }
 
-char *render_correlation(const struct render_scope *sc, const char *window,
-                         const struct correlate_result *r,
-                         enum render_part part, enum render_format f)
-{
-    struct text t = { 0 };
-    if (f == RENDER_TABLE) {
-        correlation_table(&t, sc, window, r);
-        return text_done(&t);
-    }
-    if (f == RENDER_CSV) {
-        correlation_csv(&t, r, part);
-        return text_done(&t);
-    }
-    cJSON *o = json_scope(sc);
-    cJSON_AddStringToObject(o, "window", window);
-    if (part == RENDER_ALL || part == RENDER_DEFLECTION) {
-        cJSON_AddItemToObject(o, "linked_share", json_linked_share(&r->site));
-        cJSON_AddItemToObject(o, "site_numbers", json_site_numbers(&r->site));
-        cJSON *a = cJSON_AddArrayToObject(o, "articles");
-        for (size_t i = 0; i < r->narticles; i++)
-            if (r->articles[i].views > 0)
-                cJSON_AddItemToArray(a, json_correlate_article(
-                                            &r->articles[i], window));
-    }
-    if (part == RENDER_ALL || part == RENDER_TOPICS) {
-        cJSON *a = cJSON_AddArrayToObject(o, "topics");
-        for (size_t i = 0; i < r->ntopics; i++)
-            cJSON_AddItemToArray(a, json_topic(&r->topics[i]));
-    }
-    if (part == RENDER_ALL || part == RENDER_GAPS) {
-        cJSON *a = cJSON_AddArrayToObject(o, "gaps");
-        for (size_t i = 0; i < r->ngaps; i++) {
-            cJSON *g = cJSON_CreateObject();
-            cJSON_AddStringToObject(g, "query", r->gaps[i].query);
-            cJSON_AddNumberToObject(g, "tickets", (double)r->gaps[i].tickets);
-            cJSON_AddBoolToObject(g, "zero_results", r->gaps[i].zero_results);
-            cJSON_AddItemToArray(a, g);
-        }
-    }
-    return json_done(o);
-}
-
-char *render_ticket_reads(const struct render_scope *sc, const char *ticket,
-                          const char *window, bool linked,
-                          const struct correlate_read *reads, size_t n,
-                          const struct store_article *arts,
-                          enum render_format f)
-{
-    struct text t = { 0 };
-    if (f == RENDER_CSV) {
-        text_str(&t, "time,path,title,before_s\r\n");
-        for (size_t i = 0; i < n; i++) {
-            char when[32];
-            format_time_us(reads[i].time_us, when);
-            text_printf(&t, "%s,", when);
-            csv_field(&t, arts[i].path);
-            text_str(&t, ",");
-            csv_field(&t, arts[i].title);
-            text_printf(&t, ",%.0f\r\n", reads[i].before_s);
-        }
-        return text_done(&t);
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "site", sc->site);
-    cJSON_AddStringToObject(o, "ticket", ticket);
-    cJSON_AddStringToObject(o, "window", window);
-    cJSON_AddBoolToObject(o, "linked", linked);
-    cJSON *a = cJSON_AddArrayToObject(o, "reads");
-    for (size_t i = 0; i < n; i++) {
-        char id[17], when[32];
-        cJSON *x = cJSON_CreateObject();
-        snprintf(id, sizeof id, "%016" PRIx64, reads[i].article);
-        format_time_us(reads[i].time_us, when);
-        cJSON_AddStringToObject(x, "id", id);
-        cJSON_AddStringToObject(x, "path", arts[i].path);
-        cJSON_AddStringToObject(x, "title", arts[i].title);
-        cJSON_AddStringToObject(x, "time", when);
-        cJSON_AddNumberToObject(x, "before_s", round(reads[i].before_s));
-        cJSON_AddItemToArray(a, x);
-    }
-    return json_done(o);
-}
-
-/* --- the legend ------------------------------------------------------------------------ */
-
 /* Writes S indented by two spaces, wrapped at spaces to 80 columns (a
  * column is a UTF-8 character). */
-static void wrap_line(struct text *t, const char *s)
+static void wrap_line(struct buf *t, const char *s)
 {
     while (*s) {
         size_t cols = 0, cut = 0, i = 0;
@@ -985,51 +848,364 @@ static void wrap_line(struct text *t, const char *s)
         }
         if (s[i] == '\0' || s[i] == ' ' || cut == 0)
             cut = i;
-        text_str(t, "  ");
-        text_put(t, s, cut);
-        text_str(t, "\n");
+        buf_str(t, "  ");
+        buf_put(t, s, cut);
+        buf_str(t, "\n");
         s += cut;
         while (*s == ' ')
             s++;
     }
 }
 
+/* --- the reports ------------------------------------------------------------------------ */
+
+/* A text buffer for CSV and tables, capped at render_max_text. */
+static struct buf text_start(void)
+{
+    struct buf b;
+    buf_init(&b, render_max_text);
+    return b;
+}
+
+char *render_summary(const struct render_scope *sc,
+                     const struct report_summary *s, enum render_format f)
+{
+    struct buf t = text_start();
+    if (f == RENDER_CSV) {
+        csv_rows(&t, day_cols, SITE_DAY_COLS, s->series.days,
+                 sizeof *s->series.days, s->series.n, NULL);
+        return buf_take(&t, NULL);
+    }
+    if (f == RENDER_TABLE) {
+        char p50[16];
+        table_header(&t, sc, "summary");
+        fmt_ms(p50, sizeof p50, s->cur.sum.views ? s->cur.p50_ms : NAN);
+        buf_printf(&t, "views %u  visitors %" PRIu64 "  reads %u  "
+                   "median engaged %s  searches %" PRIu64 "\n\n",
+                   s->cur.sum.views, s->cur.visitors, s->cur.sum.reads, p50,
+                   s->cur.searches);
+        size_t n = s->articles.n < 10 ? s->articles.n : 10;
+        table_rows(&t, s->articles.rows, n);
+        table_counts(&t, "top searches", &s->searches);
+        table_counts(&t, "searches with no results", &s->zero_searches);
+        return buf_take(&t, NULL);
+    }
+    struct json j;
+    json_begin_scope(&j, sc);
+    json_key(&j, "previous");
+    json_object_begin(&j);
+    json_key_date(&j, "from", s->prev_from);
+    json_key_date(&j, "to", s->prev_to);
+    json_object_end(&j);
+    json_key_row(&j, "totals", totals_cols, NCOLS(totals_cols), &s->cur);
+    json_key_row(&j, "previous_totals", totals_cols, NCOLS(totals_cols),
+                 &s->prev);
+    json_key(&j, "change");
+    json_object_begin(&j);
+    json_key_ratio(&j, "views", change(s->cur.sum.views, s->prev.sum.views));
+    json_key_ratio(&j, "visitors", change((double)s->cur.visitors,
+                                          (double)s->prev.visitors));
+    json_key_ratio(&j, "reads", change(s->cur.sum.reads, s->prev.sum.reads));
+    json_key_ratio(&j, "engaged_p50_ms",
+                   s->prev.sum.views ? change(s->cur.p50_ms, s->prev.p50_ms)
+                                     : NAN);
+    json_object_end(&j);
+    json_rows(&j, "series", day_cols, SITE_DAY_COLS, s->series.days,
+              sizeof *s->series.days, s->series.n, NULL);
+    json_key(&j, "top_articles");
+    json_array_begin(&j);
+    for (size_t i = 0; i < s->articles.n && i < 10; i++)
+        if (s->articles.rows[i].views > 0)
+            json_row(&j, row_cols, NCOLS(row_cols), &s->articles.rows[i],
+                     NULL);
+    json_array_end(&j);
+    json_rows(&j, "needs_attention", row_cols, NCOLS(row_cols), s->attention,
+              sizeof *s->attention, s->n_attention, NULL);
+    json_rows(&j, "top_searches", search_cols, 3, s->searches.items,
+              sizeof *s->searches.items, s->searches.n, NULL);
+    json_rows(&j, "zero_result_searches", search_cols, 2,
+              s->zero_searches.items, sizeof *s->zero_searches.items,
+              s->zero_searches.n, NULL);
+    json_key(&j, "no_views");
+    json_array_begin(&j);
+    for (size_t i = 0; i < s->articles.n; i++)
+        if (s->articles.rows[i].views == 0)
+            json_row(&j, row_cols, IDENTITY_COLS, &s->articles.rows[i], NULL);
+    json_array_end(&j);
+    return json_done(&j);
+}
+
+char *render_articles(const struct render_scope *sc,
+                      const struct report_list *l, size_t offset,
+                      size_t limit, const char *sort, bool descending,
+                      enum render_format f)
+{
+    size_t end = offset < l->n ? offset + limit : offset;
+    if (end > l->n)
+        end = l->n;
+    size_t n = end > offset ? end - offset : 0;
+    struct buf t = text_start();
+    if (f == RENDER_CSV) {
+        csv_rows(&t, row_cols, NCOLS(row_cols), l->rows + offset,
+                 sizeof *l->rows, n, NULL);
+        return buf_take(&t, NULL);
+    }
+    if (f == RENDER_TABLE) {
+        table_header(&t, sc, "articles");
+        if (n > 0)
+            table_rows(&t, l->rows + offset, n);
+        buf_printf(&t, "\n%zu of %zu articles, by %s\n", n, l->n, sort);
+        return buf_take(&t, NULL);
+    }
+    struct json j;
+    json_begin_scope(&j, sc);
+    json_key_uint(&j, "total", l->n);
+    json_key_uint(&j, "limit", limit);
+    json_key_uint(&j, "offset", offset);
+    json_key_string(&j, "sort", sort);
+    json_key_string(&j, "order", descending ? "desc" : "asc");
+    json_rows(&j, "articles", row_cols, NCOLS(row_cols), l->rows + offset,
+              sizeof *l->rows, n, NULL);
+    return json_done(&j);
+}
+
+/* One bucket: {LO_KEY: LO, HI_KEY: HI, "count": COUNT}. */
+static void json_bucket(struct json *j, const char *lo_key, int64_t lo,
+                        const char *hi_key, int64_t hi, uint32_t count)
+{
+    json_object_begin(j);
+    json_key_int(j, lo_key, lo);
+    json_key_int(j, hi_key, hi);
+    json_key_uint(j, "count", count);
+    json_object_end(j);
+}
+
+/* "histogram": R's engaged-time buckets up to its last non-empty one, and
+ * "scroll": its scroll-depth buckets (0-9 %, …, 90-99 %, 100 %). */
+static void json_histograms(struct json *j, const struct rollup_day *r)
+{
+    int last = -1;
+    for (int b = 0; b < ROLLUP_HIST_BUCKETS; b++)
+        if (r->hist[b])
+            last = b;
+    json_key(j, "histogram");
+    json_array_begin(j);
+    for (int b = 0; b <= last; b++)
+        json_bucket(j, "lower_ms", rollup_bucket_lower_ms(b), "upper_ms",
+                    rollup_bucket_upper_ms(b), r->hist[b]);
+    json_array_end(j);
+    json_key(j, "scroll");
+    json_array_begin(j);
+    for (int b = 0; b < ROLLUP_SCROLL_BUCKETS; b++)
+        json_bucket(j, "from", b * 10, "to", b == 10 ? 100 : b * 10 + 9,
+                    r->scroll[b]);
+    json_array_end(j);
+}
+
+/* KEY: the values of a breakdown with their counts. */
+static void json_values(struct json *j, const char *key,
+                        const struct report_counts *c)
+{
+    json_rows(j, key, value_cols, NCOLS(value_cols), c->items,
+              sizeof *c->items, c->n, NULL);
+}
+
+char *render_article(const struct render_scope *sc,
+                     const struct report_detail *d, enum render_format f)
+{
+    struct buf t = text_start();
+    const struct report_row *r = &d->row;
+    if (f == RENDER_CSV) {
+        csv_rows(&t, day_cols, NCOLS(day_cols), d->series.days,
+                 sizeof *d->series.days, d->series.n, NULL);
+        return buf_take(&t, NULL);
+    }
+    if (f == RENDER_TABLE) {
+        table_header(&t, sc, r->a.path);
+        char line[400];
+        snprintf(line, sizeof line, "title    %s", r->a.title);
+        table_line(&t, line);
+        snprintf(line, sizeof line, "category %s", r->a.category);
+        table_line(&t, line);
+        buf_printf(&t, "words    %u\n\n", r->a.words);
+        table_rows(&t, r, 1);
+        table_counts(&t, "countries", &d->countries);
+        table_counts(&t, "referrers", &d->referrers);
+        table_counts(&t, "searches that led here", &d->led_here);
+        return buf_take(&t, NULL);
+    }
+    struct json j;
+    json_begin_scope(&j, sc);
+    json_key_row(&j, "article", row_cols, NCOLS(row_cols), r);
+    json_histograms(&j, &r->sum);
+    json_rows(&j, "series", day_cols, NCOLS(day_cols), d->series.days,
+              sizeof *d->series.days, d->series.n, NULL);
+    json_values(&j, "countries", &d->countries);
+    json_values(&j, "referrers", &d->referrers);
+    json_values(&j, "searches_led_here", &d->led_here);
+    json_values(&j, "searches_here", &d->searched_here);
+    return json_done(&j);
+}
+
+char *render_searches(const struct render_scope *sc,
+                      const struct report_counts *searches,
+                      const struct report_counts *zero, enum render_format f)
+{
+    struct buf t = text_start();
+    if (f == RENDER_CSV) {
+        csv_rows(&t, search_cols, 3, searches->items, sizeof *searches->items,
+                 searches->n, NULL);
+        return buf_take(&t, NULL);
+    }
+    if (f == RENDER_TABLE) {
+        table_header(&t, sc, "searches");
+        table_counts(&t, "searches", searches);
+        table_counts(&t, "searches with no results", zero);
+        return buf_take(&t, NULL);
+    }
+    struct json j;
+    json_begin_scope(&j, sc);
+    json_rows(&j, "searches", search_cols, 3, searches->items,
+              sizeof *searches->items, searches->n, NULL);
+    json_rows(&j, "zero_result_searches", search_cols, 2, zero->items,
+              sizeof *zero->items, zero->n, NULL);
+    return json_done(&j);
+}
+
+/* --- tickets after reading ----------------------------------------------------- */
+
+static void correlation_csv(struct buf *t, const struct correlate_result *r,
+                            const struct corr_ctx *ctx, enum render_part part)
+{
+    if (part == RENDER_TOPICS)
+        csv_rows(t, topic_cols, NCOLS(topic_cols), r->topics,
+                 sizeof *r->topics, r->ntopics, NULL);
+    else if (part == RENDER_GAPS)
+        csv_rows(t, gap_cols, NCOLS(gap_cols), r->gaps, sizeof *r->gaps,
+                 r->ngaps, NULL);
+    else
+        csv_rows(t, corr_article_cols, NCOLS(corr_article_cols),
+                 r->articles, sizeof *r->articles, r->narticles, ctx);
+}
+
+/* KEY: the topics, each with its lags when it has a best lag. */
+static void json_topics(struct json *j, const char *key,
+                        const struct correlate_result *r)
+{
+    json_key(j, key);
+    json_array_begin(j);
+    for (size_t i = 0; i < r->ntopics; i++) {
+        const struct correlate_topic *t = &r->topics[i];
+        json_object_begin(j);
+        json_members(j, topic_cols, NCOLS(topic_cols), t, NULL);
+        json_key(j, "lags");
+        json_array_begin(j);
+        for (int l = 0; l <= CORRELATE_MAX_LAG && t->best_lag >= 0; l++)
+            json_row(j, lag_cols, NCOLS(lag_cols), &t->lags[l], NULL);
+        json_array_end(j);
+        json_object_end(j);
+    }
+    json_array_end(j);
+}
+
+char *render_correlation(const struct render_scope *sc, const char *window,
+                         const struct correlate_result *r,
+                         enum render_part part, enum render_format f)
+{
+    struct corr_ctx ctx = { r->site, window };
+    struct buf t = text_start();
+    if (f == RENDER_TABLE) {
+        correlation_table(&t, sc, window, r);
+        return buf_take(&t, NULL);
+    }
+    if (f == RENDER_CSV) {
+        correlation_csv(&t, r, &ctx, part);
+        return buf_take(&t, NULL);
+    }
+    struct json j;
+    json_begin_scope(&j, sc);
+    json_key_string(&j, "window", window);
+    if (part == RENDER_ALL || part == RENDER_DEFLECTION) {
+        json_key_row(&j, "linked_share", linked_share_cols,
+                     NCOLS(linked_share_cols), &r->site);
+        json_key_row(&j, "site_numbers", site_numbers_cols,
+                     NCOLS(site_numbers_cols), &r->site);
+        json_key(&j, "articles");
+        json_array_begin(&j);
+        for (size_t i = 0; i < r->narticles; i++)
+            if (r->articles[i].views > 0)
+                json_row(&j, corr_article_cols, NCOLS(corr_article_cols),
+                         &r->articles[i], &ctx);
+        json_array_end(&j);
+    }
+    if (part == RENDER_ALL || part == RENDER_TOPICS)
+        json_topics(&j, "topics", r);
+    if (part == RENDER_ALL || part == RENDER_GAPS)
+        json_rows(&j, "gaps", gap_cols, NCOLS(gap_cols), r->gaps,
+                  sizeof *r->gaps, r->ngaps, NULL);
+    return json_done(&j);
+}
+
+char *render_ticket_reads(const struct render_scope *sc, const char *ticket,
+                          const char *window, bool linked,
+                          const struct correlate_read *reads, size_t n,
+                          const struct store_article *arts,
+                          enum render_format f)
+{
+    struct read_row row;
+    struct buf t = text_start();
+    struct json j;
+    if (f == RENDER_CSV) {
+        csv_header(&t, read_cols, NCOLS(read_cols));
+    } else {
+        json_init(&j, render_max_text);
+        json_object_begin(&j);
+        json_key_string(&j, "site", sc->site);
+        json_key_string(&j, "ticket", ticket);
+        json_key_string(&j, "window", window);
+        json_key_bool(&j, "linked", linked);
+        json_key(&j, "reads");
+        json_array_begin(&j);
+    }
+    for (size_t i = 0; i < n; i++) {
+        row.a = arts[i];
+        row.a.id = reads[i].article;
+        row.time_us = reads[i].time_us;
+        row.before_s = reads[i].before_s;
+        if (f == RENDER_CSV)
+            csv_row(&t, read_cols, NCOLS(read_cols), &row, NULL);
+        else
+            json_row(&j, read_cols, NCOLS(read_cols), &row, NULL);
+    }
+    if (f == RENDER_CSV)
+        return buf_take(&t, NULL);
+    json_array_end(&j);
+    return json_done(&j);
+}
+
+/* --- the legend ------------------------------------------------------------------------ */
+
 char *render_legend(enum render_format f)
 {
-    struct text t = { 0 };
+    struct buf t = text_start();
     if (f == RENDER_CSV) {
-        text_str(&t, "key,label,definition,doc\r\n");
-        for (size_t i = 0; i < legend_count; i++) {
-            const struct legend_entry *e = &legend_entries[i];
-            const char *cell[4] = { e->key, e->label, e->text, e->doc };
-            for (int c = 0; c < 4; c++) {
-                if (c)
-                    text_str(&t, ",");
-                csv_field(&t, cell[c]);
-            }
-            text_str(&t, "\r\n");
-        }
-        return text_done(&t);
+        csv_rows(&t, legend_cols, NCOLS(legend_cols), legend_entries,
+                 sizeof *legend_entries, legend_count, NULL);
+        return buf_take(&t, NULL);
     }
     if (f == RENDER_TABLE) {
         for (size_t i = 0; i < legend_count; i++) {
             const struct legend_entry *e = &legend_entries[i];
-            text_printf(&t, "%s%s (%s)\n", i ? "\n" : "", e->label, e->key);
+            buf_printf(&t, "%s%s (%s)\n", i ? "\n" : "", e->label, e->key);
             wrap_line(&t, e->text);
             wrap_line(&t, e->doc);
         }
-        return text_done(&t);
+        return buf_take(&t, NULL);
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON *a = cJSON_AddArrayToObject(o, "metrics");
-    for (size_t i = 0; i < legend_count; i++) {
-        const struct legend_entry *e = &legend_entries[i];
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "key", e->key);
-        cJSON_AddStringToObject(m, "label", e->label);
-        cJSON_AddStringToObject(m, "definition", e->text);
-        cJSON_AddStringToObject(m, "doc", e->doc);
-        cJSON_AddItemToArray(a, m);
-    }
-    return json_done(o);
+    struct json j;
+    json_init(&j, render_max_text);
+    json_object_begin(&j);
+    json_rows(&j, "metrics", legend_cols, NCOLS(legend_cols), legend_entries,
+              sizeof *legend_entries, legend_count, NULL);
+    return json_done(&j);
 }
