@@ -129,6 +129,28 @@ static int check_access(struct api *api, const struct http_req *q,
     return -1;
 }
 
+/* Fills R with the 404 for a path that names no report, listing the
+ * kinds of the query table. */
+static void no_such_report(struct http_reply *r)
+{
+    char msg[400];
+    size_t n = (size_t)snprintf(msg, sizeof msg, "no such report (");
+    const char *sep = "";
+    for (int k = 0; k < QUERY_KINDS && n < sizeof msg; k++) {
+        const struct query_kind_def *d = &query_kinds[k];
+        if (d->name == NULL)
+            continue;
+        n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s%s%s%s", sep,
+                              d->name,
+                              d->alias ? " (or " : "",
+                              d->alias ? d->alias : "", d->alias ? ")" : "");
+        sep = ", ";
+    }
+    if (n < sizeof msg)
+        snprintf(msg + n, sizeof msg - n, ")");
+    http_reply_error(r, 404, msg);
+}
+
 /* Parses the parameters of A's report and runs it; returns the rendered
  * text, or NULL with R set to the error. */
 static char *run_report(struct api *api, const struct http_req *hq,
@@ -172,10 +194,7 @@ void api_reports(void *ctx, const struct http_req *q, struct http_reply *r)
     struct api_request a;
     memset(&a, 0, sizeof a);
     if (parse_path(q->path, &a) != 0) {
-        http_reply_error(r, 404, "no such report (summary, articles, "
-                         "articles/ID, searches, contact-after-read "
-                         "(or deflection), topics, gaps, tickets/ID/reads, "
-                         "legend)");
+        no_such_report(r);
         return;
     }
     if (check_access(api, q, a.site, r) != 0)
