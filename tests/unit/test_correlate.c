@@ -2,7 +2,7 @@
  * `dwell demo` plants (docs/tickets.md, "Validation"), over many seeds, and
  * finds no evidence where none was planted. Each seed is a fresh real LMDB
  * store filled with 90 days of generated traffic and tickets. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "dwell/correlate.h"
 #include "dwell/demo.h"
 
@@ -32,26 +33,20 @@ struct outcome {
 /* Generates SEED into a fresh store and correlates it. */
 static int run_seed(uint64_t seed, bool effects, struct outcome *o)
 {
-    char dir[64], err[256];
-    snprintf(dir, sizeof dir, "/tmp/dwell-correlate-XXXXXX");
-    if (mkdtemp(dir) == NULL)
-        return -1;
-    struct store *st;
-    struct store_options so = { .durability = STORE_NONE };
+    char name[32], dir[128];
+    snprintf(name, sizeof name, "seed-%llu", (unsigned long long)seed);
+    struct store *st = open_writing(name, STORE_NONE, false);
     uint32_t id;
-    bool created;
     int rc = -1;
-    if (store_open(dir, &so, &st, err, sizeof err) != 0)
+    if (st == NULL)
         return -1;
     struct demo_options d = { DAYS, seed, true, effects };
     size_t events, tickets;
     struct correlate_result r = { 0 };
-    if (store_site_put(st, "c.test", NULL, 0, &id, &created, err,
-                       sizeof err) != 0 ||
-        store_start_writer(st, err, sizeof err) != 0 ||
+    if ((id = add_site(st, "c.test")) == 0 ||
         demo_generate_ex(st, id, "c.test", &d, &events, &tickets) != 0)
         goto done;
-    uint32_t today = (uint32_t)(store_now_us() / 86400000000ull);
+    uint32_t today = store_today();
     struct correlate_query q = { id, today - (DAYS - 1), today,
                                  86400000000ull, NULL, 0 };
     if (correlate_run(st, &q, &r) != 0)
@@ -88,10 +83,7 @@ static int run_seed(uint64_t seed, bool effects, struct outcome *o)
 done:
     correlate_free(&r);
     store_close(st);
-    char cmd[96];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        rc = -1;
+    fixture_remove_tree(data_dir(dir, sizeof dir, name));
     return rc;
 }
 
@@ -138,7 +130,11 @@ TEST(no_planted_effect_means_no_evidence_in_95_percent_of_seeds)
 
 int main(void)
 {
+    if (fixture_begin("correlate") != 0)
+        return 1;
     RUN(planted_contact_rate_and_topic_lag_are_recovered);
     RUN(no_planted_effect_means_no_evidence_in_95_percent_of_seeds);
-    return check_summary();
+    int rc = check_summary();
+    fixture_end();
+    return rc;
 }

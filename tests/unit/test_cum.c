@@ -1,7 +1,7 @@
 /* test_cum.c — the cumulative rollups (store.c "cum" rows) give the same
  * sums as adding the daily rows, for final and open days, after late writes
  * to final days (dirty articles), with and without bots. Real LMDB. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +10,13 @@
 #include <lmdb.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "dwell/clientaddr.h"
 #include "dwell/demo.h"
 #include "dwell/event.h"
 #include "dwell/rollup.h"
 #include "dwell/store.h"
 
-static char dir[64];
 static struct store *st;
 static uint32_t site_id;
 
@@ -74,18 +74,13 @@ static int same_sums(uint32_t from, uint32_t to, bool bots)
     return 1;
 }
 
-static uint32_t today(void)
-{
-    return (uint32_t)(store_now_us() / 86400000000ull);
-}
-
 TEST(summed_ranges_equal_daily_sums_after_settling)
 {
     size_t events;
     CHECK_EQ_INT(demo_generate(st, site_id, "cum.test", 40, 7, &events), 0);
     CHECK(events > 1000);
     CHECK_EQ_INT(store_settle(st), 0);
-    uint32_t t = today();
+    uint32_t t = store_today();
     CHECK(same_sums(t - 39, t, false));
     CHECK(same_sums(t - 39, t, true));
     CHECK(same_sums(t - 20, t - 10, false));      /* all final days */
@@ -96,25 +91,12 @@ TEST(summed_ranges_equal_daily_sums_after_settling)
 
 TEST(a_late_write_to_a_final_day_is_seen_before_and_after_rebuild)
 {
-    uint32_t t = today();
-    char body[512];
-    struct event_batch *b = malloc(sizeof *b);
-    char err[128];
-    struct ipaddr addr;
-    CHECK(b != NULL);
-    CHECK_EQ_INT(ipaddr_parse("203.0.113.9", 11, &addr), 0);
-    snprintf(body, sizeof body,
-             "[{\"s\":\"cum.test\",\"t\":\"view\",\"v\":\"latewrite1\","
-             "\"u\":\"/kb/reset-password\",\"w\":520},"
-             "{\"s\":\"cum.test\",\"t\":\"engage\",\"v\":\"latewrite1\","
-             "\"e\":42000,\"sd\":100}]");
-    CHECK_EQ_INT(event_parse_json(body, strlen(body), b, err, sizeof err), 0);
-    for (size_t i = 0; i < b->n; i++)
-        b->ev[i].site_id = site_id;
-    uint64_t when = (uint64_t)(t - 20) * 86400000000ull + 3600000000ull;
-    CHECK_EQ_INT(store_enqueue_at(st, when, b->ev, b->n, &addr, "UA", 2,
-                                  NULL, NULL), 0);
-    free(b);
+    uint32_t t = store_today();
+    CHECK_EQ_INT(send_at(st, site_id, t - 20, 3600, "203.0.113.9", "UA", NULL,
+        "[{\"s\":\"cum.test\",\"t\":\"view\",\"v\":\"latewrite1\","
+        "\"u\":\"/kb/reset-password\",\"w\":520},"
+        "{\"s\":\"cum.test\",\"t\":\"engage\",\"v\":\"latewrite1\","
+        "\"e\":42000,\"sd\":100}]"), 0);
     CHECK_EQ_INT(store_drain(st, 10000), 0);
     /* dirty now or already rebuilt by the idle writer: both must agree */
     CHECK(same_sums(t - 39, t, false));
@@ -128,7 +110,7 @@ TEST(a_late_write_to_a_final_day_is_seen_before_and_after_rebuild)
 
 static struct store *ms;               /* settled only when the test says */
 static uint32_t ms_site;
-static char ms_dir[64];
+static char ms_dir[128];
 
 #define NRANGES 7
 static const int range_days[NRANGES][3] = {   /* from, to (days before
@@ -140,7 +122,7 @@ static const int range_days[NRANGES][3] = {   /* from, to (days before
 /* Per-article sums of every range in RANGE_DAYS, the per-day way. */
 static int per_day_sums(struct acc out[NRANGES])
 {
-    uint32_t t = today();
+    uint32_t t = store_today();
     for (int i = 0; i < NRANGES; i++)
         if (store_rollups_each(ms, ms_site, STORE_ALL_ARTICLES,
                                t - range_days[i][0], t - range_days[i][1],
@@ -155,7 +137,7 @@ static int sums_hold(struct acc truth[NRANGES], int extra, int late)
 {
     static struct rollup_day bufs[3][NRANGES][64];
     struct acc per_day[NRANGES], summed[NRANGES];
-    uint32_t t = today();
+    uint32_t t = store_today();
     for (int i = 0; i < NRANGES; i++) {
         per_day[i] = (struct acc){ bufs[0][i], { 0 }, 0 };
         summed[i] = (struct acc){ bufs[1][i], { 0 }, 0 };
@@ -215,24 +197,14 @@ static int sums_hold(struct acc truth[NRANGES], int extra, int late)
 static int late_view(struct store *s, uint32_t site, int days_ago,
                      const char *id)
 {
-    char body[256], err[128];
-    struct event_batch *b = malloc(sizeof *b);
-    struct ipaddr addr;
-    if (b == NULL || ipaddr_parse("203.0.113.7", 11, &addr) != 0)
-        return -1;
+    char body[256];
     snprintf(body, sizeof body,
              "[{\"s\":\"cum.steps\",\"t\":\"view\",\"v\":\"%s\","
              "\"u\":\"/kb/reset-password\"}]", id);
-    int rc = event_parse_json(body, strlen(body), b, err, sizeof err);
-    for (size_t i = 0; rc == 0 && i < b->n; i++)
-        b->ev[i].site_id = site;
-    uint64_t when = (uint64_t)(today() - (uint32_t)days_ago) * 86400000000ull +
-                    43200000000ull;
-    if (rc == 0)
-        rc = store_enqueue_at(s, when, b->ev, b->n, &addr, "UA", 2, NULL,
-                              NULL);
-    free(b);
-    return rc == 0 ? store_drain(s, 10000) : -1;
+    if (send_at(s, site, store_today() - (uint32_t)days_ago, 43200,
+                "203.0.113.7", "UA", NULL, body) != 0)
+        return -1;
+    return store_drain(s, 10000);
 }
 
 TEST(sums_hold_at_every_step_of_a_settling_pass_and_under_late_writes)
@@ -386,7 +358,7 @@ TEST(a_malformed_settled_day_is_an_error_not_a_wrong_report)
     CHECK_EQ_INT(per_day_sums(got), -1);      /* reads refuse */
     uint64_t id = 0;
     struct rollup_day sum;
-    struct store_range r = { today() - 30, today() };
+    struct store_range r = { store_today() - 30, store_today() };
     CHECK_EQ_INT(store_rollup_sums(ms, ms_site, &id, 1, &r, 1, false, &sum),
                  -1);
     store_close(ms);
@@ -404,41 +376,23 @@ TEST(a_malformed_settled_day_is_an_error_not_a_wrong_report)
 
 int main(void)
 {
-    char err[256];
-    snprintf(dir, sizeof dir, "/tmp/dwell-cum-XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (fixture_begin("cum") != 0)
         return 1;
-    struct store_options o = { .durability = STORE_NONE };
-    bool created;
-    if (store_open(dir, &o, &st, err, sizeof err) != 0 ||
-        store_site_put(st, "cum.test", NULL, 0, &site_id, &created, err,
-                       sizeof err) != 0 ||
-        store_start_writer(st, err, sizeof err) != 0) {
-        printf("setup: %s\n", err);
+    st = open_writing("cum", STORE_NONE, false);
+    if (st == NULL || (site_id = add_site(st, "cum.test")) == 0)
         return 1;
-    }
     RUN(summed_ranges_equal_daily_sums_after_settling);
     RUN(a_late_write_to_a_final_day_is_seen_before_and_after_rebuild);
     store_close(st);
-    char *dir2 = ms_dir;
-    snprintf(ms_dir, sizeof ms_dir, "/tmp/dwell-cum-XXXXXX");
-    struct store_options mo = { .durability = STORE_NONE,
-                                .manual_settle = true };
-    if (mkdtemp(dir2) == NULL ||
-        store_open(dir2, &mo, &ms, err, sizeof err) != 0 ||
-        store_site_put(ms, "cum.steps", NULL, 0, &ms_site, &created, err,
-                       sizeof err) != 0 ||
-        store_start_writer(ms, err, sizeof err) != 0) {
-        printf("setup: %s\n", err);
+    data_dir(ms_dir, sizeof ms_dir, "steps");
+    ms = open_writing("steps", STORE_NONE, true);
+    if (ms == NULL || (ms_site = add_site(ms, "cum.steps")) == 0)
         return 1;
-    }
     RUN(sums_hold_at_every_step_of_a_settling_pass_and_under_late_writes);
     RUN(a_schema_1_store_is_migrated_and_reports_the_same);
     RUN(a_malformed_settled_day_is_an_error_not_a_wrong_report);
     store_close(ms);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);
-    if (system(cmd) != 0)
-        printf("could not remove %s\n", dir);
-    return check_summary();
+    int rc = check_summary();
+    fixture_end();
+    return rc;
 }

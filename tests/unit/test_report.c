@@ -23,6 +23,7 @@
  * once, by the first test that needs it; the last test adds late events. */
 #define _XOPEN_SOURCE 700
 #include "check.h"
+#include "fixture.h"
 #include "dwell/clientaddr.h"
 #include "dwell/event.h"
 #include "dwell/log.h"
@@ -41,15 +42,6 @@
 
 #define DRAIN_MS 120000u      /* generous: sanitizers and fsync are slow */
 #define MIN_US (60ull * 1000000)
-
-static char root[64];         /* this run's temporary directory */
-static char err[256];
-
-static const char chrome_ua[] =
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
-static const char firefox_ua[] =
-    "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
 
 /* Doubles compared to a millionth: every value here is exact or a ratio of
  * small integers. */
@@ -74,79 +66,6 @@ static const char firefox_ua[] =
             return;                                                       \
         }                                                                 \
     } while (0)
-
-/* --- fixtures ------------------------------------------------------------- */
-
-static int remove_entry(const char *path, const struct stat *sb, int flag,
-                        struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    return remove(path);
-}
-
-/* Opens a writable store in ROOT/NAME with its writer running. */
-static struct store *open_store(const char *name)
-{
-    char dir[128];
-    struct store_options opt;
-    memset(&opt, 0, sizeof opt);
-    opt.durability = STORE_COMMIT;          /* no fsync: faster, same data */
-    struct store *st = NULL;
-    snprintf(dir, sizeof dir, "%s/%s", root, name);
-    if (store_open(dir, &opt, &st, err, sizeof err) != 0) {
-        printf("  store_open %s: %s\n", dir, err);
-        return NULL;
-    }
-    if (store_start_writer(st, err, sizeof err) != 0) {
-        printf("  store_start_writer: %s\n", err);
-        store_close(st);
-        return NULL;
-    }
-    return st;
-}
-
-static uint32_t add_site(struct store *st, const char *site)
-{
-    const char *origins[] = { "https://help.example.com" };
-    uint32_t id = 0;
-    bool created = false;
-    if (store_site_put(st, site, origins, 1, &id, &created, err,
-                       sizeof err) != 0) {
-        printf("  store_site_put %s: %s\n", site, err);
-        return 0;
-    }
-    return id;
-}
-
-static struct event_batch *batch;     /* parsed events; copied on enqueue */
-
-/* Parses JSON (one event or an array) and queues its events as one request
- * from ADDR with UA and country CC, at second SECS of DAY. Returns 0. */
-static int send_at(struct store *st, uint32_t site_id, uint32_t day,
-                   uint64_t secs, const char *addr, const char *ua,
-                   const char *cc, const char *json)
-{
-    if (event_parse_json(json, strlen(json), batch, err, sizeof err) != 0) {
-        printf("  test setup: %s: %s\n", json, err);
-        return -1;
-    }
-    struct ipaddr a;
-    memset(&a, 0, sizeof a);
-    if (ipaddr_parse(addr, strlen(addr), &a) != 0) {
-        printf("  test setup: %s did not parse\n", addr);
-        return -1;
-    }
-    for (size_t i = 0; i < batch->n; i++) {
-        batch->ev[i].site_id = site_id;
-        memcpy(batch->ev[i].country, cc, 3);
-    }
-    uint64_t t = (uint64_t)day * 86400000000ull + secs * 1000000ull;
-    int rc = store_enqueue_at(st, t, batch->ev, batch->n, &a, ua, strlen(ua),
-                              NULL, NULL);
-    if (rc != 0)
-        printf("  store_enqueue_at: %d\n", rc);
-    return rc;
-}
 
 /* --- the dataset ------------------------------------------------------------ */
 
@@ -348,7 +267,7 @@ static struct store *dataset(void)
 {
     if (ds || ds_failed)
         return ds;
-    ds = open_store("dataset");
+    ds = open_writing("dataset", STORE_COMMIT, false);  /* no fsync */
     if (ds == NULL || build_dataset() != 0) {
         printf("  building the dataset failed\n");
         ds_failed = true;
@@ -1405,20 +1324,8 @@ TEST(search_exactly_30_minutes_before_a_view_is_credited)
         { 3, base + 30 * MIN_US + 1000000, "203.0.113.61" },
     };
     for (size_t i = 0; i < 4; i++) {
-        const char *js = json[steps[i].j];
-        CHECK_EQ_INT(event_parse_json(js, strlen(js), batch, err,
-                                      sizeof err), 0);
-        struct ipaddr a;
-        memset(&a, 0, sizeof a);
-        CHECK_EQ_INT(ipaddr_parse(steps[i].addr, strlen(steps[i].addr), &a),
-                     0);
-        for (size_t k = 0; k < batch->n; k++) {
-            batch->ev[k].site_id = t_id;
-            memcpy(batch->ev[k].country, "--", 3);
-        }
-        CHECK_EQ_INT(store_enqueue_at(ds, steps[i].at, batch->ev, batch->n,
-                                      &a, chrome_ua, strlen(chrome_ua), NULL,
-                                      NULL), 0);
+        CHECK_EQ_INT(send_at_us(ds, t_id, steps[i].at, steps[i].addr,
+                                chrome_ua, "--", json[steps[i].j]), 0);
     }
     CHECK_EQ_INT(store_drain(ds, DRAIN_MS), 0);
     struct report_query q = query(t_id, day_d, day_d);
@@ -1648,16 +1555,7 @@ TEST(parse_kinds_takes_names_joined_by_commas_or_all)
 
 int main(void)
 {
-    snprintf(root, sizeof root, "/tmp/dwell-test-report-XXXXXX");
-    if (mkdtemp(root) == NULL) {
-        perror("mkdtemp");
-        return 1;
-    }
-    /* line-buffered: a sanitizer report ends the process without a flush */
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    log_set_quiet(1);
-    batch = malloc(sizeof *batch);
-    if (batch == NULL)
+    if (fixture_begin("report") != 0)
         return 1;
     RUN(parse_date_gives_days_since_the_epoch);
     RUN(parse_date_rejects_impossible_and_malformed_dates);
@@ -1692,9 +1590,7 @@ int main(void)
     RUN(kind_lists_search_pages_and_ranks_them_like_articles);
     RUN(parse_kinds_takes_names_joined_by_commas_or_all);
     store_close(ds);
-    free(batch);
     int rc = check_summary();
-    if (nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        perror(root);
+    fixture_end();
     return rc;
 }

@@ -3,6 +3,7 @@
  * bounded queue and the writer thread, map growth, and reading events back. */
 #define _XOPEN_SOURCE 700
 #include "check.h"
+#include "fixture.h"
 #include "dwell/clientaddr.h"
 #include "dwell/event.h"
 #include "dwell/log.h"
@@ -25,70 +26,7 @@
 
 #define DRAIN_MS 120000u      /* generous: sanitizers and fsync are slow */
 
-static char root[64];         /* this run's temporary directory */
 static char err[256];
-
-static const char chrome_ua[] =
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
-static const char firefox_ua[] =
-    "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
-
-/* --- fixtures -------------------------------------------------------------- */
-
-/* Writes ROOT/NAME to BUF: each test has a data directory of its own. */
-static const char *data_dir(char *buf, size_t len, const char *name)
-{
-    snprintf(buf, len, "%s/%s", root, name);
-    return buf;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag,
-                        struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    return remove(path);
-}
-
-/* Opens a writable store in ROOT/NAME with OPT (NULL: defaults). */
-static struct store *open_store(const char *name,
-                                const struct store_options *opt)
-{
-    char dir[128];
-    struct store_options def;
-    memset(&def, 0, sizeof def);
-    struct store *st = NULL;
-    err[0] = '\0';
-    if (store_open(data_dir(dir, sizeof dir, name), opt ? opt : &def, &st,
-                   err, sizeof err) != 0) {
-        printf("  store_open %s: %s\n", dir, err);
-        return NULL;
-    }
-    return st;
-}
-
-/* Registers SITE in ST and returns its id (0 on failure). */
-static uint32_t add_site(struct store *st, const char *site)
-{
-    const char *origins[] = { "https://help.example.com" };
-    uint32_t id = 0;
-    bool created = false;
-    if (store_site_put(st, site, origins, 1, &id, &created, err,
-                       sizeof err) != 0) {
-        printf("  store_site_put %s: %s\n", site, err);
-        return 0;
-    }
-    return id;
-}
-
-static struct ipaddr addr_of(const char *s)
-{
-    struct ipaddr a;
-    memset(&a, 0, sizeof a);
-    if (ipaddr_parse(s, strlen(s), &a) != 0)
-        printf("  test setup: %s did not parse\n", s);
-    return a;
-}
 
 /* A view event filled by hand; the strings are copied by store_enqueue. */
 static struct event make_view(uint32_t site_id, const char *view_id,
@@ -107,37 +45,6 @@ static struct event make_view(uint32_t site_id, const char *view_id,
     ev.category = (struct event_str){ "kb", 2 };
     ev.article = event_article_id(path, strlen(path));
     return ev;
-}
-
-/* --- acknowledgements ---------------------------------------------------- */
-
-struct ack_rec {
-    atomic_int calls;
-    atomic_int status;
-};
-
-static void on_ack(void *ctx, int status)
-{
-    struct ack_rec *a = ctx;
-    atomic_store(&a->status, status);
-    atomic_fetch_add(&a->calls, 1);
-}
-
-static void ack_init(struct ack_rec *a)
-{
-    atomic_init(&a->calls, 0);
-    atomic_init(&a->status, 12345);
-}
-
-/* True when A was called exactly once, with status 0. */
-static bool acked_once_ok(struct ack_rec *a)
-{
-    int calls = atomic_load(&a->calls), status = atomic_load(&a->status);
-    if (calls != 1 || status != 0) {
-        printf("  ack called %d time(s), last status %d\n", calls, status);
-        return false;
-    }
-    return true;
 }
 
 /* --- reading events back -------------------------------------------------- */
@@ -958,7 +865,7 @@ static void print_child_report(const char *path)
 static bool in_child(int (*fn)(void))
 {
     char log[128];
-    snprintf(log, sizeof log, "%s/child-stderr.txt", root);
+    snprintf(log, sizeof log, "%s/child-stderr.txt", fixture_root);
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -1742,14 +1649,8 @@ TEST(article_record_made_before_page_kinds_reads_as_an_article_or_home)
 
 int main(void)
 {
-    snprintf(root, sizeof root, "/tmp/dwell-test-store-XXXXXX");
-    if (mkdtemp(root) == NULL) {
-        perror("mkdtemp");
+    if (fixture_begin("store") != 0)
         return 1;
-    }
-    /* line-buffered: a sanitizer report ends the process without a flush */
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    log_set_quiet(1);
     RUN(open_close_reopen_keeps_sites_and_events);
     RUN(close_commits_and_acknowledges_everything_queued);
     RUN(readonly_open_of_a_missing_dir_fails_with_a_message);
@@ -1784,7 +1685,6 @@ int main(void)
     RUN(article_record_keeps_the_page_kind_of_the_last_view);
     RUN(article_record_made_before_page_kinds_reads_as_an_article_or_home);
     int rc = check_summary();
-    if (nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        perror(root);
+    fixture_end();
     return rc;
 }

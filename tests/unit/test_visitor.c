@@ -1,25 +1,12 @@
 /* test_visitor.c — the visitor hash and the daily salt (SipHash-2-4 itself
  * is in test_crypto.c). */
+#define _XOPEN_SOURCE 700
 #include "check.h"
+#include "fixture.h"
 #include "base/crypto.h"
-#include "dwell/clientaddr.h"
 #include "dwell/visitor.h"
 
 #include <stdint.h>
-
-static const char chrome_ua[] =
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
-
-/* Parses S, which the test knows to be a valid address. */
-static struct ipaddr addr_of(const char *s)
-{
-    struct ipaddr a;
-    memset(&a, 0, sizeof a);
-    if (ipaddr_parse(s, strlen(s), &a) != 0)
-        printf("  test setup: %s did not parse\n", s);
-    return a;
-}
 
 /* A salt whose bytes all equal V. */
 static void fill_salt(uint8_t salt[VISITOR_SALT_LEN], uint8_t v)
