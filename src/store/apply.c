@@ -28,7 +28,7 @@ static int daily_update(struct store *st, MDB_txn *txn, uint32_t site,
                         void (*fn)(struct rollup_day *d, const void *arg),
                         const void *arg)
 {
-    uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
+    uint8_t kb[DAILY_KEY_LEN], buf[ROLLUP_RECORD_MAX];
     struct rollup_day d;
     bool settled = day <= st->final_mark;
     MDB_dbi db = st->dbi[DB_RECENT];
@@ -61,22 +61,18 @@ static int dim_bump(struct store *st, MDB_txn *txn, uint32_t site,
                     uint64_t article, uint32_t day, int cls, int dim,
                     const char *value, size_t len)
 {
-    uint8_t kb[18 + 256];
-    if (len > 256)
-        len = 256;
-    size_t kl = daily_key(kb, site, article, day, cls);
-    kb[kl++] = (uint8_t)dim;
-    memcpy(kb + kl, value, len);
-    MDB_val k = { kl + len, kb }, v;
+    uint8_t kb[DIM_KEY_LEN + DIM_VALUE_MAX];
+    MDB_val k = { dim_key(kb, site, article, day, cls, dim, value, len),
+                  kb }, v;
     uint32_t count = 0;
     int rc = mdb_get(txn, st->dbi[DB_DIM], &k, &v);
-    if (rc == 0 && v.mv_size == 4)
-        count = get_be32(v.mv_data);
-    else if (rc != 0 && rc != MDB_NOTFOUND)
+    if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
-    uint8_t cb[4];
-    put_be32(cb, count + 1);
-    v.mv_size = 4;
+    if (rc == 0 && !u32_read(&v, &count))
+        count = 0;                     /* not a count: start again */
+    uint8_t cb[U32_REC_LEN];
+    u32_pack(cb, count + 1);
+    v.mv_size = sizeof cb;
     v.mv_data = cb;
     return mdb_put(txn, st->dbi[DB_DIM], &k, &v, 0);
 }
@@ -87,33 +83,19 @@ static int seen_mark(struct store *st, MDB_txn *txn, uint32_t day,
                      uint32_t site, uint64_t article, uint64_t visitor,
                      bool *first)
 {
-    uint8_t kb[24];
-    put_be32(kb, day);
-    put_be32(kb + 4, site);
-    put_be64(kb + 8, article);
-    put_be64(kb + 16, visitor);
-    MDB_val k = { sizeof kb, kb }, v = { 0, NULL };
+    uint8_t kb[SEEN_KEY_LEN];
+    MDB_val k = { seen_key(kb, day, site, article, visitor), kb };
+    MDB_val v = { 0, NULL };
     int rc = mdb_put(txn, st->dbi[DB_SEEN], &k, &v, MDB_NOOVERWRITE);
     *first = rc == 0;
     return rc == MDB_KEYEXIST ? 0 : rc;
-}
-
-static void put_str16(uint8_t *p, size_t *off, const struct event_str *s)
-{
-    p[*off] = (uint8_t)(s->n >> 8);
-    p[*off + 1] = (uint8_t)s->n;
-    if (s->n > 0)
-        memcpy(p + *off + 2, s->p, s->n);
-    *off += 2 + s->n;
 }
 
 /* Creates or refreshes the article record of view EV on DAY. */
 static int article_touch(struct store *st, MDB_txn *txn,
                          const struct event *ev, uint32_t day)
 {
-    uint8_t kb[12];
-    uint8_t buf[12 + 6 + EVENT_PATH_MAX + EVENT_TITLE_MAX +
-                EVENT_CATEGORY_MAX + 1];
+    uint8_t kb[SITE_ID_KEY_LEN], buf[ARTICLE_REC_MAX];
     site_id_key(kb, ev->site_id, ev->article);
     MDB_val k = { sizeof kb, kb }, v;
     uint32_t first = day;
@@ -127,8 +109,7 @@ static int article_touch(struct store *st, MDB_txn *txn,
     bool keep_kind = (ev->flags & EVENT_FLAG_PIXEL) &&
                      kind == EVENT_PAGE_ARTICLE;
     struct store_article old;         /* TITLE, CATEGORY may point here */
-    if (rc == 0 && v.mv_size >= 12) {
-        first = get_be32(v.mv_data);
+    if (rc == 0 && article_first_day(&v, &first)) {
         /* a view that omits them (the noscript pixel) keeps what is known */
         MDB_val key = { sizeof kb, kb };
         if ((!words || !title.n || !category.n || keep_kind) &&
@@ -145,15 +126,9 @@ static int article_touch(struct store *st, MDB_txn *txn,
                     old.category, (uint16_t)strlen(old.category) };
         }
     }
-    size_t n = 12;
-    put_be32(buf, first);
-    put_be32(buf + 4, day);
-    put_be32(buf + 8, words);
-    put_str16(buf, &n, &ev->path);
-    put_str16(buf, &n, &title);
-    put_str16(buf, &n, &category);
-    if (kind != store_article_default_kind(ev->path.p, ev->path.n))
-        buf[n++] = kind;
+    struct article_rec a = { first, day, words, ev->path, title, category,
+                             kind };
+    size_t n = article_pack(&a, buf);
     if (rc == 0 && v.mv_size == n && memcmp(v.mv_data, buf, n) == 0)
         return 0;
     v.mv_size = n;
@@ -211,19 +186,21 @@ static bool view_is_read(const struct view_rec *r)
 static int credit_search(struct store *st, MDB_txn *txn,
                          const struct event *ev, uint32_t day, int cls)
 {
-    uint8_t kb[12];
+    uint8_t kb[SITE_ID_KEY_LEN];
     site_id_key(kb, ev->site_id, ev->visitor);
     MDB_val k = { sizeof kb, kb }, v;
     int rc = mdb_get(txn, st->dbi[DB_SEARCHED], &k, &v);
     if (rc == MDB_NOTFOUND)
         return 0;
-    if (rc != 0 || v.mv_size < 8)
+    uint64_t t;
+    const char *query;
+    size_t qlen;
+    if (rc != 0 || !searched_read(&v, &t, &query, &qlen))
         return rc;
-    uint64_t t = get_be64(v.mv_data);
     if (t > ev->time_us || ev->time_us - t > LED_HERE_WINDOW_US)
         return 0;
     return dim_bump(st, txn, ev->site_id, ev->article, day, cls, DIM_LED_HERE,
-                    (const char *)v.mv_data + 8, v.mv_size - 8);
+                    query, qlen);
 }
 
 /* Applies a view event: article, view state, rollups and dimensions. Sets
@@ -323,18 +300,17 @@ static int counted_before(struct store *st, MDB_txn *txn, struct view_rec *r,
     }
     if (ev->type != EVENT_LINK)
         return 0;
-    uint8_t kb[4 + EVENT_LINK_MAX];
-    put_be32(kb, ev->site_id);
-    memcpy(kb + 4, ev->text.p, ev->text.n);
-    MDB_val k = { 4 + (size_t)ev->text.n, kb }, v;
+    uint8_t kb[LINK_KEY_MAX];
+    MDB_val k = { site_bytes_key(kb, ev->site_id, ev->text.p, ev->text.n),
+                  kb }, v;
     int rc = mdb_get(txn, st->dbi[DB_LINKS], &k, &v);
     if (rc != 0)
         return rc == MDB_NOTFOUND ? 0 : rc;
     /* a persistent link id comes again from later views: only the same
      * view's link is a repeat */
-    *repeat = v.mv_size == 32 + (size_t)ev->view_id.n &&
-              memcmp((const uint8_t *)v.mv_data + 32, ev->view_id.p,
-                     ev->view_id.n) == 0;
+    struct link_rec old;
+    *repeat = link_read(&v, &old) && old.view_id_len == ev->view_id.n &&
+              memcmp(old.view_id, ev->view_id.p, ev->view_id.n) == 0;
     return 0;
 }
 
@@ -418,11 +394,9 @@ static int apply_extras(struct store *st, MDB_txn *txn, const struct event *ev,
     int cls = (ev->flags & EVENT_FLAG_BOT) ? 1 : 0;
     int rc = 0;
     if (ev->type == EVENT_SEARCH) {
-        uint8_t kb[12], vb[8 + EVENT_QUERY_MAX];
-        site_id_key(kb, ev->site_id, ev->visitor);
-        put_be64(vb, ev->time_us);
-        memcpy(vb + 8, ev->text.p, ev->text.n);
-        MDB_val k = { sizeof kb, kb }, v = { 8 + (size_t)ev->text.n, vb };
+        uint8_t kb[SITE_ID_KEY_LEN], vb[SEARCHED_REC_MAX];
+        MDB_val k = { site_id_key(kb, ev->site_id, ev->visitor), kb };
+        MDB_val v = { searched_pack(vb, ev->time_us, &ev->text), vb };
         if ((rc = mdb_put(txn, st->dbi[DB_SEARCHED], &k, &v, 0)) != 0)
             return rc;
         int dim = ev->results == 0 ? DIM_SEARCH_ZERO : DIM_SEARCH;
@@ -435,16 +409,13 @@ static int apply_extras(struct store *st, MDB_txn *txn, const struct event *ev,
         rc = dim_bump(st, txn, ev->site_id, ev->article, day, cls, DIM_EVENT,
                       ev->text.p, ev->text.n);
     } else if (ev->type == EVENT_LINK) {
-        uint8_t kb[4 + EVENT_LINK_MAX], vb[32 + EVENT_ID_MAX];
-        put_be32(kb, ev->site_id);
-        memcpy(kb + 4, ev->text.p, ev->text.n);
-        put_be64(vb, ev->time_us);
-        put_be64(vb + 8, ev->article);
-        put_be64(vb + 16, ev->visitor);
-        put_be64(vb + 24, ev->visitor_prev);
-        memcpy(vb + 32, ev->view_id.p, ev->view_id.n);
-        MDB_val k = { 4 + (size_t)ev->text.n, kb };
-        MDB_val v = { 32 + (size_t)ev->view_id.n, vb };
+        uint8_t kb[LINK_KEY_MAX], vb[LINK_REC_MAX];
+        struct link_rec r = { ev->time_us, ev->article, ev->visitor,
+                              ev->visitor_prev, ev->view_id.p,
+                              ev->view_id.n };
+        MDB_val k = { site_bytes_key(kb, ev->site_id, ev->text.p,
+                                     ev->text.n), kb };
+        MDB_val v = { link_pack(&r, vb), vb };
         rc = mdb_put(txn, st->dbi[DB_LINKS], &k, &v, 0);
     }
     if (rc == 0 && !(ev->flags & EVENT_FLAG_BOT))
@@ -455,23 +426,19 @@ static int apply_extras(struct store *st, MDB_txn *txn, const struct event *ev,
 /* Remembers what this visitor read or searched, for ticket attribution. */
 static int record_visit(struct store *st, MDB_txn *txn, const struct event *ev)
 {
-    uint8_t kb[21], vb[1 + EVENT_QUERY_MAX];
+    uint8_t kb[VISIT_KEY_LEN], vb[VISIT_REC_MAX];
     size_t vl;
     if (ev->type == EVENT_VIEW) {
-        put_be64(vb, ev->article);
-        vl = 8;
+        u64_pack(vb, ev->article);
+        vl = U64_REC_LEN;
     } else if (ev->type == EVENT_SEARCH) {
-        vb[0] = ev->results == 0;
-        memcpy(vb + 1, ev->text.p, ev->text.n);
-        vl = 1 + ev->text.n;
+        vl = visit_search_pack(vb, ev->results == 0, &ev->text);
     } else {
         return 0;
     }
-    put_be32(kb, ev->site_id);
-    put_be64(kb + 4, ev->visitor);
-    put_be64(kb + 12, ev->time_us);
-    kb[20] = ev->type == EVENT_VIEW ? 'v' : 's';
-    MDB_val k = { sizeof kb, kb }, v = { vl, vb };
+    MDB_val k = { visit_key(kb, ev->site_id, ev->visitor, ev->time_us,
+                            ev->type == EVENT_VIEW ? 'v' : 's'), kb };
+    MDB_val v = { vl, vb };
     return mdb_put(txn, st->dbi[DB_VISITS], &k, &v, 0);
 }
 
@@ -480,17 +447,15 @@ static int record_visit(struct store *st, MDB_txn *txn, const struct event *ev)
 static int record_identity(struct store *st, MDB_txn *txn, struct event *ev,
                            char hex[65])
 {
-    uint8_t id[SHA256_LEN], kb[44], vb[8];
+    uint8_t id[SHA256_LEN], kb[IDENT_KEY_LEN], vb[U64_REC_LEN];
     store_identity_of(st, ev->text.p, ev->text.n, id);
     for (int i = 0; i < SHA256_LEN; i++)
         snprintf(hex + 2 * i, 3, "%02x", id[i]);
     ev->text.p = hex;
     ev->text.n = 64;
-    put_be32(kb, ev->site_id);
-    memcpy(kb + 4, id, SHA256_LEN);
-    put_be64(kb + 36, ev->time_us);
-    put_be64(vb, ev->visitor);
-    MDB_val k = { sizeof kb, kb }, v = { sizeof vb, vb };
+    u64_pack(vb, ev->visitor);
+    MDB_val k = { ident_key(kb, ev->site_id, id, ev->time_us), kb };
+    MDB_val v = { sizeof vb, vb };
     return mdb_put(txn, st->dbi[DB_IDENTS], &k, &v, 0);
 }
 
@@ -505,8 +470,7 @@ static void next_event_key(struct store *st, uint64_t t, uint8_t key[12])
     } else {
         st->last_seq++;
     }
-    put_be64(key, st->last_time_us);
-    put_be32(key + 8, st->last_seq);
+    event_key(key, st->last_time_us, st->last_seq);
 }
 
 /* Reads the last events key so that MDB_APPEND stays valid. */
@@ -521,10 +485,10 @@ static int sync_last_key(struct store *st, MDB_txn *txn)
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND)
         return 0;
-    if (rc != 0 || k.mv_size != 12)
+    uint64_t t;
+    uint32_t seq;
+    if (rc != 0 || !event_key_read(&k, &t, &seq))
         return rc ? rc : MDB_CORRUPTED;
-    uint64_t t = get_be64(k.mv_data);
-    uint32_t seq = get_be32((const uint8_t *)k.mv_data + 8);
     if (t > st->last_time_us ||
         (t == st->last_time_us && seq > st->last_seq)) {
         st->last_time_us = t;
@@ -567,7 +531,7 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
     if (rc != 0)
         return rc;
 
-    uint8_t kb[12], out[EVENT_RECORD_MAX];
+    uint8_t kb[EVENT_KEY_LEN], out[EVENT_RECORD_MAX];
     int olen = event_encode(&ev, out, sizeof out);
     if (olen < 0)
         return MDB_BAD_VALSIZE;
@@ -576,9 +540,8 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
         next_event_key(st, ev.time_us, kb);
         return mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_APPEND);
     }
-    put_be64(kb, ev.time_us);          /* a past time: an ordinary insert */
-    do {
-        put_be32(kb + 8, 0x80000000u | st->backfill_seq++);
+    do {                               /* a past time: an ordinary insert */
+        event_key(kb, ev.time_us, 0x80000000u | st->backfill_seq++);
         rc = mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_NOOVERWRITE);
     } while (rc == MDB_KEYEXIST);
     return rc;
@@ -713,31 +676,35 @@ static bool seen_expired(const MDB_val *k, const MDB_val *v, const void *arg)
 static bool seen_current(const MDB_val *k, const void *arg)
 {
     const struct purge_limits *l = arg;
-    return k->mv_size != 24 || get_be32(k->mv_data) + 1 >= l->today;
+    uint32_t day;
+    return !seen_key_day(k, &day) || day + 1 >= l->today;
 }
 
 static bool searched_expired(const MDB_val *k, const MDB_val *v,
                              const void *arg)
 {
     const struct purge_limits *l = arg;
+    uint64_t t;
+    const char *query;
+    size_t qlen;
     (void)k;
-    return v->mv_size >= 8 && get_be64(v->mv_data) < l->searched_before_us;
+    return searched_read(v, &t, &query, &qlen) && t < l->searched_before_us;
 }
 
 static bool visit_expired(const MDB_val *k, const MDB_val *v, const void *arg)
 {
     const struct purge_limits *l = arg;
+    uint64_t t;
     (void)v;
-    return k->mv_size >= 20 &&
-           get_be64((const uint8_t *)k->mv_data + 12) < l->visits_before_us;
+    return visit_key_time(k, &t) && t < l->visits_before_us;
 }
 
 static bool ident_expired(const MDB_val *k, const MDB_val *v, const void *arg)
 {
     const struct purge_limits *l = arg;
+    uint64_t t;
     (void)v;
-    return k->mv_size >= 44 &&
-           get_be64((const uint8_t *)k->mv_data + 36) < l->visits_before_us;
+    return ident_key_time(k, &t) && t < l->visits_before_us;
 }
 
 /* The databases a purge walks, in order, and what expires in each. */

@@ -6,6 +6,309 @@
 #include <assert.h>
 #include <string.h>
 
+/* --- numbers: big-endian, so that keys sort as numbers ------------------- */
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);  p[3] = (uint8_t)v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    put_be32(p, (uint32_t)(v >> 32));
+    put_be32(p + 4, (uint32_t)v);
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+           (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+void u32_pack(uint8_t *p, uint32_t v)
+{
+    put_be32(p, v);
+}
+
+bool u32_read(const MDB_val *v, uint32_t *out)
+{
+    if (v->mv_size != U32_REC_LEN)
+        return false;
+    *out = get_be32(v->mv_data);
+    return true;
+}
+
+void u64_pack(uint8_t *p, uint64_t v)
+{
+    put_be64(p, v);
+}
+
+bool u64_read(const MDB_val *v, uint64_t *out)
+{
+    if (v->mv_size != U64_REC_LEN)
+        return false;
+    *out = get_be64(v->mv_data);
+    return true;
+}
+
+/* --- keys ---------------------------------------------------------------- */
+
+size_t site_bytes_key(uint8_t *key, uint32_t site, const void *bytes,
+                      size_t n)
+{
+    put_be32(key, site);
+    if (n > 0)
+        memcpy(key + 4, bytes, n);
+    return 4 + n;
+}
+
+uint32_t key_site(const void *p)
+{
+    return get_be32(p);
+}
+
+size_t daily_key(uint8_t *key, uint32_t site, uint64_t article, uint32_t day,
+                 int cls)
+{
+    put_be32(key, site);
+    put_be64(key + 4, article);
+    put_be32(key + 12, day);
+    key[16] = (uint8_t)cls;
+    return DAILY_KEY_LEN;
+}
+
+bool same_article(const MDB_val *k, uint32_t site, uint64_t a)
+{
+    return k->mv_size == DAILY_KEY_LEN && key_site(k->mv_data) == site &&
+           key_article(k->mv_data) == a;
+}
+
+uint64_t key_article(const void *p)
+{
+    return get_be64((const uint8_t *)p + 4);
+}
+
+uint32_t key_day(const void *p)
+{
+    return get_be32((const uint8_t *)p + 12);
+}
+
+int key_class(const void *p)
+{
+    return ((const uint8_t *)p)[16];
+}
+
+size_t dim_key(uint8_t *key, uint32_t site, uint64_t article, uint32_t day,
+               int cls, int dim, const char *value, size_t len)
+{
+    if (len > DIM_VALUE_MAX)
+        len = DIM_VALUE_MAX;
+    daily_key(key, site, article, day, cls);
+    key[DAILY_KEY_LEN] = (uint8_t)dim;
+    memcpy(key + DIM_KEY_LEN, value, len);
+    return DIM_KEY_LEN + len;
+}
+
+int key_dim(const void *p)
+{
+    return ((const uint8_t *)p)[DAILY_KEY_LEN];
+}
+
+size_t site_id_key(uint8_t *key, uint32_t site, uint64_t id)
+{
+    put_be32(key, site);
+    put_be64(key + 4, id);
+    return SITE_ID_KEY_LEN;
+}
+
+size_t class_key(uint8_t *key, uint32_t site, uint64_t article, int cls)
+{
+    site_id_key(key, site, article);
+    key[12] = (uint8_t)cls;
+    return CLASS_KEY_LEN;
+}
+
+bool class_key_read(const MDB_val *k, uint32_t *site, uint64_t *article,
+                    int *cls)
+{
+    if (k->mv_size != CLASS_KEY_LEN)
+        return false;
+    *site = key_site(k->mv_data);
+    *article = key_article(k->mv_data);
+    *cls = ((const uint8_t *)k->mv_data)[12];
+    return true;
+}
+
+size_t event_key(uint8_t *key, uint64_t time_us, uint32_t seq)
+{
+    put_be64(key, time_us);
+    put_be32(key + 8, seq);
+    return EVENT_KEY_LEN;
+}
+
+bool event_key_read(const MDB_val *k, uint64_t *time_us, uint32_t *seq)
+{
+    if (k->mv_size != EVENT_KEY_LEN)
+        return false;
+    *time_us = get_be64(k->mv_data);
+    *seq = get_be32((const uint8_t *)k->mv_data + 8);
+    return true;
+}
+
+size_t seen_key(uint8_t *key, uint32_t day, uint32_t site, uint64_t article,
+                uint64_t visitor)
+{
+    put_be32(key, day);
+    put_be32(key + 4, site);
+    put_be64(key + 8, article);
+    put_be64(key + 16, visitor);
+    return SEEN_KEY_LEN;
+}
+
+bool seen_key_day(const MDB_val *k, uint32_t *day)
+{
+    if (k->mv_size != SEEN_KEY_LEN)
+        return false;
+    *day = get_be32(k->mv_data);
+    return true;
+}
+
+size_t visit_key(uint8_t *key, uint32_t site, uint64_t visitor,
+                 uint64_t time_us, char kind)
+{
+    put_be32(key, site);
+    put_be64(key + 4, visitor);
+    put_be64(key + 12, time_us);
+    key[20] = (uint8_t)kind;
+    return VISIT_KEY_LEN;
+}
+
+bool visit_key_time(const MDB_val *k, uint64_t *time_us)
+{
+    if (k->mv_size != VISIT_KEY_LEN)
+        return false;
+    *time_us = get_be64((const uint8_t *)k->mv_data + 12);
+    return true;
+}
+
+size_t ident_key(uint8_t *key, uint32_t site, const uint8_t id[32],
+                 uint64_t time_us)
+{
+    put_be32(key, site);
+    memcpy(key + 4, id, 32);
+    put_be64(key + IDENT_PREFIX_LEN, time_us);
+    return IDENT_KEY_LEN;
+}
+
+bool ident_key_time(const MDB_val *k, uint64_t *time_us)
+{
+    if (k->mv_size != IDENT_KEY_LEN)
+        return false;
+    *time_us = get_be64((const uint8_t *)k->mv_data + IDENT_PREFIX_LEN);
+    return true;
+}
+
+/* --- records ------------------------------------------------------------- */
+
+int head_pack(uint8_t *buf, uint32_t first, uint32_t last,
+              const struct rollup_day *sum)
+{
+    int len = rollup_encode(sum, buf + 8, HEAD_REC_MAX - 8);
+    if (len < 0)
+        return -1;
+    put_be32(buf, first);
+    put_be32(buf + 4, last);
+    return 8 + len;
+}
+
+bool head_read(const MDB_val *v, struct head *h)
+{
+    if (v->mv_size < 8)
+        return false;
+    const uint8_t *p = v->mv_data;
+    *h = (struct head){ get_be32(p), get_be32(p + 4), p + 8, v->mv_size - 8 };
+    return true;
+}
+
+size_t searched_pack(uint8_t *buf, uint64_t time_us,
+                     const struct event_str *query)
+{
+    size_t n = query->n < EVENT_QUERY_MAX ? query->n : EVENT_QUERY_MAX;
+    put_be64(buf, time_us);
+    if (n > 0)
+        memcpy(buf + 8, query->p, n);
+    return 8 + n;
+}
+
+bool searched_read(const MDB_val *v, uint64_t *time_us, const char **query,
+                   size_t *qlen)
+{
+    if (v->mv_size < 8)
+        return false;
+    *time_us = get_be64(v->mv_data);
+    *query = (const char *)v->mv_data + 8;
+    *qlen = v->mv_size - 8;
+    return true;
+}
+
+size_t link_pack(const struct link_rec *r, uint8_t *buf)
+{
+    size_t n = r->view_id_len < EVENT_ID_MAX ? r->view_id_len : EVENT_ID_MAX;
+    put_be64(buf, r->time_us);
+    put_be64(buf + 8, r->article);
+    put_be64(buf + 16, r->visitor);
+    put_be64(buf + 24, r->visitor_prev);
+    if (n > 0)
+        memcpy(buf + 32, r->view_id, n);
+    return 32 + n;
+}
+
+bool link_read(const MDB_val *v, struct link_rec *r)
+{
+    if (v->mv_size < 32)
+        return false;
+    const uint8_t *p = v->mv_data;
+    r->time_us = get_be64(p);
+    r->article = get_be64(p + 8);
+    r->visitor = get_be64(p + 16);
+    r->visitor_prev = get_be64(p + 24);
+    r->view_id = (const char *)p + 32;
+    r->view_id_len = v->mv_size - 32;
+    return true;
+}
+
+size_t visit_search_pack(uint8_t *buf, bool zero, const struct event_str *q)
+{
+    size_t n = q->n < EVENT_QUERY_MAX ? q->n : EVENT_QUERY_MAX;
+    buf[0] = zero;
+    if (n > 0)
+        memcpy(buf + 1, q->p, n);
+    return 1 + n;
+}
+
+bool visit_read(const MDB_val *k, const MDB_val *v, struct visit *out)
+{
+    const uint8_t *q = v->mv_data;
+    memset(out, 0, sizeof *out);
+    if (!visit_key_time(k, &out->time_us))
+        return false;
+    out->kind = (char)((const uint8_t *)k->mv_data)[20];
+    if (out->kind == 'v')
+        return u64_read(v, &out->article);
+    if (out->kind != 's' || v->mv_size < 1)
+        return false;
+    out->zero = q[0];
+    out->query = (const char *)q + 1;
+    out->qlen = v->mv_size - 1;
+    return true;
+}
+
 void view_pack(const struct view_rec *r, uint8_t *p)
 {
     put_be64(p, r->article);
@@ -38,9 +341,7 @@ bool view_read(const MDB_val *v, struct view_rec *r)
 
 size_t view_key(uint8_t *key, uint32_t site, const struct event_str *id)
 {
-    put_be32(key, site);
-    memcpy(key + 4, id->p, id->n);
-    return 4 + id->n;
+    return site_bytes_key(key, site, id->p, id->n);
 }
 
 /* Decodes an article record (key = site, id) into OUT. */
@@ -84,10 +385,63 @@ uint8_t store_article_default_kind(const char *path, size_t len)
     return root ? EVENT_PAGE_HOME : EVENT_PAGE_ARTICLE;
 }
 
+static void put_str16(uint8_t *p, size_t *off, const struct event_str *s)
+{
+    p[*off] = (uint8_t)(s->n >> 8);
+    p[*off + 1] = (uint8_t)s->n;
+    if (s->n > 0)
+        memcpy(p + *off + 2, s->p, s->n);
+    *off += 2 + s->n;
+}
+
+/* first_day(4) last_day(4) words(4) {len(2) path} {len(2) title}
+ * {len(2) category} [kind(1)] */
+size_t article_pack(const struct article_rec *a, uint8_t *buf)
+{
+    size_t n = 12;
+    assert(a->path.n <= EVENT_PATH_MAX && a->title.n <= EVENT_TITLE_MAX &&
+           a->category.n <= EVENT_CATEGORY_MAX);
+    put_be32(buf, a->first_day);
+    put_be32(buf + 4, a->last_day);
+    put_be32(buf + 8, a->words);
+    put_str16(buf, &n, &a->path);
+    put_str16(buf, &n, &a->title);
+    put_str16(buf, &n, &a->category);
+    if (a->kind != store_article_default_kind(a->path.p, a->path.n))
+        buf[n++] = a->kind;
+    return n;
+}
+
+bool article_first_day(const MDB_val *v, uint32_t *first)
+{
+    if (v->mv_size < 12)
+        return false;
+    *first = get_be32(v->mv_data);
+    return true;
+}
+
+bool article_path(const MDB_val *v, const char **p, size_t *n)
+{
+    const uint8_t *b = v->mv_data;
+    if (v->mv_size < 14)
+        return false;
+    *n = (size_t)b[12] << 8 | b[13];
+    *p = (const char *)b + 14;
+    return 14 + *n <= v->mv_size;
+}
+
 void salt_key(uint8_t key[8], uint32_t day)
 {
     memcpy(key, "salt", 4);
     put_be32(key + 4, day);
+}
+
+bool salt_key_day(const MDB_val *k, uint32_t *day)
+{
+    if (k->mv_size != 8 || memcmp(k->mv_data, "salt", 4) != 0)
+        return false;
+    *day = get_be32((const uint8_t *)k->mv_data + 4);
+    return true;
 }
 
 /* The meta key of note NAME of SITE_ID: "note" site(4) name. Returns its
@@ -104,6 +458,32 @@ size_t note_key(uint8_t *kb, uint32_t site_id, const char *name)
     put_be32(kb + 4, site_id);
     memcpy(kb + 8, name, n);
     return 8 + n;
+}
+
+/* id(4) norigins(1) {len(1) origin}... */
+size_t site_pack(uint8_t *buf, uint32_t id, const char *const *origins,
+                 size_t n)
+{
+    size_t off = 5;
+    assert(n <= STORE_MAX_ORIGINS);
+    put_be32(buf, id);
+    buf[4] = (uint8_t)n;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(origins[i]);
+        assert(len > 0 && len <= STORE_ORIGIN_MAX);
+        buf[off++] = (uint8_t)len;
+        memcpy(buf + off, origins[i], len);
+        off += len;
+    }
+    return off;
+}
+
+bool site_id_read(const MDB_val *v, uint32_t *id)
+{
+    if (v->mv_size < 4)
+        return false;
+    *id = get_be32(v->mv_data);
+    return true;
 }
 
 int site_unpack(const char *name, size_t nlen, const MDB_val *v,
@@ -127,6 +507,20 @@ int site_unpack(const char *name, size_t nlen, const MDB_val *v,
         out->norigins++;
     }
     return 0;
+}
+
+/* scope(1) created_us(8) {len(1) site} {len(1) name} */
+size_t token_pack(const struct store_token *t, uint8_t *buf)
+{
+    size_t sl = strlen(t->site), nl = strlen(t->name);
+    assert(sl <= EVENT_SITE_MAX && nl <= STORE_TOKEN_NAME_MAX);
+    buf[0] = t->scope == STORE_SCOPE_READ;
+    put_be64(buf + 1, t->created_us);
+    buf[9] = (uint8_t)sl;
+    memcpy(buf + 10, t->site, sl);
+    buf[10 + sl] = (uint8_t)nl;
+    memcpy(buf + 11 + sl, t->name, nl);
+    return 11 + sl + nl;
 }
 
 int token_unpack(const MDB_val *k, const MDB_val *v,
@@ -243,4 +637,23 @@ size_t ticket_time_key(uint8_t *kb, uint32_t site, uint64_t t,
     put_be64(kb + 4, t);
     memcpy(kb + 12, id, n);
     return 12 + n;
+}
+
+bool ticket_created(const MDB_val *v, uint64_t *created_us)
+{
+    if (v->mv_size < 8)
+        return false;
+    *created_us = get_be64(v->mv_data);
+    return true;
+}
+
+bool ticket_time_read(const MDB_val *k, uint64_t *t, const char **id,
+                      size_t *idlen)
+{
+    if (k->mv_size <= 12 || k->mv_size - 12 > STORE_TICKET_ID_MAX)
+        return false;
+    *t = key_article(k->mv_data);
+    *id = (const char *)k->mv_data + 12;
+    *idlen = k->mv_size - 12;
+    return true;
 }

@@ -54,99 +54,209 @@
 #include <stdint.h>
 
 #include "dwell/event.h"
+#include "dwell/rollup.h"
 #include "dwell/store.h"
 
-/* --- numbers ------------------------------------------------------------- */
+/* --- numbers kept alone ------------------------------------------------ */
 
-static inline void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);  p[3] = (uint8_t)v;
-}
+/* u32 records: meta "schema", "site_seq", "final", "settling"; dirty's day;
+ * daily_dim's counts. */
+#define U32_REC_LEN 4
 
-static inline void put_be64(uint8_t *p, uint64_t v)
-{
-    put_be32(p, (uint32_t)(v >> 32));
-    put_be32(p + 4, (uint32_t)v);
-}
+/* Writes V as a u32 record (U32_REC_LEN bytes) at P. */
+void u32_pack(uint8_t *p, uint32_t v);
 
-static inline uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
+/* Reads the u32 record V into *OUT; false when V is not U32_REC_LEN bytes. */
+bool u32_read(const MDB_val *v, uint32_t *out);
 
-static inline uint64_t get_be64(const uint8_t *p)
-{
-    return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
+/* u64 records: an idents value (the visitor) and a visits 'v' value (the
+ * article). */
+#define U64_REC_LEN 8
+
+/* Writes V as a u64 record (U64_REC_LEN bytes) at P. */
+void u64_pack(uint8_t *p, uint64_t v);
+
+/* Reads the u64 record V into *OUT; false when V is not U64_REC_LEN bytes. */
+bool u64_read(const MDB_val *v, uint64_t *out);
+
+/* --- keys that start with a site: site(4) bytes -------------------------- */
+
+/* Writes the key site(4) BYTES(N) to KEY (4 + N bytes); its length. Views
+ * (view id), links (link id), tickets (ticket id). */
+size_t site_bytes_key(uint8_t *key, uint32_t site, const void *bytes,
+                      size_t n);
+
+/* The site of a key that starts with one (at least 4 bytes at P). */
+uint32_t key_site(const void *p);
 
 /* --- daily, recent, cum, daily_dim: site(4) article(8) day(4) class(1) --- */
 
 #define DAILY_KEY_LEN 17
 
 /* Writes the daily key of (SITE, ARTICLE, DAY, CLS) to KEY; its length. */
-static inline size_t daily_key(uint8_t *key, uint32_t site, uint64_t article,
-                               uint32_t day, int cls)
-{
-    put_be32(key, site);
-    put_be64(key + 4, article);
-    put_be32(key + 12, day);
-    key[16] = (uint8_t)cls;
-    return DAILY_KEY_LEN;
-}
+size_t daily_key(uint8_t *key, uint32_t site, uint64_t article, uint32_t day,
+                 int cls);
 
 /* True when K is a daily key of (SITE, A). */
-static inline bool same_article(const MDB_val *k, uint32_t site, uint64_t a)
-{
-    return k->mv_size == DAILY_KEY_LEN && get_be32(k->mv_data) == site &&
-           get_be64((const uint8_t *)k->mv_data + 4) == a;
-}
+bool same_article(const MDB_val *k, uint32_t site, uint64_t a);
 
 /* The fields of a daily key P (DAILY_KEY_LEN bytes; also the start of a
- * daily_dim key). */
-static inline uint32_t key_site(const void *p)
-{
-    return get_be32(p);
-}
+ * daily_dim key, and key_article of an articles, searched, dirty, heads or
+ * ticket_times key: site(4) then 8 bytes). */
+uint64_t key_article(const void *p);
+uint32_t key_day(const void *p);
+int key_class(const void *p);
 
-static inline uint64_t key_article(const void *p)
-{
-    return get_be64((const uint8_t *)p + 4);
-}
+/* daily_dim: a daily key, dim(1), then the value. */
+#define DIM_KEY_LEN (DAILY_KEY_LEN + 1)
+#define DIM_VALUE_MAX 256
 
-static inline uint32_t key_day(const void *p)
-{
-    return get_be32((const uint8_t *)p + 12);
-}
+/* Writes the daily_dim key of dimension DIM = VALUE (LEN bytes, cut to
+ * DIM_VALUE_MAX) of (SITE, ARTICLE, DAY, CLS) to KEY (DIM_KEY_LEN +
+ * DIM_VALUE_MAX bytes); its length. */
+size_t dim_key(uint8_t *key, uint32_t site, uint64_t article, uint32_t day,
+               int cls, int dim, const char *value, size_t len);
 
-static inline int key_class(const void *p)
-{
-    return ((const uint8_t *)p)[16];
-}
+/* The dimension of a daily_dim key P (at least DIM_KEY_LEN bytes); its
+ * value is the rest of the key. */
+int key_dim(const void *p);
 
 /* --- articles, searched: site(4) id(8) (an article, or a visitor) -------- */
 
 #define SITE_ID_KEY_LEN 12
 
-static inline size_t site_id_key(uint8_t *key, uint32_t site, uint64_t id)
-{
-    put_be32(key, site);
-    put_be64(key + 4, id);
-    return SITE_ID_KEY_LEN;
-}
+/* Writes the key (SITE, ID) to KEY; its length. */
+size_t site_id_key(uint8_t *key, uint32_t site, uint64_t id);
 
 /* --- dirty, heads: site(4) article(8) class(1) --------------------------- */
 
 #define CLASS_KEY_LEN 13
 
-static inline size_t class_key(uint8_t *key, uint32_t site, uint64_t article,
-                               int cls)
-{
-    site_id_key(key, site, article);
-    key[12] = (uint8_t)cls;
-    return CLASS_KEY_LEN;
-}
+/* Writes the key (SITE, ARTICLE, CLS) to KEY; its length. */
+size_t class_key(uint8_t *key, uint32_t site, uint64_t article, int cls);
+
+/* Reads the class key K into its fields; false when K is not one. */
+bool class_key_read(const MDB_val *k, uint32_t *site, uint64_t *article,
+                    int *cls);
+
+/* --- heads: first(4) last(4) rollup record ------------------------------- */
+
+#define HEAD_REC_MAX (8 + ROLLUP_RECORD_MAX)
+
+/* One article's head: its first and last cum days and the last cum row
+ * (REC, LEN: a rollup record, pointing into the value read). */
+struct head {
+    uint32_t first, last;
+    const uint8_t *rec;
+    size_t len;
+};
+
+/* Writes the heads record of (FIRST, LAST, SUM) to BUF (HEAD_REC_MAX
+ * bytes). Returns its length, or -1 when SUM does not encode. */
+int head_pack(uint8_t *buf, uint32_t first, uint32_t last,
+              const struct rollup_day *sum);
+
+/* Reads the heads record V into H; false when V is too short. */
+bool head_read(const MDB_val *v, struct head *h);
+
+/* --- events: time_us(8) seq(4) -> event record --------------------------- */
+
+#define EVENT_KEY_LEN 12
+
+/* Writes the events key of (TIME_US, SEQ) to KEY; its length. */
+size_t event_key(uint8_t *key, uint64_t time_us, uint32_t seq);
+
+/* Reads the events key K; false when K is not EVENT_KEY_LEN bytes. */
+bool event_key_read(const MDB_val *k, uint64_t *time_us, uint32_t *seq);
+
+/* --- seen: day(4) site(4) article(8) visitor(8) -> "" -------------------- */
+
+#define SEEN_KEY_LEN 24
+
+/* Writes the seen key of (DAY, SITE, ARTICLE, VISITOR) to KEY; its
+ * length. */
+size_t seen_key(uint8_t *key, uint32_t day, uint32_t site, uint64_t article,
+                uint64_t visitor);
+
+/* Reads the day of the seen key K; false when K is not SEEN_KEY_LEN bytes. */
+bool seen_key_day(const MDB_val *k, uint32_t *day);
+
+/* --- searched: site(4) visitor(8) -> time_us(8) query -------------------- */
+
+#define SEARCHED_REC_MAX (8 + EVENT_QUERY_MAX)
+
+/* Writes the searched record of (TIME_US, QUERY) to BUF (SEARCHED_REC_MAX
+ * bytes); its length. */
+size_t searched_pack(uint8_t *buf, uint64_t time_us,
+                     const struct event_str *query);
+
+/* Reads the searched record V (QUERY, QLEN point into it); false when V is
+ * too short. */
+bool searched_read(const MDB_val *v, uint64_t *time_us, const char **query,
+                   size_t *qlen);
+
+/* --- links: site(4) link id -> time_us(8) article(8) visitor(8) ----------
+ *     visitor_prev(8) view id */
+
+#define LINK_KEY_MAX (4 + EVENT_LINK_MAX)
+#define LINK_REC_MAX (32 + EVENT_ID_MAX)
+
+struct link_rec {
+    uint64_t time_us, article, visitor, visitor_prev;
+    const char *view_id;        /* not NUL-terminated */
+    size_t view_id_len;
+};
+
+/* Writes the links record R to BUF (LINK_REC_MAX bytes; R->view_id_len at
+ * most EVENT_ID_MAX); its length. */
+size_t link_pack(const struct link_rec *r, uint8_t *buf);
+
+/* Reads the links record V into R (its view id points into V); false when
+ * V is too short. */
+bool link_read(const MDB_val *v, struct link_rec *r);
+
+/* --- visits: site(4) visitor(8) time_us(8) kind(1) -----------------------
+ *     kind 'v' -> article(8); kind 's' -> results flag(1) query */
+
+#define VISIT_KEY_LEN 21
+#define VISIT_PREFIX_LEN 12            /* site and visitor */
+#define VISIT_REC_MAX (1 + EVENT_QUERY_MAX)
+
+/* Writes the visits key to KEY; its length. */
+size_t visit_key(uint8_t *key, uint32_t site, uint64_t visitor,
+                 uint64_t time_us, char kind);
+
+/* The time of the visits key K; false when K is not VISIT_KEY_LEN bytes. */
+bool visit_key_time(const MDB_val *k, uint64_t *time_us);
+
+/* Writes the value of a search visit (ZERO: it found nothing) to BUF
+ * (VISIT_REC_MAX bytes); its length. */
+size_t visit_search_pack(uint8_t *buf, bool zero, const struct event_str *q);
+
+/* One visit read back: a view of ARTICLE, or a search for QUERY. */
+struct visit {
+    uint64_t time_us;
+    char kind;                 /* 'v' or 's' */
+    uint64_t article;          /* 'v' */
+    const char *query;         /* 's': QLEN bytes, pointing into the value */
+    size_t qlen;
+    bool zero;                 /* 's': the search found nothing */
+};
+
+/* Reads the visit (K, V) into OUT; false when it is not a whole one. */
+bool visit_read(const MDB_val *k, const MDB_val *v, struct visit *out);
+
+/* --- idents: site(4) identity(32) time_us(8) -> visitor(8) --------------- */
+
+#define IDENT_KEY_LEN 44
+#define IDENT_PREFIX_LEN 36            /* site and identity */
+
+/* Writes the idents key of (SITE, ID, TIME_US) to KEY; its length. */
+size_t ident_key(uint8_t *key, uint32_t site, const uint8_t id[32],
+                 uint64_t time_us);
+
+/* The time of the idents key K; false when K is not IDENT_KEY_LEN bytes. */
+bool ident_key_time(const MDB_val *k, uint64_t *time_us);
 
 /* --- views: site(4) view id -> struct view_rec --------------------------- */
 
@@ -188,10 +298,34 @@ int store_article_unpack(const MDB_val *k, const MDB_val *v,
  * made before kinds existed): home for the site root, article otherwise. */
 uint8_t store_article_default_kind(const char *path, size_t len);
 
+#define ARTICLE_REC_MAX (12 + 6 + EVENT_PATH_MAX + EVENT_TITLE_MAX + \
+                         EVENT_CATEGORY_MAX + 1)
+
+/* An article record to write: its days, words, strings and page kind. */
+struct article_rec {
+    uint32_t first_day, last_day, words;
+    struct event_str path, title, category;
+    uint8_t kind;
+};
+
+/* Writes the articles record of A to BUF (ARTICLE_REC_MAX bytes; the kind
+ * byte only when not the default of its path); its length. */
+size_t article_pack(const struct article_rec *a, uint8_t *buf);
+
+/* The first day of the articles record V; false when V is too short. */
+bool article_first_day(const MDB_val *v, uint32_t *first);
+
+/* The path of the articles record V (P points into V); false when V is
+ * malformed. */
+bool article_path(const MDB_val *v, const char **p, size_t *n);
+
 /* --- meta: salts and notes ----------------------------------------------- */
 
 /* The meta key of the salt of DAY: "salt" day(4). */
 void salt_key(uint8_t key[8], uint32_t day);
+
+/* The day of the meta key K when it is a salt key; false when not. */
+bool salt_key_day(const MDB_val *k, uint32_t *day);
 
 /* The meta key of note NAME of SITE_ID: "note" site(4) name, in KB (8 +
  * STORE_NOTE_NAME_MAX bytes). Returns its length, or 0 when NAME is not
@@ -200,10 +334,27 @@ size_t note_key(uint8_t *kb, uint32_t site_id, const char *name);
 
 /* --- sites, tokens ------------------------------------------------------- */
 
+#define SITE_REC_MAX (5 + STORE_MAX_ORIGINS * (1 + STORE_ORIGIN_MAX))
+
+/* Writes the sites record of (ID, ORIGINS: N of at most STORE_MAX_ORIGINS,
+ * each 1–STORE_ORIGIN_MAX bytes) to BUF (SITE_REC_MAX bytes); its
+ * length. */
+size_t site_pack(uint8_t *buf, uint32_t id, const char *const *origins,
+                 size_t n);
+
+/* The id of the sites record V; false when V is too short. */
+bool site_id_read(const MDB_val *v, uint32_t *id);
+
 /* Decodes the sites record V of site NAME (NLEN bytes) into OUT. Returns
  * 0, or -1 when V is malformed. */
 int site_unpack(const char *name, size_t nlen, const MDB_val *v,
                 struct site *out);
+
+#define TOKEN_REC_MAX (11 + EVENT_SITE_MAX + STORE_TOKEN_NAME_MAX)
+
+/* Writes the tokens record of T (site 1–EVENT_SITE_MAX bytes, name at most
+ * STORE_TOKEN_NAME_MAX) to BUF (TOKEN_REC_MAX bytes); its length. */
+size_t token_pack(const struct store_token *t, uint8_t *buf);
 
 /* Decodes the tokens record (K, V) into OUT. Returns 0, or -1. */
 int token_unpack(const MDB_val *k, const MDB_val *v, struct store_token *out);
@@ -224,5 +375,13 @@ int ticket_unpack(const MDB_val *k, const MDB_val *v, struct store_ticket *t);
  * STORE_TICKET_ID_MAX bytes); its length. */
 size_t ticket_time_key(uint8_t *kb, uint32_t site, uint64_t t,
                        const char *id);
+
+/* The creation time of the tickets record V; false when V is too short. */
+bool ticket_created(const MDB_val *v, uint64_t *created_us);
+
+/* Reads the ticket_times key K: its time and ticket id (ID, IDLEN point
+ * into K); false when K is not one. */
+bool ticket_time_read(const MDB_val *k, uint64_t *t, const char **id,
+                      size_t *idlen);
 
 #endif

@@ -187,8 +187,8 @@ static int salts_rotate_txn(struct store *st, MDB_txn *txn, uint32_t today)
     salt_key(kb, 0);
     MDB_val k = { 8, kb }, v;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size == 8 && memcmp(k.mv_data, "salt", 4) == 0) {
-        uint32_t day = get_be32((const uint8_t *)k.mv_data + 4);
+    uint32_t day;
+    while (rc == 0 && salt_key_day(&k, &day)) {
         if (!visitor_salt_live(day, today) && day != today) {
             rc = mdb_cursor_del(cur, 0);
             if (rc != 0)
@@ -304,11 +304,11 @@ static bool site_name_ok(const char *name)
     return true;
 }
 
-/* A site record to write: BUF holds its origins from byte 5 on. */
+/* A site record to write: its name and origins (checked). */
 struct site_write {
     const char *name;
-    uint8_t *buf;
-    size_t len, norigins;
+    const char *const *origins;
+    size_t norigins;
     uint32_t id;           /* out: the site's id */
     bool created;          /* out: it was new */
 };
@@ -321,23 +321,24 @@ static int site_put_txn(struct store *st, MDB_txn *txn, void *ctx)
     MDB_val k = { strlen(w->name), (void *)w->name }, v;
     int rc = mdb_get(txn, st->dbi[DB_SITES], &k, &v);
     w->created = rc == MDB_NOTFOUND;
-    if (rc == 0 && v.mv_size >= 4) {
-        w->id = get_be32(v.mv_data);
+    if (rc == 0 && site_id_read(&v, &w->id)) {
+        /* an existing site keeps its id */
     } else if (rc == MDB_NOTFOUND) {
         MDB_val sk = { 8, "site_seq" }, sv;
-        uint32_t next = 1;
-        if (mdb_get(txn, st->dbi[DB_META], &sk, &sv) == 0 && sv.mv_size == 4)
-            next = get_be32(sv.mv_data) + 1;
-        uint8_t nb[4];
-        put_be32(nb, next);
-        sv = (MDB_val){ 4, nb };
+        uint32_t last = 0;
+        if (mdb_get(txn, st->dbi[DB_META], &sk, &sv) != 0 ||
+            !u32_read(&sv, &last))
+            last = 0;
+        uint8_t nb[U32_REC_LEN];
+        u32_pack(nb, last + 1);
+        sv = (MDB_val){ sizeof nb, nb };
         rc = mdb_put(txn, st->dbi[DB_META], &sk, &sv, 0);
-        w->id = next;
+        w->id = last + 1;
     }
     if (rc != 0 || (!w->created && w->norigins == 0))
         return rc;
-    put_be32(w->buf, w->id);
-    v = (MDB_val){ w->len, w->buf };
+    uint8_t buf[SITE_REC_MAX];
+    v = (MDB_val){ site_pack(buf, w->id, w->origins, w->norigins), buf };
     return mdb_put(txn, st->dbi[DB_SITES], &k, &v, 0);
 }
 
@@ -354,20 +355,14 @@ int store_site_put(struct store *st, const char *name,
         snprintf(err, errlen, "at most %d origins", STORE_MAX_ORIGINS);
         return -1;
     }
-    uint8_t buf[5 + STORE_MAX_ORIGINS * (1 + STORE_ORIGIN_MAX)];
-    size_t off = 5;
     for (size_t i = 0; i < norigins; i++) {
         size_t len = strlen(origins[i]);
         if (len == 0 || len > STORE_ORIGIN_MAX) {
             snprintf(err, errlen, "origin too long: %s", origins[i]);
             return -1;
         }
-        buf[off++] = (uint8_t)len;
-        memcpy(buf + off, origins[i], len);
-        off += len;
     }
-    buf[4] = (uint8_t)norigins;
-    struct site_write w = { name, buf, off, norigins, 0, false };
+    struct site_write w = { name, origins, norigins, 0, false };
     int rc = store_write(st, site_put_txn, &w);
     if (rc != 0)
         return set_err(err, errlen, "site", rc);
@@ -464,16 +459,14 @@ static void fill_path(struct store *st, MDB_txn *txn, struct event *ev)
 {
     if (ev->path.n > 0 || ev->article == 0)
         return;
-    uint8_t kb[12];
-    site_id_key(kb, ev->site_id, ev->article);
-    MDB_val k = { sizeof kb, kb }, v;
-    if (mdb_get(txn, st->dbi[DB_ARTICLES], &k, &v) != 0 || v.mv_size < 14)
+    uint8_t kb[SITE_ID_KEY_LEN];
+    MDB_val k = { site_id_key(kb, ev->site_id, ev->article), kb }, v;
+    const char *path;
+    size_t n;
+    if (mdb_get(txn, st->dbi[DB_ARTICLES], &k, &v) != 0 ||
+        !article_path(&v, &path, &n))
         return;
-    const uint8_t *p = v.mv_data;
-    size_t n = (size_t)p[12] << 8 | p[13];
-    if (14 + n > v.mv_size)
-        return;
-    ev->path.p = (const char *)p + 14;
+    ev->path.p = path;
     ev->path.n = (uint16_t)n;
 }
 
@@ -485,19 +478,20 @@ int store_events_each(struct store *st, uint32_t site_id, uint64_t since_us,
     MDB_cursor *cur;
     if (store_read_cursor(st, DB_EVENTS, &txn, &cur) != 0)
         return -1;
-    uint8_t start[12];
-    put_be64(start, since_us);
-    put_be32(start + 8, 0);
+    uint8_t start[EVENT_KEY_LEN];
+    event_key(start, since_us, 0);
     MDB_val k, v;
     struct event ev;
+    uint64_t t;
+    uint32_t seq;
     int rc;
     if (limit > 0) {                  /* walk back to the LIMIT-th newest */
         size_t seen = 0;
         rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-        while (rc == 0 && k.mv_size == 12 && get_be64(k.mv_data) >= since_us) {
+        while (rc == 0 && event_key_read(&k, &t, &seq) && t >= since_us) {
             if (event_decode(v.mv_data, v.mv_size, &ev) == 0 &&
                 ev.site_id == site_id && ++seen == limit) {
-                memcpy(start, k.mv_data, 12);
+                event_key(start, t, seq);
                 break;
             }
             rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
@@ -507,10 +501,10 @@ int store_events_each(struct store *st, uint32_t site_id, uint64_t since_us,
     k.mv_data = start;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0) {
-        if (k.mv_size == 12 &&
+        if (event_key_read(&k, &t, &seq) &&
             event_decode(v.mv_data, v.mv_size, &ev) == 0 &&
             ev.site_id == site_id) {
-            ev.time_us = get_be64(k.mv_data);
+            ev.time_us = t;
             fill_path(st, txn, &ev);
             if (fn(ctx, &ev) != 0)
                 break;
@@ -530,19 +524,14 @@ static int token_put_txn(struct store *st, MDB_txn *txn, void *ctx)
 int store_token_put(struct store *st, const struct store_token *t,
                     char *err, size_t errlen)
 {
-    uint8_t buf[11 + EVENT_SITE_MAX + STORE_TOKEN_NAME_MAX];
+    uint8_t buf[TOKEN_REC_MAX];
     size_t sl = strlen(t->site), nl = strlen(t->name);
     if (sl == 0 || sl > EVENT_SITE_MAX || nl > STORE_TOKEN_NAME_MAX) {
         snprintf(err, errlen, "bad site or token name");
         return -1;
     }
-    buf[0] = t->scope == STORE_SCOPE_READ;
-    put_be64(buf + 1, t->created_us);
-    buf[9] = (uint8_t)sl;
-    memcpy(buf + 10, t->site, sl);
-    buf[10 + sl] = (uint8_t)nl;
-    memcpy(buf + 11 + sl, t->name, nl);
-    struct meta_put p = { { 32, (void *)t->hash }, { 11 + sl + nl, buf } };
+    struct meta_put p = { { 32, (void *)t->hash },
+                          { token_pack(t, buf), buf } };
     int rc = store_write(st, token_put_txn, &p);
     return rc ? set_err(err, errlen, "token", rc) : 0;
 }

@@ -26,7 +26,7 @@ int store_migrate_v1(struct store *st, MDB_txn *txn)
     while (rc == 0) {
         if (k.mv_size == 17 &&
             key_day(k.mv_data) > final) {
-            uint8_t kb[17], buf[ROLLUP_RECORD_MAX];
+            uint8_t kb[DAILY_KEY_LEN], buf[ROLLUP_RECORD_MAX];
             if (v.mv_size > sizeof buf) {
                 rc = MDB_CORRUPTED;
                 break;
@@ -63,7 +63,7 @@ int store_migrate_v1(struct store *st, MDB_txn *txn)
                 (rc = cum_first_day(probe, site, a, cls, &first)) == 0)
                 rc = head_put(st, txn, site, a, cls, first, last, sum);
         }
-        uint8_t kb[17];
+        uint8_t kb[DAILY_KEY_LEN];
         if (a == UINT64_MAX && site == UINT32_MAX)
             break;
         k.mv_size = a == UINT64_MAX ? daily_key(kb, site + 1, 0, 0, 0)

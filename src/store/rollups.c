@@ -28,7 +28,7 @@ int store_articles_each(struct store *st, uint32_t site_id,
     MDB_cursor *cur;
     if (store_read_cursor(st, DB_ARTICLES, &txn, &cur) != 0)
         return -1;
-    uint8_t kb[12];
+    uint8_t kb[SITE_ID_KEY_LEN];
     site_id_key(kb, site_id, 0);
     MDB_val k = { sizeof kb, kb }, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -48,7 +48,7 @@ int store_article_get(struct store *st, uint32_t site_id, uint64_t id,
     MDB_txn *txn;
     if (store_read_begin(st, &txn) != 0)
         return -1;
-    uint8_t kb[12];
+    uint8_t kb[SITE_ID_KEY_LEN];
     site_id_key(kb, site_id, id);
     MDB_val k = { sizeof kb, kb }, v;
     int rc = mdb_get(txn, st->dbi[DB_ARTICLES], &k, &v);
@@ -76,15 +76,15 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
     uint8_t kb[DAILY_KEY_LEN];
     MDB_val k = { daily_key(kb, site_id, article, from, 0), kb }, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size >= 18) {
-        const uint8_t *p = k.mv_data;
+    uint32_t count;
+    while (rc == 0 && k.mv_size >= DIM_KEY_LEN) {
+        const char *p = k.mv_data;
         if (key_site(p) != site_id || key_article(p) != article ||
             key_day(p) > to)
             break;
-        if (p[17] == (uint8_t)dim && (key_class(p) == 0 || include_bots) &&
-            v.mv_size == 4 &&
-            fn(ctx, (const char *)p + 18, k.mv_size - 18,
-               get_be32(v.mv_data)) != 0)
+        if (key_dim(p) == (int)dim && (key_class(p) == 0 || include_bots) &&
+            u32_read(&v, &count) &&
+            fn(ctx, p + DIM_KEY_LEN, k.mv_size - DIM_KEY_LEN, count) != 0)
             break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
@@ -121,10 +121,8 @@ static int meta_day(struct store *st, MDB_txn *txn, const char *name,
     *day = 0;
     if (rc == MDB_NOTFOUND)
         return 0;
-    if (rc == 0 && v.mv_size != 4)
+    if (rc == 0 && !u32_read(&v, day))
         return MDB_CORRUPTED;
-    if (rc == 0)
-        *day = get_be32(v.mv_data);
     return rc;
 }
 
@@ -148,16 +146,17 @@ int store_settled_days(struct store *st, MDB_txn *txn, uint32_t *final,
 int store_mark_dirty(struct store *st, MDB_txn *txn, uint32_t site,
                      uint64_t article, int cls, uint32_t day)
 {
-    uint8_t kb[13], vb[4];
+    uint8_t kb[CLASS_KEY_LEN], vb[U32_REC_LEN];
     class_key(kb, site, article, cls);
     MDB_val k = { sizeof kb, kb }, v;
+    uint32_t from;
     int rc = mdb_get(txn, st->dbi[DB_DIRTY], &k, &v);
-    if (rc == 0 && v.mv_size == 4 && get_be32(v.mv_data) <= day)
+    if (rc == 0 && u32_read(&v, &from) && from <= day)
         return 0;
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
-    put_be32(vb, day);
-    v.mv_size = 4;
+    u32_pack(vb, day);
+    v.mv_size = sizeof vb;
     v.mv_data = vb;
     return mdb_put(txn, st->dbi[DB_DIRTY], &k, &v, 0);
 }
@@ -213,28 +212,17 @@ static int cursor_merge(MDB_cursor *cur, uint32_t site, uint64_t a,
 
 #define MAX_SUM_RANGES STORE_MAX_RANGES
 
-/* One article's head: its first and last cum days and the last cum row. */
-struct head {
-    uint32_t first, last;
-    const uint8_t *rec;
-    size_t len;
-};
-
 /* Reads the head of (SITE, A, CLS). Returns 0, MDB_NOTFOUND, or an error. */
 static int head_get(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
                     struct head *h)
 {
-    uint8_t kb[13];
+    uint8_t kb[CLASS_KEY_LEN];
     class_key(kb, site, a, cls);
     MDB_val k = { sizeof kb, kb }, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
     if (rc != 0)
         return rc;
-    if (v.mv_size < 8)
-        return MDB_CORRUPTED;
-    const uint8_t *p = v.mv_data;
-    *h = (struct head){ get_be32(p), get_be32(p + 4), p + 8, v.mv_size - 8 };
-    return 0;
+    return head_read(&v, h) ? 0 : MDB_CORRUPTED;
 }
 
 /* Writes the head of (SITE, A, CLS), or deletes it when the article has no
@@ -243,19 +231,17 @@ int head_put(struct store *st, MDB_txn *txn, uint32_t site,
                     uint64_t a, int cls, uint32_t first, uint32_t last,
                     const struct rollup_day *sum)
 {
-    uint8_t kb[13], buf[8 + ROLLUP_RECORD_MAX];
+    uint8_t kb[CLASS_KEY_LEN], buf[HEAD_REC_MAX];
     class_key(kb, site, a, cls);
     MDB_val k = { sizeof kb, kb };
     if (sum == NULL) {
         int rc = mdb_del(txn, st->dbi[DB_HEADS], &k, NULL);
         return rc == MDB_NOTFOUND ? 0 : rc;
     }
-    int len = rollup_encode(sum, buf + 8, sizeof buf - 8);
+    int len = head_pack(buf, first, last, sum);
     if (len < 0)
         return MDB_BAD_VALSIZE;
-    put_be32(buf, first);
-    put_be32(buf + 4, last);
-    MDB_val v = { 8 + (size_t)len, buf };
+    MDB_val v = { (size_t)len, buf };
     return mdb_put(txn, st->dbi[DB_HEADS], &k, &v, 0);
 }
 
@@ -410,7 +396,7 @@ static int rollups_summed(struct store *st, uint32_t site_id, uint64_t article,
             fn(ctx, article, to, sum);
     } else if ((rc = mdb_cursor_open(r.txn, st->dbi[DB_ARTICLES],
                                      &arts)) == 0) {
-        uint8_t kb[12];
+        uint8_t kb[SITE_ID_KEY_LEN];
         site_id_key(kb, site_id, 0);
         MDB_val k = { sizeof kb, kb }, v;
         int c = mdb_cursor_get(arts, &k, &v, MDB_SET_RANGE);
@@ -437,13 +423,12 @@ static bool is_dirty(const struct rollup_reader *r, uint32_t site, uint64_t a,
 {
     if (!r->any_dirty)
         return false;
-    uint8_t kb[13];
-    site_id_key(kb, site, a);
+    uint8_t kb[CLASS_KEY_LEN];
+    uint32_t from;
     for (int cls = 0; cls <= (bots ? 1 : 0); cls++) {
-        kb[12] = (uint8_t)cls;
-        MDB_val k = { sizeof kb, kb }, v;
-        if (mdb_get(r->txn, r->dirty, &k, &v) == 0 && v.mv_size == 4 &&
-            get_be32(v.mv_data) <= r->final)
+        MDB_val k = { class_key(kb, site, a, cls), kb }, v;
+        if (mdb_get(r->txn, r->dirty, &k, &v) == 0 && u32_read(&v, &from) &&
+            from <= r->final)
             return true;
     }
     return false;
@@ -635,10 +620,10 @@ int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
     int s, stop = 0;
     while (!stop) {
         walk_seek(&w, kb, daily_key(kb, site_id, next, from, 0));
-        if ((s = walk_side(&w)) < 0 || w.k[s].mv_size != 17 ||
-            get_be32(w.k[s].mv_data) != site_id)
+        if ((s = walk_side(&w)) < 0 || w.k[s].mv_size != DAILY_KEY_LEN ||
+            key_site(w.k[s].mv_data) != site_id)
             break;
-        uint64_t a = get_be64((const uint8_t *)w.k[s].mv_data + 4);
+        uint64_t a = key_article(w.k[s].mv_data);
         if (a != next) {                 /* FROM of the next article */
             if (!all)
                 break;
@@ -720,7 +705,7 @@ static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,
                 break;
             }
             int len = rollup_encode(base, buf, sizeof buf);
-            uint8_t ck[17];
+            uint8_t ck[DAILY_KEY_LEN];
             MDB_val ckey = { 17, ck }, cval = { (size_t)len, buf };
             memcpy(ck, p, 17);
             if (len < 0 ||
@@ -754,16 +739,14 @@ static int settle_dirty(struct store *st, MDB_txn *txn, uint32_t through,
     MDB_val k, v;
     while (*budget > 0 &&
            (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
-        const uint8_t *p = k.mv_data;
-        if (k.mv_size != 13 || v.mv_size != 4) {
+        uint32_t site, from;
+        uint64_t a;
+        int cls;
+        if (!class_key_read(&k, &site, &a, &cls) || !u32_read(&v, &from)) {
             rc = mdb_cursor_del(cur, 0);
         } else {
-            uint8_t copy[13];           /* P may move once cum grows */
-            memcpy(copy, p, 13);
-            uint32_t site = key_site(copy), from = get_be32(v.mv_data);
-            uint64_t a = key_article(copy);
-            int cls = copy[12];
-            MDB_val dk = { 13, copy };
+            uint8_t copy[CLASS_KEY_LEN];  /* K may move once cum grows */
+            MDB_val dk = { class_key(copy, site, a, cls), copy };
             rc = cum_rebuild(st, txn, site, a, cls, from, through);
             if (rc == 0)
                 rc = mdb_del(txn, st->dbi[DB_DIRTY], &dk, NULL);
@@ -907,8 +890,9 @@ static int settle_pass(struct store *st, MDB_txn *txn, uint32_t final,
                        uint32_t settling, uint32_t target, unsigned *budget,
                        bool *finished)
 {
-    uint8_t vb[4];
-    MDB_val sk = { 8, "settling" }, fk = { 5, "final" }, v = { 4, vb };
+    uint8_t vb[U32_REC_LEN];
+    MDB_val sk = { 8, "settling" }, fk = { 5, "final" };
+    MDB_val v = { sizeof vb, vb };
     int rc = 0;
     if (st->settle_from != final || st->settle_to != target) {
         st->settle_from = final;       /* a new pass, or another process
@@ -919,7 +903,7 @@ static int settle_pass(struct store *st, MDB_txn *txn, uint32_t final,
         st->settle_article = 0;
     }
     if (settling != target) {
-        put_be32(vb, target);
+        u32_pack(vb, target);
         if ((rc = mdb_put(txn, st->dbi[DB_META], &sk, &v, 0)) != 0)
             return rc;
     }
@@ -938,7 +922,7 @@ static int settle_pass(struct store *st, MDB_txn *txn, uint32_t final,
         rc = settle_days(st, txn, budget, &done);
     if (rc != 0 || !done)
         return rc;
-    put_be32(vb, target);
+    u32_pack(vb, target);
     if ((rc = mdb_put(txn, st->dbi[DB_META], &fk, &v, 0)) == 0)
         rc = mdb_del(txn, st->dbi[DB_META], &sk, NULL);
     *finished = rc == 0;

@@ -55,7 +55,9 @@ static int open_dbs_txn(struct store *st, MDB_txn *txn, void *ctx)
     }
     MDB_val k = { 6, "schema" }, v;
     int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
-    uint32_t found = rc == 0 && v.mv_size == 4 ? get_be32(v.mv_data) : 0;
+    uint32_t found = 0;
+    if (rc == 0 && !u32_read(&v, &found))
+        found = 0;
     if (rc == 0 && found == 1) {
         f->older = st->readonly;       /* let a writable opening migrate */
         if (st->readonly)
@@ -70,9 +72,9 @@ static int open_dbs_txn(struct store *st, MDB_txn *txn, void *ctx)
     }
     if (rc != MDB_NOTFOUND || st->readonly)
         return rc == MDB_NOTFOUND ? 0 : rc;
-    uint8_t ver[4];
-    put_be32(ver, SCHEMA_VERSION);
-    v = (MDB_val){ 4, ver };
+    uint8_t ver[U32_REC_LEN];
+    u32_pack(ver, SCHEMA_VERSION);
+    v = (MDB_val){ sizeof ver, ver };
     return mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
 }
 

@@ -19,18 +19,17 @@ static int ticket_put_txn(struct store *st, MDB_txn *txn, uint32_t site,
     size_t idl = strlen(t->id);
     if (idl == 0 || idl > STORE_TICKET_ID_MAX)
         return MDB_BAD_VALSIZE;
-    put_be32(kb, site);
-    memcpy(kb + 4, t->id, idl);
-    MDB_val k = { 4 + idl, kb }, v;
+    MDB_val k = { site_bytes_key(kb, site, t->id, idl), kb }, v;
     size_t n = ticket_pack(t, buf);
+    uint64_t old_us;
     int rc = mdb_get(txn, st->dbi[DB_TICKETS], &k, &v);
     if (rc == 0 && v.mv_size == n && memcmp(v.mv_data, buf, n) == 0) {
         (*unchanged)++;
         return 0;
     }
-    if (rc == 0 && v.mv_size >= 8) {       /* replaced: drop its old time */
-        MDB_val ok = { ticket_time_key(tk, site, get_be64(v.mv_data), t->id),
-                       tk };
+    if (rc == 0 && ticket_created(&v, &old_us)) {
+        /* replaced: drop its old time */
+        MDB_val ok = { ticket_time_key(tk, site, old_us, t->id), tk };
         rc = mdb_del(txn, st->dbi[DB_TICKET_TIMES], &ok, NULL);
         if (rc != 0 && rc != MDB_NOTFOUND)
             return rc;
@@ -89,18 +88,18 @@ int store_tickets_each(struct store *st, uint32_t site_id, uint64_t from_us,
     MDB_cursor *cur;
     if (store_read_cursor(st, DB_TICKET_TIMES, &txn, &cur) != 0)
         return -1;
-    uint8_t kb[12];
+    uint8_t kb[SITE_ID_KEY_LEN];
     site_id_key(kb, site_id, from_us);
     MDB_val k = { sizeof kb, kb }, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size > 12 && get_be32(k.mv_data) == site_id &&
-           key_article(k.mv_data) < to_us) {
+    while (rc == 0 && k.mv_size > SITE_ID_KEY_LEN &&
+           key_site(k.mv_data) == site_id && key_article(k.mv_data) < to_us) {
         uint8_t tk[4 + STORE_TICKET_ID_MAX];
-        size_t idl = k.mv_size - 12;
-        if (idl <= STORE_TICKET_ID_MAX) {
-            put_be32(tk, site_id);
-            memcpy(tk + 4, (const uint8_t *)k.mv_data + 12, idl);
-            MDB_val tkey = { 4 + idl, tk }, tv;
+        uint64_t t_us;
+        const char *id;
+        size_t idl;
+        if (ticket_time_read(&k, &t_us, &id, &idl)) {
+            MDB_val tkey = { site_bytes_key(tk, site_id, id, idl), tk }, tv;
             struct store_ticket t;
             if (mdb_get(txn, st->dbi[DB_TICKETS], &tkey, &tv) == 0 &&
                 ticket_unpack(&tkey, &tv, &t) == 0 && fn(ctx, &t) != 0)
@@ -119,12 +118,10 @@ int store_ticket_get(struct store *st, uint32_t site_id, const char *id,
     size_t n = strlen(id);
     if (n == 0 || n > STORE_TICKET_ID_MAX)
         return 1;
-    put_be32(kb, site_id);
-    memcpy(kb + 4, id, n);
+    MDB_val k = { site_bytes_key(kb, site_id, id, n), kb }, v;
     MDB_txn *txn;
     if (store_read_begin(st, &txn) != 0)
         return -1;
-    MDB_val k = { 4 + n, kb }, v;
     int rc = mdb_get(txn, st->dbi[DB_TICKETS], &k, &v);
     int out_rc = rc == MDB_NOTFOUND ? 1 : rc != 0 ? -1
                : ticket_unpack(&k, &v, out);
@@ -135,24 +132,24 @@ int store_ticket_get(struct store *st, uint32_t site_id, const char *id,
 int store_link_get(struct store *st, uint32_t site_id, const char *link,
                    uint64_t *time_us, uint64_t visitors[2])
 {
-    uint8_t kb[4 + EVENT_LINK_MAX];
+    uint8_t kb[LINK_KEY_MAX];
     size_t n = strlen(link);
     if (n == 0 || n > EVENT_LINK_MAX)
         return 1;
-    put_be32(kb, site_id);
-    memcpy(kb + 4, link, n);
+    MDB_val k = { site_bytes_key(kb, site_id, link, n), kb }, v;
     MDB_txn *txn;
     if (store_read_begin(st, &txn) != 0)
         return -1;
-    MDB_val k = { 4 + n, kb }, v;
+    struct link_rec r;
     int rc = mdb_get(txn, st->dbi[DB_LINKS], &k, &v);
-    if (rc == 0 && v.mv_size >= 32) {
-        *time_us = get_be64(v.mv_data);
-        visitors[0] = get_be64((const uint8_t *)v.mv_data + 16);
-        visitors[1] = get_be64((const uint8_t *)v.mv_data + 24);
+    bool found = rc == 0 && link_read(&v, &r);
+    if (found) {
+        *time_us = r.time_us;
+        visitors[0] = r.visitor;
+        visitors[1] = r.visitor_prev;
     }
     store_read_end(st, txn);
-    return rc == 0 ? (v.mv_size >= 32 ? 0 : 1) : rc == MDB_NOTFOUND ? 1 : -1;
+    return rc == 0 ? (found ? 0 : 1) : rc == MDB_NOTFOUND ? 1 : -1;
 }
 
 int store_identity_each(struct store *st, uint32_t site_id,
@@ -166,18 +163,13 @@ int store_identity_each(struct store *st, uint32_t site_id,
     MDB_cursor *cur;
     if (store_read_cursor(st, DB_IDENTS, &txn, &cur) != 0)
         return -1;
-    uint8_t kb[44];
-    put_be32(kb, site_id);
-    memcpy(kb + 4, identity, 32);
-    put_be64(kb + 36, from_us);
-    MDB_val k = { sizeof kb, kb }, v;
+    uint8_t kb[IDENT_KEY_LEN];
+    MDB_val k = { ident_key(kb, site_id, identity, from_us), kb }, v;
+    uint64_t t, visitor;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size == 44 &&
-           memcmp(k.mv_data, kb, 36) == 0 &&
-           get_be64((const uint8_t *)k.mv_data + 36) < to_us) {
-        if (v.mv_size == 8 &&
-            fn(ctx, get_be64((const uint8_t *)k.mv_data + 36),
-               get_be64(v.mv_data)) != 0)
+    while (rc == 0 && ident_key_time(&k, &t) &&
+           memcmp(k.mv_data, kb, IDENT_PREFIX_LEN) == 0 && t < to_us) {
+        if (u64_read(&v, &visitor) && fn(ctx, t, visitor) != 0)
             break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
@@ -193,23 +185,17 @@ int store_visits_each(struct store *st, uint32_t site_id, uint64_t visitor,
     MDB_cursor *cur;
     if (store_read_cursor(st, DB_VISITS, &txn, &cur) != 0)
         return -1;
-    uint8_t kb[21] = { 0 };
-    put_be32(kb, site_id);
-    put_be64(kb + 4, visitor);
-    put_be64(kb + 12, from_us);
-    MDB_val k = { sizeof kb, kb }, v;
+    uint8_t kb[VISIT_KEY_LEN];
+    MDB_val k = { visit_key(kb, site_id, visitor, from_us, 0), kb }, v;
+    uint64_t t;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size == 21 && memcmp(k.mv_data, kb, 12) == 0) {
-        const uint8_t *p = k.mv_data, *q = v.mv_data;
-        uint64_t t = get_be64(p + 12);
+    while (rc == 0 && visit_key_time(&k, &t) &&
+           memcmp(k.mv_data, kb, VISIT_PREFIX_LEN) == 0) {
+        struct visit x;
         if (t > to_us)
             break;
-        int stop = 0;
-        if (p[20] == 'v' && v.mv_size == 8)
-            stop = fn(ctx, t, get_be64(q), NULL, 0, false);
-        else if (p[20] == 's' && v.mv_size >= 1)
-            stop = fn(ctx, t, 0, (const char *)q + 1, v.mv_size - 1, q[0]);
-        if (stop)
+        if (visit_read(&k, &v, &x) &&
+            fn(ctx, x.time_us, x.article, x.query, x.qlen, x.zero) != 0)
             break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
