@@ -161,15 +161,6 @@ int report_detail(struct store *st, const struct report_query *q,
 
 void report_detail_free(struct report_detail *d);
 
-/* Parses "YYYY-MM-DD" into days since the epoch. Returns 0, or -1. */
-int report_parse_date(const char *s, uint32_t *day);
-
-/* Writes DAY as "YYYY-MM-DD" (11 bytes with the NUL). */
-void report_format_date(uint32_t day, char out[11]);
-
-/* Today's UTC day number. */
-uint32_t report_today(void);
-
 /* The date range a report covers, as decided by report_range_resolve. */
 struct report_range {
     uint32_t from, to;         /* days since the epoch, inclusive */

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/buf.h"
 #include "base/time.h"
 #include "dwell/clientaddr.h"
 #include "dwell/demo.h"
@@ -499,13 +499,10 @@ static int print_site(void *ctx, const struct site *s)
 
 static int print_token(void *ctx, const struct store_token *t)
 {
-    char id[TOKEN_ID_LEN + 1], when[32];
-    time_t secs = (time_t)(t->created_us / 1000000u);
-    struct tm tm;
+    char id[TOKEN_ID_LEN + 1], when[TIME_ISO_S_LEN];
     (void)ctx;
     token_id(t, id);
-    gmtime_r(&secs, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    time_format_iso8601_s(t->created_us, when);
     printf("%s\t%s\t%s\t%s\t%s\n", id, t->site,
            t->scope == STORE_SCOPE_READ ? "read-only" : "full", when,
            t->name);
@@ -518,35 +515,31 @@ static int print_event(void *ctx, const struct event *ev)
     return export_event_ndjson(ev, stdout);
 }
 
-/* Reads the whole file PATH into a new buffer (*LEN bytes). */
+/* Reads the whole file PATH (at most 4 GiB) into a new NUL-terminated
+ * buffer of *LEN bytes, which the caller frees. Returns NULL with errno
+ * set when it cannot be opened or read, or memory runs out. */
 static char *read_whole(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return NULL;
-    size_t cap = 1 << 20, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        char *more = cap < ((size_t)1 << 32) ? realloc(buf, cap * 2) : NULL;
-        if (more == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = more;
-        cap *= 2;
-    }
-    bool bad = ferror(f);
+    struct buf b;
+    char chunk[65536];
+    size_t n;
+    buf_init(&b, (size_t)1 << 32);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_put(&b, chunk, n);
+    int e = ferror(f) ? errno : buf_failed(&b) ? ENOMEM : 0;
     fclose(f);
-    if (bad) {
-        free(buf);
+    if (e != 0) {
+        buf_free(&b);
+        errno = e;
         return NULL;
     }
-    *len = n;
-    return buf;
+    char *p = buf_take(&b, len);
+    if (p == NULL)
+        errno = ENOMEM;
+    return p;
 }
 
 
@@ -727,9 +720,9 @@ static int parse_query(struct call *c, enum query_kind kind, const char *site,
                          v ? v : "(default)", why);
     }
     if (q->range.clamped) {
-        char asked[11], today[11];
-        report_format_date(q->range.asked_to, asked);
-        report_format_date(q->range.today, today);
+        char asked[TIME_DATE_LEN], today[TIME_DATE_LEN];
+        time_format_date(q->range.asked_to, asked);
+        time_format_date(q->range.today, today);
         fprintf(stderr, "dwell: --to %s is in the future; the report ends "
                 "today, %s (UTC, so far)\n", asked, today);
     }

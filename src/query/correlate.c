@@ -1,13 +1,15 @@
 /* correlate.c — see correlate.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/correlate.h"
+#include "base/buf.h"
+#include "base/time.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define US_PER_DAY 86400000000ull
 #define MAX_VISITORS 16
 #define MAX_TICKET_QUERIES 32
 
@@ -44,20 +46,6 @@ struct run {
     int failed;
 };
 
-/* Grows *P (of *CAP elements of SIZE) to hold one more. */
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 256;
-    void *q = realloc(*p, c * size);
-    if (q == NULL)
-        return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
 /* Keeps article A: pages of other kinds (search, list, home) have no
  * contact rate and no topic; the site numbers still count their views. */
 static int take_article(void *ctx, const struct store_article *a)
@@ -65,7 +53,8 @@ static int take_article(void *ctx, const struct store_article *a)
     struct run *r = ctx;
     if (a->kind != EVENT_PAGE_ARTICLE)
         return 0;
-    if (grow((void **)&r->arts, &r->artcap, r->narts, sizeof *r->arts) != 0)
+    if (buf_grow_array(&r->arts, &r->artcap, r->narts + 1, sizeof *r->arts,
+                       SIZE_MAX) != 0)
         return -1;
     r->arts[r->narts++] = *a;
     return 0;
@@ -121,8 +110,8 @@ static size_t ticket_visitors(struct store *st, uint32_t site,
         add_visitor(vs, pair[1]);
     }
     if (t->has_email) {
-        uint64_t from = t->created_us > window + US_PER_DAY
-                      ? t->created_us - window - US_PER_DAY : 0;
+        uint64_t from = t->created_us > window + TIME_US_PER_DAY
+                      ? t->created_us - window - TIME_US_PER_DAY : 0;
         store_identity_each(st, site, t->email_key, from,
                             t->created_us + 3600000000ull, take_identity, vs);
     }
@@ -148,8 +137,8 @@ static int take_visit(void *ctx, uint64_t time_us, uint64_t article,
         tv->read |= i >= 0;                    /* page is no read */
         if (i < 0 || time_us < r->from_us || time_us >= r->to_us)
             return 0;
-        if (grow((void **)&r->pairs, &r->paircap, r->npairs,
-                 sizeof *r->pairs) != 0)
+        if (buf_grow_array(&r->pairs, &r->paircap, r->npairs + 1,
+                           sizeof *r->pairs, SIZE_MAX) != 0)
             return r->failed = 1;
         r->pairs[r->npairs++] = (struct pair){
             (size_t)i, tv->visitor, time_us,
@@ -175,7 +164,7 @@ static int take_visit(void *ctx, uint64_t time_us, uint64_t article,
 /* Adds ticket T's day to the series of every topic whose tag it carries. */
 static void count_topic_ticket(struct run *r, const struct store_ticket *t)
 {
-    uint32_t day = (uint32_t)(t->created_us / US_PER_DAY);
+    uint32_t day = (uint32_t)(t->created_us / TIME_US_PER_DAY);
     if (day < r->q->from || day > r->q->to)
         return;
     for (size_t k = 0; k < r->ntopics; k++) {
@@ -200,8 +189,8 @@ static int take_ticket(void *ctx, const struct store_ticket *t)
     r->site.tickets++;
     count_topic_ticket(r, t);
     if (t->has_email || t->has_requester) {
-        if (grow((void **)&r->keys, &r->keycap, r->nkeys,
-                 sizeof *r->keys) != 0)
+        if (buf_grow_array(&r->keys, &r->keycap, r->nkeys + 1,
+                           sizeof *r->keys, SIZE_MAX) != 0)
             return r->failed = 1;
         memcpy(r->keys[r->nkeys++],
                t->has_email ? t->email_key : t->requester_key, 32);
@@ -221,8 +210,8 @@ static int take_ticket(void *ctx, const struct store_ticket *t)
     }
     r->site.with_read += tv.read;
     for (size_t i = 0; i < tv.nseen; i++) {
-        if (grow((void **)&r->gaps, &r->gapcap, r->ngaps,
-                 sizeof *r->gaps) != 0)
+        if (buf_grow_array(&r->gaps, &r->gapcap, r->ngaps + 1,
+                           sizeof *r->gaps, SIZE_MAX) != 0)
             return r->failed = 1;
         r->gaps[r->ngaps++] = tv.seen[i];
     }
@@ -521,8 +510,8 @@ int correlate_run(struct store *st, const struct correlate_query *q,
     if (q->from > q->to)
         return -1;
     r.days = (size_t)(q->to - q->from) + 1;
-    r.from_us = (uint64_t)q->from * US_PER_DAY;
-    r.to_us = ((uint64_t)q->to + 1) * US_PER_DAY;
+    r.from_us = (uint64_t)q->from * TIME_US_PER_DAY;
+    r.to_us = ((uint64_t)q->to + 1) * TIME_US_PER_DAY;
     int rc = -1;
     if (store_articles_each(st, q->site_id, take_article, &r) != 0 ||
         list_topics(&r) != 0 ||
@@ -624,20 +613,11 @@ int correlate_ticket_reads(struct store *st, uint32_t site_id,
 
 int correlate_parse_window(const char *s, uint64_t *us)
 {
-    char *end;
-    if (s == NULL || s[0] < '0' || s[0] > '9')
+    uint64_t v;
+    if (time_parse_duration(s, &v) != 0 || s[strlen(s) - 1] == 's' ||
+        v == 0 || v > 30 * TIME_US_PER_DAY)
         return -1;
-    unsigned long v = strtoul(s, &end, 10);
-    uint64_t unit;
-    switch (*end) {
-    case 'm': unit = 60000000ull; break;
-    case 'h': unit = 3600000000ull; break;
-    case 'd': unit = US_PER_DAY; break;
-    default: return -1;
-    }
-    if (end[1] != '\0' || v == 0 || v > 30 * (US_PER_DAY / unit))
-        return -1;
-    *us = v * unit;
+    *us = v;
     return 0;
 }
 

@@ -2,6 +2,7 @@
  * declared once; parsing and running through them for the API and the CLI. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/query.h"
+#include "base/time.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -204,7 +205,7 @@ static int parse_range(struct query *out, query_arg_fn arg, void *ctx,
                                     arg(ctx, "days") };
     const char *reason;
     if (report_range_resolve(&ask, query_kinds[out->kind].default_days,
-                             report_today(), &out->range, param,
+                             time_today(), &out->range, param,
                              &reason) != 0)
         return refuse(why, cap, reason);
     out->q.from = out->range.from;

@@ -16,11 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/buf.h"
 #include "base/csv.h"
 #include "base/json.h"
+#include "base/time.h"
 #include "query/legend.h"
 
 size_t render_max_text = 64u << 20;
@@ -124,18 +124,9 @@ static void json_ratio(struct json *j, double v)
 
 static void json_date(struct json *j, uint32_t day)
 {
-    char d[11];
-    report_format_date(day, d);
+    char d[TIME_DATE_LEN];
+    time_format_date(day, d);
     json_string(j, d);
-}
-
-/* Writes US (µs since the epoch) as an ISO 8601 UTC time, in seconds. */
-static void format_time_us(uint64_t us, char out[32])
-{
-    time_t secs = (time_t)(us / 1000000u);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* Writes the value of column C of ROW as JSON. */
@@ -160,7 +151,7 @@ static void json_cell(struct json *j, const struct column *c, const void *row,
         break;
     case CELL_DATE:  json_date(j, *(const uint32_t *)p); break;
     case CELL_TIME:
-        format_time_us(*(const uint64_t *)p, s);
+        time_format_iso8601_s(*(const uint64_t *)p, s);
         json_string(j, s);
         break;
     case CELL_U32:   json_uint(j, *(const uint32_t *)p); break;
@@ -261,11 +252,11 @@ static void csv_cell(struct buf *b, const struct column *c, const void *row,
         buf_str(b, event_page_kind_name(*(const uint8_t *)p));
         break;
     case CELL_DATE:
-        report_format_date(*(const uint32_t *)p, s);
+        time_format_date(*(const uint32_t *)p, s);
         buf_str(b, s);
         break;
     case CELL_TIME:
-        format_time_us(*(const uint64_t *)p, s);
+        time_format_iso8601_s(*(const uint64_t *)p, s);
         buf_str(b, s);
         break;
     case CELL_U32:   buf_printf(b, "%" PRIu32, *(const uint32_t *)p); break;
@@ -751,9 +742,9 @@ static void table_line(struct buf *t, const char *line)
 static void table_header(struct buf *t, const struct render_scope *sc,
                          const char *what)
 {
-    char f[11], to[11], line[400];
-    report_format_date(sc->q->from, f);
-    report_format_date(sc->q->to, to);
+    char f[TIME_DATE_LEN], to[TIME_DATE_LEN], line[400];
+    time_format_date(sc->q->from, f);
+    time_format_date(sc->q->to, to);
     const char *part = sc->range == NULL ? ""
                      : sc->q->to >= sc->range->today ? " (today so far included)"
                      : " (full days)";

@@ -2,75 +2,14 @@
  * read through store.h; formulas are in docs/metrics.md. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/report.h"
+#include "base/buf.h"
+#include "base/time.h"
 
 #include <math.h>
 #include <pthread.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-/* --- dates ------------------------------------------------------------------ */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
-}
-
-int report_parse_date(const char *s, uint32_t *day)
-{
-    unsigned y, m, d;
-    if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return -1;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            return -1;
-    y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 +
-                   (s[2] - '0') * 10 + (s[3] - '0'));
-    m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
-    d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
-    static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
-                                      31, 30, 31 };
-    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-        return -1;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (m == 2 && d == 29 && !leap)
-        return -1;
-    *day = (uint32_t)days_from_civil(y, m, d);
-    return 0;
-}
-
-void report_format_date(uint32_t day, char out[11])
-{
-    int y;
-    unsigned m, d;
-    civil_from_days(day, &y, &m, &d);
-    snprintf(out, 11, "%04d-%02u-%02u", y % 10000, m % 100, d % 100);
-}
-
-uint32_t report_today(void)
-{
-    return (uint32_t)(time(NULL) / 86400);
-}
 
 /* Parses a day count of 1 .. REPORT_MAX_DAYS. Returns 0, or -1. */
 static int parse_days(const char *s, uint32_t *out)
@@ -101,9 +40,9 @@ int report_range_resolve(const struct report_range_ask *ask,
         return *param = "days", *why = "must be 1–3660", -1;
     if (ask->days && ask->from && ask->to)
         return *param = "days", *why = "give from and to, or days", -1;
-    if (ask->from && report_parse_date(ask->from, &from) != 0)
+    if (ask->from && time_parse_date(ask->from, &from) != 0)
         return *param = "from", *why = "not a date (YYYY-MM-DD)", -1;
-    if (ask->to && report_parse_date(ask->to, &to) != 0)
+    if (ask->to && time_parse_date(ask->to, &to) != 0)
         return *param = "to", *why = "not a date (YYYY-MM-DD)", -1;
     if (ask->to == NULL) {
         uint32_t yesterday = today > 0 ? today - 1 : 0;
@@ -224,14 +163,9 @@ static int collect_article(void *ctx, const struct store_article *a)
     struct collect *c = ctx;
     if (!matches(c->q, a) || (!c->every_kind && !listed(c->q, a->kind)))
         return 0;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        struct report_row *rows = realloc(c->rows, cap * sizeof *rows);
-        if (rows == NULL)
-            return -1;
-        c->rows = rows;
-        c->cap = cap;
-    }
+    if (buf_grow_array(&c->rows, &c->cap, c->n + 1, sizeof *c->rows,
+                       SIZE_MAX) != 0)
+        return -1;
     struct report_row *r = &c->rows[c->n++];
     memset(r, 0, sizeof *r);
     r->a = *a;
@@ -528,14 +462,9 @@ static int add_dim(void *ctx, const char *value, size_t len, uint64_t count)
     struct dim_acc *a = ctx;
     if (len > EVENT_PATH_MAX)
         len = EVENT_PATH_MAX;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        struct report_count *items = realloc(a->items, cap * sizeof *items);
-        if (items == NULL)
-            return -1;
-        a->items = items;
-        a->cap = cap;
-    }
+    if (buf_grow_array(&a->items, &a->cap, a->n + 1, sizeof *a->items,
+                       SIZE_MAX) != 0)
+        return -1;
     struct report_count *it = &a->items[a->n++];
     memcpy(it->value, value, len);
     it->value[len] = '\0';

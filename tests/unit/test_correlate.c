@@ -128,10 +128,37 @@ TEST(no_planted_effect_means_no_evidence_in_95_percent_of_seeds)
     CHECK(quiet * 100 >= NULL_SEEDS * 95);
 }
 
+/* The attribution window: minutes, hours or days, 1 minute to 30 days. */
+TEST(window_takes_minutes_hours_days_up_to_30_days)
+{
+    static const struct { const char *s; uint64_t us; } ok[] = {
+        { "1m", 60000000ull }, { "24h", 86400000000ull },
+        { "30d", 30 * 86400000000ull }, { "720h", 30 * 86400000000ull },
+        { "43200m", 30 * 86400000000ull },
+    };
+    static const char *const bad[] = {
+        "0m", "31d", "721h", "43201m", "90s", "7", "d", "-1d", "7d ", " 7d",
+        "1w", "7dd", "99999999999999999999d", "", NULL
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        uint64_t us = 0;
+        CHECK_EQ_INT(correlate_parse_window(ok[i].s, &us), 0);
+        CHECK(us == ok[i].us);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t us = 777;
+        if (correlate_parse_window(bad[i], &us) != -1 || us != 777) {
+            printf("  \"%s\" was accepted\n", bad[i] ? bad[i] : "(null)");
+            CHECK(0);
+        }
+    }
+}
+
 int main(void)
 {
     if (fixture_begin("correlate") != 0)
         return 1;
+    RUN(window_takes_minutes_hours_days_up_to_30_days);
     RUN(planted_contact_rate_and_topic_lag_are_recovered);
     RUN(no_planted_effect_means_no_evidence_in_95_percent_of_seeds);
     int rc = check_summary();

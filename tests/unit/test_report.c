@@ -24,6 +24,7 @@
 #define _XOPEN_SOURCE 700
 #include "check.h"
 #include "fixture.h"
+#include "base/time.h"
 #include "dwell/clientaddr.h"
 #include "dwell/event.h"
 #include "dwell/log.h"
@@ -114,7 +115,7 @@ static int search_at(uint32_t day, uint64_t secs, const char *addr,
 static int build_dataset(void)
 {
     char vid[32], extra[512], addr[32];
-    if (report_parse_date("2025-03-12", &day_d) != 0)
+    if (time_parse_date("2025-03-12", &day_d) != 0)
         return -1;
     uint32_t d = day_d;
     site_r = add_site(ds, "r.example");
@@ -333,21 +334,7 @@ static const char *sorted_paths(const struct report_query *q, const char *key,
     return buf;
 }
 
-/* --- dates ---------------------------------------------------------------- */
-
-TEST(parse_date_gives_days_since_the_epoch)
-{
-    uint32_t day = 12345;
-    CHECK_EQ_INT(report_parse_date("1970-01-01", &day), 0);
-    CHECK_EQ_INT(day, 0);
-    CHECK_EQ_INT(report_parse_date("2025-03-12", &day), 0);
-    CHECK_EQ_INT(day, 20159);
-    CHECK_EQ_INT(report_parse_date("2024-02-29", &day), 0);
-    CHECK_EQ_INT(day, 19782);
-    CHECK_EQ_INT(report_parse_date("2100-01-01", &day), 0);
-    CHECK_EQ_INT(day, 47482);
-    CHECK_EQ_INT(report_parse_date("2000-02-29", &day), 0);   /* 400-year */
-}
+/* --- dates (base/time.h: the dates a report range accepts) ------------- */
 
 TEST(parse_date_rejects_impossible_and_malformed_dates)
 {
@@ -360,45 +347,38 @@ TEST(parse_date_rejects_impossible_and_malformed_dates)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint32_t day = 777;
-        if (report_parse_date(bad[i], &day) != -1 || day != 777) {
+        if (time_parse_date(bad[i], &day) != -1 || day != 777) {
             printf("  \"%s\" was accepted (day %u)\n", bad[i], day);
             CHECK(0);
         }
     }
     uint32_t day = 777;
-    CHECK_EQ_INT(report_parse_date(NULL, &day), -1);
+    CHECK_EQ_INT(time_parse_date(NULL, &day), -1);
     CHECK_EQ_INT(day, 777);
 }
 
 TEST(format_date_and_parse_date_round_trip_every_day_1970_to_2100)
 {
     char s[11];
-    report_format_date(0, s);
+    time_format_date(0, s);
     CHECK_EQ_STR(s, "1970-01-01");
-    report_format_date(20159, s);
+    time_format_date(20159, s);
     CHECK_EQ_STR(s, "2025-03-12");
-    report_format_date(19782, s);
+    time_format_date(19782, s);
     CHECK_EQ_STR(s, "2024-02-29");
-    report_format_date(19783, s);
+    time_format_date(19783, s);
     CHECK_EQ_STR(s, "2024-03-01");
-    report_format_date(10956, s);
+    time_format_date(10956, s);
     CHECK_EQ_STR(s, "1999-12-31");
     for (uint32_t d = 0; d <= 47482; d++) {
         uint32_t back = 0;
-        report_format_date(d, s);
-        if (strlen(s) != 10 || report_parse_date(s, &back) != 0 ||
+        time_format_date(d, s);
+        if (strlen(s) != 10 || time_parse_date(s, &back) != 0 ||
             back != d) {
             printf("  day %u -> \"%s\" -> %u\n", d, s, back);
             CHECK(0);
         }
     }
-}
-
-TEST(today_is_the_utc_day_of_now)
-{
-    uint32_t t = report_today();
-    uint32_t now = (uint32_t)(store_now_us() / 86400000000ull);
-    CHECK(t == now || t + 1 == now);          /* midnight may pass */
 }
 
 /* Resolves ASK against today = 2025-03-12 (day 20159), 30 days by
@@ -1557,10 +1537,8 @@ int main(void)
 {
     if (fixture_begin("report") != 0)
         return 1;
-    RUN(parse_date_gives_days_since_the_epoch);
     RUN(parse_date_rejects_impossible_and_malformed_dates);
     RUN(format_date_and_parse_date_round_trip_every_day_1970_to_2100);
-    RUN(today_is_the_utc_day_of_now);
     RUN(default_range_is_the_30_full_days_before_today);
     RUN(range_into_the_future_is_clamped_to_today);
     RUN(range_names_the_bad_parameter);
