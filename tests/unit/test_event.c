@@ -120,12 +120,6 @@ TEST(engage_parses_with_e_and_sd)
     CHECK_EQ_INT(batch.ev[0].path.n, 0);
 }
 
-TEST(engage_without_e_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
-                          "\"v\":\"k3J9xQ2m\",\"sd\":10}", "e:"));
-}
-
 TEST(wire_2_engage_is_a_cumulative_total_up_to_a_day)
 {
     CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"engage\",\"v\":\"k3J9xQ2m\","
@@ -156,16 +150,6 @@ TEST(wire_2_view_keeps_the_query_it_sends_wire_1_only_with_kq)
     CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
                        "\"u\":\"https://a.com/kb?id=42\",\"kq\":1}"), 0);
     CHECK(str_is(batch.ev[0].path, "/kb?id=42"));
-}
-
-TEST(wire_version_outside_1_to_2_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
-                          "\"x\":\"up\",\"wv\":3}", "wv:"));
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
-                          "\"x\":\"up\",\"wv\":0}", "wv:"));
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
-                          "\"x\":\"up\",\"wv\":\"2\"}", "wv:"));
 }
 
 TEST(search_and_custom_event_keep_their_sequence_number)
@@ -237,12 +221,6 @@ TEST(custom_event_parses_its_name)
                        "\"n\":\"contact\"}"), 0);
     CHECK_EQ_INT(batch.ev[0].type, EVENT_CUSTOM);
     CHECK(str_is(batch.ev[0].text, "contact"));
-}
-
-TEST(custom_event_without_name_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"event\","
-                          "\"v\":\"k3J9xQ2m\"}", "n:"));
 }
 
 TEST(pixel_parses_a_view_with_its_fields)
@@ -330,11 +308,6 @@ TEST(batch_of_32_is_accepted_in_order)
     CHECK_EQ_INT(batch.ev[31].engaged_ms, 310);
 }
 
-TEST(empty_batch_is_rejected)
-{
-    CHECK(rejected_naming("[]", "batch"));
-}
-
 TEST(batch_of_33_is_rejected)
 {
     char body[EVENT_MAX_BODY];
@@ -361,18 +334,6 @@ TEST(non_object_in_array_is_rejected)
                           "not a JSON object"));
     CHECK(strstr(err, "event 1") != NULL);
     CHECK(rejected_naming("[\"view\"]", "not a JSON object"));
-}
-
-TEST(body_not_an_object_is_rejected)
-{
-    CHECK(rejected_naming("\"view\"", "not a JSON object"));
-}
-
-TEST(malformed_json_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":", "malformed JSON"));
-    CHECK(rejected_naming("{\"s\":\"a.com\"", "malformed JSON"));
-    CHECK(rejected_naming("not json", "malformed JSON"));
 }
 
 TEST(json_followed_by_trailing_garbage_is_rejected)
@@ -422,58 +383,6 @@ TEST(empty_body_is_rejected)
 
 /* --- required fields and ranges ------------------------------------------- */
 
-TEST(missing_site_is_rejected)
-{
-    CHECK(rejected_naming("{\"t\":\"engage\",\"v\":\"k3J9xQ2m\",\"e\":1}",
-                          "s:"));
-    CHECK(rejected_naming("{\"s\":\"\",\"t\":\"engage\",\"v\":\"k3J9xQ2m\","
-                          "\"e\":1}", "s:"));
-}
-
-TEST(missing_type_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"v\":\"k3J9xQ2m\",\"e\":1}",
-                          "t:"));
-}
-
-TEST(unknown_type_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"click\","
-                          "\"v\":\"k3J9xQ2m\"}", "t:"));
-}
-
-TEST(missing_view_id_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\",\"e\":1}", "v:"));
-}
-
-TEST(view_id_not_a_string_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
-                          "\"v\":12345678,\"e\":1}", "v:"));
-}
-
-TEST(view_id_of_7_characters_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
-                          "\"v\":\"abcdefg\",\"e\":1}", "v:"));
-}
-
-TEST(view_id_of_33_characters_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
-                          "\"v\":\"abcdefghijklmnopqrstuvwxyz0123456\","
-                          "\"e\":1}", "v:"));
-}
-
-TEST(view_id_with_a_bad_character_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
-                          "\"v\":\"abcd.efgh\",\"e\":1}", "v:"));
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
-                          "\"v\":\"abcd efgh\",\"e\":1}", "v:"));
-}
-
 TEST(view_ids_of_8_and_32_characters_are_accepted)
 {
     CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"engage\","
@@ -483,24 +392,6 @@ TEST(view_ids_of_8_and_32_characters_are_accepted)
                        "\"v\":\"abcdefghijklmnopqrstuvwxyz012345\","
                        "\"e\":1}"), 0);
     CHECK_EQ_INT(batch.ev[0].view_id.n, 32);
-}
-
-TEST(engage_delta_above_one_hour_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
-                          "\"v\":\"k3J9xQ2m\",\"e\":3600001}", "e:"));
-}
-
-TEST(engage_delta_negative_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
-                          "\"v\":\"k3J9xQ2m\",\"e\":-1}", "e:"));
-}
-
-TEST(engage_delta_not_a_number_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
-                          "\"v\":\"k3J9xQ2m\",\"e\":\"100\"}", "e:"));
 }
 
 TEST(engage_at_its_limits_is_accepted)
@@ -513,40 +404,6 @@ TEST(engage_at_its_limits_is_accepted)
                        "\"v\":\"k3J9xQ2m\",\"e\":0,\"sd\":0}"), 0);
     CHECK_EQ_INT(batch.ev[0].engaged_ms, 0);
     CHECK_EQ_INT(batch.ev[0].scroll, 0);
-}
-
-TEST(scroll_depth_above_100_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
-                          "\"v\":\"k3J9xQ2m\",\"e\":1,\"sd\":101}", "sd:"));
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
-                          "\"v\":\"k3J9xQ2m\",\"e\":1,\"sd\":-1}", "sd:"));
-}
-
-TEST(word_count_and_screen_width_out_of_range_are_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
-                          "\"u\":\"/kb/a\",\"w\":1000001}", "w:"));
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
-                          "\"u\":\"/kb/a\",\"w\":-5}", "w:"));
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
-                          "\"u\":\"/kb/a\",\"sw\":100001}", "sw:"));
-}
-
-TEST(vote_neither_up_nor_down_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"vote\","
-                          "\"v\":\"k3J9xQ2m\",\"x\":\"maybe\"}", "x:"));
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"vote\","
-                          "\"v\":\"k3J9xQ2m\",\"x\":\"UP\"}", "x:"));
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"vote\","
-                          "\"v\":\"k3J9xQ2m\"}", "x:"));
-}
-
-TEST(link_id_too_short_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"link\","
-                          "\"v\":\"k3J9xQ2m\",\"k\":\"Lr5tY8w\"}", "k:"));
 }
 
 TEST(link_id_too_long_or_with_bad_characters_is_rejected)
@@ -645,12 +502,6 @@ TEST(non_url_is_rejected)
     CHECK(strstr(err, "u:") != NULL);
     CHECK_EQ_INT(parse_view_url(""), -1);
     CHECK(strstr(err, "u:") != NULL);
-}
-
-TEST(view_without_url_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"view\","
-                          "\"v\":\"k3J9xQ2m\"}", "u:"));
 }
 
 TEST(path_cut_to_512_bytes)
@@ -783,12 +634,6 @@ TEST(search_query_cut_to_100_bytes)
     CHECK_EQ_INT(batch.ev[0].text.n, EVENT_QUERY_MAX);
     for (int i = 0; i < EVENT_QUERY_MAX; i++)
         CHECK(batch.ev[0].text.p[i] == (char)('a' + i % 26));
-}
-
-TEST(search_query_of_only_blanks_is_rejected)
-{
-    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"search\","
-                          "\"v\":\"k3J9xQ2m\",\"q\":\"   \"}", "q:"));
 }
 
 TEST(webdriver_flag_b1_marks_the_event_automated_and_bot)
@@ -1267,13 +1112,158 @@ TEST(record_with_an_unknown_page_kind_fails_to_decode)
     CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), -1);
 }
 
+/* Bodies the parser must refuse, each with the word its error must name
+ * (a field prefix such as "v:"); NAME is the behaviour the row shows. */
+static const struct rejection {
+    const char *name, *body, *field;
+} rejections[] = {
+    { "engage_without_e_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"engage\","
+      "\"v\":\"k3J9xQ2m\",\"sd\":10}",
+      "e:" },
+    { "wire_version_outside_1_to_2_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
+      "\"x\":\"up\",\"wv\":3}",
+      "wv:" },
+    { "wire_version_outside_1_to_2_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
+      "\"x\":\"up\",\"wv\":0}",
+      "wv:" },
+    { "wire_version_outside_1_to_2_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
+      "\"x\":\"up\",\"wv\":\"2\"}",
+      "wv:" },
+    { "custom_event_without_name_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"event\","
+      "\"v\":\"k3J9xQ2m\"}",
+      "n:" },
+    { "empty_batch_is_rejected",
+      "[]",
+      "batch" },
+    { "body_not_an_object_is_rejected",
+      "\"view\"",
+      "not a JSON object" },
+    { "malformed_json_is_rejected",
+      "{\"s\":\"a.com\",\"t\":",
+      "malformed JSON" },
+    { "malformed_json_is_rejected",
+      "{\"s\":\"a.com\"",
+      "malformed JSON" },
+    { "malformed_json_is_rejected",
+      "not json",
+      "malformed JSON" },
+    { "missing_site_is_rejected",
+      "{\"t\":\"engage\",\"v\":\"k3J9xQ2m\",\"e\":1}",
+      "s:" },
+    { "missing_site_is_rejected",
+      "{\"s\":\"\",\"t\":\"engage\",\"v\":\"k3J9xQ2m\","
+      "\"e\":1}",
+      "s:" },
+    { "missing_type_is_rejected",
+      "{\"s\":\"a.com\",\"v\":\"k3J9xQ2m\",\"e\":1}",
+      "t:" },
+    { "unknown_type_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"click\","
+      "\"v\":\"k3J9xQ2m\"}",
+      "t:" },
+    { "missing_view_id_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"engage\",\"e\":1}",
+      "v:" },
+    { "view_id_not_a_string_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"engage\","
+      "\"v\":12345678,\"e\":1}",
+      "v:" },
+    { "view_id_of_7_characters_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"engage\","
+      "\"v\":\"abcdefg\",\"e\":1}",
+      "v:" },
+    { "view_id_of_33_characters_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"engage\","
+      "\"v\":\"abcdefghijklmnopqrstuvwxyz0123456\","
+      "\"e\":1}",
+      "v:" },
+    { "view_id_with_a_bad_character_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"engage\","
+      "\"v\":\"abcd.efgh\",\"e\":1}",
+      "v:" },
+    { "view_id_with_a_bad_character_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"engage\","
+      "\"v\":\"abcd efgh\",\"e\":1}",
+      "v:" },
+    { "engage_delta_above_one_hour_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"engage\","
+      "\"v\":\"k3J9xQ2m\",\"e\":3600001}",
+      "e:" },
+    { "engage_delta_negative_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"engage\","
+      "\"v\":\"k3J9xQ2m\",\"e\":-1}",
+      "e:" },
+    { "engage_delta_not_a_number_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"engage\","
+      "\"v\":\"k3J9xQ2m\",\"e\":\"100\"}",
+      "e:" },
+    { "scroll_depth_above_100_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"engage\","
+      "\"v\":\"k3J9xQ2m\",\"e\":1,\"sd\":101}",
+      "sd:" },
+    { "scroll_depth_above_100_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"engage\","
+      "\"v\":\"k3J9xQ2m\",\"e\":1,\"sd\":-1}",
+      "sd:" },
+    { "word_count_and_screen_width_out_of_range_are_rejected",
+      "{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+      "\"u\":\"/kb/a\",\"w\":1000001}",
+      "w:" },
+    { "word_count_and_screen_width_out_of_range_are_rejected",
+      "{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+      "\"u\":\"/kb/a\",\"w\":-5}",
+      "w:" },
+    { "word_count_and_screen_width_out_of_range_are_rejected",
+      "{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+      "\"u\":\"/kb/a\",\"sw\":100001}",
+      "sw:" },
+    { "vote_neither_up_nor_down_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"vote\","
+      "\"v\":\"k3J9xQ2m\",\"x\":\"maybe\"}",
+      "x:" },
+    { "vote_neither_up_nor_down_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"vote\","
+      "\"v\":\"k3J9xQ2m\",\"x\":\"UP\"}",
+      "x:" },
+    { "vote_neither_up_nor_down_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"vote\","
+      "\"v\":\"k3J9xQ2m\"}",
+      "x:" },
+    { "link_id_too_short_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"link\","
+      "\"v\":\"k3J9xQ2m\",\"k\":\"Lr5tY8w\"}",
+      "k:" },
+    { "view_without_url_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"view\","
+      "\"v\":\"k3J9xQ2m\"}",
+      "u:" },
+    { "search_query_of_only_blanks_is_rejected",
+      "{\"s\":\"a.com\",\"t\":\"search\","
+      "\"v\":\"k3J9xQ2m\",\"q\":\"   \"}",
+      "q:" },
+};
+
+TEST(every_rejection_in_the_table_names_its_field)
+{
+    int failed = 0;
+    for (size_t i = 0; i < sizeof rejections / sizeof rejections[0]; i++)
+        if (!rejected_naming(rejections[i].body, rejections[i].field)) {
+            printf("  row %zu: %s\n", i, rejections[i].name);
+            failed++;
+        }
+    CHECK_EQ_INT(failed, 0);
+}
+
 int main(void)
 {
     RUN(view_parses_with_every_field);
     RUN(engage_parses_with_e_and_sd);
-    RUN(engage_without_e_is_rejected);
     RUN(wire_2_engage_is_a_cumulative_total_up_to_a_day);
-    RUN(wire_version_outside_1_to_2_is_rejected);
     RUN(wire_2_view_keeps_the_query_it_sends_wire_1_only_with_kq);
     RUN(search_and_custom_event_keep_their_sequence_number);
     RUN(vote_up_and_down_parse);
@@ -1281,7 +1271,6 @@ int main(void)
     RUN(link_parses_its_id);
     RUN(identify_parses_its_hash_lower_cased);
     RUN(custom_event_parses_its_name);
-    RUN(custom_event_without_name_is_rejected);
     RUN(pixel_parses_a_view_with_its_fields);
     RUN(pixel_without_site_is_rejected);
     RUN(pixel_without_url_is_rejected);
@@ -1289,34 +1278,16 @@ int main(void)
 
     RUN(batch_of_1_is_accepted);
     RUN(batch_of_32_is_accepted_in_order);
-    RUN(empty_batch_is_rejected);
     RUN(batch_of_33_is_rejected);
     RUN(bad_event_in_batch_rejects_the_whole_batch);
     RUN(non_object_in_array_is_rejected);
-    RUN(body_not_an_object_is_rejected);
-    RUN(malformed_json_is_rejected);
     RUN(json_followed_by_trailing_garbage_is_rejected);
     RUN(json_with_surrounding_blanks_is_accepted);
     RUN(body_larger_than_8192_bytes_is_rejected);
     RUN(empty_body_is_rejected);
 
-    RUN(missing_site_is_rejected);
-    RUN(missing_type_is_rejected);
-    RUN(unknown_type_is_rejected);
-    RUN(missing_view_id_is_rejected);
-    RUN(view_id_not_a_string_is_rejected);
-    RUN(view_id_of_7_characters_is_rejected);
-    RUN(view_id_of_33_characters_is_rejected);
-    RUN(view_id_with_a_bad_character_is_rejected);
     RUN(view_ids_of_8_and_32_characters_are_accepted);
-    RUN(engage_delta_above_one_hour_is_rejected);
-    RUN(engage_delta_negative_is_rejected);
-    RUN(engage_delta_not_a_number_is_rejected);
     RUN(engage_at_its_limits_is_accepted);
-    RUN(scroll_depth_above_100_is_rejected);
-    RUN(word_count_and_screen_width_out_of_range_are_rejected);
-    RUN(vote_neither_up_nor_down_is_rejected);
-    RUN(link_id_too_short_is_rejected);
     RUN(link_id_too_long_or_with_bad_characters_is_rejected);
     RUN(link_ids_of_8_and_64_characters_are_accepted);
     RUN(identify_hash_not_64_hex_is_rejected);
@@ -1325,7 +1296,6 @@ int main(void)
     RUN(path_only_url_is_kept_without_query);
     RUN(url_without_a_path_gives_slash);
     RUN(non_url_is_rejected);
-    RUN(view_without_url_is_rejected);
     RUN(path_cut_to_512_bytes);
     RUN(referrer_is_stored_as_lower_cased_host_only);
     RUN(unusable_referrer_is_stored_empty_not_rejected);
@@ -1336,7 +1306,6 @@ int main(void)
     RUN(control_characters_in_title_become_spaces);
     RUN(search_query_is_trimmed_folded_and_lower_cased);
     RUN(search_query_cut_to_100_bytes);
-    RUN(search_query_of_only_blanks_is_rejected);
     RUN(webdriver_flag_b1_marks_the_event_automated_and_bot);
     RUN(search_without_n_has_no_result_count);
     RUN(search_with_n_0_has_zero_results);
@@ -1361,5 +1330,6 @@ int main(void)
     RUN(page_kind_survives_the_record);
     RUN(record_made_before_page_kinds_decodes_as_an_article);
     RUN(record_with_an_unknown_page_kind_fails_to_decode);
+    RUN(every_rejection_in_the_table_names_its_field);
     return check_summary();
 }
