@@ -14,6 +14,7 @@
 #include "dwell/query.h"
 #include "dwell/tickets.h"
 #include "dwell/token.h"
+#include "base/json.h"
 
 #define API_PREFIX "/api/v1/sites/"
 
@@ -279,19 +280,22 @@ void api_tickets(void *ctx, const struct http_req *q, struct http_reply *r)
         http_reply_header(r, "Retry-After", "1");
         return;
     }
-    char quoted[2 * STORE_TICKET_ID_MAX + 8];
-    size_t n = 0;
-    for (const char *c = stored.id; *c && n + 3 < sizeof quoted; c++) {
-        if (*c == '"' || *c == '\\')
-            quoted[n++] = '\\';
-        quoted[n++] = (unsigned char)*c < 0x20 ? ' ' : *c;
+    struct json j;
+    size_t len;
+    json_init(&j, 6 * STORE_TICKET_ID_MAX + 64);   /* every byte escaped */
+    json_object_begin(&j);
+    json_key_string(&j, "ticket", stored.id);
+    json_key_bool(&j, "stored", unchanged == 0);
+    json_object_end(&j);
+    json_newline(&j);
+    char *body = json_finish(&j, &len);
+    if (body == NULL) {
+        http_reply_error(r, 500, "out of memory");
+        return;
     }
-    quoted[n] = '\0';
-    int len = snprintf(r->scratch, sizeof r->scratch,
-                       "{\"ticket\":\"%s\",\"stored\":%s}\n", quoted,
-                       unchanged ? "false" : "true");
     r->status = 200;
     r->content_type = "application/json";
-    r->body = r->scratch;
-    r->len = len > 0 && (size_t)len < sizeof r->scratch ? (size_t)len : 0;
+    r->body = body;
+    r->len = len;
+    r->owned = body;
 }

@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "dwell/log.h"
+#include "base/json.h"
+#include "base/utf8.h"
 
 static const unsigned char gif_bytes[43] = {
     'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x80, 0, 0, 0, 0, 0,
@@ -60,42 +62,43 @@ struct conn_state {
 
 /* --- replies --------------------------------------------------------------- */
 
-/* Writes S as a JSON string body (quotes included) into OUT. */
-static size_t json_quote(const char *s, char *out, size_t cap)
+/* Writes {"error": the N bytes at MSG} and a newline into R's scratch.
+ * Returns false (R untouched) when that does not fit or memory ran out. */
+static bool error_body(struct http_reply *r, const char *msg, size_t n)
 {
-    size_t n = 0;
-    if (cap < 3)
-        return 0;
-    out[n++] = '"';
-    for (; *s && n + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[n++] = '\\';
-            out[n++] = (char)c;
-        } else if (c < 0x20) {
-            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
-        } else {
-            out[n++] = (char)c;
-        }
-    }
-    out[n++] = '"';
-    out[n] = '\0';
-    return n;
+    struct json j;
+    size_t len;
+    json_init(&j, sizeof r->scratch - 1);
+    json_object_begin(&j);
+    json_key(&j, "error");
+    json_string_n(&j, msg, n);
+    json_object_end(&j);
+    json_newline(&j);
+    char *text = json_finish(&j, &len);
+    if (text == NULL)
+        return false;
+    memcpy(r->scratch, text, len + 1);
+    free(text);
+    r->body = r->scratch;
+    r->len = len;
+    return true;
 }
 
 void http_reply_error(struct http_reply *r, int status, const char *msg)
 {
-    char q[sizeof r->scratch - 16];
-    size_t qn = json_quote(msg, q, sizeof q);
-    int n = snprintf(r->scratch, sizeof r->scratch, "{\"error\":%.*s}\n",
-                     (int)qn, q);
+    size_t n = strlen(msg);
+    bool whole;
     r->status = status;
     r->canned = HTTP_CANNED_NONE;
     r->content_type = "application/json";
     r->body = r->scratch;
-    r->len = n > 0 && (size_t)n < sizeof r->scratch ? (size_t)n : 0;
+    r->len = 0;
     r->body_static = false;
     r->pending = false;
+    /* too long: cut to what fits even if every byte is escaped (6×) */
+    if (!error_body(r, msg, n))
+        error_body(r, msg, utf8_cut(msg, n, (sizeof r->scratch - 16) / 6,
+                                    &whole));
 }
 
 void http_reply_header(struct http_reply *r, const char *name,
