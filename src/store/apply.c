@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/sha256.h"
+#include "base/crypto.h"
 #include "dwell/log.h"
 #include "dwell/rollup.h"
 #include "store/codec.h"
@@ -447,10 +447,9 @@ static int record_visit(struct store *st, MDB_txn *txn, const struct event *ev)
 static int record_identity(struct store *st, MDB_txn *txn, struct event *ev,
                            char hex[65])
 {
-    uint8_t id[SHA256_LEN], kb[IDENT_KEY_LEN], vb[U64_REC_LEN];
+    uint8_t id[CRYPTO_SHA256_LEN], kb[IDENT_KEY_LEN], vb[U64_REC_LEN];
     store_identity_of(st, ev->text.p, ev->text.n, id);
-    for (int i = 0; i < SHA256_LEN; i++)
-        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    crypto_hex(id, sizeof id, hex);
     ev->text.p = hex;
     ev->text.n = 64;
     u64_pack(vb, ev->visitor);

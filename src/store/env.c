@@ -6,17 +6,15 @@
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
-#include "base/sha256.h"
+#include "base/crypto.h"
+#include "base/time.h"
 #include "dwell/log.h"
 #include "store/codec.h"
 
 uint64_t store_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    return time_now_us();
 }
 
 /* Begins a transaction, adopting a map size grown by another process. */
@@ -169,7 +167,7 @@ int env_load_secret(struct store *st)
     if (st->have_secret || st->readonly)
         return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
     uint8_t fresh[32];
-    if (visitor_new_salt(fresh) != 0 || visitor_new_salt(fresh + 16) != 0 ||
+    if (crypto_random(fresh, sizeof fresh) != 0 ||
         store_write(st, secret_txn, fresh) != 0)
         return -1;
     st->have_secret = true;
@@ -208,7 +206,7 @@ static int salts_rotate_txn(struct store *st, MDB_txn *txn, uint32_t today)
     if (mdb_get(txn, st->dbi[DB_META], &k, &v) == 0)
         return 0;
     uint8_t salt[VISITOR_SALT_LEN];
-    if (visitor_new_salt(salt) != 0)
+    if (crypto_random(salt, sizeof salt) != 0)
         return EIO;
     v.mv_size = sizeof salt;
     v.mv_data = salt;
@@ -278,7 +276,8 @@ int store_keyed_hash(struct store *st, const char *prefix, const char *data,
         n = 512;
     memcpy(msg, prefix, pl);
     memcpy(msg + pl, data, n);
-    hmac_sha256(st->secret, sizeof st->secret, msg, pl + n, out);
+    crypto_hmac(CRYPTO_SHA256, st->secret, sizeof st->secret, msg, pl + n,
+                out);
     return 0;
 }
 

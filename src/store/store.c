@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/time.h"
 #include "dwell/log.h"
 #include "store/codec.h"
 #include "store/env.h"
@@ -156,14 +157,16 @@ int store_open(const char *dir, const struct store_options *opt,
     st->queue_cap = opt->queue_cap ? opt->queue_cap : DEFAULT_QUEUE_CAP;
     pthread_rwlock_init(&st->resize_lock, NULL);
     pthread_mutex_init(&st->mu, NULL);
-    pthread_condattr_t ca;                 /* timed waits: a clock that
-                                              never steps */
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&st->wake, &ca);
-    pthread_cond_init(&st->idle, &ca);
-    pthread_cond_init(&st->sync_wake, &ca);
-    pthread_condattr_destroy(&ca);
+    /* timed waits: on a clock that never steps */
+    int crc = time_cond_init_monotonic(&st->wake);
+    if (crc == 0)
+        crc = time_cond_init_monotonic(&st->idle);
+    if (crc == 0)
+        crc = time_cond_init_monotonic(&st->sync_wake);
+    if (crc != 0) {
+        snprintf(err, errlen, "store: %s", strerror(crc));
+        goto fail;
+    }
     pthread_mutex_init(&st->write_mu, NULL);
 
     unsigned flags = MDB_NOTLS;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/time.h"
 #include "dwell/log.h"
 #include "store/apply.h"
 #include "store/codec.h"
@@ -17,21 +18,6 @@
 
 #define BATCH_MAX_EVENTS   4096
 #define UA_MAX             512
-
-/* The time MS milliseconds from now on CLOCK_MONOTONIC, the clock of the
- * store's condition variables. */
-static struct timespec deadline_in(unsigned ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
 
 int store_enqueue(struct store *st, const struct event *evs, size_t n,
                   const struct ipaddr *addr, const char *ua, size_t ualen,
@@ -98,7 +84,7 @@ int store_enqueue_at(struct store *st, uint64_t time_us,
 
 int store_drain(struct store *st, unsigned timeout_ms)
 {
-    struct timespec until = deadline_in(timeout_ms);
+    struct timespec until = time_deadline_ms(timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&st->mu);
     while ((st->head != NULL || st->busy) && rc == 0)
@@ -180,7 +166,7 @@ static struct slot *take_batch(struct store *st, bool *stop)
 {
     pthread_mutex_lock(&st->mu);
     if (st->head == NULL && !st->stop) {
-        struct timespec until = deadline_in(1000);
+        struct timespec until = time_deadline_ms(1000);
         pthread_cond_timedwait(&st->wake, &st->mu, &until);
     }
     struct slot *head = st->head, *last = NULL;
@@ -290,7 +276,7 @@ static void *syncer_main(void *arg)
     struct store *st = arg;
     pthread_mutex_lock(&st->mu);
     while (!st->stop) {
-        struct timespec until = deadline_in(1000);
+        struct timespec until = time_deadline_ms(1000);
         pthread_cond_timedwait(&st->sync_wake, &st->mu, &until);
         pthread_mutex_unlock(&st->mu);
         env_sync(st);
