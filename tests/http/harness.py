@@ -12,6 +12,7 @@ that forked.
 import atexit
 import contextlib
 import ctypes
+import datetime
 import http.client
 import json
 import os
@@ -29,6 +30,7 @@ OUT = os.path.join(ROOT, "tests", "out", "http")
 
 SITE = "help.test"
 ORIGIN = "http://help.test"
+API = "/api/v1/sites/"   # the reports API; a site name follows
 
 # A normal desktop browser; the runner sends it unless a case sets its own.
 CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -475,3 +477,128 @@ def grep_tree(root, needles):
 
 ISO_UTC_RE = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$")
+
+
+# --- helpers the test modules share --------------------------------------------
+
+def today():
+    """Today's UTC date (a datetime.date)."""
+    return datetime.datetime.now(datetime.timezone.utc).date()
+
+
+def day_iso(days_ago=0):
+    """The UTC date DAYS_AGO days before today as YYYY-MM-DD."""
+    return (today() - datetime.timedelta(days=days_ago)).isoformat()
+
+
+def iso_time(ts):
+    """Unix seconds as an RFC 3339 UTC time, as a helpdesk would send it."""
+    return datetime.datetime.fromtimestamp(
+        ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def view(vid, path="/kb/article", title=None, cat=None, words=None, sd=None,
+         bot=False, site=SITE, **kw):
+    """A view event of help.test PATH (title "Article VID" unless given);
+    the fields in KW are added as they are."""
+    ev = {"s": site, "t": "view", "v": vid, "u": "http://help.test" + path,
+          "ti": title if title is not None else "Article " + vid}
+    if cat is not None:
+        ev["c"] = cat
+    if words is not None:
+        ev["w"] = words
+    if sd is not None:
+        ev["sd"] = sd
+    if bot:
+        ev["b"] = 1
+    ev.update(kw)
+    return ev
+
+
+def engage(vid, ms, sd=None, site=SITE):
+    """An engage event: MS engaged milliseconds, scroll depth SD if given."""
+    ev = {"s": site, "t": "engage", "v": vid, "e": ms}
+    if sd is not None:
+        ev["sd"] = sd
+    return ev
+
+
+def status(r, want, what):
+    """Fails unless answer R has status WANT; the message shows the body."""
+    expect(r.status == want, "%s: status %d, expected %d (body %r)"
+           % (what, r.status, want, r.body[:300]))
+
+
+def error_message(r, what):
+    """A 4xx answer's JSON error message (the contract of every error)."""
+    ct = r.header("Content-Type") or ""
+    expect(ct.lower().startswith("application/json"),
+           "%s: status %d with Content-Type %r" % (what, r.status, ct))
+    doc = r.json()
+    expect(isinstance(doc, dict) and isinstance(doc.get("error"), str)
+           and doc["error"].strip(),
+           "%s: no \"error\" message in %r" % (what, r.body[:200]))
+    return doc["error"]
+
+
+def names(msg, field):
+    """Whether MSG names FIELD as a whole word."""
+    return re.search(r"(?<![A-Za-z0-9_])%s(?![A-Za-z0-9_])" % re.escape(field),
+                     msg) is not None
+
+
+def token_and_id(t, data, site=SITE, read_only=False, name=None):
+    """`dwell token create` (with --name NAME if given): returns (token, its
+    12-digit id from stderr); fails unless it printed one dw_ token."""
+    argv = ["token", "create", site, "--data", data]
+    if name is not None:
+        argv[3:3] = ["--name", name]
+    if read_only:
+        argv.insert(3, "--read-only")
+    r = t.dwell(*argv)
+    expect(r.returncode == 0, "dwell token create %s: exit %d: %s"
+           % (site, r.returncode, r.stderr.strip()[-300:]))
+    lines = r.stdout.splitlines()
+    expect(len(lines) == 1 and re.match(r"^dw_[A-Za-z0-9_-]{32}$", lines[0]),
+           "dwell token create printed %r, expected one line dw_ + 32 "
+           "characters" % r.stdout[:200])
+    m = re.search(r"\b([0-9a-f]{12})\b", r.stderr)
+    expect(m, "dwell token create: no 12-digit id on stderr: %r" % r.stderr)
+    return lines[0], m.group(1)
+
+
+def token(t, data, site=SITE, read_only=False, name=None):
+    """token_and_id without the id."""
+    return token_and_id(t, data, site, read_only, name)[0]
+
+
+def upto_today(target):
+    """TARGET asking for the 30 days that end today, unless it names a
+    range: data sent today is in no report's default range, which holds
+    full days only, ending yesterday (docs/metrics.md, Full days)."""
+    if not target.startswith(API) or re.search(r"[?&](from|to|days)=",
+                                               target):
+        return target
+    return target + ("&" if "?" in target else "?") + "to=" + \
+        today().isoformat()
+
+
+def get(srv, target, token=None, headers=(), as_is=True):
+    """GET TARGET with TOKEN as bearer if given; unless AS_IS, a report
+    without a range asks up to today (upto_today)."""
+    if not as_is:
+        target = upto_today(target)
+    h = list(headers)
+    if token is not None:
+        h.append(("Authorization", "Bearer " + token))
+    return srv.request("GET", target, h)
+
+
+def api_json(srv, tok, target, what=None, as_is=True):
+    """GET TARGET (see get) as JSON; fails unless 200 with a JSON type."""
+    r = get(srv, target, tok, as_is=as_is)
+    status(r, 200, what or "GET " + target)
+    ct = r.header("Content-Type") or ""
+    expect(ct.startswith("application/json"),
+           "GET %s: Content-Type %r" % (target, ct))
+    return r.json()

@@ -13,21 +13,11 @@ import re
 
 import harness
 from harness import expect
+from harness import day_iso as _day
 
 API = "/api/v1/sites/"
 DEMO = "demo"
 DOC = os.path.join(harness.ROOT, "docs", "cli.md")
-
-
-def _day(n):
-    d = datetime.datetime.now(datetime.timezone.utc).date()
-    return (d - datetime.timedelta(days=n)).isoformat()
-
-
-def _token(t, data):
-    r = t.dwell("token", "create", DEMO, "--data", data)
-    expect(r.returncode == 0, "dwell token create: %s" % r.stderr[-300:])
-    return r.stdout.strip()
 
 
 def _api(srv, tok, target):
@@ -96,7 +86,7 @@ def parity_cli_and_api_answer_the_same_for_every_kind(t):
                 timeout=120)
     expect(r.returncode == 0, "dwell demo: %s" % r.stderr[-300:])
     with t.server(data=data) as srv:
-        tok = _token(t, data)
+        tok = harness.token(t, data, DEMO)
         rows = json.loads(_api(srv, tok, "articles?limit=1"))["articles"]
         expect(rows, "the demo has no articles")
         pairs = _pairs(rows[0]["path"], rows[0]["id"], "demo-4-1")
@@ -118,7 +108,7 @@ def parity_cli_and_api_answer_the_same_for_every_kind(t):
 def parity_cli_refuses_what_the_api_refuses_with_the_same_reason(t):
     data = t.datadir(sites=((DEMO, ("http://demo.test",)),))
     with t.server(data=data) as srv:
-        tok = _token(t, data)
+        tok = harness.token(t, data, DEMO)
         for flag, param, value in (("limit", "limit", "1001"),
                                    ("limit", "limit", "0"),
                                    ("offset", "offset", "x"),

@@ -12,12 +12,9 @@ import json
 import random
 
 from harness import SITE, expect
+from harness import day_iso as _today
 
 ORIGIN_URL = "http://help.test"
-
-
-def _today():
-    return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
 
 
 def _ev(t, vid, **kw):

@@ -7,6 +7,7 @@ one test (run by run.py after scenarios.py), named for the behaviour.
 """
 
 import contextlib
+import functools
 import csv
 import gzip
 import datetime
@@ -19,7 +20,15 @@ import threading
 import urllib.parse
 
 import harness
-from harness import SITE, expect
+from harness import SITE, API, expect
+from harness import (view as _view, engage as _engage, today as _today,
+                     token_and_id as _token, upto_today as _upto_today,
+                     status as _status, error_message as _error,
+                     names as _names)
+
+# reports read the 30 days up to today unless the test says as_is=True
+_get = functools.partial(harness.get, as_is=False)
+_api_json = functools.partial(harness.api_json, as_is=False)
 
 
 # --- the dataset ------------------------------------------------------------------
@@ -39,25 +48,6 @@ def _id(path):
         h ^= b
         h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
     return "%016x" % (h or 1)
-
-
-def _view(vid, path, title, cat, words=None, sd=None, bot=False):
-    ev = {"s": SITE, "t": "view", "v": vid, "u": "http://help.test" + path,
-          "ti": title, "c": cat}
-    if words is not None:
-        ev["w"] = words
-    if sd is not None:
-        ev["sd"] = sd
-    if bot:
-        ev["b"] = 1
-    return ev
-
-
-def _engage(vid, ms, sd=None):
-    ev = {"s": SITE, "t": "engage", "v": vid, "e": ms}
-    if sd is not None:
-        ev["sd"] = sd
-    return ev
 
 
 def _vote(vid, x):
@@ -144,14 +134,9 @@ ARTICLE_CSV_HEADER = [
     "votes_up", "votes_down", "helpful_rate", "views_prev", "views_change",
     "page"]
 
-API = "/api/v1/sites/"
 
 
 # --- helpers ------------------------------------------------------------------------
-
-def _today():
-    return datetime.datetime.now(datetime.timezone.utc).date()
-
 
 def _serve(t, data=None):
     """A server that takes countries from the test database and trusts
@@ -165,76 +150,6 @@ def _send_dataset(srv):
         r = srv.post_events(evs, xff=xff)
         expect(r.status == 204, "dataset request %d (%s): status %d, body %r"
                % (i, evs[0]["v"], r.status, r.body[:200]))
-
-
-def _token(t, data, site=SITE, read_only=False, name="reports test"):
-    """`dwell token create`: returns (token, id from stderr)."""
-    argv = ["token", "create", site, "--name", name, "--data", data]
-    if read_only:
-        argv.insert(3, "--read-only")
-    r = t.dwell(*argv)
-    expect(r.returncode == 0, "dwell token create %s: exit %d: %s"
-           % (site, r.returncode, r.stderr.strip()[-300:]))
-    lines = r.stdout.splitlines()
-    expect(len(lines) == 1 and re.match(r"^dw_[A-Za-z0-9_-]{32}$", lines[0]),
-           "dwell token create printed %r, expected one line dw_ + 32 "
-           "characters" % r.stdout[:200])
-    m = re.search(r"\b([0-9a-f]{12})\b", r.stderr)
-    expect(m, "dwell token create: no 12-digit id on stderr: %r" % r.stderr)
-    return lines[0], m.group(1)
-
-
-def _upto_today(target):
-    """TARGET asking for the 30 days that end today, unless it names a
-    range: the dataset is sent today, and a report's default range holds
-    full days only, ending yesterday (docs/metrics.md, Full days)."""
-    if not target.startswith(API) or re.search(r"[?&](from|to|days)=",
-                                               target):
-        return target
-    return target + ("&" if "?" in target else "?") + "to=" + \
-        _today().isoformat()
-
-
-def _get(srv, target, token=None, headers=(), as_is=False):
-    """GET TARGET; a report without a range gets to=today (_upto_today)
-    unless AS_IS."""
-    if not as_is:
-        target = _upto_today(target)
-    h = list(headers)
-    if token is not None:
-        h.append(("Authorization", "Bearer " + token))
-    return srv.request("GET", target, h)
-
-
-def _status(r, want, what):
-    expect(r.status == want, "%s: status %d, expected %d (body %r)"
-           % (what, r.status, want, r.body[:300]))
-
-
-def _error(r, what):
-    """A 4xx answer's JSON error message (the contract of every error)."""
-    ct = r.header("Content-Type") or ""
-    expect(ct.lower().startswith("application/json"),
-           "%s: status %d with Content-Type %r" % (what, r.status, ct))
-    doc = r.json()
-    expect(isinstance(doc, dict) and isinstance(doc.get("error"), str)
-           and doc["error"].strip(),
-           "%s: no \"error\" message in %r" % (what, r.body[:200]))
-    return doc["error"]
-
-
-def _names(msg, field):
-    return re.search(r"(?<![A-Za-z0-9_])%s(?![A-Za-z0-9_])" % re.escape(field),
-                     msg) is not None
-
-
-def _api_json(srv, tok, target, what=None, as_is=False):
-    r = _get(srv, target, tok, as_is=as_is)
-    _status(r, 200, what or target)
-    ct = r.header("Content-Type") or ""
-    expect(ct.startswith("application/json"),
-           "%s: Content-Type %r" % (target, ct))
-    return r.json()
 
 
 def _same_number(got, want):

@@ -12,33 +12,18 @@ import threading
 import time
 
 import harness
+from harness import view as _view, engage as _engage, status as _status
 from harness import (SITE, CHROME_UA, TestFailure, expect, Conn, grep_tree,
                      beacon_headers, ISO_UTC_RE)
 
 
 # --- small helpers ----------------------------------------------------------------
 
-def _view(vid, path="/kb/article", site=SITE, **kw):
-    ev = {"s": site, "t": "view", "v": vid, "u": "http://help.test" + path,
-          "ti": "Article " + vid}
-    ev.update(kw)
-    return ev
-
-
-def _engage(vid, e, sd, site=SITE):
-    return {"s": site, "t": "engage", "v": vid, "e": e, "sd": sd}
-
-
 def _by_view(evs):
     out = {}
     for e in evs:
         out.setdefault(e.get("view"), []).append(e)
     return out
-
-
-def _status(r, want, what):
-    expect(r.status == want, "%s: status %d, expected %d (body %r)"
-           % (what, r.status, want, r.body[:200]))
 
 
 class _Burst:

@@ -23,10 +23,12 @@ import time
 import urllib.parse
 
 import harness
-from harness import SITE, expect
+from harness import SITE, API, expect
+from harness import (today as _today, iso_time as _iso, status as _status,
+                     error_message as _error, names as _names, token as _token,
+                     get as _get, api_json as _api_json)
 
 SAMPLES = os.path.join(harness.ROOT, "tests", "unit", "data", "helpdesk")
-API = "/api/v1/sites/"
 HOOK = "/api/v1/tickets"
 NOVEMBER = "from=2026-11-01&to=2026-11-30"      # every sample ticket's month
 HS_SECRET = "hs-secret-8c1f2a"
@@ -44,61 +46,6 @@ def _sample(name):
     path = os.path.join(SAMPLES, name)
     with open(path, "rb") as f:
         return f.read()
-
-
-def _today():
-    return datetime.datetime.now(datetime.timezone.utc).date()
-
-
-def _iso(ts):
-    """Unix seconds as an RFC 3339 UTC time, as a helpdesk would send it."""
-    return datetime.datetime.fromtimestamp(
-        ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _status(r, want, what):
-    expect(r.status == want, "%s: status %d, expected %d (body %r)"
-           % (what, r.status, want, r.body[:300]))
-
-
-def _error(r, what):
-    """A 4xx answer's JSON error message (the contract of every error)."""
-    ct = r.header("Content-Type") or ""
-    expect(ct.lower().startswith("application/json"),
-           "%s: status %d with Content-Type %r" % (what, r.status, ct))
-    doc = r.json()
-    expect(isinstance(doc, dict) and isinstance(doc.get("error"), str)
-           and doc["error"].strip(),
-           "%s: no \"error\" message in %r" % (what, r.body[:200]))
-    return doc["error"]
-
-
-def _names(msg, field):
-    return re.search(r"(?<![A-Za-z0-9_])%s(?![A-Za-z0-9_])" % re.escape(field),
-                     msg) is not None
-
-
-def _token(t, data, site=SITE, read_only=False):
-    argv = ["token", "create", site, "--name", "tickets test", "--data", data]
-    if read_only:
-        argv.insert(3, "--read-only")
-    r = t.dwell(*argv)
-    expect(r.returncode == 0 and r.stdout.strip().startswith("dw_"),
-           "dwell token create %s: exit %d: %s"
-           % (site, r.returncode, r.stderr.strip()[-300:]))
-    return r.stdout.strip()
-
-
-def _get(srv, target, tok):
-    return srv.request("GET", target, [("Authorization", "Bearer " + tok)])
-
-
-def _api_json(srv, tok, target):
-    r = _get(srv, target, tok)
-    _status(r, 200, "GET " + target)
-    expect((r.header("Content-Type") or "").startswith("application/json"),
-           "GET %s: Content-Type %r" % (target, r.header("Content-Type")))
-    return r.json()
 
 
 def _reads_target(site, ticket, query=""):
