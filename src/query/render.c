@@ -825,6 +825,55 @@ static void correlation_table(struct buf *t, const struct render_scope *sc,
     }
 }
 
+/* Writes a span of S seconds in its two largest units: "42s", "5m03s",
+ * "1h30m", "2d03h". */
+static void fmt_span(char *out, size_t n, double s)
+{
+    unsigned long long v = isnan(s) || s < 0 ? 0
+                         : (unsigned long long)(s + 0.5);
+    if (v < 60)
+        snprintf(out, n, "%llus", v);
+    else if (v < 3600)
+        snprintf(out, n, "%llum%02llus", v / 60, v % 60);
+    else if (v < 86400)
+        snprintf(out, n, "%lluh%02llum", v / 3600, v / 60 % 60);
+    else
+        snprintf(out, n, "%llud%02lluh", v / 86400, v / 3600 % 24);
+}
+
+/* One ticket's reads: a line saying what was looked for, then a row per
+ * read (time, path, title, how long before the ticket), or why none. */
+static void ticket_reads_table(struct buf *t, const struct render_scope *sc,
+                               const char *ticket, const char *window,
+                               bool linked, const struct read_row *rows,
+                               size_t n)
+{
+    char line[400];
+    snprintf(line, sizeof line, "%s, ticket %s: articles read in the %s "
+             "before it", sc->site, ticket, window);
+    table_line(t, line);
+    buf_str(t, "\n");
+    if (!linked) {
+        table_line(t, "not linked to a reader: no link id or identity ties "
+                   "it to a visitor");
+        return;
+    }
+    if (n == 0) {
+        table_line(t, "linked to a reader, who read no article in the window");
+        return;
+    }
+    buf_printf(t, "%-20s %-24s %-24s %8s\n", "time", "article", "title",
+               "before");
+    for (size_t i = 0; i < n; i++) {
+        char when[TIME_ISO_S_LEN], path[160], title[160], before[24];
+        time_format_iso8601_s(rows[i].time_us, when);
+        fit(path, sizeof path, rows[i].a.path, 24);
+        fit(title, sizeof title, rows[i].a.title, 24);
+        fmt_span(before, sizeof before, rows[i].before_s);
+        buf_printf(t, "%s %s %s %8s\n", when, path, title, before);
+    }
+}
+
 /* Writes S indented by two spaces, wrapped at spaces to 80 columns (a
  * column is a UTF-8 character). */
 static void wrap_line(struct buf *t, const char *s)
@@ -1143,35 +1192,38 @@ char *render_ticket_reads(const struct render_scope *sc, const char *ticket,
                           const struct store_article *arts,
                           enum render_format f)
 {
-    struct read_row row;
-    struct buf t = text_start();
-    struct json j;
-    if (f == RENDER_CSV) {
-        csv_header(&t, read_cols, NCOLS(read_cols));
-    } else {
+    struct read_row *rows = calloc(n ? n : 1, sizeof *rows);
+    if (rows == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        rows[i].a = arts[i];
+        rows[i].a.id = reads[i].article;
+        rows[i].time_us = reads[i].time_us;
+        rows[i].before_s = reads[i].before_s;
+    }
+    char *text;
+    if (f == RENDER_JSON) {
+        struct json j;
         json_init(&j, render_max_text);
         json_object_begin(&j);
         json_key_string(&j, "site", sc->site);
         json_key_string(&j, "ticket", ticket);
         json_key_string(&j, "window", window);
         json_key_bool(&j, "linked", linked);
-        json_key(&j, "reads");
-        json_array_begin(&j);
-    }
-    for (size_t i = 0; i < n; i++) {
-        row.a = arts[i];
-        row.a.id = reads[i].article;
-        row.time_us = reads[i].time_us;
-        row.before_s = reads[i].before_s;
+        json_rows(&j, "reads", read_cols, NCOLS(read_cols), rows,
+                  sizeof *rows, n, NULL);
+        text = json_done(&j);
+    } else {
+        struct buf t = text_start();
         if (f == RENDER_CSV)
-            csv_row(&t, read_cols, NCOLS(read_cols), &row, NULL);
+            csv_rows(&t, read_cols, NCOLS(read_cols), rows, sizeof *rows, n,
+                     NULL);
         else
-            json_row(&j, read_cols, NCOLS(read_cols), &row, NULL);
+            ticket_reads_table(&t, sc, ticket, window, linked, rows, n);
+        text = buf_take(&t, NULL);
     }
-    if (f == RENDER_CSV)
-        return buf_take(&t, NULL);
-    json_array_end(&j);
-    return json_done(&j);
+    free(rows);
+    return text;
 }
 
 /* --- the legend ------------------------------------------------------------------------ */

@@ -105,6 +105,59 @@ def parity_cli_and_api_answer_the_same_for_every_kind(t):
         expect(not bad, "%d differ: %s" % (len(bad), "\n".join(bad[:3])))
 
 
+def _span(s):
+    """How the ticket reads table writes S seconds: its two largest units."""
+    v = int(s + 0.5)
+    if v < 60:
+        return "%ds" % v
+    if v < 3600:
+        return "%dm%02ds" % (v // 60, v % 60)
+    if v < 86400:
+        return "%dh%02dm" % (v // 3600, v // 60 % 60)
+    return "%dd%02dh" % (v // 86400, v // 3600 % 24)
+
+
+def parity_correlate_ticket_prints_a_table_of_the_reads_json_gives(t):
+    """dwell correlate --ticket ID in its default table format: a line naming
+    the ticket and window, then time, article, title and how long before
+    for each read that --format json lists (not the JSON itself); a ticket
+    not tied to a reader says so."""
+    data = t.datadir(sites=((DEMO, ("http://demo.test",)),))
+    r = t.dwell("demo", DEMO, "--days", "30", "--seed", "4", "--data", data,
+                timeout=120)
+    expect(r.returncode == 0, "dwell demo: %s" % r.stderr[-300:])
+    linked = unlinked = None
+    for i in range(1, 200):
+        tid = "demo-4-%d" % i
+        doc = json.loads(_cli(t, data, "correlate",
+                              ["--ticket", tid, "--format", "json"]))
+        if doc["reads"] and linked is None:
+            linked = (tid, doc["reads"])
+        if not doc["linked"] and unlinked is None:
+            unlinked = tid
+        if linked and unlinked:
+            break
+    expect(linked and unlinked, "demo tickets: linked %r, unlinked %r"
+           % (linked, unlinked))
+    tid, reads = linked
+    out = _cli(t, data, "correlate", ["--ticket", tid]).decode()
+    lines = out.split("\n")
+    expect(lines[0] == "%s, ticket %s: articles read in the 24h before it"
+           % (DEMO, tid) and lines[1] == "", "table starts %r" % lines[:2])
+    expect(lines[2].split() == ["time", "article", "title", "before"],
+           "columns %r" % lines[2])
+    rows = lines[3:]
+    expect(rows[-1] == "" and len(rows) - 1 == len(reads),
+           "%d rows for %d reads:\n%s" % (len(rows) - 1, len(reads), out))
+    for row, read in zip(rows, reads):
+        expect(row.startswith(read["time"] + " " + read["path"][:23])
+               and row.split()[-1] == _span(read["before_s"])
+               and len(row) <= 80, "row %r for read %r" % (row, read))
+    out = _cli(t, data, "correlate", ["--ticket", unlinked]).decode()
+    expect(out.split("\n")[2].startswith("not linked to a reader"),
+           "unlinked ticket %s: %r" % (unlinked, out))
+
+
 def parity_cli_refuses_what_the_api_refuses_with_the_same_reason(t):
     data = t.datadir(sites=((DEMO, ("http://demo.test",)),))
     with t.server(data=data) as srv:
