@@ -35,7 +35,9 @@ struct store_options {
                                  it starts; 0: 60 s (then hourly) */
     unsigned starved_ms;   /* a queue that has not emptied for this long
                               no longer holds off settling and purging
-                              (one step a second); 0: 300 s */
+                              (one step each chores_every_ms); 0: 300 s */
+    unsigned chores_every_ms;  /* under a starved queue, a step of each
+                                  chore this often; 0: 1 s */
 };
 
 #define STORE_MAX_ORIGINS 8

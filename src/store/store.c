@@ -151,6 +151,9 @@ int store_open(const char *dir, const struct store_options *opt,
                          : PURGE_FIRST_US;
     if (st->purge_first_us > PURGE_EVERY_US)
         st->purge_first_us = PURGE_EVERY_US;
+    st->forced_every_us = opt->chores_every_ms
+                          ? (uint64_t)opt->chores_every_ms * 1000u
+                          : CHORES_FORCED_EVERY_US;
     st->starved_us = opt->starved_ms ? (uint64_t)opt->starved_ms * 1000u
                                      : CHORES_STARVED_US;
     st->map_size = opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE;

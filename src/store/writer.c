@@ -130,8 +130,8 @@ static int purge_step(struct store *st)
 
 /* The writer's chores: settling rollups, and hourly the salt rotation and
  * a purge, in steps while the queue is empty. Under load that never lets
- * the queue empty, one step of each a second anyway, so that neither is
- * put off for good. */
+ * the queue empty, one step of each a second (chores_every_ms) anyway, so
+ * that neither is put off for good. */
 static void writer_chores(struct store *st)
 {
     uint64_t now = store_now_us();
@@ -147,7 +147,7 @@ static void writer_chores(struct store *st)
         st->idle_us = now;
     else if (now > st->idle_us && now - st->idle_us > st->starved_us &&
              (now < st->forced_us ||
-              now - st->forced_us >= CHORES_FORCED_EVERY_US))
+              now - st->forced_us >= st->forced_every_us))
         forced = true;
     else
         return;

@@ -573,37 +573,45 @@ TEST(purge_deletes_expired_view_state_past_one_transaction_and_keeps_today)
     CHECK_EQ_INT(stats.orphans, 1);
 }
 
-/* Keeps about 2 × MIN events queued in ST (engages of "today001") until
- * its writer has purged WANT records or 60 s have passed; returns the
- * fewest events seen queued. */
-static size_t keep_queue_full(struct store *st, uint32_t id, size_t min,
-                              uint64_t want, struct store_stats *s)
+/* Queues N engages of "today001" in ST. Returns 0, or -1. */
+static int queue_engages(struct store *st, uint32_t id, size_t n)
 {
     struct ipaddr a = addr_of("203.0.113.79");
     struct event eng[EVENT_MAX_BATCH];
     if (!parse_one("{\"s\":\"p.example\",\"t\":\"engage\","
                    "\"v\":\"today001\",\"e\":10}", id, &eng[0]))
-        return 0;
+        return -1;
     for (int i = 1; i < EVENT_MAX_BATCH; i++)
         eng[i] = eng[0];
-    size_t fewest = SIZE_MAX;
-    uint64_t until = store_now_us() + 60000000u;
+    for (size_t done = 0; done < n; done += EVENT_MAX_BATCH)
+        if (store_enqueue(st, eng, EVENT_MAX_BATCH, &a, "ua", 2, NULL,
+                          NULL) != 0)
+            return -1;
+    return 0;
+}
+
+/* Waits until ST's writer has purged WANT records, or the queue has
+ * emptied, or DRAIN_MS have passed; S holds the last stats read. */
+static void wait_purged(struct store *st, uint64_t want,
+                        struct store_stats *s)
+{
+    uint64_t until = store_now_us() + DRAIN_MS * 1000ull;
     struct timespec ms = { 0, 1000000L };
     for (;;) {
         store_get_stats(st, s);
-        if (s->queue_depth < fewest)
-            fewest = s->queue_depth;
-        if (s->queue_depth < 2 * min) {
-            if (store_enqueue(st, eng, EVENT_MAX_BATCH, &a, "ua", 2, NULL,
-                              NULL) != 0)
-                return 0;
-            continue;
-        }
-        if (s->purged >= want || store_now_us() > until)
-            return fewest;
+        if (s->purged >= want || s->queue_depth == 0 ||
+            store_now_us() > until)
+            return;
         nanosleep(&ms, NULL);
     }
 }
+
+/* Engages queued before the writer starts in the test below: far more
+ * than the writer stores while the purge takes its forced steps, 20 ms
+ * apart (about 700,000 a second here: some 15,000 between two steps, and
+ * none during a step), whatever the load: a writer slowed by other
+ * processes stores fewer of them meanwhile, not more. */
+#define LOAD_EVENTS (1u << 19)
 
 TEST(purge_goes_on_under_a_queue_that_never_empties)
 {
@@ -614,20 +622,25 @@ TEST(purge_goes_on_under_a_queue_that_never_empties)
     CHECK_EQ_INT(add_old_views(st, id, 25000), 0);
     store_close(st);
 
-    /* reopened: the first purge is due after 0.5 s, and a queue that has
-     * not emptied for 0.2 s no longer holds it off; the queue is full
-     * before the writer starts and is kept so */
+    /* reopened: the first purge is due at once, and a queue that has not
+     * emptied for 1 ms no longer holds it off (a step every 20 ms); the
+     * queue is filled before the writer starts and never again, so it only
+     * shrinks: if it still holds events when the purge has ended, it never
+     * emptied meanwhile (no sampling of its depth, so no load can fool
+     * the test) */
     struct store_options opt;
     memset(&opt, 0, sizeof opt);
     opt.durability = STORE_NONE;
-    opt.purge_first_ms = 500;
-    opt.starved_ms = 200;
+    opt.purge_first_ms = 1;
+    opt.starved_ms = 1;
+    opt.chores_every_ms = 20;
+    opt.queue_cap = LOAD_EVENTS + EVENT_MAX_BATCH;
     st = open_store("purge-load", &opt);
     CHECK(st != NULL);
+    CHECK_EQ_INT(queue_engages(st, id, LOAD_EVENTS), 0);
     struct store_stats s;
-    keep_queue_full(st, id, 10000, 0, &s);
     CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
-    size_t fewest = keep_queue_full(st, id, 10000, 25024, &s);
+    wait_purged(st, 25024, &s);
     CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
     /* the old views are gone: an engage for one is an orphan */
     struct store_stats before;
@@ -641,8 +654,8 @@ TEST(purge_goes_on_under_a_queue_that_never_empties)
     struct store_stats after;
     store_get_stats(st, &after);
     store_close(st);
-    CHECK(fewest > 0);                /* the queue never emptied */
     CHECK(s.purged >= 25024);         /* the old views, their marks */
+    CHECK(s.queue_depth > 0);         /* …purged before the queue emptied */
     CHECK_EQ_INT(after.orphans - before.orphans, 1);
 }
 
