@@ -42,7 +42,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Debian packages the build, the server and the tests need.
 DEB_BUILD := build-essential pkg-config libmicrohttpd-dev liblmdb-dev \
              libmaxminddb-dev libcjson-dev nettle-dev zlib1g-dev curl ca-certificates
-DEB_TEST  := libmaxmind-db-writer-perl lmdb-utils chromium
+DEB_TEST  := libmaxmind-db-writer-perl lmdb-utils chromium faketime
 DEB_BENCH := wrk nginx-light
 NEED_CMDS := node:nodejs npm:npm python3:python3
 
@@ -83,10 +83,13 @@ $(B)/gen/dwell.js: js-snippet/dwell.js $(ESBUILD) | $(B)/gen
 	  --log-level=warning --outfile=$@
 	@echo "snippet: $$(wc -c < $@) bytes, $$(gzip -9 -n -c $@ | wc -c) bytes gzipped (budget 1536)"
 
-# The report page (src/web/report.html), one self-contained file.
+# The report page (src/web/report.html) and its script and styles, served
+# beside it as /report.js and /report.css (its CSP allows nothing inline).
 $(B)/gen/report.html: $(wildcard src/web/report.html) | $(B)/gen
 	@if [ -f src/web/report.html ]; then cp src/web/report.html $@; \
 	 else echo '<!doctype html><title>dwell</title><p>report page not built' > $@; fi
+$(B)/gen/report.js $(B)/gen/report.css: $(B)/gen/report.%: src/web/report.% | $(B)/gen
+	@cp $< $@
 
 # The pages of docs/ as HTML, served at /docs/NAME.md (the report page's
 # definitions link there), rendered with marked (js-snippet's build tools).
@@ -95,7 +98,8 @@ $(B)/gen/doc-%.html: docs/%.md tests/tools/docs-html.mjs $(ESBUILD) | $(B)/gen
 	@node tests/tools/docs-html.mjs $< $@
 
 # Files served by the binary, embedded at build time (never committed).
-EMBED := $(B)/gen/dwell.js $(B)/gen/report.html $(DOCS_HTML)
+EMBED := $(B)/gen/dwell.js $(B)/gen/report.html $(B)/gen/report.js \
+  $(B)/gen/report.css $(DOCS_HTML)
 $(B)/gen/embed.h $(B)/gen/embed.c &: $(EMBED) Makefile | $(B)/gen
 	sh tests/tools/embed.sh $(B)/gen $(EMBED)
 
@@ -140,7 +144,7 @@ run: deps
 	  ./dwell token create demo --read-only --name "make run" --data $(DATA) > $(DATA)/demo-token 2>/dev/null; }
 	@echo
 	@echo "  demo help center:  http://$(LISTEN)/demo/"
-	@echo "  report:            http://$(LISTEN)/report/demo?token=$$(cat $(DATA)/demo-token)"
+	@echo "  report:            http://$(LISTEN)/report/demo#token=$$(cat $(DATA)/demo-token)"
 	@echo "  stored events:     ./dwell events demo --data $(DATA)"
 	@echo "  report in the CLI: ./dwell report demo --data $(DATA)"
 	@echo
