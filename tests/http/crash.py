@@ -136,3 +136,122 @@ def crash_loop_fsync_loses_no_acknowledged_event(t):
 
 def crash_loop_commit_loses_no_acknowledged_event(t):
     _crash_loop(t, "commit")
+
+
+# --- a disk that fills while the map grows ----------------------------------------
+
+DISK_SIZE = 2 << 20        # the tmpfs the data dir lives on
+DISK_LEFT = 320 << 10      # bytes left free beside the filler file
+
+
+def _free_bytes(path):
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def _fill(path, leave):
+    """Writes PATH until the file system it is on has about LEAVE bytes free
+    (or none: ENOSPC ends the writing)."""
+    chunk = b"\0" * (64 << 10)
+    with open(path, "wb") as f:
+        try:
+            while _free_bytes(os.path.dirname(path)) > leave + len(chunk):
+                f.write(chunk)
+                f.flush()
+        except OSError:
+            pass
+
+
+def _mount_small_disk(t):
+    """A fresh DISK_SIZE tmpfs under tests/out/http/mnt/; fails the test
+    when it cannot be mounted (root is needed)."""
+    mnt = os.path.join(harness.OUT, "mnt", t.name)
+    subprocess.run(["umount", "-l", mnt], capture_output=True)
+    os.makedirs(mnt, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                        "size=%d,mode=0700" % DISK_SIZE, "tmpfs", mnt],
+                       capture_output=True)
+    expect(r.returncode == 0, "cannot mount a %d-byte tmpfs at %s (the test "
+           "needs root): %s" % (DISK_SIZE, mnt, r.stderr.decode().strip()))
+    return mnt
+
+
+def _bulky(tag, n):
+    """N views with long titles in one request, their ids starting TAG."""
+    return [_view("%s_%02d" % (tag, j), "/kb/full-%s-%d" % (tag, j),
+                  title=("Disk full %s %d " % (tag, j)) * 12)
+            for j in range(n)]
+
+
+def disk_full_answers_503_loses_nothing_and_resumes(t):
+    mnt = _mount_small_disk(t)
+    try:
+        data = os.path.join(mnt, "data")
+        os.makedirs(data)
+        t.site_add(data, harness.SITE, (harness.ORIGIN,))
+        filler = os.path.join(mnt, "filler")
+        _fill(filler, DISK_LEFT)
+        t.log("disk: %d bytes free beside the filler" % _free_bytes(mnt))
+        with t.server("--map-size", "64K", data=data) as srv:
+            conn = harness.Conn(srv.port)
+            acked, statuses, full = [], {}, None
+            deadline = time.monotonic() + 40
+            i = 0
+            while full is None and time.monotonic() < deadline:
+                evs = _bulky("full_%05d" % i, 10)
+                st, _ = conn.post(evs)
+                statuses[st] = statuses.get(st, 0) + 1
+                if st == 204:
+                    acked.append(evs)
+                elif st == 503:
+                    full = evs
+                i += 1
+            t.log("filling: %s" % statuses)
+            expect(full is not None, "no 503 within 40 s of beacons on a "
+                   "full disk (%s)" % statuses)
+            expect(set(statuses) <= {204, 503},
+                   "answers other than 204 and 503 while the disk filled: %s"
+                   % statuses)
+            expect(acked, "not one beacon stored before the disk was full")
+            r = srv.post_events(_bulky("full_again", 10))
+            t.log("again on the full disk: %d %r" % (r.status, r.body[:200]))
+            if r.status == 503:
+                harness.error_message(r, "503 on a full disk")
+            expect(srv.alive(), "the server died on a full disk")
+            os.unlink(filler)                # space returns
+            resumed = None
+            deadline = time.monotonic() + 10
+            while resumed is None and time.monotonic() < deadline:
+                evs = _bulky("back_%05d" % i, 10)
+                st, _ = conn.post(evs)
+                if st == 204:
+                    resumed = evs
+                    acked.append(evs)
+                i += 1
+            expect(resumed is not None, "no beacon answered 204 within 10 s "
+                   "of space coming back")
+            for j in range(20):
+                evs = _bulky("after_%03d" % j, 2)
+                _status(srv.post_events(evs), 204, "beacon %d after space "
+                        "came back" % j)
+                acked.append(evs)
+            grown = srv.log_tail(1 << 20).count("map grown")
+            conn.close()
+        t.log("disk full: map grown %d times" % grown)
+        expect(grown > 0, "the map never grew: the disk did not fill while "
+               "it was growing (see %s)" % t.log_path)
+        evs = _check_store(t, data, "after the disk filled")
+        lost = _missing(acked, evs)
+        nacked = sum(len(a) for a in acked)
+        print("     disk full: %d events acknowledged, %d lost, first 503 "
+              "after %d requests, map grown %d times"
+              % (nacked, len(lost), statuses.get(204, 0), grown), flush=True)
+        expect(not lost, "%d of the %d events answered 204 are not stored, "
+               "e.g. %s" % (len(lost), nacked, ", ".join(lost[:5])))
+        views = {e.get("view") for e in evs}
+        stored = [ev["v"] for ev in full if ev["v"] in views]
+        expect(not stored, "events of the request answered 503 are stored "
+               "(a retry would count them twice): %s" % stored[:5])
+    finally:
+        t.kill_servers()
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
