@@ -6,6 +6,7 @@
 #   make test SAN=1 the same under AddressSanitizer + UBSan
 #   make bench      throughput benchmarks (wrk on loopback)
 #   make check-src  the rules of the source tree (layers, doors, banned calls)
+#   make fuzz       libFuzzer targets under ASan + UBSan, FUZZ_SECONDS (60) each
 
 CC      ?= cc
 VERSION := 0.1.0
@@ -51,7 +52,7 @@ LISTEN  ?= 127.0.0.1:8080
 GEO_PKG := @ip-location-db/geo-whois-asn-country-mmdb
 GEO_DB  := $(DATA)/geo/country.mmdb
 
-.PHONY: all deps deps-test deps-bench run test unit-test bench clean geo check-src
+.PHONY: all deps deps-test deps-bench run test unit-test bench clean geo check-src fuzz
 
 all: dwell
 
@@ -178,6 +179,41 @@ $(B)/bench/report_fill: tests/bench/report_fill.c $(LIB_OBJ)
 bench: deps-bench
 	@$(MAKE) --no-print-directory dwell $(B)/bench/report_fill
 	@sh tests/bench/run.sh $(B)
+
+# --- fuzzing ----------------------------------------------------------------
+# libFuzzer targets (tests/fuzz/fuzz_*.c) built with Debian's clang under
+# ASan + UBSan against the objects of the layers below serve/, each run for
+# FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME) and the inputs
+# that once crashed it (tests/fuzz/regress/NAME); tests/fuzz/run.sh prints
+# the executions of each and fails on any crash.
+DEB_FUZZ     := clang libclang-rt-14-dev
+FUZZ_B       := build/fuzz
+FUZZ_CC      := clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS   = -std=c11 $(WARN) -O1 -g -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -Iinclude -Isrc -DDWELL_VERSION='"$(VERSION)"' -MMD -MP \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_LIB_SRC := $(foreach l,base model store query,$(wildcard src/$(l)/*.c))
+FUZZ_OBJ     := $(FUZZ_LIB_SRC:src/%.c=$(FUZZ_B)/obj/%.o)
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_B)/obj/%.o: src/%.c
+	@echo "  CC fuzz $<"
+	@mkdir -p $(dir $@)
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	@echo "  LD fuzz $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+
+.SECONDARY: $(FUZZ_OBJ)
+-include $(wildcard $(FUZZ_B)/obj/*/*.d $(FUZZ_B)/*.d)
+
+fuzz: deps
+	@sh tests/tools/deps.sh $(DEB_FUZZ) --
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@sh tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build dwell tests/out

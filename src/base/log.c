@@ -14,7 +14,8 @@ void log_set_quiet(int quiet)
     log_quiet = quiet;
 }
 
-static void log_line(const char *level, const char *fmt, va_list ap)
+static DWELL_PRINTF(2, 0) void log_line(const char *level, const char *fmt,
+                                         va_list ap)
 {
     char line[1024];
 
