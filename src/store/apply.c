@@ -535,11 +535,13 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
     if (olen < 0)
         return MDB_BAD_VALSIZE;
     MDB_val k = { sizeof kb, kb }, v = { (size_t)olen, out };
-    if (!s->backfill) {
+    if (!s->backfill && ev.time_us >= st->last_time_us) {
         next_event_key(st, ev.time_us, kb);
         return mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_APPEND);
     }
-    do {                               /* a past time: an ordinary insert */
+    /* a past time (a backfill, or the clock stepped back): an ordinary
+     * insert, so that the event keeps the time its day was counted on */
+    do {
         event_key(kb, ev.time_us, 0x80000000u | st->backfill_seq++);
         rc = mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_NOOVERWRITE);
     } while (rc == MDB_KEYEXIST);

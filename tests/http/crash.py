@@ -255,3 +255,164 @@ def disk_full_answers_503_loses_nothing_and_resumes(t):
     finally:
         t.kill_servers()
         subprocess.run(["umount", "-l", mnt], capture_output=True)
+
+
+# --- the clock steps across midnight ----------------------------------------------
+
+def _libfaketime():
+    for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+              "/usr/lib"):
+        p = os.path.join(d, "faketime", "libfaketime.so.1")
+        if os.path.exists(p):
+            return p
+    raise TestFailure("libfaketime.so.1 not found: install Debian's faketime "
+                      "(make deps-test)")
+
+
+class _Clock:
+    """The wall clock of a server started through wrapper(): libfaketime
+    reads the offset from a file at every call, so set() steps the running
+    server's CLOCK_REALTIME (its monotonic clock is left alone)."""
+
+    def __init__(self, t):
+        self.t = t
+        self.file = os.path.join(harness.OUT, t.name + ".faketime")
+        self.set(time.time())
+
+    def set(self, when):
+        """Steps the clock to WHEN (Unix seconds, whole seconds)."""
+        with open(self.file + ".tmp", "w") as f:
+            f.write("%+d\n" % int(round(when - time.time())))
+        os.replace(self.file + ".tmp", self.file)
+        self.t.log("clock: stepped to %s" % harness.iso_time(when))
+
+    def wrapper(self, bin_):
+        path = os.path.join(harness.OUT, self.t.name + ".dwell")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\nunset FAKETIME\n"
+                    "export LD_PRELOAD=%s FAKETIME_TIMESTAMP_FILE=%s\n"
+                    "export FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1\n"
+                    "exec %s \"$@\"\n" % (_libfaketime(), self.file, bin_))
+        os.chmod(path, 0o755)
+        return path
+
+
+def _salts(data):
+    """{day number: salt hex} of the meta database, read with mdb_dump."""
+    r = subprocess.run(["mdb_dump", "-s", "meta", data], capture_output=True,
+                       timeout=30)
+    expect(r.returncode == 0, "mdb_dump -s meta: exit %d: %s"
+           % (r.returncode, r.stderr.decode()[-300:]))
+    lines = [ln.strip() for ln in r.stdout.decode().splitlines()]
+    body = lines[lines.index("HEADER=END") + 1:]
+    out = {}
+    for k, v in zip(body[0::2], body[1::2]):
+        if k.startswith("73616c74") and len(k) == 16:        # "salt" + day
+            out[int(k[8:], 16)] = v
+    return out
+
+
+def _day_number(d):
+    return (d - datetime.date(1970, 1, 1)).days
+
+
+def _healthz(srv):
+    r = srv.request("GET", "/healthz")
+    _status(r, 200, "GET /healthz")
+    return r.json()
+
+
+def clock_steps_across_midnight_misdate_nothing_and_salts_rotate(t):
+    # Server clock: D 23:59:40, a step forward over midnight, one back over
+    # it, forward again, 2.5 days forward, 2.5 days back. D is 6 days ago,
+    # so that every stepped day is a full day for the CLI's real clock.
+    day0 = harness.today() - datetime.timedelta(days=6)
+    midnight = calendar_utc(day0 + datetime.timedelta(days=1))
+    steps = [("a1", midnight - 20, 0), ("a2", midnight + 20, 1),
+             ("a3", midnight - 15, 0), ("a4", midnight + 25, 1),
+             ("a5", midnight + 2 * 86400 + 43200, 3),
+             ("a6", midnight + 30, 1)]
+    clock = _Clock(t)
+    data = t.datadir()
+    srv = harness.Server(clock.wrapper(t.bin), data, (), t.log_path)
+    t.servers.append(srv)
+    salts, health = {}, {}
+    clock.set(steps[0][1])
+    srv.start()
+    for name, when, _ in steps:
+        clock.set(when)
+        _status(srv.post_events(_view("clock_%s_view" % name,
+                                      "/kb/clock-%s" % name)), 204,
+                "a view at %s" % harness.iso_time(when))
+        salts[name] = _salts(data)
+        if name == "a5":             # a purge is due: views of D expired
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                health = _healthz(srv)
+                if health.get("purged", 0) > 0:
+                    break
+                time.sleep(0.2)
+    rc = srv.stop()
+    expect(rc == 0, "exit status %s on SIGTERM after the clock steps" % rc)
+    t.log("salts after each step: %s" % json.dumps(salts))
+    # every event stored, dated by the server clock of its arrival
+    evs = {e.get("view"): e for e in _check_store(t, data, "after the "
+                                                   "clock steps")}
+    for name, when, off in steps:
+        e = evs.get("clock_%s_view" % name)
+        expect(e is not None, "the view sent at %s is not stored"
+               % harness.iso_time(when))
+        got = datetime.datetime.strptime(e["time"][:19], "%Y-%m-%dT%H:%M:%S")
+        got = calendar_utc(got.date()) + got.hour * 3600 + got.minute * 60 \
+            + got.second
+        want_day = day0 + datetime.timedelta(days=off)
+        expect(e["time"][:10] == want_day.isoformat() and
+               abs(got - when) < 15,
+               "the view sent at server time %s is stored at %s"
+               % (harness.iso_time(when), e["time"]))
+    # salts: one per day; a new one across each stepped midnight
+    d0 = _day_number(day0)
+    s = salts
+    expect(set(s["a1"]) == {d0}, "salts after the first view: days %s, "
+           "expected %d" % (sorted(s["a1"]), d0))
+    expect(s["a2"].get(d0 + 1) and s["a2"][d0 + 1] != s["a1"][d0],
+           "no new salt after the clock stepped over midnight: %s" % s["a2"])
+    expect(s["a3"].get(d0) == s["a1"][d0],
+           "back before midnight, the day's salt changed: %s" % s["a3"])
+    expect(s["a4"].get(d0 + 1) and s["a4"][d0 + 1] != s["a4"][d0],
+           "forward again: no salt of its own for the new day: %s" % s["a4"])
+    expect(set(s["a5"]) == {d0 + 3},
+           "2.5 days later the salts of days %s remain, expected only %d"
+           % (sorted(s["a5"]), d0 + 3))
+    # the writer's chores kept going: expired views purged after the step
+    expect(health.get("purged", 0) > 0, "no expired view purged within 15 s "
+           "of the clock stepping 2.5 days forward: /healthz %s" % health)
+    # rollups follow the events' days
+    r = t.dwell("report", harness.SITE, "--summary", "--from",
+                day0.isoformat(), "--to",
+                (day0 + datetime.timedelta(days=3)).isoformat(),
+                "--format", "json", "--data", data)
+    expect(r.returncode == 0, "dwell report --summary: exit %d: %s"
+           % (r.returncode, r.stderr.strip()[-300:]))
+    series = {p["date"]: p for p in json.loads(r.stdout)["series"]}
+    want = {day0 + datetime.timedelta(days=k): n
+            for k, n in ((0, 2), (1, 3), (2, 0), (3, 1))}
+    got = {d.isoformat(): series.get(d.isoformat(), {}).get("views")
+           for d in want}
+    expect(got == {d.isoformat(): n for d, n in want.items()},
+           "views per day %s, expected %s" % (got, {d.isoformat(): n
+                                                    for d, n in want.items()}))
+    v0 = series[day0.isoformat()]["visitors"]
+    expect(v0 == 1, "the reader of day %s counts as %s visitors, expected 1 "
+           "(one salt for the day, before and after the step back)"
+           % (day0, v0))
+    print("     clock: 6 steps (±midnight, +2.5 d, -2.5 d): 6 of 6 views "
+          "stored on the server clock's day; salts %d→%d→%d→%d→%d days; "
+          "purged %d after the 2.5-day step"
+          % tuple([len(s[k]) for k in ("a1", "a2", "a3", "a4", "a5")] +
+                  [health.get("purged", 0)]), flush=True)
+
+
+def calendar_utc(d):
+    """Unix seconds of the UTC midnight that starts the date D."""
+    return _day_number(d) * 86400
