@@ -23,7 +23,7 @@ enum {
 /* Answers a handler can pick that the server keeps ready-made. */
 enum http_canned { HTTP_CANNED_NONE, HTTP_CANNED_204, HTTP_CANNED_GIF };
 
-#define HTTP_MAX_HEADERS 6
+#define HTTP_MAX_HEADERS 10
 
 struct http_req {
     unsigned method;          /* one HTTP_* bit */
@@ -83,9 +83,25 @@ struct http_route {
 struct http_options {
     const char *listen;       /* "ADDR:PORT" or "[ADDR]:PORT" */
     unsigned threads;         /* 0: one per core */
-    unsigned max_connections;
-    unsigned max_per_ip;      /* 0: no limit */
-    unsigned timeout_s;
+    unsigned max_connections; /* 0: 10000 (less if the open-file limit is
+                                 lower) */
+    unsigned max_per_ip;      /* connections of a direct peer, or requests
+                                 in progress of a client a trusted proxy
+                                 names; 0: no limit */
+    unsigned request_timeout_s;   /* a whole request (headers and body)
+                                     must arrive within; 0: 10 */
+    unsigned idle_timeout_s;  /* a connection silent this long is closed,
+                                 between requests too; 0: 5 */
+    const struct cidr *trusted;   /* proxies whose X-Forwarded-For names
+                                     the client */
+    size_t ntrusted;
+};
+
+/* What the server's connection hygiene has seen. */
+struct http_stats {
+    unsigned connections;     /* open now */
+    uint64_t cut;             /* shut down past the request deadline */
+    uint64_t refused;         /* over the per-client limit */
 };
 
 struct http_server;
@@ -108,5 +124,8 @@ void http_stop(struct http_server *s);
 
 /* The number of requests being served now. */
 unsigned http_inflight(struct http_server *s);
+
+/* Fills OUT with the connection counters. */
+void http_get_stats(struct http_server *s, struct http_stats *out);
 
 #endif

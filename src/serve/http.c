@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +37,30 @@ static const unsigned char gif_bytes[43] = {
 enum phase { PHASE_NEW, PHASE_BODY, PHASE_WAITING };
 enum ack_state { ACK_RUNNING, ACK_SUSPENDED, ACK_DONE };
 
+/* One open TCP connection (MHD's socket context). RECEIVING_SINCE is when
+ * the request being received began (the connection's start, or the end of
+ * the previous request); 0 while a whole request is being handled. */
+struct conn_slot {
+    struct conn_slot *prev, *next;
+    int fd;
+    struct ipaddr peer;
+    bool counted;                /* in the peer's connection count */
+    bool cut;                    /* shut down by the sweeper */
+    uint64_t receiving_since;    /* ms, monotonic; 0: not receiving */
+    const char *raw_uri;         /* the request line's target, as read */
+    size_t raw_uri_len;
+};
+
+/* How many connections (direct peers) or requests in progress (clients
+ * named by a trusted proxy) one client address holds. */
+struct client_count {
+    struct client_count *next;
+    struct ipaddr addr;
+    unsigned n;
+};
+
+#define CLIENT_BUCKETS 1024
+
 struct http_server {
     struct MHD_Daemon *d;
     const struct http_route *routes;
@@ -42,6 +68,19 @@ struct http_server {
     atomic_uint inflight;
     atomic_bool closing;
     struct MHD_Response *canned_204, *canned_gif;
+    /* connection hygiene, under LOCK */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t sweeper;
+    bool sweeping, stop_sweeping;
+    struct conn_slot *conns;
+    unsigned nconns;
+    uint64_t cut_total, refused_total;
+    struct client_count *clients[CLIENT_BUCKETS];
+    unsigned request_timeout_ms;
+    unsigned max_per_client;     /* 0: no limit */
+    const struct cidr *trusted;
+    size_t ntrusted;
 };
 
 /* One request in progress; owned by MHD's con_cls, freed on completion. */
@@ -52,6 +91,9 @@ struct conn_state {
     enum phase phase;
     bool too_large;
     size_t max_body;             /* of the route, or HTTP_MAX_BODY */
+    bool nul_in_url;             /* the raw target held %00 */
+    bool client_counted;         /* CLIENT's count holds this request */
+    struct ipaddr client;        /* named by a trusted proxy */
     size_t body_len;
     char *body;                  /* MAX_BODY bytes, POST only */
     atomic_int ack_state;
@@ -317,6 +359,342 @@ static void take_body(struct conn_state *cs, const char *data, size_t n)
     cs->body_len += n;
 }
 
+/* --- connection hygiene ------------------------------------------------------
+ *
+ * Every open connection has a slot in S->conns. A sweeper thread shuts down
+ * (shutdown(2), so MHD sees the end of the stream and closes it at once)
+ * every connection that has been receiving one request for longer than the
+ * request deadline, however slowly its bytes trickle in; MHD's own timeout
+ * is an idle timeout, reset by every byte. Clients are counted: a direct
+ * peer by its connections (refused at accept past the limit), a client
+ * named by a trusted proxy's X-Forwarded-For by its requests in progress
+ * (answered 429 past the limit). A slot is unlinked in MHD's "closed"
+ * notification, which comes before MHD closes the socket, so the sweeper
+ * never shuts down a descriptor that was reused. */
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool is_trusted(const struct http_server *s, const struct ipaddr *a)
+{
+    for (size_t i = 0; i < s->ntrusted; i++)
+        if (cidr_contains(&s->trusted[i], a))
+            return true;
+    return false;
+}
+
+static size_t client_bucket(const struct ipaddr *a)
+{
+    uint32_t h = 2166136261u;                 /* FNV-1a */
+    for (size_t i = 0; i < sizeof a->b; i++)
+        h = (h ^ a->b[i]) * 16777619u;
+    return h % CLIENT_BUCKETS;
+}
+
+/* Adds DELTA (+1 or -1) to A's count and returns the new count; a count
+ * that drops to 0 is freed. Caller holds S->lock. Returns UINT_MAX when
+ * memory ran out (the caller refuses). */
+static unsigned client_add(struct http_server *s, const struct ipaddr *a,
+                           int delta)
+{
+    struct client_count **pp = &s->clients[client_bucket(a)];
+    for (; *pp; pp = &(*pp)->next)
+        if (memcmp((*pp)->addr.b, a->b, sizeof a->b) == 0)
+            break;
+    struct client_count *cc = *pp;
+    if (cc == NULL) {
+        if (delta < 0 || (cc = calloc(1, sizeof *cc)) == NULL)
+            return delta < 0 ? 0 : UINT_MAX;
+        cc->addr = *a;
+        *pp = cc;
+    }
+    cc->n = delta < 0 ? cc->n - 1 : cc->n + 1;
+    unsigned n = cc->n;
+    if (n == 0) {
+        *pp = cc->next;
+        free(cc);
+    }
+    return n;
+}
+
+static unsigned client_get(struct http_server *s, const struct ipaddr *a)
+{
+    for (struct client_count *cc = s->clients[client_bucket(a)]; cc;
+         cc = cc->next)
+        if (memcmp(cc->addr.b, a->b, sizeof a->b) == 0)
+            return cc->n;
+    return 0;
+}
+
+/* MHD's accept policy: refuses a direct peer that already holds its
+ * limit of connections; trusted proxies are counted per client later. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa,
+                                 socklen_t len)
+{
+    struct http_server *s = cls;
+    struct ipaddr a;
+    (void)len;
+    if (s->max_per_client == 0 || ipaddr_from_sockaddr(sa, &a) != 0 ||
+        is_trusted(s, &a))
+        return MHD_YES;
+    pthread_mutex_lock(&s->lock);
+    bool full = client_get(s, &a) >= s->max_per_client;
+    if (full)
+        s->refused_total++;
+    pthread_mutex_unlock(&s->lock);
+    return full ? MHD_NO : MHD_YES;
+}
+
+/* The slot of connection C (NULL if MHD has none for it). */
+static struct conn_slot *slot_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Marks C's slot as receiving a new request (RECEIVING) or not. */
+static void slot_receiving(struct http_server *s, struct MHD_Connection *c,
+                           bool receiving)
+{
+    struct conn_slot *sl = slot_of(c);
+    if (sl == NULL)
+        return;
+    pthread_mutex_lock(&s->lock);
+    sl->receiving_since = receiving ? now_ms() : 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void conn_opened(struct http_server *s, struct MHD_Connection *c,
+                        void **ctx)
+{
+    struct conn_slot *sl = calloc(1, sizeof *sl);
+    if (sl == NULL)
+        return;                       /* not swept; MHD's idle timeout only */
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ca =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    sl->fd = fd ? fd->connect_fd : -1;
+    if (ca == NULL || ca->client_addr == NULL ||
+        ipaddr_from_sockaddr(ca->client_addr, &sl->peer) != 0)
+        memset(&sl->peer, 0, sizeof sl->peer);
+    pthread_mutex_lock(&s->lock);
+    sl->receiving_since = now_ms();
+    sl->counted = s->max_per_client && !is_trusted(s, &sl->peer) &&
+                  client_add(s, &sl->peer, +1) != UINT_MAX;
+    sl->next = s->conns;
+    if (s->conns)
+        s->conns->prev = sl;
+    s->conns = sl;
+    s->nconns++;
+    pthread_mutex_unlock(&s->lock);
+    *ctx = sl;
+}
+
+static void conn_closed(struct http_server *s, void **ctx)
+{
+    struct conn_slot *sl = *ctx;
+    *ctx = NULL;
+    if (sl == NULL)
+        return;
+    pthread_mutex_lock(&s->lock);
+    if (sl->counted)
+        client_add(s, &sl->peer, -1);
+    if (sl->prev)
+        sl->prev->next = sl->next;
+    else
+        s->conns = sl->next;
+    if (sl->next)
+        sl->next->prev = sl->prev;
+    s->nconns--;
+    pthread_mutex_unlock(&s->lock);
+    free(sl);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        conn_opened(cls, c, ctx);
+    else
+        conn_closed(cls, ctx);
+}
+
+/* Shuts down every connection past the request deadline; returns how many. */
+static unsigned sweep(struct http_server *s)
+{
+    unsigned n = 0;
+    uint64_t now = now_ms();
+    pthread_mutex_lock(&s->lock);
+    for (struct conn_slot *sl = s->conns; sl; sl = sl->next) {
+        if (sl->cut || sl->receiving_since == 0 || sl->fd < 0 ||
+            now - sl->receiving_since < s->request_timeout_ms)
+            continue;
+        shutdown(sl->fd, SHUT_RDWR);
+        sl->cut = true;
+        n++;
+    }
+    s->cut_total += n;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+static void *sweeper_main(void *arg)
+{
+    struct http_server *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->stop_sweeping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->wake, &s->lock, &until);
+        if (s->stop_sweeping)
+            break;
+        pthread_mutex_unlock(&s->lock);
+        sweep(s);
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* Counts the request of CS against the client a trusted proxy names.
+ * Returns false when that client is over its limit. */
+static bool count_proxied(struct conn_state *cs, const struct ipaddr *peer)
+{
+    struct http_server *s = cs->srv;
+    if (s->max_per_client == 0 || !is_trusted(s, peer))
+        return true;
+    const char *xff = MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND,
+                                                  "X-Forwarded-For");
+    clientaddr_resolve(peer, xff, s->trusted, s->ntrusted, &cs->client);
+    pthread_mutex_lock(&s->lock);
+    unsigned n = client_add(s, &cs->client, +1);
+    cs->client_counted = n != UINT_MAX;
+    if (n > s->max_per_client)
+        s->refused_total++;
+    pthread_mutex_unlock(&s->lock);
+    return n <= s->max_per_client;
+}
+
+void http_get_stats(struct http_server *s, struct http_stats *out)
+{
+    pthread_mutex_lock(&s->lock);
+    out->connections = s->nconns;
+    out->cut = s->cut_total;
+    out->refused = s->refused_total;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* --- strict framing ----------------------------------------------------------- */
+
+struct framing {
+    unsigned ncl, nte;           /* Content-Length, Transfer-Encoding seen */
+    const char *te;
+    bool nul;                    /* a name or value holds a NUL byte */
+};
+
+static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, size_t key_size,
+                                     const char *value, size_t value_size)
+{
+    struct framing *f = cls;
+    if (strlen(key) != key_size || (value && strlen(value) != value_size))
+        f->nul = true;
+    if (kind != MHD_HEADER_KIND)
+        return MHD_YES;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->ncl++;
+    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->nte++;
+        f->te = value;
+    }
+    return MHD_YES;
+}
+
+/* True when the request line held a raw NUL: MHD cut the target at it, so
+ * the target it logged ends before the protocol version that follows it
+ * in the same line. */
+static bool nul_in_line(struct MHD_Connection *c, const char *version)
+{
+    struct conn_slot *sl = slot_of(c);
+    if (sl == NULL || sl->raw_uri == NULL || version <= sl->raw_uri ||
+        version - sl->raw_uri > 65536)
+        return false;
+    return (size_t)(version - sl->raw_uri) != sl->raw_uri_len + 1;
+}
+
+/* Why a request whose headers have arrived is refused (400, and the
+ * connection closed), or NULL: framing a proxy could read otherwise than
+ * dwell (request smuggling), or a NUL byte in a field. */
+static const char *framing_error(struct conn_state *cs, const char *version)
+{
+    struct framing f = { 0, 0, NULL, false };
+    MHD_get_connection_values_n(cs->c,
+                                MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND,
+                                framing_field, &f);
+    if (f.nul || cs->nul_in_url || nul_in_line(cs->c, version))
+        return "NUL byte in the request";
+    if (f.nte && f.ncl)
+        return "Content-Length and Transfer-Encoding together";
+    if (f.ncl > 1)
+        return "Content-Length repeated";
+    if (f.nte > 1 || (f.te && strcasecmp(f.te, "chunked") != 0))
+        return "Transfer-Encoding other than chunked";
+    return NULL;
+}
+
+/* Answers STATUS {"error": MSG} and closes the connection. */
+static enum MHD_Result refuse(struct conn_state *cs, int status,
+                              const char *msg, const char *retry_after)
+{
+    struct http_reply *r = &cs->reply;
+    r->nheaders = 0;
+    http_reply_error(r, status, msg);
+    http_reply_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (retry_after)
+        http_reply_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
+    return send_reply(cs, r);
+}
+
+/* The checks of a request whose headers have just arrived: framing, the
+ * client's count, the declared body size. */
+static enum MHD_Result on_headers(struct conn_state *cs, const char *url,
+                                  const char *version)
+{
+    struct http_server *s = cs->srv;
+    const char *why = framing_error(cs, version);
+    if (why)
+        return refuse(cs, MHD_HTTP_BAD_REQUEST, why, NULL);
+    struct ipaddr peer;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(cs->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL ||
+        ipaddr_from_sockaddr(ci->client_addr, &peer) != 0)
+        memset(&peer, 0, sizeof peer);
+    if (!count_proxied(cs, &peer))
+        return refuse(cs, 429, "too many requests in progress from this "
+                      "client", "1");
+    const char *cl = MHD_lookup_connection_value(
+        cs->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const struct http_route *rt = find_route(s, url);
+    cs->max_body = rt && rt->max_body ? rt->max_body : HTTP_MAX_BODY;
+    if (cl != NULL && strtoull(cl, NULL, 10) > cs->max_body)
+        return send_error(cs, 413, cs->max_body == HTTP_MAX_BODY
+                          ? "body larger than 8192 bytes"
+                          : "body too large for this endpoint");
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -324,44 +702,44 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 {
     struct http_server *s = cls;
     struct conn_state *cs = *con_cls;
-    (void)version;
     if (cs == NULL || ((uintptr_t)cs & 1)) {
-        size_t url_len = (uintptr_t)cs >> 1;
-        if ((cs = conn_state_new(s, c, url_len)) == NULL)
+        uintptr_t tag = (uintptr_t)cs;
+        if ((cs = conn_state_new(s, c, tag >> 2)) == NULL)
             return MHD_NO;
+        cs->nul_in_url = (tag & 2) != 0;
         *con_cls = cs;
     }
     if (cs->phase == PHASE_WAITING)
         return answer_acked(cs);
     if (cs->phase == PHASE_NEW) {
         cs->phase = PHASE_BODY;
-        const char *cl = MHD_lookup_connection_value(
-            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        const struct http_route *rt = find_route(s, url);
-        cs->max_body = rt && rt->max_body ? rt->max_body : HTTP_MAX_BODY;
-        if (cl != NULL && strtoull(cl, NULL, 10) > cs->max_body)
-            return send_error(cs, 413, cs->max_body == HTTP_MAX_BODY
-                              ? "body larger than 8192 bytes"
-                              : "body too large for this endpoint");
-        return MHD_YES;
+        return on_headers(cs, url, version);
     }
     if (*upload_size > 0) {
         take_body(cs, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
+    slot_receiving(s, c, false);           /* all of it has arrived */
     return dispatch(cs, url, method);
 }
 
-/* Records the raw URL's length before the request is parsed. */
+/* Records the raw URL's length and whether it holds %00 before the
+ * request is parsed (a tagged integer: length << 2 | %00 << 1 | 1), and
+ * where the target lies in the request line (see nul_in_line). */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
     (void)cls;
-    (void)c;
     size_t n = strlen(uri);
-    if (n > SIZE_MAX / 4)
-        n = SIZE_MAX / 4;
-    return (void *)(uintptr_t)((n << 1) | 1);
+    struct conn_slot *sl = slot_of(c);
+    if (sl) {
+        sl->raw_uri = uri;
+        sl->raw_uri_len = n;
+    }
+    uintptr_t nul = strstr(uri, "%00") != NULL;
+    if (n > SIZE_MAX / 8)
+        n = SIZE_MAX / 8;
+    return (void *)(uintptr_t)((n << 2) | (nul << 1) | 1);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -369,11 +747,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     struct http_server *s = cls;
     struct conn_state *cs = *con_cls;
-    (void)c;
     (void)toe;
     *con_cls = NULL;
+    slot_receiving(s, c, true);             /* the next request's deadline */
     if (cs == NULL || ((uintptr_t)cs & 1))
         return;
+    if (cs->client_counted) {
+        pthread_mutex_lock(&s->lock);
+        client_add(s, &cs->client, -1);
+        pthread_mutex_unlock(&s->lock);
+    }
     free(cs->reply.owned);
     free(cs->body);
     free(cs);
@@ -430,6 +813,25 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss,
     return 0;
 }
 
+/* The connection limit: WANTED (0: 10000), at most the open-file limit
+ * (raised to its hard maximum) less a reserve for the store, the logs and
+ * the listening socket. */
+static unsigned connection_limit(unsigned wanted)
+{
+    struct rlimit rl;
+    unsigned limit = wanted ? wanted : 10000u;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return limit;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)limit + 64)
+        limit = rl.rlim_cur > 128 ? (unsigned)rl.rlim_cur - 64 : 64;
+    return limit;
+}
+
 int http_start(const struct http_options *opt, const struct http_route *routes,
                size_t n, struct http_server **out, char *err, size_t errlen)
 {
@@ -446,6 +848,13 @@ int http_start(const struct http_options *opt, const struct http_route *routes,
     }
     s->routes = routes;
     s->nroutes = n;
+    s->request_timeout_ms = (opt->request_timeout_s ? opt->request_timeout_s
+                                                    : 10u) * 1000u;
+    s->max_per_client = opt->max_per_ip;
+    s->trusted = opt->trusted;
+    s->ntrusted = opt->ntrusted;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
     s->canned_204 = MHD_create_response_from_buffer(0, NULL,
                                                     MHD_RESPMEM_PERSISTENT);
     s->canned_gif = MHD_create_response_from_buffer(
@@ -469,22 +878,28 @@ int http_start(const struct http_options *opt, const struct http_route *routes,
         flags |= MHD_USE_IPv6;
     MHD_set_panic_func(on_panic, NULL);
     s->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s,
+        flags, 0, on_accept, s, on_request, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT,
-        opt->max_connections ? opt->max_connections : 10000u,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, opt->max_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, opt->timeout_s ? opt->timeout_s : 30u,
+        MHD_OPTION_CONNECTION_LIMIT, connection_limit(opt->max_connections),
+        MHD_OPTION_CONNECTION_TIMEOUT,
+        opt->idle_timeout_s ? opt->idle_timeout_s : 5u,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_END);
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s (address in use?)",
                  opt->listen);
         goto fail;
     }
+    if (pthread_create(&s->sweeper, NULL, sweeper_main, s) != 0) {
+        MHD_stop_daemon(s->d);
+        snprintf(err, errlen, "cannot start a thread");
+        goto fail;
+    }
+    s->sweeping = true;
     *out = s;
     return 0;
 fail:
@@ -492,6 +907,8 @@ fail:
         MHD_destroy_response(s->canned_204);
     if (s->canned_gif)
         MHD_destroy_response(s->canned_gif);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->wake);
     free(s);
     return -1;
 }
@@ -525,8 +942,22 @@ void http_stop(struct http_server *s)
 {
     if (s == NULL)
         return;
+    pthread_mutex_lock(&s->lock);
+    s->stop_sweeping = true;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    if (s->sweeping)
+        pthread_join(s->sweeper, NULL);
     MHD_stop_daemon(s->d);
     MHD_destroy_response(s->canned_204);
     MHD_destroy_response(s->canned_gif);
+    for (size_t i = 0; i < CLIENT_BUCKETS; i++)
+        while (s->clients[i]) {
+            struct client_count *next = s->clients[i]->next;
+            free(s->clients[i]);
+            s->clients[i] = next;
+        }
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->wake);
     free(s);
 }
