@@ -384,4 +384,34 @@ int store_settle_step(struct store *st, unsigned budget);
 /* Microseconds since the epoch (wall clock). */
 uint64_t store_now_us(void);
 
+/* --- damage ------------------------------------------------------------- */
+
+/* What store_check found: records read, rollup rows compared, problems. */
+struct store_check_result {
+    size_t records, rows, problems;
+};
+
+/* Receives one line describing a problem store_check found. */
+typedef void (*store_check_fn)(void *ctx, const char *line);
+
+/* Walks every database in one read transaction (a fresh one after a
+ * database LMDB cannot read whole), decodes every record as the codec
+ * writes it, and, when every database was read whole, compares the views
+ * of every article's daily rollup rows (daily and recent) with the
+ * distinct views among the raw events (kept forever, so every day is
+ * compared); ONLY_SITE (0: all) limits the comparison to one site. Calls FN with each problem (at most
+ * 10 per database; OUT counts them all). Returns 0, or -1 when no read
+ * could begin. A damaged B-tree may still crash LMDB: run it in a child
+ * process to survive that (dwell check does). */
+int store_check(struct store *st, uint32_t only_site, store_check_fn fn,
+                void *ctx, struct store_check_result *out);
+
+/* FN is called, instead of a signal, when LMDB meets the data damaged
+ * past what an error code can say: a failed internal assertion (WHAT is
+ * LMDB's text) or a fault (SIGSEGV, SIGBUS) in LMDB's code or in the data
+ * file's map (any other fault goes on to the handler found before). FN
+ * must not return (the command line prints and exits). Installs the fault
+ * handlers: call once, before store_open. */
+void store_on_damage(void (*fn)(const char *what));
+
 #endif

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/time.h"
@@ -142,6 +144,7 @@ static int cmd_token_revoke(struct call *c);
 static int cmd_tickets_import(struct call *c);
 static int cmd_correlate(struct call *c);
 static int cmd_demo(struct call *c);
+static int cmd_check(struct call *c);
 
 static const int serve_flags[] = { F_LISTEN, F_DATA, F_GEO, F_TRUST_PROXY,
     F_DURABILITY, F_DEMO, F_HELPSCOUT, F_QUEUE, F_MAP_SIZE, F_THREADS,
@@ -183,6 +186,9 @@ static const struct command commands[] = {
       cmd_correlate },
     { "demo", "SITE", "generate realistic demo traffic; again with the same "
       "seed: changes nothing", 1, 1, demo_flags, 0, cmd_demo },
+    { "check", "SITE", "check the data: every record decodes, the rollups' "
+      "views match the raw events (all sites without SITE); exit 1 on "
+      "damage", 0, 1, data_flags, 0, cmd_check },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -1048,10 +1054,83 @@ static int cmd_help(int argc, char **argv)
     return die_usage("help: unknown command %s", argv[2]);
 }
 
+/* --- check ------------------------------------------------------------------ */
+
+/* LMDB found the data damaged (store_on_damage): says so and exits with 1
+ * rather than abort()'s signal. */
+static void damaged_exit(const char *what)
+{
+    fprintf(stderr, "dwell: the data file is damaged (LMDB: %s); dwell "
+            "check tells more; restore a backup\n", what);
+    _exit(1);
+}
+
+static void print_problem(void *ctx, const char *line)
+{
+    (void)ctx;
+    printf("damaged: %s\n", line);
+}
+
+/* The check itself (in the child): 0 when sound, 1 on damage. */
+static int check_child(struct call *c)
+{
+    struct store *st;
+    struct site site = { 0 };
+    if (c->nargs ? open_site(c, c->args[0], true, &st, &site)
+                 : open_store(c->data, true, &st))
+        return 1;
+    struct store_check_result r;
+    int rc = store_check(st, site.id, print_problem, NULL, &r);
+    store_close(st);
+    if (rc != 0 || r.problems > 0) {
+        printf("%s: damaged: %zu problem(s) among %zu records\n", c->data,
+               r.problems, r.records);
+        return 1;
+    }
+    printf("%s: sound: %zu records decoded, %zu rollup rows match the raw "
+           "events\n", c->data, r.records, r.rows);
+    return 0;
+}
+
+/* dwell check runs in a child process: a damaged B-tree that crashes
+ * LMDB there is reported as damage, not as a crash of dwell. */
+static int cmd_check(struct call *c)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "dwell: check: %s\n", strerror(errno));
+        return 1;
+    }
+    if (pid == 0) {
+        int rc = check_child(c);
+        fflush(stdout);
+        _exit(rc);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            fprintf(stderr, "dwell: check: %s\n", strerror(errno));
+            return 1;
+        }
+    }
+    if (WIFSIGNALED(status)) {
+        printf("damaged: reading the data crashed (signal %d, %s)\n",
+               WTERMSIG(status), strsignal(WTERMSIG(status)));
+        fprintf(stderr, "dwell: check: %s is damaged: reading it crashed "
+                "(signal %d); restore a backup\n", c->data,
+                WTERMSIG(status));
+        return 1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 int main(int argc, char **argv)
 {
     struct call c;
     memset(&c, 0, sizeof c);
+    store_on_damage(damaged_exit);
     c.data = getenv("DWELL_DATA");
     if (c.data == NULL || c.data[0] == '\0')
         c.data = "./data";

@@ -5,6 +5,8 @@
  *   writer.c               the queue, the writer and syncer threads
  *   apply.c, migrate.c     what an event writes; schema 1 -> 2
  *   rollups.c, ticketdb.c  reading and settling rollups; tickets
+ *   check.c                dwell check: every record decoded, rollups
+ *                          against the raw events
  *   env.c                  the environment, the one write path, salts,
  *                          sites, notes, tokens, raw events
  *   codec.c                the keys and records of every database */
@@ -12,6 +14,7 @@
 #include "dwell/store.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +23,7 @@
 #include "dwell/log.h"
 #include "store/codec.h"
 #include "store/env.h"
+#include "store/fault.h"
 #include "store/migrate.h"
 #include "store/writer.h"
 
@@ -114,6 +118,111 @@ static int open_dbs(struct store *st, char *err, size_t errlen)
     return 0;
 }
 
+/* Checks DIR's data file before LMDB maps it: an empty data.mdb is never
+ * a store (a fresh one gets its two meta pages as it is created), so it is
+ * refused rather than silently created anew over what the directory held.
+ * Returns 0 (also when there is no data.mdb yet), or -1 with a reason. */
+static int data_file_precheck(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    if (stat(path, &sb) != 0)
+        return 0;
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(err, errlen, "%s is not a regular file", path);
+        return -1;
+    }
+    if (sb.st_size > 0)
+        return 0;
+    snprintf(err, errlen, "%s is empty: the store's data is gone (the file "
+             "was truncated or replaced); refusing to create a new store "
+             "over it (sites, tokens and the server secret would be lost "
+             "silently). Restore a backup, or remove data.mdb and lock.mdb "
+             "to start an empty store", path);
+    return -1;
+}
+
+/* Checks the opened environment against LMDB's own metadata before any
+ * transaction touches its pages: the data file must hold every page up to
+ * the last one the meta page names (a shorter file would kill the process
+ * with SIGBUS on the first read past its end), and the main database's
+ * pages must fit below it. Returns 0, or -1 with a reason in ERR. */
+static int data_file_postcheck(MDB_env *env, const char *dir, char *err,
+                               size_t errlen)
+{
+    char path[4096];
+    struct stat sb;
+    MDB_envinfo info;
+    MDB_stat ms;
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    if (stat(path, &sb) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &ms) != 0 ||
+        ms.ms_psize == 0) {
+        snprintf(err, errlen, "%s is damaged: its meta page cannot be read",
+                 path);
+        return -1;
+    }
+    unsigned long long need = ((unsigned long long)info.me_last_pgno + 1) *
+                              ms.ms_psize;
+    if ((unsigned long long)sb.st_size < need) {
+        snprintf(err, errlen, "%s is damaged: it is %llu bytes but its meta "
+                 "page names %llu pages of %u bytes (%llu bytes); the file "
+                 "was cut short. Restore a backup (dwell check --data DIR "
+                 "tells what is readable)", path,
+                 (unsigned long long)sb.st_size,
+                 (unsigned long long)info.me_last_pgno + 1, ms.ms_psize, need);
+        return -1;
+    }
+    unsigned long long pages = (unsigned long long)ms.ms_branch_pages +
+                               ms.ms_leaf_pages + ms.ms_overflow_pages;
+    if (ms.ms_depth > 32 || pages > info.me_last_pgno + 1 ||
+        (unsigned long long)info.me_mapsize < need) {
+        snprintf(err, errlen, "%s is damaged: its meta page does not "
+                 "validate (depth %u, %llu pages of %llu)", path,
+                 ms.ms_depth, pages,
+                 (unsigned long long)info.me_last_pgno + 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* Creates ST's environment and opens it in DIR with FLAGS, after checking
+ * the data file before and after (see above). Returns 0, or -1 with a
+ * reason in ERR (st->env may then be set: the caller closes it). */
+static int env_open_checked(struct store *st, const char *dir,
+                            unsigned flags, bool set_size, char *err,
+                            size_t errlen)
+{
+    if (data_file_precheck(dir, err, errlen) != 0)
+        return -1;
+    int rc = mdb_env_create(&st->env);
+    if (rc == 0) rc = mdb_env_set_maxdbs(st->env, DB_COUNT + 2);
+    if (rc == 0) rc = mdb_env_set_maxreaders(st->env, 256);
+    if (rc == 0) mdb_env_set_assert(st->env, fault_lmdb_assert);
+    if (rc == 0 && set_size) rc = mdb_env_set_mapsize(st->env, st->map_size);
+    if (rc == 0) rc = mdb_env_open(st->env, dir, flags, 0600);
+    if (rc == 0 && data_file_postcheck(st->env, dir, err, errlen) != 0)
+        return -1;
+    MDB_envinfo info;
+    if (rc == 0 && mdb_env_info(st->env, &info) == 0)
+        fault_watch_map(info.me_mapaddr, info.me_mapsize);
+    if (rc == 0)
+        return 0;
+    if ((flags & MDB_RDONLY) && rc == ENOENT)
+        snprintf(err, errlen, "no dwell data in %s", dir);
+    else if (rc == MDB_INVALID)
+        snprintf(err, errlen, "%s/data.mdb is damaged: its meta pages do "
+                 "not validate (not an LMDB data file, or cut to less than "
+                 "two pages). Restore a backup", dir);
+    else
+        set_err(err, errlen, dir, rc);
+    return -1;
+}
+
 /* Frees ST and its locks (the environment is closed). */
 static void store_free(struct store *st)
 {
@@ -177,18 +286,8 @@ int store_open(const char *dir, const struct store_options *opt,
         flags |= MDB_RDONLY;
     else if (opt->durability != STORE_FSYNC)
         flags |= MDB_NOSYNC;
-    int rc = mdb_env_create(&st->env);
-    if (rc == 0) rc = mdb_env_set_maxdbs(st->env, DB_COUNT + 2);
-    if (rc == 0) rc = mdb_env_set_maxreaders(st->env, 256);
-    if (rc == 0) rc = mdb_env_set_mapsize(st->env, st->map_size);
-    if (rc == 0) rc = mdb_env_open(st->env, dir, flags, 0600);
-    if (rc != 0) {
-        if (opt->readonly && rc == ENOENT)
-            snprintf(err, errlen, "no dwell data in %s", dir);
-        else
-            set_err(err, errlen, dir, rc);
+    if (env_open_checked(st, dir, flags, true, err, errlen) != 0)
         goto fail;
-    }
     MDB_envinfo info;
     if (mdb_env_info(st->env, &info) == 0 && info.me_mapsize > st->map_size)
         st->map_size = info.me_mapsize;
@@ -196,7 +295,7 @@ int store_open(const char *dir, const struct store_options *opt,
     mdb_reader_check(st->env, &dead);
     if (dead > 0)
         log_warn("store: cleared %d stale reader slot(s)", dead);
-    rc = open_dbs(st, err, errlen);
+    int rc = open_dbs(st, err, errlen);
     if (rc == 1) {
         /* an environment from an older dwell lacks a database: let a
          * writable opening create it, then read as asked */
@@ -208,14 +307,8 @@ int store_open(const char *dir, const struct store_options *opt,
         if (store_open(dir, &rw, &tmp, err, errlen) != 0)
             goto fail;
         store_close(tmp);
-        rc = mdb_env_create(&st->env);
-        if (rc == 0) rc = mdb_env_set_maxdbs(st->env, DB_COUNT + 2);
-        if (rc == 0) rc = mdb_env_set_maxreaders(st->env, 256);
-        if (rc == 0) rc = mdb_env_open(st->env, dir, flags, 0600);
-        if (rc != 0) {
-            set_err(err, errlen, dir, rc);
+        if (env_open_checked(st, dir, flags, false, err, errlen) != 0)
             goto fail;
-        }
         rc = open_dbs(st, err, errlen);
     }
     if (rc != 0)

@@ -427,8 +427,9 @@ def scenario_functions():
     import replay
     import parity
     import crash
+    import damage
     fns = []
-    for mod in (scenarios, reports, tickets, replay, parity, crash):
+    for mod in (scenarios, reports, tickets, replay, parity, crash, damage):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]
