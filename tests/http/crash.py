@@ -327,7 +327,7 @@ def clock_steps_across_midnight_misdate_nothing_and_salts_rotate(t):
     # it, forward again, 2.5 days forward, 2.5 days back. D is 6 days ago,
     # so that every stepped day is a full day for the CLI's real clock.
     day0 = harness.today() - datetime.timedelta(days=6)
-    midnight = calendar_utc(day0 + datetime.timedelta(days=1))
+    midnight = _calendar_utc(day0 + datetime.timedelta(days=1))
     steps = [("a1", midnight - 20, 0), ("a2", midnight + 20, 1),
              ("a3", midnight - 15, 0), ("a4", midnight + 25, 1),
              ("a5", midnight + 2 * 86400 + 43200, 3),
@@ -363,7 +363,7 @@ def clock_steps_across_midnight_misdate_nothing_and_salts_rotate(t):
         expect(e is not None, "the view sent at %s is not stored"
                % harness.iso_time(when))
         got = datetime.datetime.strptime(e["time"][:19], "%Y-%m-%dT%H:%M:%S")
-        got = calendar_utc(got.date()) + got.hour * 3600 + got.minute * 60 \
+        got = _calendar_utc(got.date()) + got.hour * 3600 + got.minute * 60 \
             + got.second
         want_day = day0 + datetime.timedelta(days=off)
         expect(e["time"][:10] == want_day.isoformat() and
@@ -413,6 +413,6 @@ def clock_steps_across_midnight_misdate_nothing_and_salts_rotate(t):
                   [health.get("purged", 0)]), flush=True)
 
 
-def calendar_utc(d):
+def _calendar_utc(d):
     """Unix seconds of the UTC midnight that starts the date D."""
     return _day_number(d) * 86400
