@@ -89,6 +89,12 @@ int helpdesk_parse_webhook(const char *body, size_t len,
 int helpdesk_helpscout_signature_ok(const char *body, size_t len,
                                     const char *secret, const char *signature);
 
+/* The site note (store_site_note_put) holding a site's own Help Scout
+ * webhook secret: `dwell site add SITE --helpscout-secret S` writes it,
+ * POST /api/v1/tickets?site=SITE checks signatures with it. */
+#define HELPDESK_HELPSCOUT_NOTE "helpscout_secret"
+#define HELPDESK_SECRET_MAX     255
+
 /* Parses an ISO 8601 / RFC 3339 time ("2026-11-23T10:04:05Z", with
  * optional fraction and offset, or "2026-11-23 10:04:05" as UTC) or Unix
  * seconds as text into µs since the epoch. Returns 0, or -1. */

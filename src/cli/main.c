@@ -36,6 +36,7 @@ enum flag_id {
     F_SINCE, F_EVENTS_LIMIT, F_READ_ONLY, F_NAME, F_SITE, F_IMPORT_FORMAT,
     F_MAP, F_LINK_FIELD, F_FORMAT, F_SUMMARY, F_SEARCHES, F_ARTICLE,
     F_LEGEND, F_PART, F_TICKET, F_DEMO_DAYS, F_SEED, F_FORCE,
+    F_SITE_HELPSCOUT,
     F_COUNT,
     F_QUERY = 100              /* + the index of a query_params entry */
 };
@@ -59,7 +60,10 @@ static const struct flag flags[F_COUNT] = {
     [F_DEMO] = { "demo", "DIR", "none",
                  "serve the demo help center from DIR at /demo/" },
     [F_HELPSCOUT] = { "helpscout-secret", "S", "none",
-                      "verify Help Scout webhooks with secret S" },
+                      "fallback Help Scout webhook secret for sites "
+                      "without their own (deprecated: one secret for every "
+                      "site lets a signed webhook be replayed to any of "
+                      "them; use dwell site add SITE --helpscout-secret)" },
     [F_QUEUE] = { "queue", "N", "65536", "events queued at most" },
     [F_MAP_SIZE] = { "map-size", "BYTES", "256M",
                      "initial LMDB map size, at least 64K (grows on demand)" },
@@ -104,6 +108,10 @@ static const struct flag flags[F_COUNT] = {
     [F_SEED] = { "seed", "N", "1", "the random seed" },
     [F_FORCE] = { "force", NULL, "off",
                   "write even on a site holding other data" },
+    [F_SITE_HELPSCOUT] = { "helpscout-secret", "S", "kept",
+                           "this site's Help Scout webhook secret key: "
+                           "POST /api/v1/tickets?site=SITE signed with it "
+                           "needs no token (empty: remove it)" },
 };
 
 /* --- the commands ----------------------------------------------------------- */
@@ -149,7 +157,8 @@ static int cmd_check(struct call *c);
 static const int serve_flags[] = { F_LISTEN, F_DATA, F_GEO, F_TRUST_PROXY,
     F_DURABILITY, F_DEMO, F_HELPSCOUT, F_QUEUE, F_MAP_SIZE, F_THREADS,
     F_MAX_CONN, -1 };
-static const int site_add_flags[] = { F_ORIGIN, F_DATA, -1 };
+static const int site_add_flags[] = { F_ORIGIN, F_SITE_HELPSCOUT, F_DATA,
+    -1 };
 static const int data_flags[] = { F_DATA, -1 };
 static const int events_flags[] = { F_SINCE, F_EVENTS_LIMIT, F_DATA, -1 };
 static const int report_flags[] = { F_SUMMARY, F_SEARCHES, F_ARTICLE,
@@ -164,7 +173,8 @@ static const int demo_flags[] = { F_DEMO_DAYS, F_SEED, F_FORCE, F_DATA, -1 };
 static const struct command commands[] = {
     { "serve", "", "run the collector (pixel, beacon, snippet, reports API)",
       0, 0, serve_flags, 0, cmd_serve },
-    { "site add", "NAME", "register a site (or replace its origins)",
+    { "site add", "NAME", "register a site (or replace its origins, or "
+      "set its webhook secret)",
       1, 1, site_add_flags, 0, cmd_site_add },
     { "site list", "", "list the sites", 0, 0, data_flags, 0,
       cmd_site_list },
@@ -605,7 +615,11 @@ static int cmd_site_add(struct call *c)
     static char origins[STORE_MAX_ORIGINS][STORE_ORIGIN_MAX + 1];
     const char *list[STORE_MAX_ORIGINS];
     const char *name = c->args[0];
+    const char *secret = opt(c, F_SITE_HELPSCOUT);
     size_t n = 0;
+    if (secret && strlen(secret) > HELPDESK_SECRET_MAX)
+        return die_usage("--helpscout-secret: at most %d bytes",
+                         HELPDESK_SECRET_MAX);
     for (size_t i = 0; i < c->nopt; i++) {
         const char *v = c->opt[i].val;
         if (c->opt[i].id != F_ORIGIN)
@@ -624,12 +638,17 @@ static int cmd_site_add(struct call *c)
     uint32_t id;
     bool created;
     int rc = store_site_put(st, name, list, n, &id, &created, err, sizeof err);
+    if (rc == 0 && secret != NULL)
+        rc = store_site_note_put(st, id, HELPDESK_HELPSCOUT_NOTE, secret,
+                                 strlen(secret), err, sizeof err);
     store_close(st);
     if (rc != 0) {
         fprintf(stderr, "dwell: site add %s: %s\n", name, err);
         return 1;
     }
-    printf("site %s %s (id %u)\n", name, created ? "added" : "updated", id);
+    printf("site %s %s (id %u)%s\n", name, created ? "added" : "updated", id,
+           secret == NULL ? "" : secret[0] ? "; Help Scout secret set"
+                                           : "; Help Scout secret removed");
     return 0;
 }
 

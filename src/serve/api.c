@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dwell/assets.h"
 #include "dwell/helpdesk.h"
 #include "dwell/query.h"
 #include "dwell/tickets.h"
@@ -17,6 +18,10 @@
 #include "base/json.h"
 
 #define API_PREFIX "/api/v1/sites/"
+
+/* Every API answer is data, never a page: nothing in it may run, be
+ * sniffed into HTML, framed, or name the API in a Referer. */
+#define API_CSP "default-src 'none'; frame-ancestors 'none'"
 
 struct api_request {
     char site[EVENT_SITE_MAX + 1];
@@ -194,6 +199,7 @@ void api_reports(void *ctx, const struct http_req *q, struct http_reply *r)
     struct api *api = ctx;
     struct api_request a;
     memset(&a, 0, sizeof a);
+    assets_locked_down(r, API_CSP);
     if (parse_path(q->path, &a) != 0) {
         no_such_report(r);
         return;
@@ -223,19 +229,45 @@ void api_reports(void *ctx, const struct http_req *q, struct http_reply *r)
 
 /* --- the ticket webhook ------------------------------------------------------------ */
 
+/* The secret that checks Help Scout signatures for SITE_NAME, copied to
+ * BUF: the site's own (dwell site add SITE --helpscout-secret S), else the
+ * server's --helpscout-secret, a fallback for sites without one (and for
+ * an unknown site, which gets its 404 later). NULL when there is neither,
+ * or on a storage error. */
+static const char *helpscout_secret(struct api *api, const char *site_name,
+                                    char buf[HELPDESK_SECRET_MAX + 1])
+{
+    struct site site;
+    size_t len = 0;
+    int rc = store_site_get(api->store, site_name, strlen(site_name), &site);
+    if (rc != 0)
+        return rc > 0 ? api->helpscout_secret : NULL;
+    rc = store_site_note_get(api->store, site.id, HELPDESK_HELPSCOUT_NOTE,
+                             buf, HELPDESK_SECRET_MAX, &len);
+    if (rc < 0)
+        return NULL;
+    if (rc > 0 || len == 0)
+        return api->helpscout_secret;
+    buf[len] = '\0';
+    return buf;
+}
+
 void api_tickets(void *ctx, const struct http_req *q, struct http_reply *r)
 {
     struct api *api = ctx;
     const char *site_name = http_req_arg(q, "site");
+    assets_locked_down(r, API_CSP);
     if (site_name == NULL || site_name[0] == '\0') {
         http_reply_error(r, 400, "site: missing (?site=SITE)");
         return;
     }
     const char *sig = http_req_header(q, "X-HelpScout-Signature");
-    bool signed_ok = sig && api->helpscout_secret &&
+    char own[HELPDESK_SECRET_MAX + 1];
+    const char *secret = sig ? helpscout_secret(api, site_name, own) : NULL;
+    bool signed_ok = secret &&
         helpdesk_helpscout_signature_ok(q->body ? q->body : "", q->body_len,
-                                        api->helpscout_secret, sig);
-    if (sig && api->helpscout_secret && !signed_ok) {
+                                        secret, sig);
+    if (secret && !signed_ok) {
         http_reply_error(r, 401, "X-HelpScout-Signature does not match");
         return;
     }

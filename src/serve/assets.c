@@ -1,11 +1,16 @@
 /* assets.c — see assets.h. */
+#define _DEFAULT_SOURCE     /* realpath, O_NOFOLLOW */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/assets.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "embed.h"
 #include "base/crypto.h"
@@ -17,6 +22,9 @@ void assets_init(struct assets *a, const char *demo_dir)
     static const uint8_t key[16] = "dwell.js etag...";
     uint64_t h = crypto_siphash24(key, embed_dwell_js, embed_dwell_js_len);
     a->demo_dir = demo_dir;
+    a->demo_real[0] = '\0';
+    if (demo_dir != NULL && realpath(demo_dir, a->demo_real) == NULL)
+        a->demo_real[0] = '\0';          /* nothing will be served */
     snprintf(a->etag, sizeof a->etag, "\"%016llx\"", (unsigned long long)h);
 }
 
@@ -105,12 +113,30 @@ static bool demo_name_ok(const char *name)
     return true;
 }
 
-/* Reads PATH (at most DEMO_FILE_MAX bytes) into a new buffer. */
-static char *read_file(const char *path, size_t *len)
+/* Reads the regular file PATH (at most DEMO_FILE_MAX bytes) into a new
+ * buffer, provided it lies inside the directory ROOT (a real path):
+ * neither PATH nor any directory on the way may be a symbolic link out of
+ * it. NULL for anything else. */
+static char *read_file(const char *root, const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    char real[PATH_MAX];
+    size_t rl = strlen(root);
+    if (root[0] == '\0' || realpath(path, real) == NULL ||
+        strncmp(real, root, rl) != 0 || real[rl] != '/')
         return NULL;
+    int fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL) {
+        close(fd);
+        return NULL;
+    }
     char *buf = malloc(DEMO_FILE_MAX);
     size_t n = buf ? fread(buf, 1, DEMO_FILE_MAX, f) : 0;
     bool bad = buf == NULL || ferror(f) || !feof(f);
@@ -136,8 +162,8 @@ void assets_demo(void *ctx, const struct http_req *q, struct http_reply *r)
     char path[4096];
     int n = snprintf(path, sizeof path, "%s/%s", a->demo_dir, name);
     size_t len = 0;
-    char *body = (n > 0 && (size_t)n < sizeof path) ? read_file(path, &len)
-                                                     : NULL;
+    char *body = (n > 0 && (size_t)n < sizeof path)
+                 ? read_file(a->demo_real, path, &len) : NULL;
     if (body == NULL) {
         http_reply_error(r, 404, "no such resource");
         return;
@@ -150,10 +176,25 @@ void assets_demo(void *ctx, const struct http_req *q, struct http_reply *r)
     r->owned = body;
 }
 
+void assets_locked_down(struct http_reply *r, const char *csp)
+{
+    http_reply_header(r, "Content-Security-Policy", csp);
+    http_reply_header(r, "Referrer-Policy", "no-referrer");
+    http_reply_header(r, "X-Content-Type-Options", "nosniff");
+    http_reply_header(r, "X-Frame-Options", "DENY");
+}
+
+/* The report page's policy: its script and styles only from /report.js
+ * and /report.css, its data only from the API, no frame around it. */
+#define REPORT_CSP "default-src 'none'; script-src 'self'; " \
+    "style-src 'self'; connect-src 'self'; img-src 'self' data:; " \
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 void assets_report(void *ctx, const struct http_req *q, struct http_reply *r)
 {
     const char *site = q->path + strlen("/report/");
     (void)ctx;
+    assets_locked_down(r, REPORT_CSP);
     if (site[0] == '\0' || strchr(site, '/') != NULL) {
         http_reply_error(r, 404, "no such resource: /report/SITE");
         return;
@@ -162,12 +203,28 @@ void assets_report(void *ctx, const struct http_req *q, struct http_reply *r)
     r->content_type = "text/html; charset=utf-8";
     r->body_static = true;
     http_reply_header(r, "Cache-Control", "no-cache");
-    http_reply_header(r, "Referrer-Policy", "no-referrer");
-    http_reply_header(r, "Content-Security-Policy",
-                      "default-src 'self'; script-src 'unsafe-inline'; "
-                      "style-src 'unsafe-inline'; img-src 'self' data:");
+    http_reply_header(r, "Vary", "Accept-Encoding");
     reply_embedded(q, r, embed_report_html, embed_report_html_len,
                    embed_report_html_gz, embed_report_html_gz_len);
+}
+
+void assets_report_file(void *ctx, const struct http_req *q,
+                        struct http_reply *r)
+{
+    bool js = strcmp(q->path, "/report.js") == 0;
+    (void)ctx;
+    assets_locked_down(r, "default-src 'none'; frame-ancestors 'none'");
+    r->status = 200;
+    r->content_type = js ? "application/javascript; charset=utf-8"
+                         : "text/css; charset=utf-8";
+    http_reply_header(r, "Cache-Control", "no-cache");
+    http_reply_header(r, "Vary", "Accept-Encoding");
+    if (js)
+        reply_embedded(q, r, embed_report_js, embed_report_js_len,
+                       embed_report_js_gz, embed_report_js_gz_len);
+    else
+        reply_embedded(q, r, embed_report_css, embed_report_css_len,
+                       embed_report_css_gz, embed_report_css_gz_len);
 }
 
 void assets_docs(void *ctx, const struct http_req *q, struct http_reply *r)

@@ -135,6 +135,10 @@ int serve_run(const struct serve_options *opt)
         { "/api/v1/sites/", true, HTTP_GET | HTTP_HEAD, api_reports, &api,
           0 },
         { "/report/", true, HTTP_GET | HTTP_HEAD, assets_report, &assets, 0 },
+        { "/report.js", false, HTTP_GET | HTTP_HEAD, assets_report_file,
+          &assets, 0 },
+        { "/report.css", false, HTTP_GET | HTTP_HEAD, assets_report_file,
+          &assets, 0 },
         { "/docs/", true, HTTP_GET | HTTP_HEAD, assets_docs, &assets, 0 },
     };
     struct http_options hopt = {

@@ -976,6 +976,63 @@ def reports_api_needs_a_valid_token_for_the_site(t):
         _status(r, 404, "GET /report/")
 
 
+def _locked_down(r, what, csp_has=()):
+    """Checks the headers every report page, its files and API answer
+    carry: nothing may run inline, be framed, sniffed or named in a
+    Referer."""
+    csp = r.header("Content-Security-Policy") or ""
+    expect("frame-ancestors 'none'" in csp, "%s: CSP %r lets the page be "
+           "framed" % (what, csp))
+    expect("unsafe-inline" not in csp and "unsafe-eval" not in csp,
+           "%s: CSP %r allows inline code" % (what, csp))
+    for d in csp_has:
+        expect(d in csp, "%s: CSP %r lacks %r" % (what, csp, d))
+    expect((r.header("Referrer-Policy") or "") == "no-referrer",
+           "%s: Referrer-Policy %r" % (what, r.header("Referrer-Policy")))
+    expect((r.header("X-Content-Type-Options") or "") == "nosniff",
+           "%s: X-Content-Type-Options %r"
+           % (what, r.header("X-Content-Type-Options")))
+
+
+def report_page_and_api_allow_no_inline_script_framing_or_referer(t):
+    with t.server() as srv:
+        tok, _ = _token(t, srv.data)
+        r = srv.request("GET", "/report/" + SITE)
+        _status(r, 200, "GET /report/SITE")
+        _locked_down(r, "/report/SITE", ("script-src 'self'",
+                                         "style-src 'self'"))
+        html = r.body.decode()
+        # the page holds no script or style of its own: both come from files
+        inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>|<style|\sstyle=|"
+                            r"\son[a-z]+=", html)
+        expect(not inline, "/report/SITE has inline code: %r" % inline)
+        for name, ctype in (("report.js", "application/javascript"),
+                            ("report.css", "text/css")):
+            expect(('"../%s"' % name) in html,
+                   "/report/SITE does not load ../%s" % name)
+            r = srv.request("GET", "/" + name)
+            _status(r, 200, "GET /" + name)
+            _locked_down(r, "/" + name)
+            expect((r.header("Content-Type") or "").startswith(ctype),
+                   "/%s: Content-Type %r" % (name, r.header("Content-Type")))
+            expect(len(r.body) > 1000, "/%s: %d bytes" % (name, len(r.body)))
+        r = srv.request("GET", "/report.js", [("Accept-Encoding", "gzip")])
+        expect(gzip.decompress(r.body).startswith(b"// report.js"),
+               "/report.js gzipped: %r" % r.body[:40])
+        # the API: an answer, a refusal and a 404
+        for target, token, code in ((_upto_today(API + SITE + "/summary"),
+                                     tok, 200),
+                                    (API + SITE + "/summary", None, 401),
+                                    (API + SITE + "/nope", tok, 404)):
+            r = _get(srv, target, token)
+            _status(r, code, "GET " + target)
+            _locked_down(r, "GET %s (%d)" % (target, code))
+        r = srv.request("POST", "/api/v1/tickets?site=" + SITE,
+                        [("Content-Type", "application/json")], b"{}")
+        _status(r, 401, "the ticket webhook without a token")
+        _locked_down(r, "the ticket webhook")
+
+
 # --- the CLI ---------------------------------------------------------------------------
 
 def token_cli_creates_lists_and_revokes(t):

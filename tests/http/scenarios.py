@@ -7,6 +7,8 @@ import calendar
 import gzip
 import http.client
 import json
+import os
+import shutil
 import signal
 import threading
 import time
@@ -158,6 +160,32 @@ def dwell_js_answers_304_to_its_own_etag(t):
         expect(r2.body == b"", "304 with a body of %d bytes" % len(r2.body))
         r3 = srv.request("GET", "/dwell.js", [("If-None-Match", '"not-it"')])
         _status(r3, 200, "GET /dwell.js with another If-None-Match")
+
+
+def demo_dir_never_serves_a_file_outside_it(t):
+    demo = os.path.join(harness.OUT, "data", "demo-outside")
+    shutil.rmtree(demo, ignore_errors=True)
+    os.makedirs(demo)
+    with open(os.path.join(demo, "index.html"), "w") as f:
+        f.write("<!doctype html><title>demo</title>inside")
+    os.symlink("/etc/passwd", os.path.join(demo, "passwd.html"))
+    os.symlink("../../../../../../../../etc/passwd",
+               os.path.join(demo, "relative.txt"))
+    os.symlink("/etc", os.path.join(demo, "etc"))
+    os.symlink("index.html", os.path.join(demo, "alias.html"))
+    os.mkfifo(os.path.join(demo, "fifo.html"))
+    with t.server("--demo", demo) as srv:
+        for target in ("/demo/", "/demo/alias.html"):
+            r = srv.request("GET", target)
+            _status(r, 200, "GET " + target)
+            expect(b"inside" in r.body, "GET %s: %r" % (target, r.body[:80]))
+        for target in ("/demo/passwd.html", "/demo/relative.txt",
+                       "/demo/etc", "/demo/fifo.html",
+                       "/demo/..%2F..%2Fetc%2Fpasswd"):
+            r = srv.request("GET", target)
+            _status(r, 404, "GET %s (outside the demo dir)" % target)
+            expect(b"root:" not in r.body, "GET %s served %r"
+                   % (target, r.body[:80]))
 
 
 def dwell_js_is_gzipped_when_accepted(t):

@@ -649,6 +649,53 @@ def webhook_needs_a_full_token_of_the_site_or_a_help_scout_signature(t):
                 "2391938120", False, "a bogus signature ignored, with a token")
 
 
+def webhook_signed_for_one_site_is_refused_by_another(t):
+    data = t.datadir(sites=((SITE, ("http://help.test",)),
+                            ("other.test", ("http://other.test",)),
+                            ("third.test", ("http://third.test",))))
+    for site, secret in ((SITE, "secret-of-help"),
+                         ("other.test", "secret-of-other")):
+        r = t.dwell("site", "add", site, "--helpscout-secret", secret,
+                    "--data", data)
+        expect(r.returncode == 0 and "Help Scout secret set" in r.stdout,
+               "dwell site add %s --helpscout-secret: exit %d: %s %s"
+               % (site, r.returncode, r.stdout, r.stderr))
+    r = t.dwell("site", "list", "--data", data)
+    expect("http://help.test" in r.stdout, "setting the secret dropped the "
+           "origins: %r" % r.stdout)
+    tok = _token(t, data)
+    hs = _sample("webhook-helpscout.json")
+    signed = _hs_signature(hs, "secret-of-help")
+    sig = [("X-HelpScout-Signature", signed)]
+    with t.server("--helpscout-secret", HS_SECRET, data=data) as srv:
+        # replayed to other sites: other.test checks its own secret,
+        # third.test (none of its own) the server's fallback
+        for site in ("other.test", "third.test"):
+            r = _hook(srv, hs, site=site, headers=sig)
+            _status(r, 401, "help.test's signature replayed to " + site)
+            _error(r, "help.test's signature replayed to " + site)
+        # the server-wide secret no longer opens a site with its own
+        r = _hook(srv, hs, headers=[("X-HelpScout-Signature",
+                                     _hs_signature(hs))])
+        _status(r, 401, "the fallback secret's signature for help.test")
+        expect(_site_tickets(srv, tok) == 0, "refused hooks stored tickets")
+        _stored(_hook(srv, hs, headers=sig), "2391938120", True,
+                "help.test's own signature")
+        _stored(_hook(srv, hs, site="third.test", headers=[
+            ("X-HelpScout-Signature", _hs_signature(hs))]),
+                "2391938120", True, "the fallback secret for third.test")
+    # removing a site's secret: the fallback applies again
+    r = t.dwell("site", "add", SITE, "--helpscout-secret", "", "--data", data)
+    expect(r.returncode == 0 and "removed" in r.stdout,
+           "removing the secret: exit %d: %s" % (r.returncode, r.stdout))
+    with t.server("--helpscout-secret", HS_SECRET, data=data) as srv:
+        _status(_hook(srv, hs, headers=sig), 401,
+                "the removed secret's signature")
+        _stored(_hook(srv, hs, headers=[("X-HelpScout-Signature",
+                                         _hs_signature(hs))]),
+                "2391938120", False, "the fallback after the removal")
+
+
 def webhook_refuses_unusable_bodies_with_a_reason(t):
     with t.server() as srv:
         tok = _token(t, srv.data)

@@ -13,7 +13,7 @@ function settled(page) {
 }
 
 async function open(t, page) {
-  await page.goto(`${t.origin}/report/${t.site}?token=${encodeURIComponent(t.fixture.token)}`);
+  await page.goto(`${t.origin}/report/${t.site}#token=${encodeURIComponent(t.fixture.token)}`);
   await settled(page);
 }
 

@@ -12,7 +12,7 @@ const nf = new Intl.NumberFormat('en-US');
 export default async function (t) {
   const token = t.fixture.token;
   const page = t.page;
-  await page.goto(`${t.origin}/report/${t.site}?token=${encodeURIComponent(token)}`);
+  await page.goto(`${t.origin}/report/${t.site}#token=${encodeURIComponent(token)}`);
   await page.waitForFunction(() => ['main', 'tw'].every((id) =>
     document.getElementById(id).getAttribute('aria-busy') === 'false'));
   const range = { from: await page.inputValue('[data-test=from]'), to: await page.inputValue('[data-test=to]') };

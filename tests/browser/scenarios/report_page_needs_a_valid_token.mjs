@@ -14,7 +14,7 @@ export async function setup(s) {
 /* Opens the report with TOKEN (none when null) and waits for the token form
    to show; returns what the reader sees. */
 async function refused(t, page, token) {
-  await page.goto(`${t.origin}/report/${t.site}${token ? `?token=${encodeURIComponent(token)}` : ''}`);
+  await page.goto(`${t.origin}/report/${t.site}${token ? `#token=${encodeURIComponent(token)}` : ''}`);
   await page.locator('#auth').waitFor({ state: 'visible' });
   await page.waitForLoadState('networkidle');
   return {

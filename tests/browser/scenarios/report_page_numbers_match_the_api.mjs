@@ -1,4 +1,4 @@
-// The report page (/report/SITE?token=…) over a month of demo traffic shows
+// The report page (/report/SITE#token=…) over a month of demo traffic shows
 // the API's numbers: every visible row of the articles table has the views,
 // visitors and median engaged time that /articles answers for the range the
 // page shows, in the API's order, and the views card is the summary's total.
@@ -20,7 +20,7 @@ function shownSeconds(text) {
 }
 
 async function openReport(t, page) {
-  await page.goto(`${t.origin}/report/${t.site}?token=${encodeURIComponent(t.fixture.token)}`);
+  await page.goto(`${t.origin}/report/${t.site}#token=${encodeURIComponent(t.fixture.token)}`);
   await page.waitForFunction(() => ['main', 'tw'].every((id) =>
     document.getElementById(id).getAttribute('aria-busy') === 'false'));
 }

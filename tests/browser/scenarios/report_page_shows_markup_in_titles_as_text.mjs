@@ -52,7 +52,7 @@ export default async function (t) {
   const page = await t.context.newPage();
   const today = new Date().toISOString().slice(0, 10);
   const from = new Date(Date.now() - 29 * 864e5).toISOString().slice(0, 10);
-  await page.goto(`${t.origin}/report/${t.site}?token=${encodeURIComponent(t.fixture.token)}&include_bots=1&from=${from}&to=${today}`);
+  await page.goto(`${t.origin}/report/${t.site}?include_bots=1&from=${from}&to=${today}#token=${encodeURIComponent(t.fixture.token)}`);
   await settled(page);
   await page.waitForLoadState('networkidle'); // an injected <img> would have failed to load by now
 

@@ -72,7 +72,7 @@ function isSorted(values, order) {
 
 export default async function (t) {
   const page = t.page;
-  await page.goto(`${t.origin}/report/${t.site}?token=${encodeURIComponent(t.fixture.token)}`);
+  await page.goto(`${t.origin}/report/${t.site}#token=${encodeURIComponent(t.fixture.token)}`);
   await settled(page);
   const month = await shownRange(page);
   const today = new Date().toISOString().slice(0, 10);

@@ -164,7 +164,7 @@ async function api(t, range, w) {
 
 export default async function (t) {
   const page = t.page;
-  await page.goto(`${t.origin}/report/${t.site}?token=${encodeURIComponent(t.fixture.token)}&days=90`);
+  await page.goto(`${t.origin}/report/${t.site}?days=90#token=${encodeURIComponent(t.fixture.token)}`);
   await settled(page);
   const range = { from: await page.inputValue('[data-test=from]'), to: await page.inputValue('[data-test=to]') };
   t.assert(await page.getAttribute('[data-test=window-24h]', 'aria-pressed') === 'true', 'the 24 h window is not shown as chosen by default');
@@ -266,7 +266,7 @@ export default async function (t) {
 
   // a site without tickets
   const quiet = await (await t.newContext()).newPage();
-  await quiet.goto(`${t.origin}/report/quiet.test?token=${encodeURIComponent(t.fixture.quietToken)}`);
+  await quiet.goto(`${t.origin}/report/quiet.test#token=${encodeURIComponent(t.fixture.quietToken)}`);
   await settled(quiet);
   t.assert(await quiet.isVisible('[data-test=tickets-empty]'), 'a site without tickets does not show the empty state');
   const empty = (await quiet.textContent('[data-test=tickets-empty]')).trim();
