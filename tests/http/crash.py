@@ -162,18 +162,76 @@ def _fill(path, leave):
             pass
 
 
-def _mount_small_disk(t):
-    """A fresh DISK_SIZE tmpfs under tests/out/http/mnt/; fails the test
-    when it cannot be mounted (root is needed)."""
-    mnt = os.path.join(harness.OUT, "mnt", t.name)
-    subprocess.run(["umount", "-l", mnt], capture_output=True)
-    os.makedirs(mnt, exist_ok=True)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o",
-                        "size=%d,mode=0700" % DISK_SIZE, "tmpfs", mnt],
-                       capture_output=True)
-    expect(r.returncode == 0, "cannot mount a %d-byte tmpfs at %s (the test "
-           "needs root): %s" % (DISK_SIZE, mnt, r.stderr.decode().strip()))
-    return mnt
+class _Tmpfs:
+    """A DISK_SIZE tmpfs under tests/out/http/mnt/ (needs root and mount
+    rights): fill() leaves DISK_LEFT bytes beside a filler file, free()
+    deletes the filler: ENOSPC, then space again."""
+
+    what = "a %d KiB tmpfs" % (DISK_SIZE >> 10)
+
+    def __init__(self, t):
+        self.dir = os.path.join(harness.OUT, "mnt", t.name)
+        subprocess.run(["umount", "-l", self.dir], capture_output=True)
+        os.makedirs(self.dir, exist_ok=True)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%d,mode=0700"
+                            % DISK_SIZE, "tmpfs", self.dir],
+                           capture_output=True)
+        if r.returncode != 0:
+            raise OSError(r.stderr.decode().strip())
+        self.filler = os.path.join(self.dir, "filler")
+
+    def fill(self, t, bin_):
+        _fill(self.filler, DISK_LEFT)
+        t.log("disk: %d bytes free beside the filler"
+              % _free_bytes(self.dir))
+        return bin_
+
+    def free(self, srv):
+        os.unlink(self.filler)
+
+    def close(self):
+        subprocess.run(["umount", "-l", self.dir], capture_output=True)
+
+
+class _FileSizeLimit:
+    """Where no tmpfs can be mounted: RLIMIT_FSIZE of the server, DISK_LEFT
+    bytes above data.mdb's size (SIGXFSZ ignored, so writes fail with
+    EFBIG), raised again by free() with prlimit(2)."""
+
+    what = "RLIMIT_FSIZE"
+
+    def __init__(self, t):
+        self.dir = os.path.join(harness.OUT, "mnt", t.name + ".fsize")
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.wrapper = os.path.join(harness.OUT, t.name + ".fsize.dwell")
+
+    def fill(self, t, bin_):
+        size = os.path.getsize(os.path.join(self.dir, "data", "data.mdb"))
+        with open(self.wrapper, "w") as f:
+            f.write("#!/bin/sh\ntrap '' XFSZ\nulimit -S -f %d\nexec %s \"$@\"\n"
+                    % ((size + DISK_LEFT) // 512, bin_))
+        os.chmod(self.wrapper, 0o755)
+        return self.wrapper
+
+    def free(self, srv):
+        import resource
+        hard = resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE)[1]
+        resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE, (hard, hard))
+
+    def close(self):
+        pass
+
+
+def _small_disk(t):
+    """A _Tmpfs when one can be mounted (DWELL_TEST_DISK=fsize: never),
+    else a _FileSizeLimit."""
+    if os.environ.get("DWELL_TEST_DISK") != "fsize":
+        try:
+            return _Tmpfs(t)
+        except OSError as e:
+            t.log("no tmpfs (%s): RLIMIT_FSIZE instead" % e)
+    return _FileSizeLimit(t)
 
 
 def _bulky(tag, n):
@@ -184,68 +242,72 @@ def _bulky(tag, n):
 
 
 def disk_full_answers_503_loses_nothing_and_resumes(t):
-    mnt = _mount_small_disk(t)
+    disk = _small_disk(t)
     try:
-        data = os.path.join(mnt, "data")
+        data = os.path.join(disk.dir, "data")
         os.makedirs(data)
         t.site_add(data, harness.SITE, (harness.ORIGIN,))
-        filler = os.path.join(mnt, "filler")
-        _fill(filler, DISK_LEFT)
-        t.log("disk: %d bytes free beside the filler" % _free_bytes(mnt))
-        with t.server("--map-size", "64K", data=data) as srv:
-            conn = harness.Conn(srv.port)
-            acked, statuses, full = [], {}, None
-            deadline = time.monotonic() + 40
-            i = 0
-            while full is None and time.monotonic() < deadline:
-                evs = _bulky("full_%05d" % i, 10)
-                st, _ = conn.post(evs)
-                statuses[st] = statuses.get(st, 0) + 1
-                if st == 204:
-                    acked.append(evs)
-                elif st == 503:
-                    full = evs
-                i += 1
-            t.log("filling: %s" % statuses)
-            expect(full is not None, "no 503 within 40 s of beacons on a "
-                   "full disk (%s)" % statuses)
-            expect(set(statuses) <= {204, 503},
-                   "answers other than 204 and 503 while the disk filled: %s"
-                   % statuses)
-            expect(acked, "not one beacon stored before the disk was full")
-            r = srv.post_events(_bulky("full_again", 10))
-            t.log("again on the full disk: %d %r" % (r.status, r.body[:200]))
-            if r.status == 503:
-                harness.error_message(r, "503 on a full disk")
-            expect(srv.alive(), "the server died on a full disk")
-            os.unlink(filler)                # space returns
-            resumed = None
-            deadline = time.monotonic() + 10
-            while resumed is None and time.monotonic() < deadline:
-                evs = _bulky("back_%05d" % i, 10)
-                st, _ = conn.post(evs)
-                if st == 204:
-                    resumed = evs
-                    acked.append(evs)
-                i += 1
-            expect(resumed is not None, "no beacon answered 204 within 10 s "
-                   "of space coming back")
-            for j in range(20):
-                evs = _bulky("after_%03d" % j, 2)
-                _status(srv.post_events(evs), 204, "beacon %d after space "
-                        "came back" % j)
+        srv = harness.Server(disk.fill(t, t.bin), data, ("--map-size", "64K"),
+                             t.log_path)
+        t.servers.append(srv)
+        srv.start()
+        conn = harness.Conn(srv.port)
+        acked, statuses, full = [], {}, None
+        deadline = time.monotonic() + 40
+        i = 0
+        while full is None and time.monotonic() < deadline:
+            evs = _bulky("full_%05d" % i, 10)
+            st, _ = conn.post(evs)
+            statuses[st] = statuses.get(st, 0) + 1
+            if st == 204:
                 acked.append(evs)
-            grown = srv.log_tail(1 << 20).count("map grown")
-            conn.close()
+            elif st == 503:
+                full = evs
+            i += 1
+        t.log("filling: %s" % statuses)
+        expect(full is not None, "no 503 within 40 s of beacons on a "
+               "full disk (%s)" % statuses)
+        expect(set(statuses) <= {204, 503},
+               "answers other than 204 and 503 while the disk filled: %s"
+               % statuses)
+        expect(acked, "not one beacon stored before the disk was full")
+        r = srv.post_events(_bulky("full_again", 10))
+        t.log("again on the full disk: %d %r" % (r.status, r.body[:200]))
+        if r.status == 503:
+            harness.error_message(r, "503 on a full disk")
+        expect(srv.alive(), "the server died on a full disk")
+        disk.free(srv)                   # space returns
+        resumed = None
+        deadline = time.monotonic() + 10
+        while resumed is None and time.monotonic() < deadline:
+            evs = _bulky("back_%05d" % i, 10)
+            st, _ = conn.post(evs)
+            if st == 204:
+                resumed = evs
+                acked.append(evs)
+            i += 1
+        expect(resumed is not None, "no beacon answered 204 within 10 s "
+               "of space coming back")
+        for j in range(20):
+            evs = _bulky("after_%03d" % j, 2)
+            _status(srv.post_events(evs), 204, "beacon %d after space "
+                    "came back" % j)
+            acked.append(evs)
+        grown = srv.log_tail(1 << 20).count("map grown")
+        conn.close()
+        rc = srv.stop()
+        expect(rc == 0, "exit status %s on SIGTERM after the disk was "
+               "full" % rc)
         t.log("disk full: map grown %d times" % grown)
         expect(grown > 0, "the map never grew: the disk did not fill while "
                "it was growing (see %s)" % t.log_path)
         evs = _check_store(t, data, "after the disk filled")
         lost = _missing(acked, evs)
         nacked = sum(len(a) for a in acked)
-        print("     disk full: %d events acknowledged, %d lost, first 503 "
-              "after %d requests, map grown %d times"
-              % (nacked, len(lost), statuses.get(204, 0), grown), flush=True)
+        print("     disk full (%s): %d events acknowledged, %d lost, first "
+              "503 after %d requests, map grown %d times"
+              % (disk.what, nacked, len(lost), statuses.get(204, 0), grown),
+              flush=True)
         expect(not lost, "%d of the %d events answered 204 are not stored, "
                "e.g. %s" % (len(lost), nacked, ", ".join(lost[:5])))
         views = {e.get("view") for e in evs}
@@ -254,7 +316,7 @@ def disk_full_answers_503_loses_nothing_and_resumes(t):
                "(a retry would count them twice): %s" % stored[:5])
     finally:
         t.kill_servers()
-        subprocess.run(["umount", "-l", mnt], capture_output=True)
+        disk.close()
 
 
 # --- the clock steps across midnight ----------------------------------------------
