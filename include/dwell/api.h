@@ -6,11 +6,18 @@
 
 #include "dwell/http.h"
 
+#include "dwell/clientaddr.h"
+
 struct store;
+struct rate_limit;
 
 struct api {
     struct store *store;
     const char *helpscout_secret;  /* NULL: Help Scout signatures unchecked */
+    struct rate_limit *auth_fails; /* failed authentications per address
+                                      or token; NULL: not limited */
+    const struct cidr *trusted;    /* proxies allowed to set XFF */
+    size_t ntrusted;
 };
 
 #define API_WEBHOOK_MAX_BODY (512u * 1024)
@@ -20,13 +27,14 @@ struct api {
  * (bearer or ?token=) or, for Help Scout, a valid X-HelpScout-Signature
  * when a secret is configured. Idempotent by ticket id: 200 with
  * {"ticket":ID,"stored":true|false}; 400 with the reason for a body it
- * cannot use; 401, 403, 404 as for reports. */
+ * cannot use; 401, 403, 404, 429 as for reports. */
 void api_tickets(void *ctx, const struct http_req *q, struct http_reply *r);
 
 /* GET /api/v1/sites/SITE/VIEW[.csv]?from=&to=&include_bots=&sort=&order=
  * &limit=&offset=&prefix=&category= : 200 with the report; 400 naming the
  * bad parameter; 401 without a valid token; 403 for another site's token;
- * 404 for an unknown site, view or article. */
+ * 404 for an unknown site, view or article; 429 (Retry-After) once the
+ * client's address, or the token, has failed to authenticate too often. */
 void api_reports(void *ctx, const struct http_req *q, struct http_reply *r);
 
 #endif

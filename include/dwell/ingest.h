@@ -11,6 +11,7 @@
 
 struct store;
 struct geo;
+struct rate_limit;
 
 struct ingest {
     struct store *store;
@@ -18,10 +19,13 @@ struct ingest {
     const struct cidr *trusted;       /* proxies allowed to set XFF */
     size_t ntrusted;
     bool ack_on_enqueue;              /* durability "none" */
+    struct rate_limit *limit;         /* per client address; NULL: none */
 };
 
 /* POST /e: a JSON event or a batch of up to 32. Answers 204 once stored
- * (or queued, with ack_on_enqueue); 400, 403, 404, 413, 503 otherwise. */
+ * (or queued, with ack_on_enqueue); 400, 403 (an origin not allowed, or
+ * no Origin for a site that has origins), 404, 413, 429 (the client's
+ * bucket is empty: Retry-After), 503 otherwise. */
 void ingest_beacon(void *ctx, const struct http_req *q, struct http_reply *r);
 
 /* GET /p.gif?s=SITE&u=URL&r=REF&t=TITLE: records a view and answers a

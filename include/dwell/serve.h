@@ -22,6 +22,8 @@ struct serve_options {
     struct store_options store;
     unsigned threads;
     unsigned max_per_ip;
+    double rate_per_s, rate_burst;  /* ingest per client; 0: no limit */
+    unsigned auth_fails_per_min;    /* failed authentications; 0: any */
 };
 
 /* Serves until SIGINT or SIGTERM, then refuses new requests, drains the

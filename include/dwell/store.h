@@ -38,6 +38,9 @@ struct store_options {
                               (one step each chores_every_ms); 0: 300 s */
     unsigned chores_every_ms;  /* under a starved queue, a step of each
                                   chore this often; 0: 1 s */
+    uint64_t engage_allowance_ms;  /* a view's engaged time is at most the
+                                      time since it was first seen plus
+                                      this; 0: 30 s */
 };
 
 #define STORE_MAX_ORIGINS 8

@@ -23,6 +23,7 @@
 #include "dwell/helpdesk.h"
 #include "dwell/log.h"
 #include "dwell/query.h"
+#include "dwell/ratelimit.h"
 #include "dwell/serve.h"
 #include "dwell/store.h"
 #include "dwell/tickets.h"
@@ -36,6 +37,7 @@ enum flag_id {
     F_SINCE, F_EVENTS_LIMIT, F_READ_ONLY, F_NAME, F_SITE, F_IMPORT_FORMAT,
     F_MAP, F_LINK_FIELD, F_FORMAT, F_SUMMARY, F_SEARCHES, F_ARTICLE,
     F_LEGEND, F_PART, F_TICKET, F_DEMO_DAYS, F_SEED, F_FORCE,
+    F_RATE_LIMIT, F_AUTH_FAILS, F_ENGAGE_ALLOWANCE,
     F_SITE_HELPSCOUT,
     F_COUNT,
     F_QUERY = 100              /* + the index of a query_params entry */
@@ -108,6 +110,14 @@ static const struct flag flags[F_COUNT] = {
     [F_SEED] = { "seed", "N", "1", "the random seed" },
     [F_FORCE] = { "force", NULL, "off",
                   "write even on a site holding other data" },
+    [F_RATE_LIMIT] = { "rate-limit", "N/s[,BURST]", "20/s,400",
+                       "events requests per client address (0: no limit)" },
+    [F_AUTH_FAILS] = { "auth-fail-limit", "N", "10",
+                       "failed report/API authentications a minute per "
+                       "address or token, then 429 (0: no limit)" },
+    [F_ENGAGE_ALLOWANCE] = { "engage-allowance", "SECONDS", "30",
+                             "a view's engaged time is at most the time "
+                             "since it was first seen plus this" },
     [F_SITE_HELPSCOUT] = { "helpscout-secret", "S", "kept",
                            "this site's Help Scout webhook secret key: "
                            "POST /api/v1/tickets?site=SITE signed with it "
@@ -156,7 +166,7 @@ static int cmd_check(struct call *c);
 
 static const int serve_flags[] = { F_LISTEN, F_DATA, F_GEO, F_TRUST_PROXY,
     F_DURABILITY, F_DEMO, F_HELPSCOUT, F_QUEUE, F_MAP_SIZE, F_THREADS,
-    F_MAX_CONN, -1 };
+    F_MAX_CONN, F_RATE_LIMIT, F_AUTH_FAILS, F_ENGAGE_ALLOWANCE, -1 };
 static const int site_add_flags[] = { F_ORIGIN, F_SITE_HELPSCOUT, F_DATA,
     -1 };
 static const int data_flags[] = { F_DATA, -1 };
@@ -561,6 +571,25 @@ static char *read_whole(const char *path, size_t *len)
 
 /* --- serve -------------------------------------------------------------------- */
 
+/* Sets O's rate limits and engage allowance from C's flags (defaults
+ * otherwise). Returns 0, or the usage status (message printed). */
+static int serve_limits(const struct call *c, struct serve_options *o)
+{
+    const char *v = opt(c, F_RATE_LIMIT);
+    if (rate_parse(v ? v : "20/s,400", &o->rate_per_s, &o->rate_burst) != 0)
+        return die_usage("--rate-limit %s: expected N/s, N/s,BURST or 0", v);
+    o->auth_fails_per_min = 10;
+    if ((v = opt(c, F_AUTH_FAILS)) &&
+        parse_uint(v, 1000000, &o->auth_fails_per_min))
+        return die_usage("--auth-fail-limit %s: not a number", v);
+    unsigned secs = 30;
+    if ((v = opt(c, F_ENGAGE_ALLOWANCE)) && parse_uint(v, 4000000, &secs))
+        return die_usage("--engage-allowance %s: expected seconds, at most "
+                         "4000000", v);
+    o->store.engage_allowance_ms = secs ? secs * 1000ull : 1;
+    return 0;
+}
+
 /* Sets O from C's flags. Returns 0, or the usage status (message printed). */
 static int serve_options(const struct call *c, struct serve_options *o)
 {
@@ -595,7 +624,7 @@ static int serve_options(const struct call *c, struct serve_options *o)
         return die_usage("--threads %s: expected 1–256", v);
     if ((v = opt(c, F_MAX_CONN)) && parse_uint(v, 1000000, &o->max_per_ip))
         return die_usage("--max-conn-per-ip %s: not a number", v);
-    return 0;
+    return serve_limits(c, o);
 }
 
 static int cmd_serve(struct call *c)

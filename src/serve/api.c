@@ -15,6 +15,8 @@
 #include "dwell/query.h"
 #include "dwell/tickets.h"
 #include "dwell/token.h"
+#include "dwell/ratelimit.h"
+#include "base/crypto.h"
 #include "base/json.h"
 
 #define API_PREFIX "/api/v1/sites/"
@@ -109,11 +111,71 @@ static const char *request_token(const struct http_req *q)
     return http_req_arg(q, "token");
 }
 
+/* The keys of Q's failed-authentication buckets: its client's address
+ * (through trusted proxies) in ADDR, a hash of its token (if any) in TOK;
+ * returns whether there is a token. */
+static bool auth_keys(const struct api *api, const struct http_req *q,
+                      uint8_t addr[16], uint8_t tok[16])
+{
+    struct ipaddr a;
+    clientaddr_resolve(&q->peer, http_req_header(q, "X-Forwarded-For"),
+                       api->trusted, api->ntrusted, &a);
+    memcpy(addr, a.b, 16);
+    if (!ipaddr_is_v4(&a))              /* an IPv6 client owns a /64 */
+        memset(addr + 8, 0, 8);
+    const char *t = request_token(q);
+    if (t == NULL)
+        return false;
+    uint8_t h[CRYPTO_SHA256_LEN];
+    crypto_sha256(t, strlen(t), h);
+    memcpy(tok, h, 16);
+    return true;
+}
+
+/* Before a token is looked at: fills R with a 429 and returns -1 when Q's
+ * address, or its token, has failed to authenticate too often lately. */
+static int auth_allowed(struct api *api, const struct http_req *q,
+                        struct http_reply *r)
+{
+    if (api->auth_fails == NULL)
+        return 0;
+    uint8_t addr[16], tok[16];
+    bool has_tok = auth_keys(api, q, addr, tok);
+    uint64_t now = rate_now_us();
+    unsigned wait = rate_peek(api->auth_fails, addr, now);
+    if (wait == 0 && has_tok)
+        wait = rate_peek(api->auth_fails, tok, now);
+    if (wait == 0)
+        return 0;
+    rate_reply(r, wait, "too many failed authentications; try again later "
+               "(see Retry-After)");
+    return -1;
+}
+
+/* Counts a failed authentication of Q (verdict V): against its token when
+ * the token exists but may not do this, else against its address. */
+static void auth_failed(struct api *api, const struct http_req *q,
+                        enum token_verdict v)
+{
+    if (api->auth_fails == NULL || v == TOKEN_OK || v == TOKEN_ERROR)
+        return;
+    uint8_t addr[16], tok[16];
+    bool has_tok = auth_keys(api, q, addr, tok);
+    bool by_token = has_tok && (v == TOKEN_WRONG_SITE ||
+                                v == TOKEN_READ_ONLY);
+    rate_take(api->auth_fails, by_token ? tok : addr, rate_now_us());
+}
+
 /* Sets R from VERDICT; returns 0 when access is granted. */
 static int check_access(struct api *api, const struct http_req *q,
                         const char *site, struct http_reply *r)
 {
-    switch (token_authorize(api->store, request_token(q), site, false)) {
+    if (auth_allowed(api, q, r) != 0)
+        return -1;
+    enum token_verdict v = token_authorize(api->store, request_token(q),
+                                           site, false);
+    auth_failed(api, q, v);
+    switch (v) {
     case TOKEN_OK:
         return 0;
     case TOKEN_MISSING:
@@ -261,6 +323,8 @@ void api_tickets(void *ctx, const struct http_req *q, struct http_reply *r)
         http_reply_error(r, 400, "site: missing (?site=SITE)");
         return;
     }
+    if (auth_allowed(api, q, r) != 0)
+        return;
     const char *sig = http_req_header(q, "X-HelpScout-Signature");
     char own[HELPDESK_SECRET_MAX + 1];
     const char *secret = sig ? helpscout_secret(api, site_name, own) : NULL;
@@ -268,12 +332,14 @@ void api_tickets(void *ctx, const struct http_req *q, struct http_reply *r)
         helpdesk_helpscout_signature_ok(q->body ? q->body : "", q->body_len,
                                         secret, sig);
     if (secret && !signed_ok) {
+        auth_failed(api, q, TOKEN_INVALID);
         http_reply_error(r, 401, "X-HelpScout-Signature does not match");
         return;
     }
     if (!signed_ok) {
         enum token_verdict v = token_authorize(api->store, request_token(q),
                                                site_name, true);
+        auth_failed(api, q, v);
         if (v != TOKEN_OK) {
             http_reply_error(r, v == TOKEN_MISSING || v == TOKEN_INVALID
                              ? 401 : v == TOKEN_ERROR ? 500 : 403,

@@ -10,6 +10,7 @@
 #include "dwell/bot.h"
 #include "dwell/event.h"
 #include "dwell/geo.h"
+#include "dwell/ratelimit.h"
 #include "dwell/store.h"
 #include "dwell/visitor.h"
 
@@ -24,8 +25,9 @@ static size_t origin_len(const char *url)
 }
 
 /* True when the request's Origin (or, lacking it, its Referer's origin) is
- * one of SITE's origins; a site without origins accepts any, and so does
- * a request that names neither (the noscript pixel, server-side senders). */
+ * one of SITE's origins; a site without origins accepts any. A beacon
+ * (POST) must name its Origin, as browsers always do on one; a pixel that
+ * names neither (noscript, mail clients) is accepted. */
 static bool origin_allowed(const struct site *site, const struct http_req *q)
 {
     if (site->norigins == 0)
@@ -34,6 +36,8 @@ static bool origin_allowed(const struct site *site, const struct http_req *q)
     size_t n;
     if (o != NULL) {
         n = strlen(o);
+    } else if (q->method == HTTP_POST) {
+        return false;
     } else {
         o = http_req_header(q, "Referer");
         if (o == NULL)
@@ -76,7 +80,12 @@ static int enrich(struct ingest *in, const struct http_req *q,
                 return -1;
             }
             if (!origin_allowed(&site, q)) {
-                http_reply_error(r, 403, "origin not allowed for this site");
+                http_reply_error(r, 403, http_req_header(q, "Origin") ||
+                                 q->method != HTTP_POST
+                                 ? "origin not allowed for this site"
+                                 : "an Origin header is required: this "
+                                   "site accepts beacons only from its "
+                                   "origins");
                 return -1;
             }
         }
@@ -91,17 +100,14 @@ static int enrich(struct ingest *in, const struct http_req *q,
 /* Queues the batch; sets R to the success reply SUCCESS (sent after the
  * store's ack unless the store acks on enqueue) or to the error. */
 static void submit(struct ingest *in, const struct http_req *q,
-                   struct event_batch *b, enum http_canned success,
-                   struct http_reply *r)
+                   struct event_batch *b, const struct ipaddr *addr,
+                   enum http_canned success, struct http_reply *r)
 {
-    struct ipaddr addr;
-    const char *xff = http_req_header(q, "X-Forwarded-For");
-    clientaddr_resolve(&q->peer, xff, in->trusted, in->ntrusted, &addr);
-    if (enrich(in, q, b, &addr, r) != 0)
+    if (enrich(in, q, b, addr, r) != 0)
         return;
     const char *ua = http_req_header(q, "User-Agent");
     store_ack_fn ack = in->ack_on_enqueue ? NULL : http_req_ack;
-    int rc = store_enqueue(in->store, b->ev, b->n, &addr, ua,
+    int rc = store_enqueue(in->store, b->ev, b->n, addr, ua,
                            ua ? strlen(ua) : 0, ack, http_req_ack_ctx(q));
     if (rc == STORE_EFULL) {
         http_reply_error(r, 503, "too many events queued; try again");
@@ -116,10 +122,34 @@ static void submit(struct ingest *in, const struct http_req *q,
     r->pending = !in->ack_on_enqueue;
 }
 
+/* Resolves the client's address (through trusted proxies) into ADDR and
+ * takes a token from its bucket. Returns 0, or -1 with R set to the 429. */
+static int admit(struct ingest *in, const struct http_req *q,
+                 struct ipaddr *addr, struct http_reply *r)
+{
+    const char *xff = http_req_header(q, "X-Forwarded-For");
+    clientaddr_resolve(&q->peer, xff, in->trusted, in->ntrusted, addr);
+    if (in->limit == NULL)
+        return 0;
+    uint8_t key[16];
+    memcpy(key, addr->b, 16);
+    if (!ipaddr_is_v4(addr))            /* an IPv6 client owns a /64 */
+        memset(key + 8, 0, 8);
+    unsigned wait = rate_take(in->limit, key, rate_now_us());
+    if (wait == 0)
+        return 0;
+    rate_reply(r, wait, "too many events from this address; slow down "
+               "(see Retry-After)");
+    return -1;
+}
+
 void ingest_beacon(void *ctx, const struct http_req *q, struct http_reply *r)
 {
     struct ingest *in = ctx;
     char err[256];
+    struct ipaddr addr;
+    if (admit(in, q, &addr, r) != 0)
+        return;
     struct event_batch *b = malloc(sizeof *b);
     if (b == NULL) {
         http_reply_error(r, 503, "out of memory");
@@ -130,7 +160,7 @@ void ingest_beacon(void *ctx, const struct http_req *q, struct http_reply *r)
     else if (event_parse_json(q->body, q->body_len, b, err, sizeof err) != 0)
         http_reply_error(r, 400, err);
     else
-        submit(in, q, b, HTTP_CANNED_204, r);
+        submit(in, q, b, &addr, HTTP_CANNED_204, r);
     free(b);
 }
 
@@ -162,6 +192,9 @@ void ingest_pixel(void *ctx, const struct http_req *q, struct http_reply *r)
         r->canned = HTTP_CANNED_GIF;
         return;
     }
+    struct ipaddr addr;
+    if (admit(in, q, &addr, r) != 0)
+        return;
     if (new_view_id(view_id) != 0) {
         http_reply_error(r, 503, "no randomness available");
         return;
@@ -175,6 +208,6 @@ void ingest_pixel(void *ctx, const struct http_req *q, struct http_reply *r)
                           sizeof err) != 0)
         http_reply_error(r, 400, err);
     else
-        submit(in, q, b, HTTP_CANNED_GIF, r);
+        submit(in, q, b, &addr, HTTP_CANNED_GIF, r);
     free(b);
 }

@@ -14,6 +14,7 @@
 #include "dwell/http.h"
 #include "dwell/ingest.h"
 #include "dwell/log.h"
+#include "dwell/ratelimit.h"
 
 static const char *const durability_names[] = { "fsync", "commit", "none" };
 
@@ -114,15 +115,27 @@ int serve_run(const struct serve_options *opt)
         return 1;
     }
 
+    struct rate_limit events, auth;
+    if (rate_init(&events, opt->rate_per_s, opt->rate_burst) != 0 ||
+        rate_init(&auth, opt->auth_fails_per_min / 60.0,
+                  opt->auth_fails_per_min) != 0) {
+        log_error("out of memory for the rate limits");
+        store_close(st);
+        geo_close(geo);
+        return 1;
+    }
     struct ingest in = {
         .store = st, .geo = geo, .trusted = opt->trusted,
         .ntrusted = opt->ntrusted,
-        .ack_on_enqueue = opt->store.durability == STORE_NONE
+        .ack_on_enqueue = opt->store.durability == STORE_NONE,
+        .limit = &events
     };
     struct assets assets;
     assets_init(&assets, opt->demo_dir);
     struct health health = { .store = st };
-    struct api api = { .store = st, .helpscout_secret = opt->helpscout_secret };
+    struct api api = { .store = st, .helpscout_secret = opt->helpscout_secret,
+                       .auth_fails = &auth, .trusted = opt->trusted,
+                       .ntrusted = opt->ntrusted };
     const struct http_route routes[] = {
         { "/e", false, HTTP_POST, ingest_beacon, &in, 0 },
         { "/p.gif", false, HTTP_GET | HTTP_HEAD, ingest_pixel, &in, 0 },
@@ -150,6 +163,8 @@ int serve_run(const struct serve_options *opt)
         log_error("%s", err);
         store_close(st);
         geo_close(geo);
+        rate_free(&events);
+        rate_free(&auth);
         return 1;
     }
     health.http = http;
@@ -163,6 +178,8 @@ int serve_run(const struct serve_options *opt)
     shut_down(http, st);
     store_close(st);
     geo_close(geo);
+    rate_free(&events);
+    rate_free(&auth);
     log_info("stopped");
     return 0;
 }

@@ -218,7 +218,7 @@ static int apply_view(struct store *st, MDB_txn *txn, struct event *ev,
         return rc;
     int cls = (ev->flags & EVENT_FLAG_BOT) ? 1 : 0;
     struct view_rec r = {
-        .article = ev->article, .day = day,
+        .article = ev->article, .day = day, .first_us = ev->time_us,
         .scroll = ev->scroll == EVENT_SCROLL_NONE ? 0 : ev->scroll,
         .scroll0 = ev->scroll, .flags = cls ? VIEW_BOT : 0
     };
@@ -260,16 +260,37 @@ static int apply_view(struct store *st, MDB_txn *txn, struct event *ev,
                     DIM_REFERRER, ref, reflen);
 }
 
+/* The most engaged time view R may hold when EV arrives: the time since
+ * the server first saw the view plus the allowance (no bound for a record
+ * that does not know when, made before it was kept), and never above
+ * EVENT_MAX_VIEW_ENGAGED_MS. */
+static uint64_t engaged_cap(const struct store *st, const struct view_rec *r,
+                            const struct event *ev)
+{
+    uint64_t cap = EVENT_MAX_VIEW_ENGAGED_MS;
+    if (r->first_us == 0)
+        return cap;
+    uint64_t age = ev->time_us > r->first_us ? ev->time_us - r->first_us : 0;
+    uint64_t ms = (age + st->engage_allowance_us) / 1000u;
+    return ms < cap ? ms : cap;
+}
+
 /* The view's engaged total after EV: the larger of the two for a wire-2
  * engage (a cumulative total: a repeat or a late arrival changes nothing),
- * the sum for a wire-1 delta; never above EVENT_MAX_VIEW_ENGAGED_MS. */
-static uint32_t engaged_after(uint32_t have, const struct event *ev)
+ * the sum for a wire-1 delta; never above CAP (but never below HAVE).
+ * EV's engaged time becomes what was counted of it, so that the stored
+ * event agrees with the view. */
+static uint32_t engaged_after(uint32_t have, struct event *ev, uint64_t cap)
 {
-    uint64_t total = (ev->flags & EVENT_FLAG_WIRE2)
-                   ? (ev->engaged_ms > have ? ev->engaged_ms : have)
-                   : (uint64_t)have + ev->engaged_ms;
-    if (total > EVENT_MAX_VIEW_ENGAGED_MS)
-        total = EVENT_MAX_VIEW_ENGAGED_MS;
+    bool wire2 = ev->flags & EVENT_FLAG_WIRE2;
+    uint64_t total = wire2 ? (ev->engaged_ms > have ? ev->engaged_ms : have)
+                           : (uint64_t)have + ev->engaged_ms;
+    if (total > cap)
+        total = cap > have ? cap : have;
+    if (wire2 && ev->engaged_ms > total)
+        ev->engaged_ms = (uint32_t)total;
+    else if (!wire2)
+        ev->engaged_ms = (uint32_t)(total - have);
     return (uint32_t)total;
 }
 
@@ -338,7 +359,7 @@ static int apply_follow_up(struct store *st, MDB_txn *txn, struct event *ev,
     int cls = (r.flags & VIEW_BOT) ? 1 : 0;
     struct view_delta x = { .hist_from = -1, .scroll_from = -1 };
 
-    uint32_t total = engaged_after(r.engaged_ms, ev);
+    uint32_t total = engaged_after(r.engaged_ms, ev, engaged_cap(st, &r, ev));
     x.engaged_add = total - r.engaged_ms;
     x.hist_from = rollup_bucket_of_ms(r.engaged_ms);
     x.hist_to = rollup_bucket_of_ms(total);

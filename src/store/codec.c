@@ -319,13 +319,15 @@ void view_pack(const struct view_rec *r, uint8_t *p)
     p[18] = r->flags;
     p[19] = r->vote;
     put_be64(p + 20, r->seqs);
+    put_be64(p + 28, r->first_us);
 }
 
-/* Reads the view record V, of either layout, into R; false when V is
- * neither. */
+/* Reads the view record V, of any of the three layouts, into R; false
+ * when V is none of them. */
 bool view_read(const MDB_val *v, struct view_rec *r)
 {
-    if (v->mv_size != VIEW_REC_LEN && v->mv_size != VIEW_REC_LEN_V1)
+    if (v->mv_size != VIEW_REC_LEN && v->mv_size != VIEW_REC_LEN_V2 &&
+        v->mv_size != VIEW_REC_LEN_V1)
         return false;
     const uint8_t *p = v->mv_data;
     r->article = get_be64(p);
@@ -335,7 +337,8 @@ bool view_read(const MDB_val *v, struct view_rec *r)
     r->scroll0 = p[17];
     r->flags = p[18];
     r->vote = p[19];
-    r->seqs = v->mv_size == VIEW_REC_LEN ? get_be64(p + 20) : 0;
+    r->seqs = v->mv_size >= VIEW_REC_LEN_V2 ? get_be64(p + 20) : 0;
+    r->first_us = v->mv_size == VIEW_REC_LEN ? get_be64(p + 28) : 0;
     return true;
 }
 

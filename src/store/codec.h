@@ -272,16 +272,19 @@ struct view_rec {
     uint8_t flags;       /* VIEW_* */
     uint8_t vote;
     uint64_t seqs;       /* bit N-1: search/custom event N already counted */
+    uint64_t first_us;   /* when the server first saw the view; 0: unknown
+                            (a record made before it was kept) */
 };
-#define VIEW_REC_LEN 28
+#define VIEW_REC_LEN 36
+#define VIEW_REC_LEN_V2 28   /* before issue 11: no first_us (read as 0) */
 #define VIEW_REC_LEN_V1 20   /* before wire 2: no seqs (read as none seen) */
 #define VIEW_SEQ_BITS 64     /* sequence numbers deduplicated per view */
 
 /* Writes R as VIEW_REC_LEN bytes at P. */
 void view_pack(const struct view_rec *r, uint8_t *p);
 
-/* Reads the view record V, of either layout, into R; false when V is
- * neither. */
+/* Reads the view record V, of any of the three layouts, into R; false
+ * when V is none of them. */
 bool view_read(const MDB_val *v, struct view_rec *r);
 
 /* Writes the views key of (SITE, ID) to KEY (4 + EVENT_ID_MAX bytes); its

@@ -96,6 +96,7 @@ struct store {
     uint64_t idle_us;               /* the writer last saw no queue */
     uint64_t purge_first_us, starved_us;    /* from the options */
     uint64_t forced_every_us;               /* options' chores_every_ms */
+    uint64_t engage_allowance_us;   /* options' engage_allowance_ms */
     uint64_t forced_us;             /* its last chore step under load */
     uint32_t final_mark;            /* days up to this one are settled for
                                        the batch being written (meta

@@ -265,6 +265,8 @@ int store_open(const char *dir, const struct store_options *opt,
                           : CHORES_FORCED_EVERY_US;
     st->starved_us = opt->starved_ms ? (uint64_t)opt->starved_ms * 1000u
                                      : CHORES_STARVED_US;
+    st->engage_allowance_us = (opt->engage_allowance_ms
+                               ? opt->engage_allowance_ms : 30000) * 1000u;
     st->map_size = opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE;
     st->queue_cap = opt->queue_cap ? opt->queue_cap : DEFAULT_QUEUE_CAP;
     pthread_rwlock_init(&st->resize_lock, NULL);

@@ -153,7 +153,10 @@ async function startServer(bin, dir, setup) {
       fixture = await setup({ site: SITE, cli: (...args) => cli(bin, data, args) });
     }
     const fd = fs.openSync(log, 'a');
-    const proc = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', data, '--demo', PAGES],
+    // the pages read on Playwright's fake clock, far faster than the server's
+    // wall clock: a day of engage allowance keeps their reading uncapped
+    const proc = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', data, '--demo', PAGES,
+      '--engage-allowance', '86400'],
       { stdio: ['ignore', fd, fd] });
     fs.closeSync(fd);
     let exited = false;

@@ -140,9 +140,10 @@ ARTICLE_CSV_HEADER = [
 
 def _serve(t, data=None):
     """A server that takes countries from the test database and trusts
-    X-Forwarded-For from 127.0.0.1."""
+    X-Forwarded-For from 127.0.0.1; the dataset's views are sent at once
+    with minutes of engaged time, so the engage allowance is a day."""
     return t.server("--geo", t.geo("maxmind"), "--trust-proxy", "127.0.0.1/32",
-                    data=data)
+                    "--engage-allowance", "86400", data=data)
 
 
 def _send_dataset(srv):

@@ -7,8 +7,8 @@ BIN is the dwell binary; GEO_DIR holds geo-maxmind.mmdb and
 geo-iplocation.mmdb (tests/tools/make-mmdb.pl makes them). Plays every
 tests/http/cases/*.case against one server, then every scenario function of
 tests/http/scenarios.py, then of tests/http/reports.py, then of
-tests/http/tickets.py, then of tests/http/replay.py, tests/http/parity.py and
-tests/http/crash.py. NAMEs (case file
+tests/http/tickets.py, then of tests/http/replay.py, tests/http/parity.py,
+tests/http/crash.py and tests/http/abuse.py. NAMEs (case file
 stems or scenario function names; shell patterns allowed) run only those
 tests. Prints `ok   NAME` or
 `FAIL NAME: reason` per test and ends with `N passed, N failed`; exit status
@@ -428,8 +428,10 @@ def scenario_functions():
     import parity
     import crash
     import damage
+    import abuse
     fns = []
-    for mod in (scenarios, reports, tickets, replay, parity, crash, damage):
+    for mod in (scenarios, reports, tickets, replay, parity, crash, damage,
+                abuse):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]
