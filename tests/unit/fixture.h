@@ -84,6 +84,11 @@ static inline const char *data_dir(char *buf, size_t len, const char *name)
 
 /* --- stores and sites -------------------------------------------------------- */
 
+/* The fixtures send a view and minutes of its reading at the same instant:
+ * a day of allowance keeps the cap on engaged time (the view's age since
+ * first seen plus the allowance) out of tests that are not about it. */
+#define FIXTURE_ENGAGE_ALLOWANCE_MS (86400ull * 1000)
+
 /* Opens a writable store in ROOT/NAME with OPT (NULL: defaults), its writer
  * not started. Returns it, or NULL after saying why. */
 static inline struct store *open_store(const char *name,
@@ -92,6 +97,7 @@ static inline struct store *open_store(const char *name,
     char dir[128];
     struct store_options def;
     memset(&def, 0, sizeof def);
+    def.engage_allowance_ms = FIXTURE_ENGAGE_ALLOWANCE_MS;
     struct store *st = NULL;
     fixture_err[0] = '\0';
     if (store_open(data_dir(dir, sizeof dir, name), opt ? opt : &def, &st,
@@ -126,6 +132,7 @@ static inline struct store *open_writing(const char *name,
     memset(&opt, 0, sizeof opt);
     opt.durability = durability;
     opt.manual_settle = manual_settle;
+    opt.engage_allowance_ms = FIXTURE_ENGAGE_ALLOWANCE_MS;
     return start_writer(open_store(name, &opt));
 }
 
