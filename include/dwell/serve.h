@@ -21,7 +21,9 @@ struct serve_options {
     size_t ntrusted;
     struct store_options store;
     unsigned threads;
-    unsigned max_per_ip;
+    unsigned max_per_ip;            /* per client (http.h); 0: none */
+    unsigned request_timeout_s;     /* 0: 10 */
+    unsigned idle_timeout_s;        /* 0: 5 */
     double rate_per_s, rate_burst;  /* ingest per client; 0: no limit */
     unsigned auth_fails_per_min;    /* failed authentications; 0: any */
 };

@@ -37,8 +37,8 @@ enum flag_id {
     F_SINCE, F_EVENTS_LIMIT, F_READ_ONLY, F_NAME, F_SITE, F_IMPORT_FORMAT,
     F_MAP, F_LINK_FIELD, F_FORMAT, F_SUMMARY, F_SEARCHES, F_ARTICLE,
     F_LEGEND, F_PART, F_TICKET, F_DEMO_DAYS, F_SEED, F_FORCE,
-    F_RATE_LIMIT, F_AUTH_FAILS, F_ENGAGE_ALLOWANCE,
-    F_SITE_HELPSCOUT,
+    F_RATE_LIMIT, F_AUTH_FAILS, F_ENGAGE_ALLOWANCE, F_SITE_HELPSCOUT,
+    F_REQUEST_TIMEOUT, F_IDLE_TIMEOUT,
     F_COUNT,
     F_QUERY = 100              /* + the index of a query_params entry */
 };
@@ -70,8 +70,15 @@ static const struct flag flags[F_COUNT] = {
     [F_MAP_SIZE] = { "map-size", "BYTES", "256M",
                      "initial LMDB map size, at least 64K (grows on demand)" },
     [F_THREADS] = { "threads", "N", "online cores", "HTTP threads, 1–256" },
-    [F_MAX_CONN] = { "max-conn-per-ip", "N", "0 (no limit)",
-                     "connections per client address" },
+    [F_MAX_CONN] = { "max-conn-per-ip", "N", "256",
+                     "connections per client address; behind --trust-proxy,"
+                     " requests in progress per forwarded client (0: no "
+                     "limit)" },
+    [F_REQUEST_TIMEOUT] = { "request-timeout", "SECONDS", "10",
+                            "a whole request (headers and body) must "
+                            "arrive within this, 1–3600" },
+    [F_IDLE_TIMEOUT] = { "idle-timeout", "SECONDS", "5",
+                         "a connection silent this long is closed, 1–3600" },
     [F_ORIGIN] = { "origin", "URL", "the site's origins kept",
                    "an origin allowed to send events, scheme://host[:port] "
                    "(repeatable, at most 8)" },
@@ -110,6 +117,10 @@ static const struct flag flags[F_COUNT] = {
     [F_SEED] = { "seed", "N", "1", "the random seed" },
     [F_FORCE] = { "force", NULL, "off",
                   "write even on a site holding other data" },
+    [F_SITE_HELPSCOUT] = { "helpscout-secret", "S", "kept",
+                           "this site's Help Scout webhook secret key: "
+                           "POST /api/v1/tickets?site=SITE signed with it "
+                           "needs no token (empty: remove it)" },
     [F_RATE_LIMIT] = { "rate-limit", "N/s[,BURST]", "20/s,400",
                        "events requests per client address (0: no limit)" },
     [F_AUTH_FAILS] = { "auth-fail-limit", "N", "10",
@@ -118,10 +129,6 @@ static const struct flag flags[F_COUNT] = {
     [F_ENGAGE_ALLOWANCE] = { "engage-allowance", "SECONDS", "30",
                              "a view's engaged time is at most the time "
                              "since it was first seen plus this" },
-    [F_SITE_HELPSCOUT] = { "helpscout-secret", "S", "kept",
-                           "this site's Help Scout webhook secret key: "
-                           "POST /api/v1/tickets?site=SITE signed with it "
-                           "needs no token (empty: remove it)" },
 };
 
 /* --- the commands ----------------------------------------------------------- */
@@ -166,7 +173,8 @@ static int cmd_check(struct call *c);
 
 static const int serve_flags[] = { F_LISTEN, F_DATA, F_GEO, F_TRUST_PROXY,
     F_DURABILITY, F_DEMO, F_HELPSCOUT, F_QUEUE, F_MAP_SIZE, F_THREADS,
-    F_MAX_CONN, F_RATE_LIMIT, F_AUTH_FAILS, F_ENGAGE_ALLOWANCE, -1 };
+    F_MAX_CONN, F_RATE_LIMIT, F_AUTH_FAILS, F_ENGAGE_ALLOWANCE,
+    F_REQUEST_TIMEOUT, F_IDLE_TIMEOUT, -1 };
 static const int site_add_flags[] = { F_ORIGIN, F_SITE_HELPSCOUT, F_DATA,
     -1 };
 static const int data_flags[] = { F_DATA, -1 };
@@ -622,8 +630,16 @@ static int serve_options(const struct call *c, struct serve_options *o)
         return die_usage("--map-size %s: expected bytes >= 64K", v);
     if ((v = opt(c, F_THREADS)) && parse_uint(v, 256, &o->threads))
         return die_usage("--threads %s: expected 1–256", v);
+    o->max_per_ip = 256;
     if ((v = opt(c, F_MAX_CONN)) && parse_uint(v, 1000000, &o->max_per_ip))
         return die_usage("--max-conn-per-ip %s: not a number", v);
+    if ((v = opt(c, F_REQUEST_TIMEOUT)) &&
+        (parse_uint(v, 3600, &o->request_timeout_s) ||
+         o->request_timeout_s == 0))
+        return die_usage("--request-timeout %s: expected 1–3600 seconds", v);
+    if ((v = opt(c, F_IDLE_TIMEOUT)) &&
+        (parse_uint(v, 3600, &o->idle_timeout_s) || o->idle_timeout_s == 0))
+        return die_usage("--idle-timeout %s: expected 1–3600 seconds", v);
     return serve_limits(c, o);
 }
 

@@ -29,21 +29,27 @@ static void serve_health(void *ctx, const struct http_req *q,
 {
     struct health *h = ctx;
     struct store_stats s;
+    struct http_stats hs = { 0, 0, 0 };
     (void)q;
     store_get_stats(h->store, &s);
+    if (h->http)
+        http_get_stats(h->http, &hs);
     int n = snprintf(r->scratch, sizeof r->scratch,
                      "{\"status\":\"ok\",\"version\":\"%s\",\"queue\":%zu,"
                      "\"events_stored\":%llu,\"batches\":%llu,"
                      "\"orphans\":%llu,\"write_errors\":%llu,"
                      "\"purged\":%llu,\"sync_errors\":%llu,"
-                     "\"map_bytes\":%zu}\n",
+                     "\"map_bytes\":%zu,\"connections\":%u,"
+                     "\"connections_cut\":%llu,\"connections_refused\":%llu}\n",
                      DWELL_VERSION, s.queue_depth,
                      (unsigned long long)s.events_stored,
                      (unsigned long long)s.batches,
                      (unsigned long long)s.orphans,
                      (unsigned long long)s.write_errors,
                      (unsigned long long)s.purged,
-                     (unsigned long long)s.sync_errors, s.map_size);
+                     (unsigned long long)s.sync_errors, s.map_size,
+                     hs.connections, (unsigned long long)hs.cut,
+                     (unsigned long long)hs.refused);
     r->status = 200;
     r->content_type = "application/json";
     r->body = r->scratch;
@@ -156,7 +162,10 @@ int serve_run(const struct serve_options *opt)
     };
     struct http_options hopt = {
         .listen = opt->listen, .threads = opt->threads,
-        .max_per_ip = opt->max_per_ip
+        .max_per_ip = opt->max_per_ip,
+        .request_timeout_s = opt->request_timeout_s,
+        .idle_timeout_s = opt->idle_timeout_s,
+        .trusted = opt->trusted, .ntrusted = opt->ntrusted
     };
     if (http_start(&hopt, routes, sizeof routes / sizeof routes[0], &http,
                    err, sizeof err) != 0) {

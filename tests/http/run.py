@@ -429,9 +429,10 @@ def scenario_functions():
     import crash
     import damage
     import abuse
+    import hostile
     fns = []
-    for mod in (scenarios, reports, tickets, replay, parity, crash, damage,
-                abuse):
+    for mod in (scenarios, reports, tickets, replay, parity, crash, abuse,
+                hostile, damage):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]
