@@ -452,6 +452,24 @@ static int parse_one(struct event_batch *b, const cJSON *o, int i, char *err,
     return 0;
 }
 
+/* The offset of the first NUL character in the JSON text BODY — a raw NUL
+ * byte, or a \u0000 escape (which cJSON would decode into a C string that
+ * ends there, so "s.test\u0000evil" would count for s.test) — or -1. */
+static ptrdiff_t nul_in_json(const char *body, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (body[i] == '\0')
+            return (ptrdiff_t)i;
+        if (body[i] != '\\' || i + 1 >= len)
+            continue;
+        if (body[i + 1] == 'u' && i + 5 < len &&
+            memcmp(body + i + 2, "0000", 4) == 0)
+            return (ptrdiff_t)i;
+        i++;                          /* the escaped character */
+    }
+    return -1;
+}
+
 int event_parse_json(const char *body, size_t len, struct event_batch *b,
                      char *err, size_t errlen)
 {
@@ -462,6 +480,10 @@ int event_parse_json(const char *body, size_t len, struct event_batch *b,
     if (len > EVENT_MAX_BODY)
         return fail(err, errlen, -1, "body larger than %d bytes",
                     EVENT_MAX_BODY);
+    ptrdiff_t nul = nul_in_json(body, len);
+    if (nul >= 0)
+        return fail(err, errlen, -1, "a NUL character (\\u0000) at byte %td:"
+                    " not allowed in any field", nul);
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     if (root == NULL)

@@ -152,6 +152,24 @@ TEST(wire_2_view_keeps_the_query_it_sends_wire_1_only_with_kq)
     CHECK(str_is(batch.ev[0].path, "/kb?id=42"));
 }
 
+TEST(nul_character_anywhere_in_a_beacon_is_rejected)
+{
+    /* cJSON would end the site at the NUL: counted for s.test */
+    CHECK(rejected_naming("{\"s\":\"s.test\\u0000evil\",\"t\":\"view\","
+                          "\"v\":\"k3J9xQ2m\",\"u\":\"/a\"}", "NUL"));
+    CHECK(rejected_naming("{\"s\":\"s.test\",\"t\":\"view\",\"v\":\"k3J9\\u0000Q2m\","
+                          "\"u\":\"/a\"}", "NUL"));
+    static const char raw[] = "{\"s\":\"s.test\",\"t\":\"vote\","
+                              "\"v\":\"k3J9xQ2m\",\"x\":\"up\0\"}";
+    CHECK_EQ_INT(event_parse_json(raw, sizeof raw - 1, &batch, err,
+                                  sizeof err), -1);
+    CHECK(strstr(err, "NUL") != NULL);
+    /* an escaped backslash before u0000 is the text \u0000, not a NUL */
+    CHECK_EQ_INT(parse("{\"s\":\"s.test\",\"t\":\"event\",\"v\":\"k3J9xQ2m\","
+                       "\"n\":\"a\\\\u0000b\"}"), 0);
+    CHECK(str_is(batch.ev[0].text, "a\\u0000b"));
+}
+
 TEST(search_and_custom_event_keep_their_sequence_number)
 {
     uint8_t rec[EVENT_RECORD_MAX];
@@ -1266,6 +1284,7 @@ int main(void)
     RUN(wire_2_engage_is_a_cumulative_total_up_to_a_day);
     RUN(wire_2_view_keeps_the_query_it_sends_wire_1_only_with_kq);
     RUN(search_and_custom_event_keep_their_sequence_number);
+    RUN(nul_character_anywhere_in_a_beacon_is_rejected);
     RUN(vote_up_and_down_parse);
     RUN(search_parses_query_and_result_count);
     RUN(link_parses_its_id);
