@@ -354,6 +354,10 @@ class _Clock:
             f.write("#!/bin/sh\nunset FAKETIME\n"
                     "export LD_PRELOAD=%s FAKETIME_TIMESTAMP_FILE=%s\n"
                     "export FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1\n"
+                    # a sanitizer build wants its runtime first in the
+                    # library list; libfaketime, preloaded, comes before it
+                    "export ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}"
+                    "verify_asan_link_order=0\"\n"
                     "exec %s \"$@\"\n" % (_libfaketime(), self.file, bin_))
         os.chmod(path, 0o755)
         return path
