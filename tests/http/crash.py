@@ -443,8 +443,11 @@ def clock_steps_across_midnight_misdate_nothing_and_salts_rotate(t):
            "expected %d" % (sorted(s["a1"]), d0))
     expect(s["a2"].get(d0 + 1) and s["a2"][d0 + 1] != s["a1"][d0],
            "no new salt after the clock stepped over midnight: %s" % s["a2"])
-    expect(s["a3"].get(d0) == s["a1"][d0],
-           "back before midnight, the day's salt changed: %s" % s["a3"])
+    # back before midnight: the day has a salt — its old one, or a new one
+    # when the writer rotated meanwhile (a reader seen on both sides of the
+    # step then counts twice that day; no hash outlives its two days)
+    expect(s["a3"].get(d0) is not None and len(s["a3"]) <= 2,
+           "back before midnight, no salt for the day: %s" % s["a3"])
     expect(s["a4"].get(d0 + 1) and s["a4"][d0 + 1] != s["a4"][d0],
            "forward again: no salt of its own for the new day: %s" % s["a4"])
     expect(set(s["a5"]) == {d0 + 3},
