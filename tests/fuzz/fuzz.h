@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/crypto.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Aborts with the condition and its line when COND is false: libFuzzer
@@ -44,26 +46,14 @@ struct fuzz_args {
     char *buf;                 /* malloc'd, freed by fuzz_args_free */
 };
 
-static inline int fuzz_hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes %XX in place in the NUL-terminated S. */
 static inline void fuzz_unescape(char *s)
 {
     char *w = s;
     for (char *r = s; *r; r++) {
-        int hi, lo;
-        if (r[0] == '%' && (hi = fuzz_hex((unsigned char)r[1])) >= 0 &&
-            (lo = fuzz_hex((unsigned char)r[2])) >= 0) {
-            *w++ = (char)(hi * 16 + lo);
+        uint8_t byte;
+        if (r[0] == '%' && r[1] && r[2] && crypto_unhex(r + 1, 1, &byte) == 0) {
+            *w++ = (char)byte;
             r += 2;
         } else {
             *w++ = *r;
