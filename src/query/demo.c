@@ -267,7 +267,27 @@ done:
     v->json[v->len] = '\0';
 }
 
-/* Queues one visit at TIME, waiting for room in the queue. */
+/* Queues EV (from ADDR with UA) as having happened at TIME, waiting for
+ * room in the queue. Returns 0 or -1. */
+static int queue_event(struct store *st, uint64_t time_us,
+                       const struct event *ev, const struct ipaddr *addr,
+                       const char *ua)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        int rc = store_enqueue_at(st, time_us, ev, 1, addr, ua, strlen(ua),
+                                  NULL, NULL);
+        if (rc == 0)
+            return 0;
+        if (rc != STORE_EFULL)
+            return -1;
+        store_drain(st, 1000);
+    }
+    return -1;
+}
+
+/* Queues one visit that began at TIME, waiting for room in the queue. Each
+ * event is dated when a reader's browser would have sent it: an engage
+ * when its engaged total had passed, what follows it no earlier. */
 static int queue_visit(struct store *st, uint32_t site_id, uint64_t time_us,
                        const struct visit *v, uint64_t *rng, bool bot,
                        size_t *events)
@@ -280,28 +300,24 @@ static int queue_visit(struct store *st, uint32_t site_id, uint64_t time_us,
     }
     const char *country = countries[below(rng, sizeof countries /
                                              sizeof countries[0])];
-    for (size_t i = 0; i < b.n; i++) {
-        b.ev[i].site_id = site_id;
-        memcpy(b.ev[i].country, country, 3);
-    }
     struct ipaddr addr = { .b = { [10] = 0xff, [11] = 0xff, [12] = 198,
                                   [13] = 51 } };
     addr.b[14] = (uint8_t)below(rng, 256);
     addr.b[15] = (uint8_t)below(rng, 256);
     const char *ua = bot ? "Mozilla/5.0 (compatible; Googlebot/2.1)"
                          : user_agents[below(rng, 4)];
-    for (int tries = 0; tries < 1000; tries++) {
-        int rc = store_enqueue_at(st, time_us, b.ev, b.n, &addr, ua,
-                                  strlen(ua), NULL, NULL);
-        if (rc == 0) {
-            *events += b.n;
-            return 0;
-        }
-        if (rc != STORE_EFULL)
+    uint64_t offset_us = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        b.ev[i].site_id = site_id;
+        memcpy(b.ev[i].country, country, 3);
+        if (b.ev[i].type == EVENT_ENGAGE &&
+            b.ev[i].engaged_ms * 1000ull > offset_us)
+            offset_us = b.ev[i].engaged_ms * 1000ull;
+        if (queue_event(st, time_us + offset_us, &b.ev[i], &addr, ua) != 0)
             return -1;
-        store_drain(st, 1000);
     }
-    return -1;
+    *events += b.n;
+    return 0;
 }
 
 /* A Poisson draw with mean LAMBDA (Knuth; LAMBDA is small here). */

@@ -1333,6 +1333,39 @@ def demo_with_the_same_seed_gives_the_same_report(t):
            % (first["path"], countries))
 
 
+def demo_engaged_times_follow_each_articles_reading_profile(t):
+    """The demo's readers read for as long as each article's profile says
+    (a median of 2 min for two-factor, 10 s for the mobile app): its
+    engage events are dated as a browser would send them, so the server's
+    engaged-time cap (the view's age plus --engage-allowance) keeps them.
+    Dated all at the view's time, every median came out at 30 s."""
+    site = "demo.test"
+    data = t.datadir(sites=((site, ("http://demo.test",)),))
+    r = t.dwell("demo", site, "--days", "14", "--seed", "2", "--data", data,
+                timeout=120)
+    expect(r.returncode == 0, "dwell demo: exit %d: %s"
+           % (r.returncode, r.stderr.strip()[-300:]))
+    today = _today()
+    r = t.dwell("report", site, "--data", data, "--format", "json",
+                "--from", (today - datetime.timedelta(days=20)).isoformat(),
+                "--to", today.isoformat(), "--limit", "100")
+    expect(r.returncode == 0, "dwell report: exit %d: %s"
+           % (r.returncode, r.stderr.strip()[-300:]))
+    by_path = {a["path"]: a for a in json.loads(r.stdout)["articles"]}
+    for path, lo, hi in (("/kb/two-factor", 60, 240),
+                         ("/kb/import-contacts", 75, 300),
+                         ("/kb/mobile-app", 0, 20)):
+        a = by_path.get(path)
+        expect(a is not None and a["views"] >= 30,
+               "%s: too few demo views: %r" % (path, a))
+        p50 = a["engaged_p50_ms"] / 1000
+        expect(lo <= p50 <= hi, "%s: median engaged %.0f s, its profile "
+               "gives %d–%d s" % (path, p50, lo, hi))
+    long = by_path["/kb/sso-saml"]["engaged_p90_ms"] / 1000
+    expect(long > 300, "/kb/sso-saml: p90 engaged %.0f s, its readers take "
+           "7 min at the median" % long)
+
+
 # --- dwell demo: never mixed with other data, once per seed ----------------------
 
 def _demo_state(t, data, site):

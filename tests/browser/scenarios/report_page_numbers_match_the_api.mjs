@@ -2,7 +2,8 @@
 // the API's numbers: every visible row of the articles table has the views,
 // visitors and median engaged time that /articles answers for the range the
 // page shows, in the API's order, and the views card is the summary's total.
-// Keeps a desktop and a phone-width full-page screenshot in tests/out/browser/.
+// Keeps a desktop and a phone-width full-page screenshot in tests/out/browser/,
+// and the first screen at 1280 × 720 (README's picture: `make screenshot`).
 export async function setup(s) {
   await s.cli('demo', s.site, '--days', '30', '--seed', '5');
   return { token: await s.cli('token', 'create', s.site, '--read-only') };
@@ -93,6 +94,7 @@ export default async function (t) {
   t.assert(summary.from === range.from && summary.to === range.to, `the summary's range ${summary.from} – ${summary.to}`);
 
   await page.screenshot({ path: t.outFile('report-page.png'), fullPage: true });
+  await page.screenshot({ path: t.outFile('report-page-top.png') });
 
   // The same report on a phone: the same rows, and nothing wider than the
   // screen except the table, which scrolls inside its own box.
