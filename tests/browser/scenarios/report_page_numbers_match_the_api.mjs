@@ -1,11 +1,11 @@
-// The report page (/report/SITE#token=…) over a month of demo traffic shows
+// The report page (/report/SITE#token=…) over two months of demo traffic shows
 // the API's numbers: every visible row of the articles table has the views,
 // visitors and median engaged time that /articles answers for the range the
 // page shows, in the API's order, and the views card is the summary's total.
 // Keeps a desktop and a phone-width full-page screenshot in tests/out/browser/,
 // and the first screen at 1280 × 720 (README's picture: `make screenshot`).
 export async function setup(s) {
-  await s.cli('demo', s.site, '--days', '30', '--seed', '5');
+  await s.cli('demo', s.site, '--days', '60', '--seed', '5');
   return { token: await s.cli('token', 'create', s.site, '--read-only') };
 }
 
