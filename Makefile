@@ -63,7 +63,7 @@ else
 	cp $(BIN) dwell.tmp && mv -f dwell.tmp dwell
 endif
 
-$(BIN): $(B)/obj/cli/main.o $(LIB_OBJ)
+$(BIN): $(patsubst src/%.c,$(B)/obj/%.o,$(wildcard src/cli/*.c)) $(LIB_OBJ)
 	@echo "  LD $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 

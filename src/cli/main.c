@@ -28,6 +28,7 @@
 #include "dwell/store.h"
 #include "dwell/tickets.h"
 #include "dwell/token.h"
+#include "cli/progress.h"
 
 /* --- the flags ------------------------------------------------------------------ */
 
@@ -39,24 +40,32 @@ enum flag_id {
     F_LEGEND, F_PART, F_TICKET, F_DEMO_DAYS, F_SEED, F_FORCE,
     F_RATE_LIMIT, F_AUTH_FAILS, F_ENGAGE_ALLOWANCE, F_SITE_HELPSCOUT,
     F_REQUEST_TIMEOUT, F_IDLE_TIMEOUT,
+    F_QUIET, F_PUBLIC_URL,
     F_COUNT,
     F_QUERY = 100              /* + the index of a query_params entry */
 };
 
-/* One flag: --NAME [METAVAR]; a NULL metavar makes it a switch. */
+/* One flag: --NAME [METAVAR]; a NULL metavar makes it a switch; REPEAT:
+ * it may be given more than once (from the environment: a list). */
 struct flag {
     const char *name, *metavar, *def, *help;
+    bool repeat;
 };
 
 static const struct flag flags[F_COUNT] = {
-    [F_DATA] = { "data", "DIR", "$DWELL_DATA, else ./data",
-                 "the data directory" },
+    [F_DATA] = { "data", "DIR", "./data", "the data directory" },
+    [F_QUIET] = { "quiet", NULL, "off",
+                  "no informational messages on stderr (errors still)" },
+    [F_PUBLIC_URL] = { "public-url", "URL", "http:// and --listen",
+                       "the server's address as browsers reach it, "
+                       "scheme://host[:port][/path]: the report link "
+                       "starts with it" },
     [F_LISTEN] = { "listen", "ADDR:PORT", "127.0.0.1:8080",
                    "where to listen (numeric address)" },
     [F_GEO] = { "geo", "FILE", "none", "country database (.mmdb)" },
     [F_TRUST_PROXY] = { "trust-proxy", "CIDR", "none",
                         "proxy allowed to set X-Forwarded-For (repeatable, "
-                        "at most 32)" },
+                        "at most 32)", true },
     [F_DURABILITY] = { "durability", "MODE", "fsync",
                        "fsync, commit or none: when a beacon is answered" },
     [F_DEMO] = { "demo", "DIR", "none",
@@ -81,7 +90,7 @@ static const struct flag flags[F_COUNT] = {
                          "a connection silent this long is closed, 1–3600" },
     [F_ORIGIN] = { "origin", "URL", "the site's origins kept",
                    "an origin allowed to send events, scheme://host[:port] "
-                   "(repeatable, at most 8)" },
+                   "(repeatable, at most 8)", true },
     [F_SINCE] = { "since", "DURATION", "24h",
                   "events of the last 30m, 24h, 7d … or all" },
     [F_EVENTS_LIMIT] = { "limit", "N", "1000",
@@ -95,7 +104,8 @@ static const struct flag flags[F_COUNT] = {
                           "zendesk-json, zendesk-csv, freshdesk-json, "
                           "helpscout-json, intercom-json or csv" },
     [F_MAP] = { "map", "COLUMN=FIELD", "none",
-                "for CSV: the column of FIELD (repeatable, at most 32)" },
+                "for CSV: the column of FIELD (repeatable, at most 32)",
+                true },
     [F_LINK_FIELD] = { "link-field", "NAME", "dwell_link",
                        "the field or column holding the dwell link id" },
     [F_FORMAT] = { "format", "FORMAT", "table",
@@ -152,10 +162,13 @@ struct call {
     const struct command *cmd;
     const char *args[2];
     int nargs;
-    struct { int id; const char *val; } opt[MAX_OPTS];
+    struct { int id; const char *val; bool env; } opt[MAX_OPTS];
     size_t nopt;
     const char *data;
     char joined[4096];         /* a repeated query flag's values */
+    char envlist[4096];        /* a repeatable flag's list from the
+                                  environment, split */
+    bool quiet;                /* --quiet: no informational stderr */
 };
 
 static int cmd_serve(struct call *c);
@@ -181,7 +194,8 @@ static const int data_flags[] = { F_DATA, -1 };
 static const int events_flags[] = { F_SINCE, F_EVENTS_LIMIT, F_DATA, -1 };
 static const int report_flags[] = { F_SUMMARY, F_SEARCHES, F_ARTICLE,
     F_LEGEND, F_FORMAT, F_DATA, -1 };
-static const int token_flags[] = { F_READ_ONLY, F_NAME, F_DATA, -1 };
+static const int token_flags[] = { F_READ_ONLY, F_NAME, F_PUBLIC_URL,
+    F_DATA, -1 };
 static const int import_flags[] = { F_SITE, F_IMPORT_FORMAT, F_MAP,
     F_LINK_FIELD, F_DATA, -1 };
 static const int correlate_flags[] = { F_PART, F_TICKET, F_FORMAT, F_DATA,
@@ -221,6 +235,40 @@ static const struct command commands[] = {
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
+/* --- the environment -------------------------------------------------------- */
+
+/* Whether flag ID (F_*) may also be given in the environment: every flag of
+ * `dwell serve`, --quiet and --public-url. */
+static bool flag_has_env(int id)
+{
+    if (id == F_QUIET || id == F_PUBLIC_URL)
+        return true;
+    for (const int *f = serve_flags; *f >= 0; f++)
+        if (*f == id)
+            return true;
+    return false;
+}
+
+/* Writes the environment variable of flag ID to BUF (LEN bytes): DWELL_
+ * and the flag's name upper-cased, '-' as '_' (--rate-limit:
+ * DWELL_RATE_LIMIT). Returns 0, or -1 (BUF untouched) when the flag has
+ * none or BUF is too small. */
+static int flag_env_name(int id, char *buf, size_t len)
+{
+    if (id < 0 || id >= F_COUNT || !flag_has_env(id))
+        return -1;
+    const char *name = flags[id].name;
+    size_t n = strlen(name);
+    if (n + 7 > len)
+        return -1;
+    memcpy(buf, "DWELL_", 6);
+    for (size_t i = 0; i <= n; i++)
+        buf[6 + i] = name[i] == '-' ? '_'
+                   : (char)(name[i] >= 'a' && name[i] <= 'z'
+                            ? name[i] - 'a' + 'A' : name[i]);
+    return 0;
+}
+
 /* --- help ------------------------------------------------------------------- */
 
 /* The name, metavar, default and help of flag ID (F_* or F_QUERY + i). */
@@ -228,7 +276,8 @@ static struct flag flag_of(int id)
 {
     if (id >= F_QUERY) {
         const struct query_param *p = &query_params[id - F_QUERY];
-        struct flag f = { p->flag, p->metavar, p->def, p->help };
+        struct flag f = { p->flag, p->metavar, p->def, p->help,
+                          p->repeat != 0 };
         return f;
     }
     return flags[id];
@@ -244,6 +293,7 @@ static void each_flag(const struct command *cmd, void (*fn)(void *, int),
             fn(ctx, F_QUERY + i);
     for (const int *f = cmd->flags; *f >= 0; f++)
         fn(ctx, *f);
+    fn(ctx, F_QUIET);          /* every command's */
 }
 
 /* Prints "usage: dwell CMD ARGS [FLAGS]" to OUT. */
@@ -278,13 +328,26 @@ static void print_wrapped(FILE *out, const char *text, int indent)
     fputc('\n', out);
 }
 
+/* The default of flag ID as help shows it: "DEF", or "DEF; env DWELL_X"
+ * when the environment may give it; written to BUF. */
+static const char *flag_default(int id, char *buf, size_t len)
+{
+    char env[64];
+    struct flag f = flag_of(id);
+    if (flag_env_name(id, env, sizeof env) != 0)
+        return f.def;
+    snprintf(buf, len, "%s; env %s", f.def, env);
+    return buf;
+}
+
 static void print_flag_line(void *ctx, int id)
 {
     struct flag f = flag_of(id);
-    char left[64], text[512];
+    char left[64], text[640], def[192];
     snprintf(left, sizeof left, "--%s%s%s", f.name, f.metavar ? " " : "",
              f.metavar ? f.metavar : "");
-    snprintf(text, sizeof text, "%s (default: %s)", f.help, f.def);
+    snprintf(text, sizeof text, "%s (default: %s)", f.help,
+             flag_default(id, def, sizeof def));
     fprintf(ctx, "  %-26s ", left);
     print_wrapped(ctx, text, 29);
 }
@@ -311,8 +374,10 @@ static void print_usage(FILE *out)
         print_wrapped(out, commands[i].help, 25);
     }
     fprintf(out, "\nevery command takes --data DIR (default $DWELL_DATA, "
-            "else ./data);\ndwell COMMAND --help (or dwell help COMMAND) "
-            "lists its flags; dwell --version\n");
+            "else ./data) and --quiet;\nevery flag of serve may be set as "
+            "DWELL_FLAG_NAME in the environment (flags win);\n"
+            "dwell COMMAND --help (or dwell help COMMAND) lists its flags; "
+            "dwell --version\n");
 }
 
 /* Escapes | for a markdown table cell. */
@@ -328,11 +393,12 @@ static void print_cell(const char *s)
 static void print_flag_row(void *ctx, int id)
 {
     struct flag f = flag_of(id);
+    char def[192];
     (void)ctx;
     printf("| `--%s%s", f.name, f.metavar ? " " : "");
     print_cell(f.metavar ? f.metavar : "");
     printf("` | ");
-    print_cell(f.def);
+    print_cell(flag_default(id, def, sizeof def));
     printf(" | ");
     print_cell(f.help);
     printf(" |\n");
@@ -376,6 +442,117 @@ static int find_flag(const struct command *cmd, const char *name, size_t n)
         if (strlen(flags[*f].name) == n &&
             strncmp(flags[*f].name, name, n) == 0)
             return *f;
+    if (strlen(flags[F_QUIET].name) == n &&
+        strncmp(flags[F_QUIET].name, name, n) == 0)
+        return F_QUIET;
+    return -1;
+}
+
+/* Whether CMD takes flag ID (F_*). */
+static bool takes_flag(const struct command *cmd, int id)
+{
+    for (const int *f = cmd->flags; *f >= 0; f++)
+        if (*f == id)
+            return true;
+    return id == F_QUIET;
+}
+
+/* Prints a usage error about value V of flag ID as it was given (--NAME V,
+ * or DWELL_NAME=V when the environment gave it), then ": " and the reason;
+ * returns the usage status. */
+static int die_value(const struct call *c, int id, const char *v,
+                     const char *fmt, ...) DWELL_PRINTF(4, 5);
+
+static int die_value(const struct call *c, int id, const char *v,
+                     const char *fmt, ...)
+{
+    char env[64];
+    bool from_env = false;
+    for (size_t i = 0; i < c->nopt; i++)
+        if (c->opt[i].id == id && c->opt[i].val == v)
+            from_env = c->opt[i].env;
+    if (from_env && flag_env_name(id, env, sizeof env) == 0)
+        fprintf(stderr, "dwell: %s=%s (environment): ", env, v);
+    else
+        fprintf(stderr, "dwell: --%s %s: ", flag_of(id).name, v ? v : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see dwell %s --help)\n", c->cmd->name);
+    return 2;
+}
+
+/* Appends flag ID with value VAL to C (ENV: from the environment).
+ * Returns -1, or the usage status when C is full. */
+static int add_opt(struct call *c, int id, const char *val, bool env)
+{
+    if (c->nopt == MAX_OPTS)
+        return die_usage("too many flags");
+    c->opt[c->nopt].id = id;
+    c->opt[c->nopt].val = val;
+    c->opt[c->nopt++].env = env;
+    if (id == F_DATA)
+        c->data = val;
+    if (id == F_QUIET)
+        c->quiet = true;
+    return -1;
+}
+
+/* Adds the values of flag ID from environment variable NAME's value V:
+ * a switch takes 1, 0, true or false; a repeatable flag a list separated
+ * by commas or spaces. Returns -1, or the usage status (message printed
+ * naming the variable). */
+static int add_env_opt(struct call *c, int id, const char *name,
+                       const char *v)
+{
+    if (flags[id].metavar == NULL) {
+        if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+            return add_opt(c, id, "1", true);
+        if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+            return -1;
+        return die_usage("%s=%s (environment): expected 1, 0, true or "
+                         "false", name, v);
+    }
+    if (!flags[id].repeat)
+        return add_opt(c, id, v, true);
+    size_t n = strlen(v);
+    if (n >= sizeof c->envlist)
+        return die_usage("%s: longer than %zu bytes", name,
+                         sizeof c->envlist - 1);
+    memcpy(c->envlist, v, n + 1);
+    for (char *p = c->envlist; *p;) {
+        size_t len = strcspn(p, ", \t");
+        char *next = p + len + (p[len] != '\0');
+        p[len] = '\0';
+        int rc = len ? add_opt(c, id, p, true) : -1;
+        if (rc >= 0)
+            return rc;
+        p = next;
+    }
+    return -1;
+}
+
+/* Adds, from the environment, every flag of C->cmd that may come from there
+ * and was not on the command line (flags win). Returns -1, or the usage
+ * status. */
+static int add_env_opts(struct call *c)
+{
+    size_t given = c->nopt;
+    for (int id = 0; id < F_COUNT; id++) {
+        char name[64];
+        const char *v;
+        bool seen = false;
+        if (!takes_flag(c->cmd, id) ||
+            flag_env_name(id, name, sizeof name) != 0 ||
+            (v = getenv(name)) == NULL || v[0] == '\0')
+            continue;
+        for (size_t i = 0; i < given; i++)
+            seen |= c->opt[i].id == id;
+        int rc = seen ? -1 : add_env_opt(c, id, name, v);
+        if (rc >= 0)
+            return rc;
+    }
     return -1;
 }
 
@@ -414,16 +591,13 @@ static int parse_call(struct call *c, int argc, char **argv, int i)
                 return die_usage("--%s: missing value", flag_of(id).name);
             val = argv[++i];
         }
-        if (c->nopt == MAX_OPTS)
-            return die_usage("too many flags");
-        c->opt[c->nopt].id = id;
-        c->opt[c->nopt++].val = val;
-        if (id == F_DATA)
-            c->data = val;
+        int rc = add_opt(c, id, val, false);
+        if (rc >= 0)
+            return rc;
     }
     if (c->nargs < cmd->min_args)
         return die_usage("%s: missing %s", cmd->name, cmd->args);
-    return -1;
+    return add_env_opts(c);
 }
 
 /* The last value of flag ID, or NULL. */
@@ -585,15 +759,15 @@ static int serve_limits(const struct call *c, struct serve_options *o)
 {
     const char *v = opt(c, F_RATE_LIMIT);
     if (rate_parse(v ? v : "20/s,400", &o->rate_per_s, &o->rate_burst) != 0)
-        return die_usage("--rate-limit %s: expected N/s, N/s,BURST or 0", v);
+        return die_value(c, F_RATE_LIMIT, v, "expected N/s, N/s,BURST or 0");
     o->auth_fails_per_min = 10;
     if ((v = opt(c, F_AUTH_FAILS)) &&
         parse_uint(v, 1000000, &o->auth_fails_per_min))
-        return die_usage("--auth-fail-limit %s: not a number", v);
+        return die_value(c, F_AUTH_FAILS, v, "not a number");
     unsigned secs = 30;
     if ((v = opt(c, F_ENGAGE_ALLOWANCE)) && parse_uint(v, 4000000, &secs))
-        return die_usage("--engage-allowance %s: expected seconds, at most "
-                         "4000000", v);
+        return die_value(c, F_ENGAGE_ALLOWANCE, v, "expected seconds, at "
+                         "most 4000000");
     o->store.engage_allowance_ms = secs ? secs * 1000ull : 1;
     return 0;
 }
@@ -602,7 +776,7 @@ static int serve_limits(const struct call *c, struct serve_options *o)
 static int serve_options(const struct call *c, struct serve_options *o)
 {
     const char *v;
-    o->listen = (v = opt(c, F_LISTEN)) ? v : "127.0.0.1:8080";
+    o->listen = (v = opt(c, F_LISTEN)) ? v : flags[F_LISTEN].def;
     o->geo_path = opt(c, F_GEO);
     o->demo_dir = opt(c, F_DEMO);
     o->helpscout_secret = opt(c, F_HELPSCOUT);
@@ -613,33 +787,33 @@ static int serve_options(const struct call *c, struct serve_options *o)
         if (o->ntrusted >= SERVE_MAX_TRUSTED)
             return die_usage("too many --trust-proxy (at most 32)");
         if (cidr_parse(v, &o->trusted[o->ntrusted++]) != 0)
-            return die_usage("--trust-proxy %s: not an address or CIDR", v);
+            return die_value(c, F_TRUST_PROXY, v, "not an address or CIDR");
     }
     if ((v = opt(c, F_DURABILITY))) {
         if (strcmp(v, "fsync") == 0) o->store.durability = STORE_FSYNC;
         else if (strcmp(v, "commit") == 0) o->store.durability = STORE_COMMIT;
         else if (strcmp(v, "none") == 0) o->store.durability = STORE_NONE;
-        else return die_usage("--durability %s: expected fsync, commit or "
-                              "none", v);
+        else return die_value(c, F_DURABILITY, v, "expected fsync, commit "
+                              "or none");
     }
     if ((v = opt(c, F_QUEUE)) &&
         (parse_size(v, &o->store.queue_cap) || o->store.queue_cap == 0))
-        return die_usage("--queue %s: expected a positive number", v);
+        return die_value(c, F_QUEUE, v, "expected a positive number");
     if ((v = opt(c, F_MAP_SIZE)) &&
         (parse_size(v, &o->store.map_size) || o->store.map_size < (64u << 10)))
-        return die_usage("--map-size %s: expected bytes >= 64K", v);
+        return die_value(c, F_MAP_SIZE, v, "expected bytes >= 64K");
     if ((v = opt(c, F_THREADS)) && parse_uint(v, 256, &o->threads))
-        return die_usage("--threads %s: expected 1–256", v);
+        return die_value(c, F_THREADS, v, "expected 1–256");
     o->max_per_ip = 256;
     if ((v = opt(c, F_MAX_CONN)) && parse_uint(v, 1000000, &o->max_per_ip))
-        return die_usage("--max-conn-per-ip %s: not a number", v);
+        return die_value(c, F_MAX_CONN, v, "not a number");
     if ((v = opt(c, F_REQUEST_TIMEOUT)) &&
         (parse_uint(v, 3600, &o->request_timeout_s) ||
          o->request_timeout_s == 0))
-        return die_usage("--request-timeout %s: expected 1–3600 seconds", v);
+        return die_value(c, F_REQUEST_TIMEOUT, v, "expected 1–3600 seconds");
     if ((v = opt(c, F_IDLE_TIMEOUT)) &&
         (parse_uint(v, 3600, &o->idle_timeout_s) || o->idle_timeout_s == 0))
-        return die_usage("--idle-timeout %s: expected 1–3600 seconds", v);
+        return die_value(c, F_IDLE_TIMEOUT, v, "expected 1–3600 seconds");
     return serve_limits(c, o);
 }
 
@@ -1195,9 +1369,7 @@ int main(int argc, char **argv)
     struct call c;
     memset(&c, 0, sizeof c);
     store_on_damage(damaged_exit);
-    c.data = getenv("DWELL_DATA");
-    if (c.data == NULL || c.data[0] == '\0')
-        c.data = "./data";
+    c.data = flags[F_DATA].def;          /* DWELL_DATA: add_env_opts */
     if (argc < 2)
         return die_usage("missing command");
     const char *name = argv[1];
@@ -1223,5 +1395,9 @@ int main(int argc, char **argv)
         return die_usage("unknown command: %s", name);
     }
     int rc = parse_call(&c, argc, argv, 1 + words);
-    return rc >= 0 ? rc : c.cmd->run(&c);
+    if (rc >= 0)
+        return rc;
+    log_set_quiet(c.quiet);
+    progress_set_quiet(c.quiet);
+    return c.cmd->run(&c);
 }
