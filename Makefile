@@ -5,6 +5,7 @@
 #   make test       install what is missing, build, run every suite
 #   make test SAN=1 the same under AddressSanitizer + UBSan
 #   make bench      throughput benchmarks (wrk on loopback)
+#   make install    PREFIX (/usr/local), DESTDIR; make uninstall undoes it
 #   make check-src  the rules of the source tree (layers, doors, banned calls)
 #   make fuzz       libFuzzer targets under ASan + UBSan, FUZZ_SECONDS (60) each
 
@@ -43,7 +44,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Debian packages the build, the server and the tests need.
 DEB_BUILD := build-essential pkg-config libmicrohttpd-dev liblmdb-dev \
              libmaxminddb-dev libcjson-dev nettle-dev zlib1g-dev curl ca-certificates
-DEB_TEST  := libmaxmind-db-writer-perl lmdb-utils chromium faketime
+DEB_TEST  := libmaxmind-db-writer-perl lmdb-utils chromium faketime \
+             man-db groff-base systemd strace
 DEB_BENCH := wrk nginx-light
 NEED_CMDS := node:nodejs npm:npm python3:python3
 
@@ -53,6 +55,7 @@ GEO_PKG := @ip-location-db/geo-whois-asn-country-mmdb
 GEO_DB  := $(DATA)/geo/country.mmdb
 
 .PHONY: all deps deps-test deps-bench run test unit-test bench clean geo check-src fuzz
+.PHONY: install uninstall
 
 all: dwell
 
@@ -115,6 +118,36 @@ $(B)/tests/%: tests/unit/%.c $(LIB_OBJ) tests/unit/check.h | $(B)/tests
 	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 -include $(wildcard $(B)/obj/*/*.d $(B)/tests/*.d)
+
+# --- installing dwell ---------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=DIR]: the binary (the snippet,
+# the report page and the docs' HTML are inside it), the man page, the
+# systemd unit (docs/deploy/dwell.service, its ExecStart pointed at
+# $(PREFIX)/bin/dwell) and the docs. Needs no root when DESTDIR is writable;
+# make uninstall removes exactly these files (and the docs' directory).
+PREFIX    ?= /usr/local
+BINDIR     = $(PREFIX)/bin
+MAN1DIR    = $(PREFIX)/share/man/man1
+UNITDIR    = $(PREFIX)/lib/systemd/system
+DOCDIR     = $(PREFIX)/share/doc/dwell
+INST_DOCS := README.md LICENSE $(wildcard docs/*.md)
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/dwell
+	install -D -m 0644 docs/dwell.1 $(DESTDIR)$(MAN1DIR)/dwell.1
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/bin/dwell|$(BINDIR)/dwell|g' docs/deploy/dwell.service \
+	  > $(DESTDIR)$(UNITDIR)/dwell.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/dwell.service
+	for f in $(INST_DOCS); do \
+	  install -D -m 0644 $$f $(DESTDIR)$(DOCDIR)/$$(basename $$f) || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/dwell $(DESTDIR)$(MAN1DIR)/dwell.1 \
+	  $(DESTDIR)$(UNITDIR)/dwell.service \
+	  $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INST_DOCS)))
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 # --- installing what is missing -------------------------------------------
 deps:
