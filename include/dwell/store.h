@@ -41,6 +41,9 @@ struct store_options {
     uint64_t engage_allowance_ms;  /* a view's engaged time is at most the
                                       time since it was first seen plus
                                       this; 0: 30 s */
+    uint32_t retention_days;       /* the purge deletes raw events, tickets
+                                      and links of days before the last
+                                      this many (rollups stay); 0: never */
 };
 
 #define STORE_MAX_ORIGINS 8
@@ -387,11 +390,62 @@ int store_settle_step(struct store *st, unsigned budget);
 /* Microseconds since the epoch (wall clock). */
 uint64_t store_now_us(void);
 
+/* --- data lifecycle: removal, forgetting, backup -------------------------- */
+
+/* Removes site NAME and every record of it. First it leaves "sites" (from
+ * then on its beacons are refused as an unknown site, it is not listed, its
+ * tokens find no site), then, two seconds later (what a running server had
+ * already accepted is written by then), its tokens, notes, raw events,
+ * rollups, breakdowns, articles, view state, visitor marks, tickets, links,
+ * visits and identities go, in transactions of at most 20,000 deletions, so
+ * that a server on the same data keeps ingesting between them. A removal
+ * cut short (a crash) is finished by calling it again with NAME. Sets
+ * *REMOVED to the records deleted. Returns 0; 1 if there is no such site
+ * (nor one being removed); -1 with a reason in ERR. */
+int store_site_remove(struct store *st, const char *name, size_t *removed,
+                      char *err, size_t errlen);
+
+/* What store_forget removed or changed. */
+struct store_forgotten {
+    size_t tickets;            /* tickets with their ticket_times rows */
+    size_t links;              /* link records of those tickets */
+    size_t identities;         /* identify records (idents) */
+    size_t visits;             /* visits of the visitor hashes those name */
+    size_t events_deleted;     /* raw identify and link events */
+    size_t events_unlinked;    /* raw events given a random visitor hash */
+};
+
+/* Removes what SITE_ID keeps of one person, whose identity is HEX (HEXLEN
+ * = 64: the sha256 hex of the lower-cased e-mail address, what the
+ * snippet's identify sends): tickets whose requester e-mail is theirs (with
+ * their ticket_times rows and the link records of their link ids),
+ * identify records, the visits of every visitor hash those name, their raw
+ * identify events and the raw link events of their link ids; their other
+ * raw events stay but get one random visitor hash per old one, so that the
+ * counts of distinct visitors stay and nothing ties them to the person.
+ * Rollups stay. Bounded transactions, as store_site_remove. Fills OUT.
+ * Returns 0, or -1 with a reason in ERR (what was done by then stays). */
+int store_forget(struct store *st, uint32_t site_id, const char *hex,
+                 size_t hexlen, struct store_forgotten *out, char *err,
+                 size_t errlen);
+
+/* Copies the environment to DIR, which must not exist or be empty
+ * (created 0700), compacted (free pages left out), as of one read
+ * transaction: a consistent snapshot while a server goes on writing. The
+ * copy is DIR/data.mdb (the lock file is not copied; the server secret is
+ * in the data). Returns 0, or -1 with a reason in ERR (a partial copy is
+ * removed). */
+int store_backup(struct store *st, const char *dir, char *err,
+                 size_t errlen);
+
 /* --- damage ------------------------------------------------------------- */
 
 /* What store_check found: records read, rollup rows compared, problems. */
 struct store_check_result {
     size_t records, rows, problems;
+    size_t skipped;          /* rollup rows of days retention has cut */
+    uint32_t retained;       /* the first day whose raw events are whole
+                                (--retention-days); 0: every day */
 };
 
 /* Receives one line describing a problem store_check found. */
@@ -401,8 +455,9 @@ typedef void (*store_check_fn)(void *ctx, const char *line);
  * database LMDB cannot read whole), decodes every record as the codec
  * writes it, and, when every database was read whole, compares the views
  * of every article's daily rollup rows (daily and recent) with the
- * distinct views among the raw events (kept forever, so every day is
- * compared); ONLY_SITE (0: all) limits the comparison to one site. Calls FN with each problem (at most
+ * distinct views among the raw events, for every day whose raw events are
+ * whole (retention may have cut older ones: their rows are counted in
+ * OUT->skipped, not compared); ONLY_SITE (0: all) limits the comparison to one site. Calls FN with each problem (at most
  * 10 per database; OUT counts them all). Returns 0, or -1 when no read
  * could begin. A damaged B-tree may still crash LMDB: run it in a child
  * process to survive that (dwell check does). */

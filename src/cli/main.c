@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/crypto.h"
 #include "base/time.h"
 #include "dwell/clientaddr.h"
 #include "dwell/demo.h"
@@ -41,6 +42,7 @@ enum flag_id {
     F_RATE_LIMIT, F_AUTH_FAILS, F_ENGAGE_ALLOWANCE, F_SITE_HELPSCOUT,
     F_REQUEST_TIMEOUT, F_IDLE_TIMEOUT,
     F_QUIET, F_PUBLIC_URL,
+    F_RETENTION, F_PURGE, F_EMAIL, F_IDENTITY,
     F_COUNT,
     F_QUERY = 100              /* + the index of a query_params entry */
 };
@@ -88,6 +90,17 @@ static const struct flag flags[F_COUNT] = {
                             "arrive within this, 1–3600" },
     [F_IDLE_TIMEOUT] = { "idle-timeout", "SECONDS", "5",
                          "a connection silent this long is closed, 1–3600" },
+    [F_RETENTION] = { "retention-days", "N", "0 (keep forever)",
+                      "delete raw events, tickets and links of days before "
+                      "the last N (rollups stay: reports still answer), "
+                      "0–36500" },
+    [F_PURGE] = { "purge", NULL, "off",
+                  "required: delete the site and every record of it" },
+    [F_EMAIL] = { "email", "ADDRESS", "none",
+                  "the person's e-mail address" },
+    [F_IDENTITY] = { "identity", "HEX", "none",
+                     "the person's identity: the sha256 hex of the "
+                     "lower-cased e-mail address (what identify sends)" },
     [F_ORIGIN] = { "origin", "URL", "the site's origins kept",
                    "an origin allowed to send events, scheme://host[:port] "
                    "(repeatable, at most 8)", true },
@@ -183,14 +196,19 @@ static int cmd_tickets_import(struct call *c);
 static int cmd_correlate(struct call *c);
 static int cmd_demo(struct call *c);
 static int cmd_check(struct call *c);
+static int cmd_site_remove(struct call *c);
+static int cmd_forget(struct call *c);
+static int cmd_backup(struct call *c);
 
 static const int serve_flags[] = { F_LISTEN, F_DATA, F_GEO, F_TRUST_PROXY,
     F_DURABILITY, F_DEMO, F_HELPSCOUT, F_QUEUE, F_MAP_SIZE, F_THREADS,
     F_MAX_CONN, F_RATE_LIMIT, F_AUTH_FAILS, F_ENGAGE_ALLOWANCE,
-    F_REQUEST_TIMEOUT, F_IDLE_TIMEOUT, -1 };
+    F_REQUEST_TIMEOUT, F_IDLE_TIMEOUT, F_RETENTION, -1 };
 static const int site_add_flags[] = { F_ORIGIN, F_SITE_HELPSCOUT, F_DATA,
     -1 };
 static const int data_flags[] = { F_DATA, -1 };
+static const int site_remove_flags[] = { F_PURGE, F_DATA, -1 };
+static const int forget_flags[] = { F_EMAIL, F_IDENTITY, F_DATA, -1 };
 static const int events_flags[] = { F_SINCE, F_EVENTS_LIMIT, F_DATA, -1 };
 static const int report_flags[] = { F_SUMMARY, F_SEARCHES, F_ARTICLE,
     F_LEGEND, F_FORMAT, F_DATA, -1 };
@@ -231,6 +249,15 @@ static const struct command commands[] = {
     { "check", "SITE", "check the data: every record decodes, the rollups' "
       "views match the raw events (all sites without SITE); exit 1 on "
       "damage", 0, 1, data_flags, 0, cmd_check },
+    { "site remove", "NAME", "delete a site and every record of it "
+      "(--purge required); safe while a server runs", 1, 1,
+      site_remove_flags, 0, cmd_site_remove },
+    { "forget", "SITE", "remove what is kept of one person (--email or "
+      "--identity): tickets, links, identified reads; rollups stay", 1, 1,
+      forget_flags, 0, cmd_forget },
+    { "backup", "DEST", "a hot, compacted copy of the data into the new or "
+      "empty directory DEST; safe while a server runs", 1, 1, data_flags, 0,
+      cmd_backup },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -769,6 +796,10 @@ static int serve_limits(const struct call *c, struct serve_options *o)
         return die_value(c, F_ENGAGE_ALLOWANCE, v, "expected seconds, at "
                          "most 4000000");
     o->store.engage_allowance_ms = secs ? secs * 1000ull : 1;
+    unsigned days = 0;
+    if ((v = opt(c, F_RETENTION)) && parse_uint(v, 36500, &days))
+        return die_value(c, F_RETENTION, v, "expected days, 0–36500");
+    o->store.retention_days = days;
     return 0;
 }
 
@@ -1327,6 +1358,13 @@ static int check_child(struct call *c)
     }
     printf("%s: sound: %zu records decoded, %zu rollup rows match the raw "
            "events\n", c->data, r.records, r.rows);
+    if (r.skipped > 0) {
+        char day[TIME_DATE_LEN];
+        time_format_date(r.retained, day);
+        printf("%s: %zu rollup rows of days before %s not recounted (their "
+               "raw events are past the retention horizon)\n", c->data,
+               r.skipped, day);
+    }
     return 0;
 }
 
@@ -1362,6 +1400,110 @@ static int cmd_check(struct call *c)
         return 1;
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+/* --- data lifecycle: site remove, forget, backup ---------------------------- */
+
+static int cmd_site_remove(struct call *c)
+{
+    const char *name = c->args[0];
+    if (!opt(c, F_PURGE))
+        return die_usage("site remove %s: deletes the site and every record "
+                         "of it (events, rollups, tickets, tokens): add "
+                         "--purge to confirm", name);
+    struct store *st;
+    if (open_store(c->data, false, &st) != 0)
+        return 1;
+    char err[512];
+    size_t removed;
+    int rc = store_site_remove(st, name, &removed, err, sizeof err);
+    store_close(st);
+    if (rc < 0) {
+        fprintf(stderr, "dwell: %s\n", err);
+        return 1;
+    }
+    if (rc > 0) {
+        fprintf(stderr, "dwell: %s: no such site\n", name);
+        return 1;
+    }
+    printf("site %s removed: %zu records deleted\n", name, removed);
+    return 0;
+}
+
+/* The identity of C's --email (sha256 hex of it lower-cased) or
+ * --identity (64 hex digits, lower-cased) into HEX. Returns 0, or the
+ * usage status (message printed). */
+static int forget_identity(const struct call *c, char hex[EVENT_HASH_LEN])
+{
+    const char *email = opt(c, F_EMAIL), *id = opt(c, F_IDENTITY);
+    if ((email == NULL) == (id == NULL))
+        return die_usage("forget: give one of --email or --identity");
+    if (email) {
+        char low[512];
+        size_t n = strlen(email);
+        if (n == 0 || n >= sizeof low || strchr(email, '@') == NULL)
+            return die_value(c, F_EMAIL, email, "not an e-mail address");
+        for (size_t i = 0; i <= n; i++)
+            low[i] = (char)(email[i] >= 'A' && email[i] <= 'Z'
+                            ? email[i] - 'A' + 'a' : email[i]);
+        uint8_t sum[32];
+        crypto_sha256(low, n, sum);
+        crypto_hex(sum, sizeof sum, hex);
+        return 0;
+    }
+    if (strlen(id) != EVENT_HASH_LEN)
+        return die_value(c, F_IDENTITY, id, "expected 64 hex digits");
+    for (size_t i = 0; i < EVENT_HASH_LEN; i++) {
+        char x = id[i] >= 'A' && id[i] <= 'F' ? (char)(id[i] - 'A' + 'a')
+                                              : id[i];
+        if (!((x >= '0' && x <= '9') || (x >= 'a' && x <= 'f')))
+            return die_value(c, F_IDENTITY, id, "expected 64 hex digits");
+        hex[i] = x;
+    }
+    return 0;
+}
+
+static int cmd_forget(struct call *c)
+{
+    char hex[EVENT_HASH_LEN + 1];
+    int urc = forget_identity(c, hex);
+    if (urc != 0)
+        return urc;
+    struct store *st;
+    struct site site;
+    if (open_site(c, c->args[0], false, &st, &site) != 0)
+        return 1;
+    struct store_forgotten f;
+    char err[512];
+    int rc = store_forget(st, site.id, hex, EVENT_HASH_LEN, &f, err,
+                          sizeof err);
+    store_close(st);
+    printf("forgot in %s: %zu tickets, %zu links, %zu identities, %zu "
+           "visits; raw events: %zu deleted, %zu unlinked\n", site.name,
+           f.tickets, f.links, f.identities, f.visits, f.events_deleted,
+           f.events_unlinked);
+    if (rc != 0) {
+        fprintf(stderr, "dwell: forget: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_backup(struct call *c)
+{
+    struct store *st;
+    if (open_store(c->data, true, &st) != 0)
+        return 1;
+    char err[512];
+    int rc = store_backup(st, c->args[0], err, sizeof err);
+    store_close(st);
+    if (rc != 0) {
+        fprintf(stderr, "dwell: backup: %s\n", err);
+        return 1;
+    }
+    printf("backup: %s/data.mdb (check it: dwell check --data %s)\n",
+           c->args[0], c->args[0]);
+    return 0;
 }
 
 int main(int argc, char **argv)

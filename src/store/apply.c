@@ -14,6 +14,7 @@
 #include "dwell/log.h"
 #include "dwell/rollup.h"
 #include "store/codec.h"
+#include "store/retention.h"
 #include "store/rollups.h"
 
 static int record_visit(struct store *st, MDB_txn *txn,
@@ -783,15 +784,26 @@ static void purge_undo(struct store *st, void *ctx)
 /* One step of the purge: deletes at most PURGE_CHUNK records (looking at
  * no more than PURGE_WALK) of view state and visitor marks older than
  * VIEW_KEEP_DAYS, searches older than the led-here window, and (once a UTC
- * day) visits and identities older than VISITS_KEEP_DAYS, in one write
- * transaction, from where the last step stopped; adds to *REMOVED. Returns
- * 1 if more remain, 0 when done, -1 on error. */
+ * day) visits and identities older than VISITS_KEEP_DAYS (or the
+ * retention horizon, when sooner), in one write transaction, from where the
+ * last step stopped; then, with a retention horizon, retention's steps
+ * (retention.h); adds to *REMOVED. Returns 1 if more remain, 0 when done,
+ * -1 on error. */
 int store_purge_step(struct store *st, size_t *removed)
 {
     uint64_t now = store_now_us();
+    if (st->retaining) {
+        int r = retention_step(st, day_of_us(now), removed);
+        if (r != 1)
+            st->retaining = false;
+        return r;
+    }
+    uint64_t retain_us =
+        (uint64_t)retention_first_day(st, day_of_us(now)) * US_PER_DAY;
+    uint64_t keep_us = now - (uint64_t)VISITS_KEEP_DAYS * US_PER_DAY;
     struct purge_limits l = {
         day_of_us(now), now - 2 * LED_HERE_WINDOW_US,
-        now - (uint64_t)VISITS_KEEP_DAYS * US_PER_DAY };
+        retain_us > keep_us ? retain_us : keep_us };
     bool visits = st->visits_purged_day != l.today;
     struct purge_write w = { &l, visits, 0, 0 };
     int rc = store_write_undo(st, purge_txn, purge_undo, &w);
@@ -801,6 +813,11 @@ int store_purge_step(struct store *st, size_t *removed)
             st->visits_purged_day = l.today;
         if (!w.more)                     /* the next pass starts afresh */
             memset(st->purge_at, 0, sizeof st->purge_at);
+        if (!w.more && retain_us) {      /* retention's turn */
+            retention_begin(st);
+            st->retaining = true;
+            return 1;
+        }
         return w.more;
     }
     log_warn("store: purging expired records failed: %s", mdb_strerror(rc));
@@ -813,6 +830,7 @@ int store_purge(struct store *st, size_t *removed)
     *removed = 0;
     pthread_mutex_lock(&st->write_mu);
     memset(st->purge_at, 0, sizeof st->purge_at);   /* a pass of its own */
+    st->retaining = false;
     pthread_mutex_unlock(&st->write_mu);
     do
         rc = store_purge_step(st, removed);

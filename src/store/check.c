@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/time.h"
 #include "dwell/log.h"
 #include "dwell/rollup.h"
 #include "dwell/visitor.h"
 #include "store/codec.h"
 #include "store/env.h"
+#include "store/erase.h"
+#include "store/retention.h"
 
 #define CHECK_SHOWN_PER_DB 10     /* problems printed per database at most */
 
@@ -42,6 +45,8 @@ struct check {
     size_t nraw, craw, nrows, crows;
     bool oom;
     bool unreadable;              /* a database could not be read whole */
+    uint32_t retained;            /* days before it lost raw events */
+    size_t skipped;               /* rows of such days, not compared */
 };
 
 /* Reports one problem (printed while fewer than CHECK_SHOWN_PER_DB of
@@ -99,8 +104,11 @@ static bool meta_ok(const MDB_val *k, const MDB_val *v)
         return v->mv_size == VISITOR_SALT_LEN;
     if (k->mv_size > 8 && memcmp(k->mv_data, "note", 4) == 0)
         return true;
+    if (k->mv_size == REMOVING_PREFIX_LEN + 4 &&
+        memcmp(k->mv_data, REMOVING_PREFIX, REMOVING_PREFIX_LEN) == 0)
+        return v->mv_size > 0 && v->mv_size <= EVENT_SITE_MAX;
     static const char *const u32s[] = { "schema", "site_seq", "final",
-                                        "settling" };
+                                        "settling", RETAINED_KEY };
     for (size_t i = 0; i < sizeof u32s / sizeof u32s[0]; i++)
         if (k->mv_size == strlen(u32s[i]) &&
             memcmp(k->mv_data, u32s[i], k->mv_size) == 0)
@@ -173,6 +181,9 @@ static bool record_ok(struct check *c, int db, const MDB_val *k,
     size_t n;
     switch (db) {
     case DB_META:
+        if (k->mv_size == strlen(RETAINED_KEY) &&
+            memcmp(k->mv_data, RETAINED_KEY, k->mv_size) == 0)
+            u32_read(v, &c->retained);
         return meta_ok(k, v);
     case DB_SITES:
         return site_unpack(k->mv_data, k->mv_size, v, &u.site) == 0;
@@ -304,12 +315,17 @@ static size_t compare_views(struct check *c)
         const struct counted *r = cmp <= 0 ? &c->raw[i] : &c->rows[j];
         uint32_t have = cmp >= 0 ? c->rows[j].views : 0;
         uint32_t want = cmp <= 0 ? c->raw[i].views : 0;
-        if (have != want)
-            problem(c, "rollups: site %u article %016llx day %u %s: %u "
-                    "views in the rollups, %u in the raw events", r->site,
-                    (unsigned long long)r->article, r->day,
+        char day[TIME_DATE_LEN];
+        time_format_date(r->day, day);
+        if (r->day < c->retained)
+            c->skipped++;
+        else if (have != want)
+            problem(c, "rollups: site %u article %016llx day %s %s: field "
+                    "views: stored %u, recomputed from the raw events %u",
+                    r->site, (unsigned long long)r->article, day,
                     r->cls ? "bots" : "readers", have, want);
-        compared++;
+        if (r->day >= c->retained)
+            compared++;
         if (cmp <= 0)
             i++;
         if (cmp >= 0)
@@ -350,6 +366,8 @@ int store_check(struct store *st, uint32_t only_site, store_check_fn fn,
         problem(&c, "rollups: out of memory, views not recounted");
     else
         out->rows = compare_views(&c);
+    out->skipped = c.skipped;
+    out->retained = c.retained;
     free(c.raw);
     free(c.rows);
     out->problems = c.problems;

@@ -93,6 +93,10 @@ struct store {
     bool purging;                   /* a purge is under way, in steps */
     size_t purged;                  /* records it has deleted so far */
     struct purge_mark purge_at[PURGE_DBS];
+    uint32_t retention_days;        /* options' retention_days; 0: forever */
+    bool retaining;                 /* the purge pass is at its retention */
+    int retain_phase;               /* retention.c's phase, and where it */
+    struct purge_mark retain_at;    /* resumes */
     uint64_t idle_us;               /* the writer last saw no queue */
     uint64_t purge_first_us, starved_us;    /* from the options */
     uint64_t forced_every_us;               /* options' chores_every_ms */

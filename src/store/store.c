@@ -268,6 +268,7 @@ int store_open(const char *dir, const struct store_options *opt,
     st->engage_allowance_us = (opt->engage_allowance_ms
                                ? opt->engage_allowance_ms : 30000) * 1000u;
     st->map_size = opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE;
+    st->retention_days = opt->retention_days;
     st->queue_cap = opt->queue_cap ? opt->queue_cap : DEFAULT_QUEUE_CAP;
     pthread_rwlock_init(&st->resize_lock, NULL);
     pthread_mutex_init(&st->mu, NULL);

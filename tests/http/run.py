@@ -430,9 +430,10 @@ def scenario_functions():
     import damage
     import abuse
     import hostile
+    import lifecycle
     fns = []
     for mod in (scenarios, reports, tickets, replay, parity, crash, abuse,
-                hostile, damage):
+                hostile, damage, lifecycle):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]
