@@ -30,6 +30,10 @@ struct api {
  * cannot use; 401, 403, 404, 429 as for reports. */
 void api_tickets(void *ctx, const struct http_req *q, struct http_reply *r);
 
+/* The webhook route's http_route.refused: counts a 413 (or 405, 414) the
+ * server answered itself. */
+void api_tickets_refused(void *ctx, int status);
+
 /* GET /api/v1/sites/SITE/VIEW[.csv]?from=&to=&include_bots=&sort=&order=
  * &limit=&offset=&prefix=&category= : 200 with the report; 400 naming the
  * bad parameter; 401 without a valid token; 403 for another site's token;

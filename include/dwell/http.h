@@ -24,6 +24,7 @@ enum {
 enum http_canned { HTTP_CANNED_NONE, HTTP_CANNED_204, HTTP_CANNED_GIF };
 
 #define HTTP_MAX_HEADERS 10
+#define HTTP_SITE_MAX    100     /* a site name (EVENT_SITE_MAX) */
 
 struct http_req {
     unsigned method;          /* one HTTP_* bit */
@@ -47,6 +48,8 @@ struct http_reply {
     const char *headers[HTTP_MAX_HEADERS][2];   /* static strings */
     bool pending;             /* answer when the store acks (see below) */
     char scratch[512];        /* room for a short generated body */
+    char site[HTTP_SITE_MAX + 1];   /* the known site the request was for,
+                                       for the access log ("": none) */
 };
 
 /* Fills R with {"error": MSG} and STATUS. */
@@ -78,6 +81,9 @@ struct http_route {
     http_handler fn;
     void *ctx;
     size_t max_body;          /* 0: HTTP_MAX_BODY */
+    /* Told (with CTX and the status) of each request for this route that
+     * the server answered itself, before FN: 405, 413, 414. NULL: none. */
+    void (*refused)(void *ctx, int status);
 };
 
 struct http_options {
@@ -95,6 +101,8 @@ struct http_options {
     const struct cidr *trusted;   /* proxies whose X-Forwarded-For names
                                      the client */
     size_t ntrusted;
+    bool access_log;          /* a log line per request (log.h) */
+    bool log_ip;              /* the client's address in it */
 };
 
 /* What the server's connection hygiene has seen. */
@@ -102,6 +110,8 @@ struct http_stats {
     unsigned connections;     /* open now */
     uint64_t cut;             /* shut down past the request deadline */
     uint64_t refused;         /* over the per-client limit */
+    uint64_t responses[6];    /* sent, by status class: [2] 2xx … [5] 5xx,
+                                 [0] any other */
 };
 
 struct http_server;

@@ -32,4 +32,8 @@ void ingest_beacon(void *ctx, const struct http_req *q, struct http_reply *r);
  * 43-byte transparent GIF; errors as JSON. */
 void ingest_pixel(void *ctx, const struct http_req *q, struct http_reply *r);
 
+/* The event routes' http_route.refused: counts a request the server
+ * answered itself (405: reason method; 413, 414: size). */
+void ingest_refused(void *ctx, int status);
+
 #endif

@@ -4,6 +4,7 @@
 #ifndef DWELL_SERVE_H
 #define DWELL_SERVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dwell/clientaddr.h"
@@ -26,6 +27,10 @@ struct serve_options {
     unsigned idle_timeout_s;        /* 0: 5 */
     double rate_per_s, rate_burst;  /* ingest per client; 0: no limit */
     unsigned auth_fails_per_min;    /* failed authentications; 0: any */
+    const char *metrics_token;      /* GET /metrics wants it as bearer;
+                                       NULL: loopback clients only */
+    bool access_log;                /* a log line per request */
+    bool log_ip;                    /* client addresses in log lines */
 };
 
 /* Serves until SIGINT or SIGTERM, then refuses new requests, drains the

@@ -56,6 +56,19 @@ struct site {
     char origins[STORE_MAX_ORIGINS][STORE_ORIGIN_MAX + 1];
 };
 
+/* A histogram of COUNT observations summing to SUM: BUCKET[i] of them
+ * were above the bound before i and at most bound i (store_batch_le or
+ * store_commit_le, ascending); those above the last bound are only in
+ * COUNT. */
+#define STORE_HIST_BUCKETS 12
+struct store_hist {
+    uint64_t count;
+    double sum;
+    uint64_t bucket[STORE_HIST_BUCKETS];
+};
+extern const double store_batch_le[STORE_HIST_BUCKETS];
+extern const double store_commit_le[STORE_HIST_BUCKETS];
+
 struct store_stats {
     uint64_t events_stored;   /* by this process since start */
     uint64_t batches;
@@ -65,7 +78,13 @@ struct store_stats {
     uint64_t purged;          /* expired records deleted since start */
     uint64_t sync_errors;     /* failed flushes to disk (commit, none) */
     size_t queue_depth;       /* events waiting */
+    size_t queue_cap;         /* events queued at most (--queue) */
     size_t map_size;
+    size_t map_used;          /* bytes of the map in use: the last page
+                                 written and those before it */
+    struct store_hist batch_events;   /* events per ingest commit */
+    struct store_hist commit_seconds; /* seconds per ingest commit (its
+                                         fsync included in mode fsync) */
 };
 
 #define STORE_EFULL (-2)      /* store_enqueue: the queue is full */

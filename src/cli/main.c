@@ -43,6 +43,7 @@ enum flag_id {
     F_REQUEST_TIMEOUT, F_IDLE_TIMEOUT,
     F_QUIET, F_PUBLIC_URL,
     F_RETENTION, F_PURGE, F_EMAIL, F_IDENTITY,
+    F_METRICS_TOKEN, F_LOG_FORMAT, F_ACCESS_LOG, F_LOG_IP,
     F_COUNT,
     F_QUERY = 100              /* + the index of a query_params entry */
 };
@@ -90,6 +91,19 @@ static const struct flag flags[F_COUNT] = {
                             "arrive within this, 1–3600" },
     [F_IDLE_TIMEOUT] = { "idle-timeout", "SECONDS", "5",
                          "a connection silent this long is closed, 1–3600" },
+    [F_METRICS_TOKEN] = { "metrics-token", "T", "none: loopback only",
+                          "GET /metrics answers only to Authorization: "
+                          "Bearer T (without one: to loopback clients "
+                          "not relayed by a proxy)" },
+    [F_LOG_FORMAT] = { "log-format", "FORMAT", "text",
+                       "text or json (one object per line: ts, level, msg "
+                       "and fields)" },
+    [F_ACCESS_LOG] = { "access-log", NULL, "off",
+                       "a log line per request: method, path, status, "
+                       "bytes, ms, site" },
+    [F_LOG_IP] = { "log-ip", NULL, "off",
+                   "name client addresses in log lines (access log, "
+                   "refusals); without it none is logged" },
     [F_RETENTION] = { "retention-days", "N", "0 (keep forever)",
                       "delete raw events, tickets and links of days before "
                       "the last N (rollups stay: reports still answer), "
@@ -203,7 +217,8 @@ static int cmd_backup(struct call *c);
 static const int serve_flags[] = { F_LISTEN, F_DATA, F_GEO, F_TRUST_PROXY,
     F_DURABILITY, F_DEMO, F_HELPSCOUT, F_QUEUE, F_MAP_SIZE, F_THREADS,
     F_MAX_CONN, F_RATE_LIMIT, F_AUTH_FAILS, F_ENGAGE_ALLOWANCE,
-    F_REQUEST_TIMEOUT, F_IDLE_TIMEOUT, F_RETENTION, -1 };
+    F_REQUEST_TIMEOUT, F_IDLE_TIMEOUT, F_RETENTION, F_METRICS_TOKEN,
+    F_LOG_FORMAT, F_ACCESS_LOG, F_LOG_IP, -1 };
 static const int site_add_flags[] = { F_ORIGIN, F_SITE_HELPSCOUT, F_DATA,
     -1 };
 static const int data_flags[] = { F_DATA, -1 };
@@ -780,6 +795,23 @@ static char *read_whole(const char *path, size_t *len)
 
 /* --- serve -------------------------------------------------------------------- */
 
+/* Sets the log format and O's logging and /metrics settings from C's
+ * flags. Returns 0, or the usage status (message printed). */
+static int serve_logging(const struct call *c, struct serve_options *o)
+{
+    const char *v = opt(c, F_LOG_FORMAT);
+    enum log_format lf = LOG_FORMAT_TEXT;
+    if (v && log_format_parse(v, &lf) != 0)
+        return die_value(c, F_LOG_FORMAT, v, "expected text or json");
+    log_set_format(lf);
+    o->metrics_token = opt(c, F_METRICS_TOKEN);
+    if (o->metrics_token && strlen(o->metrics_token) < 16)
+        return die_value(c, F_METRICS_TOKEN, "…", "at least 16 characters");
+    o->access_log = opt(c, F_ACCESS_LOG) != NULL;
+    o->log_ip = opt(c, F_LOG_IP) != NULL;
+    return 0;
+}
+
 /* Sets O's rate limits and engage allowance from C's flags (defaults
  * otherwise). Returns 0, or the usage status (message printed). */
 static int serve_limits(const struct call *c, struct serve_options *o)
@@ -800,7 +832,7 @@ static int serve_limits(const struct call *c, struct serve_options *o)
     if ((v = opt(c, F_RETENTION)) && parse_uint(v, 36500, &days))
         return die_value(c, F_RETENTION, v, "expected days, 0–36500");
     o->store.retention_days = days;
-    return 0;
+    return serve_logging(c, o);
 }
 
 /* Sets O from C's flags. Returns 0, or the usage status (message printed). */

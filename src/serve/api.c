@@ -18,6 +18,7 @@
 #include "dwell/ratelimit.h"
 #include "base/crypto.h"
 #include "base/json.h"
+#include "serve/metrics.h"
 
 #define API_PREFIX "/api/v1/sites/"
 
@@ -275,6 +276,7 @@ void api_reports(void *ctx, const struct http_req *q, struct http_reply *r)
                          rc > 0 ? "unknown site" : "storage error");
         return;
     }
+    snprintf(r->site, sizeof r->site, "%s", site.name);
     const char *accept = http_req_header(q, "Accept");
     if (accept && strstr(accept, "text/csv"))
         a.csv = true;
@@ -314,9 +316,11 @@ static const char *helpscout_secret(struct api *api, const char *site_name,
     return buf;
 }
 
-void api_tickets(void *ctx, const struct http_req *q, struct http_reply *r)
+/* POST /api/v1/tickets (see api_tickets); sets *UNCHANGED when the ticket
+ * was stored before, as it is. */
+static void tickets_post(struct api *api, const struct http_req *q,
+                         struct http_reply *r, bool *unchanged_out)
 {
-    struct api *api = ctx;
     const char *site_name = http_req_arg(q, "site");
     assets_locked_down(r, API_CSP);
     if (site_name == NULL || site_name[0] == '\0') {
@@ -378,6 +382,8 @@ void api_tickets(void *ctx, const struct http_req *q, struct http_reply *r)
         http_reply_header(r, "Retry-After", "1");
         return;
     }
+    *unchanged_out = unchanged != 0;
+    snprintf(r->site, sizeof r->site, "%s", site.name);
     struct json j;
     size_t len;
     json_init(&j, 6 * STORE_TICKET_ID_MAX + 64);   /* every byte escaped */
@@ -396,4 +402,28 @@ void api_tickets(void *ctx, const struct http_req *q, struct http_reply *r)
     r->body = body;
     r->len = len;
     r->owned = body;
+}
+
+void api_tickets(void *ctx, const struct http_req *q, struct http_reply *r)
+{
+    bool unchanged = false;
+    tickets_post(ctx, q, r, &unchanged);
+    switch (r->status) {
+    case 200:
+        metrics_webhook(unchanged ? METRICS_WH_UNCHANGED : METRICS_WH_STORED);
+        break;
+    case 400: metrics_webhook(METRICS_WH_BAD_REQUEST); break;
+    case 401: metrics_webhook(METRICS_WH_UNAUTHORIZED); break;
+    case 403: metrics_webhook(METRICS_WH_FORBIDDEN); break;
+    case 404: metrics_webhook(METRICS_WH_UNKNOWN_SITE); break;
+    case 429: metrics_webhook(METRICS_WH_RATE_LIMITED); break;
+    default: metrics_webhook(METRICS_WH_ERROR); break;
+    }
+}
+
+void api_tickets_refused(void *ctx, int status)
+{
+    (void)ctx;
+    metrics_webhook(status == 413 ? METRICS_WH_TOO_LARGE
+                                  : METRICS_WH_BAD_REQUEST);
 }

@@ -35,6 +35,8 @@ static const unsigned char gif_bytes[43] = {
 };
 
 enum phase { PHASE_NEW, PHASE_BODY, PHASE_WAITING };
+
+#define ACCESS_PATH_MAX 200      /* of a path in the access log, bytes */
 enum ack_state { ACK_RUNNING, ACK_SUSPENDED, ACK_DONE };
 
 /* One open TCP connection (MHD's socket context). RECEIVING_SINCE is when
@@ -81,6 +83,8 @@ struct http_server {
     unsigned max_per_client;     /* 0: no limit */
     const struct cidr *trusted;
     size_t ntrusted;
+    atomic_uint_fast64_t responses[6];  /* by status class (http_stats) */
+    bool access_log, log_ip;
 };
 
 /* One request in progress; owned by MHD's con_cls, freed on completion. */
@@ -100,6 +104,13 @@ struct conn_state {
     atomic_int ack_status;
     struct http_req req;
     struct http_reply reply;
+    /* for the access log */
+    uint64_t start_us;
+    int sent_status;             /* 0: nothing sent */
+    size_t sent_bytes;
+    char method[8];
+    char path[ACCESS_PATH_MAX + 1];
+    struct ipaddr client_addr;   /* through trusted proxies */
 };
 
 /* --- replies --------------------------------------------------------------- */
@@ -153,6 +164,17 @@ void http_reply_header(struct http_reply *r, const char *name,
     r->nheaders++;
 }
 
+/* Counts a response of STATUS with LEN body bytes (the metrics' classes,
+ * the access log's line). */
+static void note_sent(struct conn_state *cs, int status, size_t len)
+{
+    unsigned cls = status >= 100 && status < 600 ? (unsigned)status / 100 : 0;
+    atomic_fetch_add_explicit(&cs->srv->responses[cls], 1,
+                              memory_order_relaxed);
+    cs->sent_status = status;
+    cs->sent_bytes = len;
+}
+
 static enum MHD_Result send_reply(struct conn_state *cs,
                                   struct http_reply *r)
 {
@@ -162,10 +184,13 @@ static enum MHD_Result send_reply(struct conn_state *cs,
     if (r->canned == HTTP_CANNED_204) {
         resp = cs->srv->canned_204;
         status = MHD_HTTP_NO_CONTENT;
+        note_sent(cs, status, 0);
     } else if (r->canned == HTTP_CANNED_GIF) {
         resp = cs->srv->canned_gif;
         status = MHD_HTTP_OK;
+        note_sent(cs, status, sizeof gif_bytes);
     } else {
+        note_sent(cs, status, r->len);
         canned = false;
         resp = MHD_create_response_from_buffer(
             r->len, (void *)r->body,
@@ -258,6 +283,13 @@ static const struct http_route *find_route(const struct http_server *s,
     return NULL;
 }
 
+/* Tells RT (if any) of a request the server refused itself. */
+static void route_refused(const struct http_route *rt, int status)
+{
+    if (rt && rt->refused)
+        rt->refused(rt->ctx, status);
+}
+
 /* Runs the handler of a complete request and answers or suspends it. */
 static enum MHD_Result dispatch(struct conn_state *cs, const char *url,
                                 const char *method)
@@ -270,24 +302,29 @@ static enum MHD_Result dispatch(struct conn_state *cs, const char *url,
         http_reply_header(&cs->reply, "Connection", "close");
         return send_reply(cs, &cs->reply);
     }
-    if (cs->url_len > HTTP_MAX_URL)
+    const struct http_route *rt = find_route(s, url);
+    if (cs->url_len > HTTP_MAX_URL) {
+        route_refused(rt, 414);
         return send_error(cs, 414,
                           "URL longer than 2048 bytes");
-    const struct http_route *rt = find_route(s, url);
+    }
     if (rt == NULL)
         return send_error(cs, MHD_HTTP_NOT_FOUND, "no such resource");
     unsigned m = method_bit(method);
     if (!(rt->methods & m)) {
+        route_refused(rt, MHD_HTTP_METHOD_NOT_ALLOWED);
         http_reply_error(&cs->reply, MHD_HTTP_METHOD_NOT_ALLOWED,
                          "method not allowed");
         http_reply_header(&cs->reply, MHD_HTTP_HEADER_ALLOW,
                           allow_value(rt->methods));
         return send_reply(cs, &cs->reply);
     }
-    if (cs->too_large)
+    if (cs->too_large) {
+        route_refused(rt, 413);
         return send_error(cs, 413, cs->max_body == HTTP_MAX_BODY
                           ? "body larger than 8192 bytes"
                           : "body too large for this endpoint");
+    }
 
     cs->req.method = m;
     cs->req.path = url;
@@ -592,6 +629,9 @@ void http_get_stats(struct http_server *s, struct http_stats *out)
     out->connections = s->nconns;
     out->cut = s->cut_total;
     out->refused = s->refused_total;
+    for (size_t i = 0; i < 6; i++)
+        out->responses[i] = atomic_load_explicit(&s->responses[i],
+                                                 memory_order_relaxed);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -688,12 +728,17 @@ static enum MHD_Result on_headers(struct conn_state *cs, const char *url,
         cs->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const struct http_route *rt = find_route(s, url);
     cs->max_body = rt && rt->max_body ? rt->max_body : HTTP_MAX_BODY;
-    if (cl != NULL && strtoull(cl, NULL, 10) > cs->max_body)
+    if (cl != NULL && strtoull(cl, NULL, 10) > cs->max_body) {
+        route_refused(rt, 413);
         return send_error(cs, 413, cs->max_body == HTTP_MAX_BODY
                           ? "body larger than 8192 bytes"
                           : "body too large for this endpoint");
+    }
     return MHD_YES;
 }
+
+static void access_begin(struct conn_state *cs, const char *url,
+                         const char *method);
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
@@ -713,6 +758,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return answer_acked(cs);
     if (cs->phase == PHASE_NEW) {
         cs->phase = PHASE_BODY;
+        if (s->access_log)
+            access_begin(cs, url, method);
         return on_headers(cs, url, version);
     }
     if (*upload_size > 0) {
@@ -742,6 +789,62 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     return (void *)(uintptr_t)((n << 2) | (nul << 1) | 1);
 }
 
+/* --- the access log ------------------------------------------------------------ */
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Keeps what the access log line of CS's request needs from its start:
+ * the time, METHOD, the path URL (no query string; cut to
+ * ACCESS_PATH_MAX bytes) and, with --log-ip, the client's address. */
+static void access_begin(struct conn_state *cs, const char *url,
+                         const char *method)
+{
+    cs->start_us = now_us();
+    snprintf(cs->method, sizeof cs->method, "%s", method);
+    size_t n = strlen(url);
+    bool whole;
+    if (n > ACCESS_PATH_MAX)
+        n = utf8_cut(url, n, ACCESS_PATH_MAX, &whole);
+    memcpy(cs->path, url, n);
+    cs->path[n] = '\0';
+    if (!cs->srv->log_ip)
+        return;
+    struct ipaddr peer;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(cs->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL ||
+        ipaddr_from_sockaddr(ci->client_addr, &peer) != 0)
+        memset(&peer, 0, sizeof peer);
+    clientaddr_resolve(&peer, MHD_lookup_connection_value(
+                           cs->c, MHD_HEADER_KIND, "X-Forwarded-For"),
+                       cs->srv->trusted, cs->srv->ntrusted, &cs->client_addr);
+}
+
+/* The access log line of CS's request, if it was answered. */
+static void access_end(struct conn_state *cs)
+{
+    char client[64];
+    if (cs->sent_status == 0 || cs->start_us == 0)
+        return;
+    bool ip = cs->srv->log_ip &&
+              ipaddr_format(&cs->client_addr, client, sizeof client) == 0;
+    struct log_field f[] = {
+        LOG_STR("method", cs->method),
+        LOG_STR("path", cs->path),
+        LOG_INT("status", cs->sent_status),
+        LOG_INT("bytes", cs->sent_bytes),
+        LOG_REAL("ms", (double)(now_us() - cs->start_us) / 1000.0),
+        LOG_STR("site", cs->reply.site[0] ? cs->reply.site : NULL),
+        LOG_STR("client", ip ? client : NULL),
+    };
+    log_fields(LOG_INFO, 1, "request", f, sizeof f / sizeof f[0]);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -752,6 +855,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     slot_receiving(s, c, true);             /* the next request's deadline */
     if (cs == NULL || ((uintptr_t)cs & 1))
         return;
+    if (s->access_log)
+        access_end(cs);
     if (cs->client_counted) {
         pthread_mutex_lock(&s->lock);
         client_add(s, &cs->client, -1);
@@ -853,6 +958,8 @@ int http_start(const struct http_options *opt, const struct http_route *routes,
     s->max_per_client = opt->max_per_ip;
     s->trusted = opt->trusted;
     s->ntrusted = opt->ntrusted;
+    s->access_log = opt->access_log;
+    s->log_ip = opt->log_ip;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
     s->canned_204 = MHD_create_response_from_buffer(0, NULL,

@@ -13,6 +13,7 @@
 #include "dwell/ratelimit.h"
 #include "dwell/store.h"
 #include "dwell/visitor.h"
+#include "serve/metrics.h"
 
 /* Length of the origin ("scheme://host[:port]") at the start of URL. */
 static size_t origin_len(const char *url)
@@ -52,6 +53,22 @@ static bool origin_allowed(const struct site *site, const struct http_req *q)
     return false;
 }
 
+/* Answers R with STATUS and WHY, and counts the refusal (reason REASON,
+ * of site SITE_ID, named NAME: the name asked for when unknown). */
+static void refuse(const struct http_req *q, const struct ipaddr *addr,
+                   struct http_reply *r, enum metrics_reason reason,
+                   int status, const char *why, uint32_t site_id,
+                   const char *name, size_t name_len)
+{
+    http_reply_error(r, status, why);
+    struct metrics_refusal m = {
+        .reason = reason, .status = status, .why = why, .site_id = site_id,
+        .site = name, .site_len = name_len,
+        .origin = http_req_header(q, "Origin"), .client = addr
+    };
+    metrics_refused(&m);
+}
+
 /* Resolves every event's site, checks origins, and fills in the site id,
  * country and bot flag. Returns 0, or -1 with R filled with the error. */
 static int enrich(struct ingest *in, const struct http_req *q,
@@ -75,17 +92,20 @@ static int enrich(struct ingest *in, const struct http_req *q,
                 snprintf(msg, sizeof msg, "unknown site \"%.*s\"",
                          (int)(ev->site.n > 100 ? 100 : ev->site.n),
                          ev->site.p);
-                http_reply_error(r, rc > 0 ? 404 : 500,
-                                 rc > 0 ? msg : "storage error");
+                refuse(q, addr, r, rc > 0 ? METRICS_UNKNOWN_SITE
+                                          : METRICS_STORE_ERROR,
+                       rc > 0 ? 404 : 500, rc > 0 ? msg : "storage error",
+                       0, ev->site.p, ev->site.n);
                 return -1;
             }
+            snprintf(r->site, sizeof r->site, "%s", site.name);
             if (!origin_allowed(&site, q)) {
-                http_reply_error(r, 403, http_req_header(q, "Origin") ||
-                                 q->method != HTTP_POST
-                                 ? "origin not allowed for this site"
-                                 : "an Origin header is required: this "
-                                   "site accepts beacons only from its "
-                                   "origins");
+                refuse(q, addr, r, METRICS_ORIGIN, 403,
+                       http_req_header(q, "Origin") || q->method != HTTP_POST
+                       ? "origin not allowed for this site"
+                       : "an Origin header is required: this site accepts "
+                         "beacons only from its origins",
+                       site.id, site.name, strlen(site.name));
                 return -1;
             }
         }
@@ -109,15 +129,23 @@ static void submit(struct ingest *in, const struct http_req *q,
     store_ack_fn ack = in->ack_on_enqueue ? NULL : http_req_ack;
     int rc = store_enqueue(in->store, b->ev, b->n, addr, ua,
                            ua ? strlen(ua) : 0, ack, http_req_ack_ctx(q));
+    uint32_t first = b->n ? b->ev[0].site_id : 0;
     if (rc == STORE_EFULL) {
-        http_reply_error(r, 503, "too many events queued; try again");
+        refuse(q, addr, r, METRICS_QUEUE_FULL, 503,
+               "too many events queued; try again", first, r->site,
+               strlen(r->site));
         http_reply_header(r, "Retry-After", "1");
         return;
     }
     if (rc != 0) {
-        http_reply_error(r, 500, "could not queue the event");
+        refuse(q, addr, r, METRICS_STORE_ERROR, 500,
+               "could not queue the event", first, r->site,
+               strlen(r->site));
         return;
     }
+    for (size_t i = 0; i < b->n; i++)
+        metrics_accepted(b->ev[i].site_id, 1,
+                         (b->ev[i].flags & EVENT_FLAG_BOT) != 0);
     r->canned = success;
     r->pending = !in->ack_on_enqueue;
 }
@@ -138,8 +166,14 @@ static int admit(struct ingest *in, const struct http_req *q,
     unsigned wait = rate_take(in->limit, key, rate_now_us());
     if (wait == 0)
         return 0;
-    rate_reply(r, wait, "too many events from this address; slow down "
-               "(see Retry-After)");
+    static const char why[] = "too many events from this address; slow "
+                              "down (see Retry-After)";
+    rate_reply(r, wait, why);
+    struct metrics_refusal m = {
+        .reason = METRICS_RATE_LIMITED, .status = r->status, .why = why,
+        .client = addr
+    };
+    metrics_refused(&m);
     return -1;
 }
 
@@ -156,9 +190,10 @@ void ingest_beacon(void *ctx, const struct http_req *q, struct http_reply *r)
         return;
     }
     if (q->body_len == 0)
-        http_reply_error(r, 400, "empty body: expected a JSON event");
+        refuse(q, &addr, r, METRICS_MALFORMED, 400,
+               "empty body: expected a JSON event", 0, NULL, 0);
     else if (event_parse_json(q->body, q->body_len, b, err, sizeof err) != 0)
-        http_reply_error(r, 400, err);
+        refuse(q, &addr, r, METRICS_MALFORMED, 400, err, 0, NULL, 0);
     else
         submit(in, q, b, &addr, HTTP_CANNED_204, r);
     free(b);
@@ -206,8 +241,21 @@ void ingest_pixel(void *ctx, const struct http_req *q, struct http_reply *r)
     }
     if (event_parse_pixel(pixel_arg, (void *)q, view_id, b, err,
                           sizeof err) != 0)
-        http_reply_error(r, 400, err);
+        refuse(q, &addr, r, METRICS_MALFORMED, 400, err, 0, NULL, 0);
     else
         submit(in, q, b, &addr, HTTP_CANNED_GIF, r);
     free(b);
+}
+
+void ingest_refused(void *ctx, int status)
+{
+    (void)ctx;
+    struct metrics_refusal m = {
+        .reason = status == 405 ? METRICS_METHOD : METRICS_SIZE,
+        .status = status,
+        .why = status == 405 ? "method not allowed"
+             : status == 414 ? "URL longer than 2048 bytes"
+                             : "body larger than 8192 bytes"
+    };
+    metrics_refused(&m);
 }

@@ -15,6 +15,7 @@
 #include "dwell/ingest.h"
 #include "dwell/log.h"
 #include "dwell/ratelimit.h"
+#include "serve/metrics.h"
 
 static const char *const durability_names[] = { "fsync", "commit", "none" };
 
@@ -29,7 +30,7 @@ static void serve_health(void *ctx, const struct http_req *q,
 {
     struct health *h = ctx;
     struct store_stats s;
-    struct http_stats hs = { 0, 0, 0 };
+    struct http_stats hs = { 0, 0, 0, { 0 } };
     (void)q;
     store_get_stats(h->store, &s);
     if (h->http)
@@ -139,33 +140,44 @@ int serve_run(const struct serve_options *opt)
     struct assets assets;
     assets_init(&assets, opt->demo_dir);
     struct health health = { .store = st };
+    struct metrics_source msrc = { .store = st,
+                                   .token = opt->metrics_token };
+    metrics_start(opt->log_ip);
     struct api api = { .store = st, .helpscout_secret = opt->helpscout_secret,
                        .auth_fails = &auth, .trusted = opt->trusted,
                        .ntrusted = opt->ntrusted };
     const struct http_route routes[] = {
-        { "/e", false, HTTP_POST, ingest_beacon, &in, 0 },
-        { "/p.gif", false, HTTP_GET | HTTP_HEAD, ingest_pixel, &in, 0 },
+        { "/e", false, HTTP_POST, ingest_beacon, &in, 0, ingest_refused },
+        { "/p.gif", false, HTTP_GET | HTTP_HEAD, ingest_pixel, &in, 0,
+          ingest_refused },
         { "/dwell.js", false, HTTP_GET | HTTP_HEAD, assets_snippet, &assets,
-          0 },
-        { "/healthz", false, HTTP_GET | HTTP_HEAD, serve_health, &health, 0 },
-        { "/demo/", true, HTTP_GET | HTTP_HEAD, assets_demo, &assets, 0 },
+          0, NULL },
+        { "/metrics", false, HTTP_GET | HTTP_HEAD, metrics_serve, &msrc, 0,
+          NULL },
+        { "/healthz", false, HTTP_GET | HTTP_HEAD, serve_health, &health, 0,
+          NULL },
+        { "/demo/", true, HTTP_GET | HTTP_HEAD, assets_demo, &assets, 0,
+          NULL },
         { "/api/v1/tickets", false, HTTP_POST, api_tickets, &api,
-          API_WEBHOOK_MAX_BODY },
+          API_WEBHOOK_MAX_BODY, api_tickets_refused },
         { "/api/v1/sites/", true, HTTP_GET | HTTP_HEAD, api_reports, &api,
-          0 },
-        { "/report/", true, HTTP_GET | HTTP_HEAD, assets_report, &assets, 0 },
+          0, NULL },
+        { "/report/", true, HTTP_GET | HTTP_HEAD, assets_report, &assets, 0,
+          NULL },
         { "/report.js", false, HTTP_GET | HTTP_HEAD, assets_report_file,
-          &assets, 0 },
+          &assets, 0, NULL },
         { "/report.css", false, HTTP_GET | HTTP_HEAD, assets_report_file,
-          &assets, 0 },
-        { "/docs/", true, HTTP_GET | HTTP_HEAD, assets_docs, &assets, 0 },
+          &assets, 0, NULL },
+        { "/docs/", true, HTTP_GET | HTTP_HEAD, assets_docs, &assets, 0,
+          NULL },
     };
     struct http_options hopt = {
         .listen = opt->listen, .threads = opt->threads,
         .max_per_ip = opt->max_per_ip,
         .request_timeout_s = opt->request_timeout_s,
         .idle_timeout_s = opt->idle_timeout_s,
-        .trusted = opt->trusted, .ntrusted = opt->ntrusted
+        .trusted = opt->trusted, .ntrusted = opt->ntrusted,
+        .access_log = opt->access_log, .log_ip = opt->log_ip
     };
     if (http_start(&hopt, routes, sizeof routes / sizeof routes[0], &http,
                    err, sizeof err) != 0) {
@@ -177,6 +189,7 @@ int serve_run(const struct serve_options *opt)
         return 1;
     }
     health.http = http;
+    msrc.http = http;
     log_info("dwell %s listening on http://%s (data %s, durability %s)",
              DWELL_VERSION, opt->listen, opt->data_dir,
              durability_names[opt->store.durability]);

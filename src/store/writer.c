@@ -94,13 +94,38 @@ int store_drain(struct store *st, unsigned timeout_ms)
     return rc;
 }
 
+const double store_batch_le[STORE_HIST_BUCKETS] = {
+    1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096
+};
+const double store_commit_le[STORE_HIST_BUCKETS] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
+};
+
+/* Counts V in H, whose bucket bounds are LE. */
+static void hist_add(struct store_hist *h, const double *le, double v)
+{
+    h->count++;
+    h->sum += v;
+    for (size_t i = 0; i < STORE_HIST_BUCKETS; i++)
+        if (v <= le[i]) {
+            h->bucket[i]++;
+            return;
+        }
+}
+
 void store_get_stats(struct store *st, struct store_stats *out)
 {
+    MDB_envinfo info;
+    MDB_stat ms;
     pthread_mutex_lock(&st->mu);
     *out = st->stats;
     out->queue_depth = st->queued;
+    out->queue_cap = st->queue_cap;
     out->map_size = st->map_size;
     pthread_mutex_unlock(&st->mu);
+    out->map_used = 0;
+    if (mdb_env_info(st->env, &info) == 0 && mdb_env_stat(st->env, &ms) == 0)
+        out->map_used = (info.me_last_pgno + 1) * (size_t)ms.ms_psize;
 }
 
 static bool queue_empty(struct store *st)
@@ -188,9 +213,10 @@ static struct slot *take_batch(struct store *st, bool *stop)
 }
 
 /* Acknowledges every slot from HEAD with STATUS and frees them; updates
- * the counters. LAST: the writer is done with its batch. */
+ * the counters (a commit of STORED events that took TOOK_US, when STATUS
+ * is 0). LAST: the writer is done with its batch. */
 static void finish_slots(struct store *st, struct slot *head, int status,
-                         size_t stored, bool last)
+                         size_t stored, uint64_t took_us, bool last)
 {
     size_t nev = 0;
     while (head) {
@@ -207,6 +233,9 @@ static void finish_slots(struct store *st, struct slot *head, int status,
     if (status == 0) {
         st->stats.events_stored += stored;
         st->stats.batches++;
+        hist_add(&st->stats.batch_events, store_batch_le, (double)stored);
+        hist_add(&st->stats.commit_seconds, store_commit_le,
+                 (double)took_us / 1e6);
     } else {
         st->stats.write_errors++;
     }
@@ -216,6 +245,14 @@ static void finish_slots(struct store *st, struct slot *head, int status,
             pthread_cond_broadcast(&st->idle);
     }
     pthread_mutex_unlock(&st->mu);
+}
+
+/* Microseconds on the monotonic clock (commit latencies). */
+static uint64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static void *writer_main(void *arg)
@@ -231,22 +268,25 @@ static void *writer_main(void *arg)
             continue;
         }
         size_t stored = 0;
+        uint64_t t0 = monotonic_us();
         int rc = store_apply_batch(st, batch, &stored);
         if (rc == 0 || batch->next == NULL) {
             if (rc != 0)
                 log_error("store: events not stored: %s", mdb_strerror(rc));
-            finish_slots(st, batch, rc == 0 ? 0 : -1, stored, true);
+            finish_slots(st, batch, rc == 0 ? 0 : -1, stored,
+                         monotonic_us() - t0, true);
         } else {
             /* one bad request must not fail the others: each on its own */
             while (batch) {
                 struct slot *next = batch->next;
                 batch->next = NULL;
+                t0 = monotonic_us();
                 rc = store_apply_batch(st, batch, &stored);
                 if (rc != 0)
                     log_error("store: events not stored: %s",
                               mdb_strerror(rc));
                 finish_slots(st, batch, rc == 0 ? 0 : -1, stored,
-                              next == NULL);
+                             monotonic_us() - t0, next == NULL);
                 batch = next;
             }
         }
@@ -333,7 +373,7 @@ void store_stop_writer(struct store *st)
     st->head = st->tail = NULL;
     pthread_mutex_unlock(&st->mu);
     if (left != NULL)
-        finish_slots(st, left, -1, 0, true);
+        finish_slots(st, left, -1, 0, 0, true);
     if (st->writer_running && st->durability != STORE_FSYNC)
         env_sync(st);
     st->writer_running = false;

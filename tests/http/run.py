@@ -431,9 +431,10 @@ def scenario_functions():
     import abuse
     import hostile
     import lifecycle
+    import metrics
     fns = []
     for mod in (scenarios, reports, tickets, replay, parity, crash, abuse,
-                hostile, damage, lifecycle):
+                hostile, damage, lifecycle, metrics):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]
