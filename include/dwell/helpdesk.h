@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum helpdesk_format {
     HELPDESK_ZENDESK_JSON,     /* {"tickets":[…]} or {"ticket":{…}}, or
@@ -19,7 +20,8 @@ enum helpdesk_format {
     HELPDESK_HELPSCOUT_JSON,   /* {"_embedded":{"conversations":[…]}} or an
                                   array of conversations */
     HELPDESK_INTERCOM_JSON,    /* {"conversations":[…]} or an array */
-    HELPDESK_CSV               /* any CSV; columns named by --map */
+    HELPDESK_CSV               /* any CSV: columns named like the fields
+                                  (id, created_at, …) or by --map */
 };
 
 #define TICKET_ID_MAX      64
@@ -49,9 +51,10 @@ struct helpdesk_options {
      * Freshdesk custom_fields key); default "dwell_link". For CSV formats,
      * the column header. */
     const char *link_field;
-    /* For HELPDESK_CSV (and to override Zendesk CSV headers): pairs
-     * "column=field" where field is one of id, created_at, link, requester,
-     * email, channel, tags. */
+    /* Pairs "column=field" where field is one of id, created_at, link,
+     * requester, email, channel, tags: they override the columns found by
+     * name (HELPDESK_CSV takes columns already named like the fields, in
+     * any case, with no map; Zendesk CSV its own headers). */
     const char *const *map;
     size_t nmap;
 };
@@ -73,6 +76,17 @@ int helpdesk_parse_export(enum helpdesk_format format, const char *data,
                           size_t len, const struct helpdesk_options *opt,
                           helpdesk_ticket_fn ticket, helpdesk_error_fn error,
                           void *ctx);
+
+/* helpdesk_parse_export reading from IN: a CSV format is read in chunks,
+ * record by record (memory about 1 MiB whatever the file's size; a record
+ * may be at most 16 MiB), first checked whole when IN can be rewound (a
+ * regular file: a quote never closed then stores nothing; a pipe is not
+ * checked ahead). A JSON format is read whole into memory first (memory
+ * about the file's size). Same calls and result as helpdesk_parse_export. */
+int helpdesk_parse_file(enum helpdesk_format format, FILE *in,
+                        const struct helpdesk_options *opt,
+                        helpdesk_ticket_fn ticket, helpdesk_error_fn error,
+                        void *ctx);
 
 /* Parses one webhook body: Zendesk's ticket.created event (and the
  * {"ticket":{…}} shape of Zendesk triggers), Freshdesk's ticket webhook

@@ -3,8 +3,11 @@
  * A JSON export is first checked whole by a small validating scanner (so a
  * truncated file imports nothing), then each record is handed to cJSON on
  * its own: memory stays at one record's tree however big the export is.
- * CSV is read by an RFC 4180 scanner over the caller's buffer, also in two
- * passes; only the cells dwell uses are ever unquoted, into bounded buffers.
+ * CSV is read by an RFC 4180 scanner over a window of about a megabyte
+ * read from the file in chunks (a buffer in memory is read through
+ * fmemopen), also in two passes (the first only where the file can be
+ * rewound); only the cells dwell uses are ever unquoted, into bounded
+ * buffers.
  *
  * What is read from a record is only what struct ticket holds: subjects,
  * bodies, names and the rest are never looked at. Values are never quoted
@@ -1198,73 +1201,251 @@ static int csv_row(const struct csv_header *h, const struct csv_field *f,
     return 0;
 }
 
-static int parse_csv_export(struct exporter *ex,
-                            const struct helpdesk_options *opt,
-                            const char *data, size_t len)
+/* The names a generic CSV's columns may already have, per field (matched
+ * as name_eq does, so "Created at" is "created_at"): no --map needed. */
+static void header_generic(struct csv_header *h)
 {
-    const char *e = data + len, *p = skip_bom(data, e), *q = p;
-    while (q < e && is_ws(*q))
-        q++;
-    if (q == e)
-        return whole_fail(ex, "whole file", "empty file");
+    static const struct { int field; const char *name; } cols[] = {
+        { F_ID, "id" },                 { F_ID, "ticket_id" },
+        { F_CREATED, "created_at" },    { F_CREATED, "created" },
+        { F_LINK, "link" },             { F_LINK, "dwell_link" },
+        { F_REQUESTER, "requester" },   { F_REQUESTER, "requester_id" },
+        { F_EMAIL, "email" },           { F_EMAIL, "requester_email" },
+        { F_CHANNEL, "channel" },       { F_CHANNEL, "via" },
+        { F_TAGS, "tags" },
+    };
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+        if (h->col[cols[i].field] < 0)
+            h->col[cols[i].field] =
+                header_find(h, cols[i].name, strlen(cols[i].name));
+}
 
-    /* Pass 1: the whole file must be well-formed before anything counts. */
-    struct csv c = { p, e, 1 };
-    size_t nf, line;
-    int rc;
+/* True when cell S looks like data rather than a column name: it holds
+ * '@' or a digit (an id, a date, an address). */
+static bool looks_like_data(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '@' || is_digit(*s))
+            return true;
+    return false;
+}
+
+/* Writes to WHY that the required columns are missing: which, and the
+ * first row found, its names cut to fit — unless a cell of it looks like
+ * data (never quoted: a data row may hold e-mail addresses or names).
+ * Returns -1. */
+static int header_missing(const struct csv_header *h, bool zendesk,
+                          char *why, size_t whylen)
+{
+    char found[160];
+    size_t at = 0;
+    bool data = false;
+    for (size_t i = 0; i < h->n; i++)
+        data = data || looks_like_data(h->names[i]);
+    snprintf(found, sizeof found, "%s", data ? "the first row looks like "
+             "data, not names" : "the header row has ");
+    at = strlen(found);
+    for (size_t i = 0; !data && i < h->n && at + 4 < sizeof found; i++) {
+        char sb[SHOWN_MAX + 4];
+        const char *name = h->names[i];
+        int n = snprintf(found + at, sizeof found - at, "%s\"%s\"",
+                         i ? ", " : "", shown(name, strlen(name), sb));
+        if (n < 0 || (size_t)n >= sizeof found - at) {
+            snprintf(found + at, sizeof found - at, ", …");
+            break;
+        }
+        at += (size_t)n;
+    }
+    bool no_id = h->col[F_ID] < 0, no_created = h->col[F_CREATED] < 0;
+    const char *id = zendesk ? "\"Id\"" : "\"id\"";
+    const char *cr = zendesk ? "\"Created at\"" : "\"created_at\"";
+    return fail(why, whylen, "no header row with %s%s%s%s column (%s); name "
+                "%s with --map COLUMN=%s%s",
+                no_id ? "an " : "a ", no_id ? id : "",
+                no_id && no_created ? " and a " : "",
+                no_created ? cr : "", found,
+                no_id && no_created ? "them" : "it",
+                no_id ? "id" : "created_at",
+                no_id && no_created ? " --map COLUMN=created_at" : "");
+}
+
+/* Finds the columns of the fields in the header row F[0..N): the
+ * format's own names, the link column, then --map. Returns 0, or -1 with
+ * WHY. */
+static int header_setup(struct exporter *ex, const struct helpdesk_options *opt,
+                        struct csv_header *h, const struct csv_field *f,
+                        size_t n, char *why, size_t whylen)
+{
+    if (header_read(h, f, n) != 0)
+        return fail(why, whylen, "out of memory");
+    if (ex->format == HELPDESK_ZENDESK_CSV)
+        header_zendesk(h);
+    h->col[F_LINK] = header_find(h, ex->lk.field, ex->lk.nfield);
+    if (ex->format == HELPDESK_CSV)
+        header_generic(h);
+    if (header_map(h, opt, why, whylen) != 0)
+        return -1;
+    if (h->col[F_ID] < 0 || h->col[F_CREATED] < 0)
+        return header_missing(h, ex->format == HELPDESK_ZENDESK_CSV, why,
+                              whylen);
+    return 0;
+}
+
+/* A window over a CSV file read in chunks: every record handed out is
+ * whole in BUF; the window grows only for a record longer than a chunk,
+ * up to CSV_RECORD_MAX. Memory: about one chunk, whatever the file. */
+#define CSV_CHUNK      (1u << 20)
+#define CSV_RECORD_MAX (16u << 20)
+
+struct csv_window {
+    FILE *in;
+    char *buf;
+    size_t len, cap;            /* bytes held, allocated */
+    size_t pos;                 /* where the next record starts */
+    size_t line;                /* the line at POS */
+    bool eof, started;
+};
+
+enum { WIN_UNCLOSED = -1, WIN_READ = -2, WIN_LONG = -3, WIN_MEMORY = -4 };
+
+/* Moves the unread bytes to the front and reads more. Returns 0, or a
+ * WIN_* failure. */
+static int window_fill(struct csv_window *w)
+{
+    if (w->pos > 0) {
+        memmove(w->buf, w->buf + w->pos, w->len - w->pos);
+        w->len -= w->pos;
+        w->pos = 0;
+    }
+    if (w->cap - w->len < CSV_CHUNK / 2) {
+        size_t ncap = w->cap ? w->cap * 2 : CSV_CHUNK;
+        if (ncap > CSV_RECORD_MAX + CSV_CHUNK)
+            return WIN_LONG;
+        char *m = realloc(w->buf, ncap);
+        if (m == NULL)
+            return WIN_MEMORY;
+        w->buf = m;
+        w->cap = ncap;
+    }
+    size_t got = fread(w->buf + w->len, 1, w->cap - w->len, w->in);
+    w->len += got;
+    if (got == 0 && ferror(w->in))
+        return WIN_READ;
+    if (got == 0)
+        w->eof = true;
+    if (!w->started && (w->len >= 3 || w->eof)) {
+        w->started = true;
+        if (w->len >= 3 && memcmp(w->buf, "\xEF\xBB\xBF", 3) == 0)
+            w->pos = 3;
+    }
+    return 0;
+}
+
+/* csv_next over the window: 1 with a whole record in F (valid until the
+ * next call), 0 at the end of the file, or a WIN_* failure (*START then
+ * says the line where the record began). */
+static int window_next(struct csv_window *w, struct csv_field *f, size_t max,
+                       size_t *nf, size_t *start)
+{
+    for (;;) {
+        if (w->started) {
+            struct csv c = { w->buf + w->pos, w->buf + w->len, w->line };
+            int rc = csv_next(&c, f, max, nf, start);
+            if (rc == 1 && (c.p < c.e || w->eof)) {
+                w->pos = (size_t)(c.p - w->buf);
+                w->line = c.line;
+                return 1;
+            }
+            if (w->eof)
+                return rc == 0 ? 0 : WIN_UNCLOSED;
+        }
+        *start = w->line;
+        int rc = window_fill(w);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+/* Reports the window failure RC at line LINE as the whole file's. */
+static int window_fail(struct exporter *ex, int rc, size_t line)
+{
     char where[64], why[WHY_MAX];
-    while ((rc = csv_next(&c, NULL, 0, &nf, &line)) == 1)
-        ;
-    if (rc < 0) {
-        snprintf(where, sizeof where, "line %zu", line);
+    snprintf(where, sizeof where, "line %zu", line);
+    switch (rc) {
+    case WIN_UNCLOSED:
         return whole_fail(ex, where, "a quoted field is never closed");
-    }
-
-    /* The header: the first record that is not blank. */
-    struct csv_field one;
-    c = (struct csv){ p, e, 1 };
-    struct csv saved;
-    do {
-        saved = c;
-        rc = csv_next(&c, &one, 1, &nf, &line);
-    } while (rc == 1 && csv_blank_record(&one, nf));
-    if (rc != 1)
-        return whole_fail(ex, "whole file", "empty file");
-    if (nf > CSV_MAX_COLUMNS) {
-        snprintf(why, sizeof why, "more than %d columns", CSV_MAX_COLUMNS);
-        snprintf(where, sizeof where, "line %zu", line);
+    case WIN_LONG:
+        snprintf(why, sizeof why, "a record longer than %u MiB (or a quote "
+                 "never closed)", CSV_RECORD_MAX >> 20);
         return whole_fail(ex, where, why);
+    case WIN_MEMORY:
+        return whole_fail(ex, where, "out of memory");
+    default:
+        return whole_fail(ex, "whole file", "read error");
     }
-    size_t nh = nf;
-    struct csv_field *f = malloc(nh * sizeof *f);
+}
+
+/* Pass 1: every quote of the file IN closes (so that a broken file stores
+ * nothing), then IN is rewound. A file that cannot be rewound (a pipe) is
+ * not checked ahead. Returns 0, or -1 (reported). */
+static int csv_check_whole(struct exporter *ex, FILE *in)
+{
+    long at = ftell(in);
+    if (at < 0)
+        return 0;
+    struct csv_window w = { .in = in, .line = 1 };
+    size_t nf, line = 1;
+    int rc;
+    while ((rc = window_next(&w, NULL, 0, &nf, &line)) == 1)
+        ;
+    free(w.buf);
+    if (rc != 0)
+        return window_fail(ex, rc, line);
+    if (fseek(in, at, SEEK_SET) != 0)
+        return whole_fail(ex, "whole file", "cannot read it twice");
+    return 0;
+}
+
+/* Reads the CSV file IN record by record: the header row, then each row
+ * to a ticket or an error. Returns the usable records, or -1 (reported). */
+static int parse_csv_file(struct exporter *ex,
+                          const struct helpdesk_options *opt, FILE *in)
+{
+    if (csv_check_whole(ex, in) != 0)
+        return -1;
+    struct csv_window w = { .in = in, .line = 1 };
+    struct csv_field *f = malloc(CSV_MAX_COLUMNS * sizeof *f);
     struct csv_header h;
+    size_t nf, line = 1;
+    char where[64], why[WHY_MAX];
+    int rc;
     memset(&h, 0, sizeof h);
     if (f == NULL)
         return whole_fail(ex, "whole file", "out of memory");
-    c = saved;
-    csv_next(&c, f, nh, &nf, &line);
-    snprintf(where, sizeof where, "line %zu", line);
-    if (header_read(&h, f, nh) != 0) {
-        rc = whole_fail(ex, where, "out of memory");
-        goto done;
-    }
-    if (ex->format == HELPDESK_ZENDESK_CSV)
-        header_zendesk(&h);
-    h.col[F_LINK] = header_find(&h, ex->lk.field, ex->lk.nfield);
-    if (header_map(&h, opt, why, sizeof why) != 0) {
-        rc = whole_fail(ex, where, why);
-        goto done;
-    }
-    if (h.col[F_ID] < 0 || h.col[F_CREATED] < 0) {
-        rc = whole_fail(ex, where, ex->format == HELPDESK_ZENDESK_CSV
-            ? "no header row with an \"Id\" and a \"Created at\" column "
-              "(name others with --map COLUMN=id --map COLUMN=created_at)"
-            : "a generic CSV needs --map COLUMN=id and --map "
-              "COLUMN=created_at naming columns of its header row");
-        goto done;
-    }
 
-    while (!ex->stop && csv_next(&c, f, nh, &nf, &line) == 1) {
+    /* The header: the first record that is not blank. */
+    while ((rc = window_next(&w, f, CSV_MAX_COLUMNS, &nf, &line)) == 1 &&
+           csv_blank_record(f, nf))
+        ;
+    snprintf(where, sizeof where, "line %zu", line);
+    if (rc == 0) {
+        rc = whole_fail(ex, "whole file", "empty file");
+    } else if (rc < 0) {
+        rc = window_fail(ex, rc, line);
+    } else if (nf > CSV_MAX_COLUMNS) {
+        snprintf(why, sizeof why, "more than %d columns", CSV_MAX_COLUMNS);
+        rc = whole_fail(ex, where, why);
+    } else if (header_setup(ex, opt, &h, f, nf, why, sizeof why) != 0) {
+        rc = whole_fail(ex, where, why);
+    } else {
+        rc = 0;
+    }
+    while (rc == 0 && !ex->stop) {
+        int got = window_next(&w, f, CSV_MAX_COLUMNS, &nf, &line);
+        if (got <= 0) {
+            rc = got == 0 ? 0 : window_fail(ex, got, line);
+            break;
+        }
         if (csv_blank_record(f, nf))
             continue;
         struct ticket t;
@@ -1276,10 +1457,24 @@ static int parse_csv_export(struct exporter *ex,
             ex_ticket(ex, &t);
         }
     }
-    rc = ex->count;
-done:
     header_free(&h);
     free(f);
+    free(w.buf);
+    return rc < 0 ? -1 : ex->count;
+}
+
+/* A CSV export in memory: read through the same window as a file. */
+static int parse_csv_buffer(struct exporter *ex,
+                            const struct helpdesk_options *opt,
+                            const char *data, size_t len)
+{
+    if (len == 0)
+        return whole_fail(ex, "whole file", "empty file");
+    FILE *in = fmemopen((void *)(uintptr_t)data, len, "r");
+    if (in == NULL)
+        return whole_fail(ex, "whole file", "out of memory");
+    int rc = parse_csv_file(ex, opt, in);
+    fclose(in);
     return rc;
 }
 
@@ -1305,9 +1500,63 @@ int helpdesk_parse_export(enum helpdesk_format format, const char *data,
         return parse_json_export(&ex, data, len);
     case HELPDESK_ZENDESK_CSV:
     case HELPDESK_CSV:
-        return parse_csv_export(&ex, opt, data, len);
+        return parse_csv_buffer(&ex, opt, data, len);
     }
     return whole_fail(&ex, "whole file", "unknown format");
+}
+
+/* Reads all of IN into a new buffer (NUL-terminated), *LEN bytes. Returns
+ * NULL when it cannot be read or memory runs out. */
+static char *read_all(FILE *in, size_t *len)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    while (b != NULL) {
+        n += fread(b + n, 1, cap - n - 1, in);
+        if (ferror(in))
+            break;
+        if (feof(in)) {
+            b[n] = '\0';
+            *len = n;
+            return b;
+        }
+        char *m = cap < SIZE_MAX / 2 ? realloc(b, cap * 2) : NULL;
+        if (m == NULL)
+            break;
+        b = m;
+        cap *= 2;
+    }
+    free(b);
+    return NULL;
+}
+
+int helpdesk_parse_file(enum helpdesk_format format, FILE *in,
+                        const struct helpdesk_options *opt,
+                        helpdesk_ticket_fn ticket, helpdesk_error_fn error,
+                        void *ctx)
+{
+    if (format == HELPDESK_ZENDESK_CSV || format == HELPDESK_CSV) {
+        struct exporter ex;
+        memset(&ex, 0, sizeof ex);
+        ex.format = format;
+        ex.on_ticket = ticket;
+        ex.on_error = error;
+        ex.ctx = ctx;
+        lookup_init(&ex.lk, opt);
+        return parse_csv_file(&ex, opt, in);
+    }
+    size_t len;
+    char *data = read_all(in, &len);
+    if (data == NULL) {
+        if (error != NULL)
+            error(ctx, "whole file", "cannot be read (read error or out of "
+                  "memory)");
+        return -1;
+    }
+    int rc = helpdesk_parse_export(format, data, len, opt, ticket, error,
+                                   ctx);
+    free(data);
+    return rc;
 }
 
 /* --- webhooks ------------------------------------------------------------- */

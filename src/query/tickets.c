@@ -41,38 +41,103 @@ int tickets_to_store(struct store *st, const struct ticket *in,
     return 0;
 }
 
+/* Tickets stored per write transaction by an import: an interrupted import
+ * leaves whole batches, and memory holds one batch (about 6 MiB). */
+#define IMPORT_BATCH 5000
+
 struct import {
     struct store *st;
-    struct store_ticket *rows;
-    size_t n, cap;
+    uint32_t site_id;
+    struct store_ticket *rows;      /* IMPORT_BATCH of them */
+    size_t n;
     helpdesk_error_fn error;
     void *ctx;
-    size_t bad;
-    int failed;
+    tickets_progress_fn progress;
+    struct tickets_result *res;
+    char *why;
+    size_t whylen;
+    int failed;                     /* 1: out of memory or no secret,
+                                       2: a batch could not be stored */
 };
+
+/* Stores the batch held; counts it in RES. Returns 0, or -1 (FAILED set,
+ * WHY written). */
+static int flush_batch(struct import *im)
+{
+    size_t unchanged = 0;
+    if (im->n == 0)
+        return 0;
+    if (store_tickets_put(im->st, im->site_id, im->rows, im->n, &unchanged,
+                          im->why, im->whylen) != 0) {
+        im->failed = 2;
+        return -1;
+    }
+    im->res->good += im->n;
+    im->res->unchanged += unchanged;
+    im->res->batches++;
+    im->n = 0;
+    store_release_pages(im->st);       /* the map's pages: not ours to keep */
+    if (im->progress != NULL)
+        im->progress(im->ctx, im->res->good);
+    return 0;
+}
 
 static int take_ticket(void *ctx, const struct ticket *t)
 {
     struct import *im = ctx;
-    if (buf_grow_array(&im->rows, &im->cap, im->n + 1, sizeof *im->rows,
-                       SIZE_MAX) != 0) {
-        im->failed = 1;
-        return 1;
-    }
     if (tickets_to_store(im->st, t, &im->rows[im->n]) != 0) {
         im->failed = 1;
+        snprintf(im->why, im->whylen, "no server secret");
         return 1;
     }
-    im->n++;
+    if (++im->n == IMPORT_BATCH && flush_batch(im) != 0)
+        return 1;
     return 0;
 }
 
 static void take_error(void *ctx, const char *where, const char *reason)
 {
     struct import *im = ctx;
-    im->bad++;
+    im->res->bad++;
     if (im->error)
         im->error(im->ctx, where, reason);
+}
+
+/* Runs PARSE (over DATA/LEN or IN) into batches. */
+static int import_run(struct store *st, uint32_t site_id,
+                      enum helpdesk_format format, const char *data,
+                      size_t len, FILE *in, const struct helpdesk_options *opt,
+                      helpdesk_error_fn error, tickets_progress_fn progress,
+                      void *ctx, struct tickets_result *res, char *why,
+                      size_t whylen)
+{
+    struct import im = { .st = st, .site_id = site_id, .error = error,
+                         .ctx = ctx, .progress = progress, .res = res,
+                         .why = why, .whylen = whylen };
+    memset(res, 0, sizeof *res);
+    im.rows = malloc(IMPORT_BATCH * sizeof *im.rows);
+    if (im.rows == NULL) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    int good = in != NULL
+        ? helpdesk_parse_file(format, in, opt, take_ticket, take_error, &im)
+        : helpdesk_parse_export(format, data, len, opt, take_ticket,
+                                take_error, &im);
+    if (good >= 0 && !im.failed)
+        flush_batch(&im);
+    free(im.rows);
+    if (im.failed)
+        return -1;
+    if (good < 0) {
+        snprintf(why, whylen, "the file cannot be parsed (see above)");
+        return -1;
+    }
+    if (res->good == 0 && res->bad > 0) {
+        snprintf(why, whylen, "no usable record (%zu bad)", res->bad);
+        return -1;
+    }
+    return 0;
 }
 
 int tickets_import(struct store *st, uint32_t site_id,
@@ -81,27 +146,17 @@ int tickets_import(struct store *st, uint32_t site_id,
                    helpdesk_error_fn error, void *ctx,
                    struct tickets_result *res, char *why, size_t whylen)
 {
-    struct import im = { .st = st, .error = error, .ctx = ctx };
-    memset(res, 0, sizeof *res);
-    int good = helpdesk_parse_export(format, data, len, opt, take_ticket,
-                                     take_error, &im);
-    if (good < 0 || im.failed) {
-        snprintf(why, whylen, "%s", im.failed ? "out of memory, or no server "
-                 "secret" : "the file cannot be parsed (see above)");
-        free(im.rows);
-        return -1;
-    }
-    if (im.n == 0 && im.bad > 0) {
-        snprintf(why, whylen, "no usable record (%zu bad)", im.bad);
-        free(im.rows);
-        return -1;
-    }
-    int rc = store_tickets_put(st, site_id, im.rows, im.n, &res->unchanged,
-                               why, whylen);
-    free(im.rows);
-    if (rc != 0)
-        return -1;
-    res->good = im.n;
-    res->bad = im.bad;
-    return 0;
+    return import_run(st, site_id, format, data, len, NULL, opt, error, NULL,
+                      ctx, res, why, whylen);
+}
+
+int tickets_import_file(struct store *st, uint32_t site_id,
+                        enum helpdesk_format format, FILE *in,
+                        const struct helpdesk_options *opt,
+                        helpdesk_error_fn error, tickets_progress_fn progress,
+                        void *ctx, struct tickets_result *res, char *why,
+                        size_t whylen)
+{
+    return import_run(st, site_id, format, NULL, 0, in, opt, error, progress,
+                      ctx, res, why, whylen);
 }

@@ -2,10 +2,13 @@
  * growth), the one write path, the server secret, visitor salts, sites,
  * notes, tokens and reading raw events. Calls nothing above it. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE            /* madvise's MADV_DONTNEED */
 #include "store/env.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/crypto.h"
 #include "base/time.h"
@@ -609,4 +612,58 @@ int store_token_delete(struct store *st, const uint8_t *prefix, size_t n)
     if (n == 0 || n > 32 || store_write(st, token_delete_txn, &d) != 0)
         return -1;
     return d.found == 1 ? 0 : d.found == 0 ? 1 : 2;
+}
+
+/* The bounds of this process's mapping holding address P, read from
+ * /proc/self/maps; only a map of a file named data.mdb. Returns 0, or
+ * -1. */
+static int mapping_of(const void *p, uintptr_t *start, uintptr_t *end)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    uintptr_t at = (uintptr_t)p;
+    int rc = -1;
+    if (f == NULL)
+        return -1;
+    while (rc != 0 && fgets(line, sizeof line, f) != NULL) {
+        char *dash, *sp;
+        unsigned long long s = strtoull(line, &dash, 16), e;
+        if (*dash != '-')
+            continue;
+        e = strtoull(dash + 1, &sp, 16);
+        size_t n = strlen(line);
+        if (s <= at && at < e && n > 10 &&
+            strcmp(line + n - 10, "/data.mdb\n") == 0) {
+            *start = (uintptr_t)s;
+            *end = (uintptr_t)e;
+            rc = 0;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int store_release_pages(struct store *st)
+{
+    /* any record read points into the map: find the mapping around it */
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uintptr_t start = 0, end = 0;
+    /* held throughout: the map cannot move between finding and dropping */
+    pthread_rwlock_rdlock(&st->resize_lock);
+    int rc = store_read_cursor(st, DB_META, &txn, &cur);
+    if (rc == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc == 0)
+            rc = mapping_of(v.mv_size ? v.mv_data : k.mv_data, &start,
+                            &end);
+        store_read_cursor_end(st, txn, cur);
+    }
+    /* a shared file map: the pages stay in the page cache, and a later
+     * read faults them in again */
+    if (rc == 0)
+        rc = madvise((void *)start, end - start, MADV_DONTNEED);
+    pthread_rwlock_unlock(&st->resize_lock);
+    return rc == 0 ? 0 : -1;
 }
