@@ -212,6 +212,7 @@ $(B)/bench/report_fill: tests/bench/report_fill.c $(LIB_OBJ)
 bench: deps-bench
 	@$(MAKE) --no-print-directory dwell $(B)/bench/report_fill
 	@sh tests/bench/run.sh $(B)
+	@python3 tests/bench/import-rss.py $(B)/dwell
 
 # --- fuzzing ----------------------------------------------------------------
 # libFuzzer targets (tests/fuzz/fuzz_*.c) built with Debian's clang under

@@ -179,6 +179,13 @@ int store_events_each(struct store *st, uint32_t site_id, uint64_t since_us,
                       size_t limit,
                       int (*fn)(void *ctx, const struct event *ev), void *ctx);
 
+/* Drops this process's resident pages of the data file (they stay in the
+ * kernel's page cache; reading them again maps them back): a long walk
+ * over the data, such as an export, calling it now and then keeps its
+ * resident memory the same whatever the data's size. Safe at any time
+ * (MADV_DONTNEED on the shared, read-only map). Returns 0, or -1. */
+int store_release_pages(struct store *st);
+
 /* Makes TODAY (UTC days since the epoch) the current day for visitor
  * salts: creates today's salt if missing and destroys every salt that is
  * not live (see visitor_salt_live). Returns 0, or -1. */

@@ -43,6 +43,7 @@ enum flag_id {
     F_REQUEST_TIMEOUT, F_IDLE_TIMEOUT,
     F_QUIET, F_PUBLIC_URL,
     F_RETENTION, F_PURGE, F_EMAIL, F_IDENTITY,
+    F_EXPORT_FORMAT, F_FROM, F_TO, F_TYPE,
     F_METRICS_TOKEN, F_LOG_FORMAT, F_ACCESS_LOG, F_LOG_IP,
     F_COUNT,
     F_QUERY = 100              /* + the index of a query_params entry */
@@ -154,6 +155,15 @@ static const struct flag flags[F_COUNT] = {
     [F_SEED] = { "seed", "N", "1", "the random seed" },
     [F_FORCE] = { "force", NULL, "off",
                   "write even on a site holding other data" },
+    [F_EXPORT_FORMAT] = { "format", "FORMAT", "ndjson",
+                          "ndjson or csv (the schema: docs/export.md)" },
+    [F_FROM] = { "from", "DATE", "the first record",
+                 "records from this UTC day (YYYY-MM-DD) on" },
+    [F_TO] = { "to", "DATE", "the last record",
+               "records up to the end of this UTC day" },
+    [F_TYPE] = { "type", "TYPE", "all",
+                 "view, engage, vote, search, link, identify, event or "
+                 "ticket (comma-separated list), or all" },
     [F_SITE_HELPSCOUT] = { "helpscout-secret", "S", "kept",
                            "this site's Help Scout webhook secret key: "
                            "POST /api/v1/tickets?site=SITE signed with it "
@@ -210,6 +220,7 @@ static int cmd_tickets_import(struct call *c);
 static int cmd_correlate(struct call *c);
 static int cmd_demo(struct call *c);
 static int cmd_check(struct call *c);
+static int cmd_export(struct call *c);
 static int cmd_site_remove(struct call *c);
 static int cmd_forget(struct call *c);
 static int cmd_backup(struct call *c);
@@ -234,6 +245,8 @@ static const int import_flags[] = { F_SITE, F_IMPORT_FORMAT, F_MAP,
 static const int correlate_flags[] = { F_PART, F_TICKET, F_FORMAT, F_DATA,
     -1 };
 static const int demo_flags[] = { F_DEMO_DAYS, F_SEED, F_FORCE, F_DATA, -1 };
+static const int export_flags[] = { F_EXPORT_FORMAT, F_FROM, F_TO, F_TYPE,
+    F_DATA, -1 };
 
 static const struct command commands[] = {
     { "serve", "", "run the collector (pixel, beacon, snippet, reports API)",
@@ -264,6 +277,9 @@ static const struct command commands[] = {
     { "check", "SITE", "check the data: every record decodes, the rollups' "
       "views match the raw events (all sites without SITE); exit 1 on "
       "damage", 0, 1, data_flags, 0, cmd_check },
+    { "export", "SITE", "write every stored event and ticket of SITE to "
+      "standard output, NDJSON or CSV, in the versioned schema of "
+      "docs/export.md", 1, 1, export_flags, 0, cmd_export },
     { "site remove", "NAME", "delete a site and every record of it "
       "(--purge required); safe while a server runs", 1, 1,
       site_remove_flags, 0, cmd_site_remove },
@@ -765,34 +781,6 @@ static int print_event(void *ctx, const struct event *ev)
     return export_event_ndjson(ev, stdout);
 }
 
-/* Reads the whole file PATH (at most 4 GiB) into a new NUL-terminated
- * buffer of *LEN bytes, which the caller frees. Returns NULL with errno
- * set when it cannot be opened or read, or memory runs out. */
-static char *read_whole(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    struct buf b;
-    char chunk[65536];
-    size_t n;
-    buf_init(&b, (size_t)1 << 32);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_put(&b, chunk, n);
-    int e = ferror(f) ? errno : buf_failed(&b) ? ENOMEM : 0;
-    fclose(f);
-    if (e != 0) {
-        buf_free(&b);
-        errno = e;
-        return NULL;
-    }
-    char *p = buf_take(&b, len);
-    if (p == NULL)
-        errno = ENOMEM;
-    return p;
-}
-
-
 /* --- serve -------------------------------------------------------------------- */
 
 /* Sets the log format and O's logging and /metrics settings from C's
@@ -1228,6 +1216,7 @@ static int cmd_demo(struct call *c)
 struct import_report {
     const char *file;
     size_t shown;
+    struct progress progress;
 };
 
 static void print_bad_record(void *ctx, const char *where, const char *why)
@@ -1237,6 +1226,12 @@ static void print_bad_record(void *ctx, const char *where, const char *why)
         fprintf(stderr, "%s: %s: %s\n", ir->file, where, why);
     else if (ir->shown == 101)
         fprintf(stderr, "%s: (more bad records not shown)\n", ir->file);
+}
+
+static void import_progress(void *ctx, size_t stored)
+{
+    struct import_report *ir = ctx;
+    progress_step(&ir->progress, stored);
 }
 
 static int cmd_tickets_import(struct call *c)
@@ -1261,26 +1256,32 @@ static int cmd_tickets_import(struct call *c)
         return die_usage("--format %s: expected zendesk-json, zendesk-csv, "
                          "freshdesk-json, helpscout-json, intercom-json or "
                          "csv", format);
-    size_t len = 0;
-    char *data = read_whole(file, &len);
-    if (data == NULL) {
+    FILE *in = fopen(file, "rb");
+    if (in == NULL) {
         fprintf(stderr, "dwell: %s: %s\n", file, strerror(errno));
         return 1;
     }
     struct store *st;
     struct site site;
     if (open_site(c, name, false, &st, &site) != 0) {
-        free(data);
+        fclose(in);
         return 1;
     }
     struct helpdesk_options o = { opt(c, F_LINK_FIELD), maps, nmap };
-    struct import_report ir = { file, 0 };
+    struct import_report ir = { file, 0, { 0 } };
     struct tickets_result res;
     char why[256];
-    int rc = tickets_import(st, site.id, fmt, data, len, &o, print_bad_record,
-                            &ir, &res, why, sizeof why);
+    progress_start(&ir.progress, "importing tickets", 0);
+    int rc = tickets_import_file(st, site.id, fmt, in, &o, print_bad_record,
+                                 import_progress, &ir, &res, why, sizeof why);
+    progress_end(&ir.progress);
     store_close(st);
-    free(data);
+    fclose(in);
+    if (rc != 0 && res.batches > 0) {
+        fprintf(stderr, "dwell: %s: stopped after %zu tickets in %zu "
+                "batches: %s\n", file, res.good, res.batches, why);
+        return 1;
+    }
     if (rc != 0) {
         fprintf(stderr, "dwell: %s: nothing imported: %s\n", file, why);
         return 1;
@@ -1289,6 +1290,71 @@ static int cmd_tickets_import(struct call *c)
            "%zu bad records skipped\n", file, res.good - res.unchanged,
            res.unchanged, res.bad);
     return res.bad ? 3 : 0;
+}
+
+/* --- export ------------------------------------------------------------------- */
+
+static void export_progress(void *ctx, size_t written)
+{
+    progress_step(ctx, written);
+}
+
+/* Reads --from and --to into O's range. Returns 0, or the usage status. */
+static int export_range(const struct call *c, struct export_options *o)
+{
+    const char *from = opt(c, F_FROM), *to = opt(c, F_TO);
+    uint32_t day;
+    o->from_us = 0;
+    o->to_us = UINT64_MAX;
+    if (from != NULL) {
+        if (time_parse_date(from, &day) != 0)
+            return die_usage("--from %s: expected a date, YYYY-MM-DD", from);
+        o->from_us = (uint64_t)day * TIME_US_PER_DAY;
+    }
+    if (to != NULL) {
+        if (time_parse_date(to, &day) != 0)
+            return die_usage("--to %s: expected a date, YYYY-MM-DD", to);
+        o->to_us = ((uint64_t)day + 1) * TIME_US_PER_DAY;
+    }
+    if (o->to_us <= o->from_us)
+        return die_usage("--to %s is before --from %s", to, from);
+    return 0;
+}
+
+static int cmd_export(struct call *c)
+{
+    struct export_options o = { .format = EXPORT_NDJSON, .types = EXPORT_ALL };
+    const char *v = opt(c, F_EXPORT_FORMAT);
+    if (v != NULL && strcmp(v, "csv") == 0)
+        o.format = EXPORT_CSV;
+    else if (v != NULL && strcmp(v, "ndjson") != 0)
+        return die_usage("--format %s: expected ndjson or csv", v);
+    if ((v = opt(c, F_TYPE)) != NULL && export_types_of(v, &o.types) != 0)
+        return die_usage("--type %s: expected all, or view, engage, vote, "
+                         "search, link, identify, event, ticket (several "
+                         "separated by commas)", v);
+    int rc = export_range(c, &o);
+    if (rc != 0)
+        return rc;
+    struct store *st;
+    struct site site;
+    if (open_site(c, c->args[0], true, &st, &site) != 0)
+        return 1;
+    o.site_id = site.id;
+    o.site = site.name;
+    struct progress p;
+    struct export_result res;
+    progress_start(&p, "exporting", 0);
+    rc = export_site(st, &o, stdout, export_progress, &p, &res);
+    progress_end(&p);
+    store_close(st);
+    if (rc != 0) {
+        fprintf(stderr, "dwell: export: %s after %zu records\n",
+                ferror(stdout) ? "write error" : "read error",
+                res.events + res.tickets);
+        return 1;
+    }
+    return 0;
 }
 
 /* --- main --------------------------------------------------------------------- */

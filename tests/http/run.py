@@ -432,9 +432,10 @@ def scenario_functions():
     import hostile
     import lifecycle
     import metrics
+    import export
     fns = []
     for mod in (scenarios, reports, tickets, replay, parity, crash, abuse,
-                hostile, damage, lifecycle, metrics):
+                hostile, damage, lifecycle, metrics, export):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]
