@@ -87,7 +87,8 @@ struct http_route {
 };
 
 struct http_options {
-    const char *listen;       /* "ADDR:PORT" or "[ADDR]:PORT" */
+    const char *listen;       /* "HOST:PORT", "[V6]:PORT" or ":PORT" (every
+                                 address); port 0: any free port */
     unsigned threads;         /* 0: one per core */
     unsigned max_connections; /* 0: 10000 (less if the open-file limit is
                                  lower) */
@@ -134,6 +135,10 @@ void http_stop(struct http_server *s);
 
 /* The number of requests being served now. */
 unsigned http_inflight(struct http_server *s);
+
+/* The address the server listens on, as bound: "127.0.0.1:41234" or
+ * "[::1]:8093" (the port chosen when --listen gave 0). */
+const char *http_bound_address(const struct http_server *s);
 
 /* Fills OUT with the connection counters. */
 void http_get_stats(struct http_server *s, struct http_stats *out);

@@ -887,6 +887,7 @@ static int cmd_site_add(struct call *c)
     const char *name = c->args[0];
     const char *secret = opt(c, F_SITE_HELPSCOUT);
     size_t n = 0;
+    bool any = false;
     if (secret && strlen(secret) > HELPDESK_SECRET_MAX)
         return die_usage("--helpscout-secret: at most %d bytes",
                          HELPDESK_SECRET_MAX);
@@ -894,6 +895,10 @@ static int cmd_site_add(struct call *c)
         const char *v = c->opt[i].val;
         if (c->opt[i].id != F_ORIGIN)
             continue;
+        if (strcmp(v, "*") == 0) {
+            any = true;
+            continue;
+        }
         if (n >= STORE_MAX_ORIGINS)
             return die_usage("at most 8 --origin");
         if (normalise_origin(v, origins[n], sizeof origins[n]) != 0)
@@ -901,12 +906,24 @@ static int cmd_site_add(struct call *c)
         list[n] = origins[n];
         n++;
     }
+    if (any && n > 0)
+        return die_usage("--origin '*' (any origin) with other origins");
     struct store *st;
     if (open_store(c->data, false, &st) != 0)
         return 1;
     char err[256];
     uint32_t id;
     bool created;
+    struct site old;
+    size_t kept = store_site_get(st, name, strlen(name), &old) == 0
+                  ? old.norigins : 0;
+    if (any && kept > 0) {
+        fprintf(stderr, "dwell: site add %s: it accepts %zu origin(s); "
+                "--origin '*' cannot widen that (give the origins)\n", name,
+                kept);
+        store_close(st);
+        return 1;
+    }
     int rc = store_site_put(st, name, list, n, &id, &created, err, sizeof err);
     if (rc == 0 && secret != NULL)
         rc = store_site_note_put(st, id, HELPDESK_HELPSCOUT_NOTE, secret,
@@ -916,9 +933,15 @@ static int cmd_site_add(struct call *c)
         fprintf(stderr, "dwell: site add %s: %s\n", name, err);
         return 1;
     }
-    printf("site %s %s (id %u)%s\n", name, created ? "added" : "updated", id,
-           secret == NULL ? "" : secret[0] ? "; Help Scout secret set"
-                                           : "; Help Scout secret removed");
+    printf("site %s %s (id %u)%s%s\n", name, created ? "added" : "updated",
+           id, secret == NULL ? "" : secret[0] ? "; Help Scout secret set"
+                                               : "; Help Scout secret removed",
+           any ? "; events from any origin accepted" : "");
+    if (n == 0 && kept == 0 && !any)
+        fprintf(stderr, "dwell: warning: %s accepts events from any origin "
+                "(any web page can send them); give --origin "
+                "https://YOUR-HELP-CENTER, or --origin '*' to mean it\n",
+                name);
     return 0;
 }
 
@@ -1114,12 +1137,88 @@ static int cmd_correlate(struct call *c)
 
 /* --- token -------------------------------------------------------------------- */
 
+/* Prints FMT to stderr unless C is --quiet: what a command tells besides
+ * its result and its errors. */
+static void note(const struct call *c, const char *fmt, ...)
+    DWELL_PRINTF(2, 3);
+
+static void note(const struct call *c, const char *fmt, ...)
+{
+    if (c->quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+/* Writes to BUF the server's local address for a browser on this
+ * machine, from DWELL_LISTEN (else the default): "http://HOST:PORT", an
+ * any-address as 127.0.0.1. Returns 0, or -1 when it cannot be told. */
+static int local_url(char *buf, size_t len)
+{
+    char env[64];
+    const char *l = NULL;
+    if (flag_env_name(F_LISTEN, env, sizeof env) == 0)
+        l = getenv(env);
+    if (l == NULL || l[0] == '\0')
+        l = flags[F_LISTEN].def;
+    const char *colon = strrchr(l, ':');
+    if (colon == NULL || strcmp(colon, ":0") == 0)
+        return -1;
+    size_t hl = (size_t)(colon - l);
+    bool any = hl == 0 || strncmp(l, "0.0.0.0:", 8) == 0 ||
+               strncmp(l, "[::]:", 5) == 0;
+    int n = any ? snprintf(buf, len, "http://127.0.0.1%s", colon)
+                : snprintf(buf, len, "http://%s", l);
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* Whether PUB is an http(s)://host[:port][/path] for --public-url. */
+static bool public_url_ok(const char *pub)
+{
+    size_t n = strlen(pub), scheme = strncmp(pub, "https://", 8) == 0 ? 8
+                                   : strncmp(pub, "http://", 7) == 0 ? 7 : 0;
+    return scheme && n > scheme && pub[scheme] != '/' && n < 400 &&
+           strpbrk(pub, " ?#") == NULL;
+}
+
+/* Prints the report link of SITE opened with TOKEN to stderr: from
+ * --public-url (checked by public_url_ok), else from the local listen
+ * address with a note. */
+static void print_report_link(const struct call *c, const char *site,
+                             const char *token)
+{
+    char base[512];
+    const char *pub = opt(c, F_PUBLIC_URL);
+    if (pub) {
+        size_t n = strlen(pub);
+        while (n > 0 && pub[n - 1] == '/')
+            n--;
+        memcpy(base, pub, n);
+        base[n] = '\0';
+    } else if (local_url(base, sizeof base) != 0) {
+        note(c, "no report link: the listen address has no fixed port; "
+             "give --public-url\n");
+        return;
+    }
+    fprintf(stderr, "report: %s/report/%s#token=%s\n", base, site, token);
+    if (!pub)
+        note(c, "(a local address, from DWELL_LISTEN or the default; give "
+             "--public-url or DWELL_PUBLIC_URL for the address browsers "
+             "reach)\n");
+}
+
 static int cmd_token_create(struct call *c)
 {
     const char *site_name = c->args[0], *name = opt(c, F_NAME);
     bool read_only = opt(c, F_READ_ONLY) != NULL;
     if (name == NULL)
         name = "";
+    const char *pub = opt(c, F_PUBLIC_URL);
+    if (pub && !public_url_ok(pub))
+        return die_value(c, F_PUBLIC_URL, pub, "expected "
+                         "http(s)://host[:port][/path]");
     if (strlen(name) > STORE_TOKEN_NAME_MAX)
         return die_usage("--name: at most 64 bytes");
     struct store *st;
@@ -1135,10 +1234,11 @@ static int cmd_token_create(struct call *c)
         fprintf(stderr, "dwell: token create: %s\n", err);
         return 1;
     }
+    note(c, "token %s for %s (%s); shown once: keep it\n", id, site_name,
+         read_only ? "read-only" : "full");
+    print_report_link(c, site_name, text);
     printf("%s\n", text);
-    fprintf(stderr, "token %s for %s (%s); shown once: keep it\n", id,
-            site_name, read_only ? "read-only" : "full");
-    return 0;
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static int cmd_token_list(struct call *c)

@@ -20,6 +20,8 @@
 #include <strings.h>
 #include <limits.h>
 #include <sys/resource.h>
+#include <errno.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,6 +87,7 @@ struct http_server {
     size_t ntrusted;
     atomic_uint_fast64_t responses[6];  /* by status class (http_stats) */
     bool access_log, log_ip;
+    char bound[64];              /* the listening address, "[V6]:PORT" */
 };
 
 /* One request in progress; owned by MHD's con_cls, freed on completion. */
@@ -879,43 +882,126 @@ static void on_panic(void *cls, const char *file, unsigned line,
 
 /* --- life cycle --------------------------------------------------------------- */
 
-/* Parses "ADDR:PORT", "[V6]:PORT" or ":PORT" into SS. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss,
-                        socklen_t *len)
+/* Splits "HOST:PORT", "[V6]:PORT" or ":PORT" into HOST (empty for every
+ * address; without brackets) and PORT (digits, at most 65535); *NUMERIC
+ * is set for a bracketed address. Returns 0, or -1 when S has no such
+ * form. */
+static int listen_split(const char *s, char *host, size_t hostlen,
+                        char *port, size_t portlen, bool *numeric)
 {
-    char host[64];
     const char *colon = strrchr(s, ':');
     if (colon == NULL)
         return -1;
-    size_t hl = (size_t)(colon - s);
-    if (hl >= sizeof host)
+    size_t hl = (size_t)(colon - s), pl = strlen(colon + 1);
+    *numeric = hl >= 2 && s[0] == '[' && s[hl - 1] == ']';
+    if (*numeric) {
+        s++;
+        hl -= 2;
+    }
+    if (hl >= hostlen || pl == 0 || pl >= portlen ||
+        strspn(colon + 1, "0123456789") != pl ||
+        strtoul(colon + 1, NULL, 10) > 65535 ||
+        memchr(s, '[', hl) || memchr(s, ']', hl) ||
+        (!*numeric && memchr(s, ':', hl)))
         return -1;
     memcpy(host, s, hl);
     host[hl] = '\0';
-    char *end;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (*end != '\0' || colon[1] == '\0' || port > 65535)
-        return -1;
-    memset(ss, 0, sizeof *ss);
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-        host[hl - 1] = '\0';
-        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
-            return -1;
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *a6;
-        return 0;
-    }
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    if (hl == 0)
-        a4->sin_addr.s_addr = htonl(INADDR_ANY);
-    else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-        return -1;
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)port);
-    *len = sizeof *a4;
+    memcpy(port, colon + 1, pl + 1);
     return 0;
+}
+
+/* A listening TCP socket bound to SA (LEN bytes), dual-stack when it is
+ * IPv6's any-address. Returns the descriptor, or -1 with errno set. */
+static int listen_on(const struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                    0);
+    if (fd < 0)
+        return -1;
+    int one = 1, zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (sa->sa_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    if (bind(fd, sa, len) != 0 || listen(fd, 1024) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Binds SPEC ("HOST:PORT", "[V6]:PORT", ":PORT" for every address, IPv6
+ * and IPv4, or IPv4 only without IPv6) and listens. A host name binds its
+ * first IPv4 address, else its first address. Returns the descriptor, or
+ * -1 with the system's reason in ERR. */
+static int listen_socket(const char *spec, char *err, size_t errlen)
+{
+    char host[256], port[8];
+    bool numeric;
+    if (listen_split(spec, host, sizeof host, port, sizeof port,
+                     &numeric) != 0) {
+        snprintf(err, errlen, "--listen %s: expected HOST:PORT, [IPV6]:PORT "
+                 "or :PORT", spec);
+        return -1;
+    }
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE | (numeric ? AI_NUMERICHOST
+                                                            : 0);
+    int rc = getaddrinfo(host[0] ? host : "::", port, &hints, &res);
+    if (rc != 0 && host[0] == '\0')
+        rc = getaddrinfo("0.0.0.0", port, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s: %s", spec,
+                 host[0] ? host : "any address", gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1, first = 0;
+    for (int pass = 0; pass < 2 && fd < 0; pass++)
+        for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+            if ((ai->ai_family == AF_INET) != (pass == 0))
+                continue;
+            fd = listen_on(ai->ai_addr, ai->ai_addrlen);
+            if (fd < 0 && first == 0)
+                first = errno;
+        }
+    freeaddrinfo(res);
+    if (fd < 0 && host[0] == '\0' && first == EAFNOSUPPORT) {
+        struct sockaddr_in a4 = { .sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t)strtoul(port, NULL,
+                                                                10)) };
+        fd = listen_on((struct sockaddr *)&a4, sizeof a4);
+        first = fd < 0 ? errno : 0;
+    }
+    if (fd < 0)
+        snprintf(err, errlen, "cannot listen on %s: %s", spec,
+                 strerror(first));
+    return fd;
+}
+
+/* Writes FD's bound address as "ADDR:PORT" or "[V6]:PORT" to BUF. */
+static void bound_address(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char a[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a6->sin6_addr, a, sizeof a);
+            port = ntohs(a6->sin6_port);
+        } else {
+            struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a4->sin_addr, a, sizeof a);
+            port = ntohs(a4->sin_port);
+        }
+    }
+    snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+             port);
 }
 
 /* The connection limit: WANTED (0: 10000), at most the open-file limit
@@ -940,17 +1026,16 @@ static unsigned connection_limit(unsigned wanted)
 int http_start(const struct http_options *opt, const struct http_route *routes,
                size_t n, struct http_server **out, char *err, size_t errlen)
 {
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-    if (parse_listen(opt->listen, &ss, &sslen) != 0) {
-        snprintf(err, errlen, "--listen %s: expected ADDR:PORT", opt->listen);
+    int fd = listen_socket(opt->listen, err, errlen);
+    if (fd < 0)
         return -1;
-    }
     struct http_server *s = calloc(1, sizeof *s);
     if (s == NULL) {
+        close(fd);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    bound_address(fd, s->bound, sizeof s->bound);
     s->routes = routes;
     s->nroutes = n;
     s->request_timeout_ms = (opt->request_timeout_s ? opt->request_timeout_s
@@ -981,24 +1066,24 @@ int http_start(const struct http_options *opt, const struct http_route *routes,
                                     : (unsigned)(cores > 0 ? cores : 2);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
-    if (ss.ss_family == AF_INET6)
+    if (s->bound[0] == '[')
         flags |= MHD_USE_IPv6;
     MHD_set_panic_func(on_panic, NULL);
     s->d = MHD_start_daemon(
         flags, 0, on_accept, s, on_request, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_LIMIT, connection_limit(opt->max_connections),
         MHD_OPTION_CONNECTION_TIMEOUT,
         opt->idle_timeout_s ? opt->idle_timeout_s : 5u,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_END);
     if (s->d == NULL) {
-        snprintf(err, errlen, "cannot listen on %s (address in use?)",
-                 opt->listen);
+        close(fd);
+        snprintf(err, errlen, "cannot serve on %s: libmicrohttpd did not "
+                 "start", s->bound);
         goto fail;
     }
     if (pthread_create(&s->sweeper, NULL, sweeper_main, s) != 0) {
@@ -1067,4 +1152,9 @@ void http_stop(struct http_server *s)
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
     free(s);
+}
+
+const char *http_bound_address(const struct http_server *s)
+{
+    return s->bound;
 }

@@ -58,6 +58,23 @@ static void serve_health(void *ctx, const struct http_req *q,
     http_reply_header(r, "Cache-Control", "no-store");
 }
 
+static int count_site(void *ctx, const struct site *s)
+{
+    (void)s;
+    ++*(size_t *)ctx;
+    return 1;                           /* one is enough */
+}
+
+/* Logs how to add a site when the store of DATA_DIR holds none. */
+static void hint_no_sites(struct store *st, const char *data_dir)
+{
+    size_t n = 0;
+    if (store_site_each(st, count_site, &n) == 0 && n == 0)
+        log_info("no sites yet: events are refused until one is added: "
+                 "dwell site add SITE --origin https://YOUR-HELP-CENTER "
+                 "--data %s", data_dir);
+}
+
 /* On SIGABRT (a library's panic, a failed assertion): the stack to the
  * log, then the default action. */
 static void on_abort(int sig)
@@ -189,9 +206,10 @@ int serve_run(const struct serve_options *opt)
         return 1;
     }
     health.http = http;
+    hint_no_sites(st, opt->data_dir);
     msrc.http = http;
     log_info("dwell %s listening on http://%s (data %s, durability %s)",
-             DWELL_VERSION, opt->listen, opt->data_dir,
+             DWELL_VERSION, http_bound_address(http), opt->data_dir,
              durability_names[opt->store.durability]);
 
     int sig = 0;

@@ -433,9 +433,10 @@ def scenario_functions():
     import lifecycle
     import metrics
     import export
+    import config
     fns = []
     for mod in (scenarios, reports, tickets, replay, parity, crash, abuse,
-                hostile, damage, lifecycle, metrics, export):
+                hostile, damage, lifecycle, metrics, export, config):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]

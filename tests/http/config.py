@@ -1,0 +1,272 @@
+"""config.py — configuration and CLI comfort (issue 12 items 4 and 9): every
+serve flag as DWELL_* in the environment (flags win, a bad value names the
+variable), --listen with host names, [v6], port 0 and the system's reason for
+a failed bind, token create's report link, site add's any-origin warning,
+serve's hint on an empty data dir, --quiet. Every public function is one
+test (run by run.py)."""
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.parse
+
+import harness
+from harness import TestFailure, expect, SITE
+
+LISTENING = re.compile(r"listening on http://(\S+) ")
+
+
+def _env(**kw):
+    """The runner's environment without DWELL_* variables, plus KW."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DWELL_")}
+    env.update(kw)
+    return env
+
+
+def _run(t, args, env=None):
+    """The CLI with environment ENV; a CompletedProcess with text output."""
+    argv = [t.bin] + list(args)
+    t.log("$ %s%s" % (" ".join("%s=%s" % kv for kv in sorted((env or {}).items())
+                              if kv[0].startswith("DWELL_")), " ".join(argv)))
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=harness.CLI_TIMEOUT,
+                       env=env if env is not None else _env())
+    t.log("exit %d\n%s%s" % (r.returncode, r.stdout[-2000:], r.stderr[-2000:]))
+    return r
+
+
+class _Serve:
+    """`dwell serve ARGS` with ENV; its log is a file read for the address
+    the server reports it bound."""
+
+    def __init__(self, t, args, env=None):
+        self.t = t
+        self.log_path = os.path.join(harness.OUT, "%s.serve.%d.log"
+                                     % (t.name, id(self) % 100000))
+        self.log = open(self.log_path, "w+")
+        self.proc = subprocess.Popen([t.bin, "serve"] + list(args),
+                                     stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=self.log,
+                                     env=env if env is not None else _env(),
+                                     preexec_fn=harness._child_setup)
+        harness._register(self.proc)
+
+    def text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def address(self, timeout=harness.READY_TIMEOUT):
+        """The bound "HOST:PORT" from the log's listening line."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = LISTENING.search(self.text())
+            if m:
+                return m.group(1)
+            if self.proc.poll() is not None:
+                raise TestFailure("serve exited %d: %s"
+                                  % (self.proc.returncode, self.text()[-400:]))
+            time.sleep(0.05)
+        raise TestFailure("no listening line within %gs: %s"
+                          % (timeout, self.text()[-400:]))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            rc = self.proc.wait(timeout=harness.STOP_TIMEOUT)
+            expect(rc == 0, "serve exited %d on SIGTERM" % rc)
+        self.log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        self.stop()
+
+
+def _get(addr, target, headers=None):
+    """GET TARGET from "HOST:PORT" or "[V6]:PORT": (status, body)."""
+    host, port = addr.rsplit(":", 1)
+    c = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=5)
+    try:
+        c.request("GET", target, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def _has_ipv6_loopback():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        try:
+            s.bind(("::1", 0))
+        finally:
+            s.close()
+        return True
+    except OSError as e:
+        return "no IPv6 loopback (%s)" % e
+
+
+def serve_flags_come_from_the_environment_and_flags_win(t):
+    data = t.datadir()
+    help_ = _run(t, ["serve", "--help"])
+    for env in ("DWELL_LISTEN", "DWELL_RATE_LIMIT", "DWELL_TRUST_PROXY",
+                "DWELL_DATA", "DWELL_QUIET"):
+        expect(env in help_.stdout, "serve --help does not name %s" % env)
+    # DWELL_LISTEN and DWELL_DATA used when the flags are absent
+    with _Serve(t, [], _env(DWELL_LISTEN="127.0.0.1:0", DWELL_DATA=data,
+                            DWELL_TRUST_PROXY="10.0.0.0/8, 192.168.0.0/16,::1",
+                            DWELL_RATE_LIMIT="0")) as s:
+        addr = s.address()
+        expect(addr.startswith("127.0.0.1:") and not addr.endswith(":0"),
+               "DWELL_LISTEN=127.0.0.1:0: bound %s" % addr)
+        expect("(data %s," % data in s.text(),
+               "DWELL_DATA not used: %s" % s.text()[-300:])
+        expect(_get(addr, "/healthz")[0] == 200, "no /healthz at %s" % addr)
+    # the flag wins over a variable that could not work
+    with _Serve(t, ["--listen", "127.0.0.1:0", "--rate-limit", "0"],
+                _env(DWELL_LISTEN="192.0.2.1:9", DWELL_DATA=data,
+                     DWELL_RATE_LIMIT="5x")) as s:
+        addr = s.address()
+        expect(addr.startswith("127.0.0.1:"), "--listen lost to DWELL_LISTEN")
+        expect(_get(addr, "/healthz")[0] == 200, "no /healthz at %s" % addr)
+
+
+def a_bad_environment_value_names_the_variable(t):
+    data = t.datadir()
+    cases = [
+        ({"DWELL_RATE_LIMIT": "5x"}, "DWELL_RATE_LIMIT=5x"),
+        ({"DWELL_TRUST_PROXY": "10.0.0.0/8,nope"}, "DWELL_TRUST_PROXY=nope"),
+        ({"DWELL_THREADS": "999"}, "DWELL_THREADS=999"),
+        ({"DWELL_QUIET": "yes"}, "DWELL_QUIET=yes"),
+    ]
+    for extra, said in cases:
+        r = _run(t, ["serve", "--data", data], _env(**extra))
+        expect(r.returncode == 2, "%s: exit %d, expected 2" % (said, r.returncode))
+        expect(said in r.stderr, "%s not named in %r" % (said, r.stderr[-300:]))
+    r = _run(t, ["serve", "--data", data, "--rate-limit", "5x"])
+    expect(r.returncode == 2 and "--rate-limit 5x" in r.stderr,
+           "the flag's own error changed: %r" % r.stderr[-300:])
+
+
+def listen_takes_host_names_ipv6_and_port_0(t):
+    data = t.datadir()
+    specs = ["localhost:0", ":0"]
+    v6 = _has_ipv6_loopback()
+    if v6 is True:
+        specs += ["[::1]:0", "[::]:0"]
+    else:
+        print("    skipped [::1]:0 and [::]:0: %s" % v6)
+    for spec in specs:
+        with _Serve(t, ["--listen", spec, "--data", data]) as s:
+            addr = s.address()
+            expect(not addr.endswith(":0"), "%s: logged port 0" % spec)
+            port = addr.rsplit(":", 1)[1]
+            expect(_get(addr, "/healthz")[0] == 200,
+                   "--listen %s: no /healthz at %s" % (spec, addr))
+            if spec in (":0", "[::]:0"):      # every address, IPv4 too
+                expect(_get("127.0.0.1:" + port, "/healthz")[0] == 200,
+                       "--listen %s: 127.0.0.1 not served" % spec)
+
+
+def a_failed_bind_prints_the_system_reason(t):
+    data = t.datadir()
+    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    try:
+        port = busy.getsockname()[1]
+        r = _run(t, ["serve", "--data", data, "--listen", "127.0.0.1:%d" % port])
+        expect(r.returncode == 1, "busy port: exit %d" % r.returncode)
+        expect("Address already in use" in r.stderr,
+               "busy port: %r" % r.stderr[-300:])
+    finally:
+        busy.close()
+    r = _run(t, ["serve", "--data", data, "--listen", "192.0.2.1:8093"])
+    expect(r.returncode == 1 and "Cannot assign requested address" in r.stderr,
+           "foreign address: exit %d, %r" % (r.returncode, r.stderr[-300:]))
+    r = _run(t, ["serve", "--data", data, "--listen", "8093"])
+    expect(r.returncode == 1 and "--listen 8093" in r.stderr,
+           "no port: exit %d, %r" % (r.returncode, r.stderr[-300:]))
+
+
+def token_create_prints_a_report_link_that_opens(t):
+    data = t.datadir()
+    with _Serve(t, ["--listen", "127.0.0.1:0", "--data", data]) as s:
+        addr = s.address()
+        r = _run(t, ["token", "create", SITE, "--read-only", "--data", data,
+                     "--public-url", "http://%s/" % addr])
+        expect(r.returncode == 0, "token create: %r" % r.stderr)
+        tok = r.stdout.strip()
+        expect(re.match(r"^dw_[A-Za-z0-9_-]{32}$", tok),
+               "stdout is not the token alone: %r" % r.stdout)
+        m = re.search(r"(http://\S+/report/\S+#token=(\S+))", r.stderr)
+        expect(m, "no report link on stderr: %r" % r.stderr)
+        link, in_link = m.group(1), m.group(2)
+        expect(link.startswith("http://%s/report/%s#" % (addr, SITE)),
+               "link %s is not of %s" % (link, addr))
+        expect(in_link == tok, "the link's token is not the one printed")
+        url = urllib.parse.urlsplit(link)
+        st, body = _get(addr, url.path)
+        expect(st == 200 and b"<html" in body.lower(),
+               "the link's page: %d %r" % (st, body[:100]))
+        st, body = _get(addr, harness.API + SITE + "/summary",
+                        {"Authorization": "Bearer " + in_link})
+        expect(st == 200, "the link's token does not open the API: %d" % st)
+        # without --public-url: from DWELL_LISTEN, said to be local
+        r = _run(t, ["token", "create", SITE, "--data", data],
+                 _env(DWELL_LISTEN=addr))
+        expect(r.returncode == 0 and "report: http://%s/report/%s#token=%s"
+               % (addr, SITE, r.stdout.strip()) in r.stderr and
+               "local" in r.stderr, "local link: %r" % r.stderr)
+    r = _run(t, ["token", "create", SITE, "--data", data, "--public-url",
+                 "help.example.com"])
+    expect(r.returncode == 2 and "--public-url help.example.com" in r.stderr,
+           "a bad --public-url: exit %d %r" % (r.returncode, r.stderr))
+
+
+def site_add_warns_when_any_origin_is_accepted(t):
+    data = t.datadir(sites=())
+    r = _run(t, ["site", "add", "open.test", "--data", data])
+    expect(r.returncode == 0 and "any origin" in r.stderr
+           and "warning" in r.stderr, "no warning: %r" % r.stderr)
+    r = _run(t, ["site", "add", "star.test", "--origin", "*", "--data", data])
+    expect(r.returncode == 0 and "any origin" in r.stdout
+           and "warning" not in r.stderr,
+           "--origin '*': %r %r" % (r.stdout, r.stderr))
+    r = _run(t, ["site", "add", "kept.test", "--origin", "https://a.test",
+                 "--data", data])
+    expect(r.returncode == 0 and r.stderr == "", "with --origin: %r" % r.stderr)
+    r = _run(t, ["site", "add", "kept.test", "--data", data])
+    expect(r.returncode == 0 and "warning" not in r.stderr,
+           "origins kept, yet warned: %r" % r.stderr)
+
+
+def serve_on_an_empty_data_dir_says_how_to_add_a_site(t):
+    data = t.datadir(sites=())
+    with _Serve(t, ["--listen", "127.0.0.1:0", "--data", data]) as s:
+        s.address()
+        time.sleep(0.2)
+        expect("dwell site add SITE --origin" in s.text() and
+               "--data %s" % data in s.text(), "no hint: %r" % s.text()[-400:])
+    port = harness.free_port()
+    with _Serve(t, ["--listen", "127.0.0.1:%d" % port, "--data", data,
+                    "--quiet"]) as s:
+        deadline = time.monotonic() + harness.READY_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                if _get("127.0.0.1:%d" % port, "/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.05)
+        expect("site add" not in s.text() and "listening" not in s.text(),
+               "--quiet: %r" % s.text()[-400:])
+    r = _run(t, ["token", "create", "nope.test", "--data", data, "--quiet"])
+    expect(r.returncode == 1 and "no such site" in r.stderr,
+           "--quiet silenced an error: %r" % r.stderr)
