@@ -64,8 +64,10 @@ static const struct flag flags[F_COUNT] = {
                        "the server's address as browsers reach it, "
                        "scheme://host[:port][/path]: the report link "
                        "starts with it" },
-    [F_LISTEN] = { "listen", "ADDR:PORT", "127.0.0.1:8080",
-                   "where to listen (numeric address)" },
+    [F_LISTEN] = { "listen", "HOST:PORT", "127.0.0.1:8080",
+                   "where to listen: HOST:PORT (a name or an IPv4 "
+                   "address), [IPV6]:PORT, or :PORT for every address; "
+                   "port 0 picks a free one" },
     [F_GEO] = { "geo", "FILE", "none", "country database (.mmdb)" },
     [F_TRUST_PROXY] = { "trust-proxy", "CIDR", "none",
                         "proxy allowed to set X-Forwarded-For (repeatable, "

@@ -270,3 +270,24 @@ def serve_on_an_empty_data_dir_says_how_to_add_a_site(t):
     r = _run(t, ["token", "create", "nope.test", "--data", data, "--quiet"])
     expect(r.returncode == 1 and "no such site" in r.stderr,
            "--quiet silenced an error: %r" % r.stderr)
+
+
+def deploy_md_lists_every_variable_the_binary_takes(t):
+    """docs/deploy.md's Configuration table holds exactly the variables the
+    binary names in `dwell help --markdown`, each beside its flag."""
+    r = _run(t, ["help", "--markdown"])
+    expect(r.returncode == 0, "help --markdown: exit %d" % r.returncode)
+    want = set(re.findall(r"^\| `--([a-z-]+)[^`]*` \| [^|]*; env (DWELL_[A-Z_]+) \|",
+                          r.stdout, re.M))
+    expect(("listen", "DWELL_LISTEN") in want and
+           ("public-url", "DWELL_PUBLIC_URL") in want,
+           "help --markdown names no variables: %r" % sorted(want)[:5])
+    with open(os.path.join(harness.ROOT, "docs", "deploy.md")) as f:
+        doc = f.read()
+    sec = doc.split("\n## Configuration\n", 1)
+    expect(len(sec) == 2, "docs/deploy.md has no ## Configuration")
+    have = set((f, v) for v, f in re.findall(
+        r"^\| `(DWELL_[A-Z_]+)` \| `--([a-z-]+)` \|", sec[1].split("\n## ")[0],
+        re.M))
+    expect(have == want, "docs/deploy.md's table: missing %s, extra %s"
+           % (sorted(want - have), sorted(have - want)))
