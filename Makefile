@@ -55,7 +55,7 @@ GEO_PKG := @ip-location-db/geo-whois-asn-country-mmdb
 GEO_DB  := $(DATA)/geo/country.mmdb
 
 .PHONY: all deps deps-test deps-bench run test unit-test bench clean geo check-src fuzz
-.PHONY: install uninstall
+.PHONY: install uninstall docs screenshot
 
 all: dwell
 
@@ -198,6 +198,18 @@ test: deps-test
 # The rules of the source tree: layers, one door per library, banned
 # functions, own header first, no include loops (tests/tools/check-src.py);
 # then proof that each rule catches a planted violation.
+# Re-pastes the binary's own account of its commands and flags into
+# docs/cli.md and docs/dwell.1 (the tests fail while they differ).
+docs: dwell
+	@python3 tests/tools/paste-help.py ./dwell
+
+# The README's picture: the report page's first screen, as the browser
+# suite's report_page_numbers_match_the_api takes it.
+screenshot: deps-test dwell
+	@node tests/browser/run.mjs ./dwell report_page_numbers_match_the_api
+	@cp tests/out/browser/report-page-top.png docs/img/report-page.png
+	@echo "docs/img/report-page.png updated"
+
 check-src: deps
 	@python3 tests/tools/check-src.py
 	@python3 tests/tools/check-src.py --self-test

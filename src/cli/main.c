@@ -1,8 +1,9 @@
 /* main.c — the dwell command line. Every command and every flag is
  * declared once in the tables below; one parser reads argv against them,
- * and the usage text, `dwell COMMAND --help` and `dwell help --markdown`
- * are printed from them. The flags of `dwell report` and `dwell correlate`
- * are the reports' own parameters (query.h), shared with the HTTP API.
+ * and the usage text, `dwell COMMAND --help`, `dwell help --markdown`
+ * and `dwell help --man` are printed from them. The flags of `dwell
+ * report` and `dwell correlate` are the reports' own parameters
+ * (query.h), shared with the HTTP API.
  * The only file that exits. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -471,6 +472,100 @@ static void print_markdown(void)
         printf("%s### dwell %s\n\n| flag | default | meaning |\n"
                "|---|---|---|\n", i ? "\n" : "", commands[i].name);
         each_flag(&commands[i], print_flag_row, NULL);
+    }
+}
+
+/* Writes the code point of the UTF-8 sequence at *P (advanced past it) as
+ * roff's \[uXXXX], or '?' for a malformed sequence. */
+static void print_roff_utf8(const unsigned char **p)
+{
+    unsigned c = **p, cp;
+    int extra = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : -1;
+    (*p)++;
+    if (extra < 0) {
+        putchar('?');
+        return;
+    }
+    cp = c & (0x3fu >> extra);
+    for (int k = 0; k < extra; k++, (*p)++) {
+        if ((**p & 0xc0) != 0x80) {
+            putchar('?');
+            return;
+        }
+        cp = cp << 6 | (**p & 0x3fu);
+    }
+    printf("\\[u%04X]", cp);
+}
+
+/* Writes S to stdout as roff text within a line: backslashes and minus
+ * signs escaped, non-ASCII characters as \[uXXXX]. */
+static void print_roff(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p >= 0x80) {
+            print_roff_utf8(&p);
+            continue;
+        }
+        if (*p == '\\')
+            fputs("\\e", stdout);
+        else if (*p == '-')
+            fputs("\\-", stdout);
+        else
+            putchar(*p);
+        p++;
+    }
+}
+
+/* Writes S to stdout as roff text starting a line: as print_roff, and a
+ * leading '.' or '\'' made literal. */
+static void print_roff_line(const char *s)
+{
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", stdout);
+    print_roff(s);
+}
+
+/* Prints flag ID as a man(7) tagged paragraph: the flag and its metavar,
+ * then its help and default. */
+static void print_flag_man(void *ctx, int id)
+{
+    struct flag f = flag_of(id);
+    char def[192];
+    (void)ctx;
+    printf(".TP\n\\fB\\-\\-");
+    print_roff(f.name);
+    printf("\\fR");
+    if (f.metavar) {
+        printf(" \\fI");
+        print_roff(f.metavar);
+        printf("\\fR");
+    }
+    printf("\n");
+    print_roff_line(f.help);
+    printf(" (default: ");
+    print_roff(flag_default(id, def, sizeof def));
+    printf(")\n");
+}
+
+/* Prints every command with its arguments, what it does and its flags as
+ * man(7) source, one .SS each (docs/dwell.1's COMMANDS). */
+static void print_man(void)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const struct command *cmd = &commands[i];
+        bool optional = cmd->min_args == 0 && cmd->args[0];
+        printf(".SS dwell ");
+        print_roff(cmd->name);
+        if (cmd->args[0]) {
+            printf(" %s", optional ? "[" : "");
+            print_roff(cmd->args);
+            printf("%s", optional ? "]" : "");
+        }
+        printf("\n");
+        print_roff_line(cmd->help);
+        printf("\n");
+        each_flag(cmd, print_flag_man, NULL);
     }
 }
 
@@ -1501,7 +1596,7 @@ static int print_group_help(const char *word, FILE *out)
     return n;
 }
 
-/* dwell help [COMMAND [SUBCOMMAND]] and dwell help --markdown. */
+/* dwell help [COMMAND [SUBCOMMAND]], dwell help --markdown and --man. */
 static int cmd_help(int argc, char **argv)
 {
     int words;
@@ -1511,6 +1606,10 @@ static int cmd_help(int argc, char **argv)
     }
     if (strcmp(argv[2], "--markdown") == 0) {
         print_markdown();
+        return 0;
+    }
+    if (strcmp(argv[2], "--man") == 0) {
+        print_man();
         return 0;
     }
     const struct command *cmd = command_of(argc, argv, 2, &words);

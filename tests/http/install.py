@@ -52,7 +52,7 @@ def _make(t, target, destdir, prefix=None, user=None):
     binary under test (never rebuilding it: -o), as USER when given."""
     rel = os.path.relpath(os.path.abspath(t.bin), harness.ROOT)
     argv = ["make", "-s", "--no-print-directory", "-o", rel, target,
-            "B=" + os.path.dirname(rel), "DESTDIR=" + destdir]
+            "BIN=" + rel, "DESTDIR=" + destdir]
     if prefix:
         argv.append("PREFIX=" + prefix)
     if user is not None:
@@ -235,7 +235,7 @@ def man_page_commands_are_dwell_help_man(t):
     expect(m, "docs/dwell.1 has no block between .\\\" dwell help --man and "
            ".\\\" end")
     expect(m.group(1) == r.stdout, "docs/dwell.1's COMMANDS differ from "
-           "dwell help --man (paste its output between the markers)")
+           "dwell help --man (make docs pastes it)")
 
 
 def _unit_settings(text):

@@ -52,7 +52,7 @@ def _family_of(name, types):
     return None
 
 
-def parse_metrics(body):
+def _parse_metrics(body):
     """Parses BODY strictly: every line a HELP, a TYPE or a sample of a
     family declared before it, each family's lines together, no sample
     twice, values numbers, histograms whole (cumulative buckets ending
@@ -120,14 +120,14 @@ def _check_histogram(fam, samples):
     expect((fam + "_sum", ()) in samples, "metrics: %s_sum missing" % fam)
 
 
-def scrape(srv, headers=()):
+def _scrape(srv, headers=()):
     """GET /metrics, parsed: fails unless 200 with the 0.0.4 type."""
     r = srv.request("GET", "/metrics", list(headers))
     _status(r, 200, "GET /metrics")
     ct = r.header("Content-Type") or ""
     expect(ct.startswith("text/plain") and "version=0.0.4" in ct,
            "GET /metrics: Content-Type %r" % ct)
-    return parse_metrics(r.body)
+    return _parse_metrics(r.body)
 
 
 def _v(samples, name, **labels):
@@ -164,7 +164,7 @@ def counters_move_by_exactly_what_was_accepted_and_refused(t):
     with t.server("--trust-proxy", "127.0.0.1", "--rate-limit", "1/s,3",
                   data=data) as srv:
         tok = _token(t, data)
-        before, _ = scrape(srv)
+        before, _ = _scrape(srv)
         n = [0]
 
         def client():       # a fresh forwarded client: a full bucket
@@ -222,7 +222,7 @@ def counters_move_by_exactly_what_was_accepted_and_refused(t):
         _status(_hook(srv, ticket), 401, "webhook without a token")
         _status(_hook(srv, "{", tok), 400, "webhook, bad JSON")
 
-        after, _ = scrape(srv)
+        after, _ = _scrape(srv)
 
     def moved(name, want, **labels):
         got = _v(after, name, **labels) - _v(before, name, **labels)
@@ -280,7 +280,7 @@ def metrics_need_loopback_or_the_token(t):
     refuses (403) one relayed by a proxy on the same host; with it, only
     the bearer token opens it (401 otherwise), from anywhere."""
     with t.server() as srv:
-        scrape(srv)
+        _scrape(srv)
         r = srv.request("GET", "/metrics",
                         [("X-Forwarded-For", "203.0.113.9")])
         _status(r, 403, "relayed scrape without a token configured")
@@ -291,8 +291,8 @@ def metrics_need_loopback_or_the_token(t):
             r = srv.request("GET", "/metrics", h)
             _status(r, 401, "scrape with %r" % h)
             expect(b"dwell_events" not in r.body, "401 shows metrics")
-        samples, _ = scrape(srv, [("Authorization", "Bearer " + TOKEN)])
-        scrape(srv, [("Authorization", "Bearer " + TOKEN),
+        samples, _ = _scrape(srv, [("Authorization", "Bearer " + TOKEN)])
+        _scrape(srv, [("Authorization", "Bearer " + TOKEN),
                      ("X-Forwarded-For", "203.0.113.9")])
         expect(samples, "no samples with the token")
 

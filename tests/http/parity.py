@@ -244,7 +244,7 @@ def parity_every_command_answers_help_as_docs_cli_md_says(t):
     expect(m, "docs/cli.md has no generated block <!-- dwell help "
            "--markdown -->")
     expect(m.group(1) == r.stdout, "docs/cli.md's flags tables differ from "
-           "dwell help --markdown (paste its output)")
+           "dwell help --markdown (make docs pastes it)")
 
 
 def parity_cli_flag_errors_exit_2_with_a_reason(t):

@@ -8,7 +8,8 @@ geo-iplocation.mmdb (tests/tools/make-mmdb.pl makes them). Plays every
 tests/http/cases/*.case against one server, then every scenario function of
 tests/http/scenarios.py, then of tests/http/reports.py, then of
 tests/http/tickets.py, then of tests/http/replay.py, tests/http/parity.py,
-tests/http/crash.py and tests/http/abuse.py. NAMEs (case file
+tests/http/crash.py, abuse.py, hostile.py, damage.py, install.py,
+lifecycle.py, metrics.py, export.py and config.py. NAMEs (case file
 stems or scenario function names; shell patterns allowed) run only those
 tests. Prints `ok   NAME` or
 `FAIL NAME: reason` per test and ends with `N passed, N failed`; exit status
@@ -430,13 +431,15 @@ def scenario_functions():
     import damage
     import abuse
     import hostile
+    import install
     import lifecycle
     import metrics
     import export
     import config
     fns = []
     for mod in (scenarios, reports, tickets, replay, parity, crash, abuse,
-                hostile, damage, lifecycle, metrics, export, config):
+                hostile, damage, install, lifecycle, metrics, export,
+                config):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]
