@@ -117,6 +117,11 @@ struct http_stats {
 
 struct http_server;
 
+/* Whether SPEC has a form http_options.listen takes: "HOST:PORT",
+ * "[V6]:PORT" or ":PORT" with PORT 0–65535. Whether the host resolves or
+ * the address binds is known only when http_start tries. */
+bool http_listen_valid(const char *spec);
+
 /* Starts serving ROUTES (N of them, which must outlive the server). Returns
  * 0 and sets *OUT, or -1 with a reason in ERR. */
 int http_start(const struct http_options *opt, const struct http_route *routes,

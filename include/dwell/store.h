@@ -143,6 +143,12 @@ int store_site_put(struct store *st, const char *name,
                    const char *const *origins, size_t norigins,
                    uint32_t *id, bool *created, char *err, size_t errlen);
 
+/* Registers site NAME like store_site_put with no origins, and removes an
+ * existing site's origins: it then accepts events from any origin. Sets
+ * *ID and *CREATED. Returns 0, or -1 with a reason in ERR. */
+int store_site_put_any(struct store *st, const char *name, uint32_t *id,
+                       bool *created, char *err, size_t errlen);
+
 /* Looks up site NAME (LEN bytes). Returns 0 and fills OUT; 1 if there is no
  * such site; -1 on a storage error. Sees sites added by other processes. */
 int store_site_get(struct store *st, const char *name, size_t len,

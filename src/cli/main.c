@@ -23,6 +23,7 @@
 #include "dwell/event.h"
 #include "dwell/export.h"
 #include "dwell/helpdesk.h"
+#include "dwell/http.h"
 #include "dwell/log.h"
 #include "dwell/query.h"
 #include "dwell/ratelimit.h"
@@ -121,7 +122,8 @@ static const struct flag flags[F_COUNT] = {
                      "lower-cased e-mail address (what identify sends)" },
     [F_ORIGIN] = { "origin", "URL", "the site's origins kept",
                    "an origin allowed to send events, scheme://host[:port] "
-                   "(repeatable, at most 8)", true },
+                   "(repeatable, at most 8), or '*' for any origin (the "
+                   "site's origins are removed)", true },
     [F_SINCE] = { "since", "DURATION", "24h",
                   "events of the last 30m, 24h, 7d … or all" },
     [F_EVENTS_LIMIT] = { "limit", "N", "1000",
@@ -925,6 +927,9 @@ static int serve_options(const struct call *c, struct serve_options *o)
 {
     const char *v;
     o->listen = (v = opt(c, F_LISTEN)) ? v : flags[F_LISTEN].def;
+    if (!http_listen_valid(o->listen))
+        return die_value(c, F_LISTEN, o->listen, "expected HOST:PORT, "
+                         "[IPV6]:PORT or :PORT (port 0–65535)");
     o->geo_path = opt(c, F_GEO);
     o->demo_dir = opt(c, F_DEMO);
     o->helpscout_secret = opt(c, F_HELPSCOUT);
@@ -1014,14 +1019,10 @@ static int cmd_site_add(struct call *c)
     struct site old;
     size_t kept = store_site_get(st, name, strlen(name), &old) == 0
                   ? old.norigins : 0;
-    if (any && kept > 0) {
-        fprintf(stderr, "dwell: site add %s: it accepts %zu origin(s); "
-                "--origin '*' cannot widen that (give the origins)\n", name,
-                kept);
-        store_close(st);
-        return 1;
-    }
-    int rc = store_site_put(st, name, list, n, &id, &created, err, sizeof err);
+    int rc = any ? store_site_put_any(st, name, &id, &created, err,
+                                      sizeof err)
+                 : store_site_put(st, name, list, n, &id, &created, err,
+                                  sizeof err);
     if (rc == 0 && secret != NULL)
         rc = store_site_note_put(st, id, HELPDESK_HELPSCOUT_NOTE, secret,
                                  strlen(secret), err, sizeof err);
@@ -1030,10 +1031,11 @@ static int cmd_site_add(struct call *c)
         fprintf(stderr, "dwell: site add %s: %s\n", name, err);
         return 1;
     }
-    printf("site %s %s (id %u)%s%s\n", name, created ? "added" : "updated",
+    printf("site %s %s (id %u)%s%s%s\n", name, created ? "added" : "updated",
            id, secret == NULL ? "" : secret[0] ? "; Help Scout secret set"
                                                : "; Help Scout secret removed",
-           any ? "; events from any origin accepted" : "");
+           any ? "; events from any origin accepted" : "",
+           any && kept ? " (its origins removed)" : "");
     if (n == 0 && kept == 0 && !any)
         fprintf(stderr, "dwell: warning: %s accepts events from any origin "
                 "(any web page can send them); give --origin "
@@ -1261,7 +1263,7 @@ static int local_url(char *buf, size_t len)
     if (l == NULL || l[0] == '\0')
         l = flags[F_LISTEN].def;
     const char *colon = strrchr(l, ':');
-    if (colon == NULL || strcmp(colon, ":0") == 0)
+    if (!http_listen_valid(l) || strcmp(colon, ":0") == 0)
         return -1;
     size_t hl = (size_t)(colon - l);
     bool any = hl == 0 || strncmp(l, "0.0.0.0:", 8) == 0 ||

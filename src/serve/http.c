@@ -910,6 +910,14 @@ static int listen_split(const char *s, char *host, size_t hostlen,
     return 0;
 }
 
+bool http_listen_valid(const char *spec)
+{
+    char host[256], port[8];
+    bool numeric;
+    return listen_split(spec, host, sizeof host, port, sizeof port,
+                        &numeric) == 0;
+}
+
 /* A listening TCP socket bound to SA (LEN bytes), dual-stack when it is
  * IPv6's any-address. Returns the descriptor, or -1 with errno set. */
 static int listen_on(const struct sockaddr *sa, socklen_t len)
@@ -941,8 +949,8 @@ static int listen_socket(const char *spec, char *err, size_t errlen)
     bool numeric;
     if (listen_split(spec, host, sizeof host, port, sizeof port,
                      &numeric) != 0) {
-        snprintf(err, errlen, "--listen %s: expected HOST:PORT, [IPV6]:PORT "
-                 "or :PORT", spec);
+        snprintf(err, errlen, "listen address %s: expected HOST:PORT, "
+                 "[IPV6]:PORT or :PORT", spec);
         return -1;
     }
     struct addrinfo hints, *res = NULL;

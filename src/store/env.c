@@ -311,12 +311,14 @@ struct site_write {
     const char *name;
     const char *const *origins;
     size_t norigins;
+    bool clear;            /* no origins: remove an existing site's */
     uint32_t id;           /* out: the site's id */
     bool created;          /* out: it was new */
 };
 
 /* Writes the site record of W (CTX), taking a new id for a new site; an
- * existing site keeps its id, and its origins when W has none. */
+ * existing site keeps its id, and its origins when W has none and does
+ * not clear them. */
 static int site_put_txn(struct store *st, MDB_txn *txn, void *ctx)
 {
     struct site_write *w = ctx;
@@ -337,7 +339,7 @@ static int site_put_txn(struct store *st, MDB_txn *txn, void *ctx)
         rc = mdb_put(txn, st->dbi[DB_META], &sk, &sv, 0);
         w->id = last + 1;
     }
-    if (rc != 0 || (!w->created && w->norigins == 0))
+    if (rc != 0 || (!w->created && w->norigins == 0 && !w->clear))
         return rc;
     uint8_t buf[SITE_REC_MAX];
     v = (MDB_val){ site_pack(buf, w->id, w->origins, w->norigins), buf };
@@ -364,7 +366,24 @@ int store_site_put(struct store *st, const char *name,
             return -1;
         }
     }
-    struct site_write w = { name, origins, norigins, 0, false };
+    struct site_write w = { name, origins, norigins, false, 0, false };
+    int rc = store_write(st, site_put_txn, &w);
+    if (rc != 0)
+        return set_err(err, errlen, "site", rc);
+    *id = w.id;
+    *created = w.created;
+    return 0;
+}
+
+int store_site_put_any(struct store *st, const char *name, uint32_t *id,
+                       bool *created, char *err, size_t errlen)
+{
+    if (!site_name_ok(name)) {
+        snprintf(err, errlen, "site name must be 1–%d of [a-z0-9.-]",
+                 EVENT_SITE_MAX);
+        return -1;
+    }
+    struct site_write w = { name, NULL, 0, true, 0, false };
     int rc = store_write(st, site_put_txn, &w);
     if (rc != 0)
         return set_err(err, errlen, "site", rc);

@@ -191,9 +191,33 @@ def a_failed_bind_prints_the_system_reason(t):
     r = _run(t, ["serve", "--data", data, "--listen", "192.0.2.1:8093"])
     expect(r.returncode == 1 and "Cannot assign requested address" in r.stderr,
            "foreign address: exit %d, %r" % (r.returncode, r.stderr[-300:]))
-    r = _run(t, ["serve", "--data", data, "--listen", "8093"])
-    expect(r.returncode == 1 and "--listen 8093" in r.stderr,
-           "no port: exit %d, %r" % (r.returncode, r.stderr[-300:]))
+
+
+def a_malformed_listen_address_is_refused_at_startup(t):
+    """A listen address of no form serve takes exits 2 before serving,
+    naming the variable or flag it came from; a flag wins over a bad
+    variable."""
+    data = t.datadir()
+    cases = [
+        (["--listen", "8093"], {}, "--listen 8093: expected HOST:PORT"),
+        (["--listen", "127.0.0.1:65536"], {},
+         "--listen 127.0.0.1:65536: expected"),
+        ([], {"DWELL_LISTEN": "nonsense"},
+         "DWELL_LISTEN=nonsense (environment): expected HOST:PORT"),
+        ([], {"DWELL_LISTEN": "[::1:8093"}, "DWELL_LISTEN=[::1:8093"),
+    ]
+    for args, env, said in cases:
+        r = _run(t, ["serve", "--data", data] + args, _env(**env))
+        expect(r.returncode == 2, "%s: exit %d, expected 2: %r"
+               % (said, r.returncode, r.stderr[-300:]))
+        expect(said in r.stderr, "%r not in %r" % (said, r.stderr[-300:]))
+        expect("listening" not in r.stderr and "cannot listen" not in r.stderr,
+               "%s: got as far as binding: %r" % (said, r.stderr[-300:]))
+    with _Serve(t, ["--listen", "127.0.0.1:0", "--data", data],
+                _env(DWELL_LISTEN="nonsense")) as s:
+        addr = s.address()
+        expect(_get(addr, "/healthz")[0] == 200,
+               "--listen did not win over DWELL_LISTEN=nonsense")
 
 
 def token_create_prints_a_report_link_that_opens(t):
@@ -246,6 +270,36 @@ def site_add_warns_when_any_origin_is_accepted(t):
     r = _run(t, ["site", "add", "kept.test", "--data", data])
     expect(r.returncode == 0 and "warning" not in r.stderr,
            "origins kept, yet warned: %r" % r.stderr)
+
+
+def site_add_origin_star_opens_a_site_that_had_origins(t):
+    """`site add NAME --origin '*'` on a site with origins removes them
+    (the running server then takes a beacon from any page); without '*'
+    the origins stay."""
+    data = t.datadir()                      # SITE with origin ORIGIN
+    foreign = "https://elsewhere.example"
+    with t.server(data=data) as srv:
+        r = srv.post_events(harness.view("origin_star_0001"), origin=foreign)
+        expect(r.status == 403, "a foreign origin before: %d" % r.status)
+        r = _run(t, ["site", "add", SITE, "--data", data])
+        expect(r.returncode == 0 and "warning" not in r.stderr,
+               "site add without --origin: %d %r" % (r.returncode, r.stderr))
+        r = srv.post_events(harness.view("origin_star_0002"), origin=foreign)
+        expect(r.status == 403, "origins not kept without --origin: %d"
+               % r.status)
+        r = _run(t, ["site", "add", SITE, "--origin", "*", "--data", data])
+        expect(r.returncode == 0, "--origin '*': exit %d %r"
+               % (r.returncode, r.stderr))
+        expect("any origin accepted" in r.stdout and
+               "origins removed" in r.stdout, "stdout: %r" % r.stdout)
+        r = srv.post_events(harness.view("origin_star_0003"), origin=foreign)
+        expect(r.status == 204, "a foreign origin after '*': %d" % r.status)
+    r = _run(t, ["site", "list", "--data", data])
+    expect(r.returncode == 0 and (SITE + "\t\n") in r.stdout,
+           "site list still shows origins: %r" % r.stdout)
+    evs = t.events(data)
+    expect(len(evs) == 1, "stored %d events, expected the one accepted: %r"
+           % (len(evs), evs))
 
 
 def serve_on_an_empty_data_dir_says_how_to_add_a_site(t):
