@@ -11,7 +11,7 @@
 
 CC      ?= cc
 VERSION := 0.1.0
-PKGS    := libmicrohttpd lmdb libmaxminddb libcjson nettle
+PKGS    := libmicrohttpd lmdb libmaxminddb libcjson nettle libcurl
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
            -Wstrict-prototypes -Wvla
@@ -43,9 +43,10 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 # Debian packages the build, the server and the tests need.
 DEB_BUILD := build-essential pkg-config libmicrohttpd-dev liblmdb-dev \
-             libmaxminddb-dev libcjson-dev nettle-dev zlib1g-dev curl ca-certificates
+             libmaxminddb-dev libcjson-dev nettle-dev zlib1g-dev libcurl4-openssl-dev \
+             curl ca-certificates
 DEB_TEST  := libmaxmind-db-writer-perl lmdb-utils chromium faketime \
-             man-db groff-base systemd strace
+             man-db groff-base systemd strace clickhouse-server
 DEB_BENCH := wrk nginx-light
 NEED_CMDS := node:nodejs npm:npm python3:python3
 
