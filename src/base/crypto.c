@@ -57,6 +57,55 @@ void crypto_hmac(enum crypto_hash h, const void *key, size_t keylen,
     hmac_sha256_digest(&c, CRYPTO_SHA256_LEN, out);
 }
 
+/* RFC 5869 §2.2: PRK = HMAC(salt, IKM). */
+void crypto_hkdf_extract(const void *salt, size_t saltlen, const void *ikm,
+                         size_t ikmlen, uint8_t prk[CRYPTO_SHA256_LEN])
+{
+    static const uint8_t zeros[CRYPTO_SHA256_LEN];
+    if (salt == NULL || saltlen == 0)
+        salt = zeros, saltlen = sizeof zeros;
+    crypto_hmac(CRYPTO_SHA256, salt, saltlen, ikm, ikmlen, prk);
+}
+
+/* RFC 5869 §2.3: T(i) = HMAC(PRK, T(i-1) || INFO || i), OUT their
+ * concatenation, streamed through nettle's HMAC so that INFO needs no
+ * copy. */
+int crypto_hkdf_expand(const uint8_t prk[CRYPTO_SHA256_LEN],
+                       const void *info, size_t infolen, uint8_t *out,
+                       size_t outlen)
+{
+    if (outlen == 0 || outlen > 255 * CRYPTO_SHA256_LEN)
+        return -1;
+    uint8_t t[CRYPTO_SHA256_LEN];
+    size_t tlen = 0, done = 0;
+    for (unsigned i = 1; done < outlen; i++) {
+        struct hmac_sha256_ctx c;
+        uint8_t n = (uint8_t)i;
+        hmac_sha256_set_key(&c, CRYPTO_SHA256_LEN, prk);
+        hmac_sha256_update(&c, tlen, t);
+        if (infolen > 0)
+            hmac_sha256_update(&c, infolen, info);
+        hmac_sha256_update(&c, 1, &n);
+        hmac_sha256_digest(&c, sizeof t, t);
+        tlen = sizeof t;
+        size_t take = outlen - done < tlen ? outlen - done : tlen;
+        memcpy(out + done, t, take);
+        done += take;
+    }
+    return 0;
+}
+
+int crypto_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm,
+                       size_t ikmlen, const void *info, size_t infolen,
+                       uint8_t *out, size_t outlen)
+{
+    uint8_t prk[CRYPTO_SHA256_LEN];
+    if (outlen == 0 || outlen > 255 * CRYPTO_SHA256_LEN)
+        return -1;
+    crypto_hkdf_extract(salt, saltlen, ikm, ikmlen, prk);
+    return crypto_hkdf_expand(prk, info, infolen, out, outlen);
+}
+
 /* --- SipHash-2-4 ---------------------------------------------------------- */
 
 /* Rotates X left by B bits (0 < B < 64). */

@@ -34,6 +34,24 @@ void crypto_sha256(const void *data, size_t len,
 void crypto_hmac(enum crypto_hash h, const void *key, size_t keylen,
                  const void *msg, size_t msglen, uint8_t *out);
 
+/* HKDF-SHA256 (RFC 5869): extracts a pseudorandom key from the IKMLEN
+ * bytes at IKM under SALT (NULL when SALTLEN is 0: HashLen zero bytes),
+ * then expands it with INFO (NULL when INFOLEN is 0) into OUTLEN bytes at
+ * OUT. Returns 0, or -1 (OUT untouched) when OUTLEN is 0 or above
+ * 255 * 32. */
+int crypto_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm,
+                       size_t ikmlen, const void *info, size_t infolen,
+                       uint8_t *out, size_t outlen);
+
+/* HKDF-SHA256's two steps, for a caller that expands one key many times:
+ * extract writes PRK from SALT (as above) and IKM; expand writes OUTLEN
+ * bytes of PRK expanded with INFO to OUT (0, or -1 as above). */
+void crypto_hkdf_extract(const void *salt, size_t saltlen, const void *ikm,
+                         size_t ikmlen, uint8_t prk[CRYPTO_SHA256_LEN]);
+int crypto_hkdf_expand(const uint8_t prk[CRYPTO_SHA256_LEN],
+                       const void *info, size_t infolen, uint8_t *out,
+                       size_t outlen);
+
 /* SipHash-2-4, streamed: the value depends only on the concatenation of
  * the bytes absorbed, not on how they were split among updates. */
 struct crypto_sip {

@@ -318,6 +318,55 @@ TEST(hex_round_trip_and_rejects_non_hex)
     CHECK_EQ_INT(crypto_unhex("0g", 1, back), -1);
 }
 
+/* Writes HKDF-SHA256 of the hex arguments (NULL salt or info: absent)
+ * into OUT as hex. */
+static void hkdf_hex(const char *ikm, const char *salt, const char *info,
+                     size_t l, char *out)
+{
+    uint8_t k[80], s[80], i[80], okm[82];
+    size_t kn = strlen(ikm) / 2, sn = salt ? strlen(salt) / 2 : 0,
+           in = info ? strlen(info) / 2 : 0;
+    crypto_unhex(ikm, kn, k);
+    if (salt)
+        crypto_unhex(salt, sn, s);
+    if (info)
+        crypto_unhex(info, in, i);
+    memset(out, 0, 2 * l + 1);
+    if (crypto_hkdf_sha256(salt ? s : NULL, sn, k, kn, info ? i : NULL, in,
+                           okm, l) == 0)
+        crypto_hex(okm, l, out);
+}
+
+TEST(hkdf_sha256_rfc5869_cases_1_to_3)
+{
+    char out[2 * 82 + 1];
+    hkdf_hex("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
+             "000102030405060708090a0b0c", "f0f1f2f3f4f5f6f7f8f9", 42, out);
+    CHECK_EQ_STR(out, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db0"
+                      "2d56ecc4c5bf34007208d5b887185865");
+    hkdf_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d"
+             "1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b"
+             "3c3d3e3f404142434445464748494a4b4c4d4e4f",
+             "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d"
+             "7e7f808182838485868788898a8b8c8d8e8f909192939495969798999a9b"
+             "9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeaf",
+             "b0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccd"
+             "cecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaeb"
+             "ecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff", 82, out);
+    CHECK_EQ_STR(out, "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050"
+                      "cc4c19afa97c59045a99cac7827271cb41c65e590e09da3275600c"
+                      "2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f"
+                      "1d87");
+    hkdf_hex("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", NULL, NULL, 42,
+             out);
+    CHECK_EQ_STR(out, "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e"
+                      "5f3c738d2d9d201395faa4b61a96c8");
+    uint8_t okm[1];
+    CHECK_EQ_INT(crypto_hkdf_sha256(NULL, 0, "k", 1, NULL, 0, okm, 0), -1);
+    CHECK_EQ_INT(crypto_hkdf_sha256(NULL, 0, "k", 1, NULL, 0, okm,
+                                    255 * 32 + 1), -1);
+}
+
 int main(void)
 {
     RUN(sha1_fips180_and_rfc3174_vectors);
@@ -335,5 +384,6 @@ int main(void)
     RUN(base64_rfc4648_vectors_and_round_trip);
     RUN(base64url_has_no_padding_and_url_alphabet);
     RUN(hex_round_trip_and_rejects_non_hex);
+    RUN(hkdf_sha256_rfc5869_cases_1_to_3);
     return check_summary();
 }
