@@ -42,6 +42,9 @@ struct demo_result {
     char reason[320];          /* why refused, or why nothing written */
 };
 
+/* Told how far demo_run has got: DONE of TOTAL days generated. */
+typedef void (*demo_progress_fn)(void *ctx, unsigned done, unsigned total);
+
 /* dwell demo: generates DAYS days with SEED on site SITE (id SITE_ID) like
  * demo_generate, but only when that cannot mix demo traffic with other
  * data, and keeps a note on the site (seed, days, and a fingerprint of
@@ -51,10 +54,11 @@ struct demo_result {
  * and no note), and a site holding the demo traffic of another seed;
  * FORCE writes anyway. With the seed of its note it writes nothing at all,
  * FORCE or not: a run repeated with the same seed changes nothing. ST's
- * writer must run.
+ * writer must run. PROGRESS (NULL: none) is called with CTX after each day
+ * generated.
  * Returns 0 (R says what happened), or -1 on a storage error. */
 int demo_run(struct store *st, uint32_t site_id, const char *site,
              unsigned days, uint64_t seed, bool force,
-             struct demo_result *r);
+             demo_progress_fn progress, void *ctx, struct demo_result *r);
 
 #endif

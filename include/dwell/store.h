@@ -461,22 +461,27 @@ int store_forget(struct store *st, uint32_t site_id, const char *hex,
                  size_t hexlen, struct store_forgotten *out, char *err,
                  size_t errlen);
 
+/* Told how far a backup has got: COPIED bytes written of about TOTAL (the
+ * bytes of the map in use; a compacted copy comes to less, so COPIED may
+ * end below it; 0: unknown). */
+typedef void (*store_backup_progress_fn)(void *ctx, uint64_t copied,
+                                         uint64_t total);
+
 /* Copies the environment to DIR, which must not exist or be empty
  * (created 0700), compacted (free pages left out), as of one read
  * transaction: a consistent snapshot while a server goes on writing. The
  * copy is DIR/data.mdb (the lock file is not copied; the server secret is
- * in the data). Returns 0, or -1 with a reason in ERR (a partial copy is
- * removed). */
-int store_backup(struct store *st, const char *dir, char *err,
+ * in the data). PROGRESS (NULL: none) is called with CTX as it goes.
+ * Returns 0, or -1 with a reason in ERR (a partial copy is removed). */
+int store_backup(struct store *st, const char *dir,
+                 store_backup_progress_fn progress, void *ctx, char *err,
                  size_t errlen);
 
 /* --- damage ------------------------------------------------------------- */
 
-/* What store_check found: records read, rollup rows and breakdown values
- * compared, problems (DIFFERENCES of them: rollup values that differ from
- * the recount). */
+/* What store_check found: records read, rollup rows compared, problems. */
 struct store_check_result {
-    size_t records, rows, problems, differences;
+    size_t records, rows, problems;
     size_t skipped;          /* rollup rows of days retention has cut */
     uint32_t retained;       /* the first day whose raw events are whole
                                 (--retention-days); 0: every day */
@@ -487,17 +492,12 @@ typedef void (*store_check_fn)(void *ctx, const char *line);
 
 /* Walks every database in one read transaction (a fresh one after a
  * database LMDB cannot read whole), decodes every record as the codec
- * writes it, and, when every database was read whole, recomputes every
- * daily rollup row (daily and recent: each counter, the engaged-time
- * histogram, the scroll buckets) and every breakdown (daily_dim) from the
- * raw events, replaying them as the writer applied them, and compares
- * them field by field, for every day whose raw events are whole
- * (retention may have cut older ones: their rows are counted in
- * OUT->skipped, not compared); ONLY_SITE (0: all) limits the comparison
- * to one site, and sites being removed are left out. Memory grows with
- * the views and breakdown rows recounted, not with the events. Calls FN
- * with each problem (at most 10 per database, 1,000 differences; OUT
- * counts them all). Returns 0, or -1 when no read
+ * writes it, and, when every database was read whole, compares the views
+ * of every article's daily rollup rows (daily and recent) with the
+ * distinct views among the raw events, for every day whose raw events are
+ * whole (retention may have cut older ones: their rows are counted in
+ * OUT->skipped, not compared); ONLY_SITE (0: all) limits the comparison to one site. Calls FN with each problem (at most
+ * 10 per database; OUT counts them all). Returns 0, or -1 when no read
  * could begin. A damaged B-tree may still crash LMDB: run it in a child
  * process to survive that (dwell check does). */
 int store_check(struct store *st, uint32_t only_site, store_check_fn fn,

@@ -1370,6 +1370,13 @@ static int cmd_token_revoke(struct call *c)
 
 /* --- demo --------------------------------------------------------------------- */
 
+/* demo_progress_fn: draws CTX, a progress in days. */
+static void demo_progress(void *ctx, unsigned done, unsigned total)
+{
+    (void)total;
+    progress_step(ctx, done);
+}
+
 static int cmd_demo(struct call *c)
 {
     const char *name = c->args[0], *v;
@@ -1391,7 +1398,11 @@ static int cmd_demo(struct call *c)
         return 1;
     }
     struct demo_result r;
-    int rc = demo_run(st, site.id, name, days, seed, force, &r);
+    struct progress p;
+    progress_start(&p, "generating demo days", days);
+    int rc = demo_run(st, site.id, name, days, seed, force, demo_progress,
+                      &p, &r);
+    progress_end(&p);
     store_close(st);
     if (rc != 0) {
         fprintf(stderr, "dwell: demo: generation failed\n");
@@ -1653,14 +1664,12 @@ static int check_child(struct call *c)
     int rc = store_check(st, site.id, print_problem, NULL, &r);
     store_close(st);
     if (rc != 0 || r.problems > 0) {
-        printf("%s: damaged: %zu problem(s) among %zu records; %zu of them "
-               "rollup values that differ from the raw events (%zu rows "
-               "and breakdown values compared)\n", c->data, r.problems,
-               r.records, r.differences, r.rows);
+        printf("%s: damaged: %zu problem(s) among %zu records\n", c->data,
+               r.problems, r.records);
         return 1;
     }
-    printf("%s: sound: %zu records decoded, %zu rollup rows and breakdown "
-           "values match the raw events\n", c->data, r.records, r.rows);
+    printf("%s: sound: %zu records decoded, %zu rollup rows match the raw "
+           "events\n", c->data, r.records, r.rows);
     if (r.skipped > 0) {
         char day[TIME_DATE_LEN];
         time_format_date(r.retained, day);
@@ -1792,13 +1801,25 @@ static int cmd_forget(struct call *c)
     return 0;
 }
 
+/* store_backup_progress_fn: draws CTX, a progress in KiB. */
+static void backup_progress(void *ctx, uint64_t copied, uint64_t total)
+{
+    struct progress *p = ctx;
+    p->total = total >> 10;
+    progress_step(p, copied >> 10);
+}
+
 static int cmd_backup(struct call *c)
 {
     struct store *st;
     if (open_store(c->data, true, &st) != 0)
         return 1;
     char err[512];
-    int rc = store_backup(st, c->args[0], err, sizeof err);
+    struct progress p;
+    progress_start(&p, "backing up (KiB)", 0);
+    int rc = store_backup(st, c->args[0], backup_progress, &p, err,
+                          sizeof err);
+    progress_end(&p);
     store_close(st);
     if (rc != 0) {
         fprintf(stderr, "dwell: backup: %s\n", err);

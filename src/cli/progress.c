@@ -21,7 +21,7 @@ void progress_start(struct progress *p, const char *what, uint64_t total)
     p->what = what;
     p->total = total;
     p->done = 0;
-    p->last_us = time_now_us();
+    p->last_us = 0;                    /* the first step draws */
     p->on = !progress_quiet && isatty(STDERR_FILENO) == 1;
     p->drawn = false;
 }

@@ -1,8 +1,9 @@
 /* progress.h — a progress line on standard error for long commands
  * (tickets import, demo, backup, export): "what: 12,345 / 50,000 (24%)"
- * redrawn in place at most every 200 ms, and only when standard error is
- * a terminal and --quiet was not given; otherwise nothing at all is
- * written. Standard output is never touched. One progress at a time. */
+ * drawn at the first step, then redrawn in place at most every 200 ms
+ * (work that ends sooner shows one line, erased), and only when standard
+ * error is a terminal and --quiet was not given; otherwise nothing at all
+ * is written. Standard output is never touched. One progress at a time. */
 #ifndef DWELL_CLI_PROGRESS_H
 #define DWELL_CLI_PROGRESS_H
 
@@ -13,7 +14,7 @@ struct progress {
     const char *what;          /* e.g. "importing tickets" */
     uint64_t total;            /* 0: unknown (no percentage) */
     uint64_t done;
-    uint64_t last_us;          /* when the line was last drawn */
+    uint64_t last_us;          /* when the line was last drawn (0: never) */
     bool on;                   /* drawing: a terminal, not quiet */
     bool drawn;                /* a line is on the screen */
 };
@@ -26,8 +27,9 @@ void progress_set_quiet(bool quiet);
  * units (0: unknown). Draws nothing yet. */
 void progress_start(struct progress *p, const char *what, uint64_t total);
 
-/* DONE units are done so far; redraws the line if 200 ms have passed
- * since it was last drawn. Cheap enough to call for every unit. */
+/* DONE units are done so far; draws the line the first time, then
+ * redraws it if 200 ms have passed since it was last drawn. Cheap enough
+ * to call for every unit. */
 void progress_step(struct progress *p, uint64_t done);
 
 /* Erases the line, if one was drawn, so that what follows starts on a

@@ -374,9 +374,10 @@ int demo_generate(struct store *st, uint32_t site_id, const char *site,
     return demo_generate_ex(st, site_id, site, &o, events, &tickets);
 }
 
-int demo_generate_ex(struct store *st, uint32_t site_id, const char *site,
-                     const struct demo_options *o, size_t *events,
-                     size_t *tickets)
+/* demo_generate_ex, calling PROGRESS (if any) with CTX after each day. */
+static int generate(struct store *st, uint32_t site_id, const char *site,
+                    const struct demo_options *o, demo_progress_fn progress,
+                    void *ctx, size_t *events, size_t *tickets)
 {
     static struct visit v;
     struct demo_tickets dt = { 0 };
@@ -444,6 +445,8 @@ int demo_generate_ex(struct store *st, uint32_t site_id, const char *site,
                     goto done;
             }
         }
+        if (progress)
+            progress(ctx, days - d, days);
     }
     if (store_drain(st, 60000) != 0)
         goto done;
@@ -459,6 +462,13 @@ int demo_generate_ex(struct store *st, uint32_t site_id, const char *site,
 done:
     free(dt.t);
     return rc;
+}
+
+int demo_generate_ex(struct store *st, uint32_t site_id, const char *site,
+                     const struct demo_options *o, size_t *events,
+                     size_t *tickets)
+{
+    return generate(st, site_id, site, o, NULL, NULL, events, tickets);
 }
 
 /* --- dwell demo: only where it mixes with nothing, once per seed --------- */
@@ -614,7 +624,7 @@ static void why_not(struct demo_result *r, const char *site, bool have,
 
 int demo_run(struct store *st, uint32_t site_id, const char *site,
              unsigned days, uint64_t seed, bool force,
-             struct demo_result *r)
+             demo_progress_fn progress, void *ctx, struct demo_result *r)
 {
     struct mark m = { 0 };
     uint64_t now[DEMO_PRINT_N];
@@ -644,8 +654,8 @@ int demo_run(struct store *st, uint32_t site_id, const char *site,
     r->reason[0] = '\0';
     struct demo_options o = { .days = days, .seed = seed, .tickets = true,
                               .effects = true };
-    if (demo_generate_ex(st, site_id, site, &o, &r->events,
-                         &r->tickets) != 0)
+    if (generate(st, site_id, site, &o, progress, ctx, &r->events,
+                 &r->tickets) != 0)
         return -1;
     r->wrote = true;
     uint32_t today = time_today();

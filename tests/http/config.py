@@ -8,6 +8,9 @@ test (run by run.py)."""
 import http.client
 import os
 import re
+import resource
+import select
+import signal
 import socket
 import subprocess
 import time
@@ -324,6 +327,143 @@ def serve_on_an_empty_data_dir_says_how_to_add_a_site(t):
     r = _run(t, ["token", "create", "nope.test", "--data", data, "--quiet"])
     expect(r.returncode == 1 and "no such site" in r.stderr,
            "--quiet silenced an error: %r" % r.stderr)
+
+
+def _run_on_a_terminal(t, args):
+    """The CLI with standard error on a pseudo-terminal and standard output
+    a pipe: (exit status, stdout, the bytes the terminal received)."""
+    argv = [t.bin] + list(args)
+    t.log("$ (stderr a terminal) %s" % " ".join(argv))
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=slave,
+                                env=_env(), preexec_fn=harness._child_setup)
+    finally:
+        os.close(slave)
+    harness._register(proc)
+    term = b""
+    deadline = time.monotonic() + harness.CLI_TIMEOUT
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([master], [], [], 0.5)[0]:
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:            # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            term += chunk
+        out = proc.communicate(timeout=max(1, deadline - time.monotonic()))[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise TestFailure("`%s` did not end within %gs"
+                          % (" ".join(argv[1:]), harness.CLI_TIMEOUT))
+    finally:
+        os.close(master)
+    t.log("exit %d\n%s%r" % (proc.returncode, out.decode()[-2000:],
+                              term[-2000:]))
+    return proc.returncode, out.decode(), term
+
+
+PROGRESS = re.compile(rb"\r\x1b\[K([a-z ()A-Za-z]+): ([0-9,]+)(?: / ([0-9,]+) "
+                      rb"\(([0-9]+)%\))?")
+
+
+def _progress_lines(term):
+    """The progress lines drawn on a terminal: [(what, done, total, %)]."""
+    return [(m.group(1).decode(), int(m.group(2).replace(b",", b"")),
+             int(m.group(3).replace(b",", b"")) if m.group(3) else None,
+             int(m.group(4)) if m.group(4) else None)
+            for m in PROGRESS.finditer(term)]
+
+
+def demo_and_backup_draw_progress_only_on_a_terminal(t):
+    """`dwell demo` and `dwell backup` draw a progress line on a terminal
+    stderr (erased at the end; stdout unchanged), and write none to a
+    pipe or with --quiet."""
+    data = t.datadir(sites=(("tty.test", ("https://a.test",)),
+                            ("pipe.test", ("https://a.test",)),
+                            ("quiet.test", ("https://a.test",))))
+    rc, out, term = _run_on_a_terminal(t, ["demo", "tty.test", "--days", "40",
+                                           "--data", data])
+    expect(rc == 0 and "over 40 days stored for tty.test" in out,
+           "demo on a terminal: exit %d, %r" % (rc, out))
+    lines = _progress_lines(term)
+    expect(lines and all(w == "generating demo days" and n == 40
+                         for w, d, n, p in lines),
+           "demo: no progress line of 40 days on the terminal: %r"
+           % term[-400:])
+    expect(all(1 <= d <= 40 for w, d, n, p in lines) and
+           [d for w, d, n, p in lines] == sorted(d for w, d, n, p in lines),
+           "demo: progress not 1..40 and rising: %r" % lines)
+    expect(term.rstrip(b"\r\n").endswith(b"\r\x1b[K") or
+           term.endswith(b"\x1b[K"), "demo: the last line not erased: %r"
+           % term[-200:])
+    expect(b"\x1b" not in out.encode(), "demo: escapes on stdout: %r" % out)
+    r = _run(t, ["demo", "pipe.test", "--days", "40", "--data", data])
+    expect(r.returncode == 0 and r.stderr == "",
+           "demo into a pipe: exit %d, stderr %r" % (r.returncode, r.stderr))
+    rc, out, term = _run_on_a_terminal(t, ["demo", "quiet.test", "--days",
+                                           "40", "--quiet", "--data", data])
+    expect(rc == 0 and term == b"",
+           "demo --quiet on a terminal: exit %d, %r" % (rc, term[-300:]))
+
+    dest = os.path.join(harness.OUT, "data", t.name + ".backup")
+    for d in (dest, dest + ".pipe", dest + ".quiet"):
+        subprocess.run(["rm", "-rf", d], check=True)
+    rc, out, term = _run_on_a_terminal(t, ["backup", dest, "--data", data])
+    expect(rc == 0 and os.path.exists(os.path.join(dest, "data.mdb")),
+           "backup on a terminal: exit %d, %r %r" % (rc, out, term[-300:]))
+    size_kib = os.path.getsize(os.path.join(dest, "data.mdb")) >> 10
+    lines = _progress_lines(term)
+    expect(lines and all(w == "backing up (KiB)" for w, d, n, p in lines),
+           "backup: no progress line on the terminal: %r" % term[-400:])
+    expect(all(0 < d <= size_kib and n >= d * 0.5 for w, d, n, p in lines),
+           "backup: progress %r against a copy of %d KiB" % (lines, size_kib))
+    expect(b"\x1b" not in out.encode(), "backup: escapes on stdout")
+    r = _run(t, ["backup", dest + ".pipe", "--data", data])
+    expect(r.returncode == 0 and r.stderr == "",
+           "backup into a pipe: exit %d, stderr %r" % (r.returncode, r.stderr))
+    rc, out, term = _run_on_a_terminal(t, ["backup", dest + ".quiet",
+                                           "--quiet", "--data", data])
+    expect(rc == 0 and term == b"",
+           "backup --quiet on a terminal: exit %d, %r" % (rc, term[-300:]))
+    r = _run(t, ["check", "tty.test", "--data", dest])
+    expect(r.returncode == 0, "the copy made on a terminal does not check: "
+           "%r" % r.stderr[-300:])
+
+
+def _small_files():
+    """In the child: files may not grow past 256 KiB, and the signal that
+    would kill a process that tries is ignored (write fails with EFBIG)."""
+    harness._child_setup()
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 10, 256 << 10))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def a_backup_that_cannot_write_leaves_nothing_behind(t):
+    """A backup whose file cannot grow (RLIMIT_FSIZE: EFBIG) fails with the
+    reason, at once, and leaves neither data.mdb nor the partial copy."""
+    data = t.datadir(sites=(("big.test", ("https://a.test",)),))
+    r = _run(t, ["demo", "big.test", "--days", "30", "--data", data])
+    expect(r.returncode == 0, "demo: %r" % r.stderr)
+    dest = os.path.join(harness.OUT, "data", t.name + ".backup")
+    subprocess.run(["rm", "-rf", dest], check=True)
+    os.makedirs(dest)                          # an empty one is kept
+    argv = [t.bin, "backup", dest, "--data", data]
+    t.log("$ (files at most 256 KiB) " + " ".join(argv))
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=harness.CLI_TIMEOUT, env=_env(),
+                       preexec_fn=_small_files)
+    t.log("exit %d\n%s%s" % (p.returncode, p.stdout, p.stderr))
+    expect(p.returncode == 1 and "File too large" in p.stderr,
+           "a backup that cannot write: exit %d, %r"
+           % (p.returncode, p.stderr[-300:]))
+    expect(os.listdir(dest) == [], "left behind: %r" % os.listdir(dest))
+    r = _run(t, ["backup", dest, "--data", data])
+    expect(r.returncode == 0, "the backup after it: %r" % r.stderr[-300:])
 
 
 def deploy_md_lists_every_variable_the_binary_takes(t):
