@@ -479,9 +479,11 @@ int store_backup(struct store *st, const char *dir,
 
 /* --- damage ------------------------------------------------------------- */
 
-/* What store_check found: records read, rollup rows compared, problems. */
+/* What store_check found: records read, rollup rows and breakdown values
+ * compared, problems (DIFFERENCES of them: rollup values that differ from
+ * the recount). */
 struct store_check_result {
-    size_t records, rows, problems;
+    size_t records, rows, problems, differences;
     size_t skipped;          /* rollup rows of days retention has cut */
     uint32_t retained;       /* the first day whose raw events are whole
                                 (--retention-days); 0: every day */
@@ -492,12 +494,17 @@ typedef void (*store_check_fn)(void *ctx, const char *line);
 
 /* Walks every database in one read transaction (a fresh one after a
  * database LMDB cannot read whole), decodes every record as the codec
- * writes it, and, when every database was read whole, compares the views
- * of every article's daily rollup rows (daily and recent) with the
- * distinct views among the raw events, for every day whose raw events are
- * whole (retention may have cut older ones: their rows are counted in
- * OUT->skipped, not compared); ONLY_SITE (0: all) limits the comparison to one site. Calls FN with each problem (at most
- * 10 per database; OUT counts them all). Returns 0, or -1 when no read
+ * writes it, and, when every database was read whole, recomputes every
+ * daily rollup row (daily and recent: each counter, the engaged-time
+ * histogram, the scroll buckets) and every breakdown (daily_dim) from the
+ * raw events, replaying them as the writer applied them, and compares
+ * them field by field, for every day whose raw events are whole
+ * (retention may have cut older ones: their rows are counted in
+ * OUT->skipped, not compared); ONLY_SITE (0: all) limits the comparison
+ * to one site, and sites being removed are left out. Memory grows with
+ * the views and breakdown rows recounted, not with the events. Calls FN
+ * with each problem (at most 10 per database, 1,000 differences; OUT
+ * counts them all). Returns 0, or -1 when no read
  * could begin. A damaged B-tree may still crash LMDB: run it in a child
  * process to survive that (dwell check does). */
 int store_check(struct store *st, uint32_t only_site, store_check_fn fn,

@@ -1664,12 +1664,14 @@ static int check_child(struct call *c)
     int rc = store_check(st, site.id, print_problem, NULL, &r);
     store_close(st);
     if (rc != 0 || r.problems > 0) {
-        printf("%s: damaged: %zu problem(s) among %zu records\n", c->data,
-               r.problems, r.records);
+        printf("%s: damaged: %zu problem(s) among %zu records; %zu of them "
+               "rollup values that differ from the raw events (%zu rows "
+               "and breakdown values compared)\n", c->data, r.problems,
+               r.records, r.differences, r.rows);
         return 1;
     }
-    printf("%s: sound: %zu records decoded, %zu rollup rows match the raw "
-           "events\n", c->data, r.records, r.rows);
+    printf("%s: sound: %zu records decoded, %zu rollup rows and breakdown "
+           "values match the raw events\n", c->data, r.records, r.rows);
     if (r.skipped > 0) {
         char day[TIME_DATE_LEN];
         time_format_date(r.retained, day);

@@ -8,6 +8,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -97,6 +98,216 @@ def check_names_a_rollup_that_differs_from_the_raw_events(t):
            "from the raw events 0" in r.stdout and aid in r.stdout,
            "dwell check does not name the article, day and field: %s"
            % r.stdout[-600:])
+
+
+def _varint(b, i):
+    v, shift = 0, 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7f) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, i
+
+
+def _rollup_slots(hexval):
+    """{slot: value} of a rollup record (src/model/rollup.c: version 1, then
+    (slot, value) varints; 0-7 the counters, 8 engaged_ms, 9-227 the
+    engaged histogram, 228-238 the scroll buckets)."""
+    b, i, out = bytes.fromhex(hexval), 1, {}
+    expect(b[0] == 1, "rollup record version %d" % b[0])
+    while i < len(b):
+        k, i = _varint(b, i)
+        out[k], i = _varint(b, i)
+    return out
+
+
+def _rollup_hex(slots):
+    def vi(v):
+        o = bytearray()
+        while v >= 0x80:
+            o.append((v & 0x7f) | 0x80)
+            v >>= 7
+        o.append(v)
+        return bytes(o)
+    b = bytearray([1])
+    for k in sorted(slots):
+        if slots[k]:
+            b += vi(k) + vi(slots[k])
+    return b.hex()
+
+
+def _load(data, db, key, val):
+    """Writes KEY = VAL (hex) into database DB with mdb_load."""
+    load = "VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n %s\n %s\n" \
+           "DATA=END\n" % (key, val)
+    p = subprocess.run(["mdb_load", "-s", db, data], input=load.encode(),
+                       capture_output=True, timeout=30)
+    expect(p.returncode == 0, "mdb_load: %s" % p.stderr.decode()[-300:])
+
+
+def _paths(data):
+    """{article id hex: path} from the articles database."""
+    out = {}
+    for k, v in _dump(data, "articles").items():
+        b = bytes.fromhex(v)
+        n = int.from_bytes(b[12:14], "big")
+        out[k[8:24]] = b[14:14 + n].decode()
+    return out
+
+
+BOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def _mixed_workload(srv):
+    """Beacons of every type from three readers and a bot: wire-2 totals,
+    wire-1 deltas, a replayed request, SPA views, a pixel view, repeats of
+    numbered searches and of a link, votes changed, custom events."""
+    uas = ["Mozilla/5.0 (X11; Linux x86_64) Firefox/128.%d" % i
+           for i in range(3)]
+    sent = []
+
+    def post(evs, ua):
+        r = srv.post_events(evs, ua=ua)
+        _status(r, 204, "beacon %s" % json.dumps(evs)[:120])
+        sent.append((evs, ua))
+
+    def ev(t, vid, **kw):
+        e = {"s": SITE, "t": t, "v": vid}
+        e.update(kw)
+        return e
+    u = "http://%s" % SITE
+    for n, ua in enumerate(uas):
+        a, b = "mixA%d_view01" % n, "mixB%d_view01" % n
+        post([ev("view", a, u=u + "/kb/alpha", ti="Alpha", w=400, sd=10,
+                 r="https://www.google.com/", wv=2)], ua)
+        post([ev("engage", a, e=4000 + 1000 * n, sd=40, wv=2)], ua)
+        post([ev("search", a, q="reset password", n=3, i=1, wv=2)], ua)
+        post([ev("search", a, q="reset password", n=3, i=1, wv=2)], ua)
+        post([ev("engage", a, e=12000 + n, sd=100, wv=2),
+              ev("vote", a, x="up", wv=2)], ua)
+        post([ev("vote", a, x="down" if n == 1 else "up", wv=2)], ua)
+        post([ev("event", a, n="copied-code", i=2, wv=2)], ua)
+        post([ev("search", a, q="no such thing", n=0, i=3, wv=2)], ua)
+        # an SPA navigation: a second view, wire 1 (deltas)
+        post([ev("view", b, u=u + "/kb/beta", ti="Beta", w=90, sd=0)], ua)
+        post([ev("engage", b, e=3000, sd=60)], ua)
+        post([ev("engage", b, e=9000, sd=100)], ua)
+        post([ev("link", b, k="mixlink_%d_0001" % n)], ua)
+        post([ev("link", b, k="mixlink_%d_0001" % n)], ua)
+        post([ev("vote", b, x="down")], ua)
+    # a replayed request (a retried beacon)
+    evs, ua = sent[1]
+    post(evs, ua)
+    evs, ua = sent[4]
+    post(evs, ua)
+    # a bot, and an orphan follow-up
+    post([ev("view", "mixbot_view01", u=u + "/kb/alpha", ti="Alpha")], BOT_UA)
+    post([ev("engage", "mixnone_view1", e=5000)], uas[0])
+    r = srv.request("GET", "/p.gif?s=%s&u=%s" % (SITE, u + "/kb/pixel"),
+                    [("User-Agent", uas[2]), ("Referer", u + "/kb/pixel")])
+    expect(r.status == 200, "pixel: status %d" % r.status)
+
+
+def _check_out(t, data, site=None):
+    r = _check(t, data, site)
+    return r, r.stdout + r.stderr
+
+
+def check_passes_a_healthy_store_after_a_mixed_workload(t):
+    with t.server() as srv:
+        _mixed_workload(srv)
+        live = _check(t, srv.data, SITE)      # beside the running server
+        data = srv.data
+    expect(live.returncode == 0 and "sound" in live.stdout,
+           "dwell check beside the server: exit %d: %s"
+           % (live.returncode, live.stdout[-1500:]))
+    demo = "demo.test"
+    r = t.dwell("site", "add", demo, "--origin", "http://demo.test",
+                "--data", data)
+    expect(r.returncode == 0, "site add: %s" % r.stderr[-300:])
+    r = t.dwell("demo", demo, "--days", "20", "--data", data)
+    expect(r.returncode == 0, "dwell demo: %s" % r.stderr[-300:])
+    for site in (SITE, demo, None):
+        r = _check(t, data, site)
+        expect(r.returncode == 0 and "sound" in r.stdout,
+               "dwell check %s after the workload and the demo: exit %d: %s"
+               % (site or "(all)", r.returncode, r.stdout[-1500:]))
+    m = re.search(r"(\d+) rollup rows and breakdown values match", r.stdout)
+    expect(m and int(m.group(1)) > 1000, "too few rows compared: %s"
+           % r.stdout[-300:])
+
+
+def check_names_each_damaged_field_with_both_values(t):
+    with t.server() as srv:
+        _mixed_workload(srv)
+        data = srv.data
+    paths = _paths(data)
+    recent = _dump(data, "recent")
+    rows = {k: _rollup_slots(v) for k, v in recent.items()}
+    alpha = [k for k in rows if k[32:34] == "00" and
+             paths.get(k[8:24]) == "/kb/alpha"]
+    site_row = [k for k in rows if k[8:24] == "0" * 16 and k[32:34] == "00"]
+    expect(len(alpha) == 1 and len(site_row) == 1,
+           "rows of /kb/alpha %s, site rows %s" % (alpha, site_row))
+    alpha, site_row = alpha[0], site_row[0]
+    hist = [s for s in rows[alpha] if 9 <= s < 228]
+    expect(rows[alpha].get(3) == 2 and rows[alpha].get(4) == 1 and hist,
+           "/kb/alpha's votes: %s" % rows[alpha])
+
+    def damaged(key, slot, delta):
+        slots = dict(rows[key])
+        slots[slot] = slots.get(slot, 0) + delta
+        return _rollup_hex(slots), slots
+
+    cases = [  # (row, slot, delta, the field as check names it)
+        (alpha, 8, 1234, "engaged_ms"),
+        (alpha, hist[0], 1, "engaged histogram bucket %d " % (hist[0] - 9)),
+        (alpha, 3, -1, "votes_up"),
+        (alpha, 4, 2, "votes_down"),
+        (alpha, 5, 1, "searches"),
+        (alpha, 1, 1, "visitors"),
+        (alpha, 7, -1, "events"),
+        (site_row, 2, 1, "reads"),
+        (site_row, 5, -2, "searches"),
+    ]
+    for key, slot, delta, field in cases:
+        val, slots = damaged(key, slot, delta)
+        _load(data, "recent", key, val)
+        r, out = _check_out(t, data, SITE)
+        want = "field %s" % field
+        have_v, want_v = slots.get(slot, 0), rows[key].get(slot, 0)
+        path = "/kb/alpha" if key == alpha else "(all pages)"
+        line = [ln for ln in out.splitlines() if want in ln]
+        expect(r.returncode == 1 and len(line) == 1,
+               "%s damaged: exit %d, lines naming it: %s" % (field, r.returncode,
+                                                             out[-800:]))
+        expect(("stored %d, recomputed from the raw events %d"
+                % (have_v, want_v)) in line[0] and path in line[0] and
+               "site %s" % SITE in line[0] and "readers" in line[0] and
+               harness.day_iso() in line[0],
+               "%s damaged: the line does not say where and both values: %s"
+               % (field, line[0]))
+        expect("1 of them rollup values that differ" in out,
+               "%s damaged: no summary line: %s" % (field, out[-400:]))
+        _load(data, "recent", key, recent[key])
+    # a breakdown: one more visit from Germany than the raw events hold
+    dims = _dump(data, "daily_dim")
+    country = [k for k in dims if k[8:24] == alpha[8:24] and
+               k[34:36] == "63"]
+    expect(country, "no country breakdown of /kb/alpha: %s" % list(dims)[:5])
+    key = country[0]
+    n = int(dims[key], 16)
+    _load(data, "daily_dim", key, "%08x" % (n + 5))
+    r, out = _check_out(t, data, SITE)
+    expect(r.returncode == 1 and "field country" in out and
+           "stored %d, recomputed from the raw events %d" % (n + 5, n) in out,
+           "a damaged country count: exit %d: %s" % (r.returncode, out[-600:]))
+    _load(data, "daily_dim", key, dims[key])
+    r = _check(t, data, SITE)
+    expect(r.returncode == 0, "every value restored: exit %d: %s"
+           % (r.returncode, r.stdout[-600:]))
 
 
 # --- backup -------------------------------------------------------------------
