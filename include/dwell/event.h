@@ -26,7 +26,9 @@ enum {
     EVENT_FLAG_BOT = 1,        /* a bot by any sign; reports leave it out */
     EVENT_FLAG_AUTOMATED = 2,  /* the snippet saw navigator.webdriver */
     EVENT_FLAG_PIXEL = 4,      /* came through GET /p.gif */
-    EVENT_FLAG_WIRE2 = 8       /* sent in wire 2: an engage carries the total */
+    EVENT_FLAG_WIRE2 = 8,      /* sent in wire 2: an engage carries the total */
+    EVENT_FLAG_REPEAT = 16     /* stored only: the writer saw a repeat and
+                                  counted nothing (older records: counted) */
 };
 
 /* Wire versions. 1 (no "wv" field): engage carries a delta. 2: engage

@@ -31,6 +31,8 @@ struct serve_options {
                                        NULL: loopback clients only */
     bool access_log;                /* a log line per request */
     bool log_ip;                    /* client addresses in log lines */
+    const char *ship;               /* "clickhouse=URL"; NULL: no shipping */
+    const char *node;               /* the node name; NULL: the host name */
 };
 
 /* Serves until SIGINT or SIGTERM, then refuses new requests, drains the

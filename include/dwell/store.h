@@ -477,6 +477,49 @@ int store_backup(struct store *st, const char *dir,
                  store_backup_progress_fn progress, void *ctx, char *err,
                  size_t errlen);
 
+/* --- shipping to ClickHouse (docs/scale-out.md) ------------------------- */
+
+#define STORE_SHIP_SCHEMA_VERSION 1     /* the dwell_schema row */
+#define STORE_SHIP_NODE_MAX 64
+#define STORE_SHIP_DB_MAX 64
+
+/* True when DB is a ClickHouse database name dwell accepts: 1-64 of
+ * [A-Za-z0-9_], not starting with a digit. */
+bool store_ship_db_valid(const char *db);
+
+/* The ClickHouse DDL of schema STORE_SHIP_SCHEMA_VERSION for database DB
+ * (store_ship_db_valid), statements ending in ";\n", the last one
+ * recording the version in DB.dwell_schema when it holds none: a text the
+ * caller frees, or NULL when out of memory. */
+char *store_ship_schema(const char *db);
+
+/* Starts shipping the store's committed events and tickets to TARGET,
+ * "clickhouse=http://[USER:PASSWORD@]HOST:PORT[/DB]" (DB: "dwell"), as
+ * node NODE (1-64 of [A-Za-z0-9._-]; unique per collector): a thread that
+ * sends the shipping log in order, in batches, and deletes what ClickHouse
+ * acknowledged. The first time on a store, every event and ticket already
+ * stored is logged first. Call before store_start_writer(). Returns 0, or
+ * -1 with a reason in ERR. */
+int store_ship_start(struct store *st, const char *target, const char *node,
+                     char *err, size_t errlen);
+
+/* Stops the shipping thread (a batch in flight finishes or times out);
+ * what it had not shipped stays in the log. */
+void store_ship_stop(struct store *st);
+
+struct store_ship_stats {
+    bool on;                   /* this process ships */
+    uint64_t backlog;          /* log entries not yet acknowledged */
+    double lag_s;              /* age of the oldest of them; 0: none */
+    uint64_t events;           /* rows ClickHouse acknowledged (events and
+                                  tickets) since start */
+    uint64_t batches_ok, batches_failed;
+    uint64_t last_success_us;  /* 0: none yet */
+};
+
+/* Fills OUT (OUT->on false when this process does not ship). */
+void store_ship_get_stats(struct store *st, struct store_ship_stats *out);
+
 /* --- damage ------------------------------------------------------------- */
 
 /* What store_check found: records read, rollup rows and breakdown values

@@ -47,6 +47,7 @@ enum flag_id {
     F_RETENTION, F_PURGE, F_EMAIL, F_IDENTITY,
     F_EXPORT_FORMAT, F_FROM, F_TO, F_TYPE,
     F_METRICS_TOKEN, F_LOG_FORMAT, F_ACCESS_LOG, F_LOG_IP,
+    F_SHIP, F_NODE, F_CH_DB,
     F_COUNT,
     F_QUERY = 100              /* + the index of a query_params entry */
 };
@@ -181,6 +182,15 @@ static const struct flag flags[F_COUNT] = {
     [F_ENGAGE_ALLOWANCE] = { "engage-allowance", "SECONDS", "30",
                              "a view's engaged time is at most the time "
                              "since it was first seen plus this" },
+    [F_SHIP] = { "ship", "clickhouse=URL", "none",
+                 "ship every stored event and ticket to ClickHouse, "
+                 "URL = http://[USER:PASSWORD@]HOST:PORT/DB (DB: dwell), "
+                 "at least once, in batches; the backlog waits in the data "
+                 "directory while ClickHouse is away (docs/scale-out.md)" },
+    [F_NODE] = { "node", "NAME", "the host name",
+                 "this collector's name in ClickHouse, unique per data "
+                 "directory: 1-64 of letters, digits, '.', '_', '-'" },
+    [F_CH_DB] = { "db", "DB", "dwell", "the ClickHouse database" },
 };
 
 /* --- the commands ----------------------------------------------------------- */
@@ -229,12 +239,13 @@ static int cmd_export(struct call *c);
 static int cmd_site_remove(struct call *c);
 static int cmd_forget(struct call *c);
 static int cmd_backup(struct call *c);
+static int cmd_clickhouse_schema(struct call *c);
 
 static const int serve_flags[] = { F_LISTEN, F_DATA, F_GEO, F_TRUST_PROXY,
     F_DURABILITY, F_DEMO, F_HELPSCOUT, F_QUEUE, F_MAP_SIZE, F_THREADS,
     F_MAX_CONN, F_RATE_LIMIT, F_AUTH_FAILS, F_ENGAGE_ALLOWANCE,
     F_REQUEST_TIMEOUT, F_IDLE_TIMEOUT, F_RETENTION, F_METRICS_TOKEN,
-    F_LOG_FORMAT, F_ACCESS_LOG, F_LOG_IP, -1 };
+    F_LOG_FORMAT, F_ACCESS_LOG, F_LOG_IP, F_SHIP, F_NODE, -1 };
 static const int site_add_flags[] = { F_ORIGIN, F_SITE_HELPSCOUT, F_DATA,
     -1 };
 static const int data_flags[] = { F_DATA, -1 };
@@ -250,6 +261,7 @@ static const int import_flags[] = { F_SITE, F_IMPORT_FORMAT, F_MAP,
 static const int correlate_flags[] = { F_PART, F_TICKET, F_FORMAT, F_DATA,
     -1 };
 static const int demo_flags[] = { F_DEMO_DAYS, F_SEED, F_FORCE, F_DATA, -1 };
+static const int ch_schema_flags[] = { F_CH_DB, -1 };
 static const int export_flags[] = { F_EXPORT_FORMAT, F_FROM, F_TO, F_TYPE,
     F_DATA, -1 };
 
@@ -294,6 +306,9 @@ static const struct command commands[] = {
     { "backup", "DEST", "a hot, compacted copy of the data into the new or "
       "empty directory DEST; safe while a server runs", 1, 1, data_flags, 0,
       cmd_backup },
+    { "clickhouse schema", "", "print the ClickHouse tables dwell serve "
+      "--ship fills (it makes them itself when missing)", 0, 0,
+      ch_schema_flags, 0, cmd_clickhouse_schema },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -977,7 +992,30 @@ static int cmd_serve(struct call *c)
     if (rc != 0)
         return rc;
     o.data_dir = c->data;
+    o.ship = opt(c, F_SHIP);
+    o.node = opt(c, F_NODE);
     return serve_run(&o);
+}
+
+/* --- clickhouse --------------------------------------------------------------- */
+
+static int cmd_clickhouse_schema(struct call *c)
+{
+    const char *db = opt(c, F_CH_DB);
+    if (db == NULL)
+        db = "dwell";
+    if (!store_ship_db_valid(db))
+        return die_value(c, F_CH_DB, db, "expected 1-64 of letters, digits "
+                         "and _, not starting with a digit");
+    char *ddl = store_ship_schema(db);
+    if (ddl == NULL) {
+        fprintf(stderr, "dwell: out of memory\n");
+        return 1;
+    }
+    printf("-- dwell's ClickHouse schema, version %d (dwell serve --ship "
+           "creates it when missing)\n%s", STORE_SHIP_SCHEMA_VERSION, ddl);
+    free(ddl);
+    return 0;
 }
 
 /* --- site --------------------------------------------------------------------- */

@@ -269,6 +269,34 @@ static void render_store(struct buf *b, const struct store_stats *s)
            s->map_used);
 }
 
+/* The shipping families (docs/http-api.md), when this process ships. */
+static void render_ship(struct buf *b, struct store *st)
+{
+    struct store_ship_stats s;
+    store_ship_get_stats(st, &s);
+    if (!s.on)
+        return;
+    single(b, "dwell_ship_backlog_events", "gauge",
+           "Events and tickets stored but not yet acknowledged by "
+           "ClickHouse.", (unsigned long long)s.backlog);
+    family(b, "dwell_ship_lag_seconds", "gauge",
+           "Age of the oldest of them (0: none waits).");
+    buf_printf(b, "dwell_ship_lag_seconds %.3f\n", s.lag_s);
+    single(b, "dwell_ship_events_total", "counter",
+           "Rows (events and tickets) ClickHouse acknowledged.",
+           (unsigned long long)s.events);
+    family(b, "dwell_ship_batches_total", "counter",
+           "Batches sent to ClickHouse, by result.");
+    buf_printf(b, "dwell_ship_batches_total{result=\"ok\"} %llu\n"
+               "dwell_ship_batches_total{result=\"error\"} %llu\n",
+               (unsigned long long)s.batches_ok,
+               (unsigned long long)s.batches_failed);
+    family(b, "dwell_ship_last_success_timestamp_seconds", "gauge",
+           "When ClickHouse last acknowledged a batch (0: never).");
+    buf_printf(b, "dwell_ship_last_success_timestamp_seconds %.3f\n",
+               (double)s.last_success_us / 1e6);
+}
+
 static void render_http(struct buf *b, const struct http_stats *h)
 {
     static const char *const classes[] = { "other", "1xx", "2xx", "3xx",
@@ -325,6 +353,7 @@ char *metrics_render(const struct metrics_source *src, size_t *len)
                (unsigned long long)(start_us / 1000000u));
     render_events(&b, &sn);
     render_store(&b, &s);
+    render_ship(&b, src->store);
     render_http(&b, &h);
     render_webhooks(&b);
     free(sn.name);

@@ -101,6 +101,24 @@ static void block_signals(sigset_t *set)
     signal(SIGABRT, on_abort);
 }
 
+/* Starts shipping to ClickHouse when --ship is given, as --node or the
+ * host name. Returns 0, or -1 with the reason in ERR. */
+static int start_shipping(const struct serve_options *opt, struct store *st,
+                          char *err, size_t errlen)
+{
+    char host[256];
+    const char *node = opt->node;
+    if (opt->ship == NULL)
+        return 0;
+    if (node == NULL) {
+        if (gethostname(host, sizeof host) != 0)
+            snprintf(host, sizeof host, "dwell");
+        host[sizeof host - 1] = '\0';
+        node = host;
+    }
+    return store_ship_start(st, opt->ship, node, err, errlen);
+}
+
 /* Refuses new requests, lets every queued event be committed and
  * answered, then stops the server. The writer is stopped (everything it
  * was given answered) before libmicrohttpd, which must not be stopped
@@ -111,6 +129,7 @@ static void shut_down(struct http_server *http, struct store *st)
     if (store_drain(st, 30000) != 0)
         log_warn("shutdown: the queue did not drain in 30 s; finishing it");
     store_stop_writer(st);
+    store_ship_stop(st);
     if (http_wait_idle(http, 5000) != 0)
         log_warn("shutdown: %u request(s) still open", http_inflight(http));
     http_stop(http);
@@ -132,6 +151,7 @@ int serve_run(const struct serve_options *opt)
     if (geo == NULL)
         log_warn("no country database (--geo): countries will be \"--\"");
     if (store_open(opt->data_dir, &opt->store, &st, err, sizeof err) != 0 ||
+        start_shipping(opt, st, err, sizeof err) != 0 ||
         store_start_writer(st, err, sizeof err) != 0) {
         log_error("store %s: %s", opt->data_dir, err);
         store_close(st);

@@ -660,3 +660,27 @@ bool ticket_time_read(const MDB_val *k, uint64_t *t, const char **id,
     *idlen = k->mv_size - 12;
     return true;
 }
+
+size_t ship_pack(uint8_t *buf, char kind, uint64_t logged_us,
+                 const void *key, size_t n)
+{
+    buf[0] = (uint8_t)kind;
+    put_be64(buf + 1, logged_us);
+    memcpy(buf + 9, key, n);
+    return 9 + n;
+}
+
+bool ship_read(const MDB_val *k, const MDB_val *v, struct ship_entry *e)
+{
+    if (k->mv_size != SHIP_KEY_LEN || v->mv_size < 9 ||
+        v->mv_size > SHIP_REC_MAX)
+        return false;
+    const uint8_t *p = v->mv_data;
+    e->seq = get_be64(k->mv_data);
+    e->kind = (char)p[0];
+    e->logged_us = get_be64(p + 1);
+    e->key = p + 9;
+    e->keylen = v->mv_size - 9;
+    return (e->kind == 'e' && e->keylen == EVENT_KEY_LEN) ||
+           (e->kind == 't' && e->keylen > 4);
+}

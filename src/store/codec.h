@@ -40,6 +40,9 @@
  *                                    {len(1) name}
  *   searched   site(4) visitor(8) -> time_us(8) query   (the visitor's last
  *              search, for "searches that led here"; kept an hour)
+ *   ship       seq(8) -> kind(1) logged_us(8) key: the shipping log (see
+ *              store/ship.h), only once shipping was enabled; kind 'e' with
+ *              an events key, 't' with a tickets key
  * meta also holds "secret" (32 random bytes: the key of keyed hashes),
  * "final" (the last settled day) and, while a settling pass runs,
  * "settling" (the day it settles to), and "note" site(4) name -> bytes:
@@ -386,5 +389,27 @@ bool ticket_created(const MDB_val *v, uint64_t *created_us);
  * into K); false when K is not one. */
 bool ticket_time_read(const MDB_val *k, uint64_t *t, const char **id,
                       size_t *idlen);
+
+/* --- ship: seq(8) -> kind(1) logged_us(8) key ---------------------------- */
+
+#define SHIP_KEY_LEN 8                       /* u64_pack'ed */
+#define SHIP_REC_MAX (9 + 4 + STORE_TICKET_ID_MAX)
+
+/* One shipping log entry read back (KEY points into the value). */
+struct ship_entry {
+    uint64_t seq;
+    char kind;                 /* 'e' event, 't' ticket */
+    uint64_t logged_us;        /* when it was committed */
+    const uint8_t *key;        /* the events or tickets key */
+    size_t keylen;
+};
+
+/* Writes the ship record of (KIND, LOGGED_US, the N bytes of KEY: at most
+ * SHIP_REC_MAX - 9) to BUF; its length. */
+size_t ship_pack(uint8_t *buf, char kind, uint64_t logged_us,
+                 const void *key, size_t n);
+
+/* Reads the ship entry (K, V) into E; false when it is not a whole one. */
+bool ship_read(const MDB_val *k, const MDB_val *v, struct ship_entry *e);
 
 #endif

@@ -57,6 +57,7 @@ enum { DIM_COUNTRY = STORE_DIM_COUNTRY, DIM_REFERRER = STORE_DIM_REFERRER,
        DIM_LED_HERE = STORE_DIM_LED_HERE, DIM_EVENT = STORE_DIM_EVENT };
 
 struct slot;
+struct shipper;
 
 struct store {
     MDB_env *env;
@@ -112,6 +113,13 @@ struct store {
     int settle_phase;               /* 0: moving rows, 1: extending cum */
     uint32_t settle_site;           /* where the phase resumes */
     uint64_t settle_article;
+
+    /* shipping (ship.c): the log every write appends to once enabled */
+    bool ship_log;                  /* the "ship" database is open */
+    MDB_dbi ship_dbi;
+    uint64_t ship_next;             /* the next log sequence (a write
+                                       transaction's, ship_log_begin) */
+    struct shipper *shipper;        /* the thread, while shipping */
 };
 
 static inline uint32_t day_of_us(uint64_t us)

@@ -25,6 +25,7 @@
 #include "store/env.h"
 #include "store/fault.h"
 #include "store/migrate.h"
+#include "store/ship.h"
 #include "store/writer.h"
 
 #define SCHEMA_VERSION     2    /* 1: no recent and heads databases */
@@ -58,8 +59,11 @@ static int open_dbs_txn(struct store *st, MDB_txn *txn, void *ctx)
         if (rc != 0)
             return rc;
     }
+    int rc = st->readonly ? 0 : ship_log_open(st, txn);
+    if (rc != 0)
+        return rc;
     MDB_val k = { 6, "schema" }, v;
-    int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+    rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
     uint32_t found = 0;
     if (rc == 0 && !u32_read(&v, &found))
         found = 0;
@@ -334,6 +338,7 @@ void store_close(struct store *st)
     if (st == NULL)
         return;
     store_stop_writer(st);
+    store_ship_stop(st);
     mdb_env_close(st->env);
     store_free(st);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/codec.h"
+#include "store/ship.h"
 
 /* --- tickets and attribution --------------------------------------------- */
 
@@ -40,6 +41,8 @@ static int ticket_put_txn(struct store *st, MDB_txn *txn, uint32_t site,
     v.mv_data = buf;
     if ((rc = mdb_put(txn, st->dbi[DB_TICKETS], &k, &v, 0)) != 0)
         return rc;
+    if (st->ship_log && (rc = ship_log_add(st, txn, 't', kb, k.mv_size)) != 0)
+        return rc;
     MDB_val tkey = { ticket_time_key(tk, site, t->created_us, t->id), tk };
     MDB_val empty = { 0, NULL };
     return mdb_put(txn, st->dbi[DB_TICKET_TIMES], &tkey, &empty, 0);
@@ -56,7 +59,7 @@ struct tickets_write {
 static int tickets_txn(struct store *st, MDB_txn *txn, void *ctx)
 {
     struct tickets_write *w = ctx;
-    int rc = 0;
+    int rc = st->ship_log ? ship_log_begin(st, txn) : 0;
     w->unchanged = 0;
     for (size_t i = 0; i < w->n && rc == 0; i++)
         rc = ticket_put_txn(st, txn, w->site_id, &w->t[i], &w->unchanged);
