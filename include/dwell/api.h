@@ -10,6 +10,7 @@
 
 struct store;
 struct rate_limit;
+struct chsource;
 
 struct api {
     struct store *store;
@@ -18,6 +19,8 @@ struct api {
                                       or token; NULL: not limited */
     const struct cidr *trusted;    /* proxies allowed to set XFF */
     size_t ntrusted;
+    struct chsource *reports;      /* reports from ClickHouse (chsource.h);
+                                      NULL: from the store's rollups */
 };
 
 #define API_WEBHOOK_MAX_BODY (512u * 1024)
@@ -38,7 +41,9 @@ void api_tickets_refused(void *ctx, int status);
  * &limit=&offset=&prefix=&category= : 200 with the report; 400 naming the
  * bad parameter; 401 without a valid token; 403 for another site's token;
  * 404 for an unknown site, view or article; 429 (Retry-After) once the
- * client's address, or the token, has failed to authenticate too often. */
+ * client's address, or the token, has failed to authenticate too often;
+ * 503 with the reason when the reports come from ClickHouse and it failed
+ * or could not be reached (never a partial report). */
 void api_reports(void *ctx, const struct http_req *q, struct http_reply *r);
 
 #endif

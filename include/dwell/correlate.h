@@ -120,4 +120,17 @@ int correlate_ticket_reads(struct store *st, uint32_t site_id,
                            struct correlate_read *out, size_t cap,
                            size_t *n, bool *linked);
 
+struct report_source;          /* source.h */
+
+/* correlate_run and correlate_ticket_reads reading from SRC (source.h:
+ * the store, or ClickHouse), with the same promises. */
+int correlate_run_from(const struct report_source *src,
+                       const struct correlate_query *q,
+                       struct correlate_result *out);
+int correlate_ticket_reads_from(const struct report_source *src,
+                                uint32_t site_id, const char *ticket_id,
+                                uint64_t window_us,
+                                struct correlate_read *out, size_t cap,
+                                size_t *n, bool *linked);
+
 #endif

@@ -100,12 +100,23 @@ enum query_status {
     QUERY_OK = 0,
     QUERY_NOT_FOUND = 1,       /* no such article or ticket on the site */
     QUERY_STORAGE = -1,        /* the store failed */
-    QUERY_NO_MEMORY = -2
+    QUERY_NO_MEMORY = -2,
+    QUERY_UNAVAILABLE = -3     /* the source (ClickHouse) failed or could
+                                  not be reached: report_source_error says
+                                  why */
 };
 
 /* Runs Q on ST and renders it as F into *TEXT (a new string the caller
  * frees; NULL unless QUERY_OK). */
 enum query_status query_run(struct store *st, const struct query *q,
                             enum render_format f, char **text);
+
+struct report_source;          /* source.h */
+
+/* query_run reading from SRC (source.h: the store, or ClickHouse). Never
+ * renders a partial report: any failed read fails the run. */
+enum query_status query_run_from(const struct report_source *src,
+                                 const struct query *q, enum render_format f,
+                                 char **text);
 
 #endif

@@ -12,6 +12,8 @@
 #include "dwell/rollup.h"
 #include "dwell/store.h"
 
+struct report_source;          /* source.h */
+
 #define REPORT_WPM 230.0       /* expected reading speed, words a minute */
 #define REPORT_MAX_DAYS 3660   /* longest range a report covers */
 
@@ -186,5 +188,28 @@ int report_range_resolve(const struct report_range_ask *ask,
                          uint32_t default_days, uint32_t today,
                          struct report_range *out, const char **param,
                          const char **why);
+
+/* The functions above read ST's own rollups; each has a twin that reads
+ * them from SRC (source.h: the store, or ClickHouse), with the same
+ * promises. */
+int report_articles_from(const struct report_source *src,
+                         const struct report_query *q, bool with_idle,
+                         struct report_list *out);
+int report_dim_from(const struct report_source *src,
+                    const struct report_query *q, uint64_t article,
+                    enum store_dim dim, size_t limit,
+                    struct report_counts *out);
+int report_searches_from(const struct report_source *src,
+                         const struct report_query *q, size_t limit,
+                         struct report_counts *out);
+int report_series_from(const struct report_source *src,
+                       const struct report_query *q, uint64_t article,
+                       struct report_series *out);
+int report_summary_from(const struct report_source *src,
+                        const struct report_query *q,
+                        struct report_summary *out);
+int report_detail_from(const struct report_source *src,
+                       const struct report_query *q, uint64_t id,
+                       struct report_detail *out);
 
 #endif

@@ -12,6 +12,8 @@
 
 #define SERVE_MAX_TRUSTED 32
 
+struct chsource;
+
 struct serve_options {
     const char *listen;
     const char *data_dir;
@@ -33,6 +35,9 @@ struct serve_options {
     bool log_ip;                    /* client addresses in log lines */
     const char *ship;               /* "clickhouse=URL"; NULL: no shipping */
     const char *node;               /* the node name; NULL: the host name */
+    struct chsource *reports;       /* the reports API answers from this
+                                       ClickHouse (--reports); NULL: from
+                                       the store's rollups */
 };
 
 /* Serves until SIGINT or SIGTERM, then refuses new requests, drains the

@@ -18,6 +18,7 @@
 #include "base/buf.h"
 #include "base/crypto.h"
 #include "base/time.h"
+#include "dwell/chsource.h"
 #include "dwell/clientaddr.h"
 #include "dwell/demo.h"
 #include "dwell/event.h"
@@ -48,6 +49,7 @@ enum flag_id {
     F_EXPORT_FORMAT, F_FROM, F_TO, F_TYPE,
     F_METRICS_TOKEN, F_LOG_FORMAT, F_ACCESS_LOG, F_LOG_IP,
     F_SHIP, F_NODE, F_CH_DB,
+    F_REPORTS, F_SOURCE,
     F_COUNT,
     F_QUERY = 100              /* + the index of a query_params entry */
 };
@@ -191,6 +193,14 @@ static const struct flag flags[F_COUNT] = {
                  "this collector's name in ClickHouse, unique per data "
                  "directory: 1-64 of letters, digits, '.', '_', '-'" },
     [F_CH_DB] = { "db", "DB", "dwell", "the ClickHouse database" },
+    [F_REPORTS] = { "reports", "clickhouse=URL", "the local rollups",
+                    "answer the reports API from ClickHouse, URL = "
+                    "http://[USER:PASSWORD@]HOST:PORT/DB (what --ship "
+                    "fills): every collector's data (docs/scale-out.md)" },
+    [F_SOURCE] = { "source", "clickhouse=URL", "the local rollups",
+                   "read the report from ClickHouse, URL = "
+                   "http://[USER:PASSWORD@]HOST:PORT/DB, over every "
+                   "collector's data" },
 };
 
 /* --- the commands ----------------------------------------------------------- */
@@ -245,7 +255,7 @@ static const int serve_flags[] = { F_LISTEN, F_DATA, F_GEO, F_TRUST_PROXY,
     F_DURABILITY, F_DEMO, F_HELPSCOUT, F_QUEUE, F_MAP_SIZE, F_THREADS,
     F_MAX_CONN, F_RATE_LIMIT, F_AUTH_FAILS, F_ENGAGE_ALLOWANCE,
     F_REQUEST_TIMEOUT, F_IDLE_TIMEOUT, F_RETENTION, F_METRICS_TOKEN,
-    F_LOG_FORMAT, F_ACCESS_LOG, F_LOG_IP, F_SHIP, F_NODE, -1 };
+    F_LOG_FORMAT, F_ACCESS_LOG, F_LOG_IP, F_SHIP, F_NODE, F_REPORTS, -1 };
 static const int site_add_flags[] = { F_ORIGIN, F_SITE_HELPSCOUT, F_DATA,
     -1 };
 static const int data_flags[] = { F_DATA, -1 };
@@ -253,13 +263,13 @@ static const int site_remove_flags[] = { F_PURGE, F_DATA, -1 };
 static const int forget_flags[] = { F_EMAIL, F_IDENTITY, F_DATA, -1 };
 static const int events_flags[] = { F_SINCE, F_EVENTS_LIMIT, F_DATA, -1 };
 static const int report_flags[] = { F_SUMMARY, F_SEARCHES, F_ARTICLE,
-    F_LEGEND, F_FORMAT, F_DATA, -1 };
+    F_LEGEND, F_FORMAT, F_SOURCE, F_DATA, -1 };
 static const int token_flags[] = { F_READ_ONLY, F_NAME, F_PUBLIC_URL,
     F_DATA, -1 };
 static const int import_flags[] = { F_SITE, F_IMPORT_FORMAT, F_MAP,
     F_LINK_FIELD, F_DATA, -1 };
-static const int correlate_flags[] = { F_PART, F_TICKET, F_FORMAT, F_DATA,
-    -1 };
+static const int correlate_flags[] = { F_PART, F_TICKET, F_FORMAT,
+    F_SOURCE, F_DATA, -1 };
 static const int demo_flags[] = { F_DEMO_DAYS, F_SEED, F_FORCE, F_DATA, -1 };
 static const int ch_schema_flags[] = { F_CH_DB, -1 };
 static const int export_flags[] = { F_EXPORT_FORMAT, F_FROM, F_TO, F_TYPE,
@@ -994,7 +1004,13 @@ static int cmd_serve(struct call *c)
     o.data_dir = c->data;
     o.ship = opt(c, F_SHIP);
     o.node = opt(c, F_NODE);
-    return serve_run(&o);
+    const char *v = opt(c, F_REPORTS);
+    char err[300];
+    if (v && chsource_open(v, &o.reports, err, sizeof err) != 0)
+        return die_value(c, F_REPORTS, v, "%s", err);
+    rc = serve_run(&o);
+    chsource_close(o.reports);
+    return rc;
 }
 
 /* --- clickhouse --------------------------------------------------------------- */
@@ -1192,6 +1208,34 @@ static int print_text(char *out)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* Runs Q from C's --source (ClickHouse), else from ST, into *OUT; WHY
+ * (CAP bytes) says why ClickHouse could not answer. */
+static enum query_status run_from(const struct call *c, struct store *st,
+                                  const struct query *q,
+                                  enum render_format f, char **out,
+                                  char *why, size_t cap)
+{
+    const char *v = opt(c, F_SOURCE);
+    struct chsource *cs;
+    struct report_source src;
+    if (v == NULL || q->kind == QUERY_LEGEND)
+        return query_run(st, q, f, out);
+    *out = NULL;
+    if (chsource_open(v, &cs, why, cap) != 0)
+        return QUERY_UNAVAILABLE;
+    if (chsource_begin(cs, q->site, &src) != 0) {
+        chsource_close(cs);
+        return QUERY_NO_MEMORY;
+    }
+    enum query_status rc = query_run_from(&src, q, f, out);
+    const char *e = report_source_error(&src);
+    if (rc != QUERY_OK)
+        snprintf(why, cap, "%s", e ? e : "ClickHouse failed");
+    chsource_end(&src);
+    chsource_close(cs);
+    return rc;
+}
+
 /* Runs query Q of C (ARTICLE: the --article path) and prints it as F. */
 static int run_query(struct call *c, struct query *q, const char *article,
                      enum render_format f)
@@ -1206,11 +1250,16 @@ static int run_query(struct call *c, struct query *q, const char *article,
     }
     if (article)
         q->article = event_article_id(article, strlen(article));
-    enum query_status rc = query_run(st, q, f, &out);
+    char why[300] = "";
+    enum query_status rc = run_from(c, st, q, f, &out, why, sizeof why);
     if (st)
         store_close(st);
     if (rc == QUERY_OK)
         return print_text(out);
+    if (rc == QUERY_UNAVAILABLE) {
+        fprintf(stderr, "dwell: %s: %s\n", c->cmd->name, why);
+        return 1;
+    }
     if (rc == QUERY_NOT_FOUND)
         fprintf(stderr, "dwell: no %s %s on %s\n",
                 article ? "article" : "ticket", article ? article : q->ticket,

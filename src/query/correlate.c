@@ -1,6 +1,7 @@
 /* correlate.c — see correlate.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/correlate.h"
+#include "dwell/source.h"
 #include "base/buf.h"
 #include "base/time.h"
 
@@ -26,7 +27,7 @@ struct gap_hit {
 };
 
 struct run {
-    struct store *st;
+    const struct report_source *src;
     const struct correlate_query *q;
     uint64_t from_us, to_us;
     struct store_article *arts;        /* ascending id */
@@ -99,21 +100,23 @@ static int take_identity(void *ctx, uint64_t time_us, uint64_t visitor)
 
 /* The visitor hashes behind ticket T: its link id's, its identified
  * requester's. Returns how many. */
-static size_t ticket_visitors(struct store *st, uint32_t site,
+static size_t ticket_visitors(const struct report_source *src, uint32_t site,
                               const struct store_ticket *t, uint64_t window,
                               struct visitors *vs)
 {
     vs->n = 0;
     uint64_t when, pair[2];
-    if (t->link[0] && store_link_get(st, site, t->link, &when, pair) == 0) {
+    if (t->link[0] &&
+        src->ops->link_get(src->ctx, site, t->link, &when, pair) == 0) {
         add_visitor(vs, pair[0]);
         add_visitor(vs, pair[1]);
     }
     if (t->has_email) {
         uint64_t from = t->created_us > window + TIME_US_PER_DAY
                       ? t->created_us - window - TIME_US_PER_DAY : 0;
-        store_identity_each(st, site, t->email_key, from,
-                            t->created_us + 3600000000ull, take_identity, vs);
+        src->ops->identity_each(src->ctx, site, t->email_key, from,
+                                t->created_us + 3600000000ull, take_identity,
+                                vs);
     }
     return vs->n;
 }
@@ -197,15 +200,16 @@ static int take_ticket(void *ctx, const struct store_ticket *t)
     } else {
         r->anonymous++;
     }
-    if (ticket_visitors(r->st, r->q->site_id, t, r->q->window_us, &vs) == 0)
+    if (ticket_visitors(r->src, r->q->site_id, t, r->q->window_us, &vs) == 0)
         return 0;
     r->site.linked++;
     uint64_t from = t->created_us > r->q->window_us
                   ? t->created_us - r->q->window_us : 0;
     for (size_t i = 0; i < vs.n; i++) {
         tv.visitor = vs.v[i];
-        if (store_visits_each(r->st, r->q->site_id, vs.v[i], from,
-                              t->created_us, take_visit, &tv) != 0)
+        if (r->src->ops->visits_each(r->src->ctx, r->q->site_id, vs.v[i],
+                                     from, t->created_us, take_visit,
+                                     &tv) != 0)
             return r->failed = 1;
     }
     r->site.with_read += tv.read;
@@ -266,8 +270,8 @@ static int sum_articles(struct run *r, struct correlate_result *out)
     for (size_t i = 0; i < n; i++)
         ids[i] = r->arts[i].id;
     struct store_range range = { r->q->from, r->q->to };
-    if (n && store_rollup_sums(r->st, r->q->site_id, ids, n, &range, 1,
-                               false, sums) != 0)
+    if (n && report_source_sums(r->src, r->q->site_id, ids, n, &range, 1,
+                                false, sums) != 0)
         goto done;
     if (r->npairs > 1)
         qsort(r->pairs, r->npairs, sizeof *r->pairs, cmp_pair);
@@ -389,9 +393,9 @@ static int sum_topics(struct run *r, struct correlate_result *out)
     if (!reads || !x || !y || !out->topics)
         goto done;
     struct topic_reads tr = { r, reads };
-    if (store_rollups_each(r->st, r->q->site_id, STORE_ALL_ARTICLES,
-                           r->q->from, r->q->to, false, true, take_day,
-                           &tr) != 0)
+    if (r->src->ops->rollups_each(r->src->ctx, r->q->site_id,
+                                  STORE_ALL_ARTICLES, r->q->from, r->q->to,
+                                  false, true, take_day, &tr) != 0)
         goto done;
     /* simultaneous 95 % intervals over every topic and lag examined
      * (Bonferroni): a report of many topics must not cry wolf */
@@ -505,7 +509,15 @@ static int list_topics(struct run *r)
 int correlate_run(struct store *st, const struct correlate_query *q,
                   struct correlate_result *out)
 {
-    struct run r = { .st = st, .q = q };
+    struct report_source src = report_source_store(st);
+    return correlate_run_from(&src, q, out);
+}
+
+int correlate_run_from(const struct report_source *src,
+                       const struct correlate_query *q,
+                       struct correlate_result *out)
+{
+    struct run r = { .src = src, .q = q };
     memset(out, 0, sizeof *out);
     if (q->from > q->to)
         return -1;
@@ -513,12 +525,13 @@ int correlate_run(struct store *st, const struct correlate_query *q,
     r.from_us = (uint64_t)q->from * TIME_US_PER_DAY;
     r.to_us = ((uint64_t)q->to + 1) * TIME_US_PER_DAY;
     int rc = -1;
-    if (store_articles_each(st, q->site_id, take_article, &r) != 0 ||
+    if (src->ops->articles_each(src->ctx, q->site_id, take_article,
+                                &r) != 0 ||
         list_topics(&r) != 0 ||
-        store_tickets_each(st, q->site_id, r.from_us, r.to_us, take_ticket,
-                           &r) != 0 || r.failed ||
-        store_rollups_each(st, q->site_id, 0, q->from, q->to, false, false,
-                           take_site_day, &r.site) != 0)
+        src->ops->tickets_each(src->ctx, q->site_id, r.from_us, r.to_us,
+                               take_ticket, &r) != 0 || r.failed ||
+        src->ops->rollups_each(src->ctx, q->site_id, 0, q->from, q->to,
+                               false, false, take_site_day, &r.site) != 0)
         goto done;
     if (r.nkeys > 1)
         qsort(r.keys, r.nkeys, 32, cmp_key);
@@ -589,21 +602,32 @@ int correlate_ticket_reads(struct store *st, uint32_t site_id,
                            struct correlate_read *out, size_t cap,
                            size_t *n, bool *linked)
 {
+    struct report_source src = report_source_store(st);
+    return correlate_ticket_reads_from(&src, site_id, ticket_id, window_us,
+                                       out, cap, n, linked);
+}
+
+int correlate_ticket_reads_from(const struct report_source *src,
+                                uint32_t site_id, const char *ticket_id,
+                                uint64_t window_us,
+                                struct correlate_read *out, size_t cap,
+                                size_t *n, bool *linked)
+{
     struct store_ticket t;
     *n = 0;
     *linked = false;
-    int rc = store_ticket_get(st, site_id, ticket_id, &t);
+    int rc = src->ops->ticket_get(src->ctx, site_id, ticket_id, &t);
     if (rc != 0)
         return rc;
     struct visitors vs;
-    if (ticket_visitors(st, site_id, &t, window_us, &vs) == 0)
+    if (ticket_visitors(src, site_id, &t, window_us, &vs) == 0)
         return 0;
     *linked = true;
     struct reads_acc a = { &t, out, cap, 0 };
     uint64_t from = t.created_us > window_us ? t.created_us - window_us : 0;
     for (size_t i = 0; i < vs.n; i++)
-        if (store_visits_each(st, site_id, vs.v[i], from, t.created_us,
-                              take_read, &a) != 0)
+        if (src->ops->visits_each(src->ctx, site_id, vs.v[i], from,
+                                  t.created_us, take_read, &a) != 0)
             return -1;
     if (a.n > 1)
         qsort(out, a.n, sizeof *out, cmp_read);

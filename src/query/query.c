@@ -2,6 +2,7 @@
  * declared once; parsing and running through them for the API and the CLI. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/query.h"
+#include "dwell/source.h"
 #include "base/time.h"
 
 #include <errno.h>
@@ -242,8 +243,15 @@ int query_parse(enum query_kind kind, const char *site, query_arg_fn arg,
 
 /* --- running ---------------------------------------------------------------- */
 
+/* How a run that failed on SRC failed: the source said why (ClickHouse
+ * down or refusing), or the store failed. */
+static enum query_status failed(const struct report_source *src)
+{
+    return report_source_error(src) ? QUERY_UNAVAILABLE : QUERY_STORAGE;
+}
+
 /* The reads before Q's ticket, rendered. */
-static enum query_status run_ticket_reads(struct store *st,
+static enum query_status run_ticket_reads(const struct report_source *src,
                                           const struct query *q,
                                           const struct render_scope *sc,
                                           enum render_format f, char **text)
@@ -255,29 +263,30 @@ static enum query_status run_ticket_reads(struct store *st,
     bool linked = false;
     if (arts == NULL)
         return QUERY_NO_MEMORY;
-    int rc = correlate_ticket_reads(st, q->q.site_id, q->ticket, q->window_us,
+    int rc = correlate_ticket_reads_from(src, q->q.site_id, q->ticket, q->window_us,
                                     reads, CAP, &n, &linked);
     if (rc == 0) {
         for (size_t i = 0; i < n; i++)
-            if (store_article_get(st, q->q.site_id, reads[i].article,
-                                  &arts[i]) != 0)
+            if (src->ops->article_get(src->ctx, q->q.site_id,
+                                      reads[i].article, &arts[i]) != 0)
                 snprintf(arts[i].path, sizeof arts[i].path, "?");
         *text = render_ticket_reads(sc, q->ticket, q->window, linked, reads,
                                     n, arts, f);
     }
     free(arts);
     if (rc != 0)
-        return rc > 0 ? QUERY_NOT_FOUND : QUERY_STORAGE;
+        return rc > 0 ? QUERY_NOT_FOUND : failed(src);
     return *text ? QUERY_OK : QUERY_NO_MEMORY;
 }
 
 /* The article list, sorted and cut to Q's page. */
-static int run_articles(struct store *st, const struct query *q,
+static int run_articles(const struct report_source *src,
+                        const struct query *q,
                         const struct render_scope *sc, enum render_format f,
                         char **text)
 {
     struct report_list l;
-    int rc = report_articles(st, &q->q, false, &l);
+    int rc = report_articles_from(src, &q->q, false, &l);
     if (rc == 0) {
         if (strcmp(q->sort, "attention") == 0)
             report_rank_attention(&l);
@@ -290,14 +299,15 @@ static int run_articles(struct store *st, const struct query *q,
 }
 
 /* The searches and the searches that found nothing. */
-static int run_searches(struct store *st, const struct query *q,
+static int run_searches(const struct report_source *src,
+                        const struct query *q,
                         const struct render_scope *sc, enum render_format f,
                         char **text)
 {
     struct report_counts s = { 0 }, z = { 0 };
-    int rc = report_searches(st, &q->q, q->limit, &s);
+    int rc = report_searches_from(src, &q->q, q->limit, &s);
     if (rc == 0)
-        rc = report_dim(st, &q->q, 0, STORE_DIM_SEARCH_ZERO, q->limit, &z);
+        rc = report_dim_from(src, &q->q, 0, STORE_DIM_SEARCH_ZERO, q->limit, &z);
     if (rc == 0)
         *text = render_searches(sc, &s, &z, f);
     report_counts_free(&s);
@@ -307,7 +317,8 @@ static int run_searches(struct store *st, const struct query *q,
 
 /* One part (or, for QUERY_CORRELATION, every part) of the tickets after
  * reading; CSV holds one part, contact-after-read by default. */
-static int run_correlation(struct store *st, const struct query *q,
+static int run_correlation(const struct report_source *src,
+                        const struct query *q,
                            const struct render_scope *sc,
                            enum render_format f, char **text)
 {
@@ -319,7 +330,7 @@ static int run_correlation(struct store *st, const struct query *q,
         : q->kind == QUERY_TOPICS ? RENDER_TOPICS
         : q->kind == QUERY_GAPS ? RENDER_GAPS
         : f == RENDER_CSV ? RENDER_DEFLECTION : RENDER_ALL;
-    int rc = correlate_run(st, &cq, &res);
+    int rc = correlate_run_from(src, &cq, &res);
     if (rc == 0)
         *text = render_correlation(sc, q->window, &res, part, f);
     correlate_free(&res);
@@ -327,20 +338,21 @@ static int run_correlation(struct store *st, const struct query *q,
 }
 
 /* The summary, or one article in depth; 1 when there is no such article. */
-static int run_report(struct store *st, const struct query *q,
+static int run_report(const struct report_source *src,
+                        const struct query *q,
                       const struct render_scope *sc, enum render_format f,
                       char **text)
 {
     int rc;
     if (q->kind == QUERY_SUMMARY) {
         struct report_summary s;
-        if ((rc = report_summary(st, &q->q, &s)) == 0)
+        if ((rc = report_summary_from(src, &q->q, &s)) == 0)
             *text = render_summary(sc, &s, f);
         report_summary_free(&s);
         return rc;
     }
     struct report_detail d;
-    if ((rc = report_detail(st, &q->q, q->article, &d)) == 0)
+    if ((rc = report_detail_from(src, &q->q, q->article, &d)) == 0)
         *text = render_article(sc, &d, f);
     report_detail_free(&d);
     return rc;
@@ -349,28 +361,36 @@ static int run_report(struct store *st, const struct query *q,
 enum query_status query_run(struct store *st, const struct query *q,
                             enum render_format f, char **text)
 {
+    struct report_source src = report_source_store(st);
+    return query_run_from(&src, q, f, text);
+}
+
+enum query_status query_run_from(const struct report_source *src,
+                                 const struct query *q, enum render_format f,
+                                 char **text)
+{
     struct render_scope sc = { q->site, &q->q, &q->range };
     int rc = 0;
     *text = NULL;
     switch (q->kind) {
     case QUERY_SUMMARY:
     case QUERY_ARTICLE:
-        rc = run_report(st, q, &sc, f, text);
+        rc = run_report(src, q, &sc, f, text);
         break;
     case QUERY_ARTICLES:
-        rc = run_articles(st, q, &sc, f, text);
+        rc = run_articles(src, q, &sc, f, text);
         break;
     case QUERY_SEARCHES:
-        rc = run_searches(st, q, &sc, f, text);
+        rc = run_searches(src, q, &sc, f, text);
         break;
     case QUERY_CONTACT_AFTER_READ:
     case QUERY_TOPICS:
     case QUERY_GAPS:
     case QUERY_CORRELATION:
-        rc = run_correlation(st, q, &sc, f, text);
+        rc = run_correlation(src, q, &sc, f, text);
         break;
     case QUERY_TICKET_READS:
-        return run_ticket_reads(st, q, &sc, f, text);
+        return run_ticket_reads(src, q, &sc, f, text);
     case QUERY_LEGEND:
         *text = render_legend(f);
         break;
@@ -380,7 +400,7 @@ enum query_status query_run(struct store *st, const struct query *q,
     if (rc != 0) {
         free(*text);
         *text = NULL;
-        return rc > 0 ? QUERY_NOT_FOUND : QUERY_STORAGE;
+        return rc > 0 ? QUERY_NOT_FOUND : failed(src);
     }
     return *text ? QUERY_OK : QUERY_NO_MEMORY;
 }

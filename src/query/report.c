@@ -2,6 +2,7 @@
  * read through store.h; formulas are in docs/metrics.md. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/report.h"
+#include "dwell/source.h"
 #include "base/buf.h"
 #include "base/time.h"
 
@@ -174,7 +175,7 @@ static int collect_article(void *ctx, const struct store_article *a)
 
 /* One share of the articles, summed and derived on its own thread. */
 struct share {
-    struct store *st;
+    const struct report_source *src;
     const struct report_query *q;
     struct report_row *rows;
     const uint64_t *ids;
@@ -204,16 +205,17 @@ static int fill_row(void *ctx, size_t i, const struct rollup_day *sums)
 static void *sum_share(void *arg)
 {
     struct share *s = arg;
-    s->rc = store_rollup_sums_each(s->st, s->q->site_id, s->ids, s->n,
-                                   s->ranges, s->nr, s->q->include_bots,
-                                   fill_row, s);
+    s->rc = s->src->ops->rollup_sums_each(s->src->ctx, s->q->site_id,
+                                          s->ids, s->n, s->ranges, s->nr,
+                                          s->q->include_bots, fill_row, s);
     return NULL;
 }
 
 /* Sums and derives every row over the range and the previous one, on two
  * threads when there are many articles (the machine's two cores); adds the
  * rows' sums of both periods to TOTALS[0] and [1] unless it is NULL. */
-static int sum_rows(struct store *st, const struct report_query *q,
+static int sum_rows(const struct report_source *src,
+                    const struct report_query *q,
                     struct collect *c, struct rollup_day *totals)
 {
     uint32_t len = q->to - q->from + 1;
@@ -228,10 +230,10 @@ static int sum_rows(struct store *st, const struct report_query *q,
     for (size_t i = 0; i < c->n; i++)
         ids[i] = c->rows[i].a.id;
     struct share sh[2];
-    size_t half = c->n >= 2000 ? c->n / 2 : c->n;
+    size_t half = c->n >= 2000 && src->ops->threads ? c->n / 2 : c->n;
     for (int t = 0; t < 2; t++) {
         size_t from = t ? half : 0;
-        sh[t] = (struct share){ st, q, c->rows + from, ids + from,
+        sh[t] = (struct share){ src, q, c->rows + from, ids + from,
                                 t ? c->n - half : half, nr,
                                 { { q->from, q->to },
                                   { q->from - (nr > 1 ? len : 0),
@@ -258,15 +260,17 @@ static int sum_rows(struct store *st, const struct report_query *q,
 /* report_articles; also adds the sums of every matching page over the
  * range and over the previous period to TOTALS[0] and [1] unless NULL:
  * pages of every kind, listed or not (site totals count them all). */
-static int list_articles(struct store *st, const struct report_query *q,
+static int list_articles(const struct report_source *src,
+                         const struct report_query *q,
                          bool with_idle, struct rollup_day *totals,
                          struct report_list *out)
 {
     struct collect c = { .q = q, .every_kind = totals != NULL };
     out->rows = NULL;
     out->n = 0;
-    if (store_articles_each(st, q->site_id, collect_article, &c) != 0 ||
-        (c.n > 0 && sum_rows(st, q, &c, totals) != 0)) {
+    if (src->ops->articles_each(src->ctx, q->site_id, collect_article,
+                                &c) != 0 ||
+        (c.n > 0 && sum_rows(src, q, &c, totals) != 0)) {
         free(c.rows);
         return -1;
     }
@@ -286,10 +290,18 @@ static int list_articles(struct store *st, const struct report_query *q,
     return 0;
 }
 
+int report_articles_from(const struct report_source *src,
+                         const struct report_query *q, bool with_idle,
+                         struct report_list *out)
+{
+    return list_articles(src, q, with_idle, NULL, out);
+}
+
 int report_articles(struct store *st, const struct report_query *q,
                     bool with_idle, struct report_list *out)
 {
-    return list_articles(st, q, with_idle, NULL, out);
+    struct report_source src = report_source_store(st);
+    return report_articles_from(&src, q, with_idle, out);
 }
 
 void report_list_free(struct report_list *l)
@@ -508,13 +520,43 @@ static void finish_counts(struct dim_acc *a, size_t limit,
     out->n = limit && m > limit ? limit : m;
 }
 
+int report_dim_from(const struct report_source *src,
+                    const struct report_query *q, uint64_t article,
+                    enum store_dim dim, size_t limit,
+                    struct report_counts *out)
+{
+    struct dim_acc a = { 0 };
+    if (src->ops->dims_each(src->ctx, q->site_id, article, dim, q->from,
+                            q->to, q->include_bots, add_dim, &a) != 0) {
+        free(a.items);
+        return -1;
+    }
+    finish_counts(&a, limit, out);
+    return 0;
+}
+
 int report_dim(struct store *st, const struct report_query *q,
                uint64_t article, enum store_dim dim, size_t limit,
                struct report_counts *out)
 {
+    struct report_source src = report_source_store(st);
+    return report_dim_from(&src, q, article, dim, limit, out);
+}
+
+int report_searches_from(const struct report_source *src,
+                         const struct report_query *q, size_t limit,
+                         struct report_counts *out)
+{
     struct dim_acc a = { 0 };
-    if (store_dims_each(st, q->site_id, article, dim, q->from, q->to,
-                        q->include_bots, add_dim, &a) != 0) {
+    int rc = src->ops->dims_each(src->ctx, q->site_id, 0, STORE_DIM_SEARCH,
+                                 q->from, q->to, q->include_bots, add_dim,
+                                 &a);
+    a.zero = true;
+    if (rc == 0)
+        rc = src->ops->dims_each(src->ctx, q->site_id, 0,
+                                 STORE_DIM_SEARCH_ZERO, q->from, q->to,
+                                 q->include_bots, add_dim, &a);
+    if (rc != 0) {
         free(a.items);
         return -1;
     }
@@ -525,19 +567,8 @@ int report_dim(struct store *st, const struct report_query *q,
 int report_searches(struct store *st, const struct report_query *q,
                     size_t limit, struct report_counts *out)
 {
-    struct dim_acc a = { 0 };
-    int rc = store_dims_each(st, q->site_id, 0, STORE_DIM_SEARCH, q->from,
-                             q->to, q->include_bots, add_dim, &a);
-    a.zero = true;
-    if (rc == 0)
-        rc = store_dims_each(st, q->site_id, 0, STORE_DIM_SEARCH_ZERO,
-                             q->from, q->to, q->include_bots, add_dim, &a);
-    if (rc != 0) {
-        free(a.items);
-        return -1;
-    }
-    finish_counts(&a, limit, out);
-    return 0;
+    struct report_source src = report_source_store(st);
+    return report_searches_from(&src, q, limit, out);
 }
 
 void report_counts_free(struct report_counts *c)
@@ -560,8 +591,9 @@ static int add_day(void *ctx, uint64_t article, uint32_t day,
     return 0;
 }
 
-int report_series(struct store *st, const struct report_query *q,
-                  uint64_t article, struct report_series *out)
+int report_series_from(const struct report_source *src,
+                       const struct report_query *q, uint64_t article,
+                       struct report_series *out)
 {
     size_t n = (size_t)(q->to - q->from) + 1;
     out->days = calloc(n, sizeof *out->days);
@@ -570,12 +602,19 @@ int report_series(struct store *st, const struct report_query *q,
         return -1;
     for (size_t i = 0; i < n; i++)
         out->days[i].day = q->from + (uint32_t)i;
-    if (store_rollups_each(st, q->site_id, article, q->from, q->to,
-                           q->include_bots, true, add_day, out) != 0) {
+    if (src->ops->rollups_each(src->ctx, q->site_id, article, q->from, q->to,
+                               q->include_bots, true, add_day, out) != 0) {
         report_series_free(out);
         return -1;
     }
     return 0;
+}
+
+int report_series(struct store *st, const struct report_query *q,
+                  uint64_t article, struct report_series *out)
+{
+    struct report_source src = report_source_store(st);
+    return report_series_from(&src, q, article, out);
 }
 
 void report_series_free(struct report_series *s)
@@ -591,13 +630,14 @@ void report_series_free(struct report_series *s)
  * with visitors and searches from the site-wide row. */
 /* Fills T from SUM, the articles' sums over Q's range, and the site-wide
  * row's daily visitors and searches. */
-static int fill_totals(struct store *st, const struct report_query *q,
+static int fill_totals(const struct report_source *src,
+                       const struct report_query *q,
                        const struct rollup_day *sum, struct report_totals *t)
 {
     memset(t, 0, sizeof *t);
     t->sum = *sum;
     struct report_series site;
-    if (report_series(st, q, 0, &site) != 0)
+    if (report_series_from(src, q, 0, &site) != 0)
         return -1;
     for (size_t i = 0; i < site.n; i++) {
         t->visitors += site.days[i].sum.visitors;
@@ -616,8 +656,9 @@ static int fill_totals(struct store *st, const struct report_query *q,
     return 0;
 }
 
-int report_summary(struct store *st, const struct report_query *q,
-                   struct report_summary *out)
+int report_summary_from(const struct report_source *src,
+                        const struct report_query *q,
+                        struct report_summary *out)
 {
     memset(out, 0, sizeof *out);
     uint32_t len = q->to - q->from + 1;
@@ -628,10 +669,10 @@ int report_summary(struct store *st, const struct report_query *q,
     pq.to = out->prev_to;
     struct rollup_day *sums = calloc(2, sizeof *sums);  /* range, previous */
     int rc = sums == NULL ||
-             list_articles(st, q, true, sums, &out->articles) != 0 ||
-             report_series(st, q, 0, &out->series) != 0 ||
-             fill_totals(st, q, &sums[0], &out->cur) != 0 ||
-             (q->from >= len && fill_totals(st, &pq, &sums[1],
+             list_articles(src, q, true, sums, &out->articles) != 0 ||
+             report_series_from(src, q, 0, &out->series) != 0 ||
+             fill_totals(src, q, &sums[0], &out->cur) != 0 ||
+             (q->from >= len && fill_totals(src, &pq, &sums[1],
                                             &out->prev) != 0);
     free(sums);
     if (rc)
@@ -647,11 +688,18 @@ int report_summary(struct store *st, const struct report_query *q,
                out->n_attention * sizeof *out->attention);
     }
     report_sort(&out->articles, "views", true);
-    if (report_searches(st, q, 20, &out->searches) != 0 ||
-        report_dim(st, q, 0, STORE_DIM_SEARCH_ZERO, 20,
-                   &out->zero_searches) != 0)
+    if (report_searches_from(src, q, 20, &out->searches) != 0 ||
+        report_dim_from(src, q, 0, STORE_DIM_SEARCH_ZERO, 20,
+                        &out->zero_searches) != 0)
         return -1;
     return 0;
+}
+
+int report_summary(struct store *st, const struct report_query *q,
+                   struct report_summary *out)
+{
+    struct report_source src = report_source_store(st);
+    return report_summary_from(&src, q, out);
 }
 
 void report_summary_free(struct report_summary *s)
@@ -675,33 +723,45 @@ static int take_sum(void *ctx, uint64_t article, uint32_t day,
     return 0;
 }
 
-int report_detail(struct store *st, const struct report_query *q,
-                  uint64_t id, struct report_detail *out)
+int report_detail_from(const struct report_source *src,
+                       const struct report_query *q, uint64_t id,
+                       struct report_detail *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = store_article_get(st, q->site_id, id, &out->row.a);
+    int rc = src->ops->article_get(src->ctx, q->site_id, id, &out->row.a);
     if (rc != 0)
         return rc;
     struct rollup_day prev;
     memset(&prev, 0, sizeof prev);
     uint32_t len = q->to - q->from + 1;
-    if (store_rollups_each(st, q->site_id, id, q->from, q->to,
-                           q->include_bots, false, take_sum,
-                           &out->row.sum) != 0 ||
+    if (src->ops->rollups_each(src->ctx, q->site_id, id, q->from, q->to,
+                               q->include_bots, false, take_sum,
+                               &out->row.sum) != 0 ||
         (q->from >= len &&
-         store_rollups_each(st, q->site_id, id, q->from - len, q->from - 1,
-                            q->include_bots, false, take_sum, &prev) != 0))
+         src->ops->rollups_each(src->ctx, q->site_id, id, q->from - len,
+                                q->from - 1, q->include_bots, false,
+                                take_sum, &prev) != 0))
         return -1;
     out->row.views_prev = prev.views;
     out->row.p50_prev_ms = rollup_quantile_ms(prev.hist, 0.5);
     report_derive(&out->row);
-    if (report_series(st, q, id, &out->series) != 0 ||
-        report_dim(st, q, id, STORE_DIM_COUNTRY, 50, &out->countries) ||
-        report_dim(st, q, id, STORE_DIM_REFERRER, 50, &out->referrers) ||
-        report_dim(st, q, id, STORE_DIM_LED_HERE, 50, &out->led_here) ||
-        report_dim(st, q, id, STORE_DIM_SEARCH, 50, &out->searched_here))
+    if (report_series_from(src, q, id, &out->series) != 0 ||
+        report_dim_from(src, q, id, STORE_DIM_COUNTRY, 50, &out->countries) ||
+        report_dim_from(src, q, id, STORE_DIM_REFERRER, 50,
+                        &out->referrers) ||
+        report_dim_from(src, q, id, STORE_DIM_LED_HERE, 50,
+                        &out->led_here) ||
+        report_dim_from(src, q, id, STORE_DIM_SEARCH, 50,
+                        &out->searched_here))
         return -1;
     return 0;
+}
+
+int report_detail(struct store *st, const struct report_query *q,
+                  uint64_t id, struct report_detail *out)
+{
+    struct report_source src = report_source_store(st);
+    return report_detail_from(&src, q, id, out);
 }
 
 void report_detail_free(struct report_detail *d)

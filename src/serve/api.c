@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "dwell/assets.h"
+#include "dwell/chsource.h"
 #include "dwell/helpdesk.h"
 #include "dwell/query.h"
 #include "dwell/tickets.h"
@@ -220,6 +221,26 @@ static void no_such_report(struct http_reply *r)
     http_reply_error(r, 404, msg);
 }
 
+/* Runs Q on SITE from API's source (ClickHouse with --reports, else the
+ * store) into *OUT; on QUERY_UNAVAILABLE, REASON (CAP bytes) says why. */
+static enum query_status run_query(struct api *api, const char *site,
+                                   const struct query *q,
+                                   enum render_format f, char **out,
+                                   char *reason, size_t cap)
+{
+    if (api->reports == NULL)
+        return query_run(api->store, q, f, out);
+    struct report_source src;
+    *out = NULL;
+    if (chsource_begin(api->reports, site, &src) != 0)
+        return QUERY_NO_MEMORY;
+    enum query_status rc = query_run_from(&src, q, f, out);
+    const char *why = report_source_error(&src);
+    snprintf(reason, cap, "%s", why ? why : "ClickHouse failed");
+    chsource_end(&src);
+    return rc;
+}
+
 /* Parses the parameters of A's report and runs it; returns the rendered
  * text, or NULL with R set to the error. */
 static char *run_report(struct api *api, const struct http_req *hq,
@@ -238,10 +259,14 @@ static char *run_report(struct api *api, const struct http_req *hq,
     q.article = a->article;
     q.ticket = a->ticket;
     char *out;
-    switch (query_run(api->store, &q, a->csv ? RENDER_CSV : RENDER_JSON,
-                      &out)) {
+    char reason[300];
+    switch (run_query(api, a->site, &q, a->csv ? RENDER_CSV : RENDER_JSON,
+                      &out, reason, sizeof reason)) {
     case QUERY_OK:
         return out;
+    case QUERY_UNAVAILABLE:
+        http_reply_error(r, 503, reason);
+        return NULL;
     case QUERY_NOT_FOUND:
         http_reply_error(r, 404, a->kind == QUERY_TICKET_READS
                          ? "no such ticket on this site"

@@ -182,7 +182,7 @@ int serve_run(const struct serve_options *opt)
     metrics_start(opt->log_ip);
     struct api api = { .store = st, .helpscout_secret = opt->helpscout_secret,
                        .auth_fails = &auth, .trusted = opt->trusted,
-                       .ntrusted = opt->ntrusted };
+                       .ntrusted = opt->ntrusted, .reports = opt->reports };
     const struct http_route routes[] = {
         { "/e", false, HTTP_POST, ingest_beacon, &in, 0, ingest_refused },
         { "/p.gif", false, HTTP_GET | HTTP_HEAD, ingest_pixel, &in, 0,

@@ -9,7 +9,7 @@ tests/http/cases/*.case against one server, then every scenario function of
 tests/http/scenarios.py, then of tests/http/reports.py, then of
 tests/http/tickets.py, then of tests/http/replay.py, tests/http/parity.py,
 tests/http/crash.py, abuse.py, hostile.py, damage.py, install.py,
-lifecycle.py, metrics.py, export.py and config.py. NAMEs (case file
+lifecycle.py, metrics.py, export.py, config.py and chreports.py. NAMEs (case file
 stems or scenario function names; shell patterns allowed) run only those
 tests. Prints `ok   NAME` or
 `FAIL NAME: reason` per test and ends with `N passed, N failed`; exit status
@@ -436,10 +436,11 @@ def scenario_functions():
     import metrics
     import export
     import config
+    import chreports
     fns = []
     for mod in (scenarios, reports, tickets, replay, parity, crash, abuse,
                 hostile, damage, install, lifecycle, metrics, export,
-                config):
+                config, chreports):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]
