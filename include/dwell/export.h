@@ -13,7 +13,8 @@
 #include "dwell/store.h"
 
 /* Writes EV as one line of NDJSON to OUT: time (ISO 8601 UTC), type, view,
- * path, engaged_ms, scroll, country, bot, and the fields of its type.
+ * path, engaged_ms, scroll, country, visitor (16 hex digits), bot, and the
+ * fields of its type.
  * Returns 0, or -1 if it could not be written. */
 int export_event_ndjson(const struct event *ev, FILE *out);
 

@@ -44,6 +44,12 @@ struct store_options {
     uint32_t retention_days;       /* the purge deletes raw events, tickets
                                       and links of days before the last
                                       this many (rollups stay); 0: never */
+    const void *cluster_secret;    /* when given (cluster_secret_len bytes,
+                                      visitor_secret_check'ed): the salts
+                                      and the keyed-hash secret are derived
+                                      from it, visitors hashed by site name
+                                      (docs/scale-out.md) */
+    size_t cluster_secret_len;
 };
 
 #define STORE_MAX_ORIGINS 8

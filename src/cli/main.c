@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@
 #include "dwell/store.h"
 #include "dwell/tickets.h"
 #include "dwell/token.h"
+#include "dwell/visitor.h"
 #include "cli/progress.h"
 
 /* --- the flags ------------------------------------------------------------------ */
@@ -48,6 +50,7 @@ enum flag_id {
     F_RETENTION, F_PURGE, F_EMAIL, F_IDENTITY,
     F_EXPORT_FORMAT, F_FROM, F_TO, F_TYPE,
     F_METRICS_TOKEN, F_LOG_FORMAT, F_ACCESS_LOG, F_LOG_IP,
+    F_CLUSTER_SECRET,
     F_SHIP, F_NODE, F_CH_DB,
     F_REPORTS, F_SOURCE,
     F_COUNT,
@@ -184,6 +187,13 @@ static const struct flag flags[F_COUNT] = {
     [F_ENGAGE_ALLOWANCE] = { "engage-allowance", "SECONDS", "30",
                              "a view's engaged time is at most the time "
                              "since it was first seen plus this" },
+    [F_CLUSTER_SECRET] = { "cluster-secret", "FILE", "none: a random salt "
+                           "a day", "a file (mode 0600) holding the cluster "
+                           "secret, at least 64 hex digits (openssl rand "
+                           "-hex 32): collectors with the same one give a "
+                           "reader the same visitor hash "
+                           "(docs/scale-out.md); DWELL_CLUSTER_SECRET holds "
+                           "the secret itself, not a file" },
     [F_SHIP] = { "ship", "clickhouse=URL", "none",
                  "ship every stored event and ticket to ClickHouse, "
                  "URL = http://[USER:PASSWORD@]HOST:PORT/DB (DB: dwell), "
@@ -255,7 +265,8 @@ static const int serve_flags[] = { F_LISTEN, F_DATA, F_GEO, F_TRUST_PROXY,
     F_DURABILITY, F_DEMO, F_HELPSCOUT, F_QUEUE, F_MAP_SIZE, F_THREADS,
     F_MAX_CONN, F_RATE_LIMIT, F_AUTH_FAILS, F_ENGAGE_ALLOWANCE,
     F_REQUEST_TIMEOUT, F_IDLE_TIMEOUT, F_RETENTION, F_METRICS_TOKEN,
-    F_LOG_FORMAT, F_ACCESS_LOG, F_LOG_IP, F_SHIP, F_NODE, F_REPORTS, -1 };
+    F_LOG_FORMAT, F_ACCESS_LOG, F_LOG_IP, F_CLUSTER_SECRET,
+    F_SHIP, F_NODE, F_REPORTS, -1 };
 static const int site_add_flags[] = { F_ORIGIN, F_SITE_HELPSCOUT, F_DATA,
     -1 };
 static const int data_flags[] = { F_DATA, -1 };
@@ -924,6 +935,63 @@ static int serve_logging(const struct call *c, struct serve_options *o)
     return 0;
 }
 
+/* Reads the cluster secret from PATH into BUF (CAP bytes; a trailing
+ * newline of a text file left out), warning when others may read the
+ * file. Returns its length, or -1 (message printed). */
+static long read_cluster_secret(const char *path, uint8_t *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    if (f == NULL || fstat(fileno(f), &sb) != 0) {
+        fprintf(stderr, "dwell: --cluster-secret %s: %s\n", path,
+                strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    if ((sb.st_mode & 077) != 0)
+        fprintf(stderr, "dwell: warning: --cluster-secret %s: readable by "
+                "others (mode %03o): chmod 600 it\n", path,
+                (unsigned)(sb.st_mode & 0777));
+    if (n > 0 && buf[n - 1] == '\n')
+        n--;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    return (long)n;
+}
+
+/* Sets O's cluster secret from C's --cluster-secret FILE, or from
+ * DWELL_CLUSTER_SECRET, which holds the secret itself (the flag wins).
+ * Returns 0, or the usage status (message printed, never the secret). */
+static int serve_cluster(const struct call *c, struct serve_options *o)
+{
+    static uint8_t secret[VISITOR_SECRET_MAX + 2];
+    const char *v = NULL;
+    bool env = false;
+    for (size_t i = 0; i < c->nopt; i++)
+        if (c->opt[i].id == F_CLUSTER_SECRET)
+            v = c->opt[i].val, env = c->opt[i].env;
+    if (v == NULL)
+        return 0;
+    long n = (long)strlen(v);
+    if (env && (size_t)n <= VISITOR_SECRET_MAX)
+        memcpy(secret, v, (size_t)n);
+    else if (!env && (n = read_cluster_secret(v, secret, sizeof secret)) < 0)
+        return 2;
+    char err[256];
+    if (visitor_secret_check(secret, (size_t)n, err, sizeof err) == 0) {
+        o->store.cluster_secret = secret;
+        o->store.cluster_secret_len = (size_t)n;
+        return 0;
+    }
+    if (!env)
+        return die_value(c, F_CLUSTER_SECRET, v, "%s", err);
+    fprintf(stderr, "dwell: DWELL_CLUSTER_SECRET (environment): %s\n", err);
+    return 2;
+}
+
 /* Sets O's rate limits and engage allowance from C's flags (defaults
  * otherwise). Returns 0, or the usage status (message printed). */
 static int serve_limits(const struct call *c, struct serve_options *o)
@@ -944,7 +1012,8 @@ static int serve_limits(const struct call *c, struct serve_options *o)
     if ((v = opt(c, F_RETENTION)) && parse_uint(v, 36500, &days))
         return die_value(c, F_RETENTION, v, "expected days, 0–36500");
     o->store.retention_days = days;
-    return serve_logging(c, o);
+    int rc = serve_cluster(c, o);
+    return rc != 0 ? rc : serve_logging(c, o);
 }
 
 /* Sets O from C's flags. Returns 0, or the usage status (message printed). */

@@ -86,6 +86,9 @@ int export_event_ndjson(const struct event *ev, FILE *out)
     else
         json_uint(&j, ev->scroll);
     json_key_string(&j, "country", ev->country);
+    char visitor[17];
+    snprintf(visitor, sizeof visitor, "%016" PRIx64, ev->visitor);
+    json_key_string(&j, "visitor", visitor);
     json_key_bool(&j, "bot", (ev->flags & EVENT_FLAG_BOT) != 0);
     if (ev->flags & EVENT_FLAG_AUTOMATED)
         json_key_bool(&j, "automated", true);

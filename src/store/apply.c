@@ -532,13 +532,14 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
     const uint8_t *salt = st->salt_today;
     if (day + 1 == st->salt_day && st->have_yesterday)
         salt = st->salt_yesterday;
-    ev.visitor = visitor_hash(salt, ev.site_id, &s->addr,
-                              (const char *)s->data, s->ualen);
+    ev.visitor = store_visitor_hash(st, txn, salt, ev.site_id, &s->addr,
+                                    (const char *)s->data, s->ualen);
     ev.visitor_prev = 0;
     if (ev.type == EVENT_LINK && salt == st->salt_today && st->have_yesterday)
-        ev.visitor_prev = visitor_hash(st->salt_yesterday, ev.site_id,
-                                       &s->addr, (const char *)s->data,
-                                       s->ualen);
+        ev.visitor_prev = store_visitor_hash(st, txn, st->salt_yesterday,
+                                             ev.site_id, &s->addr,
+                                             (const char *)s->data,
+                                             s->ualen);
     char ident_hex[65];
     int rc = 0;
     if (ev.type == EVENT_IDENTIFY)

@@ -154,9 +154,45 @@ static int secret_txn(struct store *st, MDB_txn *txn, void *ctx)
     return mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
 }
 
+void env_set_cluster(struct store *st, const void *secret, size_t n)
+{
+    visitor_cluster_init(&st->cluster, secret, n);
+    st->clustered = true;
+}
+
+/* Stores the keyed-hash secret at CTX unless it is the one stored; warns
+ * when it replaces another (keys made under that one no longer match). */
+static int secret_replace_txn(struct store *st, MDB_txn *txn, void *ctx)
+{
+    const uint8_t *key = ctx;
+    MDB_val k = { 6, "secret" }, v;
+    int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+    if (rc == 0 && v.mv_size == sizeof st->secret &&
+        memcmp(v.mv_data, key, sizeof st->secret) == 0)
+        return 0;
+    if (rc == 0)
+        log_warn("store: the keyed-hash secret is now the cluster secret's: "
+                 "e-mail keys of tickets imported before no longer match "
+                 "new identities (import those tickets again)");
+    v = (MDB_val){ sizeof st->secret, (void *)key };
+    return mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+}
+
+/* env_load_secret of a clustered store. */
+static int cluster_load_secret(struct store *st)
+{
+    visitor_cluster_key(&st->cluster, st->secret);
+    st->have_secret = true;
+    if (st->readonly)
+        return 0;
+    return store_write(st, secret_replace_txn, st->secret) ? -1 : 0;
+}
+
 /* Reads the server secret, creating it when the store is writable. */
 int env_load_secret(struct store *st)
 {
+    if (st->clustered)
+        return cluster_load_secret(st);
     MDB_txn *txn;
     MDB_val k = { 6, "secret" }, v;
     if (store_read_begin(st, &txn) != 0)
@@ -177,7 +213,29 @@ int env_load_secret(struct store *st)
     return 0;
 }
 
-/* Creates TODAY's salt in TXN if missing; deletes salts no longer live. */
+/* Makes the stored salts of TODAY and yesterday the cluster's (in TXN),
+ * replacing random ones or another secret's. */
+static int cluster_salts_txn(struct store *st, MDB_txn *txn, uint32_t today)
+{
+    for (uint32_t day = today ? today - 1 : 0; day <= today; day++) {
+        uint8_t kb[8], salt[VISITOR_SALT_LEN];
+        salt_key(kb, day);
+        visitor_cluster_salt(&st->cluster, day, salt);
+        MDB_val k = { 8, kb }, v;
+        if (mdb_get(txn, st->dbi[DB_META], &k, &v) == 0 &&
+            v.mv_size == sizeof salt && memcmp(v.mv_data, salt,
+                                               sizeof salt) == 0)
+            continue;
+        v = (MDB_val){ sizeof salt, salt };
+        int rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Creates TODAY's salt in TXN if missing (clustered: derives today's and
+ * yesterday's); deletes salts no longer live. */
 static int salts_rotate_txn(struct store *st, MDB_txn *txn, uint32_t today)
 {
     MDB_cursor *cur;
@@ -203,6 +261,8 @@ static int salts_rotate_txn(struct store *st, MDB_txn *txn, uint32_t today)
     mdb_cursor_close(cur);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
+    if (st->clustered)
+        return cluster_salts_txn(st, txn, today);
     salt_key(kb, today);
     k.mv_size = 8;
     k.mv_data = kb;
@@ -282,6 +342,46 @@ int store_keyed_hash(struct store *st, const char *prefix, const char *data,
     crypto_hmac(CRYPTO_SHA256, st->secret, sizeof st->secret, msg, pl + n,
                 out);
     return 0;
+}
+
+/* Finds the name of site ID in TXN into E; 0, or an LMDB error. */
+static int site_name_find(struct store *st, MDB_txn *txn, uint32_t id,
+                          struct env_site_name *e)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_SITES], &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        struct site s;
+        if (k.mv_size > sizeof e->name ||
+            site_unpack(k.mv_data, k.mv_size, &v, &s) != 0 || s.id != id)
+            continue;
+        e->id = id;
+        e->len = (uint8_t)k.mv_size;
+        memcpy(e->name, k.mv_data, k.mv_size);
+        break;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+uint64_t store_visitor_hash(struct store *st, MDB_txn *txn,
+                            const uint8_t *salt, uint32_t site_id,
+                            const struct ipaddr *addr, const char *ua,
+                            size_t ualen)
+{
+    if (!st->clustered || site_id == 0)
+        return visitor_hash(salt, site_id, addr, ua, ualen);
+    /* ids are never reused (site_seq only grows): a cached name stays
+     * true; a site gone from the list hashes by its id */
+    struct env_site_name *e =
+        &st->site_names[site_id % SITE_NAMES_CACHED];
+    if (e->id != site_id && site_name_find(st, txn, site_id, e) != 0)
+        return visitor_hash(salt, site_id, addr, ua, ualen);
+    return visitor_hash_named(salt, e->name, e->len, addr, ua, ualen);
 }
 
 /* The keyed identity of an identify event's lower-cased sha256 hex. */

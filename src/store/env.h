@@ -27,6 +27,7 @@ enum { DB_META, DB_SITES, DB_EVENTS, DB_VIEWS, DB_ARTICLES, DB_DAILY,
        DB_HEADS, DB_COUNT };
 
 #define VISITS_KEEP_DAYS 90
+#define SITE_NAMES_CACHED 32
 
 /* A day's rollups are final this many days after it: by then its views
  * have expired, so no engage can move their buckets any more. */
@@ -90,6 +91,15 @@ struct store {
     uint64_t last_purge_us;
     uint8_t secret[32];             /* server secret (meta "secret") */
     bool have_secret;
+    bool clustered;                 /* options' cluster secret given: */
+    struct visitor_cluster cluster; /* salts and secret derive from it */
+    struct env_site_name {          /* the writer's cache of site names
+                                       by id (direct-mapped), for visitor
+                                       hashes keyed by name; id 0: empty */
+        uint32_t id;
+        uint8_t len;
+        char name[EVENT_SITE_MAX];
+    } site_names[SITE_NAMES_CACHED];
     uint32_t visits_purged_day;
     bool purging;                   /* a purge is under way, in steps */
     size_t purged;                  /* records it has deleted so far */
@@ -168,8 +178,21 @@ int store_write_undo(struct store *st, store_write_fn fn, store_undo_fn undo,
 int store_write(struct store *st, store_write_fn fn, void *ctx);
 
 /* Reads the server secret, creating it when the store is writable.
- * Returns 0 or -1. */
+ * Clustered: derives it from the cluster secret instead and stores it
+ * (replacing another) when the store is writable. Returns 0 or -1. */
 int env_load_secret(struct store *st);
+
+/* Makes ST clustered under the N bytes at SECRET (before env_load_secret
+ * and the writer's first salts). */
+void env_set_cluster(struct store *st, const void *secret, size_t n);
+
+/* The visitor hash of the event of SITE_ID from ADDR with user agent UA
+ * (UALEN bytes) under SALT: keyed by the site's name when clustered (looked
+ * up in TXN, then cached), by its id otherwise. */
+uint64_t store_visitor_hash(struct store *st, MDB_txn *txn,
+                            const uint8_t *salt, uint32_t site_id,
+                            const struct ipaddr *addr, const char *ua,
+                            size_t ualen);
 
 /* Makes the writer's salts those of TODAY (inside the batch's TXN). */
 int store_writer_salts(struct store *st, MDB_txn *txn, uint32_t today);

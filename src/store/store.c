@@ -320,6 +320,8 @@ int store_open(const char *dir, const struct store_options *opt,
     }
     if (rc != 0)
         goto fail;
+    if (opt->cluster_secret_len > 0)
+        env_set_cluster(st, opt->cluster_secret, opt->cluster_secret_len);
     if (env_load_secret(st) != 0) {
         snprintf(err, errlen, "cannot read or create the server secret");
         goto fail;

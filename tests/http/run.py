@@ -9,7 +9,8 @@ tests/http/cases/*.case against one server, then every scenario function of
 tests/http/scenarios.py, then of tests/http/reports.py, then of
 tests/http/tickets.py, then of tests/http/replay.py, tests/http/parity.py,
 tests/http/crash.py, abuse.py, hostile.py, damage.py, install.py,
-lifecycle.py, metrics.py, export.py, config.py and chreports.py. NAMEs (case file
+lifecycle.py, metrics.py, export.py, config.py, chreports.py and
+cluster.py. NAMEs (case file
 stems or scenario function names; shell patterns allowed) run only those
 tests. Prints `ok   NAME` or
 `FAIL NAME: reason` per test and ends with `N passed, N failed`; exit status
@@ -437,10 +438,11 @@ def scenario_functions():
     import export
     import config
     import chreports
+    import cluster
     fns = []
     for mod in (scenarios, reports, tickets, replay, parity, crash, abuse,
                 hostile, damage, install, lifecycle, metrics, export,
-                config, chreports):
+                config, chreports, cluster):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]

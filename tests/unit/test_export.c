@@ -62,12 +62,14 @@ TEST(view_members_in_order_with_tricky_strings)
     ev.wire = 2;
     ev.scroll = 75;
     ev.engaged_ms = 4200;
+    ev.visitor = 0x00a1b2c3d4e5f607ull;
     char *got = line_of(&ev);
     CHECK(got != NULL);
     CHECK_EQ_STR(got,
         "{\"time\":\"2025-03-12T10:00:00.000001Z\",\"type\":\"view\","
         "\"view\":\"v1\",\"path\":\"/a\",\"engaged_ms\":4200,\"scroll\":75,"
-        "\"country\":\"DE\",\"bot\":true,\"automated\":true,\"pixel\":true,"
+        "\"country\":\"DE\",\"visitor\":\"00a1b2c3d4e5f607\","
+        "\"bot\":true,\"automated\":true,\"pixel\":true,"
         "\"wire\":2,\"title\":\"say \\\"hi\\\" \\\\ \\u0001\\t\\n "
         "\xe2\x80\xa8 \xf0\x9f\x98\x80 \xc3\xa9\",\"referrer\":\"\","
         "\"category\":\"c\",\"lang\":\"en\",\"words\":120,\"screen_width\":0,"
@@ -87,7 +89,8 @@ TEST(search_vote_and_custom_carry_their_own_members)
     CHECK_EQ_STR(got,
         "{\"time\":\"2025-03-12T10:00:00.000001Z\",\"type\":\"search\","
         "\"view\":\"v1\",\"path\":\"/a\",\"engaged_ms\":0,\"scroll\":null,"
-        "\"country\":\"DE\",\"bot\":false,\"seq\":3,\"query\":\"refund\","
+        "\"country\":\"DE\",\"visitor\":\"0000000000000000\","
+        "\"bot\":false,\"seq\":3,\"query\":\"refund\","
         "\"results\":null}\n");
     free(got);
     ev.results = 0;

@@ -140,6 +140,76 @@ TEST(two_new_salts_differ)
     CHECK(memcmp(s1, zero, VISITOR_SALT_LEN) != 0);
 }
 
+TEST(named_hash_is_siphash_of_ff_len_name_addr_ua)
+{
+    /* The documented encoding: 0xff, the name's length, the name, the 16
+     * address bytes, the user agent. */
+    uint8_t salt[VISITOR_SALT_LEN], msg[128];
+    fill_salt(salt, 0x5a);
+    struct ipaddr a = addr_of("192.0.2.7");
+    msg[0] = 0xff;
+    msg[1] = 9;
+    memcpy(msg + 2, "help.test", 9);
+    memcpy(msg + 11, a.b, 16);
+    memcpy(msg + 27, chrome_ua, 30);
+    CHECK(visitor_hash_named(salt, "help.test", 9, &a, chrome_ua, 30) ==
+          crypto_siphash24(salt, msg, 57));
+    CHECK(visitor_hash_named(salt, "help.test", 9, &a, chrome_ua, 30) !=
+          visitor_hash_named(salt, "help.tesu", 9, &a, chrome_ua, 30));
+}
+
+TEST(cluster_salt_and_key_are_hkdf_of_the_secret)
+{
+    /* Known answers (Python's hmac, RFC 5869 by hand) for the documented
+     * info strings: "dwell visitor salt v1" || day (big-endian), "dwell
+     * keyed hash v1"; the same through crypto_hkdf_sha256. */
+    const char *sec = "00112233445566778899aabbccddeeff"
+                      "00112233445566778899aabbccddeeff";
+    struct visitor_cluster c;
+    visitor_cluster_init(&c, sec, 64);
+    uint8_t salt[VISITOR_SALT_LEN], key[VISITOR_KEY_LEN], want[32];
+    char hex[65];
+    visitor_cluster_salt(&c, 20000, salt);
+    crypto_hex(salt, sizeof salt, hex);
+    CHECK_EQ_STR(hex, "70caaa21e929060e9f7c718758aba88e");
+    visitor_cluster_key(&c, key);
+    crypto_hex(key, sizeof key, hex);
+    CHECK_EQ_STR(hex, "20220e8903cc9958624d61136199633402404fab96b916c6cc90"
+                      "36bd109e543d");
+    const uint8_t info[] = "dwell visitor salt v1\x00\x00\x4e\x21";
+    crypto_hkdf_sha256(NULL, 0, sec, 64, info, sizeof info - 1, want, 16);
+    visitor_cluster_salt(&c, 20001, salt);
+    CHECK(memcmp(salt, want, 16) == 0);
+    /* another secret: unrelated salts */
+    struct visitor_cluster d;
+    visitor_cluster_init(&d, "10112233445566778899aabbccddeeff"
+                             "00112233445566778899aabbccddeeff", 64);
+    visitor_cluster_salt(&d, 20001, want);
+    CHECK(memcmp(salt, want, 16) != 0);
+}
+
+TEST(cluster_secret_needs_256_bits_as_its_alphabet_carries)
+{
+    char err[512], s[5000];
+    memset(s, 'a', sizeof s);                           /* hex digits */
+    CHECK_EQ_INT(visitor_secret_check(s, 63, err, sizeof err), -1);
+    CHECK(strstr(err, "too short") && strstr(err, "63 hex digits") &&
+          strstr(err, "openssl rand -hex 32"));
+    CHECK_EQ_INT(visitor_secret_check(s, 64, err, sizeof err), 0);
+    memset(s, 'z', 43);                                 /* base64, text */
+    CHECK_EQ_INT(visitor_secret_check(s, 42, err, sizeof err), -1);
+    CHECK(strstr(err, "252 bits") != NULL);
+    CHECK_EQ_INT(visitor_secret_check(s, 43, err, sizeof err), 0);
+    memset(s, 0xc3, 32);                                /* raw bytes */
+    CHECK_EQ_INT(visitor_secret_check(s, 31, err, sizeof err), -1);
+    CHECK_EQ_INT(visitor_secret_check(s, 32, err, sizeof err), 0);
+    CHECK_EQ_INT(visitor_secret_check(s, 0, err, sizeof err), -1);
+    memset(s, 'a', sizeof s);
+    CHECK_EQ_INT(visitor_secret_check(s, VISITOR_SECRET_MAX + 1, err,
+                                      sizeof err), -1);
+    CHECK(strstr(err, "at most") != NULL);
+}
+
 int main(void)
 {
     RUN(visitor_hash_is_siphash_of_site_addr_ua);
@@ -154,5 +224,8 @@ int main(void)
     RUN(salt_dead_when_older);
     RUN(salt_dead_when_from_future);
     RUN(two_new_salts_differ);
+    RUN(named_hash_is_siphash_of_ff_len_name_addr_ua);
+    RUN(cluster_salt_and_key_are_hkdf_of_the_secret);
+    RUN(cluster_secret_needs_256_bits_as_its_alphabet_carries);
     return check_summary();
 }
