@@ -10,7 +10,7 @@ tests/http/scenarios.py, then of tests/http/reports.py, then of
 tests/http/tickets.py, then of tests/http/replay.py, tests/http/parity.py,
 tests/http/crash.py, abuse.py, hostile.py, damage.py, install.py,
 lifecycle.py, metrics.py, export.py, config.py, chreports.py and
-cluster.py. NAMEs (case file
+ship.py. NAMEs (case file
 stems or scenario function names; shell patterns allowed) run only those
 tests. Prints `ok   NAME` or
 `FAIL NAME: reason` per test and ends with `N passed, N failed`; exit status
@@ -438,11 +438,11 @@ def scenario_functions():
     import export
     import config
     import chreports
-    import cluster
+    import ship
     fns = []
     for mod in (scenarios, reports, tickets, replay, parity, crash, abuse,
                 hostile, damage, install, lifecycle, metrics, export,
-                config, chreports, cluster):
+                config, chreports, ship):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]
