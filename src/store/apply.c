@@ -16,6 +16,7 @@
 #include "store/codec.h"
 #include "store/retention.h"
 #include "store/rollups.h"
+#include "store/ship.h"
 
 static int record_visit(struct store *st, MDB_txn *txn,
                         const struct event *ev);
@@ -552,6 +553,8 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
         rc = apply_extras(st, txn, &ev, day);
     if (rc != 0)
         return rc;
+    if (repeat)
+        ev.flags |= EVENT_FLAG_REPEAT;
 
     uint8_t kb[EVENT_KEY_LEN], out[EVENT_RECORD_MAX];
     int olen = event_encode(&ev, out, sizeof out);
@@ -560,16 +563,19 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
     MDB_val k = { sizeof kb, kb }, v = { (size_t)olen, out };
     if (!s->backfill && ev.time_us >= st->last_time_us) {
         next_event_key(st, ev.time_us, kb);
-        return mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_APPEND);
+        rc = mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_APPEND);
+    } else {
+        /* a past time (a backfill, or the clock stepped back): an ordinary
+         * insert, so that the event keeps the time its day was counted on */
+        do {
+            /* MDB_KEYEXIST points V at the record already there */
+            v = (MDB_val){ (size_t)olen, out };
+            event_key(kb, ev.time_us, 0x80000000u | st->backfill_seq++);
+            rc = mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_NOOVERWRITE);
+        } while (rc == MDB_KEYEXIST);
     }
-    /* a past time (a backfill, or the clock stepped back): an ordinary
-     * insert, so that the event keeps the time its day was counted on */
-    do {
-        /* MDB_KEYEXIST points V at the record already there */
-        v = (MDB_val){ (size_t)olen, out };
-        event_key(kb, ev.time_us, 0x80000000u | st->backfill_seq++);
-        rc = mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_NOOVERWRITE);
-    } while (rc == MDB_KEYEXIST);
+    if (rc == 0 && st->ship_log)        /* shipped in commit order */
+        rc = ship_log_add(st, txn, 'e', kb, sizeof kb);
     return rc;
 }
 
@@ -590,6 +596,8 @@ static int batch_txn(struct store *st, MDB_txn *txn, void *ctx)
     b->saved_seq = st->last_seq;
     b->stored = 0;
     int rc = sync_last_key(st, txn);
+    if (rc == 0 && st->ship_log)
+        rc = ship_log_begin(st, txn);
     if (rc == 0)
         rc = store_writer_salts(st, txn, day_of_us(store_now_us()));
     uint32_t final;
