@@ -226,6 +226,7 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory dwell $(B)/bench/report_fill
 	@sh tests/bench/run.sh $(B)
 	@python3 tests/bench/import-rss.py $(B)/dwell
+	@python3 tests/bench/ship.py $(B)/dwell
 
 # --- fuzzing ----------------------------------------------------------------
 # libFuzzer targets (tests/fuzz/fuzz_*.c) built with Debian's clang under

@@ -754,8 +754,13 @@ int store_ship_start(struct store *st, const char *target, const char *node,
     }
     sh->st = st;
     pthread_mutex_init(&sh->mu, NULL);
-    pthread_cond_init(&sh->wake, NULL);
     snprintf(sh->node, sizeof sh->node, "%s", node);
+    if (time_cond_init_monotonic(&sh->wake) != 0) {
+        snprintf(err, errlen, "shipping thread: no monotonic clock");
+        pthread_mutex_destroy(&sh->mu);
+        free(sh);
+        return -1;
+    }
     if (parse_target(sh, target, err, errlen) != 0 ||
         ship_fill(st, err, errlen) != 0) {
         shipper_free(sh);
