@@ -98,6 +98,7 @@ static uint64_t view_hash(uint32_t site, const struct event_str *id)
 static bool meta_ok(const MDB_val *k, const MDB_val *v)
 {
     uint32_t day, u;
+    uint64_t s;
     if (salt_key_day(k, &day))
         return v->mv_size == VISITOR_SALT_LEN;
     if (k->mv_size > 8 && memcmp(k->mv_data, "note", 4) == 0)
@@ -105,6 +106,12 @@ static bool meta_ok(const MDB_val *k, const MDB_val *v)
     if (k->mv_size == REMOVING_PREFIX_LEN + 4 &&
         memcmp(k->mv_data, REMOVING_PREFIX, REMOVING_PREFIX_LEN) == 0)
         return v->mv_size > 0 && v->mv_size <= EVENT_SITE_MAX;
+    if (k->mv_size == sizeof SHIP_DONE_KEY - 1 &&
+        memcmp(k->mv_data, SHIP_DONE_KEY, k->mv_size) == 0)
+        return u64_read(v, &s);
+    if (k->mv_size == sizeof SHIP_FILL_KEY - 1 &&
+        memcmp(k->mv_data, SHIP_FILL_KEY, k->mv_size) == 0)
+        return v->mv_size == 0 || v->mv_size == EVENT_KEY_LEN;
     static const char *const u32s[] = { "schema", "site_seq", "final",
                                         "settling", RETAINED_KEY };
     for (size_t i = 0; i < sizeof u32s / sizeof u32s[0]; i++)

@@ -393,6 +393,10 @@ bool ticket_time_read(const MDB_val *k, uint64_t *t, const char **id,
 /* --- ship: seq(8) -> kind(1) logged_us(8) key ---------------------------- */
 
 #define SHIP_KEY_LEN 8                       /* u64_pack'ed */
+#define SHIP_DONE_KEY "ship_done"   /* meta: the last seq shipped, u64 */
+#define SHIP_FILL_KEY "ship_fill"   /* meta: while the first fill runs, the
+                                       events key it resumes after (0 or
+                                       EVENT_KEY_LEN bytes) */
 #define SHIP_REC_MAX (9 + 4 + STORE_TICKET_ID_MAX)
 
 /* One shipping log entry read back (KEY points into the value). */

@@ -77,7 +77,7 @@ int ship_log_begin(struct store *st, MDB_txn *txn)
     if (rc == 0 && !u64_read(&k, &last))
         return MDB_CORRUPTED;
     if (rc == MDB_NOTFOUND) {
-        MDB_val mk = { 9, "ship_done" };
+        MDB_val mk = { sizeof SHIP_DONE_KEY - 1, SHIP_DONE_KEY };
         rc = mdb_get(txn, st->dbi[DB_META], &mk, &v);
         if (rc == 0 && !u64_read(&v, &last))
             return MDB_CORRUPTED;
@@ -113,7 +113,7 @@ struct fill {
 static int fill_txn(struct store *st, MDB_txn *txn, void *ctx)
 {
     struct fill *f = ctx;
-    MDB_val fk = { 9, "ship_fill" }, v;
+    MDB_val fk = { sizeof SHIP_FILL_KEY - 1, SHIP_FILL_KEY }, v;
     int rc = mdb_dbi_open(txn, "ship", 0, &st->ship_dbi);
     if (rc == MDB_NOTFOUND) {
         if ((rc = mdb_dbi_open(txn, "ship", MDB_CREATE, &st->ship_dbi)) != 0)
@@ -547,7 +547,7 @@ static int ack_txn(struct store *st, MDB_txn *txn, void *ctx)
         return rc;
     uint8_t b[U64_REC_LEN];
     u64_pack(b, last);
-    MDB_val mk = { 9, "ship_done" }, mv = { sizeof b, b };
+    MDB_val mk = { sizeof SHIP_DONE_KEY - 1, SHIP_DONE_KEY }, mv = { sizeof b, b };
     return mdb_put(txn, st->dbi[DB_META], &mk, &mv, 0);
 }
 

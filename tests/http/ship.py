@@ -225,6 +225,10 @@ def shipped_rows_equal_the_stored_ones(t):
         n = ch.scalar("SELECT count() FROM %s.tickets FINAL" % db)
         expect(n == len(tks), "tickets after a re-import: %d, expected %d"
                % (n, len(tks)))
+    # the shipping log and its meta records are part of a sound store
+    r = t.dwell("check", "--data", data)
+    expect(r.returncode == 0, "dwell check after shipping: exit %d: %s"
+           % (r.returncode, (r.stdout + r.stderr)[-400:]))
 
 
 def clickhouse_killed_mid_run_loses_and_doubles_nothing(t):
