@@ -231,6 +231,35 @@ def shipped_rows_equal_the_stored_ones(t):
            % (r.returncode, (r.stdout + r.stderr)[-400:]))
 
 
+def events_stored_in_the_past_ship_too(t):
+    """dwell demo, beside the server, stores days of past events (keys
+    before the newest): the log ships them all the same."""
+    ch = _clickhouse()
+    if ch is None:
+        return
+    db = "ship_past"
+    data = t.datadir(((SITE, (harness.ORIGIN,)), ("past.test", ())))
+    with t.server(*_ship_args(ch, db, "n1"), data=data) as srv:
+        _post_all(srv, [[harness.view("past_view_0001")]], "a view now")
+        _drained(srv, "before the demo")
+        r = t.dwell("demo", "past.test", "--days", "5", "--data", data)
+        expect(r.returncode == 0, "dwell demo: %s" % r.stderr[-300:])
+        _post_all(srv, [[harness.view("past_view_0002")]], "a view after")
+        _drained(srv, "after the demo")
+        for site in (SITE, "past.test"):
+            r = t.dwell("export", site, "--data", data)
+            evs = []
+            for line in r.stdout.splitlines():
+                d = json.loads(line)
+                if d["type"] != "ticket":
+                    evs.append(d["type"])
+            expect(len(evs) > (100 if site == "past.test" else 1),
+                   "%s: only %d events stored" % (site, len(evs)))
+            got = [row[0] for row in _shipped(ch, db, site)]
+            _same(evs, got, site)
+        _once(ch, db)
+
+
 def clickhouse_killed_mid_run_loses_and_doubles_nothing(t):
     ch = _clickhouse()
     if ch is None:
