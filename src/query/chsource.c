@@ -324,13 +324,24 @@ struct chdays {
     size_t n, cap;
 };
 
+/* Appends " AND day >= FROM AND day <= TO". */
+static void put_days(struct buf *b, uint32_t from, uint32_t to)
+{
+    buf_str(b, " AND day >= ");
+    put_day(b, from);
+    buf_str(b, " AND day <= ");
+    put_day(b, to);
+}
+
 /* The per-view subquery: one row per view of the range FROM..TO with its
- * article, day, class and final state. */
+ * article, day, class and final state. Searches, links and custom events
+ * (few) are counted apart and joined: a distinct-count state on every
+ * view would not fit in memory at millions of views. */
 static void put_views(struct buf *b, struct chrun *r, enum scope sc,
                       uint64_t article, uint32_t from, uint32_t to,
                       bool bots)
 {
-    buf_str(b, "SELECT view_id, "
+    buf_str(b, "SELECT * FROM (SELECT view_id, "
             "argMinIf(article, time_us, type = 'view') AS art, "
             "toUInt32(argMinIf(day, time_us, type = 'view')) AS vday, "
             "argMinIf(bot, time_us, type = 'view') AS vbot, "
@@ -341,23 +352,26 @@ static void put_views(struct buf *b, struct chrun *r, enum scope sc,
             "maxIf(scroll, type != 'view' AND scroll != 255) AS fm, "
             "greatest(maxIf(engaged_ms, type != 'view' AND wire = 2), "
             "sumIf(engaged_ms, type != 'view' AND wire != 2)) AS eng, "
-            "argMaxIf(vote, time_us, type = 'vote') AS vt, "
-            "countIf(type = 'search' AND ev_seq = 0) + "
-            "uniqExactIf(ev_seq, type = 'search' AND ev_seq > 0) AS srch, "
-            "uniqExactIf(name, type = 'link') AS lnk, "
-            "countIf(type = 'event' AND ev_seq = 0) + "
-            "uniqExactIf(ev_seq, type = 'event' AND ev_seq > 0) AS evs");
+            "argMaxIf(vote, time_us, type = 'vote') AS vt");
     put_events(b, r);
-    buf_str(b, " AND counted = 1 AND type != 'identify' AND day >= ");
-    put_day(b, from);
-    buf_str(b, " AND day <= ");
-    put_day(b, to + CH_FOLLOW_DAYS);
+    buf_str(b, " AND counted = 1");
+    put_days(b, from, to + CH_FOLLOW_DAYS);
     buf_printf(b, " GROUP BY view_id HAVING countIf(type = 'view') > 0 "
                "AND vday >= %u AND vday <= %u", from, to);
     if (!bots)
         buf_str(b, " AND vbot = 0");
     if (sc == SCOPE_ONE)
         buf_printf(b, " AND art = %llu", (unsigned long long)article);
+    buf_str(b, ") ANY LEFT JOIN (SELECT view_id, "
+            "countIf(type = 'search' AND ev_seq = 0) + "
+            "uniqExactIf(ev_seq, type = 'search' AND ev_seq > 0) AS srch, "
+            "uniqExactIf(name, type = 'link') AS lnk, "
+            "countIf(type = 'event' AND ev_seq = 0) + "
+            "uniqExactIf(ev_seq, type = 'event' AND ev_seq > 0) AS evs");
+    put_events(b, r);
+    buf_str(b, " AND counted = 1 AND type IN ('search', 'link', 'event')");
+    put_days(b, from, to + CH_FOLLOW_DAYS);
+    buf_str(b, " GROUP BY view_id) USING view_id");
 }
 
 /* The rollup counters per (article, day): PER_DAY, else per article. */

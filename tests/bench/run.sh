@@ -2,7 +2,8 @@
 # run.sh BUILD_DIR — throughput of dwell's ingest endpoints under wrk on
 # loopback, as ratios against nginx's empty_gif (access log on) measured in
 # the same run. Bounded: each run lasts BENCH_SECONDS (default 10).
-# Then the reports API over 10,000 articles x 365 days of rollups.
+# Then the reports API over 10,000 articles x 365 days of rollups, and the
+# articles report from ClickHouse next to it (tests/bench/report_ch.py).
 # BENCH_ONLY=ingest or BENCH_ONLY=reports runs one part.
 set -eu
 B=${1:-build/std}
@@ -102,3 +103,5 @@ wait_up "http://127.0.0.1:$port/healthz"
 echo "reports API over 365 days, $ART articles (one connection, sequential):"
 python3 tests/bench/report_latency.py "$port" "$TOKEN" bench
 kill -TERM "$spid"; wait "$spid" 2>/dev/null || true
+echo "the articles report from ClickHouse next to the local rollups (the same events generated in ClickHouse):"
+BENCH_CH_RUNS=${BENCH_CH_RUNS:-5} python3 tests/bench/report_ch.py "$BIN" "$RDATA" bench "$TOKEN" "$ART" 365
