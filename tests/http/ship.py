@@ -9,7 +9,9 @@ killed with SIGKILL while beacons keep coming (every one answered), then
 restarted: everything arrives once. The collector killed mid-shipping and
 restarted: nothing lost, nothing twice. Two collectors with a cluster
 secret: ClickHouse's counts over both equal one node's over the whole
-dataset. Every public function is one test (run by run.py); one ClickHouse
+dataset, and (the issue's test) the reports API answered from ClickHouse
+over both equals a single node's over everything, with ClickHouse killed
+mid-run and a view's follow-ups landing on the other collector. Every public function is one test (run by run.py); one ClickHouse
 serves the module, a database per test. Prints "skip: REASON" and passes
 only where ClickHouse cannot be had."""
 
@@ -405,3 +407,109 @@ def shipping_is_refused_with_a_reason(t):
         m = _metrics(srv)
         expect(m["dwell_ship_backlog_events"] == 1 and
                m["dwell_ship_events_total"] == 0, "metrics: %r" % m)
+
+
+class _Fanout:
+    """Sends each beacon to one of two collectors in turn, and to the
+    single node; a replayed one to both collectors, and twice to the single
+    node (a replay reaches the system twice either way)."""
+
+    def __init__(self, a, b, one):
+        self.pair, self.one, self.n = (a, b), one, 0
+
+    def post(self, evs, both=False, **kw):
+        targets = self.pair if both else (self.pair[self.n % 2],)
+        self.n += 1
+        for srv in targets + (self.one,) * len(targets):
+            r = srv.post_events(evs, **kw)
+            _status(r, 204, "beacon %s to :%d" % (evs[0].get("v"), srv.port))
+
+
+def _cluster_send(fan, ch, a_tok, one_tok):
+    """reports.py's dataset and 15 readers with linked tickets, split
+    between the collectors; a reader whose view lands on one collector
+    and whose engage on the other; a batch replayed to both; ClickHouse
+    killed in the middle and restarted. Returns the tickets sent."""
+    import reports
+    import tickets
+    for i, (xff, evs) in enumerate(reports.DATASET):
+        fan.post(evs, xff=xff, both=(i == 3))
+        if i == len(reports.DATASET) // 2:
+            ch.kill9()                      # mid-run: beacons still answered
+    plan = ([("/kb/big", "ClLinkBig%04d" % i if i < 3 else None)
+             for i in range(10)] + [("/kb/small", "ClLinkSmall001")] +
+            [("/kb/none", None)] * 2)
+    for i, (path, link) in enumerate(plan):
+        vid = "cl_view_%04d" % i
+        ua = tickets._reader_ua(i)
+        fan.post([{"s": SITE, "t": "view", "v": vid, "c": "billing",
+                   "u": "http://help.test" + path, "ti": path[4:].title(),
+                   "wv": 2}], ua=ua)
+        fan.post([{"s": SITE, "t": "engage", "v": vid, "wv": 2,
+                   "e": 4000 + 3000 * i, "sd": 100 if i % 2 else 20}], ua=ua)
+        if link:
+            fan.post([{"s": SITE, "t": "link", "v": vid, "k": link}], ua=ua)
+    ch.start()
+    created = tickets._iso(int(time.time()) + 120)
+    links = [l for _, l in plan if l]
+    for i, link in enumerate(links + [None] * 3):
+        body = {"id": "CL-%d" % i, "created_at": created, "tags": ["billing"],
+                "channel": "web" if link else "email"}
+        if link:
+            body["dwell_link"] = link
+        for srv, tok in ((fan.pair[i % 2], a_tok[i % 2]), (fan.one, one_tok)):
+            _status(tickets._hook(srv, body, tok), 200, "ticket CL-%d" % i)
+    return len(links) + 3
+
+
+def two_collectors_report_from_clickhouse_as_one_node(t):
+    """The issue's test: two collectors with their own data dirs and one
+    cluster secret ship a dataset split between them (one reader on both,
+    a view on one and its engage on the other, a replayed batch,
+    ClickHouse killed mid-run and restarted); then the reports API
+    answered from ClickHouse equals, document for document, the one a
+    single node that received everything answers from its rollups."""
+    import chreports
+    import reports
+    ch = _clickhouse()
+    if ch is None:
+        return
+    db = "ship_cluster"
+    ch.query("DROP DATABASE IF EXISTS %s" % db)
+    secret = os.path.join(harness.OUT, "ship-cluster2.secret")
+    with open(secret, "w") as f:
+        f.write("7c" * 32 + "\n")
+    os.chmod(secret, 0o600)
+    da, db_, done = t.datadir(), t.datadir(), t.datadir()
+    common = ("--geo", t.geo("maxmind"), "--trust-proxy", "127.0.0.1/32",
+              "--engage-allowance", "86400", "--cluster-secret", secret)
+    toks = [harness.token(t, d) for d in (da, db_, done)]
+    with t.server(*(_ship_args(ch, db, "a") + common), data=da) as sa, \
+            t.server(*(_ship_args(ch, db, "b") + common), data=db_) as sb, \
+            t.server(*common, data=done) as one:
+        ntk = _cluster_send(_Fanout(sa, sb, one), ch, toks[:2], toks[2])
+        _drained(sa, "collector a")
+        _drained(sb, "collector b")
+        q = "?" + chreports._range()
+        targets = [reports.API + SITE + "/summary" + q,
+                   reports.API + SITE + "/articles" + q,
+                   reports.API + SITE + "/articles" + q + "&kind=all",
+                   reports.API + SITE + "/searches" + q,
+                   reports.API + SITE + "/contact-after-read" + q,
+                   reports.API + SITE + "/articles.csv" + q]
+        for path in (reports.ALPHA, reports.BETA, "/kb/big"):
+            targets.append(reports.API + SITE + "/articles/" +
+                           reports._id(path) + q)
+        local = chreports._answers(one, toks[2], targets)
+    n = ch.scalar("SELECT count() FROM %s.tickets FINAL" % db)
+    expect(n == ntk, "%d tickets in ClickHouse, %d sent" % (n, ntk))
+    _once(ch, db)
+    expect(all(st == 200 for st, _ in local.values()),
+           "precondition: the single node answers every target: %r"
+           % {k: v[0] for k, v in local.items() if v[0] != 200})
+    with t.server("--reports", "clickhouse=" + ch.url(db), *common,
+                  data=da) as srv:
+        remote = chreports._answers(srv, toks[0], targets)
+    bad = chreports._differences(local, remote)
+    expect(not bad, "reports over two collectors from ClickHouse differ "
+           "from the single node's:\n  %s" % "\n  ".join(bad))
