@@ -9,8 +9,8 @@ tests/http/cases/*.case against one server, then every scenario function of
 tests/http/scenarios.py, then of tests/http/reports.py, then of
 tests/http/tickets.py, then of tests/http/replay.py, tests/http/parity.py,
 tests/http/crash.py, abuse.py, hostile.py, damage.py, install.py,
-lifecycle.py, metrics.py, export.py, config.py, chreports.py and
-ship.py. NAMEs (case file
+lifecycle.py, metrics.py, export.py, config.py, cluster.py,
+chreports.py and ship.py. NAMEs (case file
 stems or scenario function names; shell patterns allowed) run only those
 tests. Prints `ok   NAME` or
 `FAIL NAME: reason` per test and ends with `N passed, N failed`; exit status
@@ -437,12 +437,13 @@ def scenario_functions():
     import metrics
     import export
     import config
+    import cluster
     import chreports
     import ship
     fns = []
     for mod in (scenarios, reports, tickets, replay, parity, crash, abuse,
                 hostile, damage, install, lifecycle, metrics, export,
-                config, chreports, ship):
+                config, cluster, chreports, ship):
         mine = [f for (n, f) in vars(mod).items()
                 if inspect.isfunction(f) and not n.startswith("_")
                 and f.__module__ == mod.__name__]
