@@ -7,6 +7,7 @@
 #include "store/apply.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,39 +24,140 @@ static int record_visit(struct store *st, MDB_txn *txn,
 
 /* --- applying events ----------------------------------------------------- */
 
-/* Applies FN to the daily rollup of (SITE, ARTICLE, DAY, CLS), wherever
- * it lives: in "recent" until a settling pass moves it to "daily". */
+/* A batch's rollup rows, decoded once and written once when the batch ends
+ * (row_cache_flush) instead of read, decoded, encoded and put again for
+ * every event: the site-wide row is touched by every view, an article's by
+ * each of its views. Rows past ROW_CACHE_ROWS in one batch flush the cache
+ * and start it again, which writes the same values. */
+#define ROW_CACHE_ROWS  256
+#define ROW_CACHE_SLOTS 512         /* hash slots: a power of two */
+
+struct row_cache_row {
+    uint8_t key[DAILY_KEY_LEN];
+    MDB_dbi db;                     /* where the row lives: recent or daily */
+    bool mark;                      /* a settled day: mark it dirty */
+    uint32_t site, day;
+    uint64_t article;
+    int cls;
+    struct rollup_day d;
+};
+
+struct row_cache {
+    size_t n;
+    uint16_t slot[ROW_CACHE_SLOTS]; /* a row's index + 1; 0: empty */
+    struct row_cache_row row[ROW_CACHE_ROWS];
+};
+
+/* Empties C (nothing is written). */
+static void row_cache_reset(struct row_cache *c)
+{
+    if (c->n == 0)
+        return;
+    memset(c->slot, 0, sizeof c->slot);
+    c->n = 0;
+}
+
+/* Writes every row of ST's cache in TXN and empties it. Returns 0 or an
+ * LMDB error. */
+static int row_cache_flush(struct store *st, MDB_txn *txn)
+{
+    struct row_cache *c = st->rows;
+    if (c == NULL)
+        return 0;
+    uint8_t buf[ROLLUP_RECORD_MAX];
+    int rc = 0;
+    for (size_t i = 0; i < c->n && rc == 0; i++) {
+        struct row_cache_row *r = &c->row[i];
+        int len = rollup_encode(&r->d, buf, sizeof buf);
+        if (len < 0) {
+            rc = MDB_BAD_VALSIZE;
+            break;
+        }
+        MDB_val k = { DAILY_KEY_LEN, r->key }, v = { (size_t)len, buf };
+        rc = mdb_put(txn, r->db, &k, &v, 0);
+        if (rc == 0 && r->mark)
+            rc = store_mark_dirty(st, txn, r->site, r->article, r->cls,
+                                  r->day);
+    }
+    row_cache_reset(c);
+    return rc;
+}
+
+/* The hash slot where KEY is, or the empty one where it goes. */
+static size_t row_cache_slot(const struct row_cache *c, const uint8_t *key)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < DAILY_KEY_LEN; i++)
+        h = (h ^ key[i]) * 16777619u;
+    size_t at = h & (ROW_CACHE_SLOTS - 1);
+    while (c->slot[at] != 0 &&
+           memcmp(c->row[c->slot[at] - 1].key, key, DAILY_KEY_LEN) != 0)
+        at = (at + 1) & (ROW_CACHE_SLOTS - 1);
+    return at;
+}
+
+/* Reads the daily rollup of (SITE, ARTICLE, DAY, CLS) into a new row of
+ * ST's cache, wherever it lives: in "recent" until a settling pass moves
+ * it to "daily". Returns 0 and sets *OUT, or an LMDB error. */
+static int row_cache_load(struct store *st, MDB_txn *txn, uint32_t site,
+                          uint64_t article, uint32_t day, int cls,
+                          struct row_cache_row **out)
+{
+    if (st->rows == NULL && (st->rows = calloc(1, sizeof *st->rows)) == NULL)
+        return ENOMEM;
+    struct row_cache *c = st->rows;
+    uint8_t kb[DAILY_KEY_LEN];
+    daily_key(kb, site, article, day, cls);
+    size_t at = row_cache_slot(c, kb);
+    if (c->slot[at] != 0) {
+        *out = &c->row[c->slot[at] - 1];
+        return 0;
+    }
+    if (c->n == ROW_CACHE_ROWS) {
+        int rc = row_cache_flush(st, txn);
+        if (rc != 0)
+            return rc;
+        at = row_cache_slot(c, kb);
+    }
+    struct row_cache_row *r = &c->row[c->n];
+    bool settled = day <= st->final_mark;
+    memcpy(r->key, kb, sizeof kb);
+    r->db = st->dbi[DB_RECENT];
+    MDB_val k = { DAILY_KEY_LEN, r->key }, v;
+    int rc = mdb_get(txn, r->db, &k, &v);
+    if (rc == MDB_NOTFOUND && settled) {     /* moved, or a new row */
+        r->db = st->dbi[DB_DAILY];
+        rc = mdb_get(txn, r->db, &k, &v);
+    }
+    if (rc == MDB_NOTFOUND)
+        memset(&r->d, 0, sizeof r->d);
+    else if (rc != 0)
+        return rc;
+    else if (rollup_decode(v.mv_data, v.mv_size, &r->d) != 0)
+        return MDB_CORRUPTED;
+    r->mark = article != 0 && settled;
+    r->site = site;
+    r->article = article;
+    r->day = day;
+    r->cls = cls;
+    c->slot[at] = (uint16_t)(++c->n);
+    *out = r;
+    return 0;
+}
+
+/* Applies FN to the daily rollup of (SITE, ARTICLE, DAY, CLS), in the
+ * batch's cache: written when the batch ends (row_cache_flush). */
 static int daily_update(struct store *st, MDB_txn *txn, uint32_t site,
                         uint64_t article, uint32_t day, int cls,
                         void (*fn)(struct rollup_day *d, const void *arg),
                         const void *arg)
 {
-    uint8_t kb[DAILY_KEY_LEN], buf[ROLLUP_RECORD_MAX];
-    struct rollup_day d;
-    bool settled = day <= st->final_mark;
-    MDB_dbi db = st->dbi[DB_RECENT];
-    MDB_val k = { daily_key(kb, site, article, day, cls), kb }, v;
-    int rc = mdb_get(txn, db, &k, &v);
-    if (rc == MDB_NOTFOUND && settled) {     /* moved, or a new row */
-        db = st->dbi[DB_DAILY];
-        rc = mdb_get(txn, db, &k, &v);
-    }
-    if (rc == MDB_NOTFOUND)
-        memset(&d, 0, sizeof d);
-    else if (rc != 0)
+    struct row_cache_row *r;
+    int rc = row_cache_load(st, txn, site, article, day, cls, &r);
+    if (rc != 0)
         return rc;
-    else if (rollup_decode(v.mv_data, v.mv_size, &d) != 0)
-        return MDB_CORRUPTED;
-    fn(&d, arg);
-    int len = rollup_encode(&d, buf, sizeof buf);
-    if (len < 0)
-        return MDB_BAD_VALSIZE;
-    v.mv_size = (size_t)len;
-    v.mv_data = buf;
-    rc = mdb_put(txn, db, &k, &v, 0);
-    if (rc == 0 && article != 0 && settled)
-        rc = store_mark_dirty(st, txn, site, article, cls, day);
-    return rc;
+    fn(&r->d, arg);
+    return 0;
 }
 
 /* Adds one to dimension DIM = VALUE of (SITE, ARTICLE, DAY, CLS). */
@@ -603,6 +705,8 @@ static int batch_txn(struct store *st, MDB_txn *txn, void *ctx)
     uint32_t final;
     if (rc == 0)
         rc = store_settled_days(st, txn, &final, &st->final_mark);
+    if (st->rows)                    /* what a failed batch left behind */
+        row_cache_reset(st->rows);
     for (struct slot *s = b->head; s != NULL && rc == 0; s = s->next) {
         size_t off = s->ualen;
         while (off + 2 <= s->len && rc == 0) {
@@ -613,6 +717,8 @@ static int batch_txn(struct store *st, MDB_txn *txn, void *ctx)
             b->stored++;
         }
     }
+    if (rc == 0)
+        rc = row_cache_flush(st, txn);
     return rc;
 }
 

@@ -130,6 +130,9 @@ struct store {
     uint64_t ship_next;             /* the next log sequence (a write
                                        transaction's, ship_log_begin) */
     struct shipper *shipper;        /* the thread, while shipping */
+
+    struct row_cache *rows;         /* apply.c: a batch's rollup rows, in
+                                       memory until the batch is written */
 };
 
 static inline uint32_t day_of_us(uint64_t us)

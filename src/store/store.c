@@ -236,6 +236,7 @@ static void store_free(struct store *st)
     pthread_cond_destroy(&st->idle);
     pthread_cond_destroy(&st->sync_wake);
     pthread_mutex_destroy(&st->write_mu);
+    free(st->rows);
     free(st);
 }
 
