@@ -6,13 +6,20 @@
  *   resent batch or another node count once); its follow-ups count on the
  *   view's day and article, in the view's bot class;
  * - engaged time: wire 2, the largest stored value; wire 1, the sum of the
- *   counted deltas; the histogram bucket is rollup_bucket_of_ms's, in SQL;
+ *   counted deltas, once per (node, seq); the histogram bucket is
+ *   rollup_bucket_of_ms's, in SQL;
  * - a read: >= ROLLUP_READ_MS and a scroll to 100 % or past the first
  *   known depth (the page fits, or the reader scrolled);
  * - votes: the view's last vote; searches and custom events once per
  *   (view, ev_seq) when ev_seq > 0; only counted rows move anything;
- * - visitors: distinct per article and day (per day for the site row), in
- *   the class of the visitor's first view that day. */
+ *   a follow-up's article (rollups and breakdowns) is its view row's, as
+ *   the collector that stored it may not have seen the view;
+ * - visitors: distinct per article and day (per day for the site row); per
+ *   day in the class of the visitor's first view that day, over a range
+ *   the (day, visitor) pairs of the class's views.
+ *
+ * The big queries read without FINAL (FINAL merges the range on one
+ * thread): every aggregate is one a row stored twice cannot move. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/chsource.h"
 
@@ -163,10 +170,20 @@ static void put_day(struct buf *b, uint32_t day)
     buf_printf(b, "toDate('%s')", d);
 }
 
-/* The WHERE start every events query shares: the table and the site. */
+/* The WHERE start of an events query whose rows must be distinct: the
+ * table read FINAL (a resent batch merged away) and the site. */
 static void put_events(struct buf *b, struct chrun *r)
 {
     buf_printf(b, " FROM %s.events FINAL WHERE site = ", r->cs->db);
+    put_str(b, r->site, strlen(r->site));
+}
+
+/* The same without FINAL, for a query that aggregates so that a row
+ * stored twice cannot count twice (min, max, argMin, distinct counts):
+ * FINAL merges the whole range on one thread, most of a report's time. */
+static void put_events_raw(struct buf *b, struct chrun *r)
+{
+    buf_printf(b, " FROM %s.events WHERE site = ", r->cs->db);
     put_str(b, r->site, strlen(r->site));
 }
 
@@ -249,7 +266,7 @@ static int ask_articles(struct chrun *r, uint64_t id, struct buf *reply)
             "argMax(page_kind, time_us), any(path), "
             "argMaxIf(title, time_us, title != ''), "
             "argMaxIf(category, time_us, category != '')");
-    put_events(&b, r);
+    put_events_raw(&b, r);
     buf_str(&b, " AND type = 'view' AND counted = 1");
     if (id)
         buf_printf(&b, " AND article = %llu", (unsigned long long)id);
@@ -334,9 +351,12 @@ static void put_days(struct buf *b, uint32_t from, uint32_t to)
 }
 
 /* The per-view subquery: one row per view of the range FROM..TO with its
- * article, day, class and final state. Searches, links and custom events
- * (few) are counted apart and joined: a distinct-count state on every
- * view would not fit in memory at millions of views. */
+ * article, day, class, visitor and final state. Searches, links and custom
+ * events (few) are counted apart and joined: a distinct-count state on
+ * every view would not fit in memory at millions of views. No FINAL: every
+ * aggregate is one that a row stored twice (a resent batch) cannot move —
+ * the first view, maxima, the last vote, distinct counts; the wire-1 deltas
+ * are summed once per (node, seq), their hashes kept beside them. */
 static void put_views(struct buf *b, struct chrun *r, enum scope sc,
                       uint64_t article, uint32_t from, uint32_t to,
                       bool bots)
@@ -345,15 +365,19 @@ static void put_views(struct buf *b, struct chrun *r, enum scope sc,
             "argMinIf(article, time_us, type = 'view') AS art, "
             "toUInt32(argMinIf(day, time_us, type = 'view')) AS vday, "
             "argMinIf(bot, time_us, type = 'view') AS vbot, "
+            "argMinIf(visitor, time_us, type = 'view') AS vis, "
             "argMinIf(scroll, time_us, type = 'view') AS vs, "
             "countIf(type != 'view' AND scroll != 255) AS fn, "
             "argMinIf(scroll, time_us, type != 'view' AND scroll != 255) "
             "AS ff, "
             "maxIf(scroll, type != 'view' AND scroll != 255) AS fm, "
-            "greatest(maxIf(engaged_ms, type != 'view' AND wire = 2), "
-            "sumIf(engaged_ms, type != 'view' AND wire != 2)) AS eng, "
+            "maxIf(engaged_ms, type != 'view' AND wire = 2) AS e2, "
+            "groupArrayIf(cityHash64(node, seq), type != 'view' AND "
+            "wire != 2 AND engaged_ms != 0) AS e1k, "
+            "groupArrayIf(engaged_ms, type != 'view' AND wire != 2 AND "
+            "engaged_ms != 0) AS e1v, "
             "argMaxIf(vote, time_us, type = 'vote') AS vt");
-    put_events(b, r);
+    put_events_raw(b, r);
     buf_str(b, " AND counted = 1");
     put_days(b, from, to + CH_FOLLOW_DAYS);
     buf_printf(b, " GROUP BY view_id HAVING countIf(type = 'view') > 0 "
@@ -363,18 +387,22 @@ static void put_views(struct buf *b, struct chrun *r, enum scope sc,
     if (sc == SCOPE_ONE)
         buf_printf(b, " AND art = %llu", (unsigned long long)article);
     buf_str(b, ") ANY LEFT JOIN (SELECT view_id, "
-            "countIf(type = 'search' AND ev_seq = 0) + "
+            "uniqExactIf(cityHash64(node, seq), type = 'search' AND "
+            "ev_seq = 0) + "
             "uniqExactIf(ev_seq, type = 'search' AND ev_seq > 0) AS srch, "
             "uniqExactIf(name, type = 'link') AS lnk, "
-            "countIf(type = 'event' AND ev_seq = 0) + "
+            "uniqExactIf(cityHash64(node, seq), type = 'event' AND "
+            "ev_seq = 0) + "
             "uniqExactIf(ev_seq, type = 'event' AND ev_seq > 0) AS evs");
-    put_events(b, r);
+    put_events_raw(b, r);
     buf_str(b, " AND counted = 1 AND type IN ('search', 'link', 'event')");
     put_days(b, from, to + CH_FOLLOW_DAYS);
     buf_str(b, " GROUP BY view_id) USING view_id");
 }
 
-/* The rollup counters per (article, day): PER_DAY, else per article. */
+/* The rollup counters per (article, day): PER_DAY, else per article.
+ * Over a range (not PER_DAY) the last column is the distinct visitors per
+ * day, summed: (day, visitor) pairs of the views kept. */
 static int ask_rollups(struct chrun *r, enum scope sc, uint64_t article,
                        uint32_t from, uint32_t to, bool bots, bool per_day,
                        struct buf *reply)
@@ -383,8 +411,8 @@ static int ask_rollups(struct chrun *r, enum scope sc, uint64_t article,
     buf_init(&b, CH_SQL_MAX);
     buf_printf(&b, "SELECT %s, %s, count(), sum(rd), sum(vt = 1), "
                "sum(vt = -1), sum(srch), sum(lnk), sum(evs), sum(eng), "
-               "sumMap([bk], [toUInt64(1)]), sumMap([sb], [toUInt64(1)]) "
-               "FROM (SELECT art, vday, vt, srch, lnk, evs, eng, "
+               "sumMap([bk], [toUInt64(1)]), sumMap([sb], [toUInt64(1)]), "
+               "%s FROM (SELECT art, vday, vis, vt, srch, lnk, evs, eng, "
                "toUInt16(multiIf(eng < 60000, toUInt64(intDiv(eng, 1000)), "
                "eng < 300000, toUInt64(60 + intDiv(eng - 60000, 5000)), "
                "eng < 3600000, toUInt64(108 + intDiv(eng - 300000, 30000)), "
@@ -393,10 +421,14 @@ static int ask_rollups(struct chrun *r, enum scope sc, uint64_t article,
                "eng >= %u AND (fin >= 100 OR (s0 != 255 AND fin > s0)) "
                "AS rd FROM (SELECT *, "
                "if(vs != 255, vs, if(fn > 0, ff, 255)) AS s0, "
-               "greatest(if(vs = 255, 0, vs), if(fn > 0, fm, 0)) AS fin "
+               "greatest(if(vs = 255, 0, vs), if(fn > 0, fm, 0)) AS fin, "
+               "greatest(e2, arraySum(arrayFilter((v, k, i) -> "
+               "indexOf(e1k, k) = i, e1v, e1k, arrayEnumerate(e1k)))) AS eng "
                "FROM (",
                sc == SCOPE_SITE ? "toUInt64(0) AS a" : "art AS a",
-               per_day ? "vday AS d" : "toUInt32(0) AS d", ROLLUP_READ_MS);
+               per_day ? "vday AS d" : "toUInt32(0) AS d",
+               per_day ? "toUInt64(0)" : "uniqExact(cityHash64(vday, vis))",
+               ROLLUP_READ_MS);
     put_views(&b, r, sc, article, from, to, bots);
     buf_str(&b, "))) GROUP BY a, d ORDER BY a, d");
     int rc = ask(r, &b, reply);
@@ -404,26 +436,24 @@ static int ask_rollups(struct chrun *r, enum scope sc, uint64_t article,
     return rc;
 }
 
-/* Distinct visitors per (article, day), in their first view's class. */
+/* Distinct visitors per (article, day), in their first view's class: the
+ * per-day rows (a distinct set per row would not fit at millions). */
 static int ask_visitors(struct chrun *r, enum scope sc, uint64_t article,
-                        uint32_t from, uint32_t to, bool bots, bool per_day,
+                        uint32_t from, uint32_t to, bool bots,
                         struct buf *reply)
 {
     struct buf b;
     buf_init(&b, CH_SQL_MAX);
-    buf_printf(&b, "SELECT a, %s, count() FROM (SELECT %s AS a, "
+    buf_printf(&b, "SELECT a, vday, count() FROM (SELECT %s AS a, "
                "toUInt32(day) AS vday, visitor, argMin(bot, time_us) AS b",
-               per_day ? "vday AS d" : "toUInt32(0) AS d",
                sc == SCOPE_SITE ? "toUInt64(0)" : "article");
-    put_events(&b, r);
-    buf_str(&b, " AND type = 'view' AND counted = 1 AND day >= ");
-    put_day(&b, from);
-    buf_str(&b, " AND day <= ");
-    put_day(&b, to);
+    put_events_raw(&b, r);
+    buf_str(&b, " AND type = 'view' AND counted = 1");
+    put_days(&b, from, to);
     if (sc == SCOPE_ONE)
         buf_printf(&b, " AND article = %llu", (unsigned long long)article);
-    buf_printf(&b, " GROUP BY a, vday, visitor)%s GROUP BY a, d "
-               "ORDER BY a, d", bots ? "" : " WHERE b = 0");
+    buf_printf(&b, " GROUP BY a, vday, visitor)%s GROUP BY a, vday "
+               "ORDER BY a, vday", bots ? "" : " WHERE b = 0");
     int rc = ask(r, &b, reply);
     buf_free(&b);
     return rc;
@@ -449,8 +479,8 @@ static int fetch_days(struct chrun *r, enum scope sc, uint64_t article,
         buf_free(&main);
         return -1;
     }
-    char *p = main.p, *end = main.p + main.n, *f[12];
-    while (next_row(&p, end, f, 12) == 12) {
+    char *p = main.p, *end = main.p + main.n, *f[13];
+    while (next_row(&p, end, f, 13) == 13) {
         if (buf_grow_array(&out->v, &out->cap, out->n + 1, sizeof *out->v,
                            SIZE_MAX) != 0) {
             buf_free(&main);
@@ -466,6 +496,7 @@ static int fetch_days(struct chrun *r, enum scope sc, uint64_t article,
         d->votes_up = (uint32_t)u64(f[4]);
         d->votes_down = (uint32_t)u64(f[5]);
         d->searches = (uint32_t)u64(f[6]);
+        d->visitors = (uint32_t)u64(f[12]);
         if (sc != SCOPE_SITE) {
             d->links = (uint32_t)u64(f[7]);
             d->events = (uint32_t)u64(f[8]);
@@ -475,7 +506,9 @@ static int fetch_days(struct chrun *r, enum scope sc, uint64_t article,
         }
     }
     buf_free(&main);
-    if (ask_visitors(r, sc, article, from, to, bots, per_day, &vis) != 0) {
+    if (!per_day)
+        return 0;
+    if (ask_visitors(r, sc, article, from, to, bots, &vis) != 0) {
         buf_free(&vis);
         return -1;
     }
@@ -483,7 +516,7 @@ static int fetch_days(struct chrun *r, enum scope sc, uint64_t article,
     end = vis.p + vis.n;
     while (next_row(&p, end, f, 3) == 3) {
         struct chday key = { .article = u64(f[0]),
-                             .day = per_day ? (uint32_t)u64(f[1]) : to };
+                             .day = (uint32_t)u64(f[1]) };
         struct chday *c = out->n ? bsearch(&key, out->v, out->n,
                                            sizeof *out->v, cmp_day) : NULL;
         if (c)
@@ -579,7 +612,7 @@ static int led_here(struct chrun *r, uint64_t article, uint32_t from,
                "arrayFilter(x -> x.1 < vt, ss) AS before, "
                "length(before) > 0 ? before[length(before)] : (toUInt64(0), '') AS s, "
                "s.2 AS q, s.1 AS st FROM (SELECT visitor, "
-               "min(time_us) AS vt FROM %s.events FINAL WHERE site = ",
+               "min(time_us) AS vt FROM %s.events WHERE site = ",
                r->cs->db);
     put_str(&b, r->site, strlen(r->site));
     buf_printf(&b, " AND type = 'view' AND counted = 1 AND article = %llu",
@@ -592,7 +625,7 @@ static int led_here(struct chrun *r, uint64_t article, uint32_t from,
         buf_str(&b, " AND bot = 0");
     buf_printf(&b, " GROUP BY view_id, visitor) ANY INNER JOIN (SELECT "
                "visitor, arraySort(x -> x.1, groupArray((time_us, query))) "
-               "AS ss FROM %s.events FINAL WHERE site = ", r->cs->db);
+               "AS ss FROM %s.events WHERE site = ", r->cs->db);
     put_str(&b, r->site, strlen(r->site));
     buf_str(&b, " AND type = 'search' AND counted = 1 AND day >= ");
     put_day(&b, from > 0 ? from - 1 : 0);
@@ -623,7 +656,12 @@ static int ch_dims_each(void *ctx, uint32_t site_id, uint64_t article,
         return led_here(r, article, from, to, include_bots, fn, fctx);
     struct buf b, reply;
     buf_init(&b, CH_SQL_MAX);
-    const char *value, *count = "count()", *type, *extra = "";
+    /* a search or custom event counts once per (view, ev_seq), else once
+     * per stored row: a resent batch or a retry through the other node
+     * cannot count twice */
+    const char *value, *type, *extra = "",
+               *count = "uniqExact(if(ev_seq > 0, cityHash64(view_id, ev_seq),"
+                        " cityHash64(node, seq)))";
     switch (dim) {
     case STORE_DIM_COUNTRY:
         value = "toString(country)", type = "view";
@@ -644,17 +682,24 @@ static int ch_dims_each(void *ctx, uint32_t site_id, uint64_t article,
         break;
     }
     buf_printf(&b, "SELECT %s AS v, %s", value, count);
-    put_events(&b, r);
-    buf_printf(&b, " AND type = '%s' AND counted = 1%s AND day >= ", type,
-               extra);
-    put_day(&b, from);
-    buf_str(&b, " AND day <= ");
-    put_day(&b, to);
+    put_events_raw(&b, r);
+    buf_printf(&b, " AND type = '%s' AND counted = 1%s", type, extra);
+    put_days(&b, from, to);
     if (!include_bots)
         buf_str(&b, " AND bot = 0");
-    if (article != 0)
+    if (article != 0 && strcmp(type, "view") == 0) {
         buf_printf(&b, " AND article = %llu", (unsigned long long)article);
-    else if (dim != STORE_DIM_SEARCH && dim != STORE_DIM_SEARCH_ZERO)
+    } else if (article != 0) {
+        /* a follow-up's article is its view's: the collector that stored
+         * it may not have seen the view (article 0 there) */
+        buf_printf(&b, " AND view_id IN (SELECT view_id FROM %s.events "
+                   "WHERE site = ", r->cs->db);
+        put_str(&b, r->site, strlen(r->site));
+        buf_printf(&b, " AND type = 'view' AND counted = 1 AND "
+                   "article = %llu", (unsigned long long)article);
+        put_days(&b, from > CH_FOLLOW_DAYS ? from - CH_FOLLOW_DAYS : 0, to);
+        buf_str(&b, ")");
+    } else if (dim != STORE_DIM_SEARCH && dim != STORE_DIM_SEARCH_ZERO)
         buf_str(&b, " AND 0");           /* the site row has searches only */
     buf_str(&b, " GROUP BY v");
     int rc = ask(r, &b, &reply);
