@@ -2,10 +2,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/ingest.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "dwell/bot.h"
 #include "dwell/event.h"
@@ -205,16 +208,41 @@ static const char *pixel_arg(void *ctx, const char *key)
     return http_req_arg(ctx, key);
 }
 
-/* A new random page-view id of 16 characters of [A-Za-z0-9_-]. */
+/* Pixel view ids: a counter started at the clock's microseconds when the
+ * first pixel comes, and a random tag drawn then (two collectors started
+ * in the same microsecond still differ). */
+static pthread_once_t view_id_once = PTHREAD_ONCE_INIT;
+static _Atomic uint64_t view_id_next;
+static uint8_t view_id_tag[VISITOR_SALT_LEN];
+static int view_id_ok;
+
+static void view_id_init(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    atomic_store(&view_id_next, (uint64_t)ts.tv_sec * 1000000u +
+                                (uint64_t)ts.tv_nsec / 1000u);
+    view_id_ok = visitor_new_salt(view_id_tag) == 0;
+}
+
+/* A new page-view id of 16 characters of [A-Za-z0-9_-], never given
+ * before: 10 characters of the counter, then 6 of the tag, in an alphabet
+ * in byte order, so that the ids a collector hands out sort in the order
+ * it gave them and land at the end of the views database instead of on a
+ * random page of it (one random id per pixel dirtied a page per view:
+ * docs/performance.md). Costs no system call. */
 static int new_view_id(char id[17])
 {
     static const char abc[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    uint8_t rnd[VISITOR_SALT_LEN];
-    if (visitor_new_salt(rnd) != 0)
+        "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+    pthread_once(&view_id_once, view_id_init);
+    if (!view_id_ok)
         return -1;
-    for (int i = 0; i < 16; i++)
-        id[i] = abc[rnd[i] & 63];
+    uint64_t n = atomic_fetch_add(&view_id_next, 1);
+    for (int i = 9; i >= 0; i--, n >>= 6)
+        id[i] = abc[n & 63];
+    for (int i = 0; i < 6; i++)
+        id[10 + i] = abc[view_id_tag[i] & 63];
     id[16] = '\0';
     return 0;
 }
