@@ -4,7 +4,10 @@
 # the same run. Bounded: each run lasts BENCH_SECONDS (default 10).
 # Then the reports API over 10,000 articles x 365 days of rollups, and the
 # articles report from ClickHouse next to it (tests/bench/report_ch.py).
-# BENCH_ONLY=ingest or BENCH_ONLY=reports runs one part.
+# BENCH_ONLY=ingest, profile (instructions per event under callgrind:
+# tests/bench/profile.py), startup (tests/bench/startup.py on a 1 GB data
+# dir) or reports runs one part. Figures as `bench: NAME VALUE UNIT` lines;
+# docs/performance.md reads them.
 set -eu
 B=${1:-build/std}
 SECS=${BENCH_SECONDS:-10}
@@ -55,15 +58,30 @@ bench_dwell() {
     data="$OUT/data-$name"
     "$BIN" site add bench --data "$data" >/dev/null
     port=$(free_port)
+    # --rate-limit 0: one client address sends everything here
     "$BIN" serve --listen "127.0.0.1:$port" --data "$data" \
-        --durability "$dur" > "$OUT/$name.log" 2>&1 &
+        --durability "$dur" --rate-limit 0 > "$OUT/$name.log" 2>&1 &
     spid=$!
     pids="$pids $spid"
     wait_up "http://127.0.0.1:$port/healthz"
-    wrk -t1 -c"$CONNS" -d"${SECS}s" "$@" "http://127.0.0.1:$port$path" \
-        > "$OUT/$name.wrk" 2>&1
-    kill -TERM "$spid"; wait "$spid" 2>/dev/null || true
+    sample_anon "$spid" "$OUT/$name.anon" &
+    timeout $((SECS + 30)) wrk -t1 -c"$CONNS" -d"${SECS}s" "$@" \
+        "http://127.0.0.1:$port$path" > "$OUT/$name.wrk" 2>&1 || true
     r=$(rps "$OUT/$name.wrk"); bad=$(non2xx "$OUT/$name.wrk")
+    # p99 at half the maximum rate, paced (tests/bench/paced.lua)
+    kind=${name%%-*}
+    PACED_RATE=$((r / 2)) PACED_CONNS=$PACED_CONNS PACED_KIND=$kind \
+        timeout $((SECS + 30)) wrk -t1 -c"$PACED_CONNS" -d"${SECS}s" \
+        --latency -s tests/bench/paced.lua "http://127.0.0.1:$port" \
+        > "$OUT/$name.paced" 2>&1 || true
+    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$spid/status")
+    kill -TERM "$spid"; wait "$spid" 2>/dev/null || true
+    sleep 0.3
+    anon=$(cat "$OUT/$name.anon" 2>/dev/null || echo 0)
+    p99=$(p99_ms "$OUT/$name.paced"); prate=$(rps "$OUT/$name.paced")
+    pnon=$(non2xx "$OUT/$name.paced")
+    [ "$hwm" -gt "$PEAK_KB" ] && PEAK_KB=$hwm
+    [ "$anon" -gt "$PEAK_ANON_KB" ] && PEAK_ANON_KB=$anon
     stored=$("$BIN" events bench --data "$data" --since all --limit 0 | wc -l)
     psize=$(mdb_stat -e "$data" | awk '/Page size/ {print $3}')
     pages=$(mdb_stat -s events "$data" | awk -v ps="$psize" '/Branch pages|Leaf pages|Overflow pages/ {s+=$3} /Entries/ {e=$2} END {if (e) printf "%.0f", s*ps/e; else print "-"}')
@@ -72,14 +90,68 @@ bench_dwell() {
         "$name" "$r" "$(echo "$r $REF" | awk '{printf "%.2f", $1/$2}')" \
         "${bad:-0}" "$stored" "$pages" \
         "$(echo "$total $stored" | awk '{if ($2) printf "%.0f", $1/$2; else print "-"}')"
+    printf "%-22s p99 %s ms at %s req/s (paced, half the max; non-2xx %s), peak RSS %s MiB (anonymous %s MiB)\n" \
+        "" "$p99" "$prate" "${pnon:-0}" "$((hwm / 1024))" "$((anon / 1024))"
+    m=$(echo "$name" | tr - _)
+    echo "bench: ingest_${m}_rps $r req/s"
+    echo "bench: ingest_${m}_ratio $(echo "$r $REF" | awk '{printf "%.3f", $1/$2}') x_nginx"
+    echo "bench: ingest_${m}_p99_half_rate $p99 ms"
+    echo "bench: ingest_${m}_paced_rps $prate req/s"
+    echo "bench: ingest_${m}_non2xx ${bad:-0} responses"
+}
+# p99_ms LOG: wrk --latency's 99th percentile in ms
+p99_ms() {
+    awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+         f = (u == "us") ? 0.001 : (u == "s") ? 1000 : (u == "m") ? 60000 : 1;
+         printf "%.3f", v * f }' "$1"
+}
+PACED_CONNS=${BENCH_PACED_CONNECTIONS:-64}
+PEAK_KB=0
+PEAK_ANON_KB=0
+# sample_anon PID FILE: the largest RssAnon of PID (KiB; the heap and
+# stacks, not the pages of data.mdb's map that VmHWM also counts), sampled
+# every 0.2 s into FILE until PID exits
+sample_anon() {
+    max=0
+    while kill -0 "$1" 2>/dev/null; do
+        a=$(awk '/RssAnon/ {print $2}' "/proc/$1/status" 2>/dev/null || true)
+        [ -n "$a" ] && [ "$a" -gt "$max" ] && max=$a && echo "$max" > "$2"
+        sleep 0.2
+    done
 }
 
 echo "wrk -t1 -c$CONNS -d${SECS}s on loopback, $(nproc) cores"
 printf "%-22s %9s req/s\n" "nginx empty_gif (ref)" "$REF"
+echo "bench: ingest_nginx_rps $REF req/s"
 bench_dwell pixel-fsync fsync "/p.gif?s=bench&u=/kb/pixel-article&t=Pixel"
+bench_dwell pixel-none none "/p.gif?s=bench&u=/kb/pixel-article&t=Pixel"
 bench_dwell beacon-fsync fsync /e -s tests/bench/beacon.lua
 bench_dwell beacon-commit commit /e -s tests/bench/beacon.lua
 bench_dwell beacon-none none /e -s tests/bench/beacon.lua
+echo "bench: ingest_peak_rss_mib $((PEAK_KB / 1024)) MiB"
+echo "bench: ingest_peak_rss_anon_mib $((PEAK_ANON_KB / 1024)) MiB"
+# the data dirs the runs left must be sound
+for d in "$OUT"/data-*; do
+    "$BIN" check bench --data "$d" > "$OUT/check-$(basename "$d").txt" 2>&1 \
+        || { echo "dwell check failed on $d:"; tail -5 "$OUT/check-$(basename "$d").txt"; exit 1; }
+done
+echo "dwell check: every bench data dir is sound"
+fi
+
+# --- instructions per event (callgrind), and start-up on a 1 GB data dir ----
+if want profile; then
+    timeout 900 python3 tests/bench/profile.py "$BIN" tests/out/geo/geo-maxmind.mmdb \
+        || echo "profile: failed or timed out"
+fi
+if want startup; then
+    SDATA=tests/out/bench-data/startup-1g
+    if [ ! -f "$SDATA/.filled" ]; then
+        echo "filling 4,500 articles x 365 days of rollups (about 1 GB; once; kept in $SDATA) ..."
+        rm -rf "$SDATA"; mkdir -p "$SDATA"
+        timeout 900 "$B/bench/report_fill" "$SDATA" bench 4500 365 > /dev/null
+        touch "$SDATA/.filled"
+    fi
+    python3 tests/bench/startup.py "$BIN" "$SDATA" 5
 fi
 
 # --- reports: 10,000 articles x 365 days of rollups ----------------------------
