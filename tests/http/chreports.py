@@ -78,7 +78,7 @@ def _send(t, srv, tok):
     return 1 + len(links) + 3
 
 
-def _shipped(t, ch, data, ntickets):
+def _shipped(t, ch, data, ntickets, db=DB):
     """Waits until ClickHouse holds every stored event and ticket of the
     site (the shipper runs on its own); fails after 60 s."""
     want = len(t.events(data))
@@ -88,9 +88,9 @@ def _shipped(t, ch, data, ntickets):
     while time.monotonic() < deadline:
         try:
             got = (ch.scalar("SELECT count() FROM %s.events FINAL WHERE "
-                             "site = %s" % (DB, site)),
+                             "site = %s" % (db, site)),
                    ch.scalar("SELECT count() FROM %s.tickets FINAL WHERE "
-                             "site = %s" % (DB, site)))
+                             "site = %s" % (db, site)))
         except chserver.ClickHouseError:
             got = (None, None)
         if got == (want, ntickets):
@@ -218,6 +218,64 @@ def reports_from_clickhouse_equal_the_collectors_reports(t):
                "differ: %r vs %r" % (" ".join(args), a.returncode,
                                      b.returncode, b.stderr.strip()[-200:],
                                      a.stdout[:300], b.stdout[:300]))
+
+
+def reports_from_clickhouse_count_wire1_deltas_and_unnumbered_events_once(t):
+    """Old snippets (wire 1) send engaged time as deltas and searches and
+    custom events without a per-view number: ClickHouse sums and counts
+    them without FINAL, so a second copy of every row (a resent batch)
+    must still give the collector's articles, article details and
+    searches byte for byte — a plain sum would double the engaged time,
+    the reads and the searches."""
+    ch = _clickhouse(t)
+    if ch is None:
+        return
+    db = DB + "_wire1"
+    ch.query("DROP DATABASE IF EXISTS %s" % db)
+    data = t.datadir()
+    paths = ("/kb/wire-one", "/kb/wire-two")
+    with t.server("--engage-allowance", "86400", "--ship",
+                  "clickhouse=" + ch.url(db), "--node", "c4w1",
+                  data=data) as srv:
+        tok = harness.token(t, data)
+        for i in range(8):
+            vid = "w1_view_%04d" % i
+            path = paths[i % 2]
+            ev = [{"s": SITE, "t": "view", "v": vid,
+                   "u": "http://help.test" + path, "ti": path[4:]},
+                  {"s": SITE, "t": "engage", "v": vid, "e": 3000 + 1000 * i,
+                   "sd": 40},
+                  {"s": SITE, "t": "engage", "v": vid, "e": 6000,
+                   "sd": 100 if i % 3 else 60}]
+            if i % 2 == 0:
+                ev.append({"s": SITE, "t": "search", "v": vid,
+                           "q": "wire one %d" % (i % 4), "n": 2})
+            if i % 4 == 1:
+                ev.append({"s": SITE, "t": "event", "v": vid,
+                           "n": "copied-code"})
+            harness.status(srv.post_events(ev, ua=tickets._reader_ua(i)),
+                           204, "wire-1 reader %d" % i)
+        _shipped(t, ch, data, 0, db)
+        q = "?" + _range()
+        targets = [API + SITE + "/articles" + q, API + SITE + "/summary" + q,
+                   API + SITE + "/searches" + q]
+        targets += [API + SITE + "/articles/" + reports._id(p) + q
+                    for p in paths]
+        local = _answers(srv, tok, targets)
+    arts = json.loads(local[targets[0]][1])["articles"]
+    expect(sorted(a["path"] for a in arts) == sorted(paths) and
+           all(a["views"] == 4 and a["engaged_p50_ms"] > 0 and a["reads"] > 0 for a in arts),
+           "precondition: the collector lists the wire-1 articles: %r" % arts)
+    rows = ch.scalar("SELECT count() FROM %s.events WHERE wire = 1 AND "
+                     "type = 'engage'" % db)
+    expect(rows == 16, "precondition: 16 wire-1 engages shipped, %r" % rows)
+    ch.query("INSERT INTO %s.events SELECT * FROM %s.events" % (db, db))
+    with t.server("--reports", "clickhouse=" + ch.url(db),
+                  data=data) as srv:
+        remote = _answers(srv, tok, targets)
+    bad = _differences(local, remote)
+    expect(not bad, "with every wire-1 row stored twice the reports from "
+           "ClickHouse differ:\n  %s" % "\n  ".join(bad))
 
 
 def reports_from_clickhouse_fail_whole_when_it_is_down(t):
