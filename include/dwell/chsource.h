@@ -1,6 +1,7 @@
 /* chsource.h — reports answered from ClickHouse: a report source
  * (source.h) that computes, in SQL over the shipped raw events
- * (`events FINAL`, schema version 1: dwell clickhouse schema), exactly the
+ * (`events`, schema version 1: dwell clickhouse schema; aggregated so that
+ * a row stored twice counts once, FINAL only for small lookups), exactly the
  * records the local store's writer keeps — articles, daily rollups with
  * the engaged-time histogram, breakdowns, tickets, links, identities and
  * visits — over every node's data. Definitions: docs/scale-out.md,
