@@ -8,13 +8,20 @@ fresh data dir with --durability fsync, and load.py sends N1 then N2
 requests over CONNS connections; the difference of the two runs divided by
 N2 - N1 is the cost of one event, with start-up and shutdown cancelled
 out. The same difference is taken for the inclusive cost of groups of
-functions (the breakdown). Prints machine-readable lines:
+functions (the breakdown). One connection by default: each request waits
+for its commit, so every batch holds one event and the counts repeat run
+to run (with more connections the batch sizes, and so the writer's share,
+follow the scheduling). Then the writer's cost per event in large batches:
+`dwell demo --days 30` (26,957 events, seeded) under callgrind, the
+inclusive cost of store_apply_batch per event stored. Prints
+machine-readable lines:
     bench: instr_per_event_KIND N instr
     bench: instr_per_event_KIND_PART N instr
-Environment: PROFILE_N1 (default 300), PROFILE_N2 (default 1300),
-PROFILE_CONNS (default 4), PROFILE_KINDS (default "pixel beacon"),
-PROFILE_OUT (default tests/out/profile; the callgrind files are kept there
-for callgrind_annotate)."""
+    bench: instr_per_event_writer_batched N instr
+Environment: PROFILE_N1 (default 200), PROFILE_N2 (default 1200),
+PROFILE_CONNS (default 1), PROFILE_KINDS (default "pixel beacon"),
+PROFILE_DURABILITY (default fsync), PROFILE_OUT (default tests/out/profile;
+the callgrind files are kept there for callgrind_annotate)."""
 import os
 import re
 import shutil
@@ -158,9 +165,9 @@ def main():
     if shutil.which("valgrind") is None:
         print("profile.py: valgrind not installed; skipped")
         return
-    n1 = int(os.environ.get("PROFILE_N1", "300"))
-    n2 = int(os.environ.get("PROFILE_N2", "1300"))
-    conns = int(os.environ.get("PROFILE_CONNS", "4"))
+    n1 = int(os.environ.get("PROFILE_N1", "200"))
+    n2 = int(os.environ.get("PROFILE_N2", "1200"))
+    conns = int(os.environ.get("PROFILE_CONNS", "1"))
     out = os.environ.get("PROFILE_OUT", "tests/out/profile")
     os.makedirs(out, exist_ok=True)
     for kind in os.environ.get("PROFILE_KINDS", "pixel beacon").split():
@@ -179,6 +186,28 @@ def main():
             print("bench: instr_per_event_%s_%s %.0f instr"
                   % (kind, name, d[name]))
         sys.stdout.flush()
+    print("bench: instr_per_event_writer_batched %.0f instr"
+          % demo_writer(binary, out))
+
+
+def demo_writer(binary, out):
+    """Instructions of store_apply_batch per event of `dwell demo`."""
+    data = os.path.join(out, "data-demo")
+    shutil.rmtree(data, ignore_errors=True)
+    subprocess.run([binary, "site", "add", "bench", "--data", data],
+                   check=True, capture_output=True)
+    cg = os.path.join(out, "callgrind.demo")
+    subprocess.run(["valgrind", "--tool=callgrind",
+                    "--callgrind-out-file=" + cg, binary, "demo", "bench",
+                    "--days", "30", "--data", data, "--quiet"],
+                   check=True, capture_output=True, timeout=600)
+    r = subprocess.run([binary, "events", "bench", "--data", data,
+                        "--since", "all", "--limit", "0"],
+                       check=True, capture_output=True, text=True)
+    n = len(r.stdout.splitlines())
+    _, incl, selfc = costs(cg)
+    part = ("apply", "incl", [r"^store_apply_batch$"])
+    return part_cost(part, incl, selfc) / max(n, 1)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ B=${1:-build/std}
 SECS=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-64}
 OUT=tests/out/bench
-rm -rf "$OUT"; mkdir -p "$OUT"
+mkdir -p "$OUT"     # other parts (report_ch.py) keep their files here too
 BIN=$B/dwell
 pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; }
@@ -28,58 +28,60 @@ non2xx() { awk '/Non-2xx/ {print $NF}' "$1"; }
 want() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
 
 if want ingest; then
+ING=$OUT/ingest
+rm -rf "$ING"; mkdir -p "$ING"
 # --- reference: nginx empty_gif ------------------------------------------
 NPORT=$(free_port)
-mkdir -p "$OUT/nginx"
-cat > "$OUT/nginx/nginx.conf" <<NGINX
+mkdir -p "$ING/nginx"
+cat > "$ING/nginx/nginx.conf" <<NGINX
 worker_processes auto;
-pid $PWD/$OUT/nginx/nginx.pid;
-error_log $PWD/$OUT/nginx/error.log;
+pid $PWD/$ING/nginx/nginx.pid;
+error_log $PWD/$ING/nginx/error.log;
 events { worker_connections 4096; }
 http {
-  access_log $PWD/$OUT/nginx/access.log;
+  access_log $PWD/$ING/nginx/access.log;
   server {
     listen 127.0.0.1:$NPORT;
     location = /p.gif { empty_gif; add_header Cache-Control no-store; }
   }
 }
 NGINX
-nginx -c "$PWD/$OUT/nginx/nginx.conf" -g 'daemon off;' &
+nginx -c "$PWD/$ING/nginx/nginx.conf" -g 'daemon off;' &
 pids="$pids $!"
 wait_up "http://127.0.0.1:$NPORT/p.gif"
-wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$NPORT/p.gif?s=bench&u=/kb/x" > "$OUT/nginx.wrk"
-REF=$(rps "$OUT/nginx.wrk")
-kill "$(cat "$OUT/nginx/nginx.pid")" 2>/dev/null || true
+wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$NPORT/p.gif?s=bench&u=/kb/x" > "$ING/nginx.wrk"
+REF=$(rps "$ING/nginx.wrk")
+kill "$(cat "$ING/nginx/nginx.pid")" 2>/dev/null || true
 
 # --- dwell ------------------------------------------------------------------
 # bench_dwell NAME DURABILITY PATH WRK-ARGS...: one wrk run, a fresh server
 bench_dwell() {
     name=$1; dur=$2; path=$3; shift 3
-    data="$OUT/data-$name"
+    data="$ING/data-$name"
     "$BIN" site add bench --data "$data" >/dev/null
     port=$(free_port)
     # --rate-limit 0: one client address sends everything here
     "$BIN" serve --listen "127.0.0.1:$port" --data "$data" \
-        --durability "$dur" --rate-limit 0 > "$OUT/$name.log" 2>&1 &
+        --durability "$dur" --rate-limit 0 > "$ING/$name.log" 2>&1 &
     spid=$!
     pids="$pids $spid"
     wait_up "http://127.0.0.1:$port/healthz"
-    sample_anon "$spid" "$OUT/$name.anon" &
+    sample_anon "$spid" "$ING/$name.anon" &
     timeout $((SECS + 30)) wrk -t1 -c"$CONNS" -d"${SECS}s" "$@" \
-        "http://127.0.0.1:$port$path" > "$OUT/$name.wrk" 2>&1 || true
-    r=$(rps "$OUT/$name.wrk"); bad=$(non2xx "$OUT/$name.wrk")
+        "http://127.0.0.1:$port$path" > "$ING/$name.wrk" 2>&1 || true
+    r=$(rps "$ING/$name.wrk"); bad=$(non2xx "$ING/$name.wrk")
     # p99 at half the maximum rate, paced (tests/bench/paced.lua)
     kind=${name%%-*}
     PACED_RATE=$((r / 2)) PACED_CONNS=$PACED_CONNS PACED_KIND=$kind \
         timeout $((SECS + 30)) wrk -t1 -c"$PACED_CONNS" -d"${SECS}s" \
         --latency -s tests/bench/paced.lua "http://127.0.0.1:$port" \
-        > "$OUT/$name.paced" 2>&1 || true
+        > "$ING/$name.paced" 2>&1 || true
     hwm=$(awk '/VmHWM/ {print $2}' "/proc/$spid/status")
     kill -TERM "$spid"; wait "$spid" 2>/dev/null || true
     sleep 0.3
-    anon=$(cat "$OUT/$name.anon" 2>/dev/null || echo 0)
-    p99=$(p99_ms "$OUT/$name.paced"); prate=$(rps "$OUT/$name.paced")
-    pnon=$(non2xx "$OUT/$name.paced")
+    anon=$(cat "$ING/$name.anon" 2>/dev/null || echo 0)
+    p99=$(p99_ms "$ING/$name.paced"); prate=$(rps "$ING/$name.paced")
+    pnon=$(non2xx "$ING/$name.paced")
     [ "$hwm" -gt "$PEAK_KB" ] && PEAK_KB=$hwm
     [ "$anon" -gt "$PEAK_ANON_KB" ] && PEAK_ANON_KB=$anon
     stored=$("$BIN" events bench --data "$data" --since all --limit 0 | wc -l)
@@ -131,9 +133,9 @@ bench_dwell beacon-none none /e -s tests/bench/beacon.lua
 echo "bench: ingest_peak_rss_mib $((PEAK_KB / 1024)) MiB"
 echo "bench: ingest_peak_rss_anon_mib $((PEAK_ANON_KB / 1024)) MiB"
 # the data dirs the runs left must be sound
-for d in "$OUT"/data-*; do
-    "$BIN" check bench --data "$d" > "$OUT/check-$(basename "$d").txt" 2>&1 \
-        || { echo "dwell check failed on $d:"; tail -5 "$OUT/check-$(basename "$d").txt"; exit 1; }
+for d in "$ING"/data-*; do
+    "$BIN" check bench --data "$d" > "$ING/check-$(basename "$d").txt" 2>&1 \
+        || { echo "dwell check failed on $d:"; tail -5 "$ING/check-$(basename "$d").txt"; exit 1; }
 done
 echo "dwell check: every bench data dir is sound"
 fi
