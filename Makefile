@@ -47,7 +47,7 @@ DEB_BUILD := build-essential pkg-config libmicrohttpd-dev liblmdb-dev \
              curl ca-certificates
 DEB_TEST  := libmaxmind-db-writer-perl lmdb-utils chromium faketime \
              man-db groff-base systemd strace clickhouse-server
-DEB_BENCH := wrk nginx-light
+DEB_BENCH := wrk nginx-light valgrind linux-perf
 NEED_CMDS := node:nodejs npm:npm python3:python3
 
 DATA    ?= data
