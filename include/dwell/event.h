@@ -117,6 +117,9 @@ struct event {
     struct event_str lang;
     struct event_str text;   /* search query, link id, identify hash,
                                 custom event name */
+    char id_buf[EVENT_ID_MAX]; /* decoding only: a record's packed view id,
+                                  which view_id then points to (a copy of
+                                  the struct still points at the original) */
 };
 
 /* A parsed request: up to EVENT_MAX_BATCH events whose strings live in
@@ -160,8 +163,14 @@ const char *event_type_name(int type);
 #define EVENT_RECORD_MAX 2048
 int event_encode(const struct event *ev, uint8_t *buf, size_t cap);
 
-/* Decodes a record made by event_encode. EV's strings point into BUF, which
- * must outlive them. Returns 0, or -1 if the record is damaged. */
+/* Decodes a record made by event_encode (either record version). EV's
+ * strings point into BUF, which must outlive them, except the view id,
+ * which may point into EV->id_buf. Returns 0, or -1 if the record is
+ * damaged. */
 int event_decode(const uint8_t *buf, size_t len, struct event *ev);
+
+/* True when the record at BUF is of the version event_encode writes (an
+ * older one still decodes; the store's migration rewrites it). */
+bool event_record_current(const uint8_t *buf, size_t len);
 
 #endif

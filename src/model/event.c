@@ -13,7 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define RECORD_VERSION 1
+#define RECORD_V1 1       /* read only: see event_decode_v1 */
+#define RECORD_VERSION 2
 
 static const char *const type_names[] = {
     NULL, "view", "engage", "vote", "search", "link", "identify", "event"
@@ -637,29 +638,82 @@ static void put_u64(struct wbuf *w, uint64_t v)
         put_byte(w, (uint8_t)(v >> (8 * i)));
 }
 
+/* Record flags of version 2, beside the masks' bits. */
+enum {
+    SMASK_ID_PACKED = 0x80,  /* the view id is packed 6 bits a character */
+    NMASK_SCROLL = 0x80,     /* a scroll byte follows (else none reported) */
+    TYPE_VOTE_SHIFT = 4,     /* type byte: type(4 bits) vote(2 bits) */
+    TYPE_ARTICLE_OF_PATH = 0x40  /* the article is event_article_id(path) */
+};
+
+static const char id_alphabet[] =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+/* The 6-bit code of view id character C, or -1. */
+static int id_code(char c)
+{
+    const char *p = c ? strchr(id_alphabet, c) : NULL;
+    return p ? (int)(p - id_alphabet) : -1;
+}
+
+/* True when every character of S packs into 6 bits. */
+static bool id_packs(const struct event_str *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (id_code(s->p[i]) < 0)
+            return false;
+    return s->n > 0;
+}
+
+/* Writes the N characters of S packed 6 bits each, low bits first. */
+static void put_packed_id(struct wbuf *w, const struct event_str *s)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        acc |= (uint32_t)id_code(s->p[i]) << bits;
+        for (bits += 6; bits >= 8; bits -= 8, acc >>= 8)
+            put_byte(w, (uint8_t)acc);
+    }
+    if (bits > 0)
+        put_byte(w, (uint8_t)acc);
+}
+
+/* Version 2: version(1) type|vote<<4|article-of-path(1) flags(1)
+ * country(2) site(varint) visitor(8) smask(1) nmask(1), the strings
+ * present ({varint n, bytes}, a packed view id in ceil(6n/8) bytes), the
+ * numbers present (varints; article u64 unless of the path; the scroll
+ * byte when reported; the page kind byte last). */
 int event_encode(const struct event *ev, uint8_t *buf, size_t cap)
 {
     struct wbuf w = { buf, 0, cap, false };
     struct event copy = *ev;
-    uint8_t smask = 0, nmask = 0;
+    uint8_t smask = 0, nmask = 0, type = ev->type;
 
+    if (ev->type > 15 || ev->vote > 3)
+        return -1;
     for (int k = 0; k < STR_COUNT; k++)
         if (str_field(&copy, k)->n > 0)
             smask |= (uint8_t)(1u << k);
+    if (id_packs(&ev->view_id))
+        smask |= SMASK_ID_PACKED;
     if (ev->engaged_ms) nmask |= NUM_ENGAGED;
     if (ev->words) nmask |= NUM_WORDS;
     if (ev->results != EVENT_RESULTS_NONE && ev->type == EVENT_SEARCH)
         nmask |= NUM_RESULTS;
     if (ev->screen_w) nmask |= NUM_SCREEN;
-    if (ev->article) nmask |= NUM_ARTICLE;
+    if (ev->article && ev->path.n > 0 &&
+        ev->article == event_article_id(ev->path.p, ev->path.n))
+        type |= TYPE_ARTICLE_OF_PATH;
+    else if (ev->article)
+        nmask |= NUM_ARTICLE;
     if (ev->seq) nmask |= NUM_SEQ;
     if (ev->kind) nmask |= NUM_KIND;
+    if (ev->scroll != EVENT_SCROLL_NONE) nmask |= NMASK_SCROLL;
 
     put_byte(&w, RECORD_VERSION);
-    put_byte(&w, ev->type);
+    put_byte(&w, (uint8_t)(type | ev->vote << TYPE_VOTE_SHIFT));
     put_byte(&w, ev->flags);
-    put_byte(&w, ev->scroll);
-    put_byte(&w, ev->vote);
     put_bytes(&w, ev->country, 2);
     put_varint(&w, ev->site_id);
     put_u64(&w, ev->visitor);
@@ -670,7 +724,10 @@ int event_encode(const struct event *ev, uint8_t *buf, size_t cap)
         if (s->n == 0)
             continue;
         put_varint(&w, s->n);
-        put_bytes(&w, s->p, s->n);
+        if (k == STR_VIEW_ID && (smask & SMASK_ID_PACKED))
+            put_packed_id(&w, s);
+        else
+            put_bytes(&w, s->p, s->n);
     }
     if (nmask & NUM_ENGAGED) put_varint(&w, ev->engaged_ms);
     if (nmask & NUM_WORDS) put_varint(&w, ev->words);
@@ -678,6 +735,7 @@ int event_encode(const struct event *ev, uint8_t *buf, size_t cap)
     if (nmask & NUM_SCREEN) put_varint(&w, ev->screen_w);
     if (nmask & NUM_ARTICLE) put_u64(&w, ev->article);
     if (nmask & NUM_SEQ) put_varint(&w, ev->seq);
+    if (nmask & NMASK_SCROLL) put_byte(&w, ev->scroll);
     if (nmask & NUM_KIND) put_byte(&w, ev->kind);
     return w.full ? -1 : (int)w.n;
 }
@@ -718,34 +776,74 @@ static uint64_t get_u64(struct rbuf *r)
     return v;
 }
 
+/* Reads a view id of N characters packed 6 bits each into EV->id_buf. */
+static void get_packed_id(struct rbuf *r, size_t n, struct event *ev)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n && !r->bad; i++) {
+        if (bits < 6) {
+            acc |= (uint32_t)get_byte(r) << bits;
+            bits += 8;
+        }
+        ev->id_buf[i] = id_alphabet[acc & 63];
+        acc >>= 6;
+        bits -= 6;
+    }
+    ev->view_id = (struct event_str){ ev->id_buf, (uint16_t)n };
+}
+
+/* The strings of a record (SMASK) at R into EV; false when damaged. */
+static bool get_strings(struct rbuf *r, uint8_t smask, struct event *ev)
+{
+    for (int k = 0; k < STR_COUNT && !r->bad; k++) {
+        if (!(smask & (1u << k)))
+            continue;
+        uint64_t n = get_varint(r);
+        if (k == STR_VIEW_ID && (smask & SMASK_ID_PACKED)) {
+            if (n > EVENT_ID_MAX)
+                return false;
+            get_packed_id(r, (size_t)n, ev);
+            continue;
+        }
+        if (n > UINT16_MAX || r->off + n > r->n)
+            return false;
+        struct event_str *s = str_field(ev, k);
+        s->p = (const char *)r->p + r->off;
+        s->n = (uint16_t)n;
+        r->off += n;
+    }
+    return !r->bad;
+}
+
 int event_decode(const uint8_t *buf, size_t len, struct event *ev)
 {
     struct rbuf r = { buf, len, 0, false };
     memset(ev, 0, sizeof *ev);
-    if (get_byte(&r) != RECORD_VERSION)
+    uint8_t version = get_byte(&r);
+    if (version != RECORD_VERSION && version != RECORD_V1)
         return -1;
-    ev->type = get_byte(&r);
+    uint8_t type = get_byte(&r);
+    ev->type = version == RECORD_V1 ? type : type & 15;
     ev->flags = get_byte(&r);
     ev->wire = (ev->flags & EVENT_FLAG_WIRE2) ? 2 : 1;
-    ev->scroll = get_byte(&r);
-    ev->vote = get_byte(&r);
+    if (version == RECORD_V1) {
+        ev->scroll = get_byte(&r);
+        ev->vote = get_byte(&r);
+    } else {
+        ev->scroll = EVENT_SCROLL_NONE;
+        ev->vote = (type >> TYPE_VOTE_SHIFT) & 3;
+    }
     ev->country[0] = (char)get_byte(&r);
     ev->country[1] = (char)get_byte(&r);
     ev->country[2] = '\0';
     ev->site_id = (uint32_t)get_varint(&r);
     ev->visitor = get_u64(&r);
     uint8_t smask = get_byte(&r), nmask = get_byte(&r);
-    for (int k = 0; k < STR_COUNT && !r.bad; k++) {
-        if (!(smask & (1u << k)))
-            continue;
-        uint64_t n = get_varint(&r);
-        if (n > UINT16_MAX || r.off + n > r.n)
-            return -1;
-        struct event_str *s = str_field(ev, k);
-        s->p = (const char *)buf + r.off;
-        s->n = (uint16_t)n;
-        r.off += n;
-    }
+    if (version == RECORD_V1 && ((smask | nmask) & 0x80))
+        return -1;
+    if (!get_strings(&r, smask, ev))
+        return -1;
     ev->results = EVENT_RESULTS_NONE;
     if (nmask & NUM_ENGAGED) ev->engaged_ms = (uint32_t)get_varint(&r);
     if (nmask & NUM_WORDS) ev->words = (uint32_t)get_varint(&r);
@@ -753,9 +851,18 @@ int event_decode(const uint8_t *buf, size_t len, struct event *ev)
     if (nmask & NUM_SCREEN) ev->screen_w = (uint32_t)get_varint(&r);
     if (nmask & NUM_ARTICLE) ev->article = get_u64(&r);
     if (nmask & NUM_SEQ) ev->seq = (uint16_t)get_varint(&r);
+    if (nmask & NMASK_SCROLL) ev->scroll = get_byte(&r);
     if (nmask & NUM_KIND) ev->kind = get_byte(&r);
+    if (version != RECORD_V1 && (type & TYPE_ARTICLE_OF_PATH))
+        ev->article = event_article_id(ev->path.p, ev->path.n);
     if (r.bad || r.off != r.n || ev->type < EVENT_VIEW ||
-        ev->type > EVENT_CUSTOM || ev->kind >= EVENT_PAGE_KINDS)
+        ev->type > EVENT_CUSTOM || ev->kind >= EVENT_PAGE_KINDS ||
+        (version != RECORD_V1 && (type & 0x80)))
         return -1;
     return 0;
+}
+
+bool event_record_current(const uint8_t *buf, size_t len)
+{
+    return len > 0 && buf[0] == RECORD_VERSION;
 }

@@ -3,9 +3,12 @@
  * numbers). Pure: no transaction, no state.
  *
  * Named databases (keys are big-endian so that they sort as numbers):
- *   meta       "schema" -> u32; "site_seq" -> u32; "salt"+day(4) -> 16 bytes
+ *   meta       "schema" -> u32; "site_seq" -> u32; "salt"+day(4) -> 16 bytes;
+ *              "recode" -> events key: while the schema 2 -> 3 migration
+ *              rewrites event records, where it resumes (store/migrate.h)
  *   sites      name -> id(4) norigins(1) {len(1) origin}...
- *   events     time_us(8) seq(4) -> event record (event_encode)
+ *   events     time_us(8) seq(4) -> event record (event_encode: version 2;
+ *              version 1 still decodes)
  *   views      site(4) view id -> struct view_rec
  *   articles   site(4) article(8) -> first_day(4) last_day(4) words(4)
  *                                    {len(2) path} {len(2) title} {len(2) cat}

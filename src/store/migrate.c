@@ -78,3 +78,86 @@ int store_migrate_v1(struct store *st, MDB_txn *txn)
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
+
+#define RECODE_BATCH 20000   /* records rewritten per write transaction */
+
+int store_migrate_v2(struct store *st, MDB_txn *txn)
+{
+    MDB_val k = { sizeof RECODE_META - 1, RECODE_META }, v = { 0, "" };
+    return mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+}
+
+/* One bounded pass of the rewrite; DONE is set when none is left. */
+struct recode {
+    bool done;
+    size_t rewritten;
+};
+
+/* Positions CUR at the first events record after the key AFTER (N bytes;
+ * 0: from the first). */
+static int recode_seek(MDB_cursor *cur, const void *after, size_t n,
+                       MDB_val *k, MDB_val *v)
+{
+    if (n != EVENT_KEY_LEN)
+        return mdb_cursor_get(cur, k, v, MDB_FIRST);
+    uint8_t kb[EVENT_KEY_LEN];
+    memcpy(kb, after, n);
+    *k = (MDB_val){ n, kb };
+    int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+    if (rc == 0 && k->mv_size == n && memcmp(k->mv_data, kb, n) == 0)
+        rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
+    return rc;
+}
+
+/* Rewrites up to RECODE_BATCH older event records in TXN from where the
+ * meta "recode" key says, and moves that key on (deletes it at the end). */
+static int recode_txn(struct store *st, MDB_txn *txn, void *ctx)
+{
+    struct recode *r = ctx;
+    MDB_val mk = { sizeof RECODE_META - 1, RECODE_META }, mv, k, v;
+    MDB_cursor *cur;
+    int rc = mdb_get(txn, st->dbi[DB_META], &mk, &mv);
+    r->done = rc == MDB_NOTFOUND;
+    if (rc != 0)
+        return r->done ? 0 : rc;
+    if ((rc = mdb_cursor_open(txn, st->dbi[DB_EVENTS], &cur)) != 0)
+        return rc;
+    rc = recode_seek(cur, mv.mv_data, mv.mv_size, &k, &v);
+    uint8_t last[EVENT_KEY_LEN], out[EVENT_RECORD_MAX];
+    size_t n = 0, lastlen = 0;
+    for (; rc == 0 && n < RECODE_BATCH; n++) {
+        if (k.mv_size == EVENT_KEY_LEN) {
+            memcpy(last, k.mv_data, EVENT_KEY_LEN);
+            lastlen = EVENT_KEY_LEN;
+        }
+        struct event ev;
+        if (!event_record_current(v.mv_data, v.mv_size) &&
+            event_decode(v.mv_data, v.mv_size, &ev) == 0) {
+            /* the key is copied: LMDB moves the page's nodes as it puts */
+            int len = event_encode(&ev, out, sizeof out);
+            MDB_val nk = { lastlen, last }, nv = { (size_t)len, out };
+            if (len < 0 || lastlen != EVENT_KEY_LEN ||
+                (rc = mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT)) != 0)
+                break;
+            r->rewritten++;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        return mdb_del(txn, st->dbi[DB_META], &mk, NULL);
+    if (rc != 0)
+        return rc;
+    mv = (MDB_val){ lastlen, last };
+    return mdb_put(txn, st->dbi[DB_META], &mk, &mv, 0);
+}
+
+int store_recode_events(struct store *st, size_t *rewritten)
+{
+    struct recode r = { false, 0 };
+    int rc = 0;
+    while (rc == 0 && !r.done)
+        rc = store_write(st, recode_txn, &r);
+    *rewritten = r.rewritten;
+    return rc;
+}

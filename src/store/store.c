@@ -3,7 +3,7 @@
  * The store's files, top to bottom (none calls one above it):
  *   store.c                open, migrate, close
  *   writer.c               the queue, the writer and syncer threads
- *   apply.c, migrate.c     what an event writes; schema 1 -> 2
+ *   apply.c, migrate.c     what an event writes; schema 1 -> 2 -> 3
  *   rollups.c, ticketdb.c  reading and settling rollups; tickets
  *   check.c                dwell check: every record decoded, rollups
  *                          against the raw events
@@ -28,7 +28,8 @@
 #include "store/ship.h"
 #include "store/writer.h"
 
-#define SCHEMA_VERSION     2    /* 1: no recent and heads databases */
+#define SCHEMA_VERSION     3    /* 1: no recent and heads databases;
+                                   2: event records of version 1 */
 #define DEFAULT_MAP_SIZE   ((size_t)256 << 20)
 
 static const char *const db_names[DB_COUNT] = {
@@ -41,7 +42,7 @@ static const char *const db_names[DB_COUNT] = {
 struct open_found {
     bool older;            /* read-only: a database or the migration is
                               missing (written by an older dwell) */
-    bool migrated;         /* schema 1 was brought to SCHEMA_VERSION */
+    uint32_t migrated;     /* the schema brought to SCHEMA_VERSION, or 0 */
     uint32_t schema;       /* the version found, when not one we read */
 };
 
@@ -67,13 +68,15 @@ static int open_dbs_txn(struct store *st, MDB_txn *txn, void *ctx)
     uint32_t found = 0;
     if (rc == 0 && !u32_read(&v, &found))
         found = 0;
-    if (rc == 0 && found == 1) {
+    if (rc == 0 && (found == 1 || found == 2)) {
         f->older = st->readonly;       /* let a writable opening migrate */
         if (st->readonly)
             return MDB_NOTFOUND;
-        if ((rc = store_migrate_v1(st, txn)) != 0)
+        if (found == 1 && (rc = store_migrate_v1(st, txn)) != 0)
             return rc;
-        f->migrated = true;
+        if ((rc = store_migrate_v2(st, txn)) != 0)
+            return rc;
+        f->migrated = found;
         rc = MDB_NOTFOUND;             /* write the current version below */
     } else if (rc == 0 && found != SCHEMA_VERSION) {
         f->schema = found;
@@ -118,7 +121,14 @@ static int open_dbs(struct store *st, char *err, size_t errlen)
     if (rc != 0)
         return set_err(err, errlen, "opening the databases", rc);
     if (f.migrated)
-        log_info("store: data migrated from schema 1 to %d", SCHEMA_VERSION);
+        log_info("store: data migrated from schema %u to %d", f.migrated,
+                 SCHEMA_VERSION);
+    size_t n = 0;
+    if (!st->readonly && (rc = store_recode_events(st, &n)) != 0)
+        return set_err(err, errlen, "rewriting event records", rc);
+    if (n > 0)
+        log_info("store: %zu event records rewritten in the current "
+                 "version", n);
     return 0;
 }
 

@@ -1660,6 +1660,127 @@ TEST(article_record_made_before_page_kinds_reads_as_an_article_or_home)
     CHECK_EQ_INT(a.words, 100);
 }
 
+/* Puts, with LMDB's own API, the event records RECS (version 1, as dwell
+ * wrote them before schema 3) under the events keys of TIMES, sets meta
+ * "schema" to 2 or, when RESUME is not 0, to 3 with "recode" the events key
+ * of RESUME (a rewrite interrupted there). Returns 0 or -1. */
+static int put_v1_records(const char *path, const uint8_t *rec, size_t len,
+                          const uint64_t *times, int n, uint64_t resume)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi events, meta;
+    if (mdb_env_create(&env) != 0)
+        return -1;
+    int rc = mdb_env_set_maxdbs(env, 32);
+    if (rc == 0) rc = mdb_env_open(env, path, 0, 0600);
+    if (rc == 0) rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (rc != 0) {
+        mdb_env_close(env);
+        return -1;
+    }
+    rc = mdb_dbi_open(txn, "events", 0, &events);
+    if (rc == 0) rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    uint8_t kb[12], ver[4] = { 0, 0, 0, resume ? 3 : 2 };
+    for (int i = 0; rc == 0 && i <= n; i++) {
+        uint64_t t = i < n ? times[i] : resume;
+        for (int b = 0; b < 8; b++)
+            kb[b] = (uint8_t)(t >> (56 - 8 * b));
+        memset(kb + 8, 0, 4);
+        MDB_val k = { 12, kb }, v = { len, (void *)rec };
+        if (i < n)
+            rc = mdb_put(txn, events, &k, &v, 0);
+        else if (resume)
+            rc = mdb_put(txn, meta, &(MDB_val){ 6, "recode" }, &k, 0);
+    }
+    if (rc == 0)
+        rc = mdb_put(txn, meta, &(MDB_val){ 6, "schema" },
+                     &(MDB_val){ 4, ver }, 0);
+    rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+    mdb_env_close(env);
+    return rc == 0 ? 0 : -1;
+}
+
+/* The first byte (record version) of each events record in PATH, in key
+ * order, into OUT (up to CAP); how many. -1 on error. */
+static int record_versions(const char *path, uint8_t *out, int cap)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int n = 0;
+    if (mdb_env_create(&env) != 0)
+        return -1;
+    int rc = mdb_env_set_maxdbs(env, 32);
+    if (rc == 0) rc = mdb_env_open(env, path, MDB_RDONLY, 0600);
+    if (rc == 0) rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        mdb_env_close(env);
+        return -1;
+    }
+    rc = mdb_dbi_open(txn, "events", 0, &dbi);
+    if (rc == 0) rc = mdb_cursor_open(txn, dbi, &cur);
+    int c = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc;
+    for (; rc == 0 && c == 0; c = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        if (n < cap && v.mv_size > 0)
+            out[n++] = ((const uint8_t *)v.mv_data)[0];
+    if (rc == 0)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return rc == 0 ? n : -1;
+}
+
+/* Schema 2 -> 3: a writable opening rewrites every version-1 event record
+ * in the current version (smaller) and they read back the same; an
+ * interrupted rewrite resumes after the key it had reached. */
+TEST(event_records_of_schema_2_are_rewritten_in_place_and_read_the_same)
+{
+    struct store *st = open_store("schema2", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "m.example");
+    store_close(st);
+    CHECK(id > 0 && id < 128);
+    /* a view exactly as record version 1 wrote it (see test_event.c) */
+    uint8_t old[] = {
+        1, EVENT_VIEW, 0, 40, 0, 'D', 'E', (uint8_t)id,
+        1, 2, 3, 4, 5, 6, 7, 8,
+        0x03, 16,
+        8, 'k', '3', 'J', '9', 'x', 'Q', '2', 'm',
+        7, '/', 's', 'e', 'a', 'r', 'c', 'h',
+        8, 7, 6, 5, 4, 3, 2, 1
+    };
+    uint64_t times[3] = { 1000000, 2000000, 3000000 };
+    char dir[128];
+    data_dir(dir, sizeof dir, "schema2");
+    CHECK_EQ_INT(put_v1_records(dir, old, sizeof old, times, 3, 0), 0);
+    st = open_store("schema2", NULL);
+    CHECK(st != NULL);
+    struct got g = { 0 };
+    int rc = store_events_each(st, id, 0, 0, collect, &g);
+    store_close(st);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT((int)g.n, 3);
+    CHECK_EQ_STR(g.ev[2].view_id, "k3J9xQ2m");
+    CHECK_EQ_STR(g.ev[2].path, "/search");
+    CHECK_EQ_INT(g.ev[2].ev.scroll, 40);
+    CHECK(g.ev[2].ev.visitor == 0x0807060504030201ull);
+    CHECK(g.ev[2].ev.time_us == 3000000);
+    uint8_t vers[8];
+    CHECK_EQ_INT(record_versions(dir, vers, 8), 3);
+    CHECK(vers[0] == 2 && vers[1] == 2 && vers[2] == 2);
+    /* interrupted after the first: the others are rewritten on opening */
+    CHECK_EQ_INT(put_v1_records(dir, old, sizeof old, times, 3, times[0]),
+                 0);
+    st = open_store("schema2", NULL);
+    CHECK(st != NULL);
+    store_close(st);
+    CHECK_EQ_INT(record_versions(dir, vers, 8), 3);
+    CHECK(vers[0] == 1 && vers[1] == 2 && vers[2] == 2);
+}
+
 int main(void)
 {
     if (fixture_begin("store") != 0)
@@ -1697,6 +1818,7 @@ int main(void)
     RUN(purge_goes_on_under_a_queue_that_never_empties);
     RUN(article_record_keeps_the_page_kind_of_the_last_view);
     RUN(article_record_made_before_page_kinds_reads_as_an_article_or_home);
+    RUN(event_records_of_schema_2_are_rewritten_in_place_and_read_the_same);
     int rc = check_summary();
     fixture_end();
     return rc;
