@@ -227,6 +227,7 @@ bench: deps-bench
 	@sh tests/bench/run.sh $(B)
 	@python3 tests/bench/import-rss.py $(B)/dwell
 	@python3 tests/bench/ship.py $(B)/dwell
+	@python3 tests/bench/bytes.py $(B)/dwell $(B)/bench/report_fill
 
 # --- fuzzing ----------------------------------------------------------------
 # libFuzzer targets (tests/fuzz/fuzz_*.c) built with Debian's clang under
