@@ -2,10 +2,10 @@
  * deployed: fields may be added, never reinterpreted. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/event.h"
+#include "base/jscan.h"
 #include "base/utf8.h"
 #include "dwell/log.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -222,43 +222,120 @@ static int put_hash(struct event_batch *b, const char *h, struct event_str *out)
     return put_text(b, low, EVENT_HASH_LEN, EVENT_HASH_LEN, out);
 }
 
-/* Reads integer field KEY of OBJ into *OUT if present and within 0–MAX.
- * Returns 1 if set, 0 if absent, -1 if not a number in range. */
-static int get_uint(const cJSON *obj, const char *key, uint32_t max,
-                    uint32_t *out)
+/* The members of an event object that the parser reads. */
+enum {
+    M_S, M_T, M_V, M_SD, M_WV, M_B, M_U, M_R, M_TI, M_C, M_L, M_KQ, M_PK,
+    M_W, M_SW, M_E, M_X, M_Q, M_N, M_I, M_K, M_H, M_COUNT
+};
+
+static const char member_names[M_COUNT][3] = {
+    "s", "t", "v", "sd", "wv", "b", "u", "r", "ti", "c", "l", "kq", "pk",
+    "w", "sw", "e", "x", "q", "n", "i", "k", "h"
+};
+
+/* One event object of a beacon: the raw value of the first member of
+ * each name read (n == 0 when absent), and room for its strings decoded
+ * and NUL-terminated (SCRATCH, as large as the body: a string decodes to
+ * fewer bytes than it takes with its quotes). */
+struct obj {
+    struct jspan m[M_COUNT];
+    char *scratch;
+    size_t used, cap;
+};
+
+/* The member index of the name K[0..N) as written (escapes decoded), or
+ * -1 for a name the parser does not read. */
+static int member_of(const char *k, size_t n)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (it == NULL || cJSON_IsNull(it))
-        return 0;
-    if (!cJSON_IsNumber(it))
+    char buf[3];
+    if (memchr(k, '\\', n) != NULL) {
+        ptrdiff_t d = jscan_unescape(k, n, buf, sizeof buf);
+        if (d < 0)
+            return -1;
+        k = buf;
+        n = (size_t)d;
+    }
+    if (n == 0 || n > 2)
         return -1;
-    double d = it->valuedouble;
+    for (int i = 0; i < M_COUNT; i++)
+        if (member_names[i][0] == k[0] && member_names[i][1] ==
+            (n == 2 ? k[1] : '\0'))
+            return i;
+    return -1;
+}
+
+/* Fills O->m from the members of the checked object V (the first of
+ * each name counts, as cJSON's lookup did). */
+static void obj_read(struct obj *o, struct jspan v)
+{
+    struct jscan_iter it;
+    struct jspan k, val;
+    memset(o->m, 0, sizeof o->m);
+    jscan_iter_init(&it, v);
+    while (jscan_next(&it, &k, &val)) {
+        int i = member_of(k.p, k.n);
+        if (i >= 0 && o->m[i].n == 0)
+            o->m[i] = val;
+    }
+}
+
+/* True when member K is present and not null. */
+static bool has(const struct obj *o, int k)
+{
+    return o->m[k].n > 0 && o->m[k].p[0] != 'n';
+}
+
+/* True when member K is true or the number 1 (a flag). */
+static bool get_flag(const struct obj *o, int k)
+{
+    double d;
+    if (jscan_is(o->m[k], 't'))
+        return true;
+    return jscan_number(o->m[k], &d) && d == 1;
+}
+
+/* Reads integer member K of O into *OUT if present and within 0–MAX.
+ * Returns 1 if set, 0 if absent, -1 if not a number in range. */
+static int get_uint(const struct obj *o, int k, uint32_t max, uint32_t *out)
+{
+    double d;
+    if (!has(o, k))
+        return 0;
+    if (!jscan_number(o->m[k], &d))
+        return -1;
     if (!isfinite(d) || d < 0 || d > (double)max)
         return -1;
     *out = (uint32_t)floor(d);
     return 1;
 }
 
-/* The string field KEY of OBJ, NULL if absent; *BAD set if of another type. */
-static const char *get_str(const cJSON *obj, const char *key, bool *bad)
+/* The string member K of O decoded (NUL-terminated, in O's scratch), NULL
+ * if absent; *BAD set if of another type. */
+static const char *get_str(struct obj *o, int k, bool *bad)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (it == NULL || cJSON_IsNull(it))
+    struct jspan v = o->m[k];
+    if (!has(o, k))
         return NULL;
-    if (!cJSON_IsString(it)) {
+    char *d = o->scratch + o->used;
+    ptrdiff_t n = -1;
+    if (v.p[0] == '"')
+        n = jscan_unescape(v.p + 1, v.n - 2, d, o->cap - o->used - 1);
+    if (n < 0) {
         *bad = true;
         return NULL;
     }
-    return it->valuestring;
+    d[n] = '\0';
+    o->used += (size_t)n + 1;
+    return d;
 }
 
 /* Reads the optional per-view sequence number "i" of a search or custom
  * event into EV->seq (0 when absent). */
-static int get_seq(const cJSON *o, struct event *ev, char *err,
+static int get_seq(const struct obj *o, struct event *ev, char *err,
                    size_t errlen, int i)
 {
     uint32_t seq;
-    int got = get_uint(o, "i", EVENT_MAX_SEQ, &seq);
+    int got = get_uint(o, M_I, EVENT_MAX_SEQ, &seq);
     if (got < 0 || (got == 1 && seq == 0))
         return fail(err, errlen, i, "i: sequence number must be 1–%u",
                     EVENT_MAX_SEQ);
@@ -316,7 +393,7 @@ static int fill_view(struct event_batch *b, struct event *ev,
 }
 
 /* Parses the fields that depend on the event type. */
-static int fill_typed(struct event_batch *b, struct event *ev, const cJSON *o,
+static int fill_typed(struct event_batch *b, struct event *ev, struct obj *o,
                       char *err, size_t errlen, int i)
 {
     bool bad = false;
@@ -324,38 +401,35 @@ static int fill_typed(struct event_batch *b, struct event *ev, const cJSON *o,
     switch (ev->type) {
     case EVENT_VIEW: {
         struct view_fields f = {
-            get_str(o, "u", &bad), get_str(o, "r", &bad),
-            get_str(o, "ti", &bad), get_str(o, "c", &bad),
-            get_str(o, "l", &bad),
+            get_str(o, M_U, &bad), get_str(o, M_R, &bad),
+            get_str(o, M_TI, &bad), get_str(o, M_C, &bad),
+            get_str(o, M_L, &bad),
             /* wire 2: u is what to keep (the snippet drops the query
              * unless told to keep it); wire 1 said so with kq */
-            ev->wire >= 2 ||
-            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "kq")) ||
-            cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "kq"))
-                == 1,
-            get_str(o, "pk", &bad)
+            ev->wire >= 2 || get_flag(o, M_KQ),
+            get_str(o, M_PK, &bad)
         };
         if (bad)
             return fail(err, errlen, i,
                         "u, r, ti, c, l, pk: must be strings");
         if (fill_view(b, ev, &f, err, errlen, i) != 0)
             return -1;
-        if (get_uint(o, "w", EVENT_MAX_WORDS, &ev->words) < 0)
+        if (get_uint(o, M_W, EVENT_MAX_WORDS, &ev->words) < 0)
             return fail(err, errlen, i, "w: not a word count (0–%u)",
                         EVENT_MAX_WORDS);
-        if (get_uint(o, "sw", EVENT_MAX_SCREEN, &ev->screen_w) < 0)
+        if (get_uint(o, M_SW, EVENT_MAX_SCREEN, &ev->screen_w) < 0)
             return fail(err, errlen, i, "sw: not a screen width");
         return 0;
     }
     case EVENT_ENGAGE:
         /* wire 2 sends the view's total, wire 1 one interval */
         v = ev->wire >= 2 ? EVENT_MAX_VIEW_ENGAGED_MS : EVENT_MAX_ENGAGED_MS;
-        if (get_uint(o, "e", v, &ev->engaged_ms) != 1)
+        if (get_uint(o, M_E, v, &ev->engaged_ms) != 1)
             return fail(err, errlen, i,
                         "e: missing or out of range (0–%u ms)", v);
         return 0;
     case EVENT_VOTE: {
-        const char *x = get_str(o, "x", &bad);
+        const char *x = get_str(o, M_X, &bad);
         if (x != NULL && strcmp(x, "up") == 0)
             ev->vote = EVENT_VOTE_UP;
         else if (x != NULL && strcmp(x, "down") == 0)
@@ -365,19 +439,19 @@ static int fill_typed(struct event_batch *b, struct event *ev, const cJSON *o,
         return 0;
     }
     case EVENT_SEARCH: {
-        const char *q = get_str(o, "q", &bad);
+        const char *q = get_str(o, M_Q, &bad);
         if (q == NULL || put_query(b, q, &ev->text) != 0)
             return fail(err, errlen, i, "q: missing or invalid UTF-8");
         if (ev->text.n == 0)
             return fail(err, errlen, i, "q: empty search query");
-        int got = get_uint(o, "n", EVENT_MAX_RESULTS, &v);
+        int got = get_uint(o, M_N, EVENT_MAX_RESULTS, &v);
         if (got < 0)
             return fail(err, errlen, i, "n: not a result count");
         ev->results = got == 1 ? v : EVENT_RESULTS_NONE;
         return get_seq(o, ev, err, errlen, i);
     }
     case EVENT_LINK: {
-        const char *k = get_str(o, "k", &bad);
+        const char *k = get_str(o, M_K, &bad);
         if (k == NULL || put_id(b, k, EVENT_LINK_MIN, EVENT_LINK_MAX,
                                 &ev->text) != 0)
             return fail(err, errlen, i,
@@ -386,13 +460,13 @@ static int fill_typed(struct event_batch *b, struct event *ev, const cJSON *o,
         return 0;
     }
     case EVENT_IDENTIFY: {
-        const char *h = get_str(o, "h", &bad);
+        const char *h = get_str(o, M_H, &bad);
         if (h == NULL || put_hash(b, h, &ev->text) != 0)
             return fail(err, errlen, i, "h: must be 64 hex digits (sha256)");
         return 0;
     }
     case EVENT_CUSTOM: {
-        const char *n = get_str(o, "n", &bad);
+        const char *n = get_str(o, M_N, &bad);
         if (n == NULL || put_text(b, n, strlen(n), EVENT_NAME_MAX,
                                   &ev->text) != 0 || ev->text.n == 0)
             return fail(err, errlen, i, "n: missing event name");
@@ -402,9 +476,10 @@ static int fill_typed(struct event_batch *b, struct event *ev, const cJSON *o,
     return fail(err, errlen, i, "t: unknown type");
 }
 
-/* Parses one event object O as event number I of the batch. */
-static int parse_one(struct event_batch *b, const cJSON *o, int i, char *err,
-                     size_t errlen)
+/* Parses the checked value VAL as event number I of the batch, decoding
+ * its strings into O's scratch. */
+static int parse_one(struct event_batch *b, struct jspan val, struct obj *o,
+                     int i, char *err, size_t errlen)
 {
     struct event *ev = &b->ev[b->n];
     bool bad = false;
@@ -412,40 +487,41 @@ static int parse_one(struct event_batch *b, const cJSON *o, int i, char *err,
     ev->scroll = EVENT_SCROLL_NONE;
     memcpy(ev->country, "--", 3);
 
-    if (!cJSON_IsObject(o))
+    if (!jscan_is(val, '{'))
         return fail(err, errlen, i, "not a JSON object");
-    const char *s = get_str(o, "s", &bad);
+    obj_read(o, val);
+    o->used = 0;
+    const char *s = get_str(o, M_S, &bad);
     if (s == NULL || s[0] == '\0' || strlen(s) > EVENT_SITE_MAX)
         return fail(err, errlen, i, "s: missing site");
     if (put_text(b, s, strlen(s), EVENT_SITE_MAX, &ev->site) != 0)
         return fail(err, errlen, i, "s: invalid UTF-8");
-    const char *t = get_str(o, "t", &bad);
+    const char *t = get_str(o, M_T, &bad);
     if (t == NULL)
         return fail(err, errlen, i, "t: missing event type");
     ev->type = (uint8_t)type_of_name(t);
     if (ev->type == 0)
         return fail(err, errlen, i, "t: unknown event type");
-    const char *v = get_str(o, "v", &bad);
+    const char *v = get_str(o, M_V, &bad);
     if (v == NULL || put_id(b, v, EVENT_ID_MIN, EVENT_ID_MAX, &ev->view_id))
         return fail(err, errlen, i,
                     "v: page-view id must be %d–%d of [A-Za-z0-9_-]",
                     EVENT_ID_MIN, EVENT_ID_MAX);
     uint32_t sd;
-    int got = get_uint(o, "sd", 100, &sd);
+    int got = get_uint(o, M_SD, 100, &sd);
     if (got < 0)
         return fail(err, errlen, i, "sd: scroll depth must be 0–100");
     if (got == 1)
         ev->scroll = (uint8_t)sd;
     uint32_t wv;
-    got = get_uint(o, "wv", 255, &wv);
+    got = get_uint(o, M_WV, 255, &wv);
     if (got < 0 || (got == 1 && (wv < 1 || wv > EVENT_WIRE_CURRENT)))
         return fail(err, errlen, i, "wv: wire version must be 1–%d",
                     EVENT_WIRE_CURRENT);
     ev->wire = got == 1 ? (uint8_t)wv : 1;
     if (ev->wire >= 2)
         ev->flags |= EVENT_FLAG_WIRE2;
-    const cJSON *bf = cJSON_GetObjectItemCaseSensitive(o, "b");
-    if (cJSON_IsTrue(bf) || (cJSON_IsNumber(bf) && bf->valuedouble == 1))
+    if (get_flag(o, M_B))
         ev->flags |= EVENT_FLAG_AUTOMATED | EVENT_FLAG_BOT;
     if (fill_typed(b, ev, o, err, errlen, i) != 0)
         return -1;
@@ -454,8 +530,8 @@ static int parse_one(struct event_batch *b, const cJSON *o, int i, char *err,
 }
 
 /* The offset of the first NUL character in the JSON text BODY — a raw NUL
- * byte, or a \u0000 escape (which cJSON would decode into a C string that
- * ends there, so "s.test\u0000evil" would count for s.test) — or -1. */
+ * byte, or a \u0000 escape (which would decode into a C string that ends
+ * there, so "s.test\u0000evil" would count for s.test) — or -1. */
 static ptrdiff_t nul_in_json(const char *body, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
@@ -469,6 +545,72 @@ static ptrdiff_t nul_in_json(const char *body, size_t len)
         i++;                          /* the escaped character */
     }
     return -1;
+}
+
+/* The number of elements of the checked array A. */
+static int array_size(struct jspan a)
+{
+    struct jscan_iter it;
+    struct jspan v;
+    int n = 0;
+    jscan_iter_init(&it, a);
+    while (jscan_next(&it, NULL, &v))
+        n++;
+    return n;
+}
+
+/* Parses the events of the checked value ROOT (an event or an array of
+ * them) into B. */
+static int parse_events(struct event_batch *b, struct jspan root,
+                        struct obj *o, char *err, size_t errlen)
+{
+    if (!jscan_is(root, '['))
+        return parse_one(b, root, o, -1, err, errlen);
+    int n = array_size(root);
+    if (n == 0 || n > EVENT_MAX_BATCH)
+        return fail(err, errlen, -1, "a batch holds 1–%d events, not %d",
+                    EVENT_MAX_BATCH, n);
+    struct jscan_iter it;
+    struct jspan v;
+    jscan_iter_init(&it, root);
+    for (int i = 0; jscan_next(&it, NULL, &v); i++)
+        if (parse_one(b, v, o, i, err, errlen) != 0)
+            return -1;
+    return 0;
+}
+
+/* Checks BODY (no NUL in it, at most EVENT_MAX_BODY bytes) as JSON, read
+ * as cJSON read it (jscan_value_lax, a UTF-8 byte order mark skipped),
+ * then parses its events into B. Allocates nothing: strings are decoded
+ * into a scratch buffer on the stack, then copied into B's arena. */
+static int parse_body(const char *body, size_t len, struct event_batch *b,
+                      char *err, size_t errlen)
+{
+    const char *p = body, *e = body + len;
+    char scratch[EVENT_MAX_BODY];
+    struct obj o = { .scratch = scratch, .cap = sizeof scratch };
+    struct jscan_err jerr;
+    if (len > 4 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    const char *end = jscan_value_lax(p, e, &jerr);
+    if (end == NULL)
+        return fail(err, errlen, -1, "malformed JSON near byte %td",
+                    jerr.at < e ? jerr.at - body : (ptrdiff_t)len - 1);
+    const char *rest = end;
+    while (rest < e && (*rest == ' ' || *rest == '\n' || *rest == '\r' ||
+                        *rest == '\t'))
+        rest++;
+    if (rest != e)
+        return fail(err, errlen, -1, "malformed JSON: text after the value "
+                    "at byte %td", rest - body);
+    while ((unsigned char)*p <= 0x20)
+        p++;
+    struct jspan root = { p, (size_t)(end - p) };
+    if (parse_events(b, root, &o, err, errlen) != 0) {
+        b->n = 0;
+        return -1;
+    }
+    return 0;
 }
 
 int event_parse_json(const char *body, size_t len, struct event_batch *b,
@@ -485,40 +627,7 @@ int event_parse_json(const char *body, size_t len, struct event_batch *b,
     if (nul >= 0)
         return fail(err, errlen, -1, "a NUL character (\\u0000) at byte %td:"
                     " not allowed in any field", nul);
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-    if (root == NULL)
-        return fail(err, errlen, -1, "malformed JSON near byte %td",
-                    end ? end - body : (ptrdiff_t)0);
-    while (end < body + len && (*end == ' ' || *end == '\n' ||
-                                *end == '\r' || *end == '\t'))
-        end++;
-    if (end != body + len) {
-        cJSON_Delete(root);
-        return fail(err, errlen, -1, "malformed JSON: text after the value "
-                    "at byte %td", end - body);
-    }
-    int rc = 0;
-    if (cJSON_IsArray(root)) {
-        int n = cJSON_GetArraySize(root);
-        if (n == 0 || n > EVENT_MAX_BATCH) {
-            rc = fail(err, errlen, -1, "a batch holds 1–%d events, not %d",
-                      EVENT_MAX_BATCH, n);
-        } else {
-            int i = 0;
-            const cJSON *it;
-            cJSON_ArrayForEach(it, root) {
-                if ((rc = parse_one(b, it, i++, err, errlen)) != 0)
-                    break;
-            }
-        }
-    } else {
-        rc = parse_one(b, root, -1, err, errlen);
-    }
-    cJSON_Delete(root);
-    if (rc != 0)
-        b->n = 0;
-    return rc;
+    return parse_body(body, len, b, err, errlen);
 }
 
 int event_parse_pixel(event_param_fn get, void *ctx, const char *view_id,

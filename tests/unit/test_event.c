@@ -373,6 +373,124 @@ TEST(json_with_surrounding_blanks_is_accepted)
     CHECK_EQ_INT(batch.n, 1);
 }
 
+/* The beacon parser read JSON with cJSON until jscan replaced it; these
+ * bodies pin the verdicts cJSON 1.7.15 gave, which pages already deployed
+ * may rely on (checked against it by a differential fuzz run). */
+#define VIEW_HEAD "{\"s\":\"a.com\",\"t\":\"view\",\"v\":\"k3J9xQ2m\","
+
+TEST(escapes_in_strings_and_member_names_are_decoded)
+{
+    CHECK_EQ_INT(parse(VIEW_HEAD "\"u\":\"\\/kb\\/a\","
+                       "\"ti\":\"caf\\u00e9 \\\"x\\\" \\ud83d\\ude00\"}"), 0);
+    CHECK(str_is(batch.ev[0].path, "/kb/a"));
+    CHECK(str_is(batch.ev[0].title, "caf\xc3\xa9 \"x\" \xf0\x9f\x98\x80"));
+    /* "\u0073" is the member name s */
+    CHECK_EQ_INT(parse("{\"\\u0073\":\"a.com\",\"t\":\"engage\","
+                       "\"v\":\"k3J9xQ2m\",\"\\u0065\":5}"), 0);
+    CHECK(str_is(batch.ev[0].site, "a.com"));
+    CHECK_EQ_INT(batch.ev[0].engaged_ms, 5);
+    /* an escaped newline is a control character: stored as a space */
+    CHECK_EQ_INT(parse(VIEW_HEAD "\"u\":\"/a\",\"ti\":\"a\\nb\"}"), 0);
+    CHECK(str_is(batch.ev[0].title, "a b"));
+}
+
+TEST(bad_escapes_are_malformed_json)
+{
+    CHECK(rejected_naming(VIEW_HEAD "\"u\":\"/a\",\"ti\":\"\\x41\"}",
+                          "malformed JSON"));
+    CHECK(rejected_naming(VIEW_HEAD "\"u\":\"/a\",\"ti\":\"\\ud800\"}",
+                          "malformed JSON"));
+    CHECK(rejected_naming(VIEW_HEAD "\"u\":\"/a\",\"zz\":\"\\udc00\"}",
+                          "malformed JSON"));
+    /* cJSON read bad hex digits as U+0000 and cut the string there
+     * ("s.test\u00zzevil" counted for s.test); now malformed */
+    CHECK(rejected_naming("{\"s\":\"s.test\\u00zzevil\",\"t\":\"view\","
+                          "\"v\":\"k3J9xQ2m\",\"u\":\"/a\"}",
+                          "malformed JSON"));
+}
+
+TEST(raw_control_characters_and_blanks_are_read_as_cjson_did)
+{
+    /* a raw tab in a string, and bytes below 0x20 between tokens */
+    CHECK_EQ_INT(parse("\x0b" VIEW_HEAD "\x0c\"u\":\"/a\",\"ti\":\"a\tb\"}"),
+                 0);
+    CHECK(str_is(batch.ev[0].title, "a b"));
+    /* a UTF-8 byte order mark before the value */
+    CHECK_EQ_INT(parse("\xef\xbb\xbf" VIEW_HEAD "\"u\":\"/a\"}"), 0);
+    /* after the value only blanks: a vertical tab is text after it */
+    CHECK(rejected_naming(VIEW_HEAD "\"u\":\"/a\"}\x0b", "malformed JSON"));
+}
+
+TEST(the_first_of_duplicate_members_counts)
+{
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"s\":\"b.com\",\"t\":\"engage\","
+                       "\"v\":\"k3J9xQ2m\",\"e\":1,\"e\":\"x\"}"), 0);
+    CHECK(str_is(batch.ev[0].site, "a.com"));
+    CHECK_EQ_INT(batch.ev[0].engaged_ms, 1);
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"e\":\"x\",\"e\":1}", "e:"));
+}
+
+TEST(unknown_members_nest_to_1000_levels)
+{
+    static char body[2200];
+    for (int levels = 999; levels <= 1000; levels++) {
+        int n = snprintf(body, sizeof body, "{\"s\":\"a.com\",\"t\":\"engage\","
+                         "\"v\":\"k3J9xQ2m\",\"e\":1,\"x\":");
+        memset(body + n, '[', (size_t)levels);
+        memset(body + n + levels, ']', (size_t)levels);
+        memcpy(body + n + 2 * levels, "}", 2);
+        if (levels == 999)
+            CHECK_EQ_INT(parse(body), 0);         /* 1000 with the event */
+        else
+            CHECK(rejected_naming(body, "malformed JSON"));
+    }
+}
+
+TEST(numbers_are_read_as_cjson_read_them)
+{
+    static const struct {
+        const char *e;
+        long want;                  /* -1: refused, naming e: */
+    } rows[] = {
+        { "1e3", 1000 }, { "1.9", 1 }, { "01", 1 }, { "1.", 1 },
+        { "-0", 0 }, { "-.5", -1 }, { "1e999", -1 }, { "3600001", -1 },
+        { "\"100\"", -1 }, { "true", -1 }, { "null", -1 },
+        { "000000000000000000000000000000000000000000000000000000000000"
+          "000000000000000000007", 7 },
+    };
+    char body[256];
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        snprintf(body, sizeof body, "{\"s\":\"a.com\",\"t\":\"engage\","
+                 "\"v\":\"k3J9xQ2m\",\"e\":%s}", rows[i].e);
+        if (rows[i].want < 0) {
+            CHECK(rejected_naming(body, "e:"));
+            continue;
+        }
+        CHECK_EQ_INT(parse(body), 0);
+        CHECK_EQ_INT(batch.ev[0].engaged_ms, rows[i].want);
+    }
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"e\":.5}", "malformed JSON"));
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"engage\","
+                          "\"v\":\"k3J9xQ2m\",\"e\":1e}", "malformed JSON"));
+    /* a flag is true or the number 1, however written */
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"engage\","
+                       "\"v\":\"k3J9xQ2m\",\"e\":1,\"b\":1.0e0}"), 0);
+    CHECK(batch.ev[0].flags & EVENT_FLAG_BOT);
+}
+
+TEST(escaped_invalid_utf8_is_refused_like_raw)
+{
+    /* \u escapes always decode to valid UTF-8; raw bytes are checked */
+    CHECK(rejected_naming("{\"s\":\"a.com\",\"t\":\"search\","
+                          "\"v\":\"k3J9xQ2m\",\"q\":\"\xed\xa0\x80\"}",
+                          "q:"));
+    CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"search\","
+                       "\"v\":\"k3J9xQ2m\",\"q\":\"\\u00C9T\\u00C9\"}"), 0);
+    CHECK(str_is(batch.ev[0].text, "\xc3\x89t\xc3\x89"));
+}
+
 TEST(body_larger_than_8192_bytes_is_rejected)
 {
     static char body[EVENT_MAX_BODY + 2];
@@ -1338,6 +1456,13 @@ int main(void)
     RUN(non_object_in_array_is_rejected);
     RUN(json_followed_by_trailing_garbage_is_rejected);
     RUN(json_with_surrounding_blanks_is_accepted);
+    RUN(escapes_in_strings_and_member_names_are_decoded);
+    RUN(bad_escapes_are_malformed_json);
+    RUN(raw_control_characters_and_blanks_are_read_as_cjson_did);
+    RUN(the_first_of_duplicate_members_counts);
+    RUN(unknown_members_nest_to_1000_levels);
+    RUN(numbers_are_read_as_cjson_read_them);
+    RUN(escaped_invalid_utf8_is_refused_like_raw);
     RUN(body_larger_than_8192_bytes_is_rejected);
     RUN(empty_body_is_rejected);
 
