@@ -43,7 +43,8 @@ struct erase_walk {
 /* True when K starts with W's prefix. */
 static bool in_prefix(const struct erase_walk *w, const MDB_val *k)
 {
-    return k->mv_size >= w->plen && memcmp(k->mv_data, w->prefix, w->plen) == 0;
+    return k->mv_size >= w->plen &&
+           (w->plen == 0 || memcmp(k->mv_data, w->prefix, w->plen) == 0);
 }
 
 /* One step of walk W in TXN: from its mark, while the budget lasts. */
