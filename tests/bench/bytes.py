@@ -20,11 +20,12 @@ Prints `bench: NAME VALUE UNIT` lines."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
+
+from benchlib import free_port
 
 TRANSIENT = {"views", "seen", "searched", "visits", "idents"}
 NOT_EVENTS = {"tickets", "ticket_times"}
@@ -79,13 +80,6 @@ def report(mix, data):
           % (mix, (kept + trans) / events))
     return kept / events
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def bench_mix(dwell, data):

@@ -25,10 +25,11 @@ the callgrind files are kept there for callgrind_annotate)."""
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
+
+from benchlib import free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -58,13 +59,6 @@ PARTS = [
     ("malloc", "self", [r"^(malloc|free|calloc|realloc|_int_malloc|_int_free|malloc_consolidate|unlink_chunk.*|cfree)$"]),
 ]
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wait_log(path, what, secs=120):

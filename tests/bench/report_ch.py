@@ -26,6 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
 import chserver                                     # noqa: E402
 
+from benchlib import free_port
+
 DB = "bench_reports"
 RUNS = int(os.environ.get("BENCH_CH_RUNS", "10"))
 
@@ -73,13 +75,6 @@ FROM (SELECT number AS r, intDiv(number, {articles}) AS d,
 """.replace("leftPad5(a)", "substring(toString(100000 + a), 2)"))
     return ch.scalar(f"SELECT count() FROM {DB}.events")
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def serve(*args):

@@ -18,7 +18,6 @@ Prints "skip: REASON" and exits 0 where ClickHouse cannot be had."""
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,18 +29,13 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
 import chserver                                     # noqa: E402
 
+from benchlib import free_port
+
 OUT = os.path.join(ROOT, "tests", "out", "bench-ship")
 DAYS = int(os.environ.get("BENCH_SHIP_DAYS", "1100"))
 SECS = int(os.environ.get("BENCH_SECONDS", "10"))
 DRAIN_LIMIT = 600.0        # seconds for the million to ship at most
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def run(*argv):

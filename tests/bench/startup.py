@@ -11,13 +11,8 @@ import subprocess
 import sys
 import time
 
+from benchlib import free_port
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def healthy(port):
