@@ -86,11 +86,22 @@ static long unicode_escape(const char *p, const char *e, size_t *len)
     return 0x10000 + ((hi & 0x3FF) << 10 | (lo & 0x3FF));
 }
 
+/* The first '"' or '\\' at or after P (before E), or E: memchr's speed
+ * on the long runs of plain bytes strings are made of. */
+static const char *quote_or_backslash(const char *p, const char *e)
+{
+    const char *q = memchr(p, '"', (size_t)(e - p));
+    const char *b = memchr(p, '\\', (size_t)((q ? q : e) - p));
+    return b ? b : q ? q : e;
+}
+
 /* Each returns the end of the value starting at P, or NULL with ERR. */
 static const char *jstring(const struct mode *m, const char *p,
                            const char *e, struct jscan_err *err)
 {
     for (p++; p < e;) {
+        if (m->lax && (p = quote_or_backslash(p, e)) >= e)
+            break;
         unsigned char c = (unsigned char)*p;
         if (c == '"')
             return p + 1;
@@ -168,7 +179,14 @@ static bool is_number_byte(char c)
 static double number_read(const char *p, const char *e, size_t *used)
 {
     char small[64], *buf = small, *end;
-    size_t n = 0;
+    size_t n = 0, digits = 0;
+    double v = 0;
+    while (p + n < e && is_digit(p[n]) && digits < 15)   /* exact in a double */
+        v = v * 10 + (p[n++] - '0'), digits++;
+    if (n > 0 && (p + n >= e || !is_number_byte(p[n]))) {
+        *used = n;                      /* a plain integer: strtod's value */
+        return v;
+    }
     while (p + n < e && is_number_byte(p[n]))
         n++;
     *used = 0;
@@ -282,12 +300,9 @@ const char *jscan_value_lax(const char *p, const char *e,
 /* The end of the string whose opening quote is at P (checked). */
 static const char *skip_string(const char *p, const char *e)
 {
-    for (p++; p < e; p++) {
-        if (*p == '\\')
-            p++;
-        else if (*p == '"')
+    for (p++; p < e && (p = quote_or_backslash(p, e)) < e; p += 2)
+        if (*p == '"')
             return p + 1;
-    }
     return e;
 }
 
@@ -388,6 +403,12 @@ ptrdiff_t jscan_unescape(const char *s, size_t n, char *out, size_t cap)
 {
     const char *p = s, *e = s + n;
     char *d = out, *de = out + cap;
+    if (memchr(s, '\\', n) == NULL) {
+        if (n > cap)
+            return -1;
+        memcpy(out, s, n);
+        return (ptrdiff_t)n;
+    }
     while (p < e) {
         if (*p != '\\') {
             if (d >= de)

@@ -534,15 +534,25 @@ static int parse_one(struct event_batch *b, struct jspan val, struct obj *o,
  * there, so "s.test\u0000evil" would count for s.test) — or -1. */
 static ptrdiff_t nul_in_json(const char *body, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (body[i] == '\0')
-            return (ptrdiff_t)i;
-        if (body[i] != '\\' || i + 1 >= len)
-            continue;
-        if (body[i + 1] == 'u' && i + 5 < len &&
-            memcmp(body + i + 2, "0000", 4) == 0)
-            return (ptrdiff_t)i;
-        i++;                          /* the escaped character */
+    const char *p = body, *e = body + len;
+    if (memchr(body, '\0', len) != NULL) {         /* byte by byte */
+        for (size_t i = 0; i < len; i++) {
+            if (body[i] == '\0')
+                return (ptrdiff_t)i;
+            if (body[i] != '\\' || i + 1 >= len)
+                continue;
+            if (body[i + 1] == 'u' && i + 5 < len &&
+                memcmp(body + i + 2, "0000", 4) == 0)
+                return (ptrdiff_t)i;
+            i++;                          /* the escaped character */
+        }
+        return -1;
+    }
+    for (; (p = memchr(p, '\\', (size_t)(e - p))) != NULL; p += 2) {
+        if (e - p >= 6 && p[1] == 'u' && memcmp(p + 2, "0000", 4) == 0)
+            return p - body;
+        if (e - p < 2)
+            break;
     }
     return -1;
 }
