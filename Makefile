@@ -222,8 +222,12 @@ $(B)/bench/report_fill: tests/bench/report_fill.c $(LIB_OBJ)
 	@mkdir -p $(B)/bench
 	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
+$(B)/bench/ingest_fill: tests/bench/ingest_fill.c $(LIB_OBJ)
+	@mkdir -p $(B)/bench
+	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
 bench: deps-bench
-	@$(MAKE) --no-print-directory dwell $(B)/bench/report_fill
+	@$(MAKE) --no-print-directory dwell $(B)/bench/report_fill $(B)/bench/ingest_fill
 	@sh tests/bench/run.sh $(B)
 	@python3 tests/bench/import-rss.py $(B)/dwell
 	@python3 tests/bench/ship.py $(B)/dwell

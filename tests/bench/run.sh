@@ -6,7 +6,8 @@
 # articles report from ClickHouse next to it (tests/bench/report_ch.py).
 # BENCH_ONLY=ingest, profile (instructions per event under callgrind:
 # tests/bench/profile.py), startup (tests/bench/startup.py on a 1 GB data
-# dir) or reports runs one part. Figures as `bench: NAME VALUE UNIT` lines;
+# dir), flat (costs as the data grows: tests/bench/flat.py) or reports runs
+# one part. Figures as `bench: NAME VALUE UNIT` lines;
 # docs/performance.md reads them.
 set -eu
 B=${1:-build/std}
@@ -154,6 +155,13 @@ if want startup; then
         touch "$SDATA/.filled"
     fi
     python3 tests/bench/startup.py "$BIN" "$SDATA" 5
+fi
+
+# --- costs as the data grows: ingest at 0/10 M/50 M events, reports at
+# 1,000/10,000/100,000 articles (a size whose data dir is missing is skipped
+# unless BENCH_FILL=1) ---------------------------------------------------------
+if want flat; then
+    python3 tests/bench/flat.py "$B" tests/out/geo/geo-maxmind.mmdb || echo "flat: failed"
 fi
 
 # --- reports: 10,000 articles x 365 days of rollups ----------------------------
