@@ -976,7 +976,7 @@ int event_decode(const uint8_t *buf, size_t len, struct event *ev)
         ev->article = event_article_id(ev->path.p, ev->path.n);
     if (r.bad || r.off != r.n || ev->type < EVENT_VIEW ||
         ev->type > EVENT_CUSTOM || ev->kind >= EVENT_PAGE_KINDS ||
-        (version != RECORD_V1 && (type & 0x80)))
+        ev->vote > 3 || (version != RECORD_V1 && (type & 0x80)))
         return -1;
     return 0;
 }

@@ -1245,6 +1245,26 @@ TEST(record_made_before_page_kinds_decodes_as_an_article)
     CHECK(again.visitor == back.visitor);
 }
 
+/* A version-1 record with a vote byte no writer ever wrote (255) is damaged:
+ * it does not decode (it decoded, and then could not be written again:
+ * found by fuzz_records). */
+TEST(record_v1_with_an_impossible_vote_fails_to_decode)
+{
+    static const uint8_t bad[] = {
+        1, EVENT_VOTE, 0, EVENT_SCROLL_NONE, 255, 'D', 'E', 1,
+        1, 2, 3, 4, 5, 6, 7, 8,
+        0x01, 0,
+        8, 'k', '3', 'J', '9', 'x', 'Q', '2', 'm'
+    };
+    struct event back;
+    CHECK_EQ_INT(event_decode(bad, sizeof bad, &back), -1);
+    uint8_t good[sizeof bad];
+    memcpy(good, bad, sizeof bad);
+    good[4] = EVENT_VOTE_UP;
+    CHECK_EQ_INT(event_decode(good, sizeof good, &back), 0);
+    CHECK_EQ_INT(back.vote, EVENT_VOTE_UP);
+}
+
 /* A view whose article is its path's id stores no article bytes, and every
  * field comes back: the vote and type share a byte, the scroll is last but
  * the kind. */
@@ -1511,6 +1531,7 @@ int main(void)
     RUN(record_made_before_page_kinds_decodes_as_an_article);
     RUN(record_with_an_unknown_page_kind_fails_to_decode);
     RUN(current_record_is_smaller_and_round_trips);
+    RUN(record_v1_with_an_impossible_vote_fails_to_decode);
     RUN(every_rejection_in_the_table_names_its_field);
     return check_summary();
 }
