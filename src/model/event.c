@@ -775,9 +775,11 @@ static int id_code(char c)
     return p ? (int)(p - id_alphabet) : -1;
 }
 
-/* True when every character of S packs into 6 bits. */
+/* True when S, at most EVENT_ID_MAX characters, packs into 6 bits each. */
 static bool id_packs(const struct event_str *s)
 {
+    if (s->n > EVENT_ID_MAX)           /* unpacked into id_buf */
+        return false;
     for (size_t i = 0; i < s->n; i++)
         if (id_code(s->p[i]) < 0)
             return false;

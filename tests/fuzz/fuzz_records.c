@@ -17,10 +17,18 @@ static void event_record(const uint8_t *rec, size_t len)
     const struct event_str *s[] = { &ev.view_id, &ev.path, &ev.title,
                                     &ev.referrer, &ev.category, &ev.lang,
                                     &ev.text };
-    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
-        if (s[i]->n > 0)
-            FUZZ_CHECK((const uint8_t *)s[i]->p >= rec &&
-                       (const uint8_t *)s[i]->p + s[i]->n <= rec + len);
+    /* every string points into the record, but a packed view id, which is
+     * unpacked into the event's own id_buf */
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        const uint8_t *p = (const uint8_t *)s[i]->p;
+        const uint8_t *own = (const uint8_t *)ev.id_buf;
+        if (s[i]->n == 0)
+            continue;
+        if (s[i] == &ev.view_id && p >= own && p < own + sizeof ev.id_buf)
+            FUZZ_CHECK(p + s[i]->n <= own + sizeof ev.id_buf);
+        else
+            FUZZ_CHECK(p >= rec && p + s[i]->n <= rec + len);
+    }
     size_t cap = len + 64;
     uint8_t *buf = malloc(cap);
     if (buf == NULL)
