@@ -35,11 +35,23 @@ struct report_query {
  * `kind=` and the CLI's `--kind`. */
 int report_parse_kinds(const char *s, unsigned *kinds);
 
-/* One article over a range: its record, the summed rollup and the derived
- * metrics. Ratios are NAN when undefined (no views, no votes, no words). */
+/* What a report shows of an article's record: its numbers, and its path,
+ * title and category as strings owned by the list or the detail the row is
+ * in (a row is small: the article list at 100,000 articles is a few tens of
+ * MB, see docs/performance.md). */
+struct report_article {
+    uint64_t id;
+    uint32_t words;
+    uint8_t kind;              /* enum event_page_kind */
+    const char *path, *title, *category;
+};
+
+/* One article over a range: its record, the votes and the metrics derived
+ * from its summed rollup. Ratios are NAN when undefined (no views, no
+ * votes, no words). */
 struct report_row {
-    struct store_article a;
-    struct rollup_day sum;
+    struct report_article a;
+    uint32_t votes_up, votes_down;
     uint64_t views, visitors, reads, quick_exits, read_throughs;
     double p50_ms, p75_ms, p90_ms, mean_ms;
     double read_rate, read_through, read_ratio, quick_exit_rate;
@@ -51,12 +63,14 @@ struct report_row {
     const char *attention_reason;
 };
 
-/* Fills the derived metrics of R from R->sum and R->a.words. */
-void report_derive(struct report_row *r);
+/* Fills R's votes and derived metrics from SUM, R's summed rollup over the
+ * range, R->a.words and R->views_prev. */
+void report_derive(struct report_row *r, const struct rollup_day *sum);
 
 struct report_list {
     struct report_row *rows;   /* owned; free with report_list_free */
     size_t n;
+    char *text;                /* owned: the rows' paths, titles, categories */
 };
 
 /* Every article of Q's site matching Q's filters that had a view in the
@@ -135,7 +149,8 @@ struct report_summary {
     uint32_t prev_from, prev_to;
     struct report_series series;       /* site-wide, every day */
     struct report_list articles;       /* all matching, views descending */
-    struct report_row *attention;      /* owned copy, needs attention first */
+    struct report_row *attention;      /* owned copy, needs attention first;
+                                          its strings are articles' */
     size_t n_attention;
     struct report_counts searches;     /* top 20, zero-result counts too */
     struct report_counts zero_searches;/* top 20 with no results */
@@ -150,7 +165,9 @@ void report_summary_free(struct report_summary *s);
 
 /* One article in depth. */
 struct report_detail {
-    struct report_row row;
+    struct report_row row;     /* row.a's strings are article's */
+    struct store_article article;
+    struct rollup_day sum;     /* the summed rollup over the range */
     struct report_series series;
     struct report_counts countries, referrers, led_here, searched_here;
 };

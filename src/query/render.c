@@ -342,8 +342,10 @@ static void csv_rows(struct buf *b, const struct column *cols, size_t ncols,
 
 /* An article over a range (report_row). */
 static const struct column row_cols[] = {
-    ARTICLE_COLS(ROW, "id"),
-    COL("category", "category", CELL_TEXT, ROW, a.category),
+    COL("id", "id", CELL_ID, ROW, a.id),        /* ARTICLE_COLS, as pointers */
+    COL("path", "path", CELL_STR, ROW, a.path),
+    COL("title", "title", CELL_STR, ROW, a.title),
+    COL("category", "category", CELL_STR, ROW, a.category),
     COL_F("page", "page", CELL_PAGE, ROW, a.kind, COL_CSV_LAST),
     COL("words", "words", CELL_U32, ROW, a.words),
     COL("views", "views", CELL_U64, ROW, views),
@@ -361,8 +363,8 @@ static const struct column row_cols[] = {
     COL_IF("engaged_p90_ms", "engaged_p90_ms", CELL_MS, ROW, p90_ms, views,
            CELL_U64),
     COL("engaged_mean_ms", "engaged_mean_ms", CELL_MS, ROW, mean_ms),
-    COL("votes_up", "votes_up", CELL_U32, ROW, sum.votes_up),
-    COL("votes_down", "votes_down", CELL_U32, ROW, sum.votes_down),
+    COL("votes_up", "votes_up", CELL_U32, ROW, votes_up),
+    COL("votes_down", "votes_down", CELL_U32, ROW, votes_down),
     COL("helpful_rate", "helpful_rate", CELL_RATIO, ROW, helpful_rate),
     COL("views_prev", "views_prev", CELL_U64, ROW, views_prev),
     COL("views_change", "views_change", CELL_RATIO, ROW, views_change),
@@ -1077,7 +1079,7 @@ char *render_article(const struct render_scope *sc,
     struct json j;
     json_begin_scope(&j, sc);
     json_key_row(&j, "article", row_cols, NCOLS(row_cols), r);
-    json_histograms(&j, &r->sum);
+    json_histograms(&j, &d->sum);
     json_rows(&j, "series", day_cols, NCOLS(day_cols), d->series.days,
               sizeof *d->series.days, d->series.n, NULL);
     json_values(&j, "countries", &d->countries);

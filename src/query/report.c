@@ -77,13 +77,14 @@ static double ratio(uint64_t num, uint64_t den)
     return den ? (double)num / (double)den : NAN;
 }
 
-void report_derive(struct report_row *r)
+void report_derive(struct report_row *r, const struct rollup_day *s)
 {
-    const struct rollup_day *s = &r->sum;
     int quick = rollup_bucket_of_ms(ROLLUP_QUICK_EXIT_MS);
     r->views = s->views;
     r->visitors = s->visitors;
     r->reads = s->reads;
+    r->votes_up = s->votes_up;
+    r->votes_down = s->votes_down;
     r->quick_exits = 0;
     for (int b = 0; b < quick; b++)
         r->quick_exits += s->hist[b];
@@ -111,6 +112,10 @@ void report_derive(struct report_row *r)
 struct collect {
     struct report_row *rows;
     size_t n, cap;
+    char *text;                  /* each row's path, title and category */
+    size_t len, text_cap;
+    size_t *at;                  /* where row i's path starts in text */
+    size_t at_cap;
     const struct report_query *q;
     bool every_kind;             /* also pages the tables do not list */
 };
@@ -159,18 +164,62 @@ static bool matches(const struct report_query *q, const struct store_article *a)
     return true;
 }
 
+/* Points V's strings at A's (a view that lives as long as A). */
+static void view_article(struct report_article *v,
+                         const struct store_article *a)
+{
+    v->id = a->id;
+    v->words = a->words;
+    v->kind = a->kind;
+    v->path = a->path;
+    v->title = a->title;
+    v->category = a->category;
+}
+
+/* Appends S with its NUL to C's text. */
+static void put_text(struct collect *c, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    memcpy(c->text + c->len, s, n);
+    c->len += n;
+}
+
+/* Keeps A as a row: its numbers in the row, its strings in C's text (the
+ * row's pointers are set by point_rows once the text stops moving). */
 static int collect_article(void *ctx, const struct store_article *a)
 {
     struct collect *c = ctx;
     if (!matches(c->q, a) || (!c->every_kind && !listed(c->q, a->kind)))
         return 0;
+    size_t need = strlen(a->path) + strlen(a->title) + strlen(a->category) + 3;
     if (buf_grow_array(&c->rows, &c->cap, c->n + 1, sizeof *c->rows,
+                       SIZE_MAX) != 0 ||
+        buf_grow_array(&c->at, &c->at_cap, c->n + 1, sizeof *c->at,
+                       SIZE_MAX) != 0 ||
+        buf_grow_array(&c->text, &c->text_cap, c->len + need, 1,
                        SIZE_MAX) != 0)
         return -1;
-    struct report_row *r = &c->rows[c->n++];
+    struct report_row *r = &c->rows[c->n];
     memset(r, 0, sizeof *r);
-    r->a = *a;
+    r->a.id = a->id;
+    r->a.words = a->words;
+    r->a.kind = a->kind;
+    c->at[c->n++] = c->len;
+    put_text(c, a->path);
+    put_text(c, a->title);
+    put_text(c, a->category);
     return 0;
+}
+
+/* Points every row's path, title and category into C's text. */
+static void point_rows(struct collect *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        struct report_article *a = &c->rows[i].a;
+        a->path = c->text + c->at[i];
+        a->title = a->path + strlen(a->path) + 1;
+        a->category = a->title + strlen(a->title) + 1;
+    }
 }
 
 /* One share of the articles, summed and derived on its own thread. */
@@ -191,12 +240,11 @@ static int fill_row(void *ctx, size_t i, const struct rollup_day *sums)
 {
     struct share *s = ctx;
     struct report_row *r = &s->rows[i];
-    r->sum = sums[0];
     if (s->nr > 1 && sums[1].views > 0) {
         r->views_prev = sums[1].views;
         r->p50_prev_ms = rollup_quantile_ms(sums[1].hist, 0.5);
     }
-    report_derive(r);
+    report_derive(r, &sums[0]);
     for (size_t k = 0; s->totals != NULL && k < s->nr; k++)
         rollup_add(&s->totals[k], &sums[k]);
     return 0;
@@ -268,10 +316,15 @@ static int list_articles(const struct report_source *src,
     struct collect c = { .q = q, .every_kind = totals != NULL };
     out->rows = NULL;
     out->n = 0;
-    if (src->ops->articles_each(src->ctx, q->site_id, collect_article,
-                                &c) != 0 ||
-        (c.n > 0 && sum_rows(src, q, &c, totals) != 0)) {
+    out->text = NULL;
+    int rc = src->ops->articles_each(src->ctx, q->site_id, collect_article,
+                                     &c);
+    if (rc == 0)
+        point_rows(&c);
+    free(c.at);
+    if (rc != 0 || (c.n > 0 && sum_rows(src, q, &c, totals) != 0)) {
         free(c.rows);
+        free(c.text);
         return -1;
     }
     size_t kept = 0;
@@ -287,6 +340,7 @@ static int list_articles(const struct report_source *src,
     }
     out->rows = c.rows;
     out->n = kept;
+    out->text = c.text;
     return 0;
 }
 
@@ -307,7 +361,9 @@ int report_articles(struct store *st, const struct report_query *q,
 void report_list_free(struct report_list *l)
 {
     free(l->rows);
+    free(l->text);
     l->rows = NULL;
+    l->text = NULL;
     l->n = 0;
 }
 
@@ -339,7 +395,7 @@ static double row_value(const struct report_row *r, int k)
     case 9: return r->views ? r->p90_ms : NAN;
     case 10: return r->mean_ms;
     case 11: return r->helpful_rate;
-    case 12: return (double)r->sum.votes_up + r->sum.votes_down;
+    case 12: return (double)r->votes_up + r->votes_down;
     case 13: return r->views_change;
     default: return r->attention;
     }
@@ -390,6 +446,31 @@ static int cmp_items(const void *pa, const void *pb)
     return c ? c : strcmp(a->row->a.path, b->row->a.path);
 }
 
+/* Puts ROWS in the order of ORDER (ORDER[i].row is the row that belongs
+ * at i), moving each row once along the permutation's cycles, with one row
+ * of scratch instead of a second array. Clears ORDER's row pointers. */
+static void permute(struct report_row *rows, struct sort_item *order,
+                    size_t n)
+{
+    struct report_row tmp;
+    for (size_t i = 0; i < n; i++) {
+        if (order[i].row == NULL || order[i].row == &rows[i])
+            continue;
+        tmp = rows[i];
+        size_t j = i;
+        for (;;) {
+            size_t from = (size_t)(order[j].row - rows);
+            order[j].row = NULL;
+            if (from == i) {
+                rows[j] = tmp;
+                break;
+            }
+            rows[j] = rows[from];
+            j = from;
+        }
+    }
+}
+
 int report_sort(struct report_list *l, const char *key, bool descending)
 {
     int k = -1;
@@ -402,12 +483,9 @@ int report_sort(struct report_list *l, const char *key, bool descending)
     sort_desc = descending;
     if (l->n < 2)
         return 0;
-    /* rows are large: sort keys and pointers, then copy each row once */
+    /* rows are large: sort keys and pointers, then move the rows in place */
     struct sort_item *order = malloc(l->n * sizeof *order);
-    struct report_row *sorted = malloc(l->n * sizeof *sorted);
-    if (order == NULL || sorted == NULL) {
-        free(order);
-        free(sorted);
+    if (order == NULL) {
         qsort(l->rows, l->n, sizeof *l->rows, cmp_rows);
         return 0;
     }
@@ -415,11 +493,8 @@ int report_sort(struct report_list *l, const char *key, bool descending)
         order[i] = (struct sort_item){
             k < 15 ? row_value(&l->rows[i], k) : 0, &l->rows[i] };
     qsort(order, l->n, sizeof *order, cmp_items);
-    for (size_t i = 0; i < l->n; i++)
-        sorted[i] = *order[i].row;
+    permute(l->rows, order, l->n);
     free(order);
-    free(l->rows);
-    l->rows = sorted;
     return 0;
 }
 
@@ -439,7 +514,7 @@ size_t report_rank_attention(struct report_list *l)
         r->attention_reason = NULL;
         if ((double)r->views < floor_views)
             continue;
-        uint64_t votes = (uint64_t)r->sum.votes_up + r->sum.votes_down;
+        uint64_t votes = (uint64_t)r->votes_up + r->votes_down;
         if (votes >= 5 && r->helpful_rate < 0.5) {
             w += 1.0 - r->helpful_rate;
             r->attention_reason = "few readers find it helpful";
@@ -644,8 +719,8 @@ static int fill_totals(const struct report_source *src,
         t->searches += site.days[i].sum.searches;
     }
     report_series_free(&site);
-    struct report_row r = { .sum = t->sum };
-    report_derive(&r);
+    struct report_row r = { .views_prev = 0 };
+    report_derive(&r, &t->sum);
     t->p50_ms = r.p50_ms;
     t->p75_ms = r.p75_ms;
     t->p90_ms = r.p90_ms;
@@ -728,15 +803,16 @@ int report_detail_from(const struct report_source *src,
                        struct report_detail *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = src->ops->article_get(src->ctx, q->site_id, id, &out->row.a);
+    int rc = src->ops->article_get(src->ctx, q->site_id, id, &out->article);
     if (rc != 0)
         return rc;
+    view_article(&out->row.a, &out->article);
     struct rollup_day prev;
     memset(&prev, 0, sizeof prev);
     uint32_t len = q->to - q->from + 1;
     if (src->ops->rollups_each(src->ctx, q->site_id, id, q->from, q->to,
                                q->include_bots, false, take_sum,
-                               &out->row.sum) != 0 ||
+                               &out->sum) != 0 ||
         (q->from >= len &&
          src->ops->rollups_each(src->ctx, q->site_id, id, q->from - len,
                                 q->from - 1, q->include_bots, false,
@@ -744,7 +820,7 @@ int report_detail_from(const struct report_source *src,
         return -1;
     out->row.views_prev = prev.views;
     out->row.p50_prev_ms = rollup_quantile_ms(prev.hist, 0.5);
-    report_derive(&out->row);
+    report_derive(&out->row, &out->sum);
     if (report_series_from(src, q, id, &out->series) != 0 ||
         report_dim_from(src, q, id, STORE_DIM_COUNTRY, 50, &out->countries) ||
         report_dim_from(src, q, id, STORE_DIM_REFERRER, 50,

@@ -13,6 +13,7 @@
 #define NROWS 40
 
 static struct report_row rows[NROWS];
+static char texts[NROWS][3][80];       /* each row's path, title, category */
 
 /* NROWS articles with views, votes and words; row 0 has a title that needs
  * escaping in every format and row 1 no views (undefined metrics). */
@@ -21,28 +22,33 @@ static struct report_list fixture(void)
     memset(rows, 0, sizeof rows);
     for (size_t i = 0; i < NROWS; i++) {
         struct report_row *r = &rows[i];
+        struct rollup_day s;
+        memset(&s, 0, sizeof s);
         r->a.id = 0x1000 + i;
         r->a.words = 300 + 10 * (uint32_t)i;
-        snprintf(r->a.path, sizeof r->a.path, "/kb/article-%zu", i);
-        snprintf(r->a.title, sizeof r->a.title, "Article %zu", i);
-        snprintf(r->a.category, sizeof r->a.category, "billing");
+        snprintf(texts[i][0], sizeof texts[i][0], "/kb/article-%zu", i);
+        snprintf(texts[i][1], sizeof texts[i][1], "Article %zu", i);
+        snprintf(texts[i][2], sizeof texts[i][2], "billing");
+        r->a.path = texts[i][0];
+        r->a.title = texts[i][1];
+        r->a.category = texts[i][2];
         if (i == 1) {
-            report_derive(r);
+            report_derive(r, &s);
             continue;
         }
-        r->sum.views = 100 + (uint32_t)i;
-        r->sum.visitors = 90;
-        r->sum.reads = 60;
-        r->sum.votes_up = 7;
-        r->sum.votes_down = 2;
-        r->sum.engaged_ms = 4500000;
-        r->sum.hist[3] = 50;
-        r->sum.hist[8] = 50 + (uint32_t)i;
-        report_derive(r);
+        s.views = 100 + (uint32_t)i;
+        s.visitors = 90;
+        s.reads = 60;
+        s.votes_up = 7;
+        s.votes_down = 2;
+        s.engaged_ms = 4500000;
+        s.hist[3] = 50;
+        s.hist[8] = 50 + (uint32_t)i;
+        report_derive(r, &s);
     }
-    snprintf(rows[0].a.title, sizeof rows[0].a.title,
+    snprintf(texts[0][1], sizeof texts[0][1],
              "=Say \"hi\", \\ tab\there\x01 line\xe2\x80\xa8sep");
-    return (struct report_list){ rows, NROWS };
+    return (struct report_list){ rows, NROWS, NULL };
 }
 
 static const struct report_query query = { .site_id = 1, .from = 20400,

@@ -308,6 +308,21 @@ static const struct report_row *row_of(const struct report_list *l,
     return NULL;
 }
 
+/* Copies R into C with its strings, so that C outlives R's list (the
+ * strings go to one of 8 slots, reused in turn). */
+static void keep_row(struct report_row *c, const struct report_row *r)
+{
+    static char slots[8][EVENT_PATH_MAX + EVENT_TITLE_MAX +
+                         EVENT_CATEGORY_MAX + 3];
+    static int next;
+    char *t = slots[next++ % 8];
+    *c = *r;
+    c->a.path = strcpy(t, r->a.path);
+    c->a.title = strcpy(t + EVENT_PATH_MAX + 1, r->a.title);
+    c->a.category = strcpy(t + EVENT_PATH_MAX + EVENT_TITLE_MAX + 2,
+                           r->a.category);
+}
+
 /* The paths of L in order, joined by spaces, into BUF. */
 static const char *paths(const struct report_list *l, char *buf, size_t cap)
 {
@@ -478,8 +493,10 @@ TEST(range_names_the_bad_parameter)
 TEST(derive_gives_nan_for_undefined_ratios)
 {
     struct report_row r;
+    struct rollup_day s;
     memset(&r, 0, sizeof r);
-    report_derive(&r);
+    memset(&s, 0, sizeof s);
+    report_derive(&r, &s);
     CHECK_EQ_INT(r.views, 0);
     CHECK_NAN(r.read_rate);
     CHECK_NAN(r.read_through);
@@ -490,11 +507,12 @@ TEST(derive_gives_nan_for_undefined_ratios)
     CHECK_NAN(r.views_change);
     /* views but no words: read ratio undefined; no previous: change too */
     memset(&r, 0, sizeof r);
-    r.sum.views = 2;
-    r.sum.hist[rollup_bucket_of_ms(7000)] = 2;
-    r.sum.engaged_ms = 14000;
-    r.sum.votes_up = 1;
-    report_derive(&r);
+    s.views = 2;
+    s.hist[rollup_bucket_of_ms(7000)] = 2;
+    s.engaged_ms = 14000;
+    s.votes_up = 1;
+    report_derive(&r, &s);
+    CHECK_EQ_INT(r.votes_up, 1);
     CHECK_NAN(r.read_ratio);
     CHECK_NAN(r.views_change);
     CHECK_NEAR(r.helpful_rate, 1.0);
@@ -505,21 +523,23 @@ TEST(derive_gives_nan_for_undefined_ratios)
 TEST(derive_counts_quick_exits_below_5_s_and_read_through_from_90_pct)
 {
     struct report_row r;
+    struct rollup_day s;
     memset(&r, 0, sizeof r);
+    memset(&s, 0, sizeof s);
     /* engaged 0, 4.999, 5.0, 5.5 s; scroll 89, 90, 99, 100 % */
     static const unsigned ms[] = { 0, 4999, 5000, 5500 };
     static const unsigned sc[] = { 89, 90, 99, 100 };
     for (int i = 0; i < 4; i++) {
-        r.sum.hist[rollup_bucket_of_ms(ms[i])]++;
-        r.sum.scroll[rollup_scroll_bucket(sc[i])]++;
-        r.sum.engaged_ms += ms[i];
+        s.hist[rollup_bucket_of_ms(ms[i])]++;
+        s.scroll[rollup_scroll_bucket(sc[i])]++;
+        s.engaged_ms += ms[i];
     }
-    r.sum.views = 4;
-    r.sum.votes_up = 1;
-    r.sum.votes_down = 3;
+    s.views = 4;
+    s.votes_up = 1;
+    s.votes_down = 3;
     r.a.words = 23;                      /* 6 s expected */
     r.views_prev = 8;
-    report_derive(&r);
+    report_derive(&r, &s);
     CHECK_EQ_INT(r.quick_exits, 2);
     CHECK_NEAR(r.quick_exit_rate, 0.5);
     CHECK_EQ_INT(r.read_throughs, 3);
@@ -536,16 +556,17 @@ static void fill_row(struct report_row *r, const char *path, const char *title,
                      double read_rate)
 {
     memset(r, 0, sizeof *r);
-    copy_str(r->a.path, sizeof r->a.path, path);
-    copy_str(r->a.title, sizeof r->a.title, title);
+    r->a.path = path;                     /* static strings */
+    r->a.title = title;
+    r->a.category = "";
     r->read_rate = read_rate;
 }
 
 /* A list owning a heap copy of the N rows at ROWS, as report_articles
- * makes them (report_sort may replace the array). */
+ * makes them (but its strings are the rows'). */
 static struct report_list heap_list(const struct report_row *rows, size_t n)
 {
-    struct report_list l = { malloc(n * sizeof *rows), n };
+    struct report_list l = { malloc(n * sizeof *rows), n, NULL };
     if (l.rows == NULL)
         l.n = 0;
     else
@@ -589,6 +610,49 @@ TEST(sort_puts_undefined_values_last_in_both_orders)
     CHECK_EQ_STR(got[4], "/e /d /c /b /a");
 }
 
+/* Rows are moved in place along the permutation's cycles: every row ends
+ * where its key puts it, whole (its path, title and numbers together), in
+ * the same array. 1,000 rows in a scrambled order (i * 7919 mod 1000). */
+TEST(sort_moves_whole_rows_in_place)
+{
+    enum { N = 1000 };
+    static struct report_row rows[N];
+    static char names[N][2][16];
+    for (int i = 0; i < N; i++) {
+        int v = (i * 7919) % N;
+        snprintf(names[i][0], sizeof names[i][0], "/p%04d", v);
+        snprintf(names[i][1], sizeof names[i][1], "T%04d", N - 1 - v);
+        fill_row(&rows[i], names[i][0], names[i][1], v / (double)N);
+        rows[i].views = (uint64_t)v;
+    }
+    struct report_list l = heap_list(rows, N);
+    CHECK_EQ_INT(l.n, N);
+    const struct report_row *array = l.rows;
+    int bad[3] = { 0, 0, 0 };
+    CHECK_EQ_INT(report_sort(&l, "read_rate", true), 0);
+    for (int i = 0; i < N; i++) {
+        int v = N - 1 - i;
+        char path[16], title[16];
+        snprintf(path, sizeof path, "/p%04d", v);
+        snprintf(title, sizeof title, "T%04d", N - 1 - v);
+        bad[0] += strcmp(l.rows[i].a.path, path) != 0 ||
+                  strcmp(l.rows[i].a.title, title) != 0 ||
+                  l.rows[i].views != (uint64_t)v;
+    }
+    CHECK_EQ_INT(report_sort(&l, "title", false), 0);  /* /p0999 first */
+    for (int i = 0; i < N; i++)
+        bad[1] += l.rows[i].views != (uint64_t)(N - 1 - i);
+    CHECK_EQ_INT(report_sort(&l, "path", false), 0);
+    for (int i = 0; i < N; i++)
+        bad[2] += l.rows[i].views != (uint64_t)i;
+    bool same = l.rows == array;
+    report_list_free(&l);
+    CHECK_EQ_INT(bad[0], 0);
+    CHECK_EQ_INT(bad[1], 0);
+    CHECK_EQ_INT(bad[2], 0);
+    CHECK(same);
+}
+
 TEST(sort_keys_are_all_accepted)
 {
     static struct report_row rows[2];
@@ -624,7 +688,7 @@ TEST(rank_attention_scores_and_orders_articles)
     rows[0].quick_exit_rate = 0;
     fill_row(&rows[1], "/c", "C", NAN);      /* 5 views: below the floor */
     rows[1].views = 5;
-    rows[1].sum.votes_down = 10;
+    rows[1].votes_down = 10;
     rows[1].helpful_rate = 0;
     rows[1].read_ratio = 0.01;
     rows[1].quick_exit_rate = 1;
@@ -635,8 +699,8 @@ TEST(rank_attention_scores_and_orders_articles)
     rows[2].quick_exit_rate = 0.6;
     fill_row(&rows[3], "/a", "A", NAN);      /* 100 views, unhelpful */
     rows[3].views = 100;
-    rows[3].sum.votes_up = 2;
-    rows[3].sum.votes_down = 8;
+    rows[3].votes_up = 2;
+    rows[3].votes_down = 8;
     rows[3].helpful_rate = 0.2;
     rows[3].read_ratio = 0.5;
     rows[3].quick_exit_rate = 0.1;
@@ -677,7 +741,7 @@ TEST(ten_views_with_engaged_1_to_10_s_give_exact_metrics)
     struct report_row c;
     memset(&c, 0, sizeof c);
     if (r)
-        c = *r;
+        keep_row(&c, r);
     report_list_free(&l);
     CHECK(r != NULL);
     CHECK_EQ_STR(c.a.title, "Maths");
@@ -686,10 +750,14 @@ TEST(ten_views_with_engaged_1_to_10_s_give_exact_metrics)
     CHECK(c.a.id == event_article_id("/kb/maths", 9));
     CHECK_EQ_INT(c.views, 10);
     CHECK_EQ_INT(c.visitors, 5);             /* 10 views from 5 addresses */
-    CHECK_EQ_INT(c.sum.engaged_ms, 55000);
+    CHECK_NEAR(c.mean_ms * (double)c.views, 55000);
     /* the histogram: one view in each of the buckets 1 s … 10 s */
+    struct report_detail d;
+    CHECK_EQ_INT(report_detail(ds, &q, c.a.id, &d), 0);
+    report_detail_free(&d);
+    CHECK_EQ_INT(d.sum.engaged_ms, 55000);
     for (int b = 0; b < ROLLUP_HIST_BUCKETS; b++)
-        CHECK_EQ_INT(c.sum.hist[b], b >= 1 && b <= 10 ? 1 : 0);
+        CHECK_EQ_INT(d.sum.hist[b], b >= 1 && b <= 10 ? 1 : 0);
     /* median: the 5th of 10 lies in the bucket [5 s, 6 s) */
     int b5 = rollup_bucket_of_ms(5000);
     CHECK(c.p50_ms >= rollup_bucket_lower_ms(b5));
@@ -708,8 +776,8 @@ TEST(ten_views_with_engaged_1_to_10_s_give_exact_metrics)
     CHECK_EQ_INT(c.read_throughs, 2);
     CHECK_NEAR(c.read_through, 0.2);
     /* votes: up 1-3; down 4; up then down 5 (one vote: down) */
-    CHECK_EQ_INT(c.sum.votes_up, 3);
-    CHECK_EQ_INT(c.sum.votes_down, 2);
+    CHECK_EQ_INT(c.votes_up, 3);
+    CHECK_EQ_INT(c.votes_down, 2);
     CHECK_NEAR(c.helpful_rate, 0.6);
     /* 46 words at 230 wpm: 12 s expected; median 6 s */
     CHECK_NEAR(c.read_ratio, 0.5);
@@ -725,7 +793,7 @@ TEST(previous_period_of_equal_length_gives_views_change)
     struct report_row c;
     memset(&c, 0, sizeof c);
     if (r)
-        c = *r;
+        keep_row(&c, r);
     report_list_free(&l);
     CHECK(r != NULL);
     CHECK_EQ_INT(c.views_prev, 4);
@@ -739,14 +807,14 @@ TEST(previous_period_of_equal_length_gives_views_change)
     CHECK_EQ_INT(report_articles(ds, &q, false, &l), 0);
     r = row_of(&l, "/kb/maths");
     if (r)
-        c = *r;
+        keep_row(&c, r);
     report_list_free(&l);
     CHECK(r != NULL);
     CHECK_EQ_INT(c.views, 14);
     CHECK_EQ_INT(c.visitors, 9);             /* 5 on D + 4 on D-1 */
     CHECK_EQ_INT(c.views_prev, 0);
     CHECK_NAN(c.views_change);
-    CHECK_EQ_INT(c.sum.engaged_ms, 55000 + 4 * 20000);
+    CHECK_NEAR(c.mean_ms * (double)c.views, 55000 + 4 * 20000);
     /* 14 views: 1…10 s and 4 × 20 s; rank 7 is the top of [7 s, 8 s) */
     CHECK_NEAR(c.p50_ms, 8000);
 
@@ -755,7 +823,7 @@ TEST(previous_period_of_equal_length_gives_views_change)
     CHECK_EQ_INT(report_articles(ds, &q, false, &l), 0);
     r = row_of(&l, "/kb/maths");
     if (r)
-        c = *r;
+        keep_row(&c, r);
     report_list_free(&l);
     CHECK(r != NULL);
     CHECK_EQ_INT(c.views, 0);
@@ -810,7 +878,7 @@ TEST(other_articles_have_their_exact_numbers)
     const struct report_row *c = row_of(&l, "/guides/start");
     size_t n = l.n;
     if (a) inv = *a;
-    if (b) ref = *b;
+    if (b) keep_row(&ref, b);
     if (c) gui = *c;
     bool bot = row_of(&l, "/kb/bot-only") != NULL;
     bool old = row_of(&l, "/kb/old") != NULL;
@@ -974,17 +1042,17 @@ TEST(bot_events_count_only_with_include_bots)
     struct report_row mc, bc;
     memset(&mc, 0, sizeof mc);
     memset(&bc, 0, sizeof bc);
-    if (m) mc = *m;
-    if (b) bc = *b;
+    if (m) keep_row(&mc, m);
+    if (b) keep_row(&bc, b);
     size_t n = l.n;
     report_list_free(&l);
     CHECK(m && b);
     CHECK_EQ_INT(n, 5);
     CHECK_EQ_INT(mc.views, 11);
-    CHECK_EQ_INT(mc.sum.votes_up, 4);
-    CHECK_EQ_INT(mc.sum.votes_down, 2);
+    CHECK_EQ_INT(mc.votes_up, 4);
+    CHECK_EQ_INT(mc.votes_down, 2);
     CHECK_NEAR(mc.helpful_rate, 4.0 / 6.0);
-    CHECK_EQ_INT(mc.sum.engaged_ms, 55000 + 60000);
+    CHECK_NEAR(mc.mean_ms * (double)mc.views, 55000 + 60000);
     CHECK_EQ_INT(mc.read_throughs, 3);
     CHECK_EQ_INT(bc.views, 1);
     /* countries: the bot's US only with include_bots */
@@ -1350,19 +1418,22 @@ TEST(late_events_on_old_days_show_in_the_next_report)
     struct report_row c;
     memset(&c, 0, sizeof c);
     if (r)
-        c = *r;
+        keep_row(&c, r);
     report_list_free(&l);
     CHECK(r != NULL);
     CHECK_EQ_INT(c.views, 15);
     CHECK_EQ_INT(c.visitors, 10);
     CHECK_EQ_INT(c.views_prev, 1);        /* D-3..D-2: the D-2 view */
-    CHECK_EQ_INT(c.sum.hist[1], 2);       /* 1 s twice now */
+    struct report_detail d;                /* 1 s twice now */
+    CHECK_EQ_INT(report_detail(ds, &q, c.a.id, &d), 0);
+    report_detail_free(&d);
+    CHECK_EQ_INT(d.sum.hist[1], 2);
     /* and the series and the old numbers of D alone still hold */
     q = query(site_r, day_d, day_d);
     CHECK_EQ_INT(report_articles(ds, &q, false, &l), 0);
     r = row_of(&l, "/kb/maths");
     if (r)
-        c = *r;
+        keep_row(&c, r);
     report_list_free(&l);
     CHECK(r != NULL);
     CHECK_EQ_INT(c.views, 10);
@@ -1475,7 +1546,7 @@ TEST(kind_lists_search_pages_and_ranks_them_like_articles)
     struct report_row r;
     memset(&r, 0, sizeof r);
     if (n == 1)
-        r = l.rows[0];
+        keep_row(&r, &l.rows[0]);
     report_list_free(&l);
     CHECK_EQ_INT(n, 1);
     CHECK_EQ_STR(r.a.path, "/search");
@@ -1545,6 +1616,7 @@ int main(void)
     RUN(derive_gives_nan_for_undefined_ratios);
     RUN(derive_counts_quick_exits_below_5_s_and_read_through_from_90_pct);
     RUN(sort_puts_undefined_values_last_in_both_orders);
+    RUN(sort_moves_whole_rows_in_place);
     RUN(sort_keys_are_all_accepted);
     RUN(rank_attention_scores_and_orders_articles);
     RUN(ten_views_with_engaged_1_to_10_s_give_exact_metrics);
