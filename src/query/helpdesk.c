@@ -1093,10 +1093,27 @@ static int header_find(const struct csv_header *h, const char *name,
     return -1;
 }
 
+/* A column name that means FIELD. */
+struct col_name {
+    int field;
+    const char *name;
+};
+
+/* Gives each field of H still without a column the first of COLS (N of
+ * them) that names one of H's columns. */
+static void header_fill(struct csv_header *h, const struct col_name *cols,
+                        size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (h->col[cols[i].field] < 0)
+            h->col[cols[i].field] =
+                header_find(h, cols[i].name, strlen(cols[i].name));
+}
+
 /* Zendesk's CSV export columns (and those of its views and Explore). */
 static void header_zendesk(struct csv_header *h)
 {
-    static const struct { int field; const char *name; } cols[] = {
+    static const struct col_name cols[] = {
         { F_ID, "Id" },               { F_ID, "Ticket ID" },
         { F_CREATED, "Created at" },  { F_CREATED, "Requested" },
         { F_CREATED, "Created" },
@@ -1105,10 +1122,7 @@ static void header_zendesk(struct csv_header *h)
         { F_CHANNEL, "Via" },         { F_CHANNEL, "Channel" },
         { F_TAGS, "Tags" },
     };
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-        if (h->col[cols[i].field] < 0)
-            h->col[cols[i].field] =
-                header_find(h, cols[i].name, strlen(cols[i].name));
+    header_fill(h, cols, sizeof cols / sizeof cols[0]);
 }
 
 /* Applies --map COLUMN=FIELD entries. Returns 0, or -1 with WHY. */
@@ -1205,7 +1219,7 @@ static int csv_row(const struct csv_header *h, const struct csv_field *f,
  * as name_eq does, so "Created at" is "created_at"): no --map needed. */
 static void header_generic(struct csv_header *h)
 {
-    static const struct { int field; const char *name; } cols[] = {
+    static const struct col_name cols[] = {
         { F_ID, "id" },                 { F_ID, "ticket_id" },
         { F_CREATED, "created_at" },    { F_CREATED, "created" },
         { F_LINK, "link" },             { F_LINK, "dwell_link" },
@@ -1214,10 +1228,7 @@ static void header_generic(struct csv_header *h)
         { F_CHANNEL, "channel" },       { F_CHANNEL, "via" },
         { F_TAGS, "tags" },
     };
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-        if (h->col[cols[i].field] < 0)
-            h->col[cols[i].field] =
-                header_find(h, cols[i].name, strlen(cols[i].name));
+    header_fill(h, cols, sizeof cols / sizeof cols[0]);
 }
 
 /* True when cell S looks like data rather than a column name: it holds

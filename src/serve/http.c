@@ -298,6 +298,17 @@ static void route_refused(const struct http_route *rt, int status)
         rt->refused(rt->ctx, status);
 }
 
+/* The address C's client connected from, or all zeros when MHD cannot
+ * say (the socket's own peer: never a forwarded one). */
+static void peer_of(struct MHD_Connection *c, struct ipaddr *out)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL ||
+        ipaddr_from_sockaddr(ci->client_addr, out) != 0)
+        memset(out, 0, sizeof *out);
+}
+
 /* Runs the handler of a complete request and answers or suspends it. */
 static enum MHD_Result dispatch(struct conn_state *cs, const char *url,
                                 const char *method)
@@ -339,11 +350,7 @@ static enum MHD_Result dispatch(struct conn_state *cs, const char *url,
     cs->req.body = cs->body;
     cs->req.body_len = cs->body_len;
     cs->req.conn = cs;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(cs->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci == NULL || ci->client_addr == NULL ||
-        ipaddr_from_sockaddr(ci->client_addr, &cs->req.peer) != 0)
-        memset(&cs->req.peer, 0, sizeof cs->req.peer);
+    peer_of(cs->c, &cs->req.peer);
 
     rt->fn(rt->ctx, &cs->req, &cs->reply);
     if (!cs->reply.pending)
@@ -522,12 +529,8 @@ static void conn_opened(struct http_server *s, struct MHD_Connection *c,
         return;                       /* not swept; MHD's idle timeout only */
     const union MHD_ConnectionInfo *fd =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    const union MHD_ConnectionInfo *ca =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     sl->fd = fd ? fd->connect_fd : -1;
-    if (ca == NULL || ca->client_addr == NULL ||
-        ipaddr_from_sockaddr(ca->client_addr, &sl->peer) != 0)
-        memset(&sl->peer, 0, sizeof sl->peer);
+    peer_of(c, &sl->peer);
     pthread_mutex_lock(&s->lock);
     sl->receiving_since = now_ms();
     sl->counted = s->max_per_client && !is_trusted(s, &sl->peer) &&
@@ -724,11 +727,7 @@ static enum MHD_Result on_headers(struct conn_state *cs, const char *url,
     if (why)
         return refuse(cs, MHD_HTTP_BAD_REQUEST, why, NULL);
     struct ipaddr peer;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(cs->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci == NULL || ci->client_addr == NULL ||
-        ipaddr_from_sockaddr(ci->client_addr, &peer) != 0)
-        memset(&peer, 0, sizeof peer);
+    peer_of(cs->c, &peer);
     if (!count_proxied(cs, &peer))
         return refuse(cs, 429, "too many requests in progress from this "
                       "client", "1");
@@ -823,11 +822,7 @@ static void access_begin(struct conn_state *cs, const char *url,
     if (!cs->srv->log_ip)
         return;
     struct ipaddr peer;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(cs->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci == NULL || ci->client_addr == NULL ||
-        ipaddr_from_sockaddr(ci->client_addr, &peer) != 0)
-        memset(&peer, 0, sizeof peer);
+    peer_of(cs->c, &peer);
     clientaddr_resolve(&peer, MHD_lookup_connection_value(
                            cs->c, MHD_HEADER_KIND, "X-Forwarded-For"),
                        cs->srv->trusted, cs->srv->ntrusted, &cs->client_addr);

@@ -172,29 +172,30 @@ static uint64_t load(atomic_uint_fast64_t *v)
     return atomic_load_explicit(v, memory_order_relaxed);
 }
 
+/* Writes counter family NAME (with HELP) of the per-site counters C, one
+ * sample a site shown. */
+static void render_by_site(struct buf *b, const struct site_names *sn,
+                           const char *name, const char *help,
+                           atomic_uint_fast64_t *c)
+{
+    family(b, name, "counter", help);
+    for (size_t i = 0; i <= METRICS_SITES; i++) {
+        uint64_t v = load(&c[i]);
+        if (!row_shown(sn, i, v))
+            continue;
+        buf_printf(b, "%s{site=\"", name);
+        label_value(b, row_name(sn, i));
+        buf_printf(b, "\"} %llu\n", (unsigned long long)v);
+    }
+}
+
 static void render_events(struct buf *b, const struct site_names *sn)
 {
-    family(b, "dwell_events_accepted_total", "counter",
-           "Events queued for storage, by site.");
-    for (size_t i = 0; i <= METRICS_SITES; i++) {
-        uint64_t v = load(&accepted[i]);
-        if (!row_shown(sn, i, v))
-            continue;
-        buf_str(b, "dwell_events_accepted_total{site=\"");
-        label_value(b, row_name(sn, i));
-        buf_printf(b, "\"} %llu\n", (unsigned long long)v);
-    }
-    family(b, "dwell_events_bot_total", "counter",
-           "Accepted events flagged as a robot's (stored, left out of "
-           "reports by default), by site.");
-    for (size_t i = 0; i <= METRICS_SITES; i++) {
-        uint64_t v = load(&bots[i]);
-        if (!row_shown(sn, i, v))
-            continue;
-        buf_str(b, "dwell_events_bot_total{site=\"");
-        label_value(b, row_name(sn, i));
-        buf_printf(b, "\"} %llu\n", (unsigned long long)v);
-    }
+    render_by_site(b, sn, "dwell_events_accepted_total",
+                   "Events queued for storage, by site.", accepted);
+    render_by_site(b, sn, "dwell_events_bot_total",
+                   "Accepted events flagged as a robot's (stored, left out "
+                   "of reports by default), by site.", bots);
     family(b, "dwell_events_refused_total", "counter",
            "Event requests (POST /e, GET /p.gif) refused, by site (\"\" "
            "when none is known) and reason.");
