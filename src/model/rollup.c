@@ -62,41 +62,36 @@ void rollup_move(uint32_t *hist, int from, int to)
 #define N_COUNTERS 8
 #define N_SLOTS (N_COUNTERS + 1 + ROLLUP_HIST_BUCKETS + ROLLUP_SCROLL_BUCKETS)
 
-static uint64_t slot_get(const struct rollup_day *d, int i)
+/* The 32-bit counter of slot I (any slot but N_COUNTERS, engaged_ms). */
+static uint32_t *slot32(struct rollup_day *d, int i)
 {
-    const uint32_t counters[N_COUNTERS] = {
-        d->views, d->visitors, d->reads, d->votes_up, d->votes_down,
-        d->searches, d->links, d->events
-    };
-    if (i < N_COUNTERS)
-        return counters[i];
-    if (i == N_COUNTERS)
-        return d->engaged_ms;
+    switch (i) {
+    case 0: return &d->views;
+    case 1: return &d->visitors;
+    case 2: return &d->reads;
+    case 3: return &d->votes_up;
+    case 4: return &d->votes_down;
+    case 5: return &d->searches;
+    case 6: return &d->links;
+    case 7: return &d->events;
+    }
     i -= N_COUNTERS + 1;
     if (i < ROLLUP_HIST_BUCKETS)
-        return d->hist[i];
-    return d->scroll[i - ROLLUP_HIST_BUCKETS];
+        return &d->hist[i];
+    return &d->scroll[i - ROLLUP_HIST_BUCKETS];
 }
 
-static void slot_set(struct rollup_day *d, int i, uint64_t v)
+/* Adds V to slot I of D (SIGN > 0) or takes it away, stopping at zero. */
+static void slot_merge(struct rollup_day *d, int i, uint64_t v, int sign)
 {
-    uint32_t *counters[N_COUNTERS] = {
-        &d->views, &d->visitors, &d->reads, &d->votes_up, &d->votes_down,
-        &d->searches, &d->links, &d->events
-    };
-    if (i < N_COUNTERS) {
-        *counters[i] = (uint32_t)v;
-        return;
-    }
     if (i == N_COUNTERS) {
-        d->engaged_ms = v;
+        uint64_t cur = d->engaged_ms;
+        d->engaged_ms = sign > 0 ? cur + v : cur >= v ? cur - v : 0;
         return;
     }
-    i -= N_COUNTERS + 1;
-    if (i < ROLLUP_HIST_BUCKETS)
-        d->hist[i] = (uint32_t)v;
-    else
-        d->scroll[i - ROLLUP_HIST_BUCKETS] = (uint32_t)v;
+    uint32_t *p = slot32(d, i);
+    uint64_t cur = *p;
+    *p = (uint32_t)(sign > 0 ? cur + v : cur >= v ? cur - v : 0);
 }
 
 static size_t varint_put(uint8_t *p, uint64_t v)
@@ -122,25 +117,48 @@ static int varint_get(const uint8_t *p, size_t len, size_t *off, uint64_t *v)
     return -1;
 }
 
-int rollup_encode(const struct rollup_day *d, uint8_t *buf, size_t cap)
+/* Appends slot I with value V to BUF (N bytes used of CAP) unless V is 0.
+ * Returns the new length, or 0 if CAP is too small or N is already 0 (an
+ * earlier slot did not fit). */
+static size_t slot_put(uint8_t *buf, size_t n, size_t cap, int i, uint64_t v)
 {
     uint8_t tmp[20];
-    size_t n = 0;
+    if (v == 0 || n == 0)
+        return n;
+    size_t k = varint_put(tmp, (uint64_t)i);
+    k += varint_put(tmp + k, v);
+    if (n + k > cap)
+        return 0;
+    memcpy(buf + n, tmp, k);
+    return n + k;
+}
+
+/* Appends the non-zero entries of ARR (LEN of them) as slots FIRST,
+ * FIRST + 1, ...; the same contract as slot_put. */
+static size_t slots_put(uint8_t *buf, size_t n, size_t cap, int first,
+                        const uint32_t *arr, int len)
+{
+    for (int b = 0; b < len && n != 0; b++)
+        if (arr[b] != 0)
+            n = slot_put(buf, n, cap, first + b, arr[b]);
+    return n;
+}
+
+int rollup_encode(const struct rollup_day *d, uint8_t *buf, size_t cap)
+{
+    const uint32_t counters[N_COUNTERS] = {
+        d->views, d->visitors, d->reads, d->votes_up, d->votes_down,
+        d->searches, d->links, d->events
+    };
     if (cap < 1)
         return -1;
-    buf[n++] = RECORD_VERSION;
-    for (int i = 0; i < N_SLOTS; i++) {
-        uint64_t v = slot_get(d, i);
-        if (v == 0)
-            continue;
-        size_t k = varint_put(tmp, (uint64_t)i);
-        k += varint_put(tmp + k, v);
-        if (n + k > cap)
-            return -1;
-        memcpy(buf + n, tmp, k);
-        n += k;
-    }
-    return (int)n;
+    buf[0] = RECORD_VERSION;
+    size_t n = slots_put(buf, 1, cap, 0, counters, N_COUNTERS);
+    n = slot_put(buf, n, cap, N_COUNTERS, d->engaged_ms);
+    n = slots_put(buf, n, cap, N_COUNTERS + 1, d->hist, ROLLUP_HIST_BUCKETS);
+    n = slots_put(buf, n, cap, N_COUNTERS + 1 + ROLLUP_HIST_BUCKETS,
+                  d->scroll, ROLLUP_SCROLL_BUCKETS);
+    return n == 0 ? -1 : (int)n;
 }
 
 int rollup_decode(const uint8_t *buf, size_t len, struct rollup_day *d)
@@ -205,8 +223,7 @@ int rollup_decode_merge(const uint8_t *buf, size_t len, struct rollup_day *d,
         if (varint_get(buf, len, &off, &i) != 0 ||
             varint_get(buf, len, &off, &v) != 0 || i >= N_SLOTS)
             return -1;
-        uint64_t cur = slot_get(d, (int)i);
-        slot_set(d, (int)i, sign > 0 ? cur + v : cur >= v ? cur - v : 0);
+        slot_merge(d, (int)i, v, sign);
     }
     return 0;
 }

@@ -213,6 +213,31 @@ TEST(sparse_record_takes_little_space)
     CHECK_EQ_INT(rollup_encode(&d, buf, sizeof buf), 1 + 2 + 2 + 3);
 }
 
+/* The stored bytes are a format: data dirs written by any earlier binary
+ * hold them. Slot order, varint index then varint value, zeros left out. */
+TEST(record_bytes_are_the_stored_format)
+{
+    struct rollup_day d;
+    uint8_t buf[ROLLUP_RECORD_MAX];
+    memset(&d, 0, sizeof d);
+    d.views = 1;
+    d.events = 300;
+    d.engaged_ms = 200;
+    d.hist[3] = 2;
+    d.scroll[10] = 1;
+    static const uint8_t want[] = {
+        1,                      /* record version */
+        0, 1,                   /* views */
+        7, 0xac, 0x02,          /* events 300 */
+        8, 0xc8, 0x01,          /* engaged_ms 200 */
+        12, 2,                  /* hist[3]: slot 9 + 3 */
+        0xee, 0x01, 1,          /* scroll[10]: slot 9 + 219 + 10 = 238 */
+    };
+    int len = rollup_encode(&d, buf, sizeof buf);
+    CHECK_EQ_INT(len, (int)sizeof want);
+    CHECK(memcmp(buf, want, sizeof want) == 0);
+}
+
 TEST(encode_into_a_too_small_buffer_fails)
 {
     struct rollup_day d;
@@ -494,6 +519,7 @@ int main(void)
     RUN(largest_record_fits_the_record_max);
     RUN(empty_record_encodes_to_one_byte_and_round_trips);
     RUN(sparse_record_takes_little_space);
+    RUN(record_bytes_are_the_stored_format);
     RUN(encode_into_a_too_small_buffer_fails);
     RUN(damaged_record_is_rejected);
     RUN(every_truncation_of_a_full_record_decodes_or_fails_without_overread);
