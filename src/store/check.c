@@ -17,6 +17,7 @@
 #include "store/codec.h"
 #include "store/env.h"
 #include "store/erase.h"
+#include "store/migrate.h"
 #include "store/retention.h"
 
 #define CHECK_SHOWN_PER_DB 10     /* problems printed per database at most */
@@ -112,6 +113,9 @@ static bool meta_ok(const MDB_val *k, const MDB_val *v)
     if (k->mv_size == sizeof SHIP_FILL_KEY - 1 &&
         memcmp(k->mv_data, SHIP_FILL_KEY, k->mv_size) == 0)
         return v->mv_size == 0 || v->mv_size == EVENT_KEY_LEN;
+    if (k->mv_size == sizeof THIN_META - 1 &&      /* an unfinished 3 -> 4 */
+        memcmp(k->mv_data, THIN_META, k->mv_size) == 0)
+        return v->mv_size == 0 || v->mv_size == THIN_AT_LEN;
     static const char *const u32s[] = { "schema", "site_seq", "final",
                                         "settling", RETAINED_KEY };
     for (size_t i = 0; i < sizeof u32s / sizeof u32s[0]; i++)

@@ -5,7 +5,9 @@
  * Named databases (keys are big-endian so that they sort as numbers):
  *   meta       "schema" -> u32; "site_seq" -> u32; "salt"+day(4) -> 16 bytes;
  *              "recode" -> events key: while the schema 2 -> 3 migration
- *              rewrites event records, where it resumes (store/migrate.h)
+ *              rewrites event records, where it resumes (store/migrate.h);
+ *              "thin" -> site(4) article(8): the same for the 3 -> 4 one,
+ *              which thins the cum rows
  *   sites      name -> id(4) norigins(1) {len(1) origin}...
  *   events     time_us(8) seq(4) -> event record (event_encode: version 2;
  *              version 1 still decodes)
@@ -30,10 +32,12 @@
  *              e-mail); kept VISITS_KEEP_DAYS
  *   cum        site(4) article(8) day(4) class(1) -> rollup record: the sum
  *              of that article's daily rows of that class up to the day,
- *              kept for final days only (see store_rollups.c)
+ *              kept for final days only, on the last day with a row of
+ *              each stride of CUM_STRIDE days (see rollups.c, rollups.h)
  *   heads      site(4) article(8) class(1) -> first(4) last(4) rollup
- *              record: the days of that article's first and last cum rows
- *              and the last one's sum, read in article order by reports
+ *              record: the days of that article's first settled daily row
+ *              and last cum row, and the last one's sum, read in article
+ *              order by reports
  *   dirty      site(4) article(8) class(1) -> day(4): cum rows from that day
  *              on are stale (a final day changed) and must be rebuilt
  *   tickets    site(4) ticket id -> created_us(8) flags(1) [email key(32)]

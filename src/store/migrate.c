@@ -43,12 +43,15 @@ int store_migrate_v1(struct store *st, MDB_txn *txn)
     mdb_cursor_close(cur);
     if (rc != MDB_NOTFOUND)
         return rc;
-    /* heads: the last cum row of each (article, class), and the first day */
-    MDB_cursor *probe = NULL;
+    /* heads: the last cum row of each (article, class), and the first
+     * settled daily row's day */
+    MDB_cursor *probe = NULL, *days = NULL;
     if ((rc = mdb_cursor_open(txn, st->dbi[DB_CUM], &cur)) != 0)
         return rc;
     struct rollup_day *sum = malloc(sizeof *sum);
     rc = sum ? mdb_cursor_open(txn, st->dbi[DB_CUM], &probe) : ENOMEM;
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &days);
     if (rc == 0)
         rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (rc == 0 && k.mv_size == 17) {
@@ -60,7 +63,7 @@ int store_migrate_v1(struct store *st, MDB_txn *txn)
             rc = cum_merge_at(probe, site, a, cls, UINT32_MAX - 1, sum, 1,
                               &last);
             if (rc == 0 && last != UINT32_MAX &&
-                (rc = cum_first_day(probe, site, a, cls, &first)) == 0)
+                (rc = cum_first_day(days, site, a, cls, &first)) == 0)
                 rc = head_put(st, txn, site, a, cls, first, last, sum);
         }
         uint8_t kb[DAILY_KEY_LEN];
@@ -74,6 +77,8 @@ int store_migrate_v1(struct store *st, MDB_txn *txn)
     }
     if (probe)
         mdb_cursor_close(probe);
+    if (days)
+        mdb_cursor_close(days);
     free(sum);
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
@@ -159,5 +164,145 @@ int store_recode_events(struct store *st, size_t *rewritten)
     while (rc == 0 && !r.done)
         rc = store_write(st, recode_txn, &r);
     *rewritten = r.rewritten;
+    return rc;
+}
+
+#define THIN_BATCH 50000     /* cum rows looked at per write transaction */
+
+int store_migrate_v3(struct store *st, MDB_txn *txn)
+{
+    MDB_val k = { sizeof THIN_META - 1, THIN_META }, v = { 0, "" };
+    return mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+}
+
+/* One bounded pass of the thinning; DONE is set when none is left. */
+struct thin {
+    bool done;
+    size_t dropped, before;    /* BEFORE: DROPPED when the pass began */
+    uint32_t *days;            /* the days of one article to delete */
+    uint8_t *cls;
+    size_t n, cap;
+};
+
+/* Notes the cum row of (DAY, CLS) for deletion. */
+static bool thin_note(struct thin *t, uint32_t day, int cls)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 1024;
+        uint32_t *d = realloc(t->days, cap * sizeof *d);
+        if (d != NULL)
+            t->days = d;
+        uint8_t *c = d ? realloc(t->cls, cap) : NULL;
+        if (c == NULL)
+            return false;
+        t->cls = c;
+        t->cap = cap;
+    }
+    t->days[t->n] = day;
+    t->cls[t->n++] = (uint8_t)cls;
+    return true;
+}
+
+/* Thins the cum rows of (SITE, A), CUR on its first; leaves CUR on the
+ * next article's first row. Counts the rows looked at in *SEEN. */
+static int thin_article(struct store *st, MDB_txn *txn, MDB_cursor *cur,
+                        uint32_t site, uint64_t a, struct thin *t,
+                        size_t *seen)
+{
+    MDB_val k, v;
+    uint32_t prev[2] = { UINT32_MAX, UINT32_MAX };
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+    t->n = 0;
+    while (rc == 0 && same_article(&k, site, a)) {
+        int cls = key_class(k.mv_data);
+        uint32_t day = key_day(k.mv_data);
+        (*seen)++;
+        if (cls <= 1 && prev[cls] != UINT32_MAX &&
+            prev[cls] / CUM_STRIDE == day / CUM_STRIDE &&
+            !thin_note(t, prev[cls], cls))
+            return ENOMEM;
+        if (cls <= 1)
+            prev[cls] = day;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    for (size_t i = 0; i < t->n; i++) {
+        uint8_t kb[DAILY_KEY_LEN];
+        MDB_val dk = { daily_key(kb, site, a, t->days[i], t->cls[i]), kb };
+        int d = mdb_del(txn, st->dbi[DB_CUM], &dk, NULL);
+        if (d != 0)
+            return d;
+    }
+    t->dropped += t->n;
+    return rc;
+}
+
+/* Thins the articles from where meta "thin" says until THIN_BATCH rows
+ * were looked at, and moves that key on (deletes it at the end). */
+static int thin_txn(struct store *st, MDB_txn *txn, void *ctx)
+{
+    struct thin *t = ctx;
+    MDB_val mk = { sizeof THIN_META - 1, THIN_META }, mv, k, v;
+    MDB_cursor *cur;
+    int rc = mdb_get(txn, st->dbi[DB_META], &mk, &mv);
+    t->done = rc == MDB_NOTFOUND;
+    t->before = t->dropped;
+    if (rc != 0)
+        return t->done ? 0 : rc;
+    uint32_t site = 0;
+    uint64_t a = 0;
+    if (mv.mv_size == THIN_AT_LEN) {
+        site = key_site(mv.mv_data);
+        a = key_article(mv.mv_data);
+    }
+    if ((rc = mdb_cursor_open(txn, st->dbi[DB_CUM], &cur)) != 0)
+        return rc;
+    size_t seen = 0;
+    bool end = false;
+    while (rc == 0 && seen < THIN_BATCH && !end) {
+        uint8_t kb[DAILY_KEY_LEN];
+        k = (MDB_val){ daily_key(kb, site, a, 0, 0), kb };
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == 0 && k.mv_size != DAILY_KEY_LEN)
+            rc = MDB_CORRUPTED;
+        if (rc != 0)
+            break;
+        site = key_site(k.mv_data);
+        a = key_article(k.mv_data);
+        rc = thin_article(st, txn, cur, site, a, t, &seen);
+        end = a == UINT64_MAX && site == UINT32_MAX;
+        if (a == UINT64_MAX)
+            site++;
+        a++;                           /* 0 after UINT64_MAX */
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND || (rc == 0 && end))
+        return mdb_del(txn, st->dbi[DB_META], &mk, NULL);
+    if (rc != 0)
+        return rc;
+    uint8_t at[THIN_AT_LEN];
+    site_id_key(at, site, a);
+    mv = (MDB_val){ sizeof at, at };
+    return mdb_put(txn, st->dbi[DB_META], &mk, &mv, 0);
+}
+
+/* Puts back the count of a pass that was not committed. */
+static void thin_undo(struct store *st, void *ctx)
+{
+    struct thin *t = ctx;
+    (void)st;
+    t->dropped = t->before;
+}
+
+int store_thin_cum(struct store *st, size_t *dropped)
+{
+    struct thin t = { 0 };
+    int rc = 0;
+    while (rc == 0 && !t.done)
+        rc = store_write_undo(st, thin_txn, thin_undo, &t);
+    free(t.days);
+    free(t.cls);
+    *dropped = t.dropped;
     return rc;
 }

@@ -26,4 +26,22 @@ int store_migrate_v2(struct store *st, MDB_txn *txn);
  * either version. */
 int store_recode_events(struct store *st, size_t *rewritten);
 
+/* meta "thin": while the cum rows of schema 3 (one per day) are being
+ * thinned to one per stride (schema 3 -> 4, see CUM_STRIDE), where the
+ * thinning resumes: site(4) article(8), or 0 bytes: from the first. */
+#define THIN_META "thin"
+#define THIN_AT_LEN 12
+
+/* Brings a schema 3 environment to schema 4 inside TXN: marks the cum rows
+ * for thinning (store_thin_cum does it, in bounded transactions). Returns
+ * 0 or an LMDB error. */
+int store_migrate_v3(struct store *st, MDB_txn *txn);
+
+/* Deletes, while meta "thin" is present, every cum row but the last of its
+ * stride of each article and class, THIN_BATCH rows looked at a write
+ * transaction, from where an earlier (interrupted) run stopped; counts the
+ * rows deleted in *DROPPED. Returns 0 or an LMDB error. Readers meanwhile
+ * read either layout: a sum is a cum row plus the daily rows after it. */
+int store_thin_cum(struct store *st, size_t *dropped);
+
 #endif

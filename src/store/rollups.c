@@ -99,12 +99,17 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
  * "recent", a small database the writer updates with every event. A
  * settling pass first moves them to "daily" (phase 0), then extends, per
  * article and class, the running sum of the daily rows ("cum") over the
- * newly settled days (phase 1). The sum over any range of settled days is
- * then one cum row minus another, and "heads" keeps each article's last
- * cum row with the days of its first and last, read in article order:
- * a list with its previous period over a year of 10,000 articles looks
- * up at most three cum rows per article (two when the range reaches the
- * last settled day), none when it starts before the article's first day.
+ * newly settled days (phase 1). A cum row is kept on the last day with a
+ * daily row of each stride of CUM_STRIDE days (rollups.h; schema 3 kept
+ * one on every day). The sum through a settled day is then the nearer of
+ * the cum rows around it, with the (at most CUM_STRIDE - 1) daily rows
+ * between added or taken away; the sum over a range is that of its end
+ * minus that of the day before its start. "heads" keeps each article's
+ * last cum row with the days of its first daily row and that row, read
+ * in article order: a list with its previous period over a year of 10,000
+ * articles looks up at most three cum rows per article (two when the
+ * range reaches the last settled day) and the daily rows next to them,
+ * none when it starts before the article's first day.
  * While a pass runs (meta "settling"), a row of a day it settles is in
  * either database, never in both. A write to a settled day (an import,
  * generated data, a late event) marks the article dirty; the writer
@@ -304,65 +309,134 @@ static int rows_merge(const struct rollup_reader *r, uint32_t site,
     return rc;
 }
 
+/* The cum rows around one day of one article and class: the last at or
+ * before it (PREV, on day AT_PREV) and the first after it, if settled
+ * (NEXT, on day AT_NEXT); mv_data NULL where there is none. */
+struct cum_seen {
+    uint32_t day, at_prev, at_next;
+    int cls;
+    MDB_val prev, next;
+};
+
 /* The cum rows one article's sums have looked up, so that a boundary
  * shared by two ranges is looked up once. */
 struct cum_memo {
     size_t n;
-    struct cum_seen { uint32_t day; int cls; MDB_val rec; }
-        at[4 * MAX_SUM_RANGES];
+    struct cum_seen at[4 * MAX_SUM_RANGES];
 };
 
-/* Finds in *REC the cum row of (SITE, A, CLS) with the greatest day <= DAY
- * (mv_data NULL if none), remembering it in M. */
+/* Moves CUR (on K, or ended with RC) by OP to the first row of (SITE, A,
+ * CLS) for which the day is <= DAY (OP MDB_PREV) or > DAY (MDB_NEXT), and
+ * sets *REC and *AT to it (REC's mv_data NULL when there is none). */
+static int cum_scan(MDB_cursor *cur, int rc, MDB_val *k, MDB_cursor_op op,
+                    uint32_t site, uint64_t a, int cls, uint32_t day,
+                    MDB_val *rec, uint32_t *at)
+{
+    MDB_val v;
+    while (rc == 0 && same_article(k, site, a)) {
+        uint32_t d = key_day(k->mv_data);
+        if (key_class(k->mv_data) == cls && (op == MDB_PREV ? d <= day
+                                                            : d > day)) {
+            if ((rc = mdb_cursor_get(cur, k, &v, MDB_GET_CURRENT)) != 0)
+                break;
+            *rec = v;
+            *at = d;
+            return 0;
+        }
+        rc = mdb_cursor_get(cur, k, &v, op);
+    }
+    *rec = (MDB_val){ 0, NULL };
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Finds the cum rows of (SITE, A, CLS) around DAY into *OUT (see
+ * cum_seen; the next one only when DAY has none), remembering them in M. */
 static int cum_find(const struct rollup_reader *r, uint32_t site, uint64_t a,
-                    int cls, uint32_t day, struct cum_memo *m, MDB_val *rec)
+                    int cls, uint32_t day, struct cum_memo *m,
+                    struct cum_seen *out)
 {
     for (size_t i = 0; i < m->n; i++)
         if (m->at[i].day == day && m->at[i].cls == cls) {
-            *rec = m->at[i].rec;
+            *out = m->at[i];
             return 0;
         }
     uint8_t kb[DAILY_KEY_LEN];
-    MDB_val k = { daily_key(kb, site, a, day, cls), kb };
-    *rec = (MDB_val){ 0, NULL };
-    int rc = mdb_cursor_get(r->cum, &k, rec, MDB_SET_RANGE);
-    if (rc != 0 || k.mv_size != 17 || memcmp(k.mv_data, kb, 17) != 0)
-        rc = mdb_cursor_get(r->cum, &k, rec,     /* no row on DAY itself */
+    MDB_val k = { daily_key(kb, site, a, day, cls), kb }, v;
+    *out = (struct cum_seen){ .day = day, .cls = cls };
+    int rc = mdb_cursor_get(r->cum, &k, &v, MDB_SET_RANGE);
+    if (rc == 0 && k.mv_size == 17 && memcmp(k.mv_data, kb, 17) == 0) {
+        out->prev = v;                            /* a row on DAY itself */
+        out->at_prev = day;
+    } else {
+        rc = cum_scan(r->cum, rc, &k, MDB_NEXT, site, a, cls, day,
+                      &out->next, &out->at_next);
+        if (rc == 0 && out->next.mv_data && out->at_next > r->final)
+            out->next = (MDB_val){ 0, NULL };     /* a pass under way */
+        k = (MDB_val){ daily_key(kb, site, a, day, cls), kb };
+        if (rc == 0)
+            rc = mdb_cursor_get(r->cum, &k, &v, MDB_SET_RANGE);
+        rc = mdb_cursor_get(r->cum, &k, &v,
                             rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
-    while (rc == 0 && same_article(&k, site, a) &&
-           (key_class(k.mv_data) != cls ||
-            key_day(k.mv_data) > day))
-        rc = mdb_cursor_get(r->cum, &k, rec, MDB_PREV);
-    if (rc == 0 && !same_article(&k, site, a))
-        rc = MDB_NOTFOUND;
+        rc = cum_scan(r->cum, rc, &k, MDB_PREV, site, a, cls, day,
+                      &out->prev, &out->at_prev);
+    }
     if (rc != 0)
-        *rec = (MDB_val){ 0, NULL };
-    if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
     if (m->n < sizeof m->at / sizeof m->at[0])
-        m->at[m->n++] = (struct cum_seen){ day, cls, *rec };
+        m->at[m->n++] = *out;
     return 0;
 }
 
-/* Adds (SIGN 1) or subtracts (SIGN -1) to OUT the running sum of (SITE, A,
+/* Adds to OUT the settled daily rows of (SITE, A, CLS) with FROM <= day
+ * <= TO. */
+static int daily_replay(const struct rollup_reader *r, uint32_t site,
+                        uint64_t a, int cls, uint32_t from, uint32_t to,
+                        struct rollup_day *out)
+{
+    if (from > to)
+        return 0;
+    uint8_t kb[DAILY_KEY_LEN];
+    MDB_val k = { daily_key(kb, site, a, from, cls), kb }, v;
+    int rc = mdb_cursor_get(r->daily, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && same_article(&k, site, a) && key_day(k.mv_data) <= to) {
+        if (key_class(k.mv_data) == cls &&
+            rollup_decode_add(v.mv_data, v.mv_size, out) != 0)
+            return MDB_CORRUPTED;
+        rc = mdb_cursor_get(r->daily, &k, &v, MDB_NEXT);
+    }
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Adds to ACC[0] (SIGN 1) or ACC[1] (SIGN -1) the running sum of (SITE, A,
  * CLS) through settled DAY: from head H when DAY is at or after its last cum
- * row, nothing before its first, else one lookup (also without a head). */
+ * row, nothing before its first, else one lookup (also without a head):
+ * the nearer cum row, before DAY plus the daily rows between, or after DAY
+ * with the daily rows between added to the other side. (Sides, not signed
+ * merges: a subtraction stops at 0, so it must come last.) */
 static int cum_at(const struct rollup_reader *r, uint32_t site, uint64_t a,
                   int cls, const struct head *h, uint32_t day,
-                  struct cum_memo *m, struct rollup_day *out, int sign)
+                  struct cum_memo *m, struct rollup_day *acc[2], int sign)
 {
-    MDB_val rec = { 0, NULL };
+    struct rollup_day *out = acc[sign < 0], *other = acc[sign > 0];
+    struct cum_seen s;
     int rc;
     if (h != NULL && day < h->first)
         return 0;
     if (h != NULL && day >= h->last)
-        rec = (MDB_val){ h->len, (void *)h->rec };
-    else if ((rc = cum_find(r, site, a, cls, day, m, &rec)) != 0)
+        return rollup_decode_add(h->rec, h->len, out) == 0
+               ? 0 : MDB_CORRUPTED;
+    if ((rc = cum_find(r, site, a, cls, day, m, &s)) != 0)
         return rc;
-    if (rec.mv_data == NULL)
-        return 0;
-    return rollup_decode_merge(rec.mv_data, rec.mv_size, out, sign) == 0
-           ? 0 : MDB_CORRUPTED;
+    uint32_t from = s.prev.mv_data ? s.at_prev + 1 : h ? h->first : 0;
+    bool ahead = s.next.mv_data != NULL &&
+                 s.at_next - day < day + 1 - from;
+    const MDB_val *rec = ahead ? &s.next : &s.prev;
+    if (rec->mv_data != NULL &&
+        rollup_decode_add(rec->mv_data, rec->mv_size, out) != 0)
+        return MDB_CORRUPTED;
+    if (ahead)
+        return daily_replay(r, site, a, cls, day + 1, s.at_next, other);
+    return daily_replay(r, site, a, cls, from, day, out);
 }
 
 static bool rollup_empty(const struct rollup_day *d)
@@ -459,12 +533,16 @@ static int article_sums(const struct rollup_reader *r, uint32_t site,
         memset(&out[i], 0, sizeof out[i]);
         if (cum && g->from <= r->final) {
             uint32_t hi = g->to < r->final ? g->to : r->final;
+            struct rollup_day minus;
+            struct rollup_day *acc[2] = { &out[i], &minus };
+            memset(&minus, 0, sizeof minus);
             for (int cls = 0; cls < ncls && rc == 0; cls++) {
-                rc = cum_at(r, site, a, cls, h[cls], hi, &memo, &out[i], 1);
+                rc = cum_at(r, site, a, cls, h[cls], hi, &memo, acc, 1);
                 if (rc == 0 && g->from > 0)
                     rc = cum_at(r, site, a, cls, h[cls], g->from - 1, &memo,
-                                &out[i], -1);
+                                acc, -1);
             }
+            rollup_sub(&out[i], &minus);
             open_from = hi + 1;
         }
         if (rc == 0)
@@ -641,7 +719,7 @@ int store_rollups_each(struct store *st, uint32_t site_id, uint64_t article,
     return rc == 0 ? 0 : -1;
 }
 
-/* The day of the first cum row of (SITE, A, CLS) into *DAY. */
+/* The day of the first row of (SITE, A, CLS) under CUR into *DAY. */
 int cum_first_day(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
                          uint32_t *day)
 {
@@ -658,12 +736,43 @@ int cum_first_day(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
     return rc == 0 ? MDB_NOTFOUND : rc;
 }
 
+/* Writes the cum row of (SITE, A, CLS) on DAY: SUM. */
+static int cum_put(struct store *st, MDB_txn *txn, uint32_t site,
+                   uint64_t a, int cls, uint32_t day,
+                   const struct rollup_day *sum)
+{
+    uint8_t kb[DAILY_KEY_LEN], buf[ROLLUP_RECORD_MAX];
+    int len = rollup_encode(sum, buf, sizeof buf);
+    if (len < 0)
+        return MDB_BAD_VALSIZE;
+    MDB_val k = { daily_key(kb, site, a, day, cls), kb };
+    MDB_val v = { (size_t)len, buf };
+    return mdb_put(txn, st->dbi[DB_CUM], &k, &v, 0);
+}
+
+/* Deletes the cum rows of (SITE, A, CLS) from day FROM on. */
+static int cum_drop_from(MDB_cursor *cum, uint32_t site, uint64_t a, int cls,
+                         uint32_t from)
+{
+    uint8_t kb[DAILY_KEY_LEN];
+    MDB_val k = { daily_key(kb, site, a, from, 0), kb }, v;
+    int rc = mdb_cursor_get(cum, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && same_article(&k, site, a)) {
+        if (key_class(k.mv_data) == cls && (rc = mdb_cursor_del(cum, 0)) != 0)
+            return rc;
+        rc = mdb_cursor_get(cum, &k, &v, MDB_NEXT);
+    }
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* Rewrites the cum rows of (SITE, A, CLS) for days FROM..THROUGH from the
- * daily rows, drops any later ones, and rewrites the head. */
+ * daily rows (from the start of FROM's stride, see CUM_STRIDE), drops any
+ * later ones, and rewrites the head. */
 static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,
                        uint64_t a, int cls, uint32_t from, uint32_t through)
 {
     MDB_cursor *cum, *daily;
+    from -= from % CUM_STRIDE;
     int rc = mdb_cursor_open(txn, st->dbi[DB_CUM], &cum);
     if (rc != 0)
         return rc;
@@ -671,54 +780,40 @@ static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,
         mdb_cursor_close(cum);
         return rc;
     }
-    uint8_t kb[DAILY_KEY_LEN], buf[ROLLUP_RECORD_MAX];
-    MDB_val k = { daily_key(kb, site, a, from, 0), kb }, v;
-    rc = mdb_cursor_get(cum, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && same_article(&k, site, a)) {
-        if (key_class(k.mv_data) == cls &&
-            (rc = mdb_cursor_del(cum, 0)) != 0)
-            break;
-        rc = mdb_cursor_get(cum, &k, &v, MDB_NEXT);
-    }
     struct rollup_day *base = calloc(1, sizeof *base);
     uint32_t first = 0, last = UINT32_MAX;
-    if (base == NULL)
-        rc = ENOMEM;
-    if ((rc == 0 || rc == MDB_NOTFOUND) && from > 0)
+    rc = base == NULL ? ENOMEM : cum_drop_from(cum, site, a, cls, from);
+    if (rc == 0 && from > 0)         /* the sum through the stride before */
         rc = cum_merge_at(cum, site, a, cls, from - 1, base, 1, &last);
-    else if (rc == MDB_NOTFOUND)
-        rc = 0;
     if (rc == 0 && last != UINT32_MAX)
-        rc = cum_first_day(cum, site, a, cls, &first);
-    k.mv_size = daily_key(kb, site, a, from, 0);
-    k.mv_data = kb;
+        rc = cum_first_day(daily, site, a, cls, &first);
+    uint8_t kb[DAILY_KEY_LEN];
+    MDB_val k = { daily_key(kb, site, a, from, 0), kb }, v;
     if (rc == 0)
         rc = mdb_cursor_get(daily, &k, &v, MDB_SET_RANGE);
+    bool pending = false;            /* a row of LAST's stride not yet put */
     while (rc == 0 && same_article(&k, site, a)) {
         const uint8_t *p = k.mv_data;
         uint32_t day = key_day(p);
         if (day > through)
             break;
         if (key_class(p) == cls) {
+            if (pending && day / CUM_STRIDE != last / CUM_STRIDE &&
+                (rc = cum_put(st, txn, site, a, cls, last, base)) != 0)
+                break;
             if (rollup_decode_add(v.mv_data, v.mv_size, base) != 0) {
                 rc = MDB_CORRUPTED;
-                break;
-            }
-            int len = rollup_encode(base, buf, sizeof buf);
-            uint8_t ck[DAILY_KEY_LEN];
-            MDB_val ckey = { 17, ck }, cval = { (size_t)len, buf };
-            memcpy(ck, p, 17);
-            if (len < 0 ||
-                (rc = mdb_put(txn, st->dbi[DB_CUM], &ckey, &cval, 0)) != 0) {
-                rc = len < 0 ? MDB_BAD_VALSIZE : rc;
                 break;
             }
             if (last == UINT32_MAX)
                 first = day;
             last = day;
+            pending = true;
         }
         rc = mdb_cursor_get(daily, &k, &v, MDB_NEXT);
     }
+    if ((rc == 0 || rc == MDB_NOTFOUND) && pending)
+        rc = cum_put(st, txn, site, a, cls, last, base);
     if (rc == 0 || rc == MDB_NOTFOUND)
         rc = head_put(st, txn, site, a, cls, first, last,
                       last == UINT32_MAX ? NULL : base);

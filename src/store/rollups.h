@@ -13,6 +13,13 @@
 int store_settled_days(struct store *st, MDB_txn *txn, uint32_t *final,
                        uint32_t *settling);
 
+/* Cum rows are kept every CUM_STRIDE days: for each stride of days
+ * (day / CUM_STRIDE) that has daily rows of an article and class, one cum
+ * row on the last of them. The sum through any settled day is the cum row
+ * at or before it plus the daily rows after that row (at most
+ * CUM_STRIDE - 1 of them). Schema 3 kept one on every such day. */
+#define CUM_STRIDE 7
+
 /* Notes that the cumulative rows of (SITE, ARTICLE, CLS) from DAY on no
  * longer hold: a settled day changed (imports, generated data, late
  * events). */
@@ -26,8 +33,9 @@ int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
                  uint32_t day, struct rollup_day *out, int sign,
                  uint32_t *at);
 
-/* Sets *FIRST to the day of the first cum row of (SITE, A, CLS). Returns 0,
- * MDB_NOTFOUND when there is none, or an LMDB error. */
+/* Sets *FIRST to the day of the first row of (SITE, A, CLS) under CUR (on
+ * "cum" or "daily"). Returns 0, MDB_NOTFOUND when there is none, or an LMDB
+ * error. */
 int cum_first_day(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
                   uint32_t *first);
 

@@ -25,11 +25,13 @@
 #include "store/env.h"
 #include "store/fault.h"
 #include "store/migrate.h"
+#include "store/rollups.h"
 #include "store/ship.h"
 #include "store/writer.h"
 
-#define SCHEMA_VERSION     3    /* 1: no recent and heads databases;
-                                   2: event records of version 1 */
+#define SCHEMA_VERSION     4    /* 1: no recent and heads databases;
+                                   2: event records of version 1;
+                                   3: a cum row on every day */
 #define DEFAULT_MAP_SIZE   ((size_t)256 << 20)
 
 static const char *const db_names[DB_COUNT] = {
@@ -68,13 +70,15 @@ static int open_dbs_txn(struct store *st, MDB_txn *txn, void *ctx)
     uint32_t found = 0;
     if (rc == 0 && !u32_read(&v, &found))
         found = 0;
-    if (rc == 0 && (found == 1 || found == 2)) {
+    if (rc == 0 && found >= 1 && found < SCHEMA_VERSION) {
         f->older = st->readonly;       /* let a writable opening migrate */
         if (st->readonly)
             return MDB_NOTFOUND;
         if (found == 1 && (rc = store_migrate_v1(st, txn)) != 0)
             return rc;
-        if ((rc = store_migrate_v2(st, txn)) != 0)
+        if (found <= 2 && (rc = store_migrate_v2(st, txn)) != 0)
+            return rc;
+        if ((rc = store_migrate_v3(st, txn)) != 0)
             return rc;
         f->migrated = found;
         rc = MDB_NOTFOUND;             /* write the current version below */
@@ -129,6 +133,12 @@ static int open_dbs(struct store *st, char *err, size_t errlen)
     if (n > 0)
         log_info("store: %zu event records rewritten in the current "
                  "version", n);
+    n = 0;
+    if (!st->readonly && (rc = store_thin_cum(st, &n)) != 0)
+        return set_err(err, errlen, "thinning cumulative rows", rc);
+    if (n > 0)
+        log_info("store: %zu cumulative rows dropped (one every %d days "
+                 "kept)", n, CUM_STRIDE);
     return 0;
 }
 

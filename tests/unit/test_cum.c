@@ -322,6 +322,155 @@ TEST(a_schema_1_store_is_migrated_and_reports_the_same)
     CHECK(sums_hold(truth, 1, 0));
 }
 
+/* --- schema 3: a cum row on every day ------------------------------------------- */
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
+}
+
+static uint64_t be64(const uint8_t *p)
+{
+    return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+/* Turns the cum rows of the store in PATH back into schema 3's with LMDB's
+ * own API: one on every day that has a daily row (the running sum through
+ * it), schema SCHEMA and meta "thin" = THIN (THINLEN bytes; none when
+ * NULL). Returns the cum rows written, or -1. */
+static long densify(const char *path, uint32_t schema, const void *thin,
+                    size_t thinlen)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi daily, cum, meta;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    static struct rollup_day sum[2];
+    uint8_t prev[12] = { 0 }, buf[ROLLUP_RECORD_MAX];
+    long n = 0;
+    if (raw_begin(path, &env, &txn) != 0)
+        return -1;
+    int rc = mdb_dbi_open(txn, "daily", 0, &daily);
+    if (rc == 0) rc = mdb_dbi_open(txn, "cum", 0, &cum);
+    if (rc == 0) rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == 0) rc = mdb_cursor_open(txn, daily, &cur);
+    int c = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc;
+    while (rc == 0 && c == 0) {
+        const uint8_t *p = k.mv_data;
+        int cls = p[16];
+        if (memcmp(prev, p, 12) != 0)
+            memset(sum, 0, sizeof sum);
+        memcpy(prev, p, 12);
+        if (be64(p + 4) != 0 && cls <= 1) {     /* the site row: no cum */
+            int len;
+            if (rollup_decode_add(v.mv_data, v.mv_size, &sum[cls]) != 0 ||
+                (len = rollup_encode(&sum[cls], buf, sizeof buf)) < 0)
+                rc = -1;
+            MDB_val cv = { (size_t)len, buf };
+            if (rc == 0 && (rc = mdb_put(txn, cum, &k, &cv, 0)) == 0)
+                n++;
+        }
+        c = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    uint8_t ver[4] = { 0, 0, 0, (uint8_t)schema };
+    MDB_val sk = { 6, "schema" }, sv = { 4, ver };
+    MDB_val tk = { 4, "thin" }, tv = { thinlen, (void *)thin };
+    if (rc == 0) rc = mdb_put(txn, meta, &sk, &sv, 0);
+    if (rc == 0 && thin) rc = mdb_put(txn, meta, &tk, &tv, 0);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return rc == 0 ? n : -1;
+}
+
+/* Counts, in the store in PATH, the cum rows that share their 7-day stride
+ * with a later row of the same article and class: of articles below SPLIT
+ * into *BELOW, of the others into *ABOVE; and all rows into *ROWS. */
+static int stride_twins(const char *path, uint64_t split, long *below,
+                        long *above, long *rows)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi cum;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint8_t last[2][13];
+    int have[2] = { 0, 0 };
+    *below = *above = *rows = 0;
+    if (raw_begin(path, &env, &txn) != 0)
+        return -1;
+    int rc = mdb_dbi_open(txn, "cum", 0, &cum);
+    if (rc == 0) rc = mdb_cursor_open(txn, cum, &cur);
+    int c = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc;
+    for (; rc == 0 && c == 0; c = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = k.mv_data;
+        int cls = p[16] & 1;
+        (*rows)++;
+        if (have[cls] && memcmp(last[cls], p, 12) == 0 &&
+            be32(last[cls] + 12) / 7 == be32(p + 12) / 7)
+            (*(be64(p + 4) < split ? below : above))++;
+        memcpy(last[cls], p, 16);
+        have[cls] = 1;
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return rc == 0 ? 0 : -1;
+}
+
+TEST(a_schema_3_store_is_thinned_even_when_cut_and_reports_the_same)
+{
+    static struct rollup_day tbuf[NRANGES][64];
+    struct acc truth[NRANGES];
+    char err[256];
+    long below, above, rows, thin_rows;
+    for (int i = 0; i < NRANGES; i++)
+        truth[i] = (struct acc){ tbuf[i], { 0 }, 0 };
+    CHECK_EQ_INT(store_settle(ms), 0);
+    CHECK_EQ_INT(per_day_sums(truth), 0);
+    CHECK(truth[0].n > 5);
+    store_close(ms);
+    ms = NULL;
+    CHECK_EQ_INT(stride_twins(ms_dir, 0, &below, &above, &thin_rows), 0);
+    CHECK_EQ_INT(above, 0);                 /* schema 4 as written */
+    /* a migration cut after the articles below SPLIT: the rest resumes */
+    uint64_t split = (uint64_t)1 << 63;
+    uint8_t at[12] = { 0 };
+    for (int i = 0; i < 4; i++)
+        at[i] = (uint8_t)(ms_site >> (24 - 8 * i));
+    at[4] = 0x80;
+    long dense = densify(ms_dir, 4, at, sizeof at);
+    CHECK(dense > 3 * thin_rows);
+    struct store_options rw = { .durability = STORE_NONE,
+                                .manual_settle = true };
+    CHECK_EQ_INT(store_open(ms_dir, &rw, &ms, err, sizeof err), 0);
+    CHECK(sums_hold(truth, 0, -1));          /* either layout reads right */
+    store_close(ms);
+    ms = NULL;
+    CHECK_EQ_INT(stride_twins(ms_dir, split, &below, &above, &rows), 0);
+    CHECK(below > 0);                        /* not thinned: before the cut */
+    CHECK_EQ_INT(above, 0);
+    /* a whole migration from schema 3 */
+    CHECK(densify(ms_dir, 3, NULL, 0) == dense);
+    struct store_options ro = { .readonly = true };
+    CHECK_EQ_INT(store_open(ms_dir, &ro, &ms, err, sizeof err), 0);
+    CHECK(sums_hold(truth, 0, -1));
+    store_close(ms);
+    ms = NULL;
+    CHECK_EQ_INT(stride_twins(ms_dir, split, &below, &above, &rows), 0);
+    CHECK_EQ_INT(below + above, 0);
+    CHECK(rows == thin_rows);                /* as settling writes them */
+    CHECK_EQ_INT(store_open(ms_dir, &rw, &ms, err, sizeof err), 0);
+    CHECK_EQ_INT(store_start_writer(ms, err, sizeof err), 0);
+    CHECK_EQ_INT(late_view(ms, ms_site, 12, "after-thinning"), 0);
+    CHECK(sums_hold(truth, 1, 12));
+    CHECK_EQ_INT(store_settle(ms), 0);
+    CHECK(sums_hold(truth, 1, 12));
+}
+
 /* Writes meta value NAME = LEN bytes of VAL into the store in PATH with
  * LMDB's own API. Returns 0 or -1. */
 static int raw_meta_put(const char *path, const char *name, const void *val,
@@ -390,6 +539,7 @@ int main(void)
         return 1;
     RUN(sums_hold_at_every_step_of_a_settling_pass_and_under_late_writes);
     RUN(a_schema_1_store_is_migrated_and_reports_the_same);
+    RUN(a_schema_3_store_is_thinned_even_when_cut_and_reports_the_same);
     RUN(a_malformed_settled_day_is_an_error_not_a_wrong_report);
     store_close(ms);
     int rc = check_summary();
