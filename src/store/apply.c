@@ -165,20 +165,8 @@ static int dim_bump(struct store *st, MDB_txn *txn, uint32_t site,
                     uint64_t article, uint32_t day, int cls, int dim,
                     const char *value, size_t len)
 {
-    uint8_t kb[DIM_KEY_LEN + DIM_VALUE_MAX];
-    MDB_val k = { dim_key(kb, site, article, day, cls, dim, value, len),
-                  kb }, v;
-    uint32_t count = 0;
-    int rc = mdb_get(txn, st->dbi[DB_DIM], &k, &v);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return rc;
-    if (rc == 0 && !u32_read(&v, &count))
-        count = 0;                     /* not a count: start again */
-    uint8_t cb[U32_REC_LEN];
-    u32_pack(cb, count + 1);
-    v.mv_size = sizeof cb;
-    v.mv_data = cb;
-    return mdb_put(txn, st->dbi[DB_DIM], &k, &v, 0);
+    return store_dim_add(st, txn, site, article, day, cls, dim, value, len,
+                         1);
 }
 
 /* Records VISITOR as seen for (DAY, SITE, ARTICLE); sets *FIRST when it is

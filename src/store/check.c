@@ -116,6 +116,9 @@ static bool meta_ok(const MDB_val *k, const MDB_val *v)
     if (k->mv_size == sizeof THIN_META - 1 &&      /* an unfinished 3 -> 4 */
         memcmp(k->mv_data, THIN_META, k->mv_size) == 0)
         return v->mv_size == 0 || v->mv_size == THIN_AT_LEN;
+    if (k->mv_size == sizeof DIMROWS_META - 1 &&
+        memcmp(k->mv_data, DIMROWS_META, k->mv_size) == 0)
+        return v->mv_size == 0 || v->mv_size == DAILY_KEY_LEN;
     static const char *const u32s[] = { "schema", "site_seq", "final",
                                         "settling", RETAINED_KEY };
     for (size_t i = 0; i < sizeof u32s / sizeof u32s[0]; i++)
@@ -201,7 +204,8 @@ static bool record_ok(struct check *c, int db, const MDB_val *k,
         return k->mv_size == DAILY_KEY_LEN &&
                rollup_ok(v->mv_data, v->mv_size);
     case DB_DIM:
-        return k->mv_size >= DIM_KEY_LEN && u32_read(v, &x32);
+        return (k->mv_size >= DIM_KEY_LEN && u32_read(v, &x32)) ||
+               (k->mv_size == DAILY_KEY_LEN && dim_row_ok(v));
     case DB_SEEN:
         return seen_key_day(k, &x32) && v->mv_size == 0;
     case DB_LINKS:
@@ -996,52 +1000,106 @@ static void compare_dim(struct check *c, struct store *st, MDB_txn *txn,
                (const char *)k + DIM_KEY_LEN, have, want);
 }
 
+/* The stored breakdowns, each as the key of a row of its own (a breakdown
+ * row's entries spelled out), in the recount's form. */
+struct stored_dims {
+    struct dimrow *d;
+    size_t nd, cd;
+    uint8_t *arena;
+    size_t used, carena;
+};
+
+/* Appends breakdown KEY (N bytes) = COUNT to S. */
+static void stored_dim_push(struct check *c, struct stored_dims *s,
+                            const uint8_t *key, size_t n, uint32_t count)
+{
+    if (!grow(c, (void **)&s->d, s->nd, &s->cd, sizeof *s->d))
+        return;
+    while (s->used + n > s->carena) {
+        size_t cap = s->carena ? s->carena * 2 : 65536;
+        uint8_t *p = realloc(s->arena, cap);
+        if (p == NULL) {
+            c->oom = true;
+            return;
+        }
+        s->arena = p;
+        s->carena = cap;
+    }
+    memcpy(s->arena + s->used, key, n);
+    s->d[s->nd++] = (struct dimrow){ (uint32_t)s->used, count, (uint16_t)n };
+    s->used += n;
+}
+
+/* Reads daily_dim's breakdowns of the sites checked into S. */
+static int stored_dims_read(struct check *c, struct store *st, MDB_txn *txn,
+                            struct stored_dims *s)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_DIM], &cur);
+    if (rc != 0)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !c->oom;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = k.mv_data;
+        uint32_t count;
+        if (k.mv_size < DAILY_KEY_LEN || !site_wanted(c, key_site(p)))
+            continue;
+        if (k.mv_size > DAILY_KEY_LEN) {
+            if (k.mv_size >= DIM_KEY_LEN && u32_read(&v, &count))
+                stored_dim_push(c, s, p, k.mv_size, count);
+            continue;
+        }
+        struct dim_entry e;
+        size_t off = 0;
+        uint8_t kb[DIM_KEY_LEN + DIM_VALUE_MAX];
+        while (dim_row_next(v.mv_data, v.mv_size, &off, &e) == 1) {
+            size_t n = dim_key(kb, key_site(p), key_article(p), key_day(p),
+                               key_class(p), e.dim, e.value, e.len);
+            stored_dim_push(c, s, kb, n, e.count);
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* Compares daily_dim with the recounted breakdowns, in key order. */
 static int compare_dims(struct check *c, struct store *st, MDB_txn *txn)
 {
     struct recount *r = c->rc;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, st->dbi[DB_DIM], &cur);
-    if (rc != 0)
-        return rc;
+    struct stored_dims s = { 0 };
+    int rc = stored_dims_read(c, st, txn, &s);
+    struct recount view = { .arena = s.arena };   /* by_dim_key's arena */
+    sorting = &view;
+    qsort(s.d, s.nd, sizeof *s.d, by_dim_key);
     sorting = r;
     qsort(r->d, r->nd, sizeof *r->d, by_dim_key);
     sorting = NULL;
-    MDB_val k, v;
-    size_t i = 0;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    for (;;) {
-        while (rc == 0 && (k.mv_size < DIM_KEY_LEN ||
-                           !site_wanted(c, key_site(k.mv_data))))
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        if (rc != 0 && i == r->nd)
-            break;
-        int cmp = 1;
-        if (rc == 0 && i < r->nd) {
-            struct dimrow sk = { 0, 0, (uint16_t)k.mv_size };
-            size_t n = sk.len < r->d[i].len ? sk.len : r->d[i].len;
-            cmp = memcmp(k.mv_data, r->arena + r->d[i].off, n);
+    size_t i = 0, j = 0;
+    while (rc == 0 && !c->oom && (i < r->nd || j < s.nd)) {
+        const struct dimrow *want = i < r->nd ? &r->d[i] : NULL;
+        const struct dimrow *have = j < s.nd ? &s.d[j] : NULL;
+        int cmp = want == NULL ? -1 : have == NULL ? 1 : 0;
+        if (want && have) {
+            size_t n = have->len < want->len ? have->len : want->len;
+            cmp = memcmp(s.arena + have->off, r->arena + want->off, n);
             if (cmp == 0)
-                cmp = (sk.len > r->d[i].len) - (sk.len < r->d[i].len);
-        } else if (rc == 0) {
-            cmp = -1;
+                cmp = (have->len > want->len) - (have->len < want->len);
         }
-        uint32_t have = 0;
-        if (cmp <= 0 && !u32_read(&v, &have))
-            have = 0;
         if (cmp <= 0)
-            compare_dim(c, st, txn, k.mv_data, k.mv_size, have,
-                        cmp == 0 ? r->d[i].count : 0);
+            compare_dim(c, st, txn, s.arena + have->off, have->len,
+                        have->count, cmp == 0 ? want->count : 0);
         else
-            compare_dim(c, st, txn, r->arena + r->d[i].off, r->d[i].len, 0,
-                        r->d[i].count);
+            compare_dim(c, st, txn, r->arena + want->off, want->len, 0,
+                        want->count);
         if (cmp <= 0)
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            j++;
         if (cmp >= 0)
             i++;
     }
-    mdb_cursor_close(cur);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+    free(s.d);
+    free(s.arena);
+    return rc;
 }
 
 /* Compares every rollup row and breakdown with the recount, in TXN (the

@@ -120,6 +120,106 @@ int key_dim(const void *p)
     return ((const uint8_t *)p)[DAILY_KEY_LEN];
 }
 
+/* Reads a varint of at most 5 bytes at P[*OFF..N) into *V. */
+static bool varint_read(const uint8_t *p, size_t n, size_t *off, uint32_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 35 && *off < n; shift += 7) {
+        uint8_t b = p[(*off)++];
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = (uint32_t)x;
+            return x <= UINT32_MAX;
+        }
+    }
+    return false;
+}
+
+static size_t varint_write(uint8_t *p, uint32_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+int dim_row_next(const uint8_t *p, size_t n, size_t *off, struct dim_entry *e)
+{
+    uint32_t len;
+    if (*off >= n)
+        return 0;
+    e->dim = p[(*off)++];
+    if (!varint_read(p, n, off, &len) || len > DIM_VALUE_MAX ||
+        len > n - *off)
+        return -1;
+    e->value = (const char *)p + *off;
+    e->len = len;
+    *off += len;
+    return varint_read(p, n, off, &e->count) ? 1 : -1;
+}
+
+/* Orders entry A before (< 0) or after (> 0) DIM = VALUE (LEN bytes) as
+ * their rows' keys sort. */
+static int dim_entry_cmp(const struct dim_entry *a, int dim,
+                         const char *value, size_t len)
+{
+    if (a->dim != dim)
+        return a->dim < dim ? -1 : 1;
+    size_t m = a->len < len ? a->len : len;
+    int c = memcmp(a->value, value, m);
+    return c ? c : (a->len > len) - (a->len < len);
+}
+
+bool dim_row_ok(const MDB_val *v)
+{
+    struct dim_entry e, prev;
+    size_t off = 0;
+    int rc, n = 0;
+    while ((rc = dim_row_next(v->mv_data, v->mv_size, &off, &e)) == 1) {
+        if (n++ > 0 && dim_entry_cmp(&prev, e.dim, e.value, e.len) >= 0)
+            return false;
+        prev = e;
+    }
+    return rc == 0 && v->mv_size <= DIM_ROW_CAP;
+}
+
+int dim_row_add(const uint8_t *row, size_t n, int dim, const char *value,
+                size_t len, uint32_t add, uint8_t *out, size_t *outlen)
+{
+    struct dim_entry e;
+    size_t off = 0, at = 0;
+    int rc, c = 1;
+    if (len > DIM_VALUE_MAX)
+        len = DIM_VALUE_MAX;
+    while ((rc = dim_row_next(row, n, &off, &e)) == 1 &&
+           (c = dim_entry_cmp(&e, dim, value, len)) < 0)
+        at = off;
+    if (rc < 0)
+        return -1;
+    bool found = rc == 1 && c == 0;
+    if (!found && n + DIM_ENTRY_MAX(len) > DIM_ROW_MAX)
+        return 0;
+    uint32_t count = found ? e.count + add : add;
+    if (found && count < add)
+        count = UINT32_MAX;
+    size_t rest = found ? off : at;          /* what follows the entry */
+    if (at + DIM_ENTRY_MAX(len) + (n - rest) > DIM_ROW_CAP)
+        return found ? -1 : 0;
+    memcpy(out, row, at);
+    size_t o = at;
+    out[o++] = (uint8_t)dim;
+    o += varint_write(out + o, (uint32_t)len);
+    memcpy(out + o, value, len);
+    o += len;
+    o += varint_write(out + o, count);
+    memcpy(out + o, row + rest, n - rest);
+    *outlen = o + (n - rest);
+    return 1;
+}
+
 size_t site_id_key(uint8_t *key, uint32_t site, uint64_t id)
 {
     put_be32(key, site);

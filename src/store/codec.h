@@ -20,7 +20,11 @@
  *              settled days (see store_rollups.c)
  *   recent     the same, for days not yet settled: a small database that
  *              the writer updates with every event
- *   daily_dim  site(4) article(8) day(4) class(1) dim(1) value -> count(4)
+ *   daily_dim  site(4) article(8) day(4) class(1) -> a breakdown row: every
+ *              dim(1) value and count of that day and class (dim_row_*),
+ *              up to DIM_ROW_MAX bytes; a value that no longer fits has a
+ *              row of its own: site(4) article(8) day(4) class(1) dim(1)
+ *              value -> count(4) (schema 3 had only these)
  *   seen       day(4) site(4) article(8) visitor(8) -> ""
  *   links      site(4) link id -> time_us(8) article(8) visitor(8)
  *              visitor under the previous day's salt(8, 0 if none) view id
@@ -130,6 +134,39 @@ size_t dim_key(uint8_t *key, uint32_t site, uint64_t article, uint32_t day,
 /* The dimension of a daily_dim key P (at least DIM_KEY_LEN bytes); its
  * value is the rest of the key. */
 int key_dim(const void *p);
+
+/* daily_dim's breakdown rows (key: a daily key): entries dim(1) len(varint)
+ * value count(varint), in the order of their own rows' keys (dim, then the
+ * value's bytes, the shorter first). An entry goes into the row while the
+ * row, with it at its largest (DIM_ENTRY_MAX), stays within DIM_ROW_MAX
+ * bytes, and into a row of its own otherwise; rows only grow, so a value
+ * is in one place only: the row when DIM_ENTRY_MAX more bytes still fit,
+ * else wherever it was first put. */
+#define DIM_ROW_MAX 512
+#define DIM_ENTRY_MAX(len) (1 + 2 + (len) + 5)
+#define DIM_ROW_CAP 2048      /* a row's buffer: counts only grow it a little */
+
+/* One entry of a breakdown row (VALUE points into the row). */
+struct dim_entry {
+    int dim;
+    const char *value;
+    size_t len;
+    uint32_t count;
+};
+
+/* Reads the entry of the breakdown row P (N bytes) at *OFF into E and moves
+ * *OFF past it. Returns 1, 0 at the row's end, or -1 when malformed. */
+int dim_row_next(const uint8_t *p, size_t n, size_t *off, struct dim_entry *e);
+
+/* True when the breakdown row V decodes, its entries in order. */
+bool dim_row_ok(const MDB_val *v);
+
+/* Writes to OUT (DIM_ROW_CAP bytes) the breakdown row ROW (N bytes) with
+ * ADD more of DIM = VALUE (LEN bytes, cut to DIM_VALUE_MAX), and its length
+ * to *OUTLEN. Returns 1; 0 when VALUE is not in the row and does not fit
+ * (it has a row of its own); -1 when ROW is malformed. */
+int dim_row_add(const uint8_t *row, size_t n, int dim, const char *value,
+                size_t len, uint32_t add, uint8_t *out, size_t *outlen);
 
 /* --- articles, searched: site(4) id(8) (an article, or a visitor) -------- */
 

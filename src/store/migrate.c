@@ -172,7 +172,9 @@ int store_recode_events(struct store *st, size_t *rewritten)
 int store_migrate_v3(struct store *st, MDB_txn *txn)
 {
     MDB_val k = { sizeof THIN_META - 1, THIN_META }, v = { 0, "" };
-    return mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+    MDB_val dk = { sizeof DIMROWS_META - 1, DIMROWS_META };
+    int rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+    return rc ? rc : mdb_put(txn, st->dbi[DB_META], &dk, &v, 0);
 }
 
 /* One bounded pass of the thinning; DONE is set when none is left. */
@@ -304,5 +306,125 @@ int store_thin_cum(struct store *st, size_t *dropped)
     free(t.days);
     free(t.cls);
     *dropped = t.dropped;
+    return rc;
+}
+
+#define DIMROWS_BATCH 50000  /* daily_dim rows looked at per transaction */
+
+/* One bounded pass of the gathering; DONE is set when none is left. */
+struct gather {
+    bool done;
+    size_t gathered, before;   /* BEFORE: GATHERED when the pass began */
+};
+
+/* Moves the daily key P to the next one; false after the last. */
+static bool daily_key_next(uint8_t p[DAILY_KEY_LEN])
+{
+    for (int i = DAILY_KEY_LEN - 1; i >= 0; i--)
+        if (++p[i] != 0)
+            return true;
+    return false;
+}
+
+/* Gathers the breakdowns of day and class P (a daily key), CUR on the
+ * first row at or after P; counts the rows looked at in *SEEN. */
+static int gather_group(struct store *st, MDB_txn *txn, MDB_cursor *cur,
+                        const uint8_t p[DAILY_KEY_LEN], struct gather *g,
+                        size_t *seen)
+{
+    uint8_t row[DIM_ROW_CAP], out[DIM_ROW_CAP];
+    size_t n = 0, m;
+    bool changed = false;
+    MDB_val k, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+    while (rc == 0 && k.mv_size >= DAILY_KEY_LEN &&
+           memcmp(k.mv_data, p, DAILY_KEY_LEN) == 0) {
+        const uint8_t *kp = k.mv_data;
+        uint32_t count;
+        (*seen)++;
+        if (k.mv_size == DAILY_KEY_LEN) {
+            if (v.mv_size > sizeof row || !dim_row_ok(&v))
+                return MDB_CORRUPTED;
+            memcpy(row, v.mv_data, v.mv_size);
+            n = v.mv_size;
+        } else if (k.mv_size >= DIM_KEY_LEN && u32_read(&v, &count) &&
+                   dim_row_add(row, n, key_dim(kp),
+                               (const char *)kp + DIM_KEY_LEN,
+                               k.mv_size - DIM_KEY_LEN, count, out,
+                               &m) == 1) {
+            memcpy(row, out, m);
+            n = m;
+            changed = true;
+            if ((rc = mdb_cursor_del(cur, 0)) != 0)
+                return rc;
+            g->gathered++;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (!changed)
+        return 0;
+    uint8_t kb[DAILY_KEY_LEN];
+    memcpy(kb, p, sizeof kb);
+    MDB_val rk = { sizeof kb, kb }, rv = { n, row };
+    return mdb_put(txn, st->dbi[DB_DIM], &rk, &rv, 0);
+}
+
+/* Gathers the breakdowns from where meta "dimrows" says until
+ * DIMROWS_BATCH rows were looked at, and moves that key on (deletes it at
+ * the end). */
+static int gather_txn(struct store *st, MDB_txn *txn, void *ctx)
+{
+    struct gather *g = ctx;
+    MDB_val mk = { sizeof DIMROWS_META - 1, DIMROWS_META }, mv, k, v;
+    MDB_cursor *cur;
+    int rc = mdb_get(txn, st->dbi[DB_META], &mk, &mv);
+    g->done = rc == MDB_NOTFOUND;
+    g->before = g->gathered;
+    if (rc != 0)
+        return g->done ? 0 : rc;
+    uint8_t at[DAILY_KEY_LEN] = { 0 };
+    if (mv.mv_size == DAILY_KEY_LEN)
+        memcpy(at, mv.mv_data, sizeof at);
+    if ((rc = mdb_cursor_open(txn, st->dbi[DB_DIM], &cur)) != 0)
+        return rc;
+    size_t seen = 0;
+    bool end = false;
+    while (rc == 0 && seen < DIMROWS_BATCH && !end) {
+        k = (MDB_val){ sizeof at, at };
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == 0 && k.mv_size < DAILY_KEY_LEN)
+            rc = MDB_CORRUPTED;
+        if (rc != 0)
+            break;
+        memcpy(at, k.mv_data, sizeof at);
+        rc = gather_group(st, txn, cur, at, g, &seen);
+        end = !daily_key_next(at);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND || (rc == 0 && end))
+        return mdb_del(txn, st->dbi[DB_META], &mk, NULL);
+    if (rc != 0)
+        return rc;
+    mv = (MDB_val){ sizeof at, at };
+    return mdb_put(txn, st->dbi[DB_META], &mk, &mv, 0);
+}
+
+/* Puts back the count of a pass that was not committed. */
+static void gather_undo(struct store *st, void *ctx)
+{
+    struct gather *g = ctx;
+    (void)st;
+    g->gathered = g->before;
+}
+
+int store_gather_dims(struct store *st, size_t *gathered)
+{
+    struct gather g = { 0 };
+    int rc = 0;
+    while (rc == 0 && !g.done)
+        rc = store_write_undo(st, gather_txn, gather_undo, &g);
+    *gathered = g.gathered;
     return rc;
 }

@@ -32,10 +32,23 @@ int store_recode_events(struct store *st, size_t *rewritten);
 #define THIN_META "thin"
 #define THIN_AT_LEN 12
 
+/* meta "dimrows": while schema 3's breakdowns (a row per value) are being
+ * gathered into breakdown rows (a row per day and class, see codec.h),
+ * where the gathering resumes: a daily key, or 0 bytes: from the first. */
+#define DIMROWS_META "dimrows"
+
 /* Brings a schema 3 environment to schema 4 inside TXN: marks the cum rows
- * for thinning (store_thin_cum does it, in bounded transactions). Returns
- * 0 or an LMDB error. */
+ * for thinning and the breakdowns for gathering (store_thin_cum and
+ * store_gather_dims do it, in bounded transactions). Returns 0 or an LMDB
+ * error. */
 int store_migrate_v3(struct store *st, MDB_txn *txn);
+
+/* Gathers, while meta "dimrows" is present, the breakdowns with rows of
+ * their own into the breakdown row of their day and class as far as they
+ * fit, DIMROWS_BATCH rows looked at a write transaction, from where an
+ * earlier (interrupted) run stopped; counts the rows gathered in
+ * *GATHERED. Returns 0 or an LMDB error. Readers read both forms. */
+int store_gather_dims(struct store *st, size_t *gathered);
 
 /* Deletes, while meta "thin" is present, every cum row but the last of its
  * stride of each article and class, THIN_BATCH rows looked at a write

@@ -58,8 +58,24 @@ int store_article_get(struct store *st, uint32_t site_id, uint64_t id,
     return out_rc;
 }
 
-/* Walks the daily rows of one site: for each article (or only ARTICLE),
- * seeks straight to its FROM day and stops at its TO day. */
+/* Calls FN with the entries of dimension DIM of the breakdown row V.
+ * Returns FN's non-zero answer, 0, or -1 when the row is malformed. */
+static int dim_row_each(const MDB_val *v, int dim,
+                        int (*fn)(void *ctx, const char *value, size_t len,
+                                  uint64_t count),
+                        void *ctx)
+{
+    struct dim_entry e;
+    size_t off = 0;
+    int rc, stop = 0;
+    while (!stop && (rc = dim_row_next(v->mv_data, v->mv_size, &off, &e)) == 1)
+        if (e.dim == dim)
+            stop = fn(ctx, e.value, e.len, e.count);
+    return stop ? stop : rc;
+}
+
+/* Walks the breakdowns of ARTICLE of one site from its FROM day to its TO
+ * day: breakdown rows and the values with rows of their own. */
 int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
                     enum store_dim dim, uint32_t from, uint32_t to,
                     bool include_bots,
@@ -77,19 +93,66 @@ int store_dims_each(struct store *st, uint32_t site_id, uint64_t article,
     MDB_val k = { daily_key(kb, site_id, article, from, 0), kb }, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     uint32_t count;
-    while (rc == 0 && k.mv_size >= DIM_KEY_LEN) {
+    while (rc == 0 && k.mv_size >= DAILY_KEY_LEN) {
         const char *p = k.mv_data;
         if (key_site(p) != site_id || key_article(p) != article ||
             key_day(p) > to)
             break;
-        if (key_dim(p) == (int)dim && (key_class(p) == 0 || include_bots) &&
-            u32_read(&v, &count) &&
-            fn(ctx, p + DIM_KEY_LEN, k.mv_size - DIM_KEY_LEN, count) != 0)
+        if (key_class(p) != 0 && !include_bots) {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            continue;
+        }
+        if (k.mv_size == DAILY_KEY_LEN) {
+            int stop = dim_row_each(&v, (int)dim, fn, ctx);
+            if (stop < 0)
+                log_warn("store: damaged breakdown row skipped");
+            else if (stop > 0)
+                break;
+        } else if (key_dim(p) == (int)dim && u32_read(&v, &count) &&
+                   fn(ctx, p + DIM_KEY_LEN, k.mv_size - DIM_KEY_LEN,
+                      count) != 0) {
             break;
+        }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     store_read_cursor_end(st, txn, cur);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+/* Adds ADD to breakdown DIM = VALUE (LEN bytes) of (SITE, ARTICLE, DAY,
+ * CLS): in its breakdown row, or in its own row (see codec.h). */
+int store_dim_add(struct store *st, MDB_txn *txn, uint32_t site,
+                  uint64_t article, uint32_t day, int cls, int dim,
+                  const char *value, size_t len, uint32_t add)
+{
+    uint8_t kb[DIM_KEY_LEN + DIM_VALUE_MAX], out[DIM_ROW_CAP];
+    MDB_val k = { daily_key(kb, site, article, day, cls), kb }, v;
+    size_t n;
+    int rc = mdb_get(txn, st->dbi[DB_DIM], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        v = (MDB_val){ 0, NULL };
+    else if (rc != 0)
+        return rc;
+    int in_row = dim_row_add(v.mv_data, v.mv_size, dim, value, len, add,
+                             out, &n);
+    if (in_row < 0) {                  /* not a row: start again */
+        log_warn("store: damaged breakdown row replaced");
+        in_row = dim_row_add(NULL, 0, dim, value, len, add, out, &n);
+    }
+    if (in_row == 1) {
+        v = (MDB_val){ n, out };
+        return mdb_put(txn, st->dbi[DB_DIM], &k, &v, 0);
+    }
+    k.mv_size = dim_key(kb, site, article, day, cls, dim, value, len);
+    uint32_t count = 0;
+    rc = mdb_get(txn, st->dbi[DB_DIM], &k, &v);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (rc == 0 && !u32_read(&v, &count))
+        count = 0;                     /* not a count: start again */
+    u32_pack(out, count + add < count ? UINT32_MAX : count + add);
+    v = (MDB_val){ U32_REC_LEN, out };
+    return mdb_put(txn, st->dbi[DB_DIM], &k, &v, 0);
 }
 
 /* --- settled and recent rows, cumulative rollups ----------------------------

@@ -39,6 +39,14 @@ int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
 int cum_first_day(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
                   uint32_t *first);
 
+/* Adds ADD to breakdown DIM = VALUE (LEN bytes, cut to DIM_VALUE_MAX) of
+ * (SITE, ARTICLE, DAY, CLS) in daily_dim: in the breakdown row of that day
+ * and class while it fits, else in a row of its own (see codec.h). Returns
+ * 0 or an LMDB error. */
+int store_dim_add(struct store *st, MDB_txn *txn, uint32_t site,
+                  uint64_t article, uint32_t day, int cls, int dim,
+                  const char *value, size_t len, uint32_t add);
+
 /* Writes the head of (SITE, A, CLS), or deletes it when the article has no
  * cum rows of that class (SUM NULL). */
 int head_put(struct store *st, MDB_txn *txn, uint32_t site, uint64_t a,

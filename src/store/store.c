@@ -139,6 +139,11 @@ static int open_dbs(struct store *st, char *err, size_t errlen)
     if (n > 0)
         log_info("store: %zu cumulative rows dropped (one every %d days "
                  "kept)", n, CUM_STRIDE);
+    n = 0;
+    if (!st->readonly && (rc = store_gather_dims(st, &n)) != 0)
+        return set_err(err, errlen, "gathering breakdowns", rc);
+    if (n > 0)
+        log_info("store: %zu breakdowns gathered into a row per day", n);
     return 0;
 }
 
