@@ -18,6 +18,8 @@
 
 #define BATCH_MAX_EVENTS   4096
 #define UA_MAX             512
+#define GATHER_EVENTS      256          /* see gather_more */
+#define GATHER_NS          1000000L
 
 int store_enqueue(struct store *st, const struct event *evs, size_t n,
                   const struct ipaddr *addr, const char *ua, size_t ualen,
@@ -136,6 +138,17 @@ static bool queue_empty(struct store *st)
     return empty;
 }
 
+/* Whether a chore may take another step: nothing is queued and the
+ * server is not stopping (a long purge or settling pass must not hold
+ * up a shutdown; it resumes at the next start). */
+static bool chores_may_go_on(struct store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    bool go = st->head == NULL && !st->stop;
+    pthread_mutex_unlock(&st->mu);
+    return go;
+}
+
 /* One purge step; logs the pass when it ends.
  * Returns 1 while the pass goes on. */
 static int purge_step(struct store *st)
@@ -177,12 +190,24 @@ static void writer_chores(struct store *st)
     else
         return;
     while (!st->manual_settle && store_settle_step(st, SETTLE_CHUNK) == 1 &&
-           !forced && queue_empty(st))
+           !forced && chores_may_go_on(st))
         ;
-    while (st->purging && purge_step(st) == 1 && !forced && queue_empty(st))
+    while (st->purging && purge_step(st) == 1 && !forced &&
+           chores_may_go_on(st))
         ;
     if (forced)
         st->forced_us = store_now_us();  /* a second between, not from */
+}
+
+/* Whether the writer should let its next batch grow before taking it
+ * (called with st->mu held): with --durability none no request waits for
+ * the commit, so a short pause turns many small commits, each writing
+ * its own copies of the same pages, into one. The other modes answer
+ * after the commit and take what is there. */
+static bool gather_more(const struct store *st)
+{
+    return st->durability == STORE_NONE && st->head != NULL && !st->stop &&
+           st->queued < GATHER_EVENTS;
 }
 
 /* Takes up to BATCH_MAX_EVENTS queued events (whole slots) off the queue;
@@ -193,6 +218,12 @@ static struct slot *take_batch(struct store *st, bool *stop)
     if (st->head == NULL && !st->stop) {
         struct timespec until = time_deadline_ms(1000);
         pthread_cond_timedwait(&st->wake, &st->mu, &until);
+    }
+    if (gather_more(st)) {
+        pthread_mutex_unlock(&st->mu);
+        struct timespec pause = { 0, GATHER_NS };
+        nanosleep(&pause, NULL);
+        pthread_mutex_lock(&st->mu);
     }
     struct slot *head = st->head, *last = NULL;
     size_t n = 0;

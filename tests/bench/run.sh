@@ -52,7 +52,7 @@ pids="$pids $!"
 wait_up "http://127.0.0.1:$NPORT/p.gif"
 wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$NPORT/p.gif?s=bench&u=/kb/x" > "$ING/nginx.wrk"
 REF=$(rps "$ING/nginx.wrk")
-kill "$(cat "$ING/nginx/nginx.pid")" 2>/dev/null || true
+# nginx keeps running, idle, for the reference p99s below
 
 # --- dwell ------------------------------------------------------------------
 # bench_dwell NAME DURABILITY PATH WRK-ARGS...: one wrk run, a fresh server
@@ -80,6 +80,13 @@ bench_dwell() {
     hwm=$(awk '/VmHWM/ {print $2}' "/proc/$spid/status")
     kill -TERM "$spid"; wait "$spid" 2>/dev/null || true
     sleep 0.3
+    # the reference: nginx's p99 under the same paced load (same rate,
+    # connections and machine), since the pacing itself is ms-grained
+    PACED_RATE=$((r / 2)) PACED_KIND=pixel \
+        timeout $((SECS + 30)) wrk -t1 -c"$PACED_CONNS" -d"${SECS}s" \
+        --latency -s tests/bench/paced.lua "http://127.0.0.1:$NPORT" \
+        > "$ING/$name.paced-nginx" 2>&1 || true
+    np99=$(p99_ms "$ING/$name.paced-nginx")
     anon=$(cat "$ING/$name.anon" 2>/dev/null || echo 0)
     p99=$(p99_ms "$ING/$name.paced"); prate=$(rps "$ING/$name.paced")
     pnon=$(non2xx "$ING/$name.paced")
@@ -93,12 +100,13 @@ bench_dwell() {
         "$name" "$r" "$(echo "$r $REF" | awk '{printf "%.2f", $1/$2}')" \
         "${bad:-0}" "$stored" "$pages" \
         "$(echo "$total $stored" | awk '{if ($2) printf "%.0f", $1/$2; else print "-"}')"
-    printf "%-22s p99 %s ms at %s req/s (paced, half the max; non-2xx %s), peak RSS %s MiB (anonymous %s MiB)\n" \
-        "" "$p99" "$prate" "${pnon:-0}" "$((hwm / 1024))" "$((anon / 1024))"
+    printf "%-22s p99 %s ms at %s req/s (paced, half the max; non-2xx %s; nginx %s ms at that rate), peak RSS %s MiB (anonymous %s MiB)\n" \
+        "" "$p99" "$prate" "${pnon:-0}" "$np99" "$((hwm / 1024))" "$((anon / 1024))"
     m=$(echo "$name" | tr - _)
     echo "bench: ingest_${m}_rps $r req/s"
     echo "bench: ingest_${m}_ratio $(echo "$r $REF" | awk '{printf "%.3f", $1/$2}') x_nginx"
     echo "bench: ingest_${m}_p99_half_rate $p99 ms"
+    echo "bench: ingest_${m}_p99_half_rate_nginx $np99 ms"
     echo "bench: ingest_${m}_paced_rps $prate req/s"
     echo "bench: ingest_${m}_non2xx ${bad:-0} responses"
 }
@@ -131,6 +139,7 @@ bench_dwell pixel-none none "/p.gif?s=bench&u=/kb/pixel-article&t=Pixel"
 bench_dwell beacon-fsync fsync /e -s tests/bench/beacon.lua
 bench_dwell beacon-commit commit /e -s tests/bench/beacon.lua
 bench_dwell beacon-none none /e -s tests/bench/beacon.lua
+kill "$(cat "$ING/nginx/nginx.pid")" 2>/dev/null || true
 echo "bench: ingest_peak_rss_mib $((PEAK_KB / 1024)) MiB"
 echo "bench: ingest_peak_rss_anon_mib $((PEAK_ANON_KB / 1024)) MiB"
 # the data dirs the runs left must be sound
