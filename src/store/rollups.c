@@ -450,11 +450,11 @@ static int cum_find(const struct rollup_reader *r, uint32_t site, uint64_t a,
     return 0;
 }
 
-/* Adds to OUT the settled daily rows of (SITE, A, CLS) with FROM <= day
- * <= TO. */
+/* Adds (SIGN 1) or subtracts (SIGN -1) to OUT the settled daily rows of
+ * (SITE, A, CLS) with FROM <= day <= TO. */
 static int daily_replay(const struct rollup_reader *r, uint32_t site,
                         uint64_t a, int cls, uint32_t from, uint32_t to,
-                        struct rollup_day *out)
+                        struct rollup_day *out, int sign)
 {
     if (from > to)
         return 0;
@@ -463,43 +463,55 @@ static int daily_replay(const struct rollup_reader *r, uint32_t site,
     int rc = mdb_cursor_get(r->daily, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && same_article(&k, site, a) && key_day(k.mv_data) <= to) {
         if (key_class(k.mv_data) == cls &&
-            rollup_decode_add(v.mv_data, v.mv_size, out) != 0)
+            rollup_decode_merge(v.mv_data, v.mv_size, out, sign) != 0)
             return MDB_CORRUPTED;
         rc = mdb_cursor_get(r->daily, &k, &v, MDB_NEXT);
     }
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Adds to ACC[0] (SIGN 1) or ACC[1] (SIGN -1) the running sum of (SITE, A,
+/* Merges into OUT with SIGN the rollup record REC when SIGN is PASS. */
+static int merge_if(const MDB_val *rec, struct rollup_day *out, int sign,
+                    int pass)
+{
+    if (sign != pass || rec->mv_data == NULL)
+        return 0;
+    return rollup_decode_merge(rec->mv_data, rec->mv_size, out, sign) == 0
+           ? 0 : MDB_CORRUPTED;
+}
+
+/* Adds (SIGN 1) or subtracts (SIGN -1) to OUT the running sum of (SITE, A,
  * CLS) through settled DAY: from head H when DAY is at or after its last cum
  * row, nothing before its first, else one lookup (also without a head):
  * the nearer cum row, before DAY plus the daily rows between, or after DAY
- * with the daily rows between added to the other side. (Sides, not signed
- * merges: a subtraction stops at 0, so it must come last.) */
+ * minus the daily rows between. Only the parts whose sign is PASS: a
+ * subtraction stops at 0, so a caller makes every addition (PASS 1) before
+ * any subtraction (PASS -1). */
 static int cum_at(const struct rollup_reader *r, uint32_t site, uint64_t a,
                   int cls, const struct head *h, uint32_t day,
-                  struct cum_memo *m, struct rollup_day *acc[2], int sign)
+                  struct cum_memo *m, struct rollup_day *out, int sign,
+                  int pass)
 {
-    struct rollup_day *out = acc[sign < 0], *other = acc[sign > 0];
     struct cum_seen s;
     int rc;
     if (h != NULL && day < h->first)
         return 0;
-    if (h != NULL && day >= h->last)
-        return rollup_decode_add(h->rec, h->len, out) == 0
-               ? 0 : MDB_CORRUPTED;
+    if (h != NULL && day >= h->last) {
+        MDB_val rec = { h->len, (void *)h->rec };
+        return merge_if(&rec, out, sign, pass);
+    }
     if ((rc = cum_find(r, site, a, cls, day, m, &s)) != 0)
         return rc;
     uint32_t from = s.prev.mv_data ? s.at_prev + 1 : h ? h->first : 0;
     bool ahead = s.next.mv_data != NULL &&
                  s.at_next - day < day + 1 - from;
-    const MDB_val *rec = ahead ? &s.next : &s.prev;
-    if (rec->mv_data != NULL &&
-        rollup_decode_add(rec->mv_data, rec->mv_size, out) != 0)
-        return MDB_CORRUPTED;
-    if (ahead)
-        return daily_replay(r, site, a, cls, day + 1, s.at_next, other);
-    return daily_replay(r, site, a, cls, from, day, out);
+    if ((rc = merge_if(ahead ? &s.next : &s.prev, out, sign, pass)) != 0)
+        return rc;
+    if (ahead && -sign == pass)
+        return daily_replay(r, site, a, cls, day + 1, s.at_next, out, pass);
+    if (!ahead && sign == pass)
+        return daily_replay(r, site, a, cls, from, day, out, pass);
+    return 0;
 }
 
 static bool rollup_empty(const struct rollup_day *d)
@@ -596,16 +608,14 @@ static int article_sums(const struct rollup_reader *r, uint32_t site,
         memset(&out[i], 0, sizeof out[i]);
         if (cum && g->from <= r->final) {
             uint32_t hi = g->to < r->final ? g->to : r->final;
-            struct rollup_day minus;
-            struct rollup_day *acc[2] = { &out[i], &minus };
-            memset(&minus, 0, sizeof minus);
-            for (int cls = 0; cls < ncls && rc == 0; cls++) {
-                rc = cum_at(r, site, a, cls, h[cls], hi, &memo, acc, 1);
-                if (rc == 0 && g->from > 0)
-                    rc = cum_at(r, site, a, cls, h[cls], g->from - 1, &memo,
-                                acc, -1);
-            }
-            rollup_sub(&out[i], &minus);
+            for (int pass = 1; pass >= -1 && rc == 0; pass -= 2)
+                for (int cls = 0; cls < ncls && rc == 0; cls++) {
+                    rc = cum_at(r, site, a, cls, h[cls], hi, &memo, &out[i],
+                                1, pass);
+                    if (rc == 0 && g->from > 0)
+                        rc = cum_at(r, site, a, cls, h[cls], g->from - 1,
+                                    &memo, &out[i], -1, pass);
+                }
             open_from = hi + 1;
         }
         if (rc == 0)
