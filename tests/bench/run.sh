@@ -48,10 +48,24 @@ http {
 }
 NGINX
 nginx -c "$PWD/$ING/nginx/nginx.conf" -g 'daemon off;' &
-pids="$pids $!"
+NGINX_PID=$!
+pids="$pids $NGINX_PID"
 wait_up "http://127.0.0.1:$NPORT/p.gif"
+# nginx's CPU: its master and workers (the workers' pids are its children)
+nginx_ticks() {
+    t=0
+    for p in $NGINX_PID $(pgrep -P "$NGINX_PID"); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+ncpu0=$(nginx_ticks)
 wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$NPORT/p.gif?s=bench&u=/kb/x" > "$ING/nginx.wrk"
+ncpu1=$(nginx_ticks)
 REF=$(rps "$ING/nginx.wrk")
+REF_CPU=$(awk -v a="$ncpu0" -v b="$ncpu1" -v hz="$(getconf CLK_TCK)" \
+    '/requests in/ { if ($1) printf "%.2f", (b - a) * 1e6 / hz / $1 }' \
+    "$ING/nginx.wrk")
 # nginx keeps running, idle, for the reference p99s below
 
 # --- dwell ------------------------------------------------------------------
@@ -68,9 +82,15 @@ bench_dwell() {
     pids="$pids $spid"
     wait_up "http://127.0.0.1:$port/healthz"
     sample_anon "$spid" "$ING/$name.anon" &
+    cpu0=$(cpu_ticks "$spid")
     timeout $((SECS + 30)) wrk -t1 -c"$CONNS" -d"${SECS}s" "$@" \
         "http://127.0.0.1:$port$path" > "$ING/$name.wrk" 2>&1 || true
+    cpu1=$(cpu_ticks "$spid")
     r=$(rps "$ING/$name.wrk"); bad=$(non2xx "$ING/$name.wrk")
+    # the server's CPU time (user + system, every thread) per request
+    cpu_us=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$(getconf CLK_TCK)" \
+        '/requests in/ { if ($1) printf "%.2f", (b - a) * 1e6 / hz / $1 }' \
+        "$ING/$name.wrk")
     # p99 at half the maximum rate, paced (tests/bench/paced.lua)
     kind=${name%%-*}
     PACED_RATE=$((r / 2)) PACED_CONNS=$PACED_CONNS PACED_KIND=$kind \
@@ -100,16 +120,21 @@ bench_dwell() {
         "$name" "$r" "$(echo "$r $REF" | awk '{printf "%.2f", $1/$2}')" \
         "${bad:-0}" "$stored" "$pages" \
         "$(echo "$total $stored" | awk '{if ($2) printf "%.0f", $1/$2; else print "-"}')"
+    printf "%-22s server CPU %s us per request (user + system, all threads; %s x nginx)\n" \
+        "" "$cpu_us" "$(echo "$cpu_us $REF_CPU" | awk '{if ($2 > 0) printf "%.2f", $1/$2; else print "-"}')"
     printf "%-22s p99 %s ms at %s req/s (paced, half the max; non-2xx %s; nginx %s ms at that rate), peak RSS %s MiB (anonymous %s MiB)\n" \
         "" "$p99" "$prate" "${pnon:-0}" "$np99" "$((hwm / 1024))" "$((anon / 1024))"
     m=$(echo "$name" | tr - _)
     echo "bench: ingest_${m}_rps $r req/s"
     echo "bench: ingest_${m}_ratio $(echo "$r $REF" | awk '{printf "%.3f", $1/$2}') x_nginx"
+    echo "bench: ingest_${m}_cpu_per_request ${cpu_us:-0} us"
     echo "bench: ingest_${m}_p99_half_rate $p99 ms"
     echo "bench: ingest_${m}_p99_half_rate_nginx $np99 ms"
     echo "bench: ingest_${m}_paced_rps $prate req/s"
     echo "bench: ingest_${m}_non2xx ${bad:-0} responses"
 }
+# cpu_ticks PID: the process's user + system time so far, in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # p99_ms LOG: wrk --latency's 99th percentile in ms
 p99_ms() {
     awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
@@ -132,8 +157,9 @@ sample_anon() {
 }
 
 echo "wrk -t1 -c$CONNS -d${SECS}s on loopback, $(nproc) cores"
-printf "%-22s %9s req/s\n" "nginx empty_gif (ref)" "$REF"
+printf "%-22s %9s req/s   server CPU %s us per request\n" "nginx empty_gif (ref)" "$REF" "$REF_CPU"
 echo "bench: ingest_nginx_rps $REF req/s"
+echo "bench: ingest_nginx_cpu_per_request $REF_CPU us"
 bench_dwell pixel-fsync fsync "/p.gif?s=bench&u=/kb/pixel-article&t=Pixel"
 bench_dwell pixel-none none "/p.gif?s=bench&u=/kb/pixel-article&t=Pixel"
 bench_dwell beacon-fsync fsync /e -s tests/bench/beacon.lua
