@@ -10,18 +10,34 @@
  * carries "wv":2. No cookies; storage is read for `dwell_ignore` and written
  * only with data-link="persistent".
  *
- * Written for size: minified by esbuild (--target=es2017), it must stay within
- * the gzip budget of js-snippet/budget.json (the build prints both, the browser
- * suite fails above it; docs/snippet.md "Size" has what each feature costs).
- * gzip is what counts, and in gzip a name costs about as much as the text it
- * stands for, so: no helper for what is written twice alike (the repeat is
- * nearly free), one function per job (send, tick, flush, tell, route), state
- * in plain locals, and default parameters in place of `let` lines.
+ * Written for size: minified by esbuild (--target=es2017, js-snippet/pack.mjs,
+ * which also re-chooses the local names for gzip) and served as zopfli's gzip,
+ * it must stay within the gzip budget of js-snippet/budget.json (the build
+ * prints both, the browser suite fails above it; docs/snippet.md "Size" has
+ * what each feature costs). gzip is what counts, and in gzip a name costs
+ * about as much as the text it stands for, so: no helper for what is written
+ * twice alike (the repeat is nearly free), one function per job (send, tick,
+ * flush, tell, route), state in the wrapper's parameters, and default
+ * parameters in place of `let` lines.
  * Wire format: DESIGN.md §2. */
-((d, L, X, n = navigator) => {
-  // Our own tag (its data-* attributes are the settings).
-  let me = d.currentScript || d.querySelector('script[data-site]');
-  let cfg = me.dataset;
+// The state lives in the wrapper's parameters (the call passes only the
+// first two): one list instead of `let` lines.
+((d, L, X, n = navigator,
+  me = d.currentScript || d.querySelector('script[data-site]'), // our own tag
+  cfg = me.dataset, // its data-* attributes: the settings
+  vid,      // page-view id of the current view
+  U,        // its URL as sent (the next SPA view's referrer)
+  px = 0,   // deepest point seen, in px from the top of the document
+  acc,      // the view's engaged ms so far
+  sent,     // the engaged ms last sent
+  seq,      // dwell(…) calls of the view so far
+  mark,     // start of the interval being measured
+  last,     // time of the reader's last action
+  live,     // since `mark`: hidden or unfocused (falsy), focused (1),
+            // or focus inside an iframe (6)
+  pend,     // an SPA view waiting for its page: pend(1) sends it now
+  K,        // scratch of dwell(…) and linkId (neither calls the other)
+) => {
 
   // Switched off — no data-site, Do Not Track (the string '1') or Global
   // Privacy Control unless data-respect-dnt="false", or dwell_ignore: a
@@ -31,18 +47,6 @@
     if (!cfg.site || cfg.respectDnt != 'false' && (n.doNotTrack == 1 || n.globalPrivacyControl) ||
         localStorage.dwell_ignore == '1') return (window.dwell = () => '').linkId = window.dwell;
   } catch (e) { /* blocked */ }
-
-  let vid;      // page-view id of the current view
-  let U;        // its URL as sent (the next SPA view's referrer)
-  let px = 0;   // deepest point seen, in px from the top of the document
-  let acc;      // the view's engaged ms so far
-  let sent;     // the engaged ms last sent
-  let seq;      // dwell(…) calls of the view so far
-  let mark;     // start of the interval being measured
-  let last;     // time of the reader's last action
-  let live;     // since `mark`: hidden or unfocused (falsy), focused (1),
-                // or focus inside an iframe (6)
-  let pend;     // an SPA view waiting for its page: pend(1) sends it now
 
   // Sends event O of type T. Every event carries the max scroll depth so
   // far — in %, against the document's height now (so a page that grows
@@ -104,9 +108,10 @@
       u: (U = L.origin + L.pathname + ('keepQuery' in cfg ? L.search : '')),
       r: r,
       ti: d.title,
-      // words of the article: data-article selector, else article, main, body
-      w: ((d.querySelector(cfg.article || 'article') || d.querySelector('main') || d.body)
-        .innerText.match(/\S+/g) || []).length,
+      // words of the article (data-article selector, else article, main,
+      // body): N words cut the text into N + 1 pieces
+      w: (d.querySelector(cfg.article || 'article') || d.querySelector('main') || d.body)
+        .innerText.split(/\S+/).length - 1,
       c: (d.querySelector('meta[name="dwell:category"]') || 0).content, // undefined: dropped
       l: n.language,
       // <meta name="dwell:page" content="search|list|home">; else an article
@@ -135,19 +140,17 @@
   // repeated search or custom event once. (n comes first so that the name of an
   // 'event' overrides it.) While an SPA view waits for its page (at most
   // 1 s), calls wait too.
-  let dwell = (c, a, b) => {
-    let k = { vote: 'x', search: 'q', event: 'n', identify: 'h' }[c];
-    pend ? setTimeout(dwell, 1e3, c, a, b) :
-      k && send(c, { n: k == 'q' && b === +b ? b : X, [k]: a, i: ++seq });
-  };
+  // K: the field of command C.
+  let dwell = (c, a, b) => pend ? setTimeout(dwell, 1e3, c, a, b) :
+    (K = { vote: 'x', search: 'q', event: 'n', identify: 'h' }[c]) && send(c, { n: K == 'q' && b === +b ? b : X, [K]: a, i: ++seq });
   // A link id (see flush for its form); with data-link="persistent" the
   // first one, kept in localStorage (which throws where storage is blocked:
   // then a fresh one).
   dwell.linkId = () => {
-    let k = crypto.getRandomValues(new Uint8Array(16)).reduce((s, b) => s + (b & 31).toString(32), '');
-    try { cfg.link == 'persistent' && (localStorage.dwell_link = k = localStorage.dwell_link || k); } catch (e) { /* blocked */ }
-    send('link', { k: k });
-    return k;
+    K = crypto.getRandomValues(new Uint8Array(16)).reduce((s, b) => s + (b & 31).toString(32), '');
+    try { cfg.link == 'persistent' && (localStorage.dwell_link = K = localStorage.dwell_link || K); } catch (e) { /* blocked */ }
+    send('link', { k: K });
+    return K;
   };
 
   // Nothing is sent before the reader first sees the page: a prerendered
@@ -180,13 +183,13 @@
     }, 1));
 
   // `addEventListener` on window in the capture phase: these reach window
-  // (visibilitychange from the document; focus of elements and iframes,
-  // and scrolling of inner scrollers, which only count as activity).
-  // (Pointer events cover mouse, pen and touch.) The page becoming visible
-  // may begin; hidden, it flushes; any of them is an action. (Before the
-  // first view, flush and tick find no view and send nothing.)
-  'scroll keydown pointerdown pointermove focus blur visibilitychange'.split(' ')
+  // (visibilitychange and prerenderingchange from the document; focus of
+  // elements and iframes, and scrolling of inner scrollers, which only count
+  // as activity). (Pointer events cover mouse, pen and touch.) The page
+  // becoming visible, or shown after prerendering, may begin; hidden, it
+  // flushes; any of them is an action. (Before the first view, flush and
+  // tick find no view and send nothing.)
+  'scroll keydown pointerdown pointermove focus blur visibilitychange prerenderingchange'.split(' ')
     .map((t) => addEventListener(t, (e) => (begin(), d.hidden ? flush(1) : tick(e)), 1));
-  d.addEventListener('prerenderingchange', begin);
   begin();
 })(document, location);
