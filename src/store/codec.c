@@ -208,14 +208,16 @@ int dim_row_add(const uint8_t *row, size_t n, int dim, const char *value,
     size_t rest = found ? off : at;          /* what follows the entry */
     if (at + DIM_ENTRY_MAX(len) + (n - rest) > DIM_ROW_CAP)
         return found ? -1 : 0;
-    memcpy(out, row, at);
+    if (at > 0)
+        memcpy(out, row, at);
     size_t o = at;
     out[o++] = (uint8_t)dim;
     o += varint_write(out + o, (uint32_t)len);
     memcpy(out + o, value, len);
     o += len;
     o += varint_write(out + o, count);
-    memcpy(out + o, row + rest, n - rest);
+    if (n > rest)
+        memcpy(out + o, row + rest, n - rest);
     *outlen = o + (n - rest);
     return 1;
 }

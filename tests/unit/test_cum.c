@@ -364,9 +364,10 @@ static long densify(const char *path, uint32_t schema, const void *thin,
             memset(sum, 0, sizeof sum);
         memcpy(prev, p, 12);
         if (be64(p + 4) != 0 && cls <= 1) {     /* the site row: no cum */
-            int len;
-            if (rollup_decode_add(v.mv_data, v.mv_size, &sum[cls]) != 0 ||
-                (len = rollup_encode(&sum[cls], buf, sizeof buf)) < 0)
+            int len = -1;
+            if (rollup_decode_add(v.mv_data, v.mv_size, &sum[cls]) == 0)
+                len = rollup_encode(&sum[cls], buf, sizeof buf);
+            if (len < 0)
                 rc = -1;
             MDB_val cv = { (size_t)len, buf };
             if (rc == 0 && (rc = mdb_put(txn, cum, &k, &cv, 0)) == 0)
@@ -398,7 +399,7 @@ static int stride_twins(const char *path, uint64_t split, long *below,
     MDB_dbi cum;
     MDB_cursor *cur;
     MDB_val k, v;
-    uint8_t last[2][13];
+    uint8_t last[2][16];
     int have[2] = { 0, 0 };
     *below = *above = *rows = 0;
     if (raw_begin(path, &env, &txn) != 0)
