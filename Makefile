@@ -88,6 +88,7 @@ $(ESBUILD): js-snippet/package.json js-snippet/package-lock.json
 # gzip -9; docs/snippet.md "Size").
 $(B)/gen/dwell.js $(B)/gen/dwell.js.gz &: js-snippet/dwell.js js-snippet/pack.mjs $(ESBUILD) | $(B)/gen
 	node js-snippet/pack.mjs js-snippet/dwell.js $(B)/gen/dwell.js
+	@command -v zopfli >/dev/null || { echo "zopfli is missing: run make deps (Debian package zopfli)" >&2; exit 1; }
 	zopfli --i1000 $(B)/gen/dwell.js
 	@echo "snippet: $$(wc -c < $(B)/gen/dwell.js) bytes, $$(wc -c < $(B)/gen/dwell.js.gz) bytes gzipped (budget $$(tr -cd 0-9 < js-snippet/budget.json))"
 
