@@ -2,7 +2,9 @@
 """flat.py BUILD_DIR [GEO_MMDB] — costs as the data grows (issue 14 item 5).
 
 Ingest: the beacon rate (wrk -t1 -c64, BENCH_SECONDS, tests/bench/beacon.lua,
---durability FLAT_DURABILITY, default none, after a 2 s warm-up) and the
+--durability FLAT_DURABILITY, default none, after a 2 s warm-up; the median
+of FLAT_ROUNDS rounds, default 3, that alternate the sizes), the server's
+CPU time per request over the same runs, and the
 instructions per event under callgrind (tests/bench/profile.py's method:
 one connection, --durability fsync, N1 = 200 then N2 = 1,200 beacons, the
 difference / 1,000; the whole process and the writer thread) on a data dir
@@ -22,6 +24,7 @@ it, unless BENCH_FILL=1 (each fill bounded by FLAT_FILL_SECONDS, default
 FLAT_PARTS (default "ingest reports") picks the parts.
 Prints tables and
     bench: ingest_rps_at_{0,10M,50M} N req/s
+    bench: ingest_cpu_per_request_at_{..} N us
     bench: ingest_instr_per_event_at_{..} N instr   (and _writer_at_..)
     bench: ingest_ratio_50M_vs_0 R x
     bench: report_articles_p95_ms_{1k,10k,100k} N ms"""
@@ -52,6 +55,7 @@ SECS = int(os.environ.get("BENCH_SECONDS", "10"))
 FILL = os.environ.get("BENCH_FILL") == "1"
 FILL_SECS = int(os.environ.get("FLAT_FILL_SECONDS", "600"))
 DUR = os.environ.get("FLAT_DURABILITY", "none")
+ROUNDS = int(os.environ.get("FLAT_ROUNDS", "3"))
 
 
 def site_add(data):
@@ -115,20 +119,33 @@ def ingest_dir(tag, n):
     return data, st[1]
 
 
-def wrk_rps(port, secs, out):
+def wrk_run(port, secs, out):
+    """Requests per second and requests answered of one wrk run."""
     r = subprocess.run(["wrk", "-t1", "-c64", "-d%ds" % secs, "-s",
                         os.path.join(HERE, "beacon.lua"),
                         "http://127.0.0.1:%d/e" % port],
                        capture_output=True, text=True, timeout=secs + 60)
     with open(out, "w") as f:
         f.write(r.stdout + r.stderr)
+    rps = done = 0
     for line in r.stdout.splitlines():
         if line.startswith("Requests/sec:"):
-            return int(float(line.split()[1]))
-    return 0
+            rps = int(float(line.split()[1]))
+        elif " requests in " in line:
+            done = int(line.split()[0])
+    return rps, done
 
 
-def measure_rps(tag, data):
+def cpu_seconds(pid):
+    """User + system time of process PID so far (every thread)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_rps(tag, data, rnd):
+    """Requests per second under wrk on DATA, and the server's CPU time
+    per request in microseconds (steadier when the cores are shared)."""
     if data is None:
         data = os.path.join(OUT, "data-0-wrk")
         shutil.rmtree(data, ignore_errors=True)
@@ -136,8 +153,12 @@ def measure_rps(tag, data):
     p, port = serve(data, os.path.join(OUT, "serve-wrk-%s.log" % tag),
                     ["--durability", DUR])
     try:
-        wrk_rps(port, 2, os.path.join(OUT, "warm-%s.wrk" % tag))
-        return wrk_rps(port, SECS, os.path.join(OUT, "beacon-%s.wrk" % tag))
+        wrk_run(port, 2, os.path.join(OUT, "warm-%s.wrk" % tag))
+        c0 = cpu_seconds(p.pid)
+        rps, done = wrk_run(port, SECS, os.path.join(
+            OUT, "beacon-%s-%d.wrk" % (tag, rnd)))
+        cpu = (cpu_seconds(p.pid) - c0) * 1e6 / done if done else 0.0
+        return rps, cpu
     finally:
         stop(p)
 
@@ -176,9 +197,14 @@ def measure_instr(tag, data):
     return per, wr
 
 
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if xs else 0
+
+
 def ingest():
     os.makedirs(OUT, exist_ok=True)
-    rows = []
+    sizes = []
     for tag, n in (("0", 0), ("10M", 10000000), ("50M", 50000000)):
         if n:
             data, held = ingest_dir(tag, n)
@@ -186,30 +212,45 @@ def ingest():
                 continue
         else:
             data, held = None, 0
-        rps = measure_rps(tag, data)
+        sizes.append((tag, data, held))
+    # wrk rounds alternate the sizes, so that the machine's other work
+    # weighs on each alike; the median of ROUNDS is kept
+    runs = {tag: [] for tag, _, _ in sizes}
+    for rnd in range(ROUNDS):
+        for tag, data, _ in sizes:
+            runs[tag].append(measure_rps(tag, data, rnd))
+    rows = []
+    for tag, data, held in sizes:
+        rps = median([r for r, _ in runs[tag]])
+        cpu = median([c for _, c in runs[tag]])
         per, wr = measure_instr(tag, data)
-        rows.append((tag, held, rps, per, wr))
+        rows.append((tag, held, rps, cpu, per, wr))
         print("bench: ingest_rps_at_%s %d req/s" % (tag, rps))
+        print("bench: ingest_cpu_per_request_at_%s %.2f us" % (tag, cpu))
         print("bench: ingest_instr_per_event_at_%s %.0f instr" % (tag, per))
         print("bench: ingest_instr_per_event_writer_at_%s %.0f instr"
               % (tag, wr), flush=True)
-    print("ingest as data grows: beacons, wrk -t1 -c64 %d s --durability %s;"
-          " instructions per beacon under callgrind (fsync, one connection)"
-          % (SECS, DUR))
-    print("  %-6s %12s %10s %8s %14s %8s %14s %8s" % (
-        "stored", "events", "req/s", "x at 0", "instr/event", "x at 0",
-        "writer instr", "x at 0"))
+    print("ingest as data grows: beacons, wrk -t1 -c64 %d s --durability %s,"
+          " median of %d alternated rounds (req/s, the server's CPU per"
+          " request); instructions per beacon under callgrind (fsync, one"
+          " connection)" % (SECS, DUR, ROUNDS))
+    print("  %-6s %12s %10s %8s %10s %8s %14s %8s %14s %8s" % (
+        "stored", "events", "req/s", "x at 0", "cpu us/req", "x at 0",
+        "instr/event", "x at 0", "writer instr", "x at 0"))
     base = rows[0] if rows and rows[0][0] == "0" else None
-    for tag, held, rps, per, wr in rows:
+    for tag, held, rps, cpu, per, wr in rows:
         r0 = lambda v, b: "%.3f" % (v / b) if base and b else "-"
-        print("  %-6s %12d %10d %8s %14.0f %8s %14.0f %8s" % (
-            tag, held, rps, r0(rps, base and base[2]), per,
-            r0(per, base and base[3]), wr, r0(wr, base and base[4])))
+        print("  %-6s %12d %10d %8s %10.2f %8s %14.0f %8s %14.0f %8s" % (
+            tag, held, rps, r0(rps, base and base[2]), cpu,
+            r0(cpu, base and base[3]), per, r0(per, base and base[4]), wr,
+            r0(wr, base and base[5])))
     if base:
-        for tag, held, rps, per, wr in rows[1:]:
+        for tag, held, rps, cpu, per, wr in rows[1:]:
             print("bench: ingest_ratio_%s_vs_0 %.3f x" % (tag, rps / base[2]))
+            print("bench: ingest_cpu_ratio_%s_vs_0 %.3f x"
+                  % (tag, cpu / base[3] if base[3] else 0))
             print("bench: ingest_instr_ratio_%s_vs_0 %.3f x"
-                  % (tag, per / base[3]))
+                  % (tag, per / base[4]))
 
 
 def report_dir(articles, days):
