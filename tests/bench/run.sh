@@ -77,7 +77,8 @@ bench_dwell() {
     port=$(free_port)
     # --rate-limit 0: one client address sends everything here
     "$BIN" serve --listen "127.0.0.1:$port" --data "$data" \
-        --durability "$dur" --rate-limit 0 > "$ING/$name.log" 2>&1 &
+        --durability "$dur" --rate-limit 0 --max-conn-per-ip 0 \
+        > "$ING/$name.log" 2>&1 &
     spid=$!
     pids="$pids $spid"
     wait_up "http://127.0.0.1:$port/healthz"
@@ -165,6 +166,22 @@ bench_dwell pixel-none none "/p.gif?s=bench&u=/kb/pixel-article&t=Pixel"
 bench_dwell beacon-fsync fsync /e -s tests/bench/beacon.lua
 bench_dwell beacon-commit commit /e -s tests/bench/beacon.lua
 bench_dwell beacon-none none /e -s tests/bench/beacon.lua
+# With fsync a request waits for its commit, and each of wrk's connections
+# has one request in flight: a batch holds at most CONNS events, and the
+# rate is CONNS / (the time of a commit cycle), whatever the server could
+# do. Browsers are an open crowd; the same cases with more connections
+# (BENCH_FSYNC_CONNECTIONS, default 1024), against nginx with as many.
+BIG=${BENCH_FSYNC_CONNECTIONS:-1024}
+if [ "$BIG" -gt 0 ]; then
+    wrk -t1 -c"$BIG" -d"${SECS}s" "http://127.0.0.1:$NPORT/p.gif?s=bench&u=/kb/x" > "$ING/nginx-c$BIG.wrk"
+    REF64=$REF; CONNS64=$CONNS
+    REF=$(rps "$ING/nginx-c$BIG.wrk"); CONNS=$BIG
+    printf "%-22s %9s req/s   (wrk -c%s)\n" "nginx empty_gif (ref)" "$REF" "$BIG"
+    echo "bench: ingest_nginx_c${BIG}_rps $REF req/s"
+    bench_dwell "pixel-fsync-c$BIG" fsync "/p.gif?s=bench&u=/kb/pixel-article&t=Pixel"
+    bench_dwell "beacon-fsync-c$BIG" fsync /e -s tests/bench/beacon.lua
+    REF=$REF64; CONNS=$CONNS64
+fi
 kill "$(cat "$ING/nginx/nginx.pid")" 2>/dev/null || true
 echo "bench: ingest_peak_rss_mib $((PEAK_KB / 1024)) MiB"
 echo "bench: ingest_peak_rss_anon_mib $((PEAK_ANON_KB / 1024)) MiB"
