@@ -173,14 +173,21 @@ bench_dwell beacon-none none /e -s tests/bench/beacon.lua
 # (BENCH_FSYNC_CONNECTIONS, default 1024), against nginx with as many.
 BIG=${BENCH_FSYNC_CONNECTIONS:-1024}
 if [ "$BIG" -gt 0 ]; then
+    ncpu0=$(nginx_ticks)
     wrk -t1 -c"$BIG" -d"${SECS}s" "http://127.0.0.1:$NPORT/p.gif?s=bench&u=/kb/x" > "$ING/nginx-c$BIG.wrk"
-    REF64=$REF; CONNS64=$CONNS
+    ncpu1=$(nginx_ticks)
+    REF64=$REF; CONNS64=$CONNS; REF_CPU64=$REF_CPU
     REF=$(rps "$ING/nginx-c$BIG.wrk"); CONNS=$BIG
-    printf "%-22s %9s req/s   (wrk -c%s)\n" "nginx empty_gif (ref)" "$REF" "$BIG"
+    REF_CPU=$(awk -v a="$ncpu0" -v b="$ncpu1" -v hz="$(getconf CLK_TCK)" \
+        '/requests in/ { if ($1) printf "%.2f", (b - a) * 1e6 / hz / $1 }' \
+        "$ING/nginx-c$BIG.wrk")
+    printf "%-22s %9s req/s   server CPU %s us per request (wrk -c%s)\n" \
+        "nginx empty_gif (ref)" "$REF" "$REF_CPU" "$BIG"
     echo "bench: ingest_nginx_c${BIG}_rps $REF req/s"
+    echo "bench: ingest_nginx_c${BIG}_cpu_per_request $REF_CPU us"
     bench_dwell "pixel-fsync-c$BIG" fsync "/p.gif?s=bench&u=/kb/pixel-article&t=Pixel"
     bench_dwell "beacon-fsync-c$BIG" fsync /e -s tests/bench/beacon.lua
-    REF=$REF64; CONNS=$CONNS64
+    REF=$REF64; CONNS=$CONNS64; REF_CPU=$REF_CPU64
 fi
 kill "$(cat "$ING/nginx/nginx.pid")" 2>/dev/null || true
 echo "bench: ingest_peak_rss_mib $((PEAK_KB / 1024)) MiB"
