@@ -4,6 +4,7 @@
 #include "dwell/event.h"
 #include "base/jscan.h"
 #include "base/utf8.h"
+#include "base/varint.h"
 #include "dwell/log.h"
 
 #include <math.h>
@@ -744,11 +745,8 @@ static void put_bytes(struct wbuf *w, const void *src, size_t n)
 
 static void put_varint(struct wbuf *w, uint64_t v)
 {
-    while (v >= 0x80) {
-        put_byte(w, (uint8_t)(v | 0x80));
-        v >>= 7;
-    }
-    put_byte(w, (uint8_t)v);
+    uint8_t tmp[VARINT_MAX];
+    put_bytes(w, tmp, varint_put(tmp, v));
 }
 
 static void put_u64(struct wbuf *w, uint64_t v)
@@ -878,13 +876,9 @@ static uint8_t get_byte(struct rbuf *r)
 
 static uint64_t get_varint(struct rbuf *r)
 {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        uint8_t c = get_byte(r);
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80))
-            return v;
-    }
+    uint64_t v;
+    if (varint_get(r->p, r->n, &r->off, VARINT_MAX, &v) == 0)
+        return v;
     r->bad = true;
     return 0;
 }

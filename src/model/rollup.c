@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "base/varint.h"
+
 #define FINE_END_MS    60000u     /* 1 s buckets below this */
 #define MID_END_MS     300000u    /* 5 s buckets below this */
 #define COARSE_END_MS  3600000u   /* 30 s buckets below this */
@@ -94,35 +96,12 @@ static void slot_merge(struct rollup_day *d, int i, uint64_t v, int sign)
     *p = (uint32_t)(sign > 0 ? cur + v : cur >= v ? cur - v : 0);
 }
 
-static size_t varint_put(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-static int varint_get(const uint8_t *p, size_t len, size_t *off, uint64_t *v)
-{
-    *v = 0;
-    for (int shift = 0; shift < 64 && *off < len; shift += 7) {
-        uint8_t c = p[(*off)++];
-        *v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80))
-            return 0;
-    }
-    return -1;
-}
-
 /* Appends slot I with value V to BUF (N bytes used of CAP) unless V is 0.
  * Returns the new length, or 0 if CAP is too small or N is already 0 (an
  * earlier slot did not fit). */
 static size_t slot_put(uint8_t *buf, size_t n, size_t cap, int i, uint64_t v)
 {
-    uint8_t tmp[20];
+    uint8_t tmp[2 * VARINT_MAX];
     if (v == 0 || n == 0)
         return n;
     size_t k = varint_put(tmp, (uint64_t)i);
@@ -220,8 +199,8 @@ int rollup_decode_merge(const uint8_t *buf, size_t len, struct rollup_day *d,
     size_t off = 1;
     while (off < len) {
         uint64_t i, v;
-        if (varint_get(buf, len, &off, &i) != 0 ||
-            varint_get(buf, len, &off, &v) != 0 || i >= N_SLOTS)
+        if (varint_get(buf, len, &off, VARINT_MAX, &i) != 0 ||
+            varint_get(buf, len, &off, VARINT_MAX, &v) != 0 || i >= N_SLOTS)
             return -1;
         slot_merge(d, (int)i, v, sign);
     }

@@ -6,6 +6,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include "base/varint.h"
+
 /* --- numbers: big-endian, so that keys sort as numbers ------------------- */
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -120,30 +122,15 @@ int key_dim(const void *p)
     return ((const uint8_t *)p)[DAILY_KEY_LEN];
 }
 
-/* Reads a varint of at most 5 bytes at P[*OFF..N) into *V. */
+/* Reads a varint of at most 5 bytes at P[*OFF..N) into *V: a count or a
+ * length, at most UINT32_MAX. */
 static bool varint_read(const uint8_t *p, size_t n, size_t *off, uint32_t *v)
 {
-    uint64_t x = 0;
-    for (int shift = 0; shift < 35 && *off < n; shift += 7) {
-        uint8_t b = p[(*off)++];
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = (uint32_t)x;
-            return x <= UINT32_MAX;
-        }
-    }
-    return false;
-}
-
-static size_t varint_write(uint8_t *p, uint32_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
+    uint64_t x;
+    if (varint_get(p, n, off, 5, &x) != 0 || x > UINT32_MAX)
+        return false;
+    *v = (uint32_t)x;
+    return true;
 }
 
 int dim_row_next(const uint8_t *p, size_t n, size_t *off, struct dim_entry *e)
@@ -212,10 +199,10 @@ int dim_row_add(const uint8_t *row, size_t n, int dim, const char *value,
         memcpy(out, row, at);
     size_t o = at;
     out[o++] = (uint8_t)dim;
-    o += varint_write(out + o, (uint32_t)len);
+    o += varint_put(out + o, (uint32_t)len);
     memcpy(out + o, value, len);
     o += len;
-    o += varint_write(out + o, count);
+    o += varint_put(out + o, count);
     if (n > rest)
         memcpy(out + o, row + rest, n - rest);
     *outlen = o + (n - rest);
