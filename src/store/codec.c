@@ -162,7 +162,7 @@ static int dim_entry_cmp(const struct dim_entry *a, int dim,
 
 bool dim_row_ok(const MDB_val *v)
 {
-    struct dim_entry e, prev;
+    struct dim_entry e, prev = { 0 };
     size_t off = 0;
     int rc, n = 0;
     while ((rc = dim_row_next(v->mv_data, v->mv_size, &off, &e)) == 1) {
