@@ -29,7 +29,6 @@ Prints tables and
     bench: ingest_ratio_50M_vs_0 R x
     bench: report_articles_p95_ms_{1k,10k,100k} N ms"""
 import datetime
-import http.client
 import importlib.util
 import json
 import os
@@ -40,6 +39,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from benchlib import timed_gets                     # noqa: E402
 spec = importlib.util.spec_from_file_location(
     "dwell_profile", os.path.join(HERE, "profile.py"))
 prof = importlib.util.module_from_spec(spec)
@@ -288,21 +288,9 @@ def articles_p95(port, token, n=40):
     to = datetime.datetime.now(datetime.timezone.utc).date()
     q = "from=%s&to=%s" % (to - datetime.timedelta(days=364), to)
     path = "/api/v1/sites/bench/articles?" + q
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    times, total = [], 0
-    for i in range(3 + n):
-        t = time.perf_counter()
-        c.request("GET", path, headers={"Authorization": "Bearer " + token})
-        r = c.getresponse()
-        body = r.read()
-        if r.status != 200:
-            sys.exit("flat.py: %s: %d %r" % (path, r.status, body[:200]))
-        if i >= 3:
-            times.append((time.perf_counter() - t) * 1000)
-        total = json.loads(body)["total"]
-    times.sort()
-    return times[len(times) // 2], times[max(0, int(len(times) * 0.95) - 1)], \
-        total
+    timed_gets(port, path, token, 3)                   # warm-up
+    p50, p95, body = timed_gets(port, path, token, n)
+    return p50, p95, json.loads(body)["total"]
 
 
 def reports():

@@ -15,7 +15,6 @@ two documents are equal:
 Skips (exit 0, "skip: ...") where ClickHouse cannot be had."""
 
 import datetime
-import http.client
 import os
 import socket
 import subprocess
@@ -26,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
 import chserver                                     # noqa: E402
 
-from benchlib import free_port
+from benchlib import free_port, timed_gets
 
 DB = "bench_reports"
 RUNS = int(os.environ.get("BENCH_CH_RUNS", "10"))
@@ -94,19 +93,7 @@ def serve(*args):
 
 
 def measure(port, target, n):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-    times, body = [], b""
-    for _ in range(n):
-        t = time.perf_counter()
-        c.request("GET", target, headers={"Authorization": "Bearer " + TOKEN})
-        r = c.getresponse()
-        body = r.read()
-        times.append((time.perf_counter() - t) * 1000)
-        if r.status != 200:
-            sys.exit("%s: %d %r" % (target, r.status, body[:300]))
-    times.sort()
-    return times[len(times) // 2], times[max(0, int(len(times) * 0.95) - 1)], \
-        body
+    return timed_gets(port, target, TOKEN, n, timeout=300)
 
 
 def main():

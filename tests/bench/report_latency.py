@@ -3,10 +3,10 @@ over a 365-day range: the articles list (sorted two ways), one article's
 detail and the summary, each requested sequentially on one keep-alive
 connection. Prints one line per report with the issue's target."""
 import datetime
-import http.client
 import json
 import sys
-import time
+
+from benchlib import timed_gets
 
 port, token, site = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 to = datetime.datetime.now(datetime.timezone.utc).date()
@@ -15,18 +15,7 @@ q = f"from={frm}&to={to}"
 
 
 def run(path, n):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    times, body = [], b""
-    for _ in range(n):
-        t = time.perf_counter()
-        c.request("GET", path, headers={"Authorization": "Bearer " + token})
-        r = c.getresponse()
-        body = r.read()
-        times.append((time.perf_counter() - t) * 1000)
-        if r.status != 200:
-            sys.exit(f"{path}: {r.status} {body[:200]!r}")
-    times.sort()
-    return times[len(times) // 2], times[max(0, int(len(times) * 0.95) - 1)], body
+    return timed_gets(port, path, token, n, timeout=60)
 
 
 def show(name, p50, p95, target):

@@ -25,6 +25,14 @@ wait_up() { for i in $(seq 1 100); do curl -sf "$1" >/dev/null 2>&1 && return 0;
 # rps LOG: requests/second from wrk's output
 rps() { awk '/Requests\/sec/ {print int($2)}' "$1"; }
 non2xx() { awk '/Non-2xx/ {print $NF}' "$1"; }
+# cpu_ticks PID: the process's user + system time so far, in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# cpu_per_request TICKS0 TICKS1 LOG: CPU microseconds per request answered
+# in wrk's LOG, from the clock ticks used before and after the run
+cpu_per_request() {
+    awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" \
+        '/requests in/ { if ($1) printf "%.2f", (b - a) * 1e6 / hz / $1 }' "$3"
+}
 
 want() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
 
@@ -55,7 +63,7 @@ wait_up "http://127.0.0.1:$NPORT/p.gif"
 nginx_ticks() {
     t=0
     for p in $NGINX_PID $(pgrep -P "$NGINX_PID"); do
-        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+        t=$((t + $(cpu_ticks "$p" 2>/dev/null || echo 0)))
     done
     echo "$t"
 }
@@ -63,9 +71,7 @@ ncpu0=$(nginx_ticks)
 wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$NPORT/p.gif?s=bench&u=/kb/x" > "$ING/nginx.wrk"
 ncpu1=$(nginx_ticks)
 REF=$(rps "$ING/nginx.wrk")
-REF_CPU=$(awk -v a="$ncpu0" -v b="$ncpu1" -v hz="$(getconf CLK_TCK)" \
-    '/requests in/ { if ($1) printf "%.2f", (b - a) * 1e6 / hz / $1 }' \
-    "$ING/nginx.wrk")
+REF_CPU=$(cpu_per_request "$ncpu0" "$ncpu1" "$ING/nginx.wrk")
 # nginx keeps running, idle, for the reference p99s below
 
 # --- dwell ------------------------------------------------------------------
@@ -89,9 +95,7 @@ bench_dwell() {
     cpu1=$(cpu_ticks "$spid")
     r=$(rps "$ING/$name.wrk"); bad=$(non2xx "$ING/$name.wrk")
     # the server's CPU time (user + system, every thread) per request
-    cpu_us=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$(getconf CLK_TCK)" \
-        '/requests in/ { if ($1) printf "%.2f", (b - a) * 1e6 / hz / $1 }' \
-        "$ING/$name.wrk")
+    cpu_us=$(cpu_per_request "$cpu0" "$cpu1" "$ING/$name.wrk")
     # p99 at half the maximum rate, paced (tests/bench/paced.lua)
     kind=${name%%-*}
     PACED_RATE=$((r / 2)) PACED_CONNS=$PACED_CONNS PACED_KIND=$kind \
@@ -134,8 +138,6 @@ bench_dwell() {
     echo "bench: ingest_${m}_paced_rps $prate req/s"
     echo "bench: ingest_${m}_non2xx ${bad:-0} responses"
 }
-# cpu_ticks PID: the process's user + system time so far, in clock ticks
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # p99_ms LOG: wrk --latency's 99th percentile in ms
 p99_ms() {
     awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
@@ -178,9 +180,7 @@ if [ "$BIG" -gt 0 ]; then
     ncpu1=$(nginx_ticks)
     REF64=$REF; CONNS64=$CONNS; REF_CPU64=$REF_CPU
     REF=$(rps "$ING/nginx-c$BIG.wrk"); CONNS=$BIG
-    REF_CPU=$(awk -v a="$ncpu0" -v b="$ncpu1" -v hz="$(getconf CLK_TCK)" \
-        '/requests in/ { if ($1) printf "%.2f", (b - a) * 1e6 / hz / $1 }' \
-        "$ING/nginx-c$BIG.wrk")
+    REF_CPU=$(cpu_per_request "$ncpu0" "$ncpu1" "$ING/nginx-c$BIG.wrk")
     printf "%-22s %9s req/s   server CPU %s us per request (wrk -c%s)\n" \
         "nginx empty_gif (ref)" "$REF" "$REF_CPU" "$BIG"
     echo "bench: ingest_nginx_c${BIG}_rps $REF req/s"

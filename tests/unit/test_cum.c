@@ -9,6 +9,8 @@
 
 #include <lmdb.h>
 
+#include "rawlmdb.h"
+
 #include "check.h"
 #include "fixture.h"
 #include "dwell/clientaddr.h"
@@ -243,20 +245,6 @@ TEST(sums_hold_at_every_step_of_a_settling_pass_and_under_late_writes)
 
 /* --- schema 1 ------------------------------------------------------------------- */
 
-/* Opens the store in PATH with LMDB's own API and begins a write
- * transaction. Returns 0 or -1. */
-static int raw_begin(const char *path, MDB_env **env, MDB_txn **txn)
-{
-    if (mdb_env_create(env) != 0)
-        return -1;
-    int rc = mdb_env_set_maxdbs(*env, 32);
-    if (rc == 0) rc = mdb_env_open(*env, path, 0, 0600);
-    if (rc == 0) rc = mdb_txn_begin(*env, NULL, 0, txn);
-    if (rc != 0)
-        mdb_env_close(*env);
-    return rc == 0 ? 0 : -1;
-}
-
 /* Turns the store in PATH back into schema 1 with LMDB's own API: every
  * recent row back in "daily", no "recent" or "heads" database. */
 static int downgrade_to_v1(const char *path)
@@ -266,7 +254,7 @@ static int downgrade_to_v1(const char *path)
     MDB_dbi recent, daily, heads, meta;
     MDB_cursor *cur;
     MDB_val k, v;
-    if (raw_begin(path, &env, &txn) != 0)
+    if (raw_begin(path, 0, &env, &txn) != 0)
         return -1;
     int rc = mdb_dbi_open(txn, "recent", 0, &recent);
     if (rc == 0) rc = mdb_dbi_open(txn, "daily", 0, &daily);
@@ -350,7 +338,7 @@ static long densify(const char *path, uint32_t schema, const void *thin,
     static struct rollup_day sum[2];
     uint8_t prev[12] = { 0 }, buf[ROLLUP_RECORD_MAX];
     long n = 0;
-    if (raw_begin(path, &env, &txn) != 0)
+    if (raw_begin(path, 0, &env, &txn) != 0)
         return -1;
     int rc = mdb_dbi_open(txn, "daily", 0, &daily);
     if (rc == 0) rc = mdb_dbi_open(txn, "cum", 0, &cum);
@@ -402,7 +390,7 @@ static int stride_twins(const char *path, uint64_t split, long *below,
     uint8_t last[2][16];
     int have[2] = { 0, 0 };
     *below = *above = *rows = 0;
-    if (raw_begin(path, &env, &txn) != 0)
+    if (raw_begin(path, 0, &env, &txn) != 0)
         return -1;
     int rc = mdb_dbi_open(txn, "cum", 0, &cum);
     if (rc == 0) rc = mdb_cursor_open(txn, cum, &cur);
@@ -480,7 +468,7 @@ static int raw_meta_put(const char *path, const char *name, const void *val,
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi meta;
-    if (raw_begin(path, &env, &txn) != 0)
+    if (raw_begin(path, 0, &env, &txn) != 0)
         return -1;
     MDB_val k = { strlen(name), (void *)name }, v = { len, (void *)val };
     int rc = mdb_dbi_open(txn, "meta", 0, &meta);

@@ -9,6 +9,8 @@
 
 #include <lmdb.h>
 
+#include "rawlmdb.h"
+
 #include "check.h"
 #include "fixture.h"
 #include "dwell/demo.h"
@@ -133,18 +135,19 @@ static int sound(struct store *s)
 
 /* --- the raw rows ---------------------------------------------------------- */
 
-static int raw_begin(const char *path, MDB_env **env, MDB_txn **txn,
-                     MDB_dbi *dim, MDB_dbi *meta)
+/* Opens the store in PATH for writing, with its daily_dim and meta
+ * databases. Returns 0 or -1. */
+static int raw_begin_dims(const char *path, MDB_env **env, MDB_txn **txn,
+                          MDB_dbi *dim, MDB_dbi *meta)
 {
-    if (mdb_env_create(env) != 0)
+    if (raw_begin(path, 0, env, txn) != 0)
         return -1;
-    int rc = mdb_env_set_maxdbs(*env, 32);
-    if (rc == 0) rc = mdb_env_open(*env, path, 0, 0600);
-    if (rc == 0) rc = mdb_txn_begin(*env, NULL, 0, txn);
-    if (rc == 0) rc = mdb_dbi_open(*txn, "daily_dim", 0, dim);
+    int rc = mdb_dbi_open(*txn, "daily_dim", 0, dim);
     if (rc == 0) rc = mdb_dbi_open(*txn, "meta", 0, meta);
-    if (rc != 0)
+    if (rc != 0) {
+        mdb_txn_abort(*txn);
         mdb_env_close(*env);
+    }
     return rc == 0 ? 0 : -1;
 }
 
@@ -162,7 +165,7 @@ static int raw_count(const char *path, long *rows, long *singles,
     MDB_val k, v, row = { 0, NULL };
     uint8_t rowkey[DAILY_KEY_LEN];
     *rows = *singles = *biggest = *twice = 0;
-    if (raw_begin(path, &env, &txn, &dim, &meta) != 0 ||
+    if (raw_begin_dims(path, &env, &txn, &dim, &meta) != 0 ||
         mdb_cursor_open(txn, dim, &cur) != 0)
         return -1;
     int c;
@@ -207,7 +210,7 @@ static long explode(const char *path, uint32_t schema, const uint8_t *at)
     MDB_cursor *cur;
     MDB_val k, v;
     long n = 0;
-    if (raw_begin(path, &env, &txn, &dim, &meta) != 0 ||
+    if (raw_begin_dims(path, &env, &txn, &dim, &meta) != 0 ||
         mdb_cursor_open(txn, dim, &cur) != 0)
         return -1;
     int rc = 0, c = mdb_cursor_get(cur, &k, &v, MDB_FIRST);

@@ -24,6 +24,8 @@
 
 #include <lmdb.h>
 
+#include "rawlmdb.h"
+
 #define DRAIN_MS 120000u      /* generous: sanitizers and fsync are slow */
 
 static char err[256];
@@ -1584,16 +1586,9 @@ static int strip_kind_bytes(const char *path, int *cut, int *plain)
     static size_t lens[16];
     int n = 0;
     *cut = *plain = 0;
-    if (mdb_env_create(&env) != 0)
+    if (raw_begin(path, 0, &env, &txn) != 0)
         return -1;
-    int rc = mdb_env_set_maxdbs(env, 32);
-    if (rc == 0) rc = mdb_env_open(env, path, 0, 0600);
-    if (rc == 0) rc = mdb_txn_begin(env, NULL, 0, &txn);
-    if (rc != 0) {
-        mdb_env_close(env);
-        return -1;
-    }
-    rc = mdb_dbi_open(txn, "articles", 0, &dbi);
+    int rc = mdb_dbi_open(txn, "articles", 0, &dbi);
     if (rc == 0) rc = mdb_cursor_open(txn, dbi, &cur);
     int c = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc;
     for (; rc == 0 && c == 0; c = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -1670,16 +1665,9 @@ static int put_v1_records(const char *path, const uint8_t *rec, size_t len,
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi events, meta;
-    if (mdb_env_create(&env) != 0)
+    if (raw_begin(path, 0, &env, &txn) != 0)
         return -1;
-    int rc = mdb_env_set_maxdbs(env, 32);
-    if (rc == 0) rc = mdb_env_open(env, path, 0, 0600);
-    if (rc == 0) rc = mdb_txn_begin(env, NULL, 0, &txn);
-    if (rc != 0) {
-        mdb_env_close(env);
-        return -1;
-    }
-    rc = mdb_dbi_open(txn, "events", 0, &events);
+    int rc = mdb_dbi_open(txn, "events", 0, &events);
     if (rc == 0) rc = mdb_dbi_open(txn, "meta", 0, &meta);
     uint8_t kb[12], ver[4] = { 0, 0, 0, resume ? 3 : 2 };
     for (int i = 0; rc == 0 && i <= n; i++) {
@@ -1711,16 +1699,9 @@ static int record_versions(const char *path, uint8_t *out, int cap)
     MDB_cursor *cur;
     MDB_val k, v;
     int n = 0;
-    if (mdb_env_create(&env) != 0)
+    if (raw_begin(path, MDB_RDONLY, &env, &txn) != 0)
         return -1;
-    int rc = mdb_env_set_maxdbs(env, 32);
-    if (rc == 0) rc = mdb_env_open(env, path, MDB_RDONLY, 0600);
-    if (rc == 0) rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        mdb_env_close(env);
-        return -1;
-    }
-    rc = mdb_dbi_open(txn, "events", 0, &dbi);
+    int rc = mdb_dbi_open(txn, "events", 0, &dbi);
     if (rc == 0) rc = mdb_cursor_open(txn, dbi, &cur);
     int c = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc;
     for (; rc == 0 && c == 0; c = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
