@@ -88,6 +88,18 @@ struct event_str {
     uint16_t n;
 };
 
+/* The fields a stored record may give by an id in the store's dictionary
+ * (store/dict.c) rather than in full: strings that repeat from event to
+ * event, and a follow-up's article. Ids are never 0. */
+enum event_ref {
+    EVENT_REF_PATH, EVENT_REF_TITLE, EVENT_REF_REFERRER, EVENT_REF_CATEGORY,
+    EVENT_REF_LANG, EVENT_REF_ARTICLE, EVENT_REFS
+};
+#define EVENT_REF_STRINGS EVENT_REF_ARTICLE  /* the string fields come first */
+#define EVENT_REF_OF_PATH UINT32_MAX   /* ref[EVENT_REF_ARTICLE]: the article
+                                          is the path's, once resolved */
+#define EVENT_REF_MAX     0x7fffffffu  /* the largest dictionary id */
+
 struct event {
     uint8_t type;            /* enum event_type */
     uint8_t flags;           /* EVENT_FLAG_* */
@@ -117,6 +129,10 @@ struct event {
     struct event_str lang;
     struct event_str text;   /* search query, link id, identify hash,
                                 custom event name */
+    uint32_t ref[EVENT_REFS];  /* stored records: the dictionary id of a
+                                  field given by reference (0: in full). A
+                                  decoded field by reference is empty until
+                                  the store resolves it */
     char id_buf[EVENT_ID_MAX]; /* decoding only: a record's packed view id,
                                   which view_id then points to (a copy of
                                   the struct still points at the original) */
@@ -157,17 +173,23 @@ uint64_t event_article_id(const char *path, size_t len);
 /* The name of an event type ("view", …), or "?" for an unknown one. */
 const char *event_type_name(int type);
 
-/* Encodes EV (without time_us, which the store keeps in the key) into BUF.
+/* Encodes EV (without time_us, which the store keeps in the key) into BUF,
+ * each field with a nonzero EV->ref by that id, the others in full.
  * Returns the length written, or -1 if CAP is too small.
  * EVENT_RECORD_MAX bytes always suffice. */
 #define EVENT_RECORD_MAX 2048
 int event_encode(const struct event *ev, uint8_t *buf, size_t cap);
 
-/* Decodes a record made by event_encode (either record version). EV's
+/* Decodes a record made by event_encode (any record version). EV's
  * strings point into BUF, which must outlive them, except the view id,
- * which may point into EV->id_buf. Returns 0, or -1 if the record is
- * damaged. */
+ * which may point into EV->id_buf. A field given by reference leaves its
+ * id in EV->ref and the field empty: see event_ref_str. Returns 0, or -1
+ * if the record is damaged. */
 int event_decode(const uint8_t *buf, size_t len, struct event *ev);
+
+/* The string field of EV that dictionary field R (below
+ * EVENT_REF_STRINGS) names. */
+struct event_str *event_ref_str(struct event *ev, int r);
 
 /* True when the record at BUF is of the version event_encode writes (an
  * older one still decodes; the store's migration rewrites it). */

@@ -14,8 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define RECORD_V1 1       /* read only: see event_decode_v1 */
-#define RECORD_VERSION 2
+#define RECORD_V1 1       /* read only: see event_decode */
+#define RECORD_V2 2       /* read only: strings only in full */
+#define RECORD_VERSION 3
 
 static const char *const type_names[] = {
     NULL, "view", "engage", "vote", "search", "link", "identify", "event"
@@ -718,6 +719,24 @@ static struct event_str *str_field(struct event *ev, int k)
     }
 }
 
+/* The dictionary field of string field K, or -1 for one always in full. */
+static int ref_of_str(int k)
+{
+    return k >= STR_PATH && k <= STR_LANG ? k - STR_PATH + EVENT_REF_PATH : -1;
+}
+
+struct event_str *event_ref_str(struct event *ev, int r)
+{
+    return str_field(ev, r - EVENT_REF_PATH + STR_PATH);
+}
+
+/* The dictionary id of string field K of EV, 0 when it is in full. */
+static uint32_t str_ref(const struct event *ev, int k)
+{
+    int r = ref_of_str(k);
+    return r < 0 ? 0 : ev->ref[r];
+}
+
 struct wbuf {
     uint8_t *p;
     size_t n, cap;
@@ -755,12 +774,13 @@ static void put_u64(struct wbuf *w, uint64_t v)
         put_byte(w, (uint8_t)(v >> (8 * i)));
 }
 
-/* Record flags of version 2, beside the masks' bits. */
+/* Record flags of versions 2 and 3, beside the masks' bits. */
 enum {
     SMASK_ID_PACKED = 0x80,  /* the view id is packed 6 bits a character */
     NMASK_SCROLL = 0x80,     /* a scroll byte follows (else none reported) */
     TYPE_VOTE_SHIFT = 4,     /* type byte: type(4 bits) vote(2 bits) */
-    TYPE_ARTICLE_OF_PATH = 0x40  /* the article is event_article_id(path) */
+    TYPE_ARTICLE_OF_PATH = 0x40, /* the article is event_article_id(path) */
+    TYPE_ARTICLE_REF = 0x80  /* version 3: the article is a dictionary id */
 };
 
 static const char id_alphabet[] =
@@ -798,21 +818,57 @@ static void put_packed_id(struct wbuf *w, const struct event_str *s)
         put_byte(w, (uint8_t)acc);
 }
 
-/* Version 2: version(1) type|vote<<4|article-of-path(1) flags(1)
+/* True when EV's dictionary ids can be written: within EVENT_REF_MAX, and
+ * an article of the path only with a path. */
+static bool refs_ok(const struct event *ev)
+{
+    for (int r = 0; r < EVENT_REF_STRINGS; r++)
+        if (ev->ref[r] > EVENT_REF_MAX)
+            return false;
+    uint32_t a = ev->ref[EVENT_REF_ARTICLE];
+    if (a == EVENT_REF_OF_PATH)
+        return ev->path.n > 0 || ev->ref[EVENT_REF_PATH] != 0;
+    return a <= EVENT_REF_MAX;
+}
+
+/* Which of the article's forms EV's record takes: its type byte's
+ * article flags, and whether the article number follows. */
+static uint8_t article_form(const struct event *ev, bool *number)
+{
+    uint32_t ref = ev->ref[EVENT_REF_ARTICLE];
+    *number = false;
+    if (ref == EVENT_REF_OF_PATH)
+        return TYPE_ARTICLE_OF_PATH;
+    *number = ref != 0 || ev->article != 0;
+    if (ref != 0)
+        return TYPE_ARTICLE_REF;
+    if (ev->article && ev->path.n > 0 &&
+        ev->article == event_article_id(ev->path.p, ev->path.n)) {
+        *number = false;
+        return TYPE_ARTICLE_OF_PATH;
+    }
+    return 0;
+}
+
+/* Version 3: version(1) type|vote<<4|article flags(1) flags(1)
  * country(2) site(varint) visitor(8) smask(1) nmask(1), the strings
- * present ({varint n, bytes}, a packed view id in ceil(6n/8) bytes), the
- * numbers present (varints; article u64 unless of the path; the scroll
- * byte when reported; the page kind byte last). */
+ * present, each a varint h: a dictionary id h >> 1 when h is odd, else
+ * h >> 1 bytes follow (a packed view id: ceil(6n/8) bytes); the numbers
+ * present (varints; the article a varint dictionary id with
+ * TYPE_ARTICLE_REF, else a u64, and absent when of the path; the scroll
+ * byte when reported; the page kind byte last). Version 2 was the same
+ * with plain string lengths and no TYPE_ARTICLE_REF. */
 int event_encode(const struct event *ev, uint8_t *buf, size_t cap)
 {
     struct wbuf w = { buf, 0, cap, false };
     struct event copy = *ev;
     uint8_t smask = 0, nmask = 0, type = ev->type;
+    bool article_number;
 
-    if (ev->type > 15 || ev->vote > 3)
+    if (ev->type > 15 || ev->vote > 3 || !refs_ok(ev))
         return -1;
     for (int k = 0; k < STR_COUNT; k++)
-        if (str_field(&copy, k)->n > 0)
+        if (str_field(&copy, k)->n > 0 || str_ref(ev, k) != 0)
             smask |= (uint8_t)(1u << k);
     if (id_packs(&ev->view_id))
         smask |= SMASK_ID_PACKED;
@@ -821,11 +877,8 @@ int event_encode(const struct event *ev, uint8_t *buf, size_t cap)
     if (ev->results != EVENT_RESULTS_NONE && ev->type == EVENT_SEARCH)
         nmask |= NUM_RESULTS;
     if (ev->screen_w) nmask |= NUM_SCREEN;
-    if (ev->article && ev->path.n > 0 &&
-        ev->article == event_article_id(ev->path.p, ev->path.n))
-        type |= TYPE_ARTICLE_OF_PATH;
-    else if (ev->article)
-        nmask |= NUM_ARTICLE;
+    type |= article_form(ev, &article_number);
+    if (article_number) nmask |= NUM_ARTICLE;
     if (ev->seq) nmask |= NUM_SEQ;
     if (ev->kind) nmask |= NUM_KIND;
     if (ev->scroll != EVENT_SCROLL_NONE) nmask |= NMASK_SCROLL;
@@ -840,9 +893,14 @@ int event_encode(const struct event *ev, uint8_t *buf, size_t cap)
     put_byte(&w, nmask);
     for (int k = 0; k < STR_COUNT; k++) {
         const struct event_str *s = str_field(&copy, k);
+        uint32_t ref = str_ref(ev, k);
+        if (ref != 0) {
+            put_varint(&w, (uint64_t)ref << 1 | 1);
+            continue;
+        }
         if (s->n == 0)
             continue;
-        put_varint(&w, s->n);
+        put_varint(&w, (uint64_t)s->n << 1);
         if (k == STR_VIEW_ID && (smask & SMASK_ID_PACKED))
             put_packed_id(&w, s);
         else
@@ -852,7 +910,10 @@ int event_encode(const struct event *ev, uint8_t *buf, size_t cap)
     if (nmask & NUM_WORDS) put_varint(&w, ev->words);
     if (nmask & NUM_RESULTS) put_varint(&w, ev->results);
     if (nmask & NUM_SCREEN) put_varint(&w, ev->screen_w);
-    if (nmask & NUM_ARTICLE) put_u64(&w, ev->article);
+    if ((nmask & NUM_ARTICLE) && (type & TYPE_ARTICLE_REF))
+        put_varint(&w, ev->ref[EVENT_REF_ARTICLE]);
+    else if (nmask & NUM_ARTICLE)
+        put_u64(&w, ev->article);
     if (nmask & NUM_SEQ) put_varint(&w, ev->seq);
     if (nmask & NMASK_SCROLL) put_byte(&w, ev->scroll);
     if (nmask & NUM_KIND) put_byte(&w, ev->kind);
@@ -908,13 +969,24 @@ static void get_packed_id(struct rbuf *r, size_t n, struct event *ev)
     ev->view_id = (struct event_str){ ev->id_buf, (uint16_t)n };
 }
 
-/* The strings of a record (SMASK) at R into EV; false when damaged. */
-static bool get_strings(struct rbuf *r, uint8_t smask, struct event *ev)
+/* The strings of a record (SMASK) of VERSION at R into EV; false when
+ * damaged. */
+static bool get_strings(struct rbuf *r, int version, uint8_t smask,
+                        struct event *ev)
 {
     for (int k = 0; k < STR_COUNT && !r->bad; k++) {
         if (!(smask & (1u << k)))
             continue;
         uint64_t n = get_varint(r);
+        if (version >= 3 && (n & 1)) {
+            int ref = ref_of_str(k);
+            if (ref < 0 || n >> 1 == 0 || n >> 1 > EVENT_REF_MAX)
+                return false;
+            ev->ref[ref] = (uint32_t)(n >> 1);
+            continue;
+        }
+        if (version >= 3)
+            n >>= 1;
         if (k == STR_VIEW_ID && (smask & SMASK_ID_PACKED)) {
             if (n > EVENT_ID_MAX)
                 return false;
@@ -931,12 +1003,40 @@ static bool get_strings(struct rbuf *r, uint8_t smask, struct event *ev)
     return !r->bad;
 }
 
+/* The article of a record of VERSION with type byte TYPE and number mask
+ * NMASK, whose strings EV already holds, from R into EV; false when
+ * damaged. */
+static bool get_article(struct rbuf *r, int version, uint8_t type,
+                        uint8_t nmask, struct event *ev)
+{
+    bool by_ref = version >= 3 && (type & TYPE_ARTICLE_REF);
+    if ((by_ref && !(nmask & NUM_ARTICLE)) ||
+        (version >= 3 && (nmask & NUM_ARTICLE) &&
+         (type & TYPE_ARTICLE_OF_PATH)))
+        return false;                   /* version 3 writes one form */
+    if (by_ref) {
+        uint64_t id = get_varint(r);
+        if (id == 0 || id > EVENT_REF_MAX)
+            return false;
+        ev->ref[EVENT_REF_ARTICLE] = (uint32_t)id;
+    } else if (nmask & NUM_ARTICLE) {
+        ev->article = get_u64(r);
+    }
+    if (version == RECORD_V1 || !(type & TYPE_ARTICLE_OF_PATH))
+        return true;
+    if (ev->ref[EVENT_REF_PATH] != 0)
+        ev->ref[EVENT_REF_ARTICLE] = EVENT_REF_OF_PATH;
+    else
+        ev->article = event_article_id(ev->path.p, ev->path.n);
+    return true;
+}
+
 int event_decode(const uint8_t *buf, size_t len, struct event *ev)
 {
     struct rbuf r = { buf, len, 0, false };
     memset(ev, 0, sizeof *ev);
     uint8_t version = get_byte(&r);
-    if (version != RECORD_VERSION && version != RECORD_V1)
+    if (version < RECORD_V1 || version > RECORD_VERSION)
         return -1;
     uint8_t type = get_byte(&r);
     ev->type = version == RECORD_V1 ? type : type & 15;
@@ -957,22 +1057,23 @@ int event_decode(const uint8_t *buf, size_t len, struct event *ev)
     uint8_t smask = get_byte(&r), nmask = get_byte(&r);
     if (version == RECORD_V1 && ((smask | nmask) & 0x80))
         return -1;
-    if (!get_strings(&r, smask, ev))
+    if (version == RECORD_V2 && (type & TYPE_ARTICLE_REF))
+        return -1;
+    if (!get_strings(&r, version, smask, ev))
         return -1;
     ev->results = EVENT_RESULTS_NONE;
     if (nmask & NUM_ENGAGED) ev->engaged_ms = (uint32_t)get_varint(&r);
     if (nmask & NUM_WORDS) ev->words = (uint32_t)get_varint(&r);
     if (nmask & NUM_RESULTS) ev->results = (uint32_t)get_varint(&r);
     if (nmask & NUM_SCREEN) ev->screen_w = (uint32_t)get_varint(&r);
-    if (nmask & NUM_ARTICLE) ev->article = get_u64(&r);
+    if (!get_article(&r, version, type, nmask, ev))
+        return -1;
     if (nmask & NUM_SEQ) ev->seq = (uint16_t)get_varint(&r);
     if (nmask & NMASK_SCROLL) ev->scroll = get_byte(&r);
     if (nmask & NUM_KIND) ev->kind = get_byte(&r);
-    if (version != RECORD_V1 && (type & TYPE_ARTICLE_OF_PATH))
-        ev->article = event_article_id(ev->path.p, ev->path.n);
     if (r.bad || r.off != r.n || ev->type < EVENT_VIEW ||
         ev->type > EVENT_CUSTOM || ev->kind >= EVENT_PAGE_KINDS ||
-        ev->vote > 3 || (version != RECORD_V1 && (type & 0x80)))
+        ev->vote > 3)
         return -1;
     return 0;
 }

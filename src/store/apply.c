@@ -15,6 +15,7 @@
 #include "dwell/log.h"
 #include "dwell/rollup.h"
 #include "store/codec.h"
+#include "store/dict.h"
 #include "store/retention.h"
 #include "store/rollups.h"
 #include "store/ship.h"
@@ -647,6 +648,8 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
         ev.flags |= EVENT_FLAG_REPEAT;
 
     uint8_t kb[EVENT_KEY_LEN], out[EVENT_RECORD_MAX];
+    if ((rc = dict_intern_event(st, txn, &ev)) != 0)
+        return rc;
     int olen = event_encode(&ev, out, sizeof out);
     if (olen < 0)
         return MDB_BAD_VALSIZE;

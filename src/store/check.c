@@ -17,6 +17,7 @@
 #include "store/codec.h"
 #include "store/env.h"
 #include "store/erase.h"
+#include "store/events.h"
 #include "store/migrate.h"
 #include "store/retention.h"
 
@@ -26,7 +27,8 @@
 static const char *const check_names[DB_COUNT] = {
     "meta", "sites", "events", "views", "articles", "daily", "daily_dim",
     "seen", "links", "searched", "tokens", "cum", "dirty", "visits",
-    "idents", "tickets", "ticket_times", "recent", "heads"
+    "idents", "tickets", "ticket_times", "recent", "heads", "dict",
+    "dict_ids"
 };
 
 struct recount;
@@ -36,6 +38,8 @@ struct recount;
 struct check {
     store_check_fn fn;
     void *ctx;
+    struct store *st;             /* the store and transaction walked */
+    MDB_txn *txn;
     uint32_t only_site;           /* 0: every site */
     size_t problems, shown;
     size_t differences, diff_shown;
@@ -119,8 +123,12 @@ static bool meta_ok(const MDB_val *k, const MDB_val *v)
     if (k->mv_size == sizeof DIMROWS_META - 1 &&
         memcmp(k->mv_data, DIMROWS_META, k->mv_size) == 0)
         return v->mv_size == 0 || v->mv_size == DAILY_KEY_LEN;
+    if (k->mv_size == sizeof RECODE_META - 1 &&    /* an unfinished recode */
+        memcmp(k->mv_data, RECODE_META, k->mv_size) == 0)
+        return v->mv_size == 0 || v->mv_size == EVENT_KEY_LEN;
     static const char *const u32s[] = { "schema", "site_seq", "final",
-                                        "settling", RETAINED_KEY };
+                                        "settling", RETAINED_KEY,
+                                        "dict_epoch" };
     for (size_t i = 0; i < sizeof u32s / sizeof u32s[0]; i++)
         if (k->mv_size == strlen(u32s[i]) &&
             memcmp(k->mv_data, u32s[i], k->mv_size) == 0)
@@ -147,11 +155,44 @@ static bool event_ok(struct check *c, const MDB_val *k, const MDB_val *v)
     uint64_t t;
     uint32_t seq;
     struct event ev;
-    if (!event_key_read(k, &t, &seq) ||
-        event_decode(v->mv_data, v->mv_size, &ev) != 0)
+    if (!event_key_read(k, &t, &seq) || events_read(c->st, c->txn, v, &ev) != 0)
         return false;
     recount_event(c, t, &ev);
     return true;
+}
+
+/* A dict record (K, V): a field's id and bytes, which dict_ids maps back
+ * to that id. */
+static bool dict_ok(struct check *c, const MDB_val *k, const MDB_val *v)
+{
+    uint32_t site, id, back;
+    int field;
+    uint8_t ik[DICT_PREFIX_LEN + DICT_VALUE_MAX];
+    MDB_val bv;
+    if (!dict_key_read(k, &site, &field, &id) || field >= EVENT_REFS ||
+        id == 0 || id > EVENT_REF_MAX || v->mv_size > DICT_VALUE_MAX ||
+        (field == EVENT_REF_ARTICLE && v->mv_size != 8))
+        return false;
+    MDB_val ck = { dict_ids_key(ik, site, field, v->mv_data, v->mv_size),
+                   ik };
+    return mdb_get(c->txn, c->st->dbi[DB_DICT_IDS], &ck, &bv) == 0 &&
+           u32_read(&bv, &back) && back == id;
+}
+
+/* A dict_ids record (K, V): an id that dict holds with the key's bytes. */
+static bool dict_ids_ok(struct check *c, const MDB_val *k, const MDB_val *v)
+{
+    uint32_t id;
+    uint8_t kb[DICT_KEY_LEN];
+    MDB_val dv;
+    if (k->mv_size < DICT_PREFIX_LEN ||
+        k->mv_size > DICT_PREFIX_LEN + DICT_VALUE_MAX || !u32_read(v, &id))
+        return false;
+    const uint8_t *p = k->mv_data;
+    MDB_val dk = { dict_key(kb, key_site(p), p[4], id), kb };
+    return mdb_get(c->txn, c->st->dbi[DB_DICT], &dk, &dv) == 0 &&
+           dv.mv_size == k->mv_size - DICT_PREFIX_LEN &&
+           memcmp(dv.mv_data, p + DICT_PREFIX_LEN, dv.mv_size) == 0;
 }
 
 /* A daily or recent row (K, V): decoded. */
@@ -228,6 +269,10 @@ static bool record_ok(struct check *c, int db, const MDB_val *k,
     case DB_HEADS:
         return class_key_read(k, &s, &a, &cls) && head_read(v, &u.head) &&
                rollup_ok(u.head.rec, u.head.len);
+    case DB_DICT:
+        return dict_ok(c, k, v);
+    case DB_DICT_IDS:
+        return dict_ids_ok(c, k, v);
     }
     return false;
 }
@@ -240,6 +285,8 @@ static size_t check_db(struct check *c, struct store *st, MDB_txn *txn,
     MDB_val k, v;
     size_t n = 0;
     c->shown = 0;
+    c->st = st;
+    c->txn = txn;
     int rc = mdb_cursor_open(txn, st->dbi[db], &cur);
     if (rc != 0) {
         problem(c, "%s: cannot be read: %s", check_names[db],

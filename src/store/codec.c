@@ -209,6 +209,36 @@ int dim_row_add(const uint8_t *row, size_t n, int dim, const char *value,
     return 1;
 }
 
+size_t dict_key(uint8_t *key, uint32_t site, int field, uint32_t id)
+{
+    put_be32(key, site);
+    key[4] = (uint8_t)field;
+    put_be32(key + DICT_PREFIX_LEN, id);
+    return DICT_KEY_LEN;
+}
+
+size_t dict_ids_key(uint8_t *key, uint32_t site, int field, const void *bytes,
+                    size_t n)
+{
+    assert(n <= DICT_VALUE_MAX);
+    put_be32(key, site);
+    key[4] = (uint8_t)field;
+    memcpy(key + DICT_PREFIX_LEN, bytes, n);
+    return DICT_PREFIX_LEN + n;
+}
+
+bool dict_key_read(const MDB_val *k, uint32_t *site, int *field,
+                   uint32_t *id)
+{
+    if (k->mv_size != DICT_KEY_LEN)
+        return false;
+    const uint8_t *p = k->mv_data;
+    *site = get_be32(p);
+    *field = p[4];
+    *id = get_be32(p + DICT_PREFIX_LEN);
+    return true;
+}
+
 size_t site_id_key(uint8_t *key, uint32_t site, uint64_t id)
 {
     put_be32(key, site);

@@ -9,8 +9,9 @@
  *              "thin" -> site(4) article(8): the same for the 3 -> 4 one,
  *              which thins the cum rows
  *   sites      name -> id(4) norigins(1) {len(1) origin}...
- *   events     time_us(8) seq(4) -> event record (event_encode: version 2;
- *              version 1 still decodes)
+ *   events     time_us(8) seq(4) -> event record (event_encode: version 3,
+ *              its repeated strings by dictionary id; versions 1 and 2
+ *              still decode)
  *   views      site(4) view id -> struct view_rec
  *   articles   site(4) article(8) -> first_day(4) last_day(4) words(4)
  *                                    {len(2) path} {len(2) title} {len(2) cat}
@@ -51,6 +52,12 @@
  *                                    {len(1) name}
  *   searched   site(4) visitor(8) -> time_us(8) query   (the visitor's last
  *              search, for "searches that led here"; kept an hour)
+ *   dict       site(4) field(1) id(4) -> bytes: the dictionary of strings
+ *              that repeat (path, title, referrer host, category,
+ *              language) and of follow-ups' articles (8 bytes, u64 LE),
+ *              which event records (version 3) give by id; field is an
+ *              enum event_ref, ids count from 1 per site and field
+ *   dict_ids   site(4) field(1) bytes -> id(4): the same, the other way
  *   ship       seq(8) -> kind(1) logged_us(8) key: the shipping log (see
  *              store/ship.h), only once shipping was enabled; kind 'e' with
  *              an events key, 't' with a tickets key
@@ -167,6 +174,24 @@ bool dim_row_ok(const MDB_val *v);
  * (it has a row of its own); -1 when ROW is malformed. */
 int dim_row_add(const uint8_t *row, size_t n, int dim, const char *value,
                 size_t len, uint32_t add, uint8_t *out, size_t *outlen);
+
+/* --- dict: site(4) field(1) id(4); dict_ids: site(4) field(1) bytes ----- */
+
+#define DICT_KEY_LEN 9
+#define DICT_PREFIX_LEN 5
+#define DICT_VALUE_MAX 500    /* longer strings stay in full in the record */
+
+/* Writes the dict key of (SITE, FIELD, ID) to KEY; its length. */
+size_t dict_key(uint8_t *key, uint32_t site, int field, uint32_t id);
+
+/* Writes the dict_ids key of (SITE, FIELD) = BYTES (N <= DICT_VALUE_MAX)
+ * to KEY (DICT_PREFIX_LEN + DICT_VALUE_MAX bytes); its length. */
+size_t dict_ids_key(uint8_t *key, uint32_t site, int field, const void *bytes,
+                    size_t n);
+
+/* Reads a dict key into its fields; false when K is not one. */
+bool dict_key_read(const MDB_val *k, uint32_t *site, int *field,
+                   uint32_t *id);
 
 /* --- articles, searched: site(4) id(8) (an article, or a visitor) -------- */
 

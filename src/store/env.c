@@ -108,12 +108,16 @@ static int write_once(struct store *st, store_write_fn fn, void *ctx)
     int rc = store_txn_begin(st, 0, &txn);
     if (rc != 0)
         return rc;
+    st->write_txns++;
     rc = fn(st, txn, ctx);
     if (rc != 0) {
         mdb_txn_abort(txn);
+        st->write_undone++;
         return rc;
     }
-    return mdb_txn_commit(txn);
+    if ((rc = mdb_txn_commit(txn)) != 0)
+        st->write_undone++;
+    return rc;
 }
 
 int store_write_undo(struct store *st, store_write_fn fn, store_undo_fn undo,
@@ -573,67 +577,6 @@ int store_site_note_get(struct store *st, uint32_t site_id, const char *name,
     }
     store_read_end(st, txn);
     return out;
-}
-
-/* Sets EV->path from the article record when the event has none. */
-static void fill_path(struct store *st, MDB_txn *txn, struct event *ev)
-{
-    if (ev->path.n > 0 || ev->article == 0)
-        return;
-    uint8_t kb[SITE_ID_KEY_LEN];
-    MDB_val k = { site_id_key(kb, ev->site_id, ev->article), kb }, v;
-    const char *path;
-    size_t n;
-    if (mdb_get(txn, st->dbi[DB_ARTICLES], &k, &v) != 0 ||
-        !article_path(&v, &path, &n))
-        return;
-    ev->path.p = path;
-    ev->path.n = (uint16_t)n;
-}
-
-int store_events_each(struct store *st, uint32_t site_id, uint64_t since_us,
-                      size_t limit,
-                      int (*fn)(void *ctx, const struct event *ev), void *ctx)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    if (store_read_cursor(st, DB_EVENTS, &txn, &cur) != 0)
-        return -1;
-    uint8_t start[EVENT_KEY_LEN];
-    event_key(start, since_us, 0);
-    MDB_val k, v;
-    struct event ev;
-    uint64_t t;
-    uint32_t seq;
-    int rc;
-    if (limit > 0) {                  /* walk back to the LIMIT-th newest */
-        size_t seen = 0;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-        while (rc == 0 && event_key_read(&k, &t, &seq) && t >= since_us) {
-            if (event_decode(v.mv_data, v.mv_size, &ev) == 0 &&
-                ev.site_id == site_id && ++seen == limit) {
-                event_key(start, t, seq);
-                break;
-            }
-            rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-        }
-    }
-    k.mv_size = sizeof start;
-    k.mv_data = start;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0) {
-        if (event_key_read(&k, &t, &seq) &&
-            event_decode(v.mv_data, v.mv_size, &ev) == 0 &&
-            ev.site_id == site_id) {
-            ev.time_us = t;
-            fill_path(st, txn, &ev);
-            if (fn(ctx, &ev) != 0)
-                break;
-        }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    store_read_cursor_end(st, txn, cur);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
 static int token_put_txn(struct store *st, MDB_txn *txn, void *ctx)

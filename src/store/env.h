@@ -24,7 +24,7 @@
 enum { DB_META, DB_SITES, DB_EVENTS, DB_VIEWS, DB_ARTICLES, DB_DAILY,
        DB_DIM, DB_SEEN, DB_LINKS, DB_SEARCHED, DB_TOKENS, DB_CUM, DB_DIRTY,
        DB_VISITS, DB_IDENTS, DB_TICKETS, DB_TICKET_TIMES, DB_RECENT,
-       DB_HEADS, DB_COUNT };
+       DB_HEADS, DB_DICT, DB_DICT_IDS, DB_COUNT };
 
 #define VISITS_KEEP_DAYS 90
 #define SITE_NAMES_CACHED 32
@@ -133,6 +133,10 @@ struct store {
 
     struct row_cache *rows;         /* apply.c: a batch's rollup rows, in
                                        memory until the batch is written */
+    struct dict_cache *dict;        /* dict.c: dictionary ids the write
+                                       transactions have seen */
+    uint64_t write_txns;            /* write transactions begun, and those */
+    uint64_t write_undone;          /* not committed (for dict.c's cache) */
 };
 
 static inline uint32_t day_of_us(uint64_t us)

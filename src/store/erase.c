@@ -12,6 +12,7 @@
 #include "base/crypto.h"
 #include "dwell/log.h"
 #include "store/codec.h"
+#include "store/dict.h"
 
 #define ERASE_CHUNK 20000          /* changes per transaction */
 #define ERASE_WALK  200000         /* records looked at, too */
@@ -157,6 +158,7 @@ struct removal {
     char name[EVENT_SITE_MAX + 1];
     bool found;
     bool fresh;                  /* taken out of "sites" just now */
+    size_t dict_dropped;         /* by the last dictionary step */
 };
 
 /* The meta key "removing" site(4) into KB (12 bytes). */
@@ -256,7 +258,15 @@ static const int site_dbs[] = {
     DB_HEADS
 };
 
-/* Deletes every record of removal R, database by database. */
+/* One bounded step of dropping removal CTX's dictionary. */
+static int dict_txn(struct store *st, MDB_txn *txn, void *ctx)
+{
+    struct removal *r = ctx;
+    return dict_drop_site(st, txn, r->id, ERASE_CHUNK, &r->dict_dropped);
+}
+
+/* Deletes every record of removal R, database by database; the
+ * dictionary last, since the events name its entries. */
 static int removal_records(struct store *st, struct removal *r,
                            size_t *removed)
 {
@@ -278,6 +288,12 @@ static int removal_records(struct store *st, struct removal *r,
     if (rc == 0)
         rc = erase_db(st, DB_EVENTS, NULL, 0, event_of_site, r, removed,
                       NULL);
+    for (bool more = rc == 0; more;) {
+        rc = store_write(st, dict_txn, r);
+        if (rc == 0)
+            *removed += r->dict_dropped;
+        more = rc == 0 && r->dict_dropped == ERASE_CHUNK;
+    }
     return rc;
 }
 

@@ -8,6 +8,7 @@
 
 #include "dwell/rollup.h"
 #include "store/codec.h"
+#include "store/dict.h"
 #include "store/rollups.h"
 
 /* Schema 1 kept the rows of unsettled days in "daily" and had no heads:
@@ -92,6 +93,11 @@ int store_migrate_v2(struct store *st, MDB_txn *txn)
     return mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
 }
 
+int store_migrate_v4(struct store *st, MDB_txn *txn)
+{
+    return store_migrate_v2(st, txn);
+}
+
 /* One bounded pass of the rewrite; DONE is set when none is left. */
 struct recode {
     bool done;
@@ -138,6 +144,8 @@ static int recode_txn(struct store *st, MDB_txn *txn, void *ctx)
         struct event ev;
         if (!event_record_current(v.mv_data, v.mv_size) &&
             event_decode(v.mv_data, v.mv_size, &ev) == 0) {
+            if ((rc = dict_intern_event(st, txn, &ev)) != 0)
+                break;
             /* the key is copied: LMDB moves the page's nodes as it puts */
             int len = event_encode(&ev, out, sizeof out);
             MDB_val nk = { lastlen, last }, nv = { (size_t)len, out };

@@ -10,14 +10,19 @@
 int store_migrate_v1(struct store *st, MDB_txn *txn);
 
 /* meta "recode": while event records of an older record version are being
- * rewritten (schema 2 -> 3), the events key the rewrite resumes after (0
- * bytes: from the first). */
+ * rewritten (schema 2 -> 3, 4 -> 5), the events key the rewrite resumes
+ * after (0 bytes: from the first). */
 #define RECODE_META "recode"
 
 /* Brings a schema 2 environment to schema 3 inside TXN: marks every event
  * record for rewriting (store_recode_events does it, in bounded
  * transactions). Returns 0 or an LMDB error. */
 int store_migrate_v2(struct store *st, MDB_txn *txn);
+
+/* Brings a schema 4 environment to schema 5 inside TXN: marks every event
+ * record for rewriting with its repeated strings in the dictionary
+ * (store/dict.h), as store_migrate_v2 does. Returns 0 or an LMDB error. */
+int store_migrate_v4(struct store *st, MDB_txn *txn);
 
 /* Rewrites the event records still in an older record version in the
  * current one, RECODE_BATCH a write transaction, from where an earlier

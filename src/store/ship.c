@@ -20,6 +20,7 @@
 #include "base/time.h"
 #include "dwell/log.h"
 #include "store/codec.h"
+#include "store/events.h"
 
 #define SHIP_BATCH        10000      /* log entries per batch at most */
 #define SHIP_EVERY_MS     1000       /* a smaller batch waits this long */
@@ -470,7 +471,7 @@ static int entry_row(struct shipper *sh, MDB_txn *txn,
     struct store_ticket t;
     uint32_t seq;
     if (e->kind == 'e') {
-        if (event_decode(v.mv_data, v.mv_size, &ev) != 0 ||
+        if (events_read(st, txn, &v, &ev) != 0 ||
             !event_key_read(&k, &ev.time_us, &seq))
             return 0;                      /* dwell check reports it */
         site_id = ev.site_id;

@@ -22,6 +22,7 @@
 #include "base/time.h"
 #include "dwell/log.h"
 #include "store/codec.h"
+#include "store/dict.h"
 #include "store/env.h"
 #include "store/fault.h"
 #include "store/migrate.h"
@@ -29,15 +30,18 @@
 #include "store/ship.h"
 #include "store/writer.h"
 
-#define SCHEMA_VERSION     4    /* 1: no recent and heads databases;
+#define SCHEMA_VERSION     5    /* 1: no recent and heads databases;
                                    2: event records of version 1;
-                                   3: a cum row on every day */
+                                   3: a cum row on every day;
+                                   4: no dictionary, event records of
+                                   version 2 */
 #define DEFAULT_MAP_SIZE   ((size_t)256 << 20)
 
 static const char *const db_names[DB_COUNT] = {
     "meta", "sites", "events", "views", "articles", "daily", "daily_dim",
     "seen", "links", "searched", "tokens", "cum", "dirty", "visits",
-    "idents", "tickets", "ticket_times", "recent", "heads"
+    "idents", "tickets", "ticket_times", "recent", "heads", "dict",
+    "dict_ids"
 };
 
 /* What opening the databases found. */
@@ -78,7 +82,9 @@ static int open_dbs_txn(struct store *st, MDB_txn *txn, void *ctx)
             return rc;
         if (found <= 2 && (rc = store_migrate_v2(st, txn)) != 0)
             return rc;
-        if ((rc = store_migrate_v3(st, txn)) != 0)
+        if (found <= 3 && (rc = store_migrate_v3(st, txn)) != 0)
+            return rc;
+        if ((rc = store_migrate_v4(st, txn)) != 0)
             return rc;
         f->migrated = found;
         rc = MDB_NOTFOUND;             /* write the current version below */
@@ -262,6 +268,7 @@ static void store_free(struct store *st)
     pthread_cond_destroy(&st->sync_wake);
     pthread_mutex_destroy(&st->write_mu);
     free(st->rows);
+    dict_free(st);
     free(st);
 }
 

@@ -8,7 +8,8 @@
 #include "dwell/rollup.h"
 
 /* An event record: decoded strings lie inside the record; re-encoding
- * gives a record that decodes to the same strings. */
+ * gives a record that decodes to the same strings, article and
+ * dictionary ids. */
 static void event_record(const uint8_t *rec, size_t len)
 {
     struct event ev;
@@ -38,7 +39,9 @@ static void event_record(const uint8_t *rec, size_t len)
     struct event back;
     FUZZ_CHECK(event_decode(buf, (size_t)n, &back) == 0);
     FUZZ_CHECK(back.type == ev.type && back.view_id.n == ev.view_id.n &&
-               back.text.n == ev.text.n && back.path.n == ev.path.n);
+               back.text.n == ev.text.n && back.path.n == ev.path.n &&
+               back.article == ev.article);
+    FUZZ_CHECK(memcmp(back.ref, ev.ref, sizeof ev.ref) == 0);
     free(buf);
 }
 

@@ -888,6 +888,77 @@ TEST(encode_decode_round_trip_preserves_every_field_of_each_type)
     }
 }
 
+/* Fields given by dictionary id: the record carries the ids instead of
+ * the strings (a view's five repeated strings; a follow-up's article),
+ * decodes them as ids with the fields left empty for the store to fill,
+ * and writes the same record again from what it decoded. */
+TEST(fields_by_dictionary_id_round_trip_as_ids)
+{
+    struct event ev, back;
+    uint8_t full[EVENT_RECORD_MAX], rec[EVENT_RECORD_MAX], again[EVENT_RECORD_MAX];
+    CHECK(example(0, &ev));                          /* a view */
+    int flen = event_encode(&ev, full, sizeof full);
+    for (int r = 0; r < EVENT_REF_STRINGS; r++)
+        ev.ref[r] = (uint32_t)(r == EVENT_REF_TITLE ? 70000 : r + 1);
+    int len = event_encode(&ev, rec, sizeof rec);
+    CHECK(len > 0 && len + 40 < flen);
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), 0);
+    for (int r = 0; r < EVENT_REF_STRINGS; r++) {
+        CHECK(back.ref[r] == ev.ref[r]);
+        CHECK_EQ_INT(event_ref_str(&back, r)->n, 0);
+    }
+    CHECK(str_is(back.view_id, "k3J9xQ2m"));
+    CHECK(back.article == 0);                  /* the path's, once known */
+    CHECK(back.ref[EVENT_REF_ARTICLE] == EVENT_REF_OF_PATH);
+    CHECK_EQ_INT(back.words, 812);
+    CHECK_EQ_INT(event_encode(&back, again, sizeof again), len);
+    CHECK(memcmp(again, rec, (size_t)len) == 0);
+    /* the store fills the path: the article follows from it */
+    *event_ref_str(&back, EVENT_REF_PATH) = ev.path;
+    CHECK(event_article_id(back.path.p, back.path.n) == ev.article);
+
+    CHECK(example(1, &ev));                          /* an engage */
+    flen = event_encode(&ev, full, sizeof full);
+    ev.ref[EVENT_REF_ARTICLE] = 5;
+    len = event_encode(&ev, rec, sizeof rec);
+    CHECK_EQ_INT(len, flen - 7);               /* u64 -> one-byte varint */
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), 0);
+    CHECK(back.ref[EVENT_REF_ARTICLE] == 5 && back.article == 0);
+    CHECK_EQ_INT(back.engaged_ms, 15000);
+}
+
+/* References that cannot be written or read are refused: an article of
+ * the path without a path, an id past EVENT_REF_MAX, id 0, and an id in
+ * the place of a string that is always in full (the view id). */
+TEST(impossible_dictionary_ids_are_refused)
+{
+    struct event ev, back;
+    uint8_t rec[EVENT_RECORD_MAX];
+    CHECK(example(1, &ev));                          /* no path */
+    ev.ref[EVENT_REF_ARTICLE] = EVENT_REF_OF_PATH;
+    CHECK_EQ_INT(event_encode(&ev, rec, sizeof rec), -1);
+    ev.ref[EVENT_REF_ARTICLE] = EVENT_REF_MAX + 1;
+    CHECK_EQ_INT(event_encode(&ev, rec, sizeof rec), -1);
+    CHECK(example(0, &ev));
+    ev.ref[EVENT_REF_LANG] = EVENT_REF_MAX + 1;
+    CHECK_EQ_INT(event_encode(&ev, rec, sizeof rec), -1);
+    /* the view id's header (the first string, right after the masks at
+     * 5 + varint(70000) + 8 + 2) made odd: "id 4" where none may be */
+    ev.ref[EVENT_REF_LANG] = 0;
+    int len = event_encode(&ev, rec, sizeof rec);
+    CHECK(len > 0);
+    size_t at = 5 + 3 + 8 + 2;
+    CHECK_EQ_INT(rec[at], 8 << 1);                   /* 8 characters */
+    rec[at] = 4 << 1 | 1;
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), -1);
+    /* the path's header made "id 0" */
+    rec[at] = 8 << 1;
+    size_t path_at = at + 1 + 6;               /* 8 characters in 6 bytes */
+    CHECK_EQ_INT(rec[path_at], 18 << 1);            /* /kb/reset-password */
+    rec[path_at] = 1;
+    CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), -1);
+}
+
 TEST(round_trip_of_search_keeps_no_count_and_zero_apart)
 {
     struct event ev, back;
@@ -983,7 +1054,7 @@ TEST(record_with_a_bad_version_fails_to_decode)
     int len = event_encode(&ev, rec, sizeof rec);
     CHECK(len > 0);
     CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), 0);
-    rec[0] = 3;
+    rec[0] = 4;
     CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), -1);
     rec[0] = 0;
     CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), -1);
@@ -1235,7 +1306,7 @@ TEST(record_made_before_page_kinds_decodes_as_an_article)
     uint8_t rec[EVENT_RECORD_MAX];
     int len = event_encode(&ev, rec, sizeof rec);
     CHECK_EQ_INT(len, (int)sizeof old - 4);
-    CHECK_EQ_INT(rec[0], 2);
+    CHECK_EQ_INT(rec[0], 3);
     CHECK_EQ_INT(event_decode(rec, (size_t)len, &again), 0);
     CHECK(str_is(again.view_id, "k3J9xQ2m"));
     CHECK(str_is(again.path, "/search"));
@@ -1558,6 +1629,8 @@ int main(void)
     RUN(current_record_is_smaller_and_round_trips);
     RUN(record_v1_with_an_impossible_vote_fails_to_decode);
     RUN(record_v1_with_a_long_view_id_is_written_again_and_reads_back);
+    RUN(fields_by_dictionary_id_round_trip_as_ids);
+    RUN(impossible_dictionary_ids_are_refused);
     RUN(every_rejection_in_the_table_names_its_field);
     return check_summary();
 }

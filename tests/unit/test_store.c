@@ -1049,6 +1049,19 @@ TEST(link_id_beyond_64_characters_never_overflows_the_writer)
 
 /* --- map growth ------------------------------------------------------------ */
 
+/* Ignores a problem store_check found. */
+static void ignore_line(void *ctx, const char *line)
+{
+    (void)ctx, (void)line;
+}
+
+/* Prints a problem store_check found. */
+static void print_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    printf("  check: %s\n", line);
+}
+
 #define BULK_EVENTS 20000
 #define BULK_BATCH  32
 
@@ -1065,10 +1078,14 @@ static int bulk_visit(void *ctx, const struct event *ev)
     char id[EVENT_ID_MAX + 1];
     copy_str(id, sizeof id, ev->view_id);
     char *end = NULL;
+    char path[32], want[32];
+    copy_str(path, sizeof path, ev->path);
     if (strncmp(id, "bulk", 4) == 0)
         i = strtoul(id + 4, &end, 10);
+    snprintf(want, sizeof want, "/kb/article-%04lu", i % 2000);
     if (end == NULL || *end != '\0' || i >= BULK_EVENTS ||
-        ev->title.n != EVENT_TITLE_MAX) {
+        ev->title.n != EVENT_TITLE_MAX || strcmp(path, want) != 0 ||
+        ev->article != event_article_id(want, strlen(want))) {
         b->bad++;
     } else if (b->seen[i]++) {
         b->dup++;
@@ -1204,7 +1221,13 @@ TEST(map_full_grows_the_map_and_keeps_all_20000_events)
     static struct bulk_seen seen;
     memset(&seen, 0, sizeof seen);
     int rc_read = store_events_each(st, id, 0, 0, bulk_visit, &seen);
+    /* the batches the full map undid had made dictionary ids: those were
+     * forgotten with them, so no record names an id the store lacks */
+    struct store_check_result sound;
+    int rc_check = store_check(st, 0, print_line, NULL, &sound);
     store_close(st);
+    CHECK_EQ_INT(rc_check, 0);
+    CHECK_EQ_INT(sound.problems, 0);
 
     CHECK_EQ_INT(refused, 0);
     CHECK_EQ_INT(rc_drain, 0);
@@ -1655,12 +1678,14 @@ TEST(article_record_made_before_page_kinds_reads_as_an_article_or_home)
     CHECK_EQ_INT(a.words, 100);
 }
 
-/* Puts, with LMDB's own API, the event records RECS (version 1, as dwell
- * wrote them before schema 3) under the events keys of TIMES, sets meta
- * "schema" to 2 or, when RESUME is not 0, to 3 with "recode" the events key
- * of RESUME (a rewrite interrupted there). Returns 0 or -1. */
-static int put_v1_records(const char *path, const uint8_t *rec, size_t len,
-                          const uint64_t *times, int n, uint64_t resume)
+/* Puts, with LMDB's own API, the event records RECS (LENS[i] bytes each,
+ * in an older version, as dwell wrote them at schema SCHEMA) under the
+ * events keys of TIMES, sets meta "schema" to SCHEMA or, when RESUME is
+ * not 0, to SCHEMA + 1 with "recode" the events key of RESUME (a rewrite
+ * interrupted there). Returns 0 or -1. */
+static int put_old_records(const char *path, int schema,
+                           const uint8_t *const *recs, const size_t *lens,
+                           const uint64_t *times, int n, uint64_t resume)
 {
     MDB_env *env;
     MDB_txn *txn;
@@ -1669,13 +1694,15 @@ static int put_v1_records(const char *path, const uint8_t *rec, size_t len,
         return -1;
     int rc = mdb_dbi_open(txn, "events", 0, &events);
     if (rc == 0) rc = mdb_dbi_open(txn, "meta", 0, &meta);
-    uint8_t kb[12], ver[4] = { 0, 0, 0, resume ? 3 : 2 };
+    uint8_t kb[12], ver[4] = { 0, 0, 0, (uint8_t)(resume ? schema + 1
+                                                         : schema) };
     for (int i = 0; rc == 0 && i <= n; i++) {
         uint64_t t = i < n ? times[i] : resume;
         for (int b = 0; b < 8; b++)
             kb[b] = (uint8_t)(t >> (56 - 8 * b));
         memset(kb + 8, 0, 4);
-        MDB_val k = { 12, kb }, v = { len, (void *)rec };
+        MDB_val k = { 12, kb }, v = { i < n ? lens[i] : 0,
+                                      i < n ? (void *)recs[i] : NULL };
         if (i < n)
             rc = mdb_put(txn, events, &k, &v, 0);
         else if (resume)
@@ -1689,9 +1716,11 @@ static int put_v1_records(const char *path, const uint8_t *rec, size_t len,
     return rc == 0 ? 0 : -1;
 }
 
-/* The first byte (record version) of each events record in PATH, in key
- * order, into OUT (up to CAP); how many. -1 on error. */
-static int record_versions(const char *path, uint8_t *out, int cap)
+/* The first byte (record version) and the size of each events record in
+ * PATH, in key order, into OUT and SIZES (up to CAP); how many. -1 on
+ * error. */
+static int record_versions_sizes(const char *path, uint8_t *out,
+                                 size_t *sizes, int cap)
 {
     MDB_env *env;
     MDB_txn *txn;
@@ -1705,8 +1734,10 @@ static int record_versions(const char *path, uint8_t *out, int cap)
     if (rc == 0) rc = mdb_cursor_open(txn, dbi, &cur);
     int c = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc;
     for (; rc == 0 && c == 0; c = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        if (n < cap && v.mv_size > 0)
+        if (n < cap && v.mv_size > 0) {
+            sizes[n] = v.mv_size;
             out[n++] = ((const uint8_t *)v.mv_data)[0];
+        }
     if (rc == 0)
         mdb_cursor_close(cur);
     mdb_txn_abort(txn);
@@ -1734,9 +1765,11 @@ TEST(event_records_of_schema_2_are_rewritten_in_place_and_read_the_same)
         8, 7, 6, 5, 4, 3, 2, 1
     };
     uint64_t times[3] = { 1000000, 2000000, 3000000 };
+    const uint8_t *recs[3] = { old, old, old };
+    size_t lens[3] = { sizeof old, sizeof old, sizeof old };
     char dir[128];
     data_dir(dir, sizeof dir, "schema2");
-    CHECK_EQ_INT(put_v1_records(dir, old, sizeof old, times, 3, 0), 0);
+    CHECK_EQ_INT(put_old_records(dir, 2, recs, lens, times, 3, 0), 0);
     st = open_store("schema2", NULL);
     CHECK(st != NULL);
     struct got g = { 0 };
@@ -1750,16 +1783,215 @@ TEST(event_records_of_schema_2_are_rewritten_in_place_and_read_the_same)
     CHECK(g.ev[2].ev.visitor == 0x0807060504030201ull);
     CHECK(g.ev[2].ev.time_us == 3000000);
     uint8_t vers[8];
-    CHECK_EQ_INT(record_versions(dir, vers, 8), 3);
-    CHECK(vers[0] == 2 && vers[1] == 2 && vers[2] == 2);
-    /* interrupted after the first: the others are rewritten on opening */
-    CHECK_EQ_INT(put_v1_records(dir, old, sizeof old, times, 3, times[0]),
+    size_t sizes[8];
+    CHECK_EQ_INT(record_versions_sizes(dir, vers, sizes, 8), 3);
+    CHECK(vers[0] == 3 && vers[1] == 3 && vers[2] == 3);
+    /* interrupted after the first at schema 3: schema 4 -> 5 rewrites them
+     * all again (the dictionary is new), from the first */
+    CHECK_EQ_INT(put_old_records(dir, 2, recs, lens, times, 3, times[0]),
                  0);
     st = open_store("schema2", NULL);
     CHECK(st != NULL);
     store_close(st);
-    CHECK_EQ_INT(record_versions(dir, vers, 8), 3);
-    CHECK(vers[0] == 1 && vers[1] == 2 && vers[2] == 2);
+    CHECK_EQ_INT(record_versions_sizes(dir, vers, sizes, 8), 3);
+    CHECK(vers[0] == 3 && vers[1] == 3 && vers[2] == 3);
+}
+
+/* Record version 2 bytes of a view of ID on /kb/sso-saml ("SAML single
+ * sign-on", from www.google.com, category "accounts", language "en-US",
+ * 640 words, scroll 40) into BUF; its length. */
+static size_t v2_view(uint8_t *buf, uint32_t id, const char *view_id)
+{
+    static const char *const strs[] = { "/kb/sso-saml", "SAML single sign-on",
+                                        "www.google.com", "accounts",
+                                        "en-US" };
+    size_t n = 0, idn = strlen(view_id);
+    uint8_t head[] = { 2, EVENT_VIEW | 0x40, EVENT_FLAG_WIRE2, 'D', 'E',
+                       (uint8_t)id, 1, 2, 3, 4, 5, 6, 7, 8, 0x3f,
+                       0x02 | 0x80 };
+    memcpy(buf, head, sizeof head);
+    n = sizeof head;
+    buf[n++] = (uint8_t)idn;
+    memcpy(buf + n, view_id, idn);
+    n += idn;
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
+        buf[n++] = (uint8_t)strlen(strs[i]);
+        memcpy(buf + n, strs[i], strlen(strs[i]));
+        n += strlen(strs[i]);
+    }
+    buf[n++] = 0x80 | (640 & 0x7f);           /* words: varint 640 */
+    buf[n++] = 640 >> 7;
+    buf[n++] = 40;                            /* scroll */
+    return n;
+}
+
+/* Record version 2 bytes of an engage of view VIEW_ID of ID (article of
+ * /kb/sso-saml given in full, 30 s engaged) into BUF; its length. */
+static size_t v2_engage(uint8_t *buf, uint32_t id, const char *view_id)
+{
+    uint8_t head[] = { 2, EVENT_ENGAGE, EVENT_FLAG_WIRE2, 'D', 'E',
+                       (uint8_t)id, 1, 2, 3, 4, 5, 6, 7, 8, 0x01, 0x11 };
+    size_t n = sizeof head, idn = strlen(view_id);
+    memcpy(buf, head, n);
+    buf[n++] = (uint8_t)idn;
+    memcpy(buf + n, view_id, idn);
+    n += idn;
+    uint32_t ms = 30000;
+    for (; ms >= 0x80; ms >>= 7)
+        buf[n++] = (uint8_t)(ms | 0x80);
+    buf[n++] = (uint8_t)ms;
+    uint64_t a = event_article_id("/kb/sso-saml", 12);
+    for (int i = 0; i < 8; i++)
+        buf[n++] = (uint8_t)(a >> (8 * i));
+    return n;
+}
+
+/* Schema 4 -> 5: a writable opening rewrites every event record of
+ * version 2 with its repeated strings and a follow-up's article by
+ * dictionary id: the records shrink, read back the same, and the store
+ * checks sound; an interrupted rewrite resumes after the key it had
+ * reached. */
+TEST(event_records_of_schema_4_take_the_dictionary_and_read_the_same)
+{
+    struct store *st = open_store("schema4", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "d.example");
+    store_close(st);
+    CHECK(id > 0 && id < 128);
+    uint8_t view1[128], view2[128], engage[64];
+    size_t lens[3] = { v2_view(view1, id, "viewone1"),
+                       v2_view(view2, id, "viewtwo2"),
+                       v2_engage(engage, id, "viewone1") };
+    const uint8_t *recs[3] = { view1, view2, engage };
+    uint64_t times[3] = { 1000000, 2000000, 3000000 };
+    char dir[128];
+    data_dir(dir, sizeof dir, "schema4");
+    CHECK_EQ_INT(put_old_records(dir, 4, recs, lens, times, 3, 0), 0);
+    st = open_store("schema4", NULL);
+    CHECK(st != NULL);
+    struct got g = { 0 };
+    int rc = store_events_each(st, id, 0, 0, collect, &g);
+    /* every record decodes (the rollups were not made from these events:
+     * their differences are not counted) */
+    struct store_check_result sound;
+    int rc_check = store_check(st, 0, ignore_line, NULL, &sound);
+    store_close(st);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(rc_check, 0);
+    CHECK(sound.records > 3);
+    CHECK_EQ_INT(sound.problems - sound.differences, 0);
+    CHECK_EQ_INT((int)g.n, 3);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_STR(g.ev[i].view_id, i ? "viewtwo2" : "viewone1");
+        CHECK_EQ_STR(g.ev[i].path, "/kb/sso-saml");
+        CHECK_EQ_STR(g.ev[i].title, "SAML single sign-on");
+        CHECK_EQ_STR(g.ev[i].referrer, "www.google.com");
+        CHECK_EQ_INT(g.ev[i].ev.words, 640);
+        CHECK_EQ_INT(g.ev[i].ev.scroll, 40);
+        CHECK(g.ev[i].ev.article == event_article_id("/kb/sso-saml", 12));
+    }
+    CHECK_EQ_INT(g.ev[2].ev.type, EVENT_ENGAGE);
+    CHECK_EQ_STR(g.ev[2].view_id, "viewone1");
+    CHECK_EQ_INT(g.ev[2].ev.engaged_ms, 30000);
+    CHECK(g.ev[2].ev.article == event_article_id("/kb/sso-saml", 12));
+    CHECK(g.ev[2].ev.time_us == 3000000);
+    uint8_t vers[8];
+    size_t sizes[8];
+    CHECK_EQ_INT(record_versions_sizes(dir, vers, sizes, 8), 3);
+    CHECK(vers[0] == 3 && vers[1] == 3 && vers[2] == 3);
+    printf("# bytes: view %zu -> %zu, engage %zu -> %zu\n", lens[0],
+           sizes[0], lens[2], sizes[2]);
+    CHECK(sizes[0] + 40 < lens[0]);           /* five strings by id */
+    CHECK(sizes[2] + 6 < lens[2]);            /* the article by id */
+    /* interrupted after the first at schema 5: the rest are rewritten */
+    CHECK_EQ_INT(put_old_records(dir, 4, recs, lens, times, 3, times[0]),
+                 0);
+    st = open_store("schema4", NULL);
+    CHECK(st != NULL);
+    store_close(st);
+    CHECK_EQ_INT(record_versions_sizes(dir, vers, sizes, 8), 3);
+    CHECK(vers[0] == 2 && vers[1] == 3 && vers[2] == 3);
+}
+
+/* The dictionary records of each of sites A and B in PATH into *NA and
+ * *NB (dict and dict_ids together). Returns 0 or -1. */
+static int dict_records(const char *path, uint32_t a, uint32_t b,
+                        size_t *na, size_t *nb)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    *na = *nb = 0;
+    if (raw_begin(path, MDB_RDONLY, &env, &txn) != 0)
+        return -1;
+    int rc = 0;
+    for (int d = 0; d < 2 && rc == 0; d++) {
+        MDB_dbi dbi;
+        MDB_cursor *cur;
+        MDB_val k, v;
+        rc = mdb_dbi_open(txn, d ? "dict_ids" : "dict", 0, &dbi);
+        if (rc == 0) rc = mdb_cursor_open(txn, dbi, &cur);
+        if (rc != 0)
+            break;
+        for (int c = mdb_cursor_get(cur, &k, &v, MDB_FIRST); c == 0;
+             c = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            const uint8_t *p = k.mv_data;
+            uint32_t site = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+                            (uint32_t)p[2] << 8 | p[3];
+            *na += site == a;
+            *nb += site == b;
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return rc == 0 ? 0 : -1;
+}
+
+/* A site's removal takes its dictionary with it and leaves the others';
+ * an event the writer takes for the removed site afterwards (a beacon
+ * queued just before) names ids made afresh, not ones the writer
+ * remembered from before the removal: every record still decodes. */
+TEST(site_removal_takes_its_dictionary_and_later_events_get_fresh_ids)
+{
+    struct store *st = open_writing("dictrm", STORE_COMMIT, false);
+    CHECK(st != NULL);
+    uint32_t a = add_site(st, "a.example"), b = add_site(st, "b.example");
+    struct ipaddr addr = addr_of("203.0.113.7");
+    struct event evs[2] = {
+        make_view(a, "dictrm01", "/kb/same", "Same title"),
+        make_view(b, "dictrm02", "/kb/same", "Same title")
+    };
+    CHECK_EQ_INT(store_enqueue(st, evs, 1, &addr, chrome_ua,
+                               strlen(chrome_ua), NULL, NULL), 0);
+    CHECK_EQ_INT(store_enqueue(st, evs + 1, 1, &addr, chrome_ua,
+                               strlen(chrome_ua), NULL, NULL), 0);
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    size_t removed = 0;
+    CHECK_EQ_INT(store_site_remove(st, "a.example", &removed, err,
+                                   sizeof err), 0);
+    evs[0].view_id = (struct event_str){ "dictrm03", 8 };
+    CHECK_EQ_INT(store_enqueue(st, evs, 1, &addr, chrome_ua,
+                               strlen(chrome_ua), NULL, NULL), 0);
+    CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+    struct got g;
+    int rc = read_events(st, a, 0, &g);
+    struct store_check_result sound;
+    int rc_check = store_check(st, 0, print_line, NULL, &sound);
+    store_close(st);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT((int)g.n, 1);
+    CHECK_EQ_STR(g.ev[0].view_id, "dictrm03");
+    CHECK_EQ_STR(g.ev[0].path, "/kb/same");
+    CHECK_EQ_STR(g.ev[0].title, "Same title");
+    CHECK_EQ_INT(rc_check, 0);
+    CHECK_EQ_INT(sound.problems - sound.differences, 0);
+    char dir[128];
+    size_t na, nb;
+    data_dir(dir, sizeof dir, "dictrm");
+    CHECK_EQ_INT(dict_records(dir, a, b, &na, &nb), 0);
+    CHECK_EQ_INT(nb, 6);              /* path, title, category: both ways */
+    CHECK_EQ_INT(na, 6);              /* made again by the late event */
+    CHECK(removed >= 6);
 }
 
 int main(void)
@@ -1800,6 +2032,8 @@ int main(void)
     RUN(article_record_keeps_the_page_kind_of_the_last_view);
     RUN(article_record_made_before_page_kinds_reads_as_an_article_or_home);
     RUN(event_records_of_schema_2_are_rewritten_in_place_and_read_the_same);
+    RUN(event_records_of_schema_4_take_the_dictionary_and_read_the_same);
+    RUN(site_removal_takes_its_dictionary_and_later_events_get_fresh_ids);
     int rc = check_summary();
     fixture_end();
     return rc;
