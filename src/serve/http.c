@@ -695,9 +695,12 @@ static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind,
         f->nul = true;
     if (kind != MHD_HEADER_KIND)
         return MHD_YES;
-    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+    /* the lengths first: most headers are neither */
+    if (key_size == sizeof MHD_HTTP_HEADER_CONTENT_LENGTH - 1 &&
+        strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
         f->ncl++;
-    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+    if (key_size == sizeof MHD_HTTP_HEADER_TRANSFER_ENCODING - 1 &&
+        strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
         f->nte++;
         f->te = value;
     }
