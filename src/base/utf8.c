@@ -55,6 +55,10 @@ size_t utf8_cut(const char *s, size_t n, size_t cap, bool *ok)
     size_t i = 0;
     *ok = true;
     while (i < n && i < cap) {
+        if ((unsigned char)s[i] < 0x80) {     /* ASCII: no decoding */
+            i++;
+            continue;
+        }
         uint32_t cp;
         size_t len = utf8_decode(s + i, n - i, &cp);
         if (len == 0) {

@@ -250,7 +250,10 @@ struct obj {
 static int member_of(const char *k, size_t n)
 {
     char buf[3];
-    if (memchr(k, '\\', n) != NULL) {
+    bool escaped = false;
+    for (size_t i = 0; i < n && !escaped; i++)   /* names are short */
+        escaped = k[i] == '\\';
+    if (escaped) {
         ptrdiff_t d = jscan_unescape(k, n, buf, sizeof buf);
         if (d < 0)
             return -1;

@@ -302,3 +302,65 @@ def ambiguous_framing_and_nul_bytes_are_refused_and_closed(t):
         expect(not any(v.startswith("hostile_view_000") and
                        v != "hostile_view_0009" for v in views),
                "refused requests stored: %s" % views)
+
+
+def chunked_bodies_are_read_whole_and_each_keep_alive_request_starts_clean(t):
+    # The server sizes a body's buffer from its Content-Length and grows it
+    # for a chunked one, and reuses a connection's request state for its
+    # next request: a batch sent in 40-byte chunks must arrive whole, and
+    # a refused request must leave nothing behind for the next one.
+    import http.client
+    evs = [harness.view("hostile_chunk_%02d" % i, "/kb/chunked-%d" % i,
+                        title="A chunked beacon, event %d of 20" % i)
+           for i in range(20)]
+    batch = json.dumps(evs).encode()
+    big = json.dumps([harness.view("hostile_chunk_big", "/kb/big",
+                                   title="x" * 9000)]).encode()
+    with t.server() as srv:
+        c = http.client.HTTPConnection("127.0.0.1", srv.port,
+                                       timeout=harness.HTTP_TIMEOUT)
+        try:
+            def send(body, chunked, size=40):
+                h = dict(harness.beacon_headers())
+                if chunked:
+                    pieces = [body[i:i + size]
+                              for i in range(0, len(body), size)]
+                    c.request("POST", "/e", body=iter(pieces), headers=h,
+                              encode_chunked=True)
+                else:
+                    c.request("POST", "/e", body=body, headers=h)
+                r = c.getresponse()
+                return r.status, r.read()
+            expect(len(batch) > 2048, "the batch is %d bytes" % len(batch))
+            st, out = send(batch, True)
+            expect(st == 204, "a %d-byte batch in 40-byte chunks: %d %r"
+                   % (len(batch), st, out[:200]))
+            sock = c.sock
+            st, out = send(big, True, 1000)
+            expect(st == 413 and b"body larger than 8192 bytes" in out,
+                   "a chunked body of %d bytes: %d %r" % (len(big), st, out))
+            if c.sock is not sock:
+                c.close()
+            st, out = send(json.dumps(harness.view(
+                "hostile_chunk_after", "/kb/after")).encode(), False)
+            expect(st == 204, "the beacon after a refused one: %d %r"
+                   % (st, out[:200]))
+            st, out = send(b"{\"s\": \"help.test\"", True, 5)
+            expect(st == 400 and b"malformed JSON" in out,
+                   "a cut chunked body: %d %r" % (st, out[:200]))
+            st, out = send(json.dumps(harness.view(
+                "hostile_chunk_last", "/kb/last")).encode(), True, 7)
+            expect(st == 204, "the chunked beacon after a malformed one: "
+                   "%d %r" % (st, out[:200]))
+        finally:
+            c.close()
+        got = {e.get("view") or e.get("v"): e for e in t.events(srv.data)}
+        want = ["hostile_chunk_%02d" % i for i in range(20)] + [
+            "hostile_chunk_after", "hostile_chunk_last"]
+        missing = [v for v in want if v not in got]
+        expect(not missing, "not stored: %s" % missing)
+        expect("hostile_chunk_big" not in got, "the refused body was stored")
+        wrong = [v for i, v in enumerate(want[:20])
+                 if got[v].get("title") != "A chunked beacon, event %d of 20"
+                 % i]
+        expect(not wrong, "titles differ: %s" % wrong)
