@@ -285,38 +285,114 @@ static int queue_event(struct store *st, uint64_t time_us,
     return -1;
 }
 
-/* Queues one visit that began at TIME, waiting for room in the queue. Each
- * event is dated when a reader's browser would have sent it: an engage
- * when its engaged total had passed, what follows it no earlier. */
-static int queue_visit(struct store *st, uint32_t site_id, uint64_t time_us,
-                       const struct visit *v, uint64_t *rng, bool bot,
-                       size_t *events)
+/* One day's visits, parsed, and their events in the order a live server
+ * would have received them: by time. */
+struct day_visits {
+    struct day_visit {
+        struct event_batch b;         /* its strings point into b: never
+                                         moved, so each is its own block */
+        struct ipaddr addr;
+        const char *ua;
+    } **v;
+    size_t n, cap;                    /* in use; allocated (kept for the
+                                         next day) */
+    struct day_event {
+        uint64_t time_us;
+        uint32_t visit, i;            /* b.ev[i] of v[visit] */
+    } *ev;
+    size_t nev, evcap;
+};
+
+/* Adds one visit that began at TIME to D: its events parsed, enriched
+ * (site, country, address, user agent) and each dated when a reader's
+ * browser would have sent it: an engage when its engaged total had passed,
+ * what follows it no earlier. Returns 0 or -1. */
+static int add_visit(struct day_visits *d, uint32_t site_id, uint64_t time_us,
+                     const struct visit *v, uint64_t *rng, bool bot)
 {
-    static struct event_batch b;        /* one generator at a time */
     char err[256];
-    if (event_parse_json(v->json, v->len, &b, err, sizeof err) != 0) {
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 64;
+        struct day_visit **nv = realloc(d->v, cap * sizeof *nv);
+        if (nv == NULL)
+            return -1;
+        d->v = nv;
+        for (size_t i = d->cap; i < cap; i++)
+            d->v[i] = NULL;
+        d->cap = cap;
+    }
+    if (d->v[d->n] == NULL && (d->v[d->n] = malloc(sizeof **d->v)) == NULL)
+        return -1;
+    struct day_visit *dv = d->v[d->n];
+    if (event_parse_json(v->json, v->len, &dv->b, err, sizeof err) != 0) {
         log_error("demo: generated an invalid event: %s", err);
         return -1;
     }
+    if (d->nev + dv->b.n > d->evcap) {
+        size_t cap = d->evcap ? 2 * d->evcap : 1024;
+        struct day_event *ne = realloc(d->ev, cap * sizeof *ne);
+        if (ne == NULL)
+            return -1;
+        d->ev = ne;
+        d->evcap = cap;
+    }
     const char *country = countries[below(rng, sizeof countries /
                                              sizeof countries[0])];
-    struct ipaddr addr = { .b = { [10] = 0xff, [11] = 0xff, [12] = 198,
-                                  [13] = 51 } };
-    addr.b[14] = (uint8_t)below(rng, 256);
-    addr.b[15] = (uint8_t)below(rng, 256);
-    const char *ua = bot ? "Mozilla/5.0 (compatible; Googlebot/2.1)"
-                         : user_agents[below(rng, 4)];
+    dv->addr = (struct ipaddr){ .b = { [10] = 0xff, [11] = 0xff,
+                                       [12] = 198, [13] = 51 } };
+    dv->addr.b[14] = (uint8_t)below(rng, 256);
+    dv->addr.b[15] = (uint8_t)below(rng, 256);
+    dv->ua = bot ? "Mozilla/5.0 (compatible; Googlebot/2.1)"
+                 : user_agents[below(rng, 4)];
     uint64_t offset_us = 0;
-    for (size_t i = 0; i < b.n; i++) {
-        b.ev[i].site_id = site_id;
-        memcpy(b.ev[i].country, country, 3);
-        if (b.ev[i].type == EVENT_ENGAGE &&
-            b.ev[i].engaged_ms * 1000ull > offset_us)
-            offset_us = b.ev[i].engaged_ms * 1000ull;
-        if (queue_event(st, time_us + offset_us, &b.ev[i], &addr, ua) != 0)
+    for (size_t i = 0; i < dv->b.n; i++) {
+        struct event *ev = &dv->b.ev[i];
+        ev->site_id = site_id;
+        memcpy(ev->country, country, 3);
+        if (ev->type == EVENT_ENGAGE && ev->engaged_ms * 1000ull > offset_us)
+            offset_us = ev->engaged_ms * 1000ull;
+        d->ev[d->nev++] = (struct day_event){ time_us + offset_us,
+                                              (uint32_t)d->n, (uint32_t)i };
+    }
+    d->n++;
+    return 0;
+}
+
+/* Frees D's memory. */
+static void day_free(struct day_visits *d)
+{
+    for (size_t i = 0; i < d->cap; i++)
+        free(d->v[i]);
+    free(d->v);
+    free(d->ev);
+}
+
+/* Orders day events by time, then as they were added. */
+static int by_time(const void *a, const void *b)
+{
+    const struct day_event *x = a, *y = b;
+    if (x->time_us != y->time_us)
+        return x->time_us < y->time_us ? -1 : 1;
+    if (x->visit != y->visit)
+        return x->visit < y->visit ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Queues D's events in time order, as a live server would have stored
+ * them (appended), counts them in *EVENTS, and empties D. Returns 0 or
+ * -1. */
+static int queue_day(struct store *st, struct day_visits *d, size_t *events)
+{
+    qsort(d->ev, d->nev, sizeof *d->ev, by_time);
+    for (size_t k = 0; k < d->nev; k++) {
+        const struct day_event *e = &d->ev[k];
+        const struct day_visit *dv = d->v[e->visit];
+        if (queue_event(st, e->time_us, &dv->b.ev[e->i], &dv->addr,
+                        dv->ua) != 0)
             return -1;
     }
-    *events += b.n;
+    *events += d->nev;
+    d->n = d->nev = 0;
     return 0;
 }
 
@@ -381,6 +457,7 @@ static int generate(struct store *st, uint32_t site_id, const char *site,
 {
     static struct visit v;
     struct demo_tickets dt = { 0 };
+    struct day_visits dv = { 0 };
     unsigned days = o->days;
     uint64_t rng = o->seed * 0x2545f4914f6cdd1dull + 1;
     uint64_t now = time_now_us() / TIME_US_PER_SEC;
@@ -412,7 +489,7 @@ static int generate(struct store *st, uint32_t site_id, const char *site,
                 a = pick_article(&rng);        /* a quieter topic day */
             make_visit(&v, &rng, site, a, bot, o->effects);
             uint64_t when = t * 1000000u + below(&rng, 1000000);
-            if (queue_visit(st, site_id, when, &v, &rng, bot, events) != 0)
+            if (add_visit(&dv, site_id, when, &v, &rng, bot) != 0)
                 goto done;
             if (o->tickets && o->effects && v.contact) {   /* its ticket */
                 uint64_t after = (uint64_t)(300 + below(&rng, 20 * 3600));
@@ -445,6 +522,8 @@ static int generate(struct store *st, uint32_t site_id, const char *site,
                     goto done;
             }
         }
+        if (queue_day(st, &dv, events) != 0)
+            goto done;
         if (progress)
             progress(ctx, days - d, days);
     }
@@ -461,6 +540,7 @@ static int generate(struct store *st, uint32_t site_id, const char *site,
     rc = 0;
 done:
     free(dt.t);
+    day_free(&dv);
     return rc;
 }
 

@@ -12,7 +12,6 @@ struct slot {
     void *ctx;
     struct ipaddr addr;
     uint64_t time_us;
-    bool backfill;       /* a past time: not appended at the end */
     uint16_t ualen;
     uint16_t nev;
     size_t len;          /* bytes of DATA: the UA, then {u16 len, record}… */

@@ -57,7 +57,6 @@ int store_enqueue_at(struct store *st, uint64_t time_us,
     s->ctx = ctx;
     s->addr = *addr;
     s->time_us = time_us ? time_us : store_now_us();
-    s->backfill = time_us != 0;
     s->ualen = (uint16_t)ualen;
     s->nev = (uint16_t)n;
     if (ualen)
