@@ -383,7 +383,8 @@ static int by_time(const void *a, const void *b)
  * -1. */
 static int queue_day(struct store *st, struct day_visits *d, size_t *events)
 {
-    qsort(d->ev, d->nev, sizeof *d->ev, by_time);
+    if (d->nev > 0)
+        qsort(d->ev, d->nev, sizeof *d->ev, by_time);
     for (size_t k = 0; k < d->nev; k++) {
         const struct day_event *e = &d->ev[k];
         const struct day_visit *dv = d->v[e->visit];

@@ -770,6 +770,8 @@ static int by_site_row(const void *pa, const void *pb)
  * counted as a visitor (whatever its class). */
 static void mark_first_visits(struct recount *r)
 {
+    if (r->nv == 0)                /* qsort takes no NULL, even for none */
+        return;
     qsort(r->v, r->nv, sizeof *r->v, by_article_visitor);
     for (size_t i = 0; i < r->nv; i++)
         r->v[i].first_a = i == 0 ||
@@ -975,8 +977,9 @@ static int compare_rows(struct check *c, struct store *st, MDB_txn *txn,
     int rc = stored_open(&s, st, txn);
     if (rc != 0)
         return rc;
-    qsort(r->v, r->nv, sizeof *r->v, site_rows ? by_site_row
-                                               : by_article_row);
+    if (r->nv > 0)
+        qsort(r->v, r->nv, sizeof *r->v, site_rows ? by_site_row
+                                                   : by_article_row);
     struct rollup_day have, want;
     uint8_t hk[DAILY_KEY_LEN], wk[DAILY_KEY_LEN];
     size_t i = 0;
@@ -1118,9 +1121,11 @@ static int compare_dims(struct check *c, struct store *st, MDB_txn *txn)
     int rc = stored_dims_read(c, st, txn, &s);
     struct recount view = { .arena = s.arena };   /* by_dim_key's arena */
     sorting = &view;
-    qsort(s.d, s.nd, sizeof *s.d, by_dim_key);
+    if (s.nd > 0)                  /* qsort takes no NULL, even for none */
+        qsort(s.d, s.nd, sizeof *s.d, by_dim_key);
     sorting = r;
-    qsort(r->d, r->nd, sizeof *r->d, by_dim_key);
+    if (r->nd > 0)
+        qsort(r->d, r->nd, sizeof *r->d, by_dim_key);
     sorting = NULL;
     size_t i = 0, j = 0;
     while (rc == 0 && !c->oom && (i < r->nd || j < s.nd)) {
