@@ -789,11 +789,17 @@ enum {
 static const char id_alphabet[] =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
 
-/* The 6-bit code of view id character C, or -1. */
+/* The 6-bit code of view id character C (its place in id_alphabet), or
+ * -1. Two of these per character of every record written: no search. */
 static int id_code(char c)
 {
-    const char *p = c ? strchr(id_alphabet, c) : NULL;
-    return p ? (int)(p - id_alphabet) : -1;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 36;
+    return c == '-' ? 62 : c == '_' ? 63 : -1;
 }
 
 /* True when S, at most EVENT_ID_MAX characters, packs into 6 bits each. */

@@ -927,6 +927,32 @@ TEST(fields_by_dictionary_id_round_trip_as_ids)
     CHECK_EQ_INT(back.engaged_ms, 15000);
 }
 
+/* A view id packs 6 bits a character exactly when every character is of
+ * 0-9A-Za-z-_ (the 64 a page may send): for every byte value as the last
+ * of 8, the record is 2 bytes shorter packed (6 bytes, not 8) and reads
+ * back the same id either way. */
+TEST(view_id_packs_exactly_its_64_characters)
+{
+    struct event ev, back;
+    uint8_t rec[EVENT_RECORD_MAX];
+    CHECK(example(1, &ev));                          /* an engage */
+    char id[8] = { 'k', '3', 'J', '9', 'x', 'Q', '2', 'm' };
+    ev.view_id = (struct event_str){ id, 8 };
+    int base = event_encode(&ev, rec, sizeof rec);
+    int packed = 0;
+    for (int c = 1; c < 256; c++) {
+        id[7] = (char)c;
+        bool in = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+                  (c >= 'a' && c <= 'z') || c == '-' || c == '_';
+        int len = event_encode(&ev, rec, sizeof rec);
+        CHECK_EQ_INT(len, in ? base : base + 2);
+        CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), 0);
+        CHECK(back.view_id.n == 8 && memcmp(back.view_id.p, id, 8) == 0);
+        packed += in;
+    }
+    CHECK_EQ_INT(packed, 64);
+}
+
 /* References that cannot be written or read are refused: an article of
  * the path without a path, an id past EVENT_REF_MAX, id 0, and an id in
  * the place of a string that is always in full (the view id). */
@@ -1630,6 +1656,7 @@ int main(void)
     RUN(record_v1_with_an_impossible_vote_fails_to_decode);
     RUN(record_v1_with_a_long_view_id_is_written_again_and_reads_back);
     RUN(fields_by_dictionary_id_round_trip_as_ids);
+    RUN(view_id_packs_exactly_its_64_characters);
     RUN(impossible_dictionary_ids_are_refused);
     RUN(every_rejection_in_the_table_names_its_field);
     return check_summary();
