@@ -285,6 +285,8 @@ static int queue_event(struct store *st, uint64_t time_us,
     return -1;
 }
 
+#define DEMO_SPREAD_US (600ull * 1000000u)
+
 /* One day's visits, parsed, and their events in the order a live server
  * would have received them: by time. */
 struct day_visits {
@@ -306,9 +308,11 @@ struct day_visits {
 /* Adds one visit that began at TIME to D: its events parsed, enriched
  * (site, country, address, user agent) and each dated when a reader's
  * browser would have sent it: an engage when its engaged total had passed,
- * what follows it no earlier. Returns 0 or -1. */
+ * what follows it no earlier; the whole visit moved earlier if it would
+ * end after NOW_US. Returns 0 or -1. */
 static int add_visit(struct day_visits *d, uint32_t site_id, uint64_t time_us,
-                     const struct visit *v, uint64_t *rng, bool bot)
+                     uint64_t now_us, const struct visit *v, uint64_t *rng,
+                     bool bot)
 {
     char err[256];
     if (d->n == d->cap) {
@@ -354,6 +358,14 @@ static int add_visit(struct day_visits *d, uint32_t site_id, uint64_t time_us,
         d->ev[d->nev++] = (struct day_event){ time_us + offset_us,
                                               (uint32_t)d->n, (uint32_t)i };
     }
+    /* a visit of today that would end after NOW began earlier, to end in
+     * the last ten minutes (spread by its own start): the demo stores
+     * nothing in the future */
+    uint64_t late = time_us + offset_us > now_us
+                  ? time_us + offset_us - now_us + time_us % DEMO_SPREAD_US
+                  : 0;
+    for (size_t k = d->nev - dv->b.n; k < d->nev; k++)
+        d->ev[k].time_us -= late;
     d->n++;
     return 0;
 }
@@ -490,7 +502,8 @@ static int generate(struct store *st, uint32_t site_id, const char *site,
                 a = pick_article(&rng);        /* a quieter topic day */
             make_visit(&v, &rng, site, a, bot, o->effects);
             uint64_t when = t * 1000000u + below(&rng, 1000000);
-            if (add_visit(&dv, site_id, when, &v, &rng, bot) != 0)
+            if (add_visit(&dv, site_id, when, now * 1000000u, &v, &rng,
+                          bot) != 0)
                 goto done;
             if (o->tickets && o->effects && v.contact) {   /* its ticket */
                 uint64_t after = (uint64_t)(300 + below(&rng, 20 * 3600));

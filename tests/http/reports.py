@@ -1385,12 +1385,18 @@ def demo_on_two_sites_keeps_each_sites_events_its_own(t):
         m = re.match(r"(\d+) demo events", r.stdout)
         expect(m, "dwell demo printed %r" % r.stdout[:200])
         counts[site] = int(m.group(1))
+    done = datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")
     for site, want in counts.items():
         r = t.dwell("events", site, "--since", "all", "--limit", "0",
                     "--data", data)
         lines = r.stdout.splitlines()
         expect(len(lines) == want, "%s: %d events stored, the demo wrote %d"
                % (site, len(lines), want))
+        # today's visits end by the time the demo ran: none in the future
+        last = max(json.loads(line)["time"] for line in lines)
+        expect(last <= done, "%s: an event at %s, after the demo ended (%s)"
+               % (site, last, done))
         expect(len(set(lines)) == len(lines), "%s: %d events stored twice"
                % (site, len(lines) - len(set(lines))))
     r = t.dwell("check", "--data", data, timeout=120)
