@@ -40,6 +40,17 @@ def fnv1a(path):
     return h or 1
 
 
+def fill_day():
+    """The UTC day (days since 1970) report_fill filled DATA on, its last
+    day of events: DATA/.filled's time (run.sh touches it after the fill);
+    today when there is none. The kept dir outlives the day it was filled
+    on, and ClickHouse must hold the same days."""
+    try:
+        return int(os.stat(os.path.join(DATA, ".filled")).st_mtime) // 86400
+    except OSError:
+        return int(time.time()) // 86400
+
+
 def fill(ch, site, articles, days):
     """report_fill's events as the shipper would store them."""
     schema = subprocess.run([BIN, "clickhouse", "schema", "--db", DB],
@@ -50,7 +61,7 @@ def fill(ch, site, articles, days):
         if body:
             ch.query(body)
     ids = ",".join(str(fnv1a("/kb/article-%05d" % a)) for a in range(articles))
-    first = (int(time.time()) // 86400) - days + 1
+    first = fill_day() - days + 1
     n = articles * days
     # row r: article a = r % articles, day d = r / articles; two events each
     ch.query(f"""
@@ -107,7 +118,7 @@ def main():
         rows = fill(ch, SITE, ARTICLES, DAYS)
         print("  ClickHouse: %d rows generated in %.0f s" %
               (rows, time.monotonic() - t))
-        to = datetime.datetime.now(datetime.timezone.utc).date()
+        to = datetime.date(1970, 1, 1) + datetime.timedelta(days=fill_day())
         frm = to - datetime.timedelta(days=DAYS - 1)
         target = "/api/v1/sites/%s/articles?from=%s&to=%s" % (SITE, frm, to)
         out = {}
