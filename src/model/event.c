@@ -2,6 +2,7 @@
  * deployed: fields may be added, never reinterpreted. */
 #define _POSIX_C_SOURCE 200809L
 #include "dwell/event.h"
+#include "base/fnv.h"
 #include "base/jscan.h"
 #include "base/utf8.h"
 #include "base/varint.h"
@@ -688,11 +689,7 @@ bool event_within_limits(const struct event *ev)
 
 uint64_t event_article_id(const char *path, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ull;           /* FNV-1a 64 */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)path[i];
-        h *= 0x100000001b3ull;
-    }
+    uint64_t h = fnv1a(FNV1A_INIT, path, len);
     return h ? h : 1;
 }
 

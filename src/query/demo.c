@@ -315,16 +315,11 @@ static int add_visit(struct day_visits *d, uint32_t site_id, uint64_t time_us,
                      bool bot)
 {
     char err[256];
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? 2 * d->cap : 64;
-        struct day_visit **nv = realloc(d->v, cap * sizeof *nv);
-        if (nv == NULL)
-            return -1;
-        d->v = nv;
-        for (size_t i = d->cap; i < cap; i++)
-            d->v[i] = NULL;
-        d->cap = cap;
-    }
+    size_t had = d->cap;
+    if (buf_grow_array(&d->v, &d->cap, d->n + 1, sizeof *d->v, SIZE_MAX) != 0)
+        return -1;
+    for (size_t i = had; i < d->cap; i++)
+        d->v[i] = NULL;
     if (d->v[d->n] == NULL && (d->v[d->n] = malloc(sizeof **d->v)) == NULL)
         return -1;
     struct day_visit *dv = d->v[d->n];
@@ -332,14 +327,9 @@ static int add_visit(struct day_visits *d, uint32_t site_id, uint64_t time_us,
         log_error("demo: generated an invalid event: %s", err);
         return -1;
     }
-    if (d->nev + dv->b.n > d->evcap) {
-        size_t cap = d->evcap ? 2 * d->evcap : 1024;
-        struct day_event *ne = realloc(d->ev, cap * sizeof *ne);
-        if (ne == NULL)
-            return -1;
-        d->ev = ne;
-        d->evcap = cap;
-    }
+    if (buf_grow_array(&d->ev, &d->evcap, d->nev + dv->b.n, sizeof *d->ev,
+                       SIZE_MAX) != 0)
+        return -1;
     const char *country = countries[below(rng, sizeof countries /
                                              sizeof countries[0])];
     dv->addr = (struct ipaddr){ .b = { [10] = 0xff, [11] = 0xff,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fnv.h"
 #include "base/time.h"
 #include "dwell/log.h"
 #include "dwell/rollup.h"
@@ -91,12 +92,7 @@ static void difference(struct check *c, const char *fmt, ...)
 /* FNV-1a of SITE and the view id: the identity of a view. */
 static uint64_t view_hash(uint32_t site, const struct event_str *id)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (int i = 0; i < 4; i++)
-        h = (h ^ ((site >> (8 * i)) & 0xff)) * 1099511628211ull;
-    for (size_t i = 0; i < id->n; i++)
-        h = (h ^ (uint8_t)id->p[i]) * 1099511628211ull;
-    return h;
+    return fnv1a(fnv1a_u32(FNV1A_INIT, site), id->p, id->n);
 }
 
 /* True when meta record (K, V) is one dwell writes, well formed. */

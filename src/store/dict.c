@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fnv.h"
 #include "store/codec.h"
 
 #define DICT_CACHE_SLOTS 4096           /* a power of two */
@@ -35,13 +36,8 @@ struct dict_cache {
 /* FNV-1a of SITE, FIELD and S[0..N). */
 static uint64_t entry_hash(uint32_t site, int field, const char *s, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (int i = 0; i < 4; i++)
-        h = (h ^ ((site >> (8 * i)) & 0xff)) * 0x100000001b3ull;
-    h = (h ^ (uint8_t)field) * 0x100000001b3ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
-    return h;
+    uint8_t f = (uint8_t)field;
+    return fnv1a(fnv1a(fnv1a_u32(FNV1A_INIT, site), &f, 1), s, n);
 }
 
 /* The slot of H in C. */
