@@ -5,6 +5,7 @@
 #include "store/rollups.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,6 +256,34 @@ int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* How far seek_ahead steps before it seeks from the root instead. */
+#define SEEK_AHEAD_STEPS 8
+
+/* Moves CUR to the first row whose key is >= *K, as MDB_SET_RANGE does, and
+ * sets *K and *V to it. A report walks articles in key order, so the row
+ * is often a few rows past where CUR stands: it is then reached by
+ * stepping, which costs a fraction of a descent from the root. */
+static int seek_ahead(MDB_cursor *cur, MDB_val *k, MDB_val *v)
+{
+    MDB_txn *txn = mdb_cursor_txn(cur);
+    MDB_dbi dbi = mdb_cursor_dbi(cur);
+    MDB_val ck, cv;
+    int rc = mdb_cursor_get(cur, &ck, &cv, MDB_GET_CURRENT);
+    if (rc == 0 && mdb_cmp(txn, dbi, &ck, k) <= 0) {
+        for (int i = 0; rc == 0 && i < SEEK_AHEAD_STEPS; i++) {
+            if (mdb_cmp(txn, dbi, &ck, k) >= 0) {
+                *k = ck;
+                *v = cv;
+                return 0;
+            }
+            rc = mdb_cursor_get(cur, &ck, &cv, MDB_NEXT);
+        }
+        if (rc == MDB_NOTFOUND)
+            return rc;               /* every row is below K */
+    }
+    return mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+}
+
 /* Adds to OUT the rows under CUR of (SITE, A) with FROM <= day <= TO, of
  * class 0 (and 1 when BOTS). */
 static int cursor_merge(MDB_cursor *cur, uint32_t site, uint64_t a,
@@ -265,7 +294,7 @@ static int cursor_merge(MDB_cursor *cur, uint32_t site, uint64_t a,
         return 0;
     uint8_t kb[DAILY_KEY_LEN];
     MDB_val k = { daily_key(kb, site, a, from, 0), kb }, v;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    int rc = seek_ahead(cur, &k, &v);
     while (rc == 0 && same_article(&k, site, a)) {
         const uint8_t *p = k.mv_data;
         if (key_day(p) > to)
@@ -287,9 +316,11 @@ static int head_get(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
     uint8_t kb[CLASS_KEY_LEN];
     class_key(kb, site, a, cls);
     MDB_val k = { sizeof kb, kb }, v;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    int rc = seek_ahead(cur, &k, &v);
     if (rc != 0)
         return rc;
+    if (k.mv_size != sizeof kb || memcmp(k.mv_data, kb, sizeof kb) != 0)
+        return MDB_NOTFOUND;
     return head_read(&v, h) ? 0 : MDB_CORRUPTED;
 }
 
@@ -390,13 +421,15 @@ struct cum_memo {
 
 /* Moves CUR (on K, or ended with RC) by OP to the first row of (SITE, A,
  * CLS) for which the day is <= DAY (OP MDB_PREV) or > DAY (MDB_NEXT), and
- * sets *REC and *AT to it (REC's mv_data NULL when there is none). */
+ * sets *REC and *AT to it (REC's mv_data NULL when there is none). Adds
+ * the steps taken to *MOVES, or sets it to UINT_MAX when CUR ran off the
+ * rows. */
 static int cum_scan(MDB_cursor *cur, int rc, MDB_val *k, MDB_cursor_op op,
                     uint32_t site, uint64_t a, int cls, uint32_t day,
-                    MDB_val *rec, uint32_t *at)
+                    MDB_val *rec, uint32_t *at, unsigned *moves)
 {
     MDB_val v;
-    while (rc == 0 && same_article(k, site, a)) {
+    for (; rc == 0 && same_article(k, site, a); (*moves)++) {
         uint32_t d = key_day(k->mv_data);
         if (key_class(k->mv_data) == cls && (op == MDB_PREV ? d <= day
                                                             : d > day)) {
@@ -408,6 +441,8 @@ static int cum_scan(MDB_cursor *cur, int rc, MDB_val *k, MDB_cursor_op op,
         }
         rc = mdb_cursor_get(cur, k, &v, op);
     }
+    if (rc != 0)
+        *moves = UINT_MAX;                       /* off the rows */
     *rec = (MDB_val){ 0, NULL };
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
 }
@@ -431,17 +466,27 @@ static int cum_find(const struct rollup_reader *r, uint32_t site, uint64_t a,
         out->prev = v;                            /* a row on DAY itself */
         out->at_prev = day;
     } else {
+        unsigned moves = 0;
+        bool placed = rc == 0;
         rc = cum_scan(r->cum, rc, &k, MDB_NEXT, site, a, cls, day,
-                      &out->next, &out->at_next);
+                      &out->next, &out->at_next, &moves);
         if (rc == 0 && out->next.mv_data && out->at_next > r->final)
             out->next = (MDB_val){ 0, NULL };     /* a pass under way */
-        k = (MDB_val){ daily_key(kb, site, a, day, cls), kb };
-        if (rc == 0)
-            rc = mdb_cursor_get(r->cum, &k, &v, MDB_SET_RANGE);
-        rc = mdb_cursor_get(r->cum, &k, &v,
-                            rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+        /* Back to the row before the one found first: by stepping when
+         * the scan ended on a row, else by seeking again. */
+        if (placed && rc == 0 && moves != UINT_MAX) {
+            for (unsigned i = 0; rc == 0 && i <= moves; i++)
+                rc = mdb_cursor_get(r->cum, &k, &v, MDB_PREV);
+        } else {
+            k = (MDB_val){ daily_key(kb, site, a, day, cls), kb };
+            if (rc == 0)
+                rc = mdb_cursor_get(r->cum, &k, &v, MDB_SET_RANGE);
+            rc = mdb_cursor_get(r->cum, &k, &v,
+                                rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+        }
+        moves = 0;
         rc = cum_scan(r->cum, rc, &k, MDB_PREV, site, a, cls, day,
-                      &out->prev, &out->at_prev);
+                      &out->prev, &out->at_prev, &moves);
     }
     if (rc != 0)
         return rc;

@@ -91,6 +91,20 @@ TEST(summed_ranges_equal_daily_sums_after_settling)
     CHECK(same_sums(t - 39, t - 39, true));       /* one day */
 }
 
+/* Every range over the demo of the test before, so that each boundary falls on each place in its stride of
+ * cum rows: on a cum row, between two, before the first, after the last. */
+TEST(summed_ranges_equal_daily_sums_for_every_range)
+{
+    uint32_t t = store_today();
+    for (uint32_t from = t - 39; from <= t; from++)
+        for (uint32_t to = from; to <= t; to++)
+            for (int bots = 0; bots <= 1; bots++)
+                if (!same_sums(from, to, bots)) {
+                    CHECK(!"summed and daily sums differ");
+                    return;
+                }
+}
+
 TEST(a_late_write_to_a_final_day_is_seen_before_and_after_rebuild)
 {
     uint32_t t = store_today();
@@ -520,6 +534,7 @@ int main(void)
     if (st == NULL || (site_id = add_site(st, "cum.test")) == 0)
         return 1;
     RUN(summed_ranges_equal_daily_sums_after_settling);
+    RUN(summed_ranges_equal_daily_sums_for_every_range);
     RUN(a_late_write_to_a_final_day_is_seen_before_and_after_rebuild);
     store_close(st);
     data_dir(ms_dir, sizeof ms_dir, "steps");
