@@ -6,8 +6,8 @@
  * Sends a `view` per page view (first shown, SPA route change once the new
  * page has rendered, back/forward-cache restore), the view's cumulative
  * engaged time in `engage` events, and what the page asks for (votes,
- * searches, custom events, link ids, identify). Wire version 2: every event
- * carries "wv":2. No cookies; storage is read for `dwell_ignore` and written
+ * searches, custom events, link ids, identify). Wire version 3: every event
+ * carries "wv":3. No cookies; storage is read for `dwell_ignore` and written
  * only with data-link="persistent".
  *
  * Written for size: minified by esbuild (--target=es2017, js-snippet/pack.mjs,
@@ -36,7 +36,7 @@
   live,     // since `mark`: hidden or unfocused (falsy), focused (1),
             // or focus inside an iframe (6)
   pend,     // an SPA view waiting for its page: pend(1) sends it now
-  K,        // scratch of dwell(…) and linkId (neither calls the other)
+  K,        // scratch of linkId
 ) => {
 
   // Switched off — no data-site, Do Not Track (the string '1') or Global
@@ -60,7 +60,7 @@
   let send = (t, o) => {
     o.s = cfg.site; o.t = t; o.v = vid;
     o.sd = Math.min(100, (px = Math.max(px, scrollY + innerHeight)) * 100 / d.documentElement.scrollHeight + 0.5 | 0);
-    o.wv = 2; o.b = n.webdriver || X;
+    o.wv = 3; o.b = n.webdriver || X;
     n.sendBeacon(cfg.api || new URL('/e', me.src), JSON.stringify(o));
   };
 
@@ -135,14 +135,14 @@
   // --- public API ---------------------------------------------------------
   // dwell('vote', 'up'|'down'), dwell('search', query, resultCount),
   // dwell('event', name), dwell('identify', sha256hex): the first argument
-  // names the event type, the second fills the field this table gives.
-  // Each call is numbered within its view (i), so the server counts a
-  // repeated search or custom event once. (n comes first so that the name of an
-  // 'event' overrides it.) While an SPA view waits for its page (at most
-  // 1 s), calls wait too.
-  // K: the field of command C.
-  let dwell = (c, a, b) => pend ? setTimeout(dwell, 1e3, c, a, b) :
-    (K = { vote: 'x', search: 'q', event: 'n', identify: 'h' }[c]) && send(c, { n: K == 'q' && b === +b ? b : X, [K]: a, i: ++seq });
+  // is the event type, the second goes as `a`, the third as `n` (wire 3:
+  // the server checks them all — it refuses a type it does not know or
+  // `a` on a view, engage or link — and takes `n` only as a search's
+  // result count, when it is a number). Each call is numbered within its
+  // view (i), so the server counts a repeated search or custom event once.
+  // While an SPA view waits for its page (at most 1 s), calls wait too.
+  // (A: the arguments; one name for all three is shorter in gzip.)
+  let dwell = (...a) => pend ? setTimeout(dwell, 1e3, ...a) : send(a[0], { a: a[1], n: a[2], i: ++seq });
   // A link id (see flush for its form); with data-link="persistent" the
   // first one, kept in localStorage (which throws where storage is blocked:
   // then a fresh one).

@@ -33,8 +33,11 @@ enum {
 
 /* Wire versions. 1 (no "wv" field): engage carries a delta. 2: engage
  * carries the view's cumulative engaged ms, searches and custom events a
- * per-view sequence number "i". */
-#define EVENT_WIRE_CURRENT     2
+ * per-view sequence number "i". 3: as 2, but a vote, search, identify or
+ * custom event carries its argument in "a" (in place of "x", "q", "h" or
+ * "n"; a search's "n" stays its result count). Events of wire 3 are stored
+ * as of wire 2 (EVENT_FLAG_WIRE2): they mean the same. */
+#define EVENT_WIRE_CURRENT     3
 #define EVENT_MAX_SEQ          65535u
 
 enum { EVENT_VOTE_UP = 1, EVENT_VOTE_DOWN = 2 };

@@ -228,12 +228,12 @@ static int put_hash(struct event_batch *b, const char *h, struct event_str *out)
 /* The members of an event object that the parser reads. */
 enum {
     M_S, M_T, M_V, M_SD, M_WV, M_B, M_U, M_R, M_TI, M_C, M_L, M_KQ, M_PK,
-    M_W, M_SW, M_E, M_X, M_Q, M_N, M_I, M_K, M_H, M_COUNT
+    M_W, M_SW, M_E, M_X, M_Q, M_N, M_I, M_K, M_H, M_A, M_COUNT
 };
 
 static const char member_names[M_COUNT][3] = {
     "s", "t", "v", "sd", "wv", "b", "u", "r", "ti", "c", "l", "kq", "pk",
-    "w", "sw", "e", "x", "q", "n", "i", "k", "h"
+    "w", "sw", "e", "x", "q", "n", "i", "k", "h", "a"
 };
 
 /* One event object of a beacon: the raw value of the first member of
@@ -398,12 +398,37 @@ static int fill_view(struct event_batch *b, struct event *ev,
     return 0;
 }
 
+/* The member that carries the argument of a dwell(…) command (vote,
+ * search, identify, event): wire 3 sends every command's in "a", earlier
+ * wires each in its own, OLD ("x", "q", "h" or "n"). */
+static int arg_member(const struct event *ev, int old)
+{
+    return ev->wire >= 3 ? M_A : old;
+}
+
+/* Reads a search's result count "n" into *OUT: 1 if set, 0 if absent, -1
+ * if not a count. Wire 3 sends the page's third argument as it is, and
+ * only a number is a count (anything else is absent, as the snippets of
+ * wire 2 left it out); before, "n" is a number or absent. */
+static int get_results(const struct obj *o, const struct event *ev,
+                       uint32_t *out)
+{
+    double d;
+    if (ev->wire >= 3 && !jscan_number(o->m[M_N], &d))
+        return 0;
+    return get_uint(o, M_N, EVENT_MAX_RESULTS, out);
+}
+
 /* Parses the fields that depend on the event type. */
 static int fill_typed(struct event_batch *b, struct event *ev, struct obj *o,
                       char *err, size_t errlen, int i)
 {
     bool bad = false;
     uint32_t v;
+    if (ev->wire >= 3 && has(o, M_A) && (ev->type == EVENT_VIEW ||
+        ev->type == EVENT_ENGAGE || ev->type == EVENT_LINK))
+        return fail(err, errlen, i, "a: not a field of %s events",
+                    event_type_name(ev->type));
     switch (ev->type) {
     case EVENT_VIEW: {
         struct view_fields f = {
@@ -435,22 +460,27 @@ static int fill_typed(struct event_batch *b, struct event *ev, struct obj *o,
                         "e: missing or out of range (0–%u ms)", v);
         return 0;
     case EVENT_VOTE: {
-        const char *x = get_str(o, M_X, &bad);
+        int k = arg_member(ev, M_X);
+        const char *x = get_str(o, k, &bad);
         if (x != NULL && strcmp(x, "up") == 0)
             ev->vote = EVENT_VOTE_UP;
         else if (x != NULL && strcmp(x, "down") == 0)
             ev->vote = EVENT_VOTE_DOWN;
         else
-            return fail(err, errlen, i, "x: must be \"up\" or \"down\"");
+            return fail(err, errlen, i, "%s: must be \"up\" or \"down\"",
+                        member_names[k]);
         return 0;
     }
     case EVENT_SEARCH: {
-        const char *q = get_str(o, M_Q, &bad);
+        int k = arg_member(ev, M_Q);
+        const char *q = get_str(o, k, &bad);
         if (q == NULL || put_query(b, q, &ev->text) != 0)
-            return fail(err, errlen, i, "q: missing or invalid UTF-8");
+            return fail(err, errlen, i, "%s: missing or invalid UTF-8",
+                        member_names[k]);
         if (ev->text.n == 0)
-            return fail(err, errlen, i, "q: empty search query");
-        int got = get_uint(o, M_N, EVENT_MAX_RESULTS, &v);
+            return fail(err, errlen, i, "%s: empty search query",
+                        member_names[k]);
+        int got = get_results(o, ev, &v);
         if (got < 0)
             return fail(err, errlen, i, "n: not a result count");
         ev->results = got == 1 ? v : EVENT_RESULTS_NONE;
@@ -466,16 +496,20 @@ static int fill_typed(struct event_batch *b, struct event *ev, struct obj *o,
         return 0;
     }
     case EVENT_IDENTIFY: {
-        const char *h = get_str(o, M_H, &bad);
+        int k = arg_member(ev, M_H);
+        const char *h = get_str(o, k, &bad);
         if (h == NULL || put_hash(b, h, &ev->text) != 0)
-            return fail(err, errlen, i, "h: must be 64 hex digits (sha256)");
+            return fail(err, errlen, i, "%s: must be 64 hex digits (sha256)",
+                        member_names[k]);
         return 0;
     }
     case EVENT_CUSTOM: {
-        const char *n = get_str(o, M_N, &bad);
+        int k = arg_member(ev, M_N);
+        const char *n = get_str(o, k, &bad);
         if (n == NULL || put_text(b, n, strlen(n), EVENT_NAME_MAX,
                                   &ev->text) != 0 || ev->text.n == 0)
-            return fail(err, errlen, i, "n: missing event name");
+            return fail(err, errlen, i, "%s: missing event name",
+                        member_names[k]);
         return get_seq(o, ev, err, errlen, i);
     }
     }
@@ -531,6 +565,8 @@ static int parse_one(struct event_batch *b, struct jspan val, struct obj *o,
         ev->flags |= EVENT_FLAG_AUTOMATED | EVENT_FLAG_BOT;
     if (fill_typed(b, ev, o, err, errlen, i) != 0)
         return -1;
+    if (ev->wire > 2)
+        ev->wire = 2;   /* wire 3 only sends the fields above differently */
     b->n++;
     return 0;
 }

@@ -148,6 +148,115 @@ def beacon_view_then_engage_shows_engaged_time_and_scroll(t):
                    % e.get("path"))
 
 
+# --- wire 3: every dwell(…) command's argument in "a" ----------------------------
+
+OLD_SITE, NEW_SITE = "help.test", "help3.test"
+_HEX = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+
+def _reader_session(site, wire):
+    """The beacons of one reader's session on SITE as the snippet of WIRE
+    (2 or 3) sends them: a view with its commands, a second view. Wire 2
+    sends a command's argument in x, q, n or h and a search's result count
+    only when it is a number; wire 3 sends the argument in a and the
+    page's third argument as it is, in n."""
+    def ev(t, vid, **kw):
+        e = {"s": site, "t": t, "v": vid, "wv": wire, "sd": 30}
+        e.update(kw)
+        return e
+
+    def cmd(t, vid, old, arg, third=None, i=None):
+        e = ev(t, vid)
+        if wire >= 3:
+            e["a"] = arg
+            if third is not None:
+                e["n"] = third
+        else:
+            e[old] = arg
+            if t == "search" and isinstance(third, int):
+                e["n"] = third
+        if i is not None:
+            e["i"] = i
+        return [e]
+    u = "http://" + site
+    a, b = "wire3_view_a1", "wire3_view_b1"
+    return [
+        [ev("view", a, u=u + "/kb/alpha", ti="Alpha", w=400, l="en",
+            r="https://www.google.com/", c="accounts")],
+        [ev("engage", a, e=4000)],
+        cmd("search", a, "q", " Reset  PASSWORD ", 3, i=1),
+        cmd("search", a, "q", " Reset  PASSWORD ", 3, i=1),   # a repeat
+        cmd("search", a, "q", "no such thing", 0, i=2),
+        cmd("search", a, "q", "refund", "5", i=3),    # not a number: no count
+        cmd("vote", a, "x", "up", i=4),
+        cmd("event", a, "n", "copied-code", 7, i=5),  # n: no name in wire 3
+        cmd("event", a, "n", "contact", i=6),
+        [ev("link", a, k="wire3_link_0001")],
+        cmd("identify", a, "h", _HEX, i=7),
+        [ev("engage", a, e=21000, sd=100)] + cmd("vote", a, "x", "down", i=8),
+        [ev("view", b, u=u + "/kb/beta", ti="Beta", w=90)],
+        cmd("vote", b, "x", "up", i=1),
+        [ev("engage", b, e=9000, sd=80)],
+    ]
+
+
+def _as_stored(evs):
+    """Stored events without what differs between two sites: the site, the
+    time the server added and the visitor hash (keyed by the site); one
+    session has one visitor."""
+    expect(len({e.get("visitor") for e in evs}) == 1,
+           "one reader, visitors %r" % {e.get("visitor") for e in evs})
+    return [{k: v for k, v in e.items() if k not in ("site", "time",
+                                                     "visitor")}
+            for e in evs]
+
+
+def wire_3_commands_are_stored_and_reported_as_wire_2(t):
+    """The same reader's session sent as wire 2 to one site and as wire 3
+    to another stores the same events (dwell events) and gives the same
+    reports: snippets cached before wire 3 keep working beside it."""
+    from reports import _id
+    data = t.datadir(sites=((OLD_SITE, ("http://help.test",)),
+                            (NEW_SITE, ("http://help3.test",))))
+    with t.server("--geo", t.geo(), data=data) as srv:
+        for site, wire in ((OLD_SITE, 2), (NEW_SITE, 3)):
+            for batch in _reader_session(site, wire):
+                _status(srv.post_events(batch, origin="http://" + site), 204,
+                        "wire %d %s" % (wire, json.dumps(batch)[:150]))
+        old = t.events(data, OLD_SITE)
+        new = t.events(data, NEW_SITE)
+        expect(len(old) == 16, "wire 2: %d events stored, expected 16"
+               % len(old))
+        for i, (o, n) in enumerate(zip(_as_stored(old), _as_stored(new))):
+            expect(o == n, "event %d stored as %r from wire 2 but %r from "
+                   "wire 3" % (i, o, n))
+        expect(len(new) == len(old), "wire 3: %d events stored, wire 2 %d"
+               % (len(new), len(old)))
+        searches = [(e.get("query"), e.get("results")) for e in new
+                    if e.get("type") == "search"]
+        expect(searches == [("reset password", 3), ("reset password", 3),
+                            ("no such thing", 0), ("refund", None)],
+               "wire 3 searches stored as %r" % (searches,))
+        names = [e.get("name") for e in new if e.get("type") == "event"]
+        expect(names == ["copied-code", "contact"],
+               "wire 3 custom events stored as %r" % names)
+        reports = ["/summary", "/articles", "/searches",
+                   "/articles/" + _id("/kb/alpha"),
+                   "/articles/" + _id("/kb/beta")]
+        tok = {s: harness.token(t, data, s) for s in (OLD_SITE, NEW_SITE)}
+        for r in reports:
+            got = {}
+            for s in (OLD_SITE, NEW_SITE):
+                target = harness.upto_today(harness.API + s + r)
+                doc = harness.api_json(srv, tok[s], target)
+                got[s] = json.loads(json.dumps(doc).replace(s, "SITE"))
+            expect(got[OLD_SITE] == got[NEW_SITE],
+                   "%s: wire 2 %s\nwire 3 %s" % (r, json.dumps(got[OLD_SITE]),
+                                                 json.dumps(got[NEW_SITE])))
+        expect(got[NEW_SITE].get("article", {}).get("views") == 1,
+               "articles/ID beta: %r" % got[NEW_SITE])
+
+
 def dwell_js_answers_304_to_its_own_etag(t):
     with t.server() as srv:
         r = srv.request("GET", "/dwell.js")

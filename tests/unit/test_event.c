@@ -120,6 +120,117 @@ TEST(engage_parses_with_e_and_sd)
     CHECK_EQ_INT(batch.ev[0].path.n, 0);
 }
 
+/* What the parser made of event 0 of BODY (which must parse) that a
+ * dwell(…) command sets, as text: "type wire flags vote results seq text". */
+static void command_as_text(const char *body, char *out, size_t len)
+{
+    if (parse(body) != 0 || batch.n != 1) {
+        snprintf(out, len, "refused: %s", err);
+        return;
+    }
+    const struct event *ev = &batch.ev[0];
+    snprintf(out, len, "%d %d %d %d %u %d %.*s", ev->type, ev->wire,
+             ev->flags, ev->vote, ev->results, ev->seq, (int)ev->text.n,
+             ev->text.p);
+}
+
+/* The same command sent in wire 2 (OLD) and wire 3 (NEW) parses alike. */
+static bool same_command(const char *old, const char *new_form)
+{
+    char a[512], b[512];
+    command_as_text(old, a, sizeof a);
+    command_as_text(new_form, b, sizeof b);
+    if (strcmp(a, b) == 0 && strncmp(a, "refused", 7) != 0)
+        return true;
+    printf("  wire 2 \"%s\" vs wire 3 \"%s\"\n", a, b);
+    return false;
+}
+
+#define CMD(rest) "{\"s\":\"a.com\",\"v\":\"k3J9xQ2m\"," rest "}"
+#define HEX64 "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"
+
+TEST(wire_3_commands_carry_their_argument_in_a_and_parse_as_wire_2)
+{
+    CHECK(same_command(CMD("\"t\":\"vote\",\"x\":\"up\",\"wv\":2"),
+                       CMD("\"t\":\"vote\",\"a\":\"up\",\"wv\":3")));
+    CHECK(same_command(CMD("\"t\":\"vote\",\"x\":\"down\",\"i\":4,\"wv\":2"),
+                       CMD("\"t\":\"vote\",\"a\":\"down\",\"n\":9,\"i\":4,"
+                           "\"wv\":3")));
+    CHECK(same_command(CMD("\"t\":\"search\",\"q\":\" Reset  PASSWORD \","
+                           "\"n\":3,\"i\":2,\"wv\":2"),
+                       CMD("\"t\":\"search\",\"a\":\" Reset  PASSWORD \","
+                           "\"n\":3,\"i\":2,\"wv\":3")));
+    CHECK(same_command(CMD("\"t\":\"search\",\"q\":\"refund\",\"n\":0,"
+                           "\"i\":1,\"wv\":2"),
+                       CMD("\"t\":\"search\",\"a\":\"refund\",\"n\":0,"
+                           "\"i\":1,\"wv\":3")));
+    /* the wire-2 snippet sent a result count only when it was a number */
+    static const char *const not_counts[] = {
+        "\"5\"", "true", "{}", "[3]", "null"
+    };
+    for (size_t k = 0; k < sizeof not_counts / sizeof not_counts[0]; k++) {
+        char body[256];
+        snprintf(body, sizeof body, CMD("\"t\":\"search\",\"a\":\"refund\","
+                 "\"n\":%s,\"i\":1,\"wv\":3"), not_counts[k]);
+        CHECK(same_command(CMD("\"t\":\"search\",\"q\":\"refund\",\"i\":1,"
+                               "\"wv\":2"), body));
+    }
+    CHECK(same_command(CMD("\"t\":\"identify\",\"h\":\"" HEX64 "\",\"wv\":2"),
+                       CMD("\"t\":\"identify\",\"a\":\"" HEX64 "\",\"wv\":3")));
+    /* a custom event's "n" is its name in wire 2, nothing in wire 3 */
+    CHECK(same_command(CMD("\"t\":\"event\",\"n\":\"copied-code\",\"i\":1,"
+                           "\"wv\":2"),
+                       CMD("\"t\":\"event\",\"a\":\"copied-code\",\"n\":7,"
+                           "\"i\":1,\"wv\":3")));
+    CHECK(same_command(CMD("\"t\":\"event\",\"n\":\"contact\",\"i\":3,"
+                           "\"wv\":2"),
+                       CMD("\"t\":\"event\",\"a\":\"contact\",\"n\":\"x\","
+                           "\"i\":3,\"wv\":3")));
+    /* and wire 2's own fields mean nothing in wire 3, "a" nothing before */
+    CHECK(rejected_naming(CMD("\"t\":\"vote\",\"x\":\"up\",\"wv\":3"), "a:"));
+    CHECK(rejected_naming(CMD("\"t\":\"search\",\"q\":\"refund\",\"wv\":3"),
+                          "a:"));
+    CHECK(rejected_naming(CMD("\"t\":\"event\",\"n\":\"contact\",\"wv\":3"),
+                          "a:"));
+    CHECK(rejected_naming(CMD("\"t\":\"identify\",\"h\":\"" HEX64 "\","
+                              "\"wv\":3"), "a:"));
+    CHECK(rejected_naming(CMD("\"t\":\"vote\",\"a\":\"up\",\"wv\":2"), "x:"));
+    CHECK(rejected_naming(CMD("\"t\":\"event\",\"a\":\"contact\",\"wv\":2"),
+                          "n:"));
+}
+
+TEST(wire_3_refuses_a_on_view_engage_and_link_and_checks_a_as_before)
+{
+    CHECK(rejected_naming(CMD("\"t\":\"view\",\"u\":\"/kb/a\",\"a\":\"/kb/b\","
+                              "\"wv\":3"), "a: not a field of view events"));
+    CHECK(rejected_naming(CMD("\"t\":\"engage\",\"e\":100,\"a\":100,"
+                              "\"wv\":3"), "a: not a field of engage events"));
+    CHECK(rejected_naming(CMD("\"t\":\"link\",\"k\":\"Lr5tY8wQ\","
+                              "\"a\":\"Lr5tY8wQ\",\"wv\":3"),
+                          "a: not a field of link events"));
+    /* without "a" they parse as in wire 2 */
+    CHECK(same_command(CMD("\"t\":\"link\",\"k\":\"Lr5tY8wQ\",\"wv\":2"),
+                       CMD("\"t\":\"link\",\"k\":\"Lr5tY8wQ\",\"wv\":3")));
+    CHECK(same_command(CMD("\"t\":\"engage\",\"e\":7200000,\"wv\":2"),
+                       CMD("\"t\":\"engage\",\"e\":7200000,\"wv\":3")));
+    CHECK(rejected_naming(CMD("\"t\":\"vote\",\"a\":\"UP\",\"wv\":3"), "a:"));
+    CHECK(rejected_naming(CMD("\"t\":\"search\",\"a\":\"  \",\"wv\":3"),
+                          "a: empty search query"));
+    CHECK(rejected_naming(CMD("\"t\":\"search\",\"a\":5,\"wv\":3"), "a:"));
+    CHECK(rejected_naming(CMD("\"t\":\"search\",\"a\":\"x\",\"n\":-1,"
+                              "\"wv\":3"), "n: not a result count"));
+    CHECK(rejected_naming(CMD("\"t\":\"search\",\"a\":\"x\",\"n\":1000001,"
+                              "\"wv\":3"), "n: not a result count"));
+    CHECK(rejected_naming(CMD("\"t\":\"identify\",\"a\":\"abc\",\"wv\":3"),
+                          "a: must be 64 hex digits"));
+    CHECK(rejected_naming(CMD("\"t\":\"event\",\"a\":\"\",\"wv\":3"),
+                          "a: missing event name"));
+    CHECK(rejected_naming(CMD("\"t\":\"event\",\"i\":0,\"a\":\"x\",\"wv\":3"),
+                          "i:"));
+    CHECK(rejected_naming(CMD("\"t\":\"click\",\"a\":\"x\",\"wv\":3"),
+                          "t: unknown event type"));
+}
+
 TEST(wire_2_engage_is_a_cumulative_total_up_to_a_day)
 {
     CHECK_EQ_INT(parse("{\"s\":\"a.com\",\"t\":\"engage\",\"v\":\"k3J9xQ2m\","
@@ -1435,15 +1546,15 @@ static const struct rejection {
       "{\"s\":\"a.com\",\"t\":\"engage\","
       "\"v\":\"k3J9xQ2m\",\"sd\":10}",
       "e:" },
-    { "wire_version_outside_1_to_2_is_rejected",
+    { "wire_version_outside_1_to_3_is_rejected",
       "{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
-      "\"x\":\"up\",\"wv\":3}",
+      "\"a\":\"up\",\"wv\":4}",
       "wv:" },
-    { "wire_version_outside_1_to_2_is_rejected",
+    { "wire_version_outside_1_to_3_is_rejected",
       "{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
       "\"x\":\"up\",\"wv\":0}",
       "wv:" },
-    { "wire_version_outside_1_to_2_is_rejected",
+    { "wire_version_outside_1_to_3_is_rejected",
       "{\"s\":\"a.com\",\"t\":\"vote\",\"v\":\"k3J9xQ2m\","
       "\"x\":\"up\",\"wv\":\"2\"}",
       "wv:" },
@@ -1578,6 +1689,8 @@ int main(void)
     RUN(view_parses_with_every_field);
     RUN(engage_parses_with_e_and_sd);
     RUN(wire_2_engage_is_a_cumulative_total_up_to_a_day);
+    RUN(wire_3_commands_carry_their_argument_in_a_and_parse_as_wire_2);
+    RUN(wire_3_refuses_a_on_view_engage_and_link_and_checks_a_as_before);
     RUN(wire_2_view_keeps_the_query_it_sends_wire_1_only_with_kq);
     RUN(search_and_custom_event_keep_their_sequence_number);
     RUN(nul_character_anywhere_in_a_beacon_is_rejected);

@@ -23,7 +23,7 @@ export default async function (t) {
     navigator.sendBeacon = (url, body) => {
       try {
         const e = JSON.parse(body);
-        window.__sent.push({ t: e.t, v: e.v, n: e.n });
+        window.__sent.push({ t: e.t, v: e.v, a: e.a });
       } catch (x) { /* not ours */ }
       return send(url, body);
     };
@@ -82,7 +82,7 @@ export default async function (t) {
   t.assert(custom.length === 1 && custom[0].view === vb.view,
     `the event sent while B rendered: ${JSON.stringify(custom)}; want one, of B's view ${vb.view}`);
   const sentView = sent.findIndex((e) => e.t === 'view' && e.v === vb.view);
-  const sentEvent = sent.findIndex((e) => e.t === 'event' && e.n === 'while-rendering');
+  const sentEvent = sent.findIndex((e) => e.t === 'event' && e.a === 'while-rendering'); // wire 3: the name in a
   t.assert(sentView >= 0 && sentEvent > sentView,
     `the page sent the event of B before B's view: ${JSON.stringify(sent.map((e) => e.t))}`);
 }
