@@ -505,6 +505,48 @@ TEST(quantiles_do_not_decrease_with_q)
     }
 }
 
+/* The Q-quantile by its definition: in the first bucket whose running
+ * count of views, as a double, reaches Q times all views, interpolated. */
+static double quantile_by_definition(const uint32_t *hist, double q)
+{
+    double total = 0, below = 0;
+    for (int b = 0; b < ROLLUP_HIST_BUCKETS; b++)
+        total += hist[b];
+    for (int b = 0; b < ROLLUP_HIST_BUCKETS && total > 0; b++) {
+        if (hist[b] == 0 || below + hist[b] < q * total) {
+            below += hist[b];
+            continue;
+        }
+        double lo = rollup_bucket_lower_ms(b), hi = rollup_bucket_upper_ms(b);
+        return lo + (q * total - below) / hist[b] * (hi - lo);
+    }
+    return total > 0 ? rollup_bucket_lower_ms(ROLLUP_HIST_BUCKETS - 1) : 0;
+}
+
+/* Small totals put Q * views exactly on a running count (4 views, the
+ * median at 2) as often as between two: both must land in the bucket the
+ * definition names, with the same value to the last bit. */
+TEST(quantiles_land_in_the_bucket_the_definition_names_even_on_exact_ranks)
+{
+    const double q[] = { 0.25, 0.5, 0.75, 0.9, 0.99 };
+    srand(7);
+    for (int round = 0; round < 2000; round++) {
+        uint32_t hist[ROLLUP_HIST_BUCKETS] = { 0 };
+        int spread = 1 + rand() % ROLLUP_HIST_BUCKETS, n = rand() % 41;
+        for (int i = 0; i < n; i++)
+            hist[rand() % spread] += round % 2 ? 1 : (uint32_t)(rand() % 1000);
+        double all[5];
+        rollup_quantiles_ms(hist, q, 5, all);
+        for (int k = 0; k < 5; k++) {
+            double want = quantile_by_definition(hist, q[k]);
+            if (rollup_quantile_ms(hist, q[k]) != want || all[k] != want) {
+                CHECK(!"a quantile differs from its definition");
+                return;
+            }
+        }
+    }
+}
+
 int main(void)
 {
     RUN(bucket_boundaries_of_engaged_time);
@@ -530,5 +572,6 @@ int main(void)
     RUN(quantile_error_stays_within_the_bucket_width);
     RUN(quantile_of_summed_histograms_equals_quantile_of_all_views);
     RUN(quantiles_do_not_decrease_with_q);
+    RUN(quantiles_land_in_the_bucket_the_definition_names_even_on_exact_ranks);
     return check_summary();
 }
