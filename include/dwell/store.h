@@ -160,6 +160,25 @@ int store_site_put_any(struct store *st, const char *name, uint32_t *id,
 int store_site_get(struct store *st, const char *name, size_t len,
                    struct site *out);
 
+/* One caller's memory of the last site it looked up (found or not), with
+ * the store's state it was read in. Zero it before first use. */
+struct site_memo {
+    const struct store *st;      /* NULL: empty */
+    uint64_t txnid;              /* the last transaction committed then */
+    int rc;                      /* store_site_get's answer: 0 or 1 */
+    size_t len;
+    struct site site;            /* its record when rc is 0; its name */
+};
+
+/* store_site_get for a caller that asks for the same site again and again
+ * (an HTTP thread): answers from M when no write transaction, of this or
+ * any other process, has been committed since M was filled, so that the
+ * answer is the one a lookup would give; else looks up and refills M.
+ * Returns 0 with *OUT pointing into M, 1 if there is no such site, -1 on a
+ * storage error. */
+int store_site_get_memo(struct store *st, const char *name, size_t len,
+                        struct site_memo *m, const struct site **out);
+
 /* Calls FN for every site in name order until FN returns non-zero.
  * Returns 0, or -1 on a storage error. */
 int store_site_each(struct store *st,

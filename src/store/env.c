@@ -512,6 +512,36 @@ int store_site_get(struct store *st, const char *name, size_t len,
     return out_rc;
 }
 
+int store_site_get_memo(struct store *st, const char *name, size_t len,
+                        struct site_memo *m, const struct site **out)
+{
+    MDB_envinfo info;
+    *out = NULL;
+    if (len == 0 || len > EVENT_SITE_MAX)
+        return 1;
+    if (mdb_env_info(st->env, &info) != 0)
+        return -1;
+    bool same = m->st == st && m->txnid == info.me_last_txnid &&
+                m->len == len && memcmp(m->site.name, name, len) == 0;
+    if (!same) {
+        /* The transaction id is read before the lookup: a commit between
+         * the two leaves M older than its data, and only costs a lookup. */
+        m->st = NULL;
+        int rc = store_site_get(st, name, len, &m->site);
+        if (rc < 0)
+            return -1;
+        memcpy(m->site.name, name, len);
+        m->site.name[len] = '\0';
+        m->st = st;
+        m->txnid = info.me_last_txnid;
+        m->rc = rc;
+        m->len = len;
+    }
+    if (m->rc == 0)
+        *out = &m->site;
+    return m->rc;
+}
+
 int store_site_each(struct store *st,
                     int (*fn)(void *ctx, const struct site *s), void *ctx)
 {

@@ -45,7 +45,7 @@ PARTS = [
     ("parse", "incl", [r"^event_parse_json$", r"^event_parse_pixel$"]),
     ("geo", "incl", [r"^geo_country_of$"]),
     ("bot", "incl", [r"^bot_user_agent$"]),
-    ("site_lookup", "incl", [r"^store_site_get$"]),
+    ("site_lookup", "incl", [r"^store_site_get(_memo)?$"]),
     ("enqueue", "incl", [r"^store_enqueue_at$"]),
     ("view_id", "incl", [r"^visitor_new_salt$"]),
     ("metrics", "incl", [r"^metrics_accepted$", r"^access_end$"]),

@@ -275,6 +275,39 @@ def site_add_warns_when_any_origin_is_accepted(t):
            "origins kept, yet warned: %r" % r.stderr)
 
 
+def a_site_changed_by_another_process_is_seen_by_the_next_beacon(t):
+    """Each HTTP thread remembers the last site it looked up; a change made
+    by `dwell site` while the server runs must still hold from the next
+    request on, on every thread: new origins at once, a removed site gone
+    at once. Eight beacons each time, on new connections, reach both of
+    the server's threads."""
+    data = t.datadir()                      # SITE with origin ORIGIN
+    moved = "https://moved.example"
+
+    def statuses(origin, n=8):
+        return [srv.post_events(harness.view("memo_%s_%04d" % (tag, i)),
+                                origin=origin).status for i in range(n)]
+
+    with t.server(data=data) as srv:
+        tag = "a"
+        got = statuses(harness.ORIGIN)
+        expect(got == [204] * 8, "before any change: %s" % got)
+        r = _run(t, ["site", "add", SITE, "--origin", moved, "--data", data])
+        expect(r.returncode == 0, "site add: %d %r" % (r.returncode, r.stderr))
+        tag = "b"
+        got = statuses(harness.ORIGIN)
+        expect(got == [403] * 8, "the old origin after the change: %s" % got)
+        tag = "c"
+        got = statuses(moved)
+        expect(got == [204] * 8, "the new origin after the change: %s" % got)
+        r = _run(t, ["site", "remove", SITE, "--purge", "--data", data])
+        expect(r.returncode == 0, "site remove: %d %r"
+               % (r.returncode, r.stderr))
+        tag = "d"
+        got = statuses(moved)
+        expect(got == [404] * 8, "after the site's removal: %s" % got)
+
+
 def site_add_origin_star_opens_a_site_that_had_origins(t):
     """`site add NAME --origin '*'` on a site with origins removes them
     (the running server then takes a beacon from any page); without '*'
