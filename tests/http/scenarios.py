@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import signal
+import socket
+import struct
 import threading
 import time
 
@@ -528,6 +530,56 @@ def sigterm_during_burst_drains_and_exits_0(t):
         t.log("SIGTERM burst: %s" % _statuses(b))
         expect(rc == 0, "exit status %s after SIGTERM, expected 0" % rc)
         _check_acked_stored(t, srv.data, b, "SIGTERM during a burst")
+
+
+def _send_and_leave(port, body, rst):
+    """Sends a beacon with BODY on a keep-alive connection, to be closed
+    at once without reading the answer; returns the socket, which closes
+    with a reset when RST."""
+    head = ("POST /e HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % port +
+            "".join("%s: %s\r\n" % kv for kv in beacon_headers()) +
+            "Content-Length: %d\r\n\r\n" % len(body)).encode("latin-1")
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if rst:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     struct.pack("ii", 1, 0))
+    s.sendall(head + body)
+    return s
+
+
+def clients_gone_while_waiting_for_the_commit_leave_the_server_sound(t):
+    # With --durability fsync (the default) a request waits for the commit
+    # of its event, its connection suspended. Here 80 clients send a beacon
+    # each and leave before the answer, like a page closed right after its
+    # last beacon (half of them with a reset, which may drop the request
+    # in the kernel before the server reads it): the server must not crash
+    # or hang on the connections it resumes for them, must go on answering,
+    # stop with exit 0, store every event of the clients that closed
+    # normally, and none twice.
+    with t.server() as srv:
+        socks = []
+        for i in range(80):
+            body = json.dumps(_view("gone_%03d" % i, "/kb/gone")).encode()
+            socks.append(_send_and_leave(srv.port, body, rst=i % 2 == 1))
+        for s in socks:
+            s.close()
+        _status(srv.post_events(_view("gone_after_001", "/kb/gone")), 204,
+                "a beacon after 80 clients left")
+        rc = srv.stop()
+        expect(rc == 0, "exit status %s on SIGTERM after clients left "
+               "while waiting" % rc)
+    by_view = _by_view(t.events(srv.data))
+    twice = [v for v, evs in by_view.items() if len(evs) > 1]
+    gone = sorted(v for v in by_view if v and v.startswith("gone_0"))
+    t.log("clients gone while waiting: %d of 80 events stored: %s"
+          % (len(gone), " ".join(gone)))
+    expect(not twice, "stored more than once: %s" % twice[:5])
+    lost = ["gone_%03d" % i for i in range(0, 80, 2)
+            if "gone_%03d" % i not in by_view]
+    expect(not lost, "%d events of clients that closed normally after "
+           "sending are not stored, e.g. %s" % (len(lost), lost[:5]))
+    expect(len(by_view.get("gone_after_001", [])) == 1,
+           "the beacon sent after the others left is not stored")
 
 
 def _hammer_healthz(port, stop, seen):
