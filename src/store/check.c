@@ -192,9 +192,11 @@ static bool dict_ids_ok(struct check *c, const MDB_val *k, const MDB_val *v)
 }
 
 /* A daily or recent row (K, V): decoded. */
-static bool daily_ok(const MDB_val *k, const MDB_val *v)
+static bool daily_ok(const MDB_val *k, const MDB_val *v, bool cum)
 {
-    return k->mv_size == DAILY_KEY_LEN && rollup_ok(v->mv_data, v->mv_size);
+    return k->mv_size == DAILY_KEY_LEN &&
+           key_class(k->mv_data) <= (cum ? CUM_CLASS(1) : 1) &&
+           rollup_ok(v->mv_data, v->mv_size);
 }
 
 /* True when record (K, V) of database DB decodes as the codec writes it. */
@@ -236,7 +238,7 @@ static bool record_ok(struct check *c, int db, const MDB_val *k,
                store_article_unpack(k, v, &u.article) == 0;
     case DB_DAILY:
     case DB_RECENT:
-        return daily_ok(k, v);
+        return daily_ok(k, v, db == DB_DAILY);    /* cum rows: daily only */
     case DB_CUM:
         return k->mv_size == DAILY_KEY_LEN &&
                rollup_ok(v->mv_data, v->mv_size);
@@ -825,7 +827,8 @@ static void stored_step(struct stored_rows *s, int i, bool first)
 {
     s->rc[i] = mdb_cursor_get(s->cur[i], &s->k[i], &s->v[i],
                               first ? MDB_FIRST : MDB_NEXT);
-    while (s->rc[i] == 0 && s->k[i].mv_size != DAILY_KEY_LEN)
+    while (s->rc[i] == 0 && (s->k[i].mv_size != DAILY_KEY_LEN ||
+                             key_class(s->k[i].mv_data) > 1))   /* cum */
         s->rc[i] = mdb_cursor_get(s->cur[i], &s->k[i], &s->v[i], MDB_NEXT);
 }
 

@@ -128,6 +128,13 @@ uint64_t key_article(const void *p);
 uint32_t key_day(const void *p);
 int key_class(const void *p);
 
+/* Since schema 6 a cum row lives in "daily" beside the daily rows it sums,
+ * under the daily key of its day with class byte CUM_CLASS(CLS): after
+ * that day's daily rows of both classes. A report then finds a cum row and
+ * the daily rows around it on the same page. Schemas 1 to 5 kept them in
+ * "cum" under class byte CLS. */
+#define CUM_CLASS(cls) ((cls) | 2)
+
 /* daily_dim: a daily key, dim(1), then the value. */
 #define DIM_KEY_LEN (DAILY_KEY_LEN + 1)
 #define DIM_VALUE_MAX 256

@@ -85,6 +85,42 @@ int store_migrate_v1(struct store *st, MDB_txn *txn)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* Schema 5 kept the cum rows in "cum"; schema 6 keeps them in "daily"
+ * (see CUM_CLASS). Rather than move them, drops them and the heads made
+ * from them, and marks every article and class with settled daily rows
+ * dirty from its first day: the settling passes rebuild them in the new
+ * place (bounded write transactions, when the writer is idle), and
+ * reports meanwhile sum the daily rows of a dirty article. */
+int store_migrate_v5(struct store *st, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    int rc = mdb_drop(txn, st->dbi[DB_CUM], 0);
+    if (rc == 0)
+        rc = mdb_drop(txn, st->dbi[DB_HEADS], 0);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &cur);
+    if (rc != 0)
+        return rc;
+    uint8_t kb[DAILY_KEY_LEN];
+    MDB_val k = { daily_key(kb, 0, 0, 0, 0), kb }, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == DAILY_KEY_LEN) {
+        uint32_t site = key_site(k.mv_data);
+        uint64_t a = key_article(k.mv_data);
+        for (int cls = 0; cls <= 1 && rc == 0 && a != 0; cls++)
+            rc = store_mark_dirty(st, txn, site, a, cls, 0);
+        if (rc != 0 || (a == UINT64_MAX && site == UINT32_MAX))
+            break;
+        k.mv_size = a == UINT64_MAX ? daily_key(kb, site + 1, 0, 0, 0)
+                                    : daily_key(kb, site, a + 1, 0, 0);
+        k.mv_data = kb;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND || (rc == 0 && k.mv_size != DAILY_KEY_LEN)
+           ? 0 : rc;
+}
+
 #define RECODE_BATCH 20000   /* records rewritten per write transaction */
 
 int store_migrate_v2(struct store *st, MDB_txn *txn)

@@ -24,6 +24,11 @@ int store_migrate_v2(struct store *st, MDB_txn *txn);
  * (store/dict.h), as store_migrate_v2 does. Returns 0 or an LMDB error. */
 int store_migrate_v4(struct store *st, MDB_txn *txn);
 
+/* Brings a schema 5 environment to schema 6 inside TXN: the cum rows move
+ * from "cum" to "daily" (CUM_CLASS), rebuilt there by the settling passes
+ * from every article's marks in "dirty". Returns 0 or an LMDB error. */
+int store_migrate_v5(struct store *st, MDB_txn *txn);
+
 /* Rewrites the event records still in an older record version in the
  * current one, RECODE_BATCH a write transaction, from where an earlier
  * (interrupted) run stopped, while meta "recode" is present; counts them

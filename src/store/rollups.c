@@ -162,10 +162,10 @@ int store_dim_add(struct store *st, MDB_txn *txn, uint32_t site,
  * is the last settled day. The daily rows of days not yet settled live in
  * "recent", a small database the writer updates with every event. A
  * settling pass first moves them to "daily" (phase 0), then extends, per
- * article and class, the running sum of the daily rows ("cum") over the
- * newly settled days (phase 1). A cum row is kept on the last day with a
- * daily row of each stride of CUM_STRIDE days (rollups.h; schema 3 kept
- * one on every day). The sum through a settled day is then the nearer of
+ * article and class, the running sum of the daily rows (cum rows, in
+ * "daily" beside them: CUM_CLASS) over the newly settled days (phase 1).
+ * A cum row is kept on the last day with a daily row of each stride of
+ * CUM_STRIDE days (rollups.h; schema 3 kept one on every day). The sum through a settled day is then the nearer of
  * the cum rows around it, with the (at most CUM_STRIDE - 1) daily rows
  * between added or taken away; the sum over a range is that of its end
  * minus that of the day before its start. "heads" keeps each article's
@@ -233,7 +233,7 @@ int store_mark_dirty(struct store *st, MDB_txn *txn, uint32_t site,
 /* Adds (SIGN 1) or subtracts (SIGN -1) to OUT the cum row of (SITE, A, CLS)
  * with the greatest day <= DAY, if any, and sets *AT (if not NULL) to its
  * day, or to UINT32_MAX when there is none. */
-int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
+int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int kcls,
                         uint32_t day, struct rollup_day *out, int sign,
                         uint32_t *at)
 {
@@ -245,7 +245,7 @@ int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
     rc = mdb_cursor_get(cur, &k, &v, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
     while (rc == 0 && same_article(&k, site, a)) {
         const uint8_t *p = k.mv_data;
-        if (key_class(p) == cls && key_day(p) <= day) {
+        if (key_class(p) == kcls && key_day(p) <= day) {
             if (at)
                 *at = key_day(p);
             return rollup_decode_merge(v.mv_data, v.mv_size, out, sign) == 0
@@ -254,6 +254,14 @@ int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
         rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
     }
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* True when daily key P is a daily row a reading takes: class 0, or 1
+ * when it takes bots too (not a cum row: see CUM_CLASS). */
+static bool daily_class_read(const uint8_t *p, bool bots)
+{
+    int cls = key_class(p);
+    return cls == 0 || (bots && cls == 1);
 }
 
 /* How far seek_ahead steps before it seeks from the root instead. */
@@ -299,7 +307,7 @@ static int cursor_merge(MDB_cursor *cur, uint32_t site, uint64_t a,
         const uint8_t *p = k.mv_data;
         if (key_day(p) > to)
             break;
-        if ((key_class(p) == 0 || bots) &&
+        if (daily_class_read(p, bots) &&
             rollup_decode_add(v.mv_data, v.mv_size, out) != 0)
             return MDB_CORRUPTED;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -344,7 +352,8 @@ int head_put(struct store *st, MDB_txn *txn, uint32_t site,
     return mdb_put(txn, st->dbi[DB_HEADS], &k, &v, 0);
 }
 
-/* The cursors and settled days of one reading of rollups. */
+/* The cursors and settled days of one reading of rollups: CUM is a second
+ * cursor on "daily", for its cum rows. */
 struct rollup_reader {
     MDB_txn *txn;
     MDB_cursor *daily, *recent, *cum, *heads;
@@ -371,7 +380,7 @@ static int reader_open(struct store *st, struct rollup_reader *r)
     r->any_dirty = ds.ms_entries > 0;
     if (mdb_cursor_open(r->txn, st->dbi[DB_DAILY], &r->daily) == 0 &&
         mdb_cursor_open(r->txn, st->dbi[DB_RECENT], &r->recent) == 0 &&
-        mdb_cursor_open(r->txn, st->dbi[DB_CUM], &r->cum) == 0 &&
+        mdb_cursor_open(r->txn, st->dbi[DB_DAILY], &r->cum) == 0 &&
         mdb_cursor_open(r->txn, st->dbi[DB_HEADS], &r->heads) == 0)
         return 0;
     reader_close(st, r);
@@ -459,7 +468,8 @@ static int cum_find(const struct rollup_reader *r, uint32_t site, uint64_t a,
             return 0;
         }
     uint8_t kb[DAILY_KEY_LEN];
-    MDB_val k = { daily_key(kb, site, a, day, cls), kb }, v;
+    int kcls = CUM_CLASS(cls);
+    MDB_val k = { daily_key(kb, site, a, day, kcls), kb }, v;
     *out = (struct cum_seen){ .day = day, .cls = cls };
     int rc = mdb_cursor_get(r->cum, &k, &v, MDB_SET_RANGE);
     if (rc == 0 && k.mv_size == 17 && memcmp(k.mv_data, kb, 17) == 0) {
@@ -468,7 +478,7 @@ static int cum_find(const struct rollup_reader *r, uint32_t site, uint64_t a,
     } else {
         unsigned moves = 0;
         bool placed = rc == 0;
-        rc = cum_scan(r->cum, rc, &k, MDB_NEXT, site, a, cls, day,
+        rc = cum_scan(r->cum, rc, &k, MDB_NEXT, site, a, kcls, day,
                       &out->next, &out->at_next, &moves);
         if (rc == 0 && out->next.mv_data && out->at_next > r->final)
             out->next = (MDB_val){ 0, NULL };     /* a pass under way */
@@ -478,14 +488,14 @@ static int cum_find(const struct rollup_reader *r, uint32_t site, uint64_t a,
             for (unsigned i = 0; rc == 0 && i <= moves; i++)
                 rc = mdb_cursor_get(r->cum, &k, &v, MDB_PREV);
         } else {
-            k = (MDB_val){ daily_key(kb, site, a, day, cls), kb };
+            k = (MDB_val){ daily_key(kb, site, a, day, kcls), kb };
             if (rc == 0)
                 rc = mdb_cursor_get(r->cum, &k, &v, MDB_SET_RANGE);
             rc = mdb_cursor_get(r->cum, &k, &v,
                                 rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
         }
         moves = 0;
-        rc = cum_scan(r->cum, rc, &k, MDB_PREV, site, a, cls, day,
+        rc = cum_scan(r->cum, rc, &k, MDB_PREV, site, a, kcls, day,
                       &out->prev, &out->at_prev, &moves);
     }
     if (rc != 0)
@@ -781,7 +791,7 @@ static int walk_days(struct rows_walk *w, uint32_t site, uint64_t a,
                 return stop;
             have = false;
         }
-        if (key_class(p) == 0 || bots) {
+        if (daily_class_read(p, bots)) {
             if (!have)
                 memset(sum, 0, sizeof *sum);
             if (rollup_decode_add(w->v[s].mv_data, w->v[s].mv_size, sum) != 0)
@@ -863,9 +873,9 @@ static int cum_put(struct store *st, MDB_txn *txn, uint32_t site,
     int len = rollup_encode(sum, buf, sizeof buf);
     if (len < 0)
         return MDB_BAD_VALSIZE;
-    MDB_val k = { daily_key(kb, site, a, day, cls), kb };
+    MDB_val k = { daily_key(kb, site, a, day, CUM_CLASS(cls)), kb };
     MDB_val v = { (size_t)len, buf };
-    return mdb_put(txn, st->dbi[DB_CUM], &k, &v, 0);
+    return mdb_put(txn, st->dbi[DB_DAILY], &k, &v, 0);
 }
 
 /* Deletes the cum rows of (SITE, A, CLS) from day FROM on. */
@@ -876,7 +886,8 @@ static int cum_drop_from(MDB_cursor *cum, uint32_t site, uint64_t a, int cls,
     MDB_val k = { daily_key(kb, site, a, from, 0), kb }, v;
     int rc = mdb_cursor_get(cum, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && same_article(&k, site, a)) {
-        if (key_class(k.mv_data) == cls && (rc = mdb_cursor_del(cum, 0)) != 0)
+        if (key_class(k.mv_data) == CUM_CLASS(cls) &&
+            (rc = mdb_cursor_del(cum, 0)) != 0)
             return rc;
         rc = mdb_cursor_get(cum, &k, &v, MDB_NEXT);
     }
@@ -891,7 +902,7 @@ static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,
 {
     MDB_cursor *cum, *daily;
     from -= from % CUM_STRIDE;
-    int rc = mdb_cursor_open(txn, st->dbi[DB_CUM], &cum);
+    int rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &cum);
     if (rc != 0)
         return rc;
     if ((rc = mdb_cursor_open(txn, st->dbi[DB_DAILY], &daily)) != 0) {
@@ -902,7 +913,8 @@ static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,
     uint32_t first = 0, last = UINT32_MAX;
     rc = base == NULL ? ENOMEM : cum_drop_from(cum, site, a, cls, from);
     if (rc == 0 && from > 0)         /* the sum through the stride before */
-        rc = cum_merge_at(cum, site, a, cls, from - 1, base, 1, &last);
+        rc = cum_merge_at(cum, site, a, CUM_CLASS(cls), from - 1, base, 1,
+                          &last);
     if (rc == 0 && last != UINT32_MAX)
         rc = cum_first_day(daily, site, a, cls, &first);
     uint8_t kb[DAILY_KEY_LEN];
@@ -916,8 +928,11 @@ static int cum_rebuild(struct store *st, MDB_txn *txn, uint32_t site,
         if (day > through)
             break;
         if (key_class(p) == cls) {
+            /* The cum row goes into "daily" before this row: read the row
+             * again, as the put may have moved it. */
             if (pending && day / CUM_STRIDE != last / CUM_STRIDE &&
-                (rc = cum_put(st, txn, site, a, cls, last, base)) != 0)
+                ((rc = cum_put(st, txn, site, a, cls, last, base)) != 0 ||
+                 (rc = mdb_cursor_get(daily, &k, &v, MDB_GET_CURRENT)) != 0))
                 break;
             if (rollup_decode_add(v.mv_data, v.mv_size, base) != 0) {
                 rc = MDB_CORRUPTED;

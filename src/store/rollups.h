@@ -20,21 +20,24 @@ int store_settled_days(struct store *st, MDB_txn *txn, uint32_t *final,
  * CUM_STRIDE - 1 of them). Schema 3 kept one on every such day. */
 #define CUM_STRIDE 7
 
+/* Where they are kept: see CUM_CLASS (codec.h). */
+
 /* Notes that the cumulative rows of (SITE, ARTICLE, CLS) from DAY on no
  * longer hold: a settled day changed (imports, generated data, late
  * events). */
 int store_mark_dirty(struct store *st, MDB_txn *txn, uint32_t site,
                      uint64_t article, int cls, uint32_t day);
 
-/* Adds (SIGN 1) or subtracts (SIGN -1) to OUT the cum row of (SITE, A, CLS)
- * with the greatest day <= DAY, if any, and sets *AT (if not NULL) to its
- * day, or to UINT32_MAX when there is none. */
-int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
+/* Adds (SIGN 1) or subtracts (SIGN -1) to OUT the cum row of (SITE, A)
+ * with class byte KCLS (CUM_CLASS of a class in "daily", the class itself
+ * in schema 5's "cum") and the greatest day <= DAY, if any, and sets *AT
+ * (if not NULL) to its day, or to UINT32_MAX when there is none. */
+int cum_merge_at(MDB_cursor *cur, uint32_t site, uint64_t a, int kcls,
                  uint32_t day, struct rollup_day *out, int sign,
                  uint32_t *at);
 
-/* Sets *FIRST to the day of the first row of (SITE, A, CLS) under CUR (on
- * "cum" or "daily"). Returns 0, MDB_NOTFOUND when there is none, or an LMDB
+/* Sets *FIRST to the day of the first row of (SITE, A) with class byte
+ * CLS under CUR (on "daily": its first daily row of class CLS). Returns 0, MDB_NOTFOUND when there is none, or an LMDB
  * error. */
 int cum_first_day(MDB_cursor *cur, uint32_t site, uint64_t a, int cls,
                   uint32_t *first);

@@ -30,11 +30,12 @@
 #include "store/ship.h"
 #include "store/writer.h"
 
-#define SCHEMA_VERSION     5    /* 1: no recent and heads databases;
+#define SCHEMA_VERSION     6    /* 1: no recent and heads databases;
                                    2: event records of version 1;
                                    3: a cum row on every day;
                                    4: no dictionary, event records of
-                                   version 2 */
+                                   version 2;
+                                   5: cum rows in "cum" */
 #define DEFAULT_MAP_SIZE   ((size_t)256 << 20)
 
 static const char *const db_names[DB_COUNT] = {
@@ -84,7 +85,9 @@ static int open_dbs_txn(struct store *st, MDB_txn *txn, void *ctx)
             return rc;
         if (found <= 3 && (rc = store_migrate_v3(st, txn)) != 0)
             return rc;
-        if ((rc = store_migrate_v4(st, txn)) != 0)
+        if (found <= 4 && (rc = store_migrate_v4(st, txn)) != 0)
+            return rc;
+        if ((rc = store_migrate_v5(st, txn)) != 0)
             return rc;
         f->migrated = found;
         rc = MDB_NOTFOUND;             /* write the current version below */
