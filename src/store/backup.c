@@ -87,7 +87,7 @@ static uint64_t used_bytes(struct store *st)
 {
     MDB_envinfo info;
     MDB_stat ms;
-    if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &ms) != 0)
+    if (store_map_info(st, &info, &ms) != 0)
         return 0;
     return ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
 }

@@ -57,6 +57,16 @@ void store_read_end(struct store *st, MDB_txn *txn)
     pthread_rwlock_unlock(&st->resize_lock);
 }
 
+int store_map_info(struct store *st, MDB_envinfo *info, MDB_stat *ms)
+{
+    pthread_rwlock_rdlock(&st->resize_lock);
+    int rc = mdb_env_info(st->env, info);
+    if (rc == 0 && ms != NULL)
+        rc = mdb_env_stat(st->env, ms);
+    pthread_rwlock_unlock(&st->resize_lock);
+    return rc;
+}
+
 /* A read transaction with a cursor on database DB. */
 int store_read_cursor(struct store *st, int db, MDB_txn **txn,
                       MDB_cursor **cur)
@@ -519,7 +529,7 @@ int store_site_get_memo(struct store *st, const char *name, size_t len,
     *out = NULL;
     if (len == 0 || len > EVENT_SITE_MAX)
         return 1;
-    if (mdb_env_info(st->env, &info) != 0)
+    if (store_map_info(st, &info, NULL) != 0)
         return -1;
     bool same = m->st == st && m->txnid == info.me_last_txnid &&
                 m->len == len && memcmp(m->site.name, name, len) == 0;

@@ -158,6 +158,11 @@ int store_txn_begin(struct store *st, unsigned flags, MDB_txn **txn);
 int store_read_begin(struct store *st, MDB_txn **txn);
 void store_read_end(struct store *st, MDB_txn *txn);
 
+/* LMDB's mdb_env_info and, unless MS is NULL, mdb_env_stat of ST, read with
+ * the resize lock held shared: both read the meta pages in the map, which
+ * a thread growing the map unmaps meanwhile. Returns 0 or an LMDB error. */
+int store_map_info(struct store *st, MDB_envinfo *info, MDB_stat *ms);
+
 /* A read transaction with a cursor on database DB. */
 int store_read_cursor(struct store *st, int db, MDB_txn **txn,
                       MDB_cursor **cur);

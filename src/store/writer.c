@@ -125,7 +125,7 @@ void store_get_stats(struct store *st, struct store_stats *out)
     out->map_size = st->map_size;
     pthread_mutex_unlock(&st->mu);
     out->map_used = 0;
-    if (mdb_env_info(st->env, &info) == 0 && mdb_env_stat(st->env, &ms) == 0)
+    if (store_map_info(st, &info, &ms) == 0)
         out->map_used = (info.me_last_pgno + 1) * (size_t)ms.ms_psize;
 }
 

@@ -532,6 +532,44 @@ def sigterm_during_burst_drains_and_exits_0(t):
         _check_acked_stored(t, srv.data, b, "SIGTERM during a burst")
 
 
+def the_map_grows_under_load_while_sites_and_health_are_read(t):
+    # A map too small for the data doubles while beacons arrive on both
+    # HTTP threads and /healthz reads the map's size: LMDB unmaps the map
+    # to grow it, so whatever reads it without the resize lock (the site
+    # lookup's transaction id, the health figures) crashed the server now
+    # and then (about one run in four of one round). Six rounds, each a
+    # fresh server: every request answered, every event stored.
+    for rnd in range(6):
+        with t.server("--map-size", "64K", "--durability", "none",
+                      "--rate-limit", "0") as srv:
+            b = _Burst(srv, 6, _burst_events, limit=500)
+            health = []
+
+            def poll():
+                while any(th.is_alive() for th in b._threads):
+                    health.append(srv.request("GET", "/healthz").status)
+
+            pollers = [threading.Thread(target=poll, daemon=True)
+                       for _ in range(2)]
+            for th in pollers:
+                th.start()
+            b.join()
+            for th in pollers:
+                th.join()
+            grown = srv.log_tail(1 << 20).count("map grown")
+            t.log("round %d: map grown %d times under %s; health %d answers"
+                  % (rnd, grown, _statuses(b), len(health)))
+            expect(srv.alive(), "round %d: the server died while its map "
+                   "grew: %s" % (rnd, srv.log_tail(600)))
+            expect(grown >= 3, "the map grew %d times, not enough to test"
+                   % grown)
+            expect(len(b.acked()) == 6 * 500, "answered 204: %d of %d (%s)"
+                   % (len(b.acked()), 6 * 500, _statuses(b)))
+            expect(health and set(health) == {200}, "healthz answered %s"
+                   % sorted(set(health)))
+        _check_acked_stored(t, srv.data, b, "the map grown under load")
+
+
 def _send_and_leave(port, body, rst):
     """Sends a beacon with BODY on a keep-alive connection, to be closed
     at once without reading the answer; returns the socket, which closes
