@@ -828,7 +828,7 @@ static void stored_step(struct stored_rows *s, int i, bool first)
     s->rc[i] = mdb_cursor_get(s->cur[i], &s->k[i], &s->v[i],
                               first ? MDB_FIRST : MDB_NEXT);
     while (s->rc[i] == 0 && (s->k[i].mv_size != DAILY_KEY_LEN ||
-                             key_class(s->k[i].mv_data) > 1))   /* cum */
+                             key_class(s->k[i].mv_data) >= CUM_CLASS(0)))
         s->rc[i] = mdb_cursor_get(s->cur[i], &s->k[i], &s->v[i], MDB_NEXT);
 }
 

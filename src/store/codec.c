@@ -91,6 +91,16 @@ bool same_article(const MDB_val *k, uint32_t site, uint64_t a)
            key_article(k->mv_data) == a;
 }
 
+bool article_next(uint32_t *site, uint64_t *a)
+{
+    if (*a == UINT64_MAX && *site == UINT32_MAX)
+        return false;
+    if (*a == UINT64_MAX)
+        (*site)++;
+    (*a)++;                            /* 0 after UINT64_MAX */
+    return true;
+}
+
 uint64_t key_article(const void *p)
 {
     return get_be64((const uint8_t *)p + 4);

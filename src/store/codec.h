@@ -121,6 +121,10 @@ size_t daily_key(uint8_t *key, uint32_t site, uint64_t article, uint32_t day,
 /* True when K is a daily key of (SITE, A). */
 bool same_article(const MDB_val *k, uint32_t site, uint64_t a);
 
+/* Moves (*SITE, *A) on to the next (site, article) pair in key order.
+ * Returns false, leaving them, when they are the last pair there can be. */
+bool article_next(uint32_t *site, uint64_t *a);
+
 /* The fields of a daily key P (DAILY_KEY_LEN bytes; also the start of a
  * daily_dim key, and key_article of an articles, searched, dirty, heads or
  * ticket_times key: site(4) then 8 bytes). */

@@ -68,11 +68,9 @@ int store_migrate_v1(struct store *st, MDB_txn *txn)
                 rc = head_put(st, txn, site, a, cls, first, last, sum);
         }
         uint8_t kb[DAILY_KEY_LEN];
-        if (a == UINT64_MAX && site == UINT32_MAX)
+        if (!article_next(&site, &a))
             break;
-        k.mv_size = a == UINT64_MAX ? daily_key(kb, site + 1, 0, 0, 0)
-                                    : daily_key(kb, site, a + 1, 0, 0);
-        k.mv_data = kb;
+        k = (MDB_val){ daily_key(kb, site, a, 0, 0), kb };
         if (rc == 0)
             rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     }
@@ -109,11 +107,9 @@ int store_migrate_v5(struct store *st, MDB_txn *txn)
         uint64_t a = key_article(k.mv_data);
         for (int cls = 0; cls <= 1 && rc == 0 && a != 0; cls++)
             rc = store_mark_dirty(st, txn, site, a, cls, 0);
-        if (rc != 0 || (a == UINT64_MAX && site == UINT32_MAX))
+        if (rc != 0 || !article_next(&site, &a))
             break;
-        k.mv_size = a == UINT64_MAX ? daily_key(kb, site + 1, 0, 0, 0)
-                                    : daily_key(kb, site, a + 1, 0, 0);
-        k.mv_data = kb;
+        k = (MDB_val){ daily_key(kb, site, a, 0, 0), kb };
         rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     }
     mdb_cursor_close(cur);
@@ -317,10 +313,7 @@ static int thin_txn(struct store *st, MDB_txn *txn, void *ctx)
         site = key_site(k.mv_data);
         a = key_article(k.mv_data);
         rc = thin_article(st, txn, cur, site, a, t, &seen);
-        end = a == UINT64_MAX && site == UINT32_MAX;
-        if (a == UINT64_MAX)
-            site++;
-        a++;                           /* 0 after UINT64_MAX */
+        end = !article_next(&site, &a);
     }
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND || (rc == 0 && end))

@@ -165,8 +165,8 @@ int store_dim_add(struct store *st, MDB_txn *txn, uint32_t site,
  * article and class, the running sum of the daily rows (cum rows, in
  * "daily" beside them: CUM_CLASS) over the newly settled days (phase 1).
  * A cum row is kept on the last day with a daily row of each stride of
- * CUM_STRIDE days (rollups.h; schema 3 kept one on every day). The sum through a settled day is then the nearer of
- * the cum rows around it, with the (at most CUM_STRIDE - 1) daily rows
+ * CUM_STRIDE days (rollups.h; schema 3 kept one on every day). The sum
+ * through a settled day is then the nearer of the cum rows around it, with the (at most CUM_STRIDE - 1) daily rows
  * between added or taken away; the sum over a range is that of its end
  * minus that of the day before its start. "heads" keeps each article's
  * last cum row with the days of its first daily row and that row, read
@@ -1096,16 +1096,12 @@ static int settle_days(struct store *st, MDB_txn *txn, unsigned *budget,
                 break;
             (*budget)--;
         }
-        st->settle_site = site;
-        st->settle_article = a + 1;
-        if (a == UINT64_MAX) {
-            if (site == UINT32_MAX) {    /* the last key there can be */
-                *done = true;
-                break;
-            }
-            st->settle_site = site + 1;
-            st->settle_article = 0;
+        if (!article_next(&site, &a)) {  /* the last key there can be */
+            *done = true;
+            break;
         }
+        st->settle_site = site;
+        st->settle_article = a;
     }
     mdb_cursor_close(cur);
     return rc;
