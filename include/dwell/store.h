@@ -128,7 +128,8 @@ int store_enqueue(struct store *st, const struct event *evs, size_t n,
 
 /* Like store_enqueue, for events that happened at TIME_US (microseconds
  * since the epoch) rather than now: imports and generated demo traffic.
- * Their rollups land on the day of TIME_US. */
+ * Their rollups land on the day of TIME_US. A time past the year 4253 is
+ * refused (-1). */
 int store_enqueue_at(struct store *st, uint64_t time_us,
                      const struct event *evs, size_t n,
                      const struct ipaddr *addr, const char *ua, size_t ualen,

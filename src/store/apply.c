@@ -572,18 +572,90 @@ static int record_identity(struct store *st, MDB_txn *txn, struct event *ev,
     return mdb_put(txn, st->dbi[DB_IDENTS], &k, &v, 0);
 }
 
-/* The next events key: time, then a sequence number that keeps keys
- * strictly increasing even if the clock steps back or another process
- * appended later keys. */
-static void next_event_key(struct store *st, uint64_t t, uint8_t key[12])
+/* Notes the key (T, SEQ) as the writer's last when it is past it. */
+static void note_last_key(struct store *st, uint64_t t, uint32_t seq)
 {
-    if (t > st->last_time_us) {
+    if (t > st->last_time_us || (t == st->last_time_us && seq > st->last_seq)) {
         st->last_time_us = t;
-        st->last_seq = 0;
-    } else {
-        st->last_seq++;
+        st->last_seq = seq;
     }
-    event_key(key, st->last_time_us, st->last_seq);
+}
+
+/* Whether an event at T gets a key past the writer's last one in T's
+ * microsecond or a later one, so that it can be appended. */
+static bool appends_at(const struct store *st, uint64_t t)
+{
+    return t > st->last_time_us ||
+           (t == st->last_time_us && st->last_seq < EVENT_KEY_SEQ_MAX);
+}
+
+/* The first free sequence number after the last events key of T's
+ * microsecond into *SEQ (0 when it has none); false when it is full. */
+static int next_seq_at(struct store *st, MDB_txn *txn, uint64_t t,
+                       uint32_t *seq, bool *full)
+{
+    MDB_cursor *cur;
+    uint8_t kb[EVENT_KEY_LEN];
+    uint64_t kt;
+    uint32_t ks;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_EVENTS], &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k = { event_key(kb, t, EVENT_KEY_SEQ_MAX), kb }, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == 0 && !(event_key_read(&k, &kt, &ks) && kt == t))
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    *seq = 0;
+    *full = false;
+    if (rc == 0 && event_key_read(&k, &kt, &ks) && kt == t) {
+        *full = ks == EVENT_KEY_SEQ_MAX;
+        *seq = ks + 1;
+    }
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Puts the record V of an event at T under the events key after the last
+ * one of T's microsecond (the order of arrival kept among events of one
+ * time, as a batch's are), into KB; a full microsecond moves it on to the
+ * next (the one before at the day's last). Returns 0 or an LMDB error. */
+static int insert_event(struct store *st, MDB_txn *txn, uint64_t t,
+                        const MDB_val *rec, uint8_t kb[EVENT_KEY_LEN])
+{
+    uint32_t seq;
+    bool full;
+    bool back = day_of_us(t + 1) != day_of_us(t);
+    int rc;
+    while ((rc = next_seq_at(st, txn, t, &seq, &full)) == 0 && full)
+        t = back ? t - 1 : t + 1;
+    if (rc != 0)
+        return rc;
+    MDB_val k = { event_key(kb, t, seq), kb }, v = *rec;
+    rc = mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_NOOVERWRITE);
+    if (rc == 0)
+        note_last_key(st, t, seq);
+    return rc;
+}
+
+/* Stores the record V of an event at T under its events key (written to
+ * KB): appended after the writer's last key when T is not before it (live
+ * traffic, a backfill in time order), else inserted near T. */
+static int put_event(struct store *st, MDB_txn *txn, uint64_t t,
+                     const MDB_val *v, uint8_t kb[EVENT_KEY_LEN])
+{
+    if (t > EVENT_TIME_MAX)
+        return MDB_BAD_VALSIZE;
+    if (!appends_at(st, t))
+        return insert_event(st, txn, t, v, kb);
+    uint32_t seq = t > st->last_time_us ? 0 : st->last_seq + 1;
+    MDB_val k = { EVENT_KEY_LEN, kb }, val = *v;
+    event_key(kb, t, seq);
+    int rc = mdb_put(txn, st->dbi[DB_EVENTS], &k, &val, MDB_APPEND);
+    if (rc == 0)
+        note_last_key(st, t, seq);
+    return rc;
 }
 
 /* Reads the last events key so that MDB_APPEND stays valid. */
@@ -602,11 +674,7 @@ static int sync_last_key(struct store *st, MDB_txn *txn)
     uint32_t seq;
     if (rc != 0 || !event_key_read(&k, &t, &seq))
         return rc ? rc : MDB_CORRUPTED;
-    if (t > st->last_time_us ||
-        (t == st->last_time_us && seq > st->last_seq)) {
-        st->last_time_us = t;
-        st->last_seq = seq;
-    }
+    note_last_key(st, t, seq);
     return 0;
 }
 
@@ -653,22 +721,8 @@ static int apply_event(struct store *st, MDB_txn *txn, const struct slot *s,
     int olen = event_encode(&ev, out, sizeof out);
     if (olen < 0)
         return MDB_BAD_VALSIZE;
-    MDB_val k = { sizeof kb, kb }, v = { (size_t)olen, out };
-    if (ev.time_us >= st->last_time_us) {
-        /* live, or a backfill in time order (dwell demo): appended, which
-         * fills LMDB's pages where inserts leave them half full */
-        next_event_key(st, ev.time_us, kb);
-        rc = mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_APPEND);
-    } else {
-        /* a past time (a backfill, or the clock stepped back): an ordinary
-         * insert, so that the event keeps the time its day was counted on */
-        do {
-            /* MDB_KEYEXIST points V at the record already there */
-            v = (MDB_val){ (size_t)olen, out };
-            event_key(kb, ev.time_us, 0x80000000u | st->backfill_seq++);
-            rc = mdb_put(txn, st->dbi[DB_EVENTS], &k, &v, MDB_NOOVERWRITE);
-        } while (rc == MDB_KEYEXIST);
-    }
+    MDB_val v = { (size_t)olen, out };
+    rc = put_event(st, txn, ev.time_us, &v, kb);
     if (rc == 0 && st->ship_log)        /* shipped in commit order */
         rc = ship_log_add(st, txn, 'e', kb, sizeof kb);
     return rc;

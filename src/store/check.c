@@ -20,6 +20,7 @@
 #include "store/erase.h"
 #include "store/events.h"
 #include "store/migrate.h"
+#include "store/rekey.h"
 #include "store/retention.h"
 
 #define CHECK_SHOWN_PER_DB 10     /* problems printed per database at most */
@@ -112,7 +113,8 @@ static bool meta_ok(const MDB_val *k, const MDB_val *v)
         return u64_read(v, &s);
     if (k->mv_size == sizeof SHIP_FILL_KEY - 1 &&
         memcmp(k->mv_data, SHIP_FILL_KEY, k->mv_size) == 0)
-        return v->mv_size == 0 || v->mv_size == EVENT_KEY_LEN;
+        return v->mv_size == 0 || v->mv_size == EVENT_KEY_LEN ||
+               v->mv_size == EVENT_KEY_V6_LEN;
     if (k->mv_size == sizeof THIN_META - 1 &&      /* an unfinished 3 -> 4 */
         memcmp(k->mv_data, THIN_META, k->mv_size) == 0)
         return v->mv_size == 0 || v->mv_size == THIN_AT_LEN;
@@ -121,7 +123,11 @@ static bool meta_ok(const MDB_val *k, const MDB_val *v)
         return v->mv_size == 0 || v->mv_size == DAILY_KEY_LEN;
     if (k->mv_size == sizeof RECODE_META - 1 &&    /* an unfinished recode */
         memcmp(k->mv_data, RECODE_META, k->mv_size) == 0)
-        return v->mv_size == 0 || v->mv_size == EVENT_KEY_LEN;
+        return v->mv_size == 0 || v->mv_size == EVENT_KEY_LEN ||
+               v->mv_size == EVENT_KEY_V6_LEN;
+    if (k->mv_size == sizeof REKEY_META - 1 &&     /* unfinished 6 -> 7 */
+        memcmp(k->mv_data, REKEY_META, k->mv_size) == 0)
+        return v->mv_size == 0;
     static const char *const u32s[] = { "schema", "site_seq", "final",
                                         "settling", RETAINED_KEY,
                                         "dict_epoch" };

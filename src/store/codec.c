@@ -276,14 +276,24 @@ bool class_key_read(const MDB_val *k, uint32_t *site, uint64_t *article,
 
 size_t event_key(uint8_t *key, uint64_t time_us, uint32_t seq)
 {
-    put_be64(key, time_us);
-    put_be32(key + 8, seq);
+    assert(time_us <= EVENT_TIME_MAX && seq <= EVENT_KEY_SEQ_MAX);
+    put_be64(key, time_us << 8 | (seq & EVENT_KEY_SEQ_MAX));
     return EVENT_KEY_LEN;
 }
 
 bool event_key_read(const MDB_val *k, uint64_t *time_us, uint32_t *seq)
 {
     if (k->mv_size != EVENT_KEY_LEN)
+        return false;
+    uint64_t u = get_be64(k->mv_data);
+    *time_us = u >> 8;
+    *seq = (uint32_t)(u & EVENT_KEY_SEQ_MAX);
+    return true;
+}
+
+bool event_key_v6_read(const MDB_val *k, uint64_t *time_us, uint32_t *seq)
+{
+    if (k->mv_size != EVENT_KEY_V6_LEN)
         return false;
     *time_us = get_be64(k->mv_data);
     *seq = get_be32((const uint8_t *)k->mv_data + 8);

@@ -242,15 +242,27 @@ int head_pack(uint8_t *buf, uint32_t first, uint32_t last,
 /* Reads the heads record V into H; false when V is too short. */
 bool head_read(const MDB_val *v, struct head *h);
 
-/* --- events: time_us(8) seq(4) -> event record --------------------------- */
+/* --- events: time_us(7) seq(1) -> event record ---------------------------
+ * One big-endian u64, time_us << 8 | seq: time order, and up to 256 events
+ * in one microsecond (the writer moves a 257th on to the next). Schemas up
+ * to 6 wrote time_us(8) seq(4); the opening of such a store rewrites them
+ * (store_rekey_events). */
 
-#define EVENT_KEY_LEN 12
+#define EVENT_KEY_LEN 8
+#define EVENT_KEY_SEQ_MAX 255u
+#define EVENT_TIME_MAX ((UINT64_C(1) << 56) - 1)     /* year 4253 */
+#define EVENT_KEY_V6_LEN 12
 
-/* Writes the events key of (TIME_US, SEQ) to KEY; its length. */
+/* Writes the events key of (TIME_US <= EVENT_TIME_MAX, SEQ <=
+ * EVENT_KEY_SEQ_MAX) to KEY; its length. */
 size_t event_key(uint8_t *key, uint64_t time_us, uint32_t seq);
 
 /* Reads the events key K; false when K is not EVENT_KEY_LEN bytes. */
 bool event_key_read(const MDB_val *k, uint64_t *time_us, uint32_t *seq);
+
+/* Reads an events key as schemas up to 6 wrote it; false when K is not
+ * EVENT_KEY_V6_LEN bytes. */
+bool event_key_v6_read(const MDB_val *k, uint64_t *time_us, uint32_t *seq);
 
 /* --- seen: day(4) site(4) article(8) visitor(8) -> "" -------------------- */
 
@@ -476,7 +488,8 @@ bool ticket_time_read(const MDB_val *k, uint64_t *t, const char **id,
 #define SHIP_DONE_KEY "ship_done"   /* meta: the last seq shipped, u64 */
 #define SHIP_FILL_KEY "ship_fill"   /* meta: while the first fill runs, the
                                        events key it resumes after (0 or
-                                       EVENT_KEY_LEN bytes) */
+                                       EVENT_KEY_LEN bytes; EVENT_KEY_V6_LEN
+                                       until the rekeying moves it) */
 #define SHIP_REC_MAX (9 + 4 + STORE_TICKET_ID_MAX)
 
 /* One shipping log entry read back (KEY points into the value). */

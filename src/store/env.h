@@ -84,7 +84,6 @@ struct store {
     /* writer-only state */
     uint64_t last_time_us;
     uint32_t last_seq;
-    uint32_t backfill_seq;
     uint32_t salt_day;
     uint8_t salt_today[VISITOR_SALT_LEN], salt_yesterday[VISITOR_SALT_LEN];
     bool have_yesterday;

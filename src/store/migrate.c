@@ -141,9 +141,9 @@ struct recode {
 static int recode_seek(MDB_cursor *cur, const void *after, size_t n,
                        MDB_val *k, MDB_val *v)
 {
-    if (n != EVENT_KEY_LEN)
+    if (n == 0 || n > EVENT_KEY_V6_LEN)
         return mdb_cursor_get(cur, k, v, MDB_FIRST);
-    uint8_t kb[EVENT_KEY_LEN];
+    uint8_t kb[EVENT_KEY_V6_LEN];
     memcpy(kb, after, n);
     *k = (MDB_val){ n, kb };
     int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
@@ -166,12 +166,12 @@ static int recode_txn(struct store *st, MDB_txn *txn, void *ctx)
     if ((rc = mdb_cursor_open(txn, st->dbi[DB_EVENTS], &cur)) != 0)
         return rc;
     rc = recode_seek(cur, mv.mv_data, mv.mv_size, &k, &v);
-    uint8_t last[EVENT_KEY_LEN], out[EVENT_RECORD_MAX];
+    uint8_t last[EVENT_KEY_V6_LEN], out[EVENT_RECORD_MAX];
     size_t n = 0, lastlen = 0;
     for (; rc == 0 && n < RECODE_BATCH; n++) {
-        if (k.mv_size == EVENT_KEY_LEN) {
-            memcpy(last, k.mv_data, EVENT_KEY_LEN);
-            lastlen = EVENT_KEY_LEN;
+        if (k.mv_size == EVENT_KEY_LEN || k.mv_size == EVENT_KEY_V6_LEN) {
+            memcpy(last, k.mv_data, k.mv_size);     /* either layout */
+            lastlen = k.mv_size;
         }
         struct event ev;
         if (!event_record_current(v.mv_data, v.mv_size) &&
@@ -181,7 +181,7 @@ static int recode_txn(struct store *st, MDB_txn *txn, void *ctx)
             /* the key is copied: LMDB moves the page's nodes as it puts */
             int len = event_encode(&ev, out, sizeof out);
             MDB_val nk = { lastlen, last }, nv = { (size_t)len, out };
-            if (len < 0 || lastlen != EVENT_KEY_LEN ||
+            if (len < 0 || lastlen == 0 ||
                 (rc = mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT)) != 0)
                 break;
             r->rewritten++;

@@ -26,16 +26,18 @@
 #include "store/env.h"
 #include "store/fault.h"
 #include "store/migrate.h"
+#include "store/rekey.h"
 #include "store/rollups.h"
 #include "store/ship.h"
 #include "store/writer.h"
 
-#define SCHEMA_VERSION     6    /* 1: no recent and heads databases;
+#define SCHEMA_VERSION     7    /* 1: no recent and heads databases;
                                    2: event records of version 1;
                                    3: a cum row on every day;
                                    4: no dictionary, event records of
                                    version 2;
-                                   5: cum rows in "cum" */
+                                   5: cum rows in "cum";
+                                   6: events keys of 12 bytes */
 #define DEFAULT_MAP_SIZE   ((size_t)256 << 20)
 
 static const char *const db_names[DB_COUNT] = {
@@ -52,6 +54,14 @@ struct open_found {
     uint32_t migrated;     /* the schema brought to SCHEMA_VERSION, or 0 */
     uint32_t schema;       /* the version found, when not one we read */
 };
+
+/* Whether events keys of schema 6 are still to be moved (an opening that
+ * moved them was cut short). */
+static bool rekey_pending(struct store *st, MDB_txn *txn)
+{
+    MDB_val k = { sizeof REKEY_META - 1, REKEY_META }, v;
+    return mdb_get(txn, st->dbi[DB_META], &k, &v) == 0;
+}
 
 /* Opens every named database in TXN and checks (writable: migrates and
  * records) the schema version. Returns 0 or an LMDB error code; sets
@@ -87,13 +97,18 @@ static int open_dbs_txn(struct store *st, MDB_txn *txn, void *ctx)
             return rc;
         if (found <= 4 && (rc = store_migrate_v4(st, txn)) != 0)
             return rc;
-        if ((rc = store_migrate_v5(st, txn)) != 0)
+        if (found <= 5 && (rc = store_migrate_v5(st, txn)) != 0)
+            return rc;
+        if ((rc = store_migrate_v6(st, txn)) != 0)
             return rc;
         f->migrated = found;
         rc = MDB_NOTFOUND;             /* write the current version below */
     } else if (rc == 0 && found != SCHEMA_VERSION) {
         f->schema = found;
         return MDB_INCOMPATIBLE;
+    } else if (rc == 0 && st->readonly && rekey_pending(st, txn)) {
+        f->older = true;               /* events under both key layouts */
+        return MDB_NOTFOUND;
     }
     if (rc != MDB_NOTFOUND || st->readonly)
         return rc == MDB_NOTFOUND ? 0 : rc;
@@ -142,6 +157,12 @@ static int open_dbs(struct store *st, char *err, size_t errlen)
     if (n > 0)
         log_info("store: %zu event records rewritten in the current "
                  "version", n);
+    n = 0;
+    if (!st->readonly && (rc = store_rekey_events(st, &n)) != 0)
+        return set_err(err, errlen, "moving events keys", rc);
+    if (n > 0)
+        log_info("store: %zu events keys moved to schema %d's layout", n,
+                 SCHEMA_VERSION);
     n = 0;
     if (!st->readonly && (rc = store_thin_cum(st, &n)) != 0)
         return set_err(err, errlen, "thinning cumulative rows", rc);

@@ -34,7 +34,7 @@ int store_enqueue_at(struct store *st, uint64_t time_us,
                      store_ack_fn ack, void *ctx)
 {
     uint8_t recs[EVENT_MAX_BATCH * (2 + EVENT_RECORD_MAX)];
-    if (n == 0 || n > EVENT_MAX_BATCH)
+    if (n == 0 || n > EVENT_MAX_BATCH || time_us > EVENT_TIME_MAX)
         return -1;
     if (ualen > UA_MAX)
         ualen = UA_MAX;

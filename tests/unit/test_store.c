@@ -1678,9 +1678,10 @@ TEST(article_record_made_before_page_kinds_reads_as_an_article_or_home)
     CHECK_EQ_INT(a.words, 100);
 }
 
-/* Puts, with LMDB's own API, the event records RECS (LENS[i] bytes each,
- * in an older version, as dwell wrote them at schema SCHEMA) under the
- * events keys of TIMES, sets meta "schema" to SCHEMA or, when RESUME is
+/* Replaces, with LMDB's own API, the events with the event records RECS
+ * (LENS[i] bytes each, in an older version, as dwell wrote them at schema
+ * SCHEMA) under the (12-byte) events keys of TIMES, sets meta "schema" to
+ * SCHEMA or, when RESUME is
  * not 0, to SCHEMA + 1 with "recode" the events key of RESUME (a rewrite
  * interrupted there). Returns 0 or -1. */
 static int put_old_records(const char *path, int schema,
@@ -1693,6 +1694,7 @@ static int put_old_records(const char *path, int schema,
     if (raw_begin(path, 0, &env, &txn) != 0)
         return -1;
     int rc = mdb_dbi_open(txn, "events", 0, &events);
+    if (rc == 0) rc = mdb_drop(txn, events, 0);
     if (rc == 0) rc = mdb_dbi_open(txn, "meta", 0, &meta);
     uint8_t kb[12], ver[4] = { 0, 0, 0, (uint8_t)(resume ? schema + 1
                                                          : schema) };
@@ -1795,6 +1797,255 @@ TEST(event_records_of_schema_2_are_rewritten_in_place_and_read_the_same)
     store_close(st);
     CHECK_EQ_INT(record_versions_sizes(dir, vers, sizes, 8), 3);
     CHECK(vers[0] == 3 && vers[1] == 3 && vers[2] == 3);
+}
+
+/* --- schema 6 -> 7: events keys of 8 bytes ------------------------------- */
+
+/* The big-endian u64 at P. */
+static uint64_t be64_at(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* The 12-byte events key schema 6 gave the event that schema 7 keys as
+ * KEY8 (time_us << 8 | seq): a past time's insert had seq 0x80000000 | n
+ * (BACKFILL_BEFORE: events before it are such). */
+static void old_key_of(const uint8_t *key8, uint64_t backfill_before,
+                       uint8_t out[12])
+{
+    uint64_t u = be64_at(key8), t = u >> 8;
+    uint32_t seq = (uint32_t)(u & 0xff);
+    if (t < backfill_before)
+        seq |= 0x80000000u;
+    for (int b = 0; b < 8; b++)
+        out[b] = (uint8_t)(t >> (56 - 8 * b));
+    for (int b = 0; b < 4; b++)
+        out[8 + b] = (uint8_t)(seq >> (24 - 8 * b));
+}
+
+/* Gives the events at or after FROM_US (all: 0) of the store in PATH the
+ * keys schema 6 wrote, and the shipping log entries naming them too; logs
+ * one more entry naming the old key of GONE_US, an event gone, and points
+ * meta "ship_fill" at the old key of the event at FILL_US seq FILL_SEQ.
+ * Sets the schema to SCHEMA (6; 7 with "rekey": a move cut short).
+ * Returns 0 or -1. */
+static int make_old_keys(const char *path, uint64_t from_us,
+                         uint64_t backfill_before, uint64_t gone_us,
+                         uint64_t fill_us, unsigned fill_seq, int schema)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi events, meta, ship;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (raw_begin(path, 0, &env, &txn) != 0)
+        return -1;
+    int rc = mdb_dbi_open(txn, "events", 0, &events);
+    if (rc == 0) rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == 0) rc = mdb_dbi_open(txn, "ship", 0, &ship);
+    /* the events: read all first, then move each */
+    static uint8_t keys[64][8], vals[64][512];
+    static size_t lens[64];
+    int n = 0;
+    if (rc == 0) rc = mdb_cursor_open(txn, events, &cur);
+    for (int c = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+         rc == 0 && c == 0 && n < 64; c = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8 || v.mv_size > 512 || (be64_at(k.mv_data) >> 8) < from_us)
+            continue;
+        memcpy(keys[n], k.mv_data, 8);
+        memcpy(vals[n], v.mv_data, v.mv_size);
+        lens[n++] = v.mv_size;
+    }
+    if (rc == 0)
+        mdb_cursor_close(cur);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        uint8_t ok[12];
+        old_key_of(keys[i], backfill_before, ok);
+        uint64_t t = be64_at(keys[i]) >> 8;
+        rc = mdb_del(txn, events, &(MDB_val){ 8, keys[i] }, NULL);
+        if (rc == 0)
+            rc = mdb_put(txn, events, &(MDB_val){ 12, ok },
+                         &(MDB_val){ lens[i], vals[i] }, 0);
+        if (rc == 0 && t == fill_us && (be64_at(keys[i]) & 0xff) == fill_seq)
+            rc = mdb_put(txn, meta, &(MDB_val){ 9, "ship_fill" },
+                         &(MDB_val){ 12, ok }, 0);
+    }
+    /* the shipping log's entries that name them */
+    if (rc == 0) rc = mdb_cursor_open(txn, ship, &cur);
+    for (int c = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+         rc == 0 && c == 0; c = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = v.mv_data;
+        if (v.mv_size != 17 || p[0] != 'e' || (be64_at(p + 9) >> 8) < from_us)
+            continue;
+        uint8_t nv[21];
+        memcpy(nv, p, 9);
+        old_key_of(p + 9, backfill_before, nv + 9);
+        rc = mdb_cursor_put(cur, &k, &(MDB_val){ 21, nv }, MDB_CURRENT);
+    }
+    uint8_t sk[8], gone[21] = { 'e' }, gone8[8];
+    if (rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) == 0) {
+        uint64_t next = be64_at(k.mv_data) + 1;
+        for (int b = 0; b < 8; b++) {
+            sk[b] = (uint8_t)(next >> (56 - 8 * b));
+            gone8[b] = (uint8_t)((gone_us << 8) >> (56 - 8 * b));
+        }
+        old_key_of(gone8, 0, gone + 9);
+        rc = mdb_put(txn, ship, &(MDB_val){ 8, sk }, &(MDB_val){ 21, gone },
+                     MDB_APPEND);
+    }
+    if (rc == 0)
+        mdb_cursor_close(cur);
+    uint8_t ver[4] = { 0, 0, 0, (uint8_t)schema };
+    if (rc == 0)
+        rc = mdb_put(txn, meta, &(MDB_val){ 6, "schema" },
+                     &(MDB_val){ 4, ver }, 0);
+    if (rc == 0 && schema == 7)
+        rc = mdb_put(txn, meta, &(MDB_val){ 5, "rekey" },
+                     &(MDB_val){ 0, "" }, 0);
+    rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+    mdb_env_close(env);
+    return rc == 0 ? 0 : -1;
+}
+
+/* What the store in PATH holds under events keys: how many keys of 8 and
+ * of 12 bytes; the shipping log's 'e' entries, and how many name a stored
+ * event by an 8-byte key; meta "ship_fill" (FILL, *FILLN bytes). */
+struct key_census {
+    int keys8, keys12, ship_e, ship_ok;
+    uint8_t fill[12];
+    size_t filln;
+};
+
+static int key_census(const char *path, struct key_census *c)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi events, meta, ship;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    memset(c, 0, sizeof *c);
+    if (raw_begin(path, MDB_RDONLY, &env, &txn) != 0)
+        return -1;
+    int rc = mdb_dbi_open(txn, "events", 0, &events);
+    if (rc == 0) rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == 0) rc = mdb_dbi_open(txn, "ship", 0, &ship);
+    if (rc == 0) rc = mdb_cursor_open(txn, events, &cur);
+    for (int g = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && g == 0;
+         g = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        c->keys8 += k.mv_size == 8;
+        c->keys12 += k.mv_size == 12;
+    }
+    if (rc == 0) mdb_cursor_close(cur);
+    if (rc == 0) rc = mdb_cursor_open(txn, ship, &cur);
+    for (int g = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && g == 0;
+         g = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = v.mv_data;
+        if (p[0] != 'e')
+            continue;
+        c->ship_e++;
+        MDB_val ek = { v.mv_size - 9, (void *)(p + 9) }, ev;
+        c->ship_ok += ek.mv_size == 8 && mdb_get(txn, events, &ek, &ev) == 0;
+    }
+    if (rc == 0) mdb_cursor_close(cur);
+    if (rc == 0 && mdb_get(txn, meta, &(MDB_val){ 9, "ship_fill" }, &v) == 0 &&
+        v.mv_size <= 12) {
+        c->filln = v.mv_size;
+        memcpy(c->fill, v.mv_data, v.mv_size);
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Queues N views (ids PREFIX0..) of ID at AT_US as one request. */
+static int views_at(struct store *st, uint32_t id, uint64_t at_us,
+                    const char *prefix, int n)
+{
+    struct event evs[4];
+    static char ids[16][16];
+    static int used;
+    struct ipaddr a = addr_of("198.51.100.20");
+    for (int i = 0; i < n && i < 4; i++) {
+        char *vid = ids[used++ % 16];
+        snprintf(vid, 16, "%s%d", prefix, i);
+        evs[i] = make_view(id, vid, "/kb/rekey", "Rekey");
+    }
+    return store_enqueue_at(st, at_us, evs, (size_t)n, &a, chrome_ua,
+                            strlen(chrome_ua), NULL, NULL);
+}
+
+/* Schema 6 -> 7: every events key moves to 8 bytes in time order (a
+ * microsecond's several events and a past time's inserts kept in their
+ * order), the shipping log's entries follow their events (one whose event
+ * is gone is dropped), the first fill's position follows its event, and a
+ * move cut short resumes. */
+TEST(events_keys_of_schema_6_move_to_8_bytes_in_order_with_the_ship_log)
+{
+    for (int cut = 0; cut <= 1; cut++) {
+        const char *name = cut ? "rekey-cut" : "rekey";
+        struct store *st = open_store(name, NULL);
+        CHECK(st != NULL);
+        uint32_t id = add_site(st, "rekey.example");
+        CHECK_EQ_INT(store_ship_start(st, "clickhouse=http://127.0.0.1:9",
+                                      "n1", err, sizeof err), 0);
+        CHECK_EQ_INT(store_start_writer(st, err, sizeof err), 0);
+        uint64_t t1 = ((uint64_t)store_today() - 2) * 86400000000ull +
+                      43200000000ull + 123456;
+        uint64_t t0 = t1 - 3600000000ull, t2 = t1 + 3600000000ull;
+        CHECK_EQ_INT(views_at(st, id, t1, "a", 3), 0);  /* t1: seq 0-2 */
+        CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+        CHECK_EQ_INT(views_at(st, id, t2, "b", 1), 0);
+        CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+        CHECK_EQ_INT(views_at(st, id, t0, "c", 2), 0);  /* inserts */
+        CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+        CHECK_EQ_INT(views_at(st, id, t1, "d", 1), 0);  /* after t1's */
+        CHECK_EQ_INT(store_drain(st, DRAIN_MS), 0);
+        struct got before = { 0 };
+        CHECK_EQ_INT(store_events_each(st, id, 0, 0, collect, &before), 0);
+        store_ship_stop(st);
+        store_close(st);
+        CHECK_EQ_INT((int)before.n, 7);
+        static const char *const order[] = { "c0", "c1", "a0", "a1", "a2",
+                                             "d0", "b0" };
+        for (int i = 0; i < 7; i++)
+            CHECK_EQ_STR(before.ev[i].view_id, order[i]);
+
+        char dir[128];
+        data_dir(dir, sizeof dir, name);
+        /* cut: the events at t0 were moved before the opening stopped */
+        CHECK_EQ_INT(make_old_keys(dir, cut ? t1 : 0, t1, t2 + 1, t1, 1,
+                                   cut ? 7 : 6), 0);
+        struct key_census c;
+        CHECK_EQ_INT(key_census(dir, &c), 0);
+        CHECK_EQ_INT(c.keys12, cut ? 5 : 7);
+        CHECK_EQ_INT(c.ship_e, 8);
+        CHECK_EQ_INT(c.ship_ok, cut ? 2 : 0);
+        CHECK_EQ_INT((int)c.filln, 12);
+
+        st = open_store(name, NULL);
+        CHECK(st != NULL);
+        struct got after = { 0 };
+        CHECK_EQ_INT(store_events_each(st, id, 0, 0, collect, &after), 0);
+        struct store_check_result res;
+        CHECK_EQ_INT(store_check(st, 0, print_line, NULL, &res), 0);
+        store_close(st);
+        CHECK_EQ_INT((int)res.problems, 0);
+        CHECK_EQ_INT((int)after.n, 7);
+        for (int i = 0; i < 7; i++) {
+            CHECK_EQ_STR(after.ev[i].view_id, before.ev[i].view_id);
+            CHECK(after.ev[i].ev.time_us == before.ev[i].ev.time_us);
+        }
+        CHECK_EQ_INT(key_census(dir, &c), 0);
+        CHECK_EQ_INT(c.keys12, 0);
+        CHECK_EQ_INT(c.keys8, 7);
+        CHECK_EQ_INT(c.ship_e, 7);              /* the gone one's dropped */
+        CHECK_EQ_INT(c.ship_ok, 7);
+        CHECK_EQ_INT((int)c.filln, 8);          /* a1's new key */
+        CHECK(be64_at(c.fill) == (t1 << 8 | 1));
+    }
 }
 
 /* Record version 2 bytes of a view of ID on /kb/sso-saml ("SAML single
@@ -2033,6 +2284,7 @@ int main(void)
     RUN(article_record_made_before_page_kinds_reads_as_an_article_or_home);
     RUN(event_records_of_schema_2_are_rewritten_in_place_and_read_the_same);
     RUN(event_records_of_schema_4_take_the_dictionary_and_read_the_same);
+    RUN(events_keys_of_schema_6_move_to_8_bytes_in_order_with_the_ship_log);
     RUN(site_removal_takes_its_dictionary_and_later_events_get_fresh_ids);
     int rc = check_summary();
     fixture_end();
