@@ -2048,6 +2048,76 @@ TEST(events_keys_of_schema_6_move_to_8_bytes_in_order_with_the_ship_log)
     }
 }
 
+/* Queues 10 requests of 30 views of ID at AT_US (ids PREFIX000..299). */
+static int crowd_at(struct store *st, uint32_t id, uint64_t at_us,
+                    char ids[300][8], char prefix)
+{
+    struct ipaddr a = addr_of("198.51.100.21");
+    for (int r = 0; r < 10; r++) {
+        struct event evs[30];
+        for (int i = 0; i < 30; i++) {
+            snprintf(ids[r * 30 + i], 8, "%c%03d", prefix, r * 30 + i);
+            evs[i] = make_view(id, ids[r * 30 + i], "/kb/crowd", "Crowd");
+        }
+        if (store_enqueue_at(st, at_us, evs, 30, &a, chrome_ua,
+                             strlen(chrome_ua), NULL, NULL) != 0)
+            return -1;
+    }
+    return store_drain(st, DRAIN_MS);
+}
+
+/* Collects every event's view id and time (up to 600). */
+struct crowd_got {
+    size_t n;
+    char ids[600][8];
+    uint64_t time_us[600];
+};
+
+static int crowd_collect(void *ctx, const struct event *ev)
+{
+    struct crowd_got *g = ctx;
+    if (g->n < 600) {
+        copy_str(g->ids[g->n], sizeof g->ids[0], ev->view_id);
+        g->time_us[g->n] = ev->time_us;
+    }
+    g->n++;
+    return 0;
+}
+
+/* A microsecond holds 256 events under its key; the 257th onwards go to
+ * the next one, in their order of arrival; at a day's last microsecond to
+ * the one before, so that they stay on the day their rollups counted. */
+TEST(a_crowded_microsecond_moves_its_257th_event_on_and_keeps_the_day)
+{
+    struct store *st = start_writer(open_store("crowd", NULL));
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "crowd.example");
+    uint64_t day = (uint64_t)store_today() - 2;
+    uint64_t t = day * 86400000000ull + 43200000000ull;
+    uint64_t last_us = (day + 1) * 86400000000ull - 1;  /* 23:59:59.999999 */
+    static char ids[2][300][8];
+    CHECK_EQ_INT(crowd_at(st, id, t, ids[0], 'a'), 0);
+    CHECK_EQ_INT(crowd_at(st, id, last_us, ids[1], 'z'), 0);
+    static struct crowd_got g;
+    memset(&g, 0, sizeof g);
+    CHECK_EQ_INT(store_events_each(st, id, 0, 0, crowd_collect, &g), 0);
+    struct store_check_result res;
+    CHECK_EQ_INT(store_check(st, 0, print_line, NULL, &res), 0);
+    store_close(st);
+    CHECK_EQ_INT((int)g.n, 600);
+    CHECK_EQ_INT((int)res.problems, 0);
+    for (int i = 0; i < 300; i++) {              /* noon: in order */
+        CHECK_EQ_STR(g.ids[i], ids[0][i]);
+        CHECK(g.time_us[i] == (i < 256 ? t : t + 1));
+    }
+    for (int i = 300; i < 344; i++)              /* the day's last us: */
+        CHECK(g.time_us[i] == last_us - 1);      /* its 44 moved back */
+    for (int i = 344; i < 600; i++)
+        CHECK(g.time_us[i] == last_us);
+    CHECK_EQ_STR(g.ids[300], ids[1][256]);
+    CHECK_EQ_STR(g.ids[344], ids[1][0]);
+}
+
 /* Record version 2 bytes of a view of ID on /kb/sso-saml ("SAML single
  * sign-on", from www.google.com, category "accounts", language "en-US",
  * 640 words, scroll 40) into BUF; its length. */
@@ -2285,6 +2355,7 @@ int main(void)
     RUN(event_records_of_schema_2_are_rewritten_in_place_and_read_the_same);
     RUN(event_records_of_schema_4_take_the_dictionary_and_read_the_same);
     RUN(events_keys_of_schema_6_move_to_8_bytes_in_order_with_the_ship_log);
+    RUN(a_crowded_microsecond_moves_its_257th_event_on_and_keeps_the_day);
     RUN(site_removal_takes_its_dictionary_and_later_events_get_fresh_ids);
     int rc = check_summary();
     fixture_end();
