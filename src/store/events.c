@@ -36,6 +36,8 @@ int store_events_each(struct store *st, uint32_t site_id, uint64_t since_us,
 {
     MDB_txn *txn;
     MDB_cursor *cur;
+    if (since_us > EVENT_TIME_MAX)          /* no key is that late */
+        return 0;
     if (store_read_cursor(st, DB_EVENTS, &txn, &cur) != 0)
         return -1;
     uint8_t start[EVENT_KEY_LEN];
