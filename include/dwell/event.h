@@ -27,8 +27,12 @@ enum {
     EVENT_FLAG_AUTOMATED = 2,  /* the snippet saw navigator.webdriver */
     EVENT_FLAG_PIXEL = 4,      /* came through GET /p.gif */
     EVENT_FLAG_WIRE2 = 8,      /* sent in wire 2: an engage carries the total */
-    EVENT_FLAG_REPEAT = 16     /* stored only: the writer saw a repeat and
+    EVENT_FLAG_REPEAT = 16,    /* stored only: the writer saw a repeat and
                                   counted nothing (older records: counted) */
+    EVENT_FLAGS_ALL = EVENT_FLAG_BOT | EVENT_FLAG_AUTOMATED |
+                      EVENT_FLAG_PIXEL | EVENT_FLAG_WIRE2 |
+                      EVENT_FLAG_REPEAT  /* a new flag joins here; the
+                                            record keeps 5 bits (event.c) */
 };
 
 /* Wire versions. 1 (no "wv" field): engage carries a delta. 2: engage

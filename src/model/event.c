@@ -17,7 +17,16 @@
 
 #define RECORD_V1 1       /* read only: see event_decode */
 #define RECORD_V2 2       /* read only: strings only in full */
-#define RECORD_VERSION 3
+#define RECORD_V3 3       /* read only: a flags byte of its own */
+#define RECORD_VERSION 4  /* the version event_encode writes */
+
+/* Version 4's first byte holds the version and the flags: 001fffff, the
+ * tag above RECORD_V4_FLAGS (a first byte below the tag is an older
+ * version's number; one of 010xxxxx and above is no version yet). */
+#define RECORD_V4_TAG   0x20
+#define RECORD_V4_FLAGS 0x1f
+_Static_assert((EVENT_FLAGS_ALL & ~RECORD_V4_FLAGS) == 0,
+               "every EVENT_FLAG_* fits the flag bits of record version 4");
 
 static const char *const type_names[] = {
     NULL, "view", "engage", "vote", "search", "link", "identify", "event"
@@ -810,13 +819,13 @@ static void put_u64(struct wbuf *w, uint64_t v)
         put_byte(w, (uint8_t)(v >> (8 * i)));
 }
 
-/* Record flags of versions 2 and 3, beside the masks' bits. */
+/* Record flags of versions 2 to 4, beside the masks' bits. */
 enum {
     SMASK_ID_PACKED = 0x80,  /* the view id is packed 6 bits a character */
     NMASK_SCROLL = 0x80,     /* a scroll byte follows (else none reported) */
     TYPE_VOTE_SHIFT = 4,     /* type byte: type(4 bits) vote(2 bits) */
     TYPE_ARTICLE_OF_PATH = 0x40, /* the article is event_article_id(path) */
-    TYPE_ARTICLE_REF = 0x80  /* version 3: the article is a dictionary id */
+    TYPE_ARTICLE_REF = 0x80  /* version 3 on: the article is a dictionary id */
 };
 
 static const char id_alphabet[] =
@@ -892,14 +901,15 @@ static uint8_t article_form(const struct event *ev, bool *number)
     return 0;
 }
 
-/* Version 3: version(1) type|vote<<4|article flags(1) flags(1)
+/* Version 4: RECORD_V4_TAG|flags(1) type|vote<<4|article flags(1)
  * country(2) site(varint) visitor(8) smask(1) nmask(1), the strings
  * present, each a varint h: a dictionary id h >> 1 when h is odd, else
  * h >> 1 bytes follow (a packed view id: ceil(6n/8) bytes); the numbers
  * present (varints; the article a varint dictionary id with
  * TYPE_ARTICLE_REF, else a u64, and absent when of the path; the scroll
- * byte when reported; the page kind byte last). Version 2 was the same
- * with plain string lengths and no TYPE_ARTICLE_REF. */
+ * byte when reported; the page kind byte last). Version 3 was the same
+ * with a version byte (3), then the type byte, then a flags byte; version
+ * 2 as 3 with plain string lengths and no TYPE_ARTICLE_REF. */
 int event_encode(const struct event *ev, uint8_t *buf, size_t cap)
 {
     struct wbuf w = { buf, 0, cap, false };
@@ -907,7 +917,8 @@ int event_encode(const struct event *ev, uint8_t *buf, size_t cap)
     uint8_t smask = 0, nmask = 0, type = ev->type;
     bool article_number;
 
-    if (ev->type > 15 || ev->vote > 3 || !refs_ok(ev))
+    if (ev->type > 15 || ev->vote > 3 || (ev->flags & ~EVENT_FLAGS_ALL) ||
+        !refs_ok(ev))
         return -1;
     for (int k = 0; k < STR_COUNT; k++)
         if (str_field(&copy, k)->n > 0 || str_ref(ev, k) != 0)
@@ -925,9 +936,8 @@ int event_encode(const struct event *ev, uint8_t *buf, size_t cap)
     if (ev->kind) nmask |= NUM_KIND;
     if (ev->scroll != EVENT_SCROLL_NONE) nmask |= NMASK_SCROLL;
 
-    put_byte(&w, RECORD_VERSION);
+    put_byte(&w, (uint8_t)(RECORD_V4_TAG | ev->flags));
     put_byte(&w, (uint8_t)(type | ev->vote << TYPE_VOTE_SHIFT));
-    put_byte(&w, ev->flags);
     put_bytes(&w, ev->country, 2);
     put_varint(&w, ev->site_id);
     put_u64(&w, ev->visitor);
@@ -1020,14 +1030,14 @@ static bool get_strings(struct rbuf *r, int version, uint8_t smask,
         if (!(smask & (1u << k)))
             continue;
         uint64_t n = get_varint(r);
-        if (version >= 3 && (n & 1)) {
+        if (version >= RECORD_V3 && (n & 1)) {
             int ref = ref_of_str(k);
             if (ref < 0 || n >> 1 == 0 || n >> 1 > EVENT_REF_MAX)
                 return false;
             ev->ref[ref] = (uint32_t)(n >> 1);
             continue;
         }
-        if (version >= 3)
+        if (version >= RECORD_V3)
             n >>= 1;
         if (k == STR_VIEW_ID && (smask & SMASK_ID_PACKED)) {
             if (n > EVENT_ID_MAX)
@@ -1051,11 +1061,11 @@ static bool get_strings(struct rbuf *r, int version, uint8_t smask,
 static bool get_article(struct rbuf *r, int version, uint8_t type,
                         uint8_t nmask, struct event *ev)
 {
-    bool by_ref = version >= 3 && (type & TYPE_ARTICLE_REF);
+    bool by_ref = version >= RECORD_V3 && (type & TYPE_ARTICLE_REF);
     if ((by_ref && !(nmask & NUM_ARTICLE)) ||
-        (version >= 3 && (nmask & NUM_ARTICLE) &&
+        (version >= RECORD_V3 && (nmask & NUM_ARTICLE) &&
          (type & TYPE_ARTICLE_OF_PATH)))
-        return false;                   /* version 3 writes one form */
+        return false;                   /* versions 3, 4 write one form */
     if (by_ref) {
         uint64_t id = get_varint(r);
         if (id == 0 || id > EVENT_REF_MAX)
@@ -1073,16 +1083,29 @@ static bool get_article(struct rbuf *r, int version, uint8_t type,
     return true;
 }
 
+/* The record version of a record beginning with byte FIRST, or 0 for
+ * none. */
+static int record_version(uint8_t first)
+{
+    if ((first & ~RECORD_V4_FLAGS) == RECORD_V4_TAG)
+        return RECORD_VERSION;
+    return first >= RECORD_V1 && first <= RECORD_V3 ? first : 0;
+}
+
 int event_decode(const uint8_t *buf, size_t len, struct event *ev)
 {
     struct rbuf r = { buf, len, 0, false };
     memset(ev, 0, sizeof *ev);
-    uint8_t version = get_byte(&r);
-    if (version < RECORD_V1 || version > RECORD_VERSION)
+    uint8_t first = get_byte(&r);
+    int version = record_version(first);
+    if (version == 0)
         return -1;
     uint8_t type = get_byte(&r);
     ev->type = version == RECORD_V1 ? type : type & 15;
-    ev->flags = get_byte(&r);
+    ev->flags = version == RECORD_VERSION ? first & RECORD_V4_FLAGS
+                                          : get_byte(&r);
+    if (ev->flags & ~EVENT_FLAGS_ALL)
+        return -1;                      /* no writer set it */
     ev->wire = (ev->flags & EVENT_FLAG_WIRE2) ? 2 : 1;
     if (version == RECORD_V1) {
         ev->scroll = get_byte(&r);
@@ -1122,5 +1145,5 @@ int event_decode(const uint8_t *buf, size_t len, struct event *ev)
 
 bool event_record_current(const uint8_t *buf, size_t len)
 {
-    return len > 0 && buf[0] == RECORD_VERSION;
+    return len > 0 && record_version(buf[0]) == RECORD_VERSION;
 }

@@ -9,9 +9,9 @@
  *              "thin" -> site(4) article(8): the same for the 3 -> 4 one,
  *              which thins the cum rows
  *   sites      name -> id(4) norigins(1) {len(1) origin}...
- *   events     time_us(8) seq(4) -> event record (event_encode: version 3,
- *              its repeated strings by dictionary id; versions 1 and 2
- *              still decode)
+ *   events     time_us << 8 | seq (u64) -> event record (event_encode:
+ *              version 4, its repeated strings by dictionary id, the flags
+ *              in the version byte; versions 1 to 3 still decode)
  *   views      site(4) view id -> struct view_rec
  *   articles   site(4) article(8) -> first_day(4) last_day(4) words(4)
  *                                    {len(2) path} {len(2) title} {len(2) cat}
@@ -55,7 +55,7 @@
  *   dict       site(4) field(1) id(4) -> bytes: the dictionary of strings
  *              that repeat (path, title, referrer host, category,
  *              language) and of follow-ups' articles (8 bytes, u64 LE),
- *              which event records (version 3) give by id; field is an
+ *              which event records (version 3 on) give by id; field is an
  *              enum event_ref, ids count from 1 per site and field
  *   dict_ids   site(4) field(1) bytes -> id(4): the same, the other way
  *   ship       seq(8) -> kind(1) logged_us(8) key: the shipping log (see

@@ -1080,11 +1080,11 @@ TEST(impossible_dictionary_ids_are_refused)
     ev.ref[EVENT_REF_LANG] = EVENT_REF_MAX + 1;
     CHECK_EQ_INT(event_encode(&ev, rec, sizeof rec), -1);
     /* the view id's header (the first string, right after the masks at
-     * 5 + varint(70000) + 8 + 2) made odd: "id 4" where none may be */
+     * 4 + varint(70000) + 8 + 2) made odd: "id 4" where none may be */
     ev.ref[EVENT_REF_LANG] = 0;
     int len = event_encode(&ev, rec, sizeof rec);
     CHECK(len > 0);
-    size_t at = 5 + 3 + 8 + 2;
+    size_t at = 4 + 3 + 8 + 2;
     CHECK_EQ_INT(rec[at], 8 << 1);                   /* 8 characters */
     rec[at] = 4 << 1 | 1;
     CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), -1);
@@ -1437,13 +1437,13 @@ TEST(record_made_before_page_kinds_decodes_as_an_article)
     CHECK(str_is(back.path, "/search"));
     CHECK_EQ_INT(back.kind, EVENT_PAGE_ARTICLE);
     /* rewritten in the current version: no kind byte, the view id packed
-     * (8 characters in 6 bytes), no scroll or vote byte: 4 bytes fewer, and
-     * it decodes to the same event */
+     * (8 characters in 6 bytes), no scroll or vote byte, the flags in the
+     * version byte: 5 bytes fewer, and it decodes to the same event */
     struct event ev = back, again;
     uint8_t rec[EVENT_RECORD_MAX];
     int len = event_encode(&ev, rec, sizeof rec);
-    CHECK_EQ_INT(len, (int)sizeof old - 4);
-    CHECK_EQ_INT(rec[0], 3);
+    CHECK_EQ_INT(len, (int)sizeof old - 5);
+    CHECK_EQ_INT(rec[0], 0x20);                  /* version 4, no flags */
     CHECK_EQ_INT(event_decode(rec, (size_t)len, &again), 0);
     CHECK(str_is(again.view_id, "k3J9xQ2m"));
     CHECK(str_is(again.path, "/search"));
@@ -1535,6 +1535,135 @@ TEST(record_with_an_unknown_page_kind_fails_to_decode)
     CHECK_EQ_INT(rec[len - 1], EVENT_PAGE_HOME);   /* the kind is last */
     rec[len - 1] = EVENT_PAGE_KINDS;
     CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), -1);
+}
+
+/* --- record version 4: the flags in the version byte ---------------------- */
+
+/* Every example with every combination of the declared flags, and a
+ * sequence number, a scroll and a page kind besides: version 4 writes
+ * 0x20 | flags first, then the type byte, and every field comes back. */
+TEST(record_v4_round_trips_every_field_and_every_flag_combination)
+{
+    CHECK_EQ_INT(EVENT_FLAGS_ALL, 31);          /* five flags: 32 sets */
+    for (size_t i = 0; i < N_EXAMPLES; i++) {
+        for (int f = 0; f <= EVENT_FLAGS_ALL; f++) {
+            struct event ev, back;
+            uint8_t rec[EVENT_RECORD_MAX];
+            CHECK(example(i, &ev));
+            ev.flags = (uint8_t)f;
+            ev.seq = 300;
+            ev.scroll = 42;
+            ev.kind = EVENT_PAGE_LIST;
+            int len = event_encode(&ev, rec, sizeof rec);
+            CHECK(len > 2);
+            CHECK_EQ_INT(rec[0], 0x20 | f);
+            CHECK_EQ_INT(rec[1] & 15, ev.type);
+            CHECK_EQ_INT(event_decode(rec, (size_t)len, &back), 0);
+            if (!same_event(&ev, &back))
+                printf("  example %zu, flags %d differs\n", i, f);
+            CHECK(same_event(&ev, &back));
+            CHECK_EQ_INT(back.wire, (f & EVENT_FLAG_WIRE2) ? 2 : 1);
+            CHECK_EQ_INT(back.seq, 300);
+            CHECK_EQ_INT(back.kind, EVENT_PAGE_LIST);
+        }
+    }
+}
+
+/* An engage exactly as record version 3 wrote it (bot and wire 2 flags, an
+ * unpackable view id, the article by dictionary id 5, a scroll byte). */
+static const uint8_t v3_engage[] = {
+    3, EVENT_ENGAGE | 0x80, EVENT_FLAG_BOT | EVENT_FLAG_WIRE2, 'D', 'E', 5,
+    1, 2, 3, 4, 5, 6, 7, 8,                      /* the visitor */
+    0x01, 0x80 | 16 | 1,           /* view id; engaged, article, scroll */
+    8 << 1, 'k', '3', 'J', '9', 'x', 'Q', '2', '.',
+    0x98, 0x75,                                  /* 15000 ms */
+    5,                                           /* article id 5 */
+    64                                           /* scroll */
+};
+
+/* Records already stored in version 3 read as they did: the hand-written
+ * engage field by field, and every example with every flag set in the
+ * version 3 layout (version byte 3, type, flags byte) decodes to the same
+ * event as its version 4 record. */
+TEST(record_v3_still_decodes_to_the_same_event)
+{
+    struct event back;
+    CHECK_EQ_INT(event_decode(v3_engage, sizeof v3_engage, &back), 0);
+    CHECK_EQ_INT(back.type, EVENT_ENGAGE);
+    CHECK_EQ_INT(back.flags, EVENT_FLAG_BOT | EVENT_FLAG_WIRE2);
+    CHECK_EQ_INT(back.wire, 2);
+    CHECK_EQ_STR(back.country, "DE");
+    CHECK_EQ_INT(back.site_id, 5);
+    CHECK(back.visitor == UINT64_C(0x0807060504030201));
+    CHECK(str_is(back.view_id, "k3J9xQ2."));
+    CHECK_EQ_INT(back.engaged_ms, 15000);
+    CHECK(back.ref[EVENT_REF_ARTICLE] == 5 && back.article == 0);
+    CHECK_EQ_INT(back.scroll, 64);
+    for (size_t i = 0; i < N_EXAMPLES; i++) {
+        for (int f = 0; f <= EVENT_FLAGS_ALL; f++) {
+            struct event ev, old;
+            uint8_t rec[EVENT_RECORD_MAX], v3[EVENT_RECORD_MAX + 1];
+            CHECK(example(i, &ev));
+            ev.flags = (uint8_t)f;
+            int len = event_encode(&ev, rec, sizeof rec);
+            CHECK(len > 2);
+            v3[0] = 3;
+            v3[1] = rec[1];
+            v3[2] = (uint8_t)f;
+            memcpy(v3 + 3, rec + 2, (size_t)len - 2);
+            CHECK_EQ_INT(event_decode(v3, (size_t)len + 1, &old), 0);
+            CHECK(same_event(&ev, &old));
+            CHECK_EQ_INT(old.wire, (f & EVENT_FLAG_WIRE2) ? 2 : 1);
+        }
+    }
+}
+
+/* The same event written again: version 4 is the version 3 record with
+ * the flags byte folded into the first, one byte shorter. */
+TEST(record_v4_is_one_byte_shorter_than_v3)
+{
+    struct event back;
+    uint8_t rec[EVENT_RECORD_MAX];
+    CHECK_EQ_INT(event_decode(v3_engage, sizeof v3_engage, &back), 0);
+    int len = event_encode(&back, rec, sizeof rec);
+    CHECK_EQ_INT(len, (int)sizeof v3_engage - 1);
+    CHECK_EQ_INT(rec[0], 0x20 | EVENT_FLAG_BOT | EVENT_FLAG_WIRE2);
+    CHECK_EQ_INT(rec[1], v3_engage[1]);
+    CHECK(len > 2 && memcmp(rec + 2, v3_engage + 3, (size_t)len - 2) == 0);
+}
+
+/* Only 001fffff opens a version 4 record: a first byte of 0x20 with a bit
+ * above the five flags (0x40, 0x80), every other unknown first byte, and a
+ * flag no writer sets in an older record's flags byte are all refused;
+ * nor is an event with such a flag written. */
+TEST(record_first_byte_beyond_the_declared_flags_or_versions_is_refused)
+{
+    struct event ev, back;
+    uint8_t rec[EVENT_RECORD_MAX];
+    CHECK(example(1, &ev));
+    int len = event_encode(&ev, rec, sizeof rec);
+    CHECK(len > 2);
+    int opened = 0;
+    for (int b = 0; b < 256; b++) {
+        rec[0] = (uint8_t)b;
+        int rc = event_decode(rec, (size_t)len, &back);
+        if (rc != ((b & 0xe0) == 0x20 ? 0 : -1))
+            printf("  first byte 0x%02x: %d\n", b, rc);
+        CHECK_EQ_INT(rc, (b & 0xe0) == 0x20 ? 0 : -1);
+        if (rc == 0) {
+            CHECK_EQ_INT(back.flags, b & 0x1f);
+            opened++;
+        }
+    }
+    CHECK_EQ_INT(opened, 32);
+    uint8_t v3[sizeof v3_engage];
+    memcpy(v3, v3_engage, sizeof v3);
+    for (int f = 0x20; f < 0x100; f <<= 1) {
+        v3[2] = (uint8_t)(EVENT_FLAG_BOT | f);
+        CHECK_EQ_INT(event_decode(v3, sizeof v3, &back), -1);
+        ev.flags = (uint8_t)f;
+        CHECK_EQ_INT(event_encode(&ev, rec, sizeof rec), -1);
+    }
 }
 
 /* Bodies the parser must refuse, each with the word its error must name
@@ -1768,6 +1897,10 @@ int main(void)
     RUN(current_record_is_smaller_and_round_trips);
     RUN(record_v1_with_an_impossible_vote_fails_to_decode);
     RUN(record_v1_with_a_long_view_id_is_written_again_and_reads_back);
+    RUN(record_v4_round_trips_every_field_and_every_flag_combination);
+    RUN(record_v3_still_decodes_to_the_same_event);
+    RUN(record_v4_is_one_byte_shorter_than_v3);
+    RUN(record_first_byte_beyond_the_declared_flags_or_versions_is_refused);
     RUN(fields_by_dictionary_id_round_trip_as_ids);
     RUN(view_id_packs_exactly_its_64_characters);
     RUN(impossible_dictionary_ids_are_refused);

@@ -1718,6 +1718,9 @@ static int put_old_records(const char *path, int schema,
     return rc == 0 ? 0 : -1;
 }
 
+/* True when B opens an event record of version 4 (001fffff: event.c). */
+#define RECORD_V4(b) (((b) & 0xe0) == 0x20)
+
 /* The first byte (record version) and the size of each events record in
  * PATH, in key order, into OUT and SIZES (up to CAP); how many. -1 on
  * error. */
@@ -1787,7 +1790,7 @@ TEST(event_records_of_schema_2_are_rewritten_in_place_and_read_the_same)
     uint8_t vers[8];
     size_t sizes[8];
     CHECK_EQ_INT(record_versions_sizes(dir, vers, sizes, 8), 3);
-    CHECK(vers[0] == 3 && vers[1] == 3 && vers[2] == 3);
+    CHECK(RECORD_V4(vers[0]) && RECORD_V4(vers[1]) && RECORD_V4(vers[2]));
     /* interrupted after the first at schema 3: schema 4 -> 5 rewrites them
      * all again (the dictionary is new), from the first */
     CHECK_EQ_INT(put_old_records(dir, 2, recs, lens, times, 3, times[0]),
@@ -1796,7 +1799,7 @@ TEST(event_records_of_schema_2_are_rewritten_in_place_and_read_the_same)
     CHECK(st != NULL);
     store_close(st);
     CHECK_EQ_INT(record_versions_sizes(dir, vers, sizes, 8), 3);
-    CHECK(vers[0] == 3 && vers[1] == 3 && vers[2] == 3);
+    CHECK(RECORD_V4(vers[0]) && RECORD_V4(vers[1]) && RECORD_V4(vers[2]));
 }
 
 /* --- schema 6 -> 7: events keys of 8 bytes ------------------------------- */
@@ -2219,7 +2222,7 @@ TEST(event_records_of_schema_4_take_the_dictionary_and_read_the_same)
     uint8_t vers[8];
     size_t sizes[8];
     CHECK_EQ_INT(record_versions_sizes(dir, vers, sizes, 8), 3);
-    CHECK(vers[0] == 3 && vers[1] == 3 && vers[2] == 3);
+    CHECK(RECORD_V4(vers[0]) && RECORD_V4(vers[1]) && RECORD_V4(vers[2]));
     printf("# bytes: view %zu -> %zu, engage %zu -> %zu\n", lens[0],
            sizes[0], lens[2], sizes[2]);
     CHECK(sizes[0] + 40 < lens[0]);           /* five strings by id */
@@ -2231,7 +2234,89 @@ TEST(event_records_of_schema_4_take_the_dictionary_and_read_the_same)
     CHECK(st != NULL);
     store_close(st);
     CHECK_EQ_INT(record_versions_sizes(dir, vers, sizes, 8), 3);
-    CHECK(vers[0] == 2 && vers[1] == 3 && vers[2] == 3);
+    CHECK(vers[0] == 2 && RECORD_V4(vers[1]) && RECORD_V4(vers[2]));
+}
+
+/* Record version 3 bytes of an engage of view VIEW_ID (8 characters) of
+ * ID, the article of /kb/sso-saml in full, SECONDS engaged, into BUF;
+ * its length. */
+static size_t v3_engage(uint8_t *buf, uint32_t id, const char *view_id,
+                        uint32_t seconds)
+{
+    uint8_t head[] = { 3, EVENT_ENGAGE, EVENT_FLAG_WIRE2, 'D', 'E',
+                       (uint8_t)id, 1, 2, 3, 4, 5, 6, 7, 8, 0x01, 0x11,
+                       8 << 1 };
+    size_t n = sizeof head;
+    memcpy(buf, head, n);
+    memcpy(buf + n, view_id, 8);
+    n += 8;
+    uint32_t ms = seconds * 1000;
+    for (; ms >= 0x80; ms >>= 7)
+        buf[n++] = (uint8_t)(ms | 0x80);
+    buf[n++] = (uint8_t)ms;
+    uint64_t a = event_article_id("/kb/sso-saml", 12);
+    for (int i = 0; i < 8; i++)
+        buf[n++] = (uint8_t)(a >> (8 * i));
+    return n;
+}
+
+/* Record version 4 (event.c) stores the flags in the version byte: a
+ * store of the current schema leaves its version 3 records as they are
+ * (no rewrite because a shorter version exists) and reads them the same;
+ * only a rewrite running anyway (meta "recode", from schema 4 -> 5) writes
+ * the records it reaches in version 4. */
+TEST(event_records_of_version_3_stay_unless_a_rewrite_runs_anyway)
+{
+    struct store *st = open_store("v3recs", NULL);
+    CHECK(st != NULL);
+    uint32_t id = add_site(st, "v3.example");
+    store_close(st);
+    CHECK(id > 0 && id < 128);
+    uint8_t e1[64], e2[64], e3[64];
+    size_t lens[3] = { v3_engage(e1, id, "viewone1", 10),
+                       v3_engage(e2, id, "viewtwo2", 20),
+                       v3_engage(e3, id, "viewone1", 30) };
+    const uint8_t *recs[3] = { e1, e2, e3 };
+    uint64_t times[3] = { 1000000, 2000000, 3000000 };
+    char dir[128];
+    data_dir(dir, sizeof dir, "v3recs");
+    for (int pass = 0; pass < 2; pass++) {
+        /* pass 0: schema 6 (6 -> 7 moves keys, rewrites no record);
+         * pass 1: meta "recode" left
+         * after the first record, as an interrupted rewrite of schema
+         * 4 -> 5 leaves it */
+        CHECK_EQ_INT(put_old_records(dir, pass ? 5 : 6, recs, lens, times,
+                                     3, pass ? times[0] : 0), 0);
+        st = open_store("v3recs", NULL);
+        CHECK(st != NULL);
+        struct got g = { 0 };
+        int rc = store_events_each(st, id, 0, 0, collect, &g);
+        store_close(st);
+        CHECK_EQ_INT(rc, 0);
+        CHECK_EQ_INT((int)g.n, 3);
+        for (int i = 0; i < 3; i++) {
+            CHECK_EQ_STR(g.ev[i].view_id, i == 1 ? "viewtwo2" : "viewone1");
+            CHECK_EQ_INT(g.ev[i].ev.type, EVENT_ENGAGE);
+            CHECK_EQ_INT(g.ev[i].ev.flags, EVENT_FLAG_WIRE2);
+            CHECK_EQ_INT(g.ev[i].ev.engaged_ms, 10000 * (i + 1));
+            CHECK(g.ev[i].ev.article == event_article_id("/kb/sso-saml", 12));
+            CHECK(g.ev[i].ev.time_us == times[i]);
+        }
+        uint8_t vers[8];
+        size_t sizes[8];
+        CHECK_EQ_INT(record_versions_sizes(dir, vers, sizes, 8), 3);
+        CHECK_EQ_INT(vers[0], 3);
+        CHECK(sizes[0] == lens[0]);
+        for (int i = 1; i < 3; i++) {
+            if (pass == 0) {
+                CHECK_EQ_INT(vers[i], 3);
+                CHECK(sizes[i] == lens[i]);
+            } else {
+                CHECK_EQ_INT(vers[i], 0x20 | EVENT_FLAG_WIRE2);
+                CHECK(sizes[i] < lens[i]);
+            }
+        }
+    }
 }
 
 /* The dictionary records of each of sites A and B in PATH into *NA and
@@ -2354,6 +2439,7 @@ int main(void)
     RUN(article_record_made_before_page_kinds_reads_as_an_article_or_home);
     RUN(event_records_of_schema_2_are_rewritten_in_place_and_read_the_same);
     RUN(event_records_of_schema_4_take_the_dictionary_and_read_the_same);
+    RUN(event_records_of_version_3_stay_unless_a_rewrite_runs_anyway);
     RUN(events_keys_of_schema_6_move_to_8_bytes_in_order_with_the_ship_log);
     RUN(a_crowded_microsecond_moves_its_257th_event_on_and_keeps_the_day);
     RUN(site_removal_takes_its_dictionary_and_later_events_get_fresh_ids);
