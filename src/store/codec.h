@@ -7,7 +7,8 @@
  *              "recode" -> events key: while the schema 2 -> 3 migration
  *              rewrites event records, where it resumes (store/migrate.h);
  *              "thin" -> site(4) article(8): the same for the 3 -> 4 one,
- *              which thins the cum rows
+ *              which thins the cum rows; "rekey" -> "": while the 6 -> 7
+ *              one moves events keys (store/rekey.h)
  *   sites      name -> id(4) norigins(1) {len(1) origin}...
  *   events     time_us << 8 | seq (u64) -> event record (event_encode:
  *              version 4, its repeated strings by dictionary id, the flags
