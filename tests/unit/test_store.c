@@ -2149,6 +2149,20 @@ static size_t v2_view(uint8_t *buf, uint32_t id, const char *view_id)
     return n;
 }
 
+/* Ends the engage record in BUF (N bytes so far) as versions 2 and 3 do:
+ * MS engaged (a varint), then the article of /kb/sso-saml in full (u64
+ * LE); its length. */
+static size_t engage_tail(uint8_t *buf, size_t n, uint32_t ms)
+{
+    for (; ms >= 0x80; ms >>= 7)
+        buf[n++] = (uint8_t)(ms | 0x80);
+    buf[n++] = (uint8_t)ms;
+    uint64_t a = event_article_id("/kb/sso-saml", 12);
+    for (int i = 0; i < 8; i++)
+        buf[n++] = (uint8_t)(a >> (8 * i));
+    return n;
+}
+
 /* Record version 2 bytes of an engage of view VIEW_ID of ID (article of
  * /kb/sso-saml given in full, 30 s engaged) into BUF; its length. */
 static size_t v2_engage(uint8_t *buf, uint32_t id, const char *view_id)
@@ -2160,14 +2174,7 @@ static size_t v2_engage(uint8_t *buf, uint32_t id, const char *view_id)
     buf[n++] = (uint8_t)idn;
     memcpy(buf + n, view_id, idn);
     n += idn;
-    uint32_t ms = 30000;
-    for (; ms >= 0x80; ms >>= 7)
-        buf[n++] = (uint8_t)(ms | 0x80);
-    buf[n++] = (uint8_t)ms;
-    uint64_t a = event_article_id("/kb/sso-saml", 12);
-    for (int i = 0; i < 8; i++)
-        buf[n++] = (uint8_t)(a >> (8 * i));
-    return n;
+    return engage_tail(buf, n, 30000);
 }
 
 /* Schema 4 -> 5: a writable opening rewrites every event record of
@@ -2250,14 +2257,7 @@ static size_t v3_engage(uint8_t *buf, uint32_t id, const char *view_id,
     memcpy(buf, head, n);
     memcpy(buf + n, view_id, 8);
     n += 8;
-    uint32_t ms = seconds * 1000;
-    for (; ms >= 0x80; ms >>= 7)
-        buf[n++] = (uint8_t)(ms | 0x80);
-    buf[n++] = (uint8_t)ms;
-    uint64_t a = event_article_id("/kb/sso-saml", 12);
-    for (int i = 0; i < 8; i++)
-        buf[n++] = (uint8_t)(a >> (8 * i));
-    return n;
+    return engage_tail(buf, n, seconds * 1000);
 }
 
 /* Record version 4 (event.c) stores the flags in the version byte: a
