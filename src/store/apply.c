@@ -16,6 +16,7 @@
 #include "dwell/rollup.h"
 #include "store/codec.h"
 #include "store/dict.h"
+#include "store/events.h"
 #include "store/retention.h"
 #include "store/rollups.h"
 #include "store/ship.h"
@@ -639,14 +640,13 @@ static int insert_event(struct store *st, MDB_txn *txn, uint64_t t,
     return rc;
 }
 
-/* Stores the record V of an event at T under its events key (written to
- * KB): appended after the writer's last key when T is not before it (live
- * traffic, a backfill in time order), else inserted near T. */
+/* Stores the record V of an event at T (<= EVENT_TIME_MAX: enqueueing
+ * refuses later times) under its events key (written to KB): appended
+ * after the writer's last key when T is not before it (live traffic, a
+ * backfill in time order), else inserted near T. */
 static int put_event(struct store *st, MDB_txn *txn, uint64_t t,
                      const MDB_val *v, uint8_t kb[EVENT_KEY_LEN])
 {
-    if (t > EVENT_TIME_MAX)
-        return MDB_BAD_VALSIZE;
     if (!appends_at(st, t))
         return insert_event(st, txn, t, v, kb);
     uint32_t seq = t > st->last_time_us ? 0 : st->last_seq + 1;
@@ -661,18 +661,13 @@ static int put_event(struct store *st, MDB_txn *txn, uint64_t t,
 /* Reads the last events key so that MDB_APPEND stays valid. */
 static int sync_last_key(struct store *st, MDB_txn *txn)
 {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, st->dbi[DB_EVENTS], &cur);
-    if (rc != 0)
-        return rc;
-    MDB_val k, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND)
-        return 0;
     uint64_t t;
     uint32_t seq;
-    if (rc != 0 || !event_key_read(&k, &t, &seq))
+    bool current;
+    int rc = events_last_key(st, txn, &current, &t, &seq);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0 || !current)
         return rc ? rc : MDB_CORRUPTED;
     note_last_key(st, t, seq);
     return 0;

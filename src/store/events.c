@@ -30,6 +30,20 @@ static void fill_path(struct store *st, MDB_txn *txn, struct event *ev)
     ev->path.n = (uint16_t)n;
 }
 
+int events_last_key(struct store *st, MDB_txn *txn, bool *current,
+                    uint64_t *time_us, uint32_t *seq)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_EVENTS], &cur);
+    if (rc != 0)
+        return rc;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    *current = rc == 0 && event_key_read(&k, time_us, seq);
+    return rc;
+}
+
 int store_events_each(struct store *st, uint32_t site_id, uint64_t since_us,
                       size_t limit,
                       int (*fn)(void *ctx, const struct event *ev), void *ctx)

@@ -13,4 +13,11 @@
 int events_read(struct store *st, MDB_txn *txn, const MDB_val *v,
                 struct event *ev);
 
+/* Reads the last events key in TXN into *TIME_US and *SEQ; *CURRENT is
+ * false when it is not of the current layout (a key of schema 6, left for
+ * the rekeying). Returns 0, MDB_NOTFOUND when there is no event, or an
+ * LMDB error. */
+int events_last_key(struct store *st, MDB_txn *txn, bool *current,
+                    uint64_t *time_us, uint32_t *seq);
+
 #endif

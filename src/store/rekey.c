@@ -10,6 +10,7 @@
 
 #include "base/time.h"
 #include "store/codec.h"
+#include "store/events.h"
 
 #define REKEY_BATCH 50000    /* events moved per write transaction */
 
@@ -83,9 +84,7 @@ static int load_refs(struct store *st, MDB_txn *txn, struct rekey *r)
         }
         struct ship_ref *ref = &r->refs[r->nrefs++];
         memcpy(ref->key, p + 9, EVENT_KEY_V6_LEN);
-        ref->seq = 0;
-        for (int i = 0; i < 8; i++)
-            ref->seq = ref->seq << 8 | ((const uint8_t *)k.mv_data)[i];
+        (void)u64_read(&k, &ref->seq);          /* SHIP_KEY_LEN bytes */
     }
     mdb_cursor_close(cur);
     if (rc != MDB_NOTFOUND)
@@ -121,18 +120,11 @@ static int ref_settle(struct store *st, MDB_txn *txn,
 /* The last events key of the new layout: 0 when there is none yet. */
 static int last_new_key(struct store *st, MDB_txn *txn, uint64_t *last)
 {
-    MDB_cursor *cur;
-    MDB_val k, v;
     uint64_t t;
     uint32_t seq;
-    *last = 0;
-    int rc = mdb_cursor_open(txn, st->dbi[DB_EVENTS], &cur);
-    if (rc != 0)
-        return rc;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    mdb_cursor_close(cur);
-    if (rc == 0 && event_key_read(&k, &t, &seq))
-        *last = t << 8 | seq;
+    bool current;
+    int rc = events_last_key(st, txn, &current, &t, &seq);
+    *last = rc == 0 && current ? t << 8 | seq : 0;
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -242,31 +234,8 @@ static int settle_refs_to(struct store *st, MDB_txn *txn, struct rekey *r,
     return 0;
 }
 
-/* Moves the shipping log's fill position (meta SHIP_FILL_KEY, an old key
- * P: "resume after P") to the new key of the last event at or before P,
- * once no old key at or before P is left: NEXT is the first old key still
- * to move (NULL: none), LAST the last new key given. */
-static int settle_fill(struct store *st, MDB_txn *txn, const uint8_t *next,
-                       uint64_t last_at_or_before)
-{
-    MDB_val fk = { sizeof SHIP_FILL_KEY - 1, SHIP_FILL_KEY }, v;
-    int rc = mdb_get(txn, st->dbi[DB_META], &fk, &v);
-    if (rc != 0)
-        return rc == MDB_NOTFOUND ? 0 : rc;
-    if (v.mv_size != EVENT_KEY_V6_LEN ||
-        (next != NULL && memcmp(next, v.mv_data, EVENT_KEY_V6_LEN) <= 0))
-        return 0;
-    uint8_t kb[EVENT_KEY_LEN];
-    MDB_val nv = { 0, "" };
-    if (last_at_or_before != 0) {
-        event_key(kb, last_at_or_before >> 8,
-                  (uint32_t)(last_at_or_before & EVENT_KEY_SEQ_MAX));
-        nv = (MDB_val){ sizeof kb, kb };
-    }
-    return mdb_put(txn, st->dbi[DB_META], &fk, &nv, 0);
-}
-
-/* The fill position P as an old key, or NULL when there is none to move. */
+/* The fill position P (meta SHIP_FILL_KEY, "resume after P") as an old
+ * key into BUF, or NULL when there is none to move. */
 static const uint8_t *fill_position(struct store *st, MDB_txn *txn,
                                     uint8_t buf[EVENT_KEY_V6_LEN])
 {
@@ -276,6 +245,20 @@ static const uint8_t *fill_position(struct store *st, MDB_txn *txn,
         return NULL;
     memcpy(buf, v.mv_data, EVENT_KEY_V6_LEN);
     return buf;
+}
+
+/* Moves the fill position to the new key AT (time_us << 8 | seq) of the
+ * last event at or before it, once no old key at or before it is left
+ * (0: none was: the fill starts from the first). */
+static int settle_fill(struct store *st, MDB_txn *txn, uint64_t at)
+{
+    MDB_val fk = { sizeof SHIP_FILL_KEY - 1, SHIP_FILL_KEY };
+    uint8_t kb[EVENT_KEY_LEN];
+    MDB_val nv = { 0, "" };
+    if (at != 0)
+        nv = (MDB_val){ event_key(kb, at >> 8,
+                                  (uint32_t)(at & EVENT_KEY_SEQ_MAX)), kb };
+    return mdb_put(txn, st->dbi[DB_META], &fk, &nv, 0);
 }
 
 /* One bounded step: moves the next REKEY_BATCH events to new keys, with
@@ -289,6 +272,9 @@ static int rekey_txn(struct store *st, MDB_txn *txn, void *ctx)
     r->done = rc == MDB_NOTFOUND;
     if (rc != 0)
         return r->done ? 0 : rc;
+    if (r->batch == NULL &&
+        (r->batch = malloc(REKEY_BATCH * sizeof *r->batch)) == NULL)
+        return ENOMEM;
     if (!r->refs_loaded && (rc = load_refs(st, txn, r)) != 0)
         return rc;
     r->ref_at_begin = r->ref_at;
@@ -312,7 +298,7 @@ static int rekey_txn(struct store *st, MDB_txn *txn, void *ctx)
         if (fill && memcmp(m->old, fill, EVENT_KEY_V6_LEN) <= 0) {
             fill_last = m->new_key;
         } else if (fill) {
-            if ((rc = settle_fill(st, txn, m->old, fill_last)) != 0)
+            if ((rc = settle_fill(st, txn, fill_last)) != 0)
                 return rc;
             fill = NULL;
         }
@@ -322,7 +308,7 @@ static int rekey_txn(struct store *st, MDB_txn *txn, void *ctx)
         return 0;
     /* every old key moved: what still names one names an event gone */
     if ((rc = settle_refs_to(st, txn, r, NULL)) != 0 ||
-        (rc = settle_fill(st, txn, NULL, fill_last)) != 0)
+        (fill && (rc = settle_fill(st, txn, fill_last)) != 0))
         return rc;
     r->done = true;
     return mdb_del(txn, st->dbi[DB_META], &mk, NULL);
@@ -342,9 +328,6 @@ int store_rekey_events(struct store *st, size_t *moved)
 {
     struct rekey r = { 0 };
     int rc = 0;
-    r.batch = malloc(REKEY_BATCH * sizeof *r.batch);
-    if (r.batch == NULL)
-        return ENOMEM;
     while (rc == 0 && !r.done)
         rc = store_write_undo(st, rekey_txn, rekey_undo, &r);
     *moved = r.moved;
